@@ -1,0 +1,28 @@
+"""`python -m customer_subgraph`: serve the customers subgraph, or print its SDL."""
+
+from __future__ import annotations
+
+import sys
+
+import uvicorn
+
+from customer_subgraph.app import create_app
+from customer_subgraph.schema import schema
+from customer_subgraph.settings import parse_args
+
+
+def main(argv: list[str] | None = None) -> None:
+    settings, print_schema = parse_args(argv)
+    if print_schema:
+        sys.stdout.write(schema.as_str() + "\n")
+        return
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+    )
+
+
+if __name__ == "__main__":
+    main()

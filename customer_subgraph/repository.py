@@ -1,0 +1,129 @@
+"""Reads and writes customers. Each function takes the engine and runs its own short transaction.
+
+Resolvers may run concurrently within one request, so nothing here shares a connection or a
+session between calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from customer_subgraph.db import customers
+
+
+class EmailTaken(Exception):
+    """Another customer already uses this email address (compared without case)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerRecord:
+    """One row of the customers table."""
+
+    id: int
+    name: str
+    email: str
+    created_at: datetime
+    updated_at: datetime
+
+
+def _record(row: Any) -> CustomerRecord:
+    return CustomerRecord(
+        id=row.id,
+        name=row.name,
+        email=row.email,
+        created_at=_utc(row.created_at),
+        updated_at=_utc(row.updated_at),
+    )
+
+
+def _utc(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes; every timestamp we store is UTC.
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+async def get_by_ids(engine: AsyncEngine, ids: Iterable[int]) -> dict[int, CustomerRecord]:
+    """The customers with these ids, in one query; unknown ids are simply absent."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    async with engine.connect() as conn:
+        rows = await conn.execute(select(customers).where(customers.c.id.in_(wanted)))
+        return {row.id: _record(row) for row in rows}
+
+
+async def list_page(
+    engine: AsyncEngine, *, limit: int, after_id: int | None
+) -> list[CustomerRecord]:
+    """Up to `limit` customers in id order, starting after `after_id`."""
+    query = select(customers).order_by(customers.c.id).limit(limit)
+    if after_id is not None:
+        query = query.where(customers.c.id > after_id)
+    async with engine.connect() as conn:
+        return [_record(row) for row in await conn.execute(query)]
+
+
+async def count(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        return int((await conn.execute(select(func.count()).select_from(customers))).scalar_one())
+
+
+async def email_in_use(engine: AsyncEngine, email: str, *, except_id: int | None = None) -> bool:
+    query = select(customers.c.id).where(func.lower(customers.c.email) == email.lower())
+    if except_id is not None:
+        query = query.where(customers.c.id != except_id)
+    async with engine.connect() as conn:
+        return (await conn.execute(query.limit(1))).first() is not None
+
+
+async def create(engine: AsyncEngine, *, name: str, email: str) -> CustomerRecord:
+    """Insert a customer; raises EmailTaken when the unique email index refuses it."""
+    now = datetime.now(UTC)
+    statement = (
+        insert(customers)
+        .values(name=name, email=email, created_at=now, updated_at=now)
+        .returning(*customers.c)
+    )
+    try:
+        async with engine.begin() as conn:
+            return _record((await conn.execute(statement)).one())
+    except IntegrityError as exc:
+        raise EmailTaken(email) from exc
+
+
+async def update_fields(
+    engine: AsyncEngine, customer_id: int, changes: dict[str, str]
+) -> CustomerRecord | None:
+    """Apply `changes` (column name → value); None when no such customer exists."""
+    statement = (
+        update(customers)
+        .where(customers.c.id == customer_id)
+        .values(**changes, updated_at=datetime.now(UTC))
+        .returning(*customers.c)
+    )
+    try:
+        async with engine.begin() as conn:
+            row = (await conn.execute(statement)).first()
+    except IntegrityError as exc:
+        raise EmailTaken(changes.get("email", "")) from exc
+    return _record(row) if row is not None else None
+
+
+async def seed(engine: AsyncEngine, people: Sequence[tuple[str, str]]) -> int:
+    """Insert the demo customers into an empty table; returns how many were inserted."""
+    async with engine.begin() as conn:
+        if (await conn.execute(select(customers.c.id).limit(1))).first() is not None:
+            return 0
+        now = datetime.now(UTC)
+        rows = [
+            {"name": name, "email": email, "created_at": now, "updated_at": now}
+            for name, email in people
+        ]
+        await conn.execute(insert(customers), rows)
+        return len(rows)

@@ -1,0 +1,202 @@
+"""The customers subgraph schema: the `Customer` entity, its queries and mutations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncEngine
+from strawberry.dataloader import DataLoader
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.types import Info
+
+from customer_subgraph import repository
+from customer_subgraph.errors import Conflict, ErrorCodes, NotFound, QuietSchema
+from customer_subgraph.pagination import (
+    DEFAULT_PAGE_SIZE,
+    check_page_size,
+    decode_cursor,
+    encode_cursor,
+)
+from customer_subgraph.repository import CustomerRecord, EmailTaken
+from customer_subgraph.validation import clean_email, clean_name, parse_id
+
+
+@dataclass(slots=True)
+class Context:
+    """Per-request state: the engine and the request's DataLoader."""
+
+    engine: AsyncEngine
+    customer_loader: DataLoader[int, Customer | None]
+
+
+def make_context(engine: AsyncEngine) -> Context:
+    async def load(ids: list[int]) -> list[Customer | None]:
+        found = await repository.get_by_ids(engine, ids)
+        return [Customer.from_record(found[i]) if i in found else None for i in ids]
+
+    return Context(engine=engine, customer_loader=DataLoader(load_fn=load))
+
+
+@strawberry.federation.type(keys=["id"], description="A customer who places orders.")
+class Customer:
+    id: strawberry.ID
+    name: str
+    email: str
+    created_at: datetime = strawberry.field(description="When the customer was created (UTC).")
+
+    @classmethod
+    def from_record(cls, record: CustomerRecord) -> Customer:
+        return cls(
+            id=strawberry.ID(str(record.id)),
+            name=record.name,
+            email=record.email,
+            created_at=record.created_at,
+        )
+
+    @classmethod
+    async def resolve_reference(
+        cls, info: Info[Context, None], id: strawberry.ID
+    ) -> Customer | None:
+        key = parse_id(id)
+        return None if key is None else await info.context.customer_loader.load(key)
+
+
+@strawberry.federation.type(shareable=True, description="Where a page of a connection stands.")
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class CustomerEdge:
+    cursor: str
+    node: Customer
+
+
+@strawberry.type(description="A page of customers, oldest first.")
+class CustomerConnection:
+    edges: list[CustomerEdge]
+    page_info: PageInfo
+
+    @strawberry.field(description="How many customers there are in all.")
+    async def total_count(self, info: Info[Context, None]) -> int:
+        return await repository.count(info.context.engine)
+
+
+@strawberry.input
+class CreateCustomerInput:
+    name: str
+    email: str
+
+
+@strawberry.input(description="The fields to change; a field left out keeps its value.")
+class UpdateCustomerInput:
+    name: str | None = strawberry.UNSET
+    email: str | None = strawberry.UNSET
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The customer with this id, or null.")
+    async def customer(self, info: Info[Context, None], id: strawberry.ID) -> Customer | None:
+        key = parse_id(id)
+        return None if key is None else await info.context.customer_loader.load(key)
+
+    @strawberry.field(description="Customers in creation order, `first` at a time after `after`.")
+    async def customers(
+        self, info: Info[Context, None], first: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> CustomerConnection:
+        limit = check_page_size(first)
+        after_id = decode_cursor(after) if after is not None else None
+        records = await repository.list_page(
+            info.context.engine, limit=limit + 1, after_id=after_id
+        )
+        edges = [
+            CustomerEdge(cursor=encode_cursor(r.id), node=Customer.from_record(r))
+            for r in records[:limit]
+        ]
+        return CustomerConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=len(records) > limit,
+                has_previous_page=after is not None,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+        )
+
+
+def _taken(email: str) -> Conflict:
+    return Conflict(f"email {email!r} is already used by another customer", field="input.email")
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Create a customer. The email must be valid and unused.")
+    async def create_customer(
+        self, info: Info[Context, None], input: CreateCustomerInput
+    ) -> Customer | None:
+        name = clean_name(input.name, field="input.name")
+        email = clean_email(input.email, field="input.email")
+        engine = info.context.engine
+        if await repository.email_in_use(engine, email):
+            raise _taken(email)
+        try:
+            return Customer.from_record(await repository.create(engine, name=name, email=email))
+        except EmailTaken:
+            raise _taken(email) from None
+
+    @strawberry.mutation(description="Change a customer's name or email.")
+    async def update_customer(
+        self, info: Info[Context, None], id: strawberry.ID, input: UpdateCustomerInput
+    ) -> Customer | None:
+        key = parse_id(id)
+        engine = info.context.engine
+        changes: dict[str, str] = {}
+        if input.name is not strawberry.UNSET:
+            changes["name"] = clean_name(input.name or "", field="input.name")
+        if input.email is not strawberry.UNSET:
+            changes["email"] = clean_email(input.email or "", field="input.email")
+        email = changes.get("email")
+        if (
+            key is not None
+            and email
+            and await repository.email_in_use(engine, email, except_id=key)
+        ):
+            raise _taken(email)
+        try:
+            record = None if key is None else await repository.update_fields(engine, key, changes)
+        except EmailTaken:
+            raise _taken(changes["email"]) from None
+        if record is None:
+            raise NotFound(f"no customer has id {id!r}", field="id")
+        return Customer.from_record(record)
+
+
+MAX_DEPTH = 12
+MAX_ALIASES = 30
+MAX_TOKENS = 5000
+
+schema = QuietSchema(
+    query=Query,
+    mutation=Mutation,
+    types=[PageInfo],
+    extensions=[
+        lambda: ParserCache(maxsize=512),
+        lambda: ValidationCache(maxsize=512),
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        ErrorCodes,
+    ],
+)

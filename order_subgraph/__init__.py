@@ -1,0 +1,15 @@
+"""The orders subgraph: a Strawberry Federation 2 service that owns order data.
+
+It defines the `Order` entity (`@key(fields: "id")`) whose `customer` is a reference the router
+resolves from the customers service, and adds `orders` to the `Customer` entity. Before writing
+an order it asks the customers service, over HTTP, whether the customer exists. Run it with
+`python -m order_subgraph`.
+"""
+
+from __future__ import annotations
+
+from order_subgraph.app import create_app
+from order_subgraph.schema import schema
+from order_subgraph.settings import Settings
+
+__all__ = ["Settings", "create_app", "schema"]

@@ -1,0 +1,272 @@
+"""Reads and writes orders. Each function takes the engine and runs its own short transaction.
+
+The batch readers (`get_by_ids`, `items_for_orders`, `pages_for_customers`, `counts_for_customers`)
+answer a whole DataLoader batch in one SQL query.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Select, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from order_subgraph.db import order_items, orders
+
+
+class Status(StrEnum):
+    """Where an order is in its life. Only PENDING and PAID orders may still be cancelled."""
+
+    PENDING = "PENDING"
+    PAID = "PAID"
+    SHIPPED = "SHIPPED"
+    DELIVERED = "DELIVERED"
+    CANCELLED = "CANCELLED"
+
+
+CANCELLABLE = (Status.PENDING, Status.PAID)
+
+
+@dataclass(frozen=True, slots=True)
+class ItemRecord:
+    """One line of an order."""
+
+    sku: str
+    quantity: int
+    unit_price_cents: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRecord:
+    """One row of the orders table (its items are read separately, when asked for)."""
+
+    id: int
+    customer_id: str
+    status: Status
+    currency: str
+    total_cents: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PageKey:
+    """Which page of one customer's orders a resolver wants."""
+
+    customer_id: str
+    status: Status | None
+    limit: int
+    after_id: int | None
+
+
+def _utc(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes; every timestamp we store is UTC.
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _record(row: Any) -> OrderRecord:
+    return OrderRecord(
+        id=row.id,
+        customer_id=row.customer_id,
+        status=Status(row.status),
+        currency=row.currency,
+        total_cents=row.total_cents,
+        created_at=_utc(row.created_at),
+        updated_at=_utc(row.updated_at),
+    )
+
+
+def _filtered(query: Select[Any], status: Status | None, after_id: int | None) -> Select[Any]:
+    if status is not None:
+        query = query.where(orders.c.status == status.value)
+    if after_id is not None:  # newest first: the next page has smaller ids
+        query = query.where(orders.c.id < after_id)
+    return query
+
+
+async def get_by_ids(engine: AsyncEngine, ids: Iterable[int]) -> dict[int, OrderRecord]:
+    """The orders with these ids, in one query; unknown ids are simply absent."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    async with engine.connect() as conn:
+        rows = await conn.execute(select(orders).where(orders.c.id.in_(wanted)))
+        return {row.id: _record(row) for row in rows}
+
+
+async def items_for_orders(
+    engine: AsyncEngine, order_ids: Iterable[int]
+) -> dict[int, list[ItemRecord]]:
+    """The items of each order, in the order they were given, in one query."""
+    wanted = sorted(set(order_ids))
+    found: dict[int, list[ItemRecord]] = defaultdict(list)
+    if not wanted:
+        return found
+    query = (
+        select(order_items)
+        .where(order_items.c.order_id.in_(wanted))
+        .order_by(order_items.c.order_id, order_items.c.position)
+    )
+    async with engine.connect() as conn:
+        for row in await conn.execute(query):
+            found[row.order_id].append(ItemRecord(row.sku, row.quantity, row.unit_price_cents))
+    return found
+
+
+async def list_page(
+    engine: AsyncEngine,
+    *,
+    customer_id: str | None,
+    status: Status | None,
+    limit: int,
+    after_id: int | None,
+) -> list[OrderRecord]:
+    """Up to `limit` orders, newest first, starting after `after_id`."""
+    query = _filtered(select(orders), status, after_id).order_by(orders.c.id.desc()).limit(limit)
+    if customer_id is not None:
+        query = query.where(orders.c.customer_id == customer_id)
+    async with engine.connect() as conn:
+        return [_record(row) for row in await conn.execute(query)]
+
+
+async def count(engine: AsyncEngine, *, customer_id: str | None, status: Status | None) -> int:
+    query = _filtered(select(func.count()).select_from(orders), status, None)
+    if customer_id is not None:
+        query = query.where(orders.c.customer_id == customer_id)
+    async with engine.connect() as conn:
+        return int((await conn.execute(query)).scalar_one())
+
+
+async def pages_for_customers(
+    engine: AsyncEngine, keys: Sequence[PageKey]
+) -> dict[PageKey, list[OrderRecord]]:
+    """A page of orders for each key, one query per distinct (status, limit, after) — usually one.
+
+    `row_number()` over each customer's orders, newest first, cuts every page in SQL.
+    """
+    groups: dict[tuple[Status | None, int, int | None], set[str]] = defaultdict(set)
+    for key in keys:
+        groups[(key.status, key.limit, key.after_id)].add(key.customer_id)
+    pages: dict[PageKey, list[OrderRecord]] = {}
+    async with engine.connect() as conn:
+        for (status, limit, after_id), customer_ids in groups.items():
+            rank = func.row_number().over(
+                partition_by=orders.c.customer_id, order_by=orders.c.id.desc()
+            )
+            ranked = _filtered(
+                select(orders, rank.label("rank")).where(
+                    orders.c.customer_id.in_(sorted(customer_ids))
+                ),
+                status,
+                after_id,
+            ).subquery()
+            query = select(ranked).where(ranked.c.rank <= limit).order_by(ranked.c.id.desc())
+            by_customer: dict[str, list[OrderRecord]] = defaultdict(list)
+            for row in await conn.execute(query):
+                by_customer[row.customer_id].append(_record(row))
+            for customer_id in customer_ids:
+                pages[PageKey(customer_id, status, limit, after_id)] = by_customer[customer_id]
+    return pages
+
+
+async def counts_for_customers(
+    engine: AsyncEngine, keys: Sequence[tuple[str, Status | None]]
+) -> dict[tuple[str, Status | None], int]:
+    """How many orders each (customer, status) has, one query per distinct status."""
+    groups: dict[Status | None, set[str]] = defaultdict(set)
+    for customer_id, status in keys:
+        groups[status].add(customer_id)
+    counts: dict[tuple[str, Status | None], int] = {}
+    async with engine.connect() as conn:
+        for status, customer_ids in groups.items():
+            query = _filtered(
+                select(orders.c.customer_id, func.count())
+                .where(orders.c.customer_id.in_(sorted(customer_ids)))
+                .group_by(orders.c.customer_id),
+                status,
+                None,
+            )
+            found = {row[0]: int(row[1]) for row in await conn.execute(query)}
+            for customer_id in customer_ids:
+                counts[(customer_id, status)] = found.get(customer_id, 0)
+    return counts
+
+
+async def create(
+    engine: AsyncEngine,
+    *,
+    customer_id: str,
+    currency: str,
+    items: Sequence[ItemRecord],
+    status: Status = Status.PENDING,
+) -> OrderRecord:
+    """Insert an order and its items in one transaction: all of it is written, or none."""
+    now = datetime.now(UTC)
+    total = sum(item.quantity * item.unit_price_cents for item in items)
+    async with engine.begin() as conn:
+        row = (
+            await conn.execute(
+                insert(orders)
+                .values(
+                    customer_id=customer_id,
+                    status=status.value,
+                    currency=currency,
+                    total_cents=total,
+                    created_at=now,
+                    updated_at=now,
+                )
+                .returning(*orders.c)
+            )
+        ).one()
+        await conn.execute(
+            insert(order_items),
+            [
+                {
+                    "order_id": row.id,
+                    "position": position,
+                    "sku": item.sku,
+                    "quantity": item.quantity,
+                    "unit_price_cents": item.unit_price_cents,
+                }
+                for position, item in enumerate(items)
+            ],
+        )
+    return _record(row)
+
+
+async def set_status(
+    engine: AsyncEngine, order_id: int, status: Status, *, only_from: Sequence[Status]
+) -> tuple[OrderRecord | None, bool]:
+    """Move an order to `status` if it is in one of `only_from`, atomically.
+
+    Returns the order as it now is (None when there is no such order) and whether it changed.
+    """
+    statement = (
+        update(orders)
+        .where(orders.c.id == order_id, orders.c.status.in_([s.value for s in only_from]))
+        .values(status=status.value, updated_at=datetime.now(UTC))
+        .returning(*orders.c)
+    )
+    async with engine.begin() as conn:
+        row = (await conn.execute(statement)).first()
+        if row is not None:
+            return _record(row), True
+        current = (await conn.execute(select(orders).where(orders.c.id == order_id))).first()
+        return (_record(current) if current is not None else None), False
+
+
+async def seed(
+    engine: AsyncEngine, demo: Sequence[tuple[str, Status, Sequence[ItemRecord]]]
+) -> int:
+    """Insert the demo orders into an empty table; returns how many were inserted."""
+    async with engine.connect() as conn:
+        if (await conn.execute(select(orders.c.id).limit(1))).first() is not None:
+            return 0
+    for customer_id, status, items in demo:
+        await create(engine, customer_id=customer_id, currency="USD", items=items, status=status)
+    return len(demo)

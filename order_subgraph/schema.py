@@ -1,0 +1,327 @@
+"""The orders subgraph schema: the `Order` entity, and `Customer.orders` added to customers."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncEngine
+from strawberry.dataloader import DataLoader
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.types import Info
+
+from order_subgraph import repository
+from order_subgraph.customers_client import CustomersClient
+from order_subgraph.errors import BadUserInput, Conflict, ErrorCodes, NotFound, QuietSchema
+from order_subgraph.pagination import (
+    DEFAULT_PAGE_SIZE,
+    check_page_size,
+    decode_cursor,
+    encode_cursor,
+)
+from order_subgraph.repository import CANCELLABLE, ItemRecord, OrderRecord, PageKey, Status
+from order_subgraph.validation import (
+    check_item_count,
+    clean_currency,
+    clean_customer_id,
+    clean_quantity,
+    clean_sku,
+    parse_id,
+    price_in_cents,
+)
+
+OrderStatus = strawberry.enum(Status, name="OrderStatus", description=Status.__doc__)
+
+
+@dataclass(slots=True)
+class Context:
+    """Per-request state: the engine, the customers client and the request's DataLoaders."""
+
+    engine: AsyncEngine
+    customers: CustomersClient
+    orders: DataLoader[int, OrderRecord | None]
+    items: DataLoader[int, list[ItemRecord]]
+    customer_orders: DataLoader[PageKey, list[OrderRecord]]
+    customer_order_counts: DataLoader[tuple[str, Status | None], int]
+
+
+def make_context(engine: AsyncEngine, customers: CustomersClient) -> Context:
+    async def load_orders(ids: list[int]) -> list[OrderRecord | None]:
+        found = await repository.get_by_ids(engine, ids)
+        return [found.get(i) for i in ids]
+
+    async def load_items(ids: list[int]) -> list[list[ItemRecord]]:
+        found = await repository.items_for_orders(engine, ids)
+        return [found.get(i, []) for i in ids]
+
+    async def load_pages(keys: list[PageKey]) -> list[list[OrderRecord]]:
+        found = await repository.pages_for_customers(engine, keys)
+        return [found[key] for key in keys]
+
+    async def load_counts(keys: list[tuple[str, Status | None]]) -> list[int]:
+        found = await repository.counts_for_customers(engine, keys)
+        return [found[key] for key in keys]
+
+    return Context(
+        engine=engine,
+        customers=customers,
+        orders=DataLoader(load_fn=load_orders),
+        items=DataLoader(load_fn=load_items),
+        customer_orders=DataLoader(load_fn=load_pages),
+        customer_order_counts=DataLoader(load_fn=load_counts),
+    )
+
+
+@strawberry.type(description="An exact amount of money: a decimal string, never a float.")
+class Money:
+    amount: Decimal = strawberry.field(description='The amount, with two decimals ("12.50").')
+    currency: str = strawberry.field(description="ISO 4217 currency code.")
+
+    @classmethod
+    def of(cls, cents: int, currency: str) -> Money:
+        return cls(amount=Decimal(cents).scaleb(-2), currency=currency)
+
+
+@strawberry.type(description="One line of an order.")
+class OrderItem:
+    sku: str
+    quantity: int
+    unit_price: Money
+    subtotal: Money = strawberry.field(description="quantity × unitPrice")
+
+
+@strawberry.federation.type(keys=["id"], description="An order placed by a customer.")
+class Order:
+    id: strawberry.ID
+    status: OrderStatus  # type: ignore[valid-type]
+    total: Money
+    created_at: datetime = strawberry.field(description="When the order was placed (UTC).")
+    customer_id: strawberry.Private[str]
+
+    @classmethod
+    def from_record(cls, record: OrderRecord) -> Order:
+        return cls(
+            id=strawberry.ID(str(record.id)),
+            status=record.status,
+            total=Money.of(record.total_cents, record.currency),
+            created_at=record.created_at,
+            customer_id=record.customer_id,
+        )
+
+    @strawberry.field(description="Who placed the order (resolved by the customers service).")
+    def customer(self) -> Customer:
+        return Customer(id=strawberry.ID(self.customer_id))
+
+    @strawberry.field(description="The order's lines, in the order they were given.")
+    async def items(self, info: Info[Context, None]) -> list[OrderItem]:
+        currency = self.total.currency
+        return [
+            OrderItem(
+                sku=item.sku,
+                quantity=item.quantity,
+                unit_price=Money.of(item.unit_price_cents, currency),
+                subtotal=Money.of(item.quantity * item.unit_price_cents, currency),
+            )
+            for item in await info.context.items.load(int(self.id))
+        ]
+
+    @classmethod
+    async def resolve_reference(cls, info: Info[Context, None], id: strawberry.ID) -> Order | None:
+        return await _load_order(info, id)
+
+
+async def _load_order(info: Info[Context, None], id: object) -> Order | None:
+    key = parse_id(id)
+    record = None if key is None else await info.context.orders.load(key)
+    return Order.from_record(record) if record is not None else None
+
+
+@strawberry.federation.type(shareable=True, description="Where a page of a connection stands.")
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class OrderEdge:
+    cursor: str
+    node: Order
+
+
+@strawberry.type(description="A page of orders, newest first.")
+class OrderConnection:
+    edges: list[OrderEdge]
+    page_info: PageInfo
+    count: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field(description="How many orders match, on all pages.")
+    async def total_count(self) -> int:
+        return await self.count()
+
+
+def _connection(
+    records: list[OrderRecord], limit: int, after: str | None, count: Callable[[], Awaitable[int]]
+) -> OrderConnection:
+    """A connection from up to limit + 1 records (the extra one only says there is a next page)."""
+    edges = [
+        OrderEdge(cursor=encode_cursor(r.id), node=Order.from_record(r)) for r in records[:limit]
+    ]
+    return OrderConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=len(records) > limit,
+            has_previous_page=after is not None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        count=count,
+    )
+
+
+@strawberry.federation.type(keys=["id"], description="A customer, as far as orders know one.")
+class Customer:
+    id: strawberry.ID
+
+    @strawberry.field(description="This customer's orders, newest first.")
+    async def orders(
+        self,
+        info: Info[Context, None],
+        first: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+        status: OrderStatus | None = None,  # type: ignore[valid-type]
+    ) -> OrderConnection:
+        limit = check_page_size(first)
+        after_id = decode_cursor(after) if after is not None else None
+        key = PageKey(str(self.id), status, limit + 1, after_id)
+        records = await info.context.customer_orders.load(key)
+
+        def count() -> Awaitable[int]:
+            return info.context.customer_order_counts.load((str(self.id), status))
+
+        return _connection(records, limit, after, count)
+
+    @classmethod
+    def resolve_reference(cls, id: strawberry.ID) -> Customer:
+        return cls(id=strawberry.ID(str(id)))
+
+
+@strawberry.input
+class OrderItemInput:
+    sku: str
+    quantity: int
+    unit_price: Decimal = strawberry.field(description='Price of one unit, e.g. "12.50".')
+
+
+@strawberry.input
+class CreateOrderInput:
+    customer_id: strawberry.ID
+    items: list[OrderItemInput]
+    currency: str = "USD"
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The order with this id, or null.")
+    async def order(self, info: Info[Context, None], id: strawberry.ID) -> Order | None:
+        return await _load_order(info, id)
+
+    @strawberry.field(description="Orders, newest first, optionally of one customer or status.")
+    async def orders(
+        self,
+        info: Info[Context, None],
+        customer_id: strawberry.ID | None = None,
+        status: OrderStatus | None = None,  # type: ignore[valid-type]
+        first: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> OrderConnection:
+        limit = check_page_size(first)
+        after_id = decode_cursor(after) if after is not None else None
+        engine = info.context.engine
+        customer = str(customer_id) if customer_id is not None else None
+        records = await repository.list_page(
+            engine, customer_id=customer, status=status, limit=limit + 1, after_id=after_id
+        )
+
+        def count() -> Awaitable[int]:
+            return repository.count(engine, customer_id=customer, status=status)
+
+        return _connection(records, limit, after, count)
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(
+        description="Place an order for an existing customer. Nothing is written unless the "
+        "customers service confirms the customer exists."
+    )
+    async def create_order(
+        self, info: Info[Context, None], input: CreateOrderInput
+    ) -> Order | None:
+        customer_id = clean_customer_id(str(input.customer_id), field="input.customerId")
+        currency = clean_currency(input.currency, field="input.currency")
+        check_item_count(len(input.items), field="input.items")
+        items = [
+            ItemRecord(
+                sku=clean_sku(item.sku, field=f"input.items[{i}].sku"),
+                quantity=clean_quantity(item.quantity, field=f"input.items[{i}].quantity"),
+                unit_price_cents=price_in_cents(
+                    item.unit_price, field=f"input.items[{i}].unitPrice"
+                ),
+            )
+            for i, item in enumerate(input.items)
+        ]
+        if not await info.context.customers.exists(customer_id):
+            raise BadUserInput(f"no customer has id {customer_id!r}", field="input.customerId")
+        record = await repository.create(
+            info.context.engine, customer_id=customer_id, currency=currency, items=items
+        )
+        return Order.from_record(record)
+
+    @strawberry.mutation(
+        description="Cancel an order that has not shipped yet. Cancelling a cancelled order "
+        "changes nothing; a shipped or delivered order cannot be cancelled (CONFLICT)."
+    )
+    async def cancel_order(self, info: Info[Context, None], id: strawberry.ID) -> Order | None:
+        key = parse_id(id)
+        record = None
+        if key is not None:
+            record, _ = await repository.set_status(
+                info.context.engine, key, Status.CANCELLED, only_from=CANCELLABLE
+            )
+        if record is None:
+            raise NotFound(f"no order has id {id!r}", field="id")
+        if record.status is not Status.CANCELLED:
+            raise Conflict(
+                f"order {id} is {record.status.value} and can no longer be cancelled", field="id"
+            )
+        return Order.from_record(record)
+
+
+MAX_DEPTH = 12
+MAX_ALIASES = 30
+MAX_TOKENS = 5000
+
+schema = QuietSchema(
+    query=Query,
+    mutation=Mutation,
+    types=[PageInfo],
+    extensions=[
+        lambda: ParserCache(maxsize=512),
+        lambda: ValidationCache(maxsize=512),
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        ErrorCodes,
+    ],
+)

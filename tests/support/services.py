@@ -1,0 +1,99 @@
+"""Run the services for tests: in process (ASGI, lifespan included) or as real uvicorn processes."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+from asgi_lifespan import LifespanManager
+from starlette.applications import Starlette
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class GraphQLClient:
+    """POSTs GraphQL to one endpoint and returns the decoded JSON body."""
+
+    def __init__(self, http: httpx.AsyncClient, path: str = "/graphql") -> None:
+        self.http = http
+        self.path = path
+
+    async def __call__(self, query: str, variables: dict[str, Any] | None = None) -> Any:
+        response = await self.http.post(self.path, json={"query": query, "variables": variables})
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def data(self, query: str, variables: dict[str, Any] | None = None) -> Any:
+        body = await self(query, variables)
+        assert "errors" not in body, body["errors"]
+        return body["data"]
+
+
+def error_codes(body: Any) -> list[str]:
+    return [e.get("extensions", {}).get("code") for e in body.get("errors", [])]
+
+
+@contextlib.asynccontextmanager
+async def in_process(app: Starlette) -> AsyncIterator[GraphQLClient]:
+    """The app with its lifespan run, reached through httpx's ASGI transport."""
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            yield GraphQLClient(http)
+
+
+class ServiceProcess:
+    """`python -m <module>` on a free port, started and stopped like an operator would."""
+
+    def __init__(self, module: str, args: Sequence[str], env: dict[str, str] | None = None):
+        self.module = module
+        self.args = list(args)
+        self.env = {**os.environ, **(env or {})}
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 30.0) -> ServiceProcess:
+        command = [sys.executable, "-m", self.module, "--port", str(self.port), *self.args]
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                output = self.process.stdout.read().decode() if self.process.stdout else ""
+                raise RuntimeError(f"{self.module} exited at start-up:\n{output}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return self
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"{self.module} did not become healthy in {timeout}s")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.url, timeout=30)

@@ -1,0 +1,290 @@
+"""The orders service on SQLite and PostgreSQL, with the real customers service over HTTP."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from order_subgraph import Settings, create_app
+from order_subgraph.db import order_items, orders
+from tests.support.faulty import faulty_server
+from tests.support.services import GraphQLClient, ServiceProcess, error_codes, free_port, in_process
+from tests.support.sql import recorded_selects
+
+CREATE = """
+mutation Create($input: CreateOrderInput!) {
+  createOrder(input: $input) {
+    id status customer { id }
+    total { amount currency }
+    items { sku quantity unitPrice { amount } subtotal { amount } }
+  }
+}
+"""
+
+
+@contextlib.asynccontextmanager
+async def orders_service(
+    database_url: str, customers_url: str, wait: float = 5.0
+) -> AsyncIterator[GraphQLClient]:
+    settings = Settings(
+        database_url=database_url, customers_url=customers_url, customers_timeout=wait
+    )
+    app = create_app(settings)
+    async with in_process(app) as client:
+        client.app = app  # type: ignore[attr-defined]
+        yield client
+
+
+@pytest.fixture
+async def orders_client(
+    database_url: str, customers_process: ServiceProcess
+) -> AsyncIterator[GraphQLClient]:
+    async with orders_service(database_url, f"{customers_process.url}/graphql") as client:
+        yield client
+
+
+async def stored_rows(client: GraphQLClient) -> tuple[int, int]:
+    """How many orders and order items the database holds, read straight from the tables."""
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    async with engine.connect() as conn:
+        n_orders = (await conn.execute(select(func.count()).select_from(orders))).scalar_one()
+        n_items = (await conn.execute(select(func.count()).select_from(order_items))).scalar_one()
+    return n_orders, n_items
+
+
+def order_input(customer_id: str = "1", **overrides: Any) -> dict[str, Any]:
+    return {
+        "customerId": customer_id,
+        "items": [
+            {"sku": "PEN", "quantity": 3, "unitPrice": "0.10"},
+            {"sku": "INK", "quantity": 1, "unitPrice": "0.20"},
+        ],
+        **overrides,
+    }
+
+
+async def test_seeded_order_with_items_and_exact_money(orders_client: GraphQLClient) -> None:
+    query = """{ order(id: 1) { id status customer { id } total { amount currency }
+                 items { sku quantity unitPrice { amount } subtotal { amount } } createdAt } }"""
+    order = (await orders_client.data(query))["order"]
+    assert order["status"] == "DELIVERED"
+    assert order["customer"] == {"id": "1"}
+    assert order["items"] == [
+        {
+            "sku": "KEYBOARD-01",
+            "quantity": 1,
+            "unitPrice": {"amount": "49.99"},
+            "subtotal": {"amount": "49.99"},
+        },
+        {
+            "sku": "MOUSE-02",
+            "quantity": 2,
+            "unitPrice": {"amount": "19.50"},
+            "subtotal": {"amount": "39.00"},
+        },
+    ]
+    assert order["total"] == {"amount": "88.99", "currency": "USD"}
+    assert (await orders_client.data("{ order(id: 999) { id } }"))["order"] is None
+
+
+async def test_orders_filter_and_paginate_newest_first(orders_client: GraphQLClient) -> None:
+    page = """query($c: ID, $s: OrderStatus, $after: String) {
+      orders(customerId: $c, status: $s, first: 2, after: $after) {
+        totalCount edges { cursor node { id status } } pageInfo { hasNextPage endCursor } } }"""
+    first = (await orders_client.data(page, {"c": "1"}))["orders"]
+    assert [e["node"]["id"] for e in first["edges"]] == ["5", "2"]
+    assert first["totalCount"] == 3
+    assert first["pageInfo"]["hasNextPage"] is True
+    second = (await orders_client.data(page, {"c": "1", "after": first["pageInfo"]["endCursor"]}))[
+        "orders"
+    ]
+    assert [e["node"]["id"] for e in second["edges"]] == ["1"]
+    assert second["pageInfo"]["hasNextPage"] is False
+    pending = (await orders_client.data(page, {"s": "PENDING"}))["orders"]
+    assert [e["node"]["id"] for e in pending["edges"]] == ["5", "3"]
+    assert pending["totalCount"] == 2
+
+
+async def test_create_order_sums_money_exactly(orders_client: GraphQLClient) -> None:
+    before = await stored_rows(orders_client)
+    order = (await orders_client.data(CREATE, {"input": order_input("2")}))["createOrder"]
+    assert order["status"] == "PENDING"
+    assert order["customer"] == {"id": "2"}
+    # 3 × 0.10 + 0.20 is 0.5000000000000001 in floats; money here is exact.
+    assert order["total"] == {"amount": "0.50", "currency": "USD"}
+    assert [i["subtotal"]["amount"] for i in order["items"]] == ["0.30", "0.20"]
+    assert Decimal(order["total"]["amount"]) == Decimal("0.50")
+    assert await stored_rows(orders_client) == (before[0] + 1, before[1] + 2)
+    again = await orders_client.data(
+        "query($id: ID!) { order(id: $id) { total { amount } } }", {"id": order["id"]}
+    )
+    assert again["order"]["total"]["amount"] == "0.50"
+
+
+async def test_create_order_for_unknown_customer_writes_nothing(
+    orders_client: GraphQLClient,
+) -> None:
+    before = await stored_rows(orders_client)
+    body = await orders_client(CREATE, {"input": order_input("4242")})
+    assert error_codes(body) == ["BAD_USER_INPUT"]
+    assert body["errors"][0]["extensions"]["field"] == "input.customerId"
+    assert "4242" in body["errors"][0]["message"]
+    assert body["data"] == {"createOrder": None}
+    assert await stored_rows(orders_client) == before
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"customerId": "  "}, "input.customerId"),
+        ({"items": []}, "input.items"),
+        ({"items": [{"sku": "A", "quantity": 0, "unitPrice": "1.00"}]}, "input.items[0].quantity"),
+        ({"items": [{"sku": "A", "quantity": -2, "unitPrice": "1.00"}]}, "input.items[0].quantity"),
+        (
+            {"items": [{"sku": "A", "quantity": 1, "unitPrice": "1.005"}]},
+            "input.items[0].unitPrice",
+        ),
+        ({"items": [{"sku": "A", "quantity": 1, "unitPrice": "-1"}]}, "input.items[0].unitPrice"),
+        ({"items": [{"sku": "A", "quantity": 1, "unitPrice": "NaN"}]}, "input.items[0].unitPrice"),
+        ({"items": [{"sku": " ", "quantity": 1, "unitPrice": "1"}]}, "input.items[0].sku"),
+        ({"currency": "usd"}, "input.currency"),
+    ],
+)
+async def test_invalid_order_input_is_refused_before_any_call(
+    database_url: str, overrides: dict[str, Any], field: str
+) -> None:
+    # The customers URL points at a closed port: a BAD_USER_INPUT (not SERVICE_UNAVAILABLE)
+    # shows the input was checked before the customers service would have been asked.
+    closed = f"http://127.0.0.1:{free_port()}/graphql"
+    async with orders_service(database_url, closed) as client:
+        before = await stored_rows(client)
+        body = await client(CREATE, {"input": {**order_input(), **overrides}})
+        assert error_codes(body) == ["BAD_USER_INPUT"], body
+        assert body["errors"][0]["extensions"]["field"] == field
+        assert await stored_rows(client) == before
+
+
+async def test_missing_customer_id_variable_is_bad_user_input(orders_client: GraphQLClient) -> None:
+    body = await orders_client(CREATE, {"input": {"items": order_input()["items"]}})
+    assert error_codes(body) == ["BAD_USER_INPUT"]
+    assert "customerId" in body["errors"][0]["message"]
+
+
+async def test_customers_service_down_writes_nothing(database_url: str) -> None:
+    closed = f"http://127.0.0.1:{free_port()}/graphql"
+    async with orders_service(database_url, closed) as client:
+        before = await stored_rows(client)
+        body = await client(CREATE, {"input": order_input()})
+        assert error_codes(body) == ["SERVICE_UNAVAILABLE"]
+        assert body["errors"][0]["extensions"]["serviceName"] == "customers"
+        assert "could not be reached" in body["errors"][0]["message"]
+        assert await stored_rows(client) == before
+
+
+@pytest.mark.parametrize(
+    ("mode", "says"),
+    [
+        ("500", "HTTP 500"),
+        ("garbage", "not a GraphQL response"),
+        ("errors", "db down"),
+        ("slow", "in time"),
+    ],
+)
+async def test_customers_service_misbehaving_writes_nothing(
+    database_url: str, mode: str, says: str
+) -> None:
+    with faulty_server(mode) as url:
+        async with orders_service(database_url, url, wait=0.5) as client:
+            before = await stored_rows(client)
+            body = await client(CREATE, {"input": order_input()})
+            assert error_codes(body) == ["SERVICE_UNAVAILABLE"], body
+            assert says in body["errors"][0]["message"]
+            assert await stored_rows(client) == before
+            # the service stays up and answers the next request
+            assert (await client.data("{ order(id: 1) { id } }"))["order"] == {"id": "1"}
+
+
+async def test_cancel_order_rules(orders_client: GraphQLClient) -> None:
+    cancel = "mutation($id: ID!) { cancelOrder(id: $id) { id status } }"
+    # order 3 is PENDING, 4 PAID: both may be cancelled; cancelling twice changes nothing.
+    assert (await orders_client.data(cancel, {"id": "3"}))["cancelOrder"]["status"] == "CANCELLED"
+    assert (await orders_client.data(cancel, {"id": "3"}))["cancelOrder"]["status"] == "CANCELLED"
+    assert (await orders_client.data(cancel, {"id": "4"}))["cancelOrder"]["status"] == "CANCELLED"
+    # order 2 is SHIPPED and 1 DELIVERED: refused, status unchanged.
+    for order_id, status in [("2", "SHIPPED"), ("1", "DELIVERED")]:
+        body = await orders_client(cancel, {"id": order_id})
+        assert error_codes(body) == ["CONFLICT"]
+        assert status in body["errors"][0]["message"]
+        still = await orders_client.data(
+            "query($id: ID!) { order(id: $id) { status } }", {"id": order_id}
+        )
+        assert still["order"]["status"] == status
+    assert error_codes(await orders_client(cancel, {"id": "999"})) == ["NOT_FOUND"]
+
+
+async def test_one_failed_mutation_does_not_hide_the_others(orders_client: GraphQLClient) -> None:
+    body = await orders_client(
+        "mutation { a: cancelOrder(id: 3) { status } b: cancelOrder(id: 2) { status } }"
+    )
+    assert body["data"] == {"a": {"status": "CANCELLED"}, "b": None}
+    assert error_codes(body) == ["CONFLICT"]
+
+
+async def test_entities_of_100_orders_is_one_select_per_type(orders_client: GraphQLClient) -> None:
+    ids = [str(1 + i % 7) for i in range(100)]  # 1..5 exist, 6 and 7 do not
+    query = """query($r: [_Any!]!) { _entities(representations: $r) {
+        ... on Order { id status total { amount } items { sku } } } }"""
+    engine = orders_client.app.state.engine  # type: ignore[attr-defined]
+    with recorded_selects(engine) as selects:
+        entities = (
+            await orders_client.data(query, {"r": [{"__typename": "Order", "id": i} for i in ids]})
+        )["_entities"]
+    assert len(selects) == 2, selects
+    assert "FROM orders" in selects[0] and "FROM order_items" in selects[1]
+    assert [e["id"] if e else None for e in entities] == [i if int(i) <= 5 else None for i in ids]
+    assert entities[0]["items"] == [{"sku": "KEYBOARD-01"}, {"sku": "MOUSE-02"}]
+    assert entities[2]["total"] == {"amount": "29.97"}
+
+
+async def test_entities_of_100_customers_with_orders_batch(orders_client: GraphQLClient) -> None:
+    ids = [str(1 + i % 4) for i in range(100)]  # customers 1 and 2 have orders, 3 and 4 none
+    query = """query($r: [_Any!]!) { _entities(representations: $r) {
+        ... on Customer { id orders(first: 2) { totalCount edges { node { id } } pageInfo { hasNextPage } } } } }"""
+    engine = orders_client.app.state.engine  # type: ignore[attr-defined]
+    with recorded_selects(engine) as selects:
+        entities = (
+            await orders_client.data(
+                query, {"r": [{"__typename": "Customer", "id": i} for i in ids]}
+            )
+        )["_entities"]
+    # one query for the pages (row_number() per customer), one for the counts
+    assert len(selects) == 2, selects
+    expected = {
+        "1": {
+            "totalCount": 3,
+            "edges": [{"node": {"id": "5"}}, {"node": {"id": "2"}}],
+            "pageInfo": {"hasNextPage": True},
+        },
+        "2": {
+            "totalCount": 2,
+            "edges": [{"node": {"id": "4"}}, {"node": {"id": "3"}}],
+            "pageInfo": {"hasNextPage": False},
+        },
+        "3": {"totalCount": 0, "edges": [], "pageInfo": {"hasNextPage": False}},
+        "4": {"totalCount": 0, "edges": [], "pageInfo": {"hasNextPage": False}},
+    }
+    assert entities == [{"id": i, "orders": expected[i]} for i in ids]
+
+
+async def test_too_deep_query_is_refused(orders_client: GraphQLClient) -> None:
+    nested = "id"
+    for _ in range(8):
+        nested = f"orders {{ edges {{ node {{ customer {{ {nested} }} }} }} }}"
+    body = await orders_client(f"{{ order(id: 1) {{ customer {{ {nested} }} }} }}")
+    assert error_codes(body) == ["GRAPHQL_VALIDATION_FAILED"]
+    assert "depth" in body["errors"][0]["message"]
