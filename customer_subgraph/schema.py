@@ -6,15 +6,17 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import strawberry
+from graphql import ASTValidationRule
 from sqlalchemy.ext.asyncio import AsyncEngine
 from strawberry.dataloader import DataLoader
 from strawberry.extensions import (
-    MaxAliasesLimiter,
+    AddValidationRules,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     ValidationCache,
 )
+from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
+from strawberry.extensions.query_depth_limiter import create_validator as max_depth_rule
 from strawberry.types import Info
 
 from customer_subgraph import repository
@@ -186,17 +188,22 @@ class Mutation:
 MAX_DEPTH = 12
 MAX_ALIASES = 30
 MAX_TOKENS = 5000
+# Built once: the validation cache is keyed by the rule classes, so rules made per request
+# (as QueryDepthLimiter() and MaxAliasesLimiter() do) would make every lookup a miss.
+LIMIT_RULES: list[type[ASTValidationRule]] = [
+    max_depth_rule(MAX_DEPTH, None, None),
+    max_aliases_rule(MAX_ALIASES),
+]
 
 schema = QuietSchema(
     query=Query,
     mutation=Mutation,
     types=[PageInfo],
     extensions=[
-        lambda: ParserCache(maxsize=512),
-        lambda: ValidationCache(maxsize=512),
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: ParserCache(maxsize=512),
+        lambda: AddValidationRules(LIMIT_RULES),
+        lambda: ValidationCache(maxsize=512),
         ErrorCodes,
     ],
 )

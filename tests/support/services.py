@@ -60,8 +60,15 @@ async def in_process(app: Starlette) -> AsyncIterator[GraphQLClient]:
 class ServiceProcess:
     """`python -m <module>` on a free port, started and stopped like an operator would."""
 
-    def __init__(self, module: str, args: Sequence[str], env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        module: str,
+        args: Sequence[str],
+        env: dict[str, str] | None = None,
+        prefix: Sequence[str] = (),
+    ):
         self.module = module
+        self.prefix = list(prefix)  # e.g. ["taskset", "-c", "0"]
         self.args = list(args)
         self.env = {**os.environ, **(env or {})}
         self.port = free_port()
@@ -69,7 +76,15 @@ class ServiceProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 30.0) -> ServiceProcess:
-        command = [sys.executable, "-m", self.module, "--port", str(self.port), *self.args]
+        command = [
+            *self.prefix,
+            sys.executable,
+            "-m",
+            self.module,
+            "--port",
+            str(self.port),
+            *self.args,
+        ]
         self.process = subprocess.Popen(
             command, cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
         )
