@@ -1,9 +1,6 @@
-"""The customers database: table definitions and engine creation for SQLite and PostgreSQL."""
+"""The customers database: its tables. Engines come from subgraph_kit.db."""
 
 from __future__ import annotations
-
-from pathlib import Path
-from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -13,11 +10,8 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    event,
     func,
 )
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 metadata = MetaData()
 
@@ -33,42 +27,3 @@ customers = Table(
 # Emails are unique regardless of case; the database enforces it, so two concurrent
 # createCustomer calls with the same address cannot both succeed.
 Index("uq_customers_email", func.lower(customers.c.email), unique=True)
-
-_ASYNC_DRIVERS = {
-    "sqlite": "sqlite+aiosqlite",
-    "postgresql": "postgresql+asyncpg",
-    "postgres": "postgresql+asyncpg",
-}
-
-
-def async_url(url: str) -> str:
-    """Map a plain `sqlite:///` or `postgresql://` URL onto its asyncio driver."""
-    parsed = make_url(url)
-    driver = _ASYNC_DRIVERS.get(parsed.drivername, parsed.drivername)
-    return parsed.set(drivername=driver).render_as_string(hide_password=False)
-
-
-def create_engine(url: str) -> AsyncEngine:
-    """Create the engine; for SQLite, the file's folder is created and WAL mode switched on."""
-    parsed = make_url(async_url(url))
-    if parsed.get_backend_name() != "sqlite":
-        return create_async_engine(parsed, pool_size=10, max_overflow=10, pool_pre_ping=True)
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(parsed, connect_args={"timeout": 30})
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.close()
-
-    return engine
-
-
-async def create_schema(engine: AsyncEngine) -> None:
-    """Create the tables and indexes that do not exist yet (safe to run at every start)."""
-    async with engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)

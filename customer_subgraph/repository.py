@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from customer_subgraph.db import customers
+from subgraph_kit.db import as_utc
 
 
 class EmailTaken(Exception):
@@ -38,14 +39,9 @@ def _record(row: Any) -> CustomerRecord:
         id=row.id,
         name=row.name,
         email=row.email,
-        created_at=_utc(row.created_at),
-        updated_at=_utc(row.updated_at),
+        created_at=as_utc(row.created_at),
+        updated_at=as_utc(row.updated_at),
     )
-
-
-def _utc(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes; every timestamp we store is UTC.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 async def get_by_ids(engine: AsyncEngine, ids: Iterable[int]) -> dict[int, CustomerRecord]:

@@ -6,29 +6,17 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import strawberry
-from graphql import ASTValidationRule
 from sqlalchemy.ext.asyncio import AsyncEngine
 from strawberry.dataloader import DataLoader
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxTokensLimiter,
-    ParserCache,
-    ValidationCache,
-)
-from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
-from strawberry.extensions.query_depth_limiter import create_validator as max_depth_rule
 from strawberry.types import Info
 
 from customer_subgraph import repository
-from customer_subgraph.errors import Conflict, ErrorCodes, NotFound, QuietSchema
-from customer_subgraph.pagination import (
-    DEFAULT_PAGE_SIZE,
-    check_page_size,
-    decode_cursor,
-    encode_cursor,
-)
 from customer_subgraph.repository import CustomerRecord, EmailTaken
-from customer_subgraph.validation import clean_email, clean_name, parse_id
+from customer_subgraph.validation import clean_email, clean_name
+from subgraph_kit import Conflict, Cursors, NotFound, PageInfo, check_page_size, federated_schema
+from subgraph_kit.pagination import DEFAULT_PAGE_SIZE, parse_key
+
+CURSORS = Cursors("customer")
 
 
 @dataclass(slots=True)
@@ -67,16 +55,8 @@ class Customer:
     async def resolve_reference(
         cls, info: Info[Context, None], id: strawberry.ID
     ) -> Customer | None:
-        key = parse_id(id)
+        key = parse_key(id)
         return None if key is None else await info.context.customer_loader.load(key)
-
-
-@strawberry.federation.type(shareable=True, description="Where a page of a connection stands.")
-class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
 
 
 @strawberry.type
@@ -111,7 +91,7 @@ class UpdateCustomerInput:
 class Query:
     @strawberry.field(description="The customer with this id, or null.")
     async def customer(self, info: Info[Context, None], id: strawberry.ID) -> Customer | None:
-        key = parse_id(id)
+        key = parse_key(id)
         return None if key is None else await info.context.customer_loader.load(key)
 
     @strawberry.field(description="Customers in creation order, `first` at a time after `after`.")
@@ -119,21 +99,18 @@ class Query:
         self, info: Info[Context, None], first: int = DEFAULT_PAGE_SIZE, after: str | None = None
     ) -> CustomerConnection:
         limit = check_page_size(first)
-        after_id = decode_cursor(after) if after is not None else None
+        after_id = CURSORS.decode(after)
         records = await repository.list_page(
             info.context.engine, limit=limit + 1, after_id=after_id
         )
         edges = [
-            CustomerEdge(cursor=encode_cursor(r.id), node=Customer.from_record(r))
+            CustomerEdge(cursor=CURSORS.encode(r.id), node=Customer.from_record(r))
             for r in records[:limit]
         ]
         return CustomerConnection(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=len(records) > limit,
-                has_previous_page=after is not None,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
+            page_info=PageInfo.of(
+                [edge.cursor for edge in edges], has_next_page=len(records) > limit, after=after
             ),
         )
 
@@ -162,7 +139,7 @@ class Mutation:
     async def update_customer(
         self, info: Info[Context, None], id: strawberry.ID, input: UpdateCustomerInput
     ) -> Customer | None:
-        key = parse_id(id)
+        key = parse_key(id)
         engine = info.context.engine
         changes: dict[str, str] = {}
         if input.name is not strawberry.UNSET:
@@ -185,25 +162,4 @@ class Mutation:
         return Customer.from_record(record)
 
 
-MAX_DEPTH = 12
-MAX_ALIASES = 30
-MAX_TOKENS = 5000
-# Built once: the validation cache is keyed by the rule classes, so rules made per request
-# (as QueryDepthLimiter() and MaxAliasesLimiter() do) would make every lookup a miss.
-LIMIT_RULES: list[type[ASTValidationRule]] = [
-    max_depth_rule(MAX_DEPTH, None, None),
-    max_aliases_rule(MAX_ALIASES),
-]
-
-schema = QuietSchema(
-    query=Query,
-    mutation=Mutation,
-    types=[PageInfo],
-    extensions=[
-        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: ParserCache(maxsize=512),
-        lambda: AddValidationRules(LIMIT_RULES),
-        lambda: ValidationCache(maxsize=512),
-        ErrorCodes,
-    ],
-)
+schema = federated_schema(query=Query, mutation=Mutation)

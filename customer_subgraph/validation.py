@@ -4,15 +4,9 @@ from __future__ import annotations
 
 from email_validator import EmailNotValidError, validate_email
 
-from customer_subgraph.errors import BadUserInput
+from subgraph_kit.errors import BadUserInput
 
 MAX_NAME_LENGTH = 200
-
-
-def parse_id(value: object) -> int | None:
-    """A customer id as stored, or None when `value` cannot be one (so nothing matches it)."""
-    text = str(value)
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 19 else None
 
 
 def clean_name(name: str, *, field: str) -> str:

@@ -1,28 +1,13 @@
-"""`python -m order_subgraph`: serve the orders subgraph, or print its SDL."""
+"""`python -m order_subgraph`: serve the subgraph, or print its SDL with --print-schema."""
 
 from __future__ import annotations
-
-import sys
-
-import uvicorn
 
 from order_subgraph.app import create_app
 from order_subgraph.schema import schema
 from order_subgraph.settings import parse_args
+from subgraph_kit.service import service_main
 
-
-def main(argv: list[str] | None = None) -> None:
-    settings, print_schema = parse_args(argv)
-    if print_schema:
-        sys.stdout.write(schema.as_str() + "\n")
-        return
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-    )
-
+main = service_main(parse_args, create_app, schema)
 
 if __name__ == "__main__":
-    main()
+    main(None)

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from order_subgraph.errors import ServiceUnavailable
+from subgraph_kit.errors import ServiceUnavailable
 
 CUSTOMER_EXISTS = "query CustomerExists($id: ID!) { customer(id: $id) { id } }"
 

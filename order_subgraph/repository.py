@@ -17,6 +17,7 @@ from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from order_subgraph.db import order_items, orders
+from subgraph_kit.db import as_utc
 
 
 class Status(StrEnum):
@@ -64,11 +65,6 @@ class PageKey:
     after_id: int | None
 
 
-def _utc(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes; every timestamp we store is UTC.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _record(row: Any) -> OrderRecord:
     return OrderRecord(
         id=row.id,
@@ -76,8 +72,8 @@ def _record(row: Any) -> OrderRecord:
         status=Status(row.status),
         currency=row.currency,
         total_cents=row.total_cents,
-        created_at=_utc(row.created_at),
-        updated_at=_utc(row.updated_at),
+        created_at=as_utc(row.created_at),
+        updated_at=as_utc(row.updated_at),
     )
 
 

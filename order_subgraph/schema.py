@@ -8,28 +8,12 @@ from datetime import datetime
 from decimal import Decimal
 
 import strawberry
-from graphql import ASTValidationRule
 from sqlalchemy.ext.asyncio import AsyncEngine
 from strawberry.dataloader import DataLoader
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxTokensLimiter,
-    ParserCache,
-    ValidationCache,
-)
-from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
-from strawberry.extensions.query_depth_limiter import create_validator as max_depth_rule
 from strawberry.types import Info
 
 from order_subgraph import repository
 from order_subgraph.customers_client import CustomersClient
-from order_subgraph.errors import BadUserInput, Conflict, ErrorCodes, NotFound, QuietSchema
-from order_subgraph.pagination import (
-    DEFAULT_PAGE_SIZE,
-    check_page_size,
-    decode_cursor,
-    encode_cursor,
-)
 from order_subgraph.repository import CANCELLABLE, ItemRecord, OrderRecord, PageKey, Status
 from order_subgraph.validation import (
     check_item_count,
@@ -37,9 +21,20 @@ from order_subgraph.validation import (
     clean_customer_id,
     clean_quantity,
     clean_sku,
-    parse_id,
     price_in_cents,
 )
+from subgraph_kit import (
+    BadUserInput,
+    Conflict,
+    Cursors,
+    NotFound,
+    PageInfo,
+    check_page_size,
+    federated_schema,
+)
+from subgraph_kit.pagination import DEFAULT_PAGE_SIZE, parse_key
+
+CURSORS = Cursors("order")
 
 OrderStatus = strawberry.enum(Status, name="OrderStatus", description=Status.__doc__)
 
@@ -142,17 +137,9 @@ class Order:
 
 
 async def _load_order(info: Info[Context, None], id: object) -> Order | None:
-    key = parse_id(id)
+    key = parse_key(id)
     record = None if key is None else await info.context.orders.load(key)
     return Order.from_record(record) if record is not None else None
-
-
-@strawberry.federation.type(shareable=True, description="Where a page of a connection stands.")
-class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
 
 
 @strawberry.type
@@ -177,15 +164,12 @@ def _connection(
 ) -> OrderConnection:
     """A connection from up to limit + 1 records (the extra one only says there is a next page)."""
     edges = [
-        OrderEdge(cursor=encode_cursor(r.id), node=Order.from_record(r)) for r in records[:limit]
+        OrderEdge(cursor=CURSORS.encode(r.id), node=Order.from_record(r)) for r in records[:limit]
     ]
     return OrderConnection(
         edges=edges,
-        page_info=PageInfo(
-            has_next_page=len(records) > limit,
-            has_previous_page=after is not None,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
+        page_info=PageInfo.of(
+            [edge.cursor for edge in edges], has_next_page=len(records) > limit, after=after
         ),
         count=count,
     )
@@ -204,7 +188,7 @@ class Customer:
         status: OrderStatus | None = None,  # type: ignore[valid-type]
     ) -> OrderConnection:
         limit = check_page_size(first)
-        after_id = decode_cursor(after) if after is not None else None
+        after_id = CURSORS.decode(after)
         key = PageKey(str(self.id), status, limit + 1, after_id)
         records = await info.context.customer_orders.load(key)
 
@@ -248,7 +232,7 @@ class Query:
         after: str | None = None,
     ) -> OrderConnection:
         limit = check_page_size(first)
-        after_id = decode_cursor(after) if after is not None else None
+        after_id = CURSORS.decode(after)
         engine = info.context.engine
         customer = str(customer_id) if customer_id is not None else None
         records = await repository.list_page(
@@ -295,7 +279,7 @@ class Mutation:
         "changes nothing; a shipped or delivered order cannot be cancelled (CONFLICT)."
     )
     async def cancel_order(self, info: Info[Context, None], id: strawberry.ID) -> Order | None:
-        key = parse_id(id)
+        key = parse_key(id)
         record = None
         if key is not None:
             record, _ = await repository.set_status(
@@ -310,25 +294,4 @@ class Mutation:
         return Order.from_record(record)
 
 
-MAX_DEPTH = 12
-MAX_ALIASES = 30
-MAX_TOKENS = 5000
-# Built once: the validation cache is keyed by the rule classes, so rules made per request
-# (as QueryDepthLimiter() and MaxAliasesLimiter() do) would make every lookup a miss.
-LIMIT_RULES: list[type[ASTValidationRule]] = [
-    max_depth_rule(MAX_DEPTH, None, None),
-    max_aliases_rule(MAX_ALIASES),
-]
-
-schema = QuietSchema(
-    query=Query,
-    mutation=Mutation,
-    types=[PageInfo],
-    extensions=[
-        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: ParserCache(maxsize=512),
-        lambda: AddValidationRules(LIMIT_RULES),
-        lambda: ValidationCache(maxsize=512),
-        ErrorCodes,
-    ],
-)
+schema = federated_schema(query=Query, mutation=Mutation)

@@ -1,80 +1,45 @@
-"""Service settings, read from command-line flags with environment variables as defaults."""
+"""The orders service's settings: flags over `ORDERS_*` environment variables."""
 
 from __future__ import annotations
 
-import argparse
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 4002
-DEFAULT_DATABASE_URL = "sqlite:///.data/orders.sqlite3"
-DEFAULT_CUSTOMERS_URL = "http://127.0.0.1:4001/graphql"
-DEFAULT_CUSTOMERS_TIMEOUT = 5.0
+from subgraph_kit.service import ServiceSettings, common_settings, service_parser
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
+@dataclass(frozen=True)
+class Settings(ServiceSettings):
     """How and where the orders service runs, and how it reaches the customers service."""
 
-    host: str = DEFAULT_HOST
-    port: int = DEFAULT_PORT
-    database_url: str = DEFAULT_DATABASE_URL
-    customers_url: str = DEFAULT_CUSTOMERS_URL
-    customers_timeout: float = DEFAULT_CUSTOMERS_TIMEOUT
-    seed: bool = True
-    log_level: str = "info"
+    port: int = 4002
+    database_url: str = "sqlite:///.data/orders.sqlite3"
+    customers_url: str = "http://127.0.0.1:4001/graphql"
+    customers_timeout: float = 5.0
 
 
 def parse_args(
     argv: Sequence[str] | None = None, environ: Mapping[str, str] = os.environ
 ) -> tuple[Settings, bool]:
-    """Read settings from flags (`--port`) over env vars (`ORDERS_PORT`) over defaults.
-
-    Returns the settings and whether the caller asked only to print the schema.
-    """
-    parser = argparse.ArgumentParser(
-        prog="python -m order_subgraph",
-        description="Serve the orders subgraph (Strawberry, Federation 2) with uvicorn.",
-    )
-    parser.add_argument("--host", default=environ.get("ORDERS_HOST", DEFAULT_HOST))
-    parser.add_argument("--port", type=int, default=int(environ.get("ORDERS_PORT", DEFAULT_PORT)))
-    parser.add_argument(
-        "--database-url",
-        default=environ.get("ORDERS_DATABASE_URL", DEFAULT_DATABASE_URL),
-        help="sqlite:///path/to/file.sqlite3 (default) or postgresql://user:pass@host/db",
-    )
+    """The settings, and whether the caller asked only to print the schema."""
+    defaults = Settings()
+    parser = service_parser("order_subgraph", "ORDERS", defaults, environ)
     parser.add_argument(
         "--customers-url",
-        default=environ.get("ORDERS_CUSTOMERS_URL", DEFAULT_CUSTOMERS_URL),
+        default=environ.get("ORDERS_CUSTOMERS_URL", defaults.customers_url),
         help="GraphQL endpoint of the customers service, asked before an order is created",
     )
     parser.add_argument(
         "--customers-timeout",
         type=float,
-        default=float(environ.get("ORDERS_CUSTOMERS_TIMEOUT", DEFAULT_CUSTOMERS_TIMEOUT)),
+        default=float(environ.get("ORDERS_CUSTOMERS_TIMEOUT", defaults.customers_timeout)),
         help="seconds to wait for the customers service",
-    )
-    parser.add_argument(
-        "--no-seed",
-        dest="seed",
-        action="store_false",
-        default=environ.get("ORDERS_SEED", "1") not in ("0", "false", "no"),
-        help="do not insert the demo orders into an empty database",
-    )
-    parser.add_argument("--log-level", default=environ.get("ORDERS_LOG_LEVEL", "info"))
-    parser.add_argument(
-        "--print-schema", action="store_true", help="print the subgraph SDL and exit"
     )
     args = parser.parse_args(argv)
     settings = Settings(
-        host=args.host,
-        port=args.port,
-        database_url=args.database_url,
+        **common_settings(args),
         customers_url=args.customers_url,
         customers_timeout=args.customers_timeout,
-        seed=args.seed,
-        log_level=args.log_level,
     )
     return settings, args.print_schema

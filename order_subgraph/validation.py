@@ -5,19 +5,13 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from order_subgraph.errors import BadUserInput
+from subgraph_kit.errors import BadUserInput
 
 MAX_ITEMS = 100
 MAX_QUANTITY = 10_000
 MAX_SKU_LENGTH = 64
 MAX_UNIT_PRICE = Decimal("1000000000")
 _CURRENCY = re.compile(r"[A-Z]{3}")
-
-
-def parse_id(value: object) -> int | None:
-    """An order id as stored, or None when `value` cannot be one (so nothing matches it)."""
-    text = str(value)
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 19 else None
 
 
 def clean_customer_id(value: str, *, field: str) -> str:

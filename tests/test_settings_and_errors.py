@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from graphql import GraphQLError, GraphQLSyntaxError, Source
 
-from customer_subgraph.errors import BadUserInput, error_code
 from customer_subgraph.settings import parse_args as customer_args
 from order_subgraph.settings import parse_args as order_args
+from subgraph_kit.errors import BadUserInput, error_code
 
 
 def test_customer_settings_precedence() -> None:

@@ -1,0 +1,46 @@
+"""The federation schema every service builds: Federation 2, caches on, request limits set."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from graphql import ASTValidationRule
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxTokensLimiter,
+    ParserCache,
+    ValidationCache,
+)
+from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
+from strawberry.extensions.query_depth_limiter import create_validator as max_depth_rule
+
+from subgraph_kit.errors import ErrorCodes, QuietSchema
+from subgraph_kit.pagination import PageInfo
+
+MAX_DEPTH = 12
+MAX_ALIASES = 30
+MAX_TOKENS = 5000
+CACHE_SIZE = 512
+
+# Built once: the validation cache is keyed by the rule classes, so rules made per request
+# (as QueryDepthLimiter() and MaxAliasesLimiter() do) would make every lookup a miss.
+LIMIT_RULES: list[type[ASTValidationRule]] = [
+    max_depth_rule(MAX_DEPTH, None, None),
+    max_aliases_rule(MAX_ALIASES),
+]
+
+
+def federated_schema(query: type, mutation: type, types: Iterable[type] = ()) -> QuietSchema:
+    """A Federation 2 schema with Apollo error codes, parser/validation caches and limits."""
+    return QuietSchema(
+        query=query,
+        mutation=mutation,
+        types=[PageInfo, *types],
+        extensions=[
+            lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+            lambda: ParserCache(maxsize=CACHE_SIZE),
+            lambda: AddValidationRules(LIMIT_RULES),
+            lambda: ValidationCache(maxsize=CACHE_SIZE),
+            ErrorCodes,
+        ],
+    )

@@ -1,0 +1,132 @@
+"""A service's settings, command line, and ASGI app (`/graphql` with GraphiQL, `/health`)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import strawberry
+import uvicorn
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from strawberry.asgi import GraphQL
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """Where a service listens and which database it owns; each service sets its defaults."""
+
+    host: str = "127.0.0.1"
+    port: int = 4000
+    database_url: str = "sqlite:///.data/service.sqlite3"
+    seed: bool = True
+    log_level: str = "info"
+
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
+def service_parser(
+    prog: str, env_prefix: str, defaults: ServiceSettings, environ: Mapping[str, str]
+) -> argparse.ArgumentParser:
+    """Flags for the common settings; each defaults to `<PREFIX>_<NAME>` from the environment."""
+
+    def env(name: str, default: object) -> Any:
+        return environ.get(f"{env_prefix}_{name}", default)
+
+    parser = argparse.ArgumentParser(
+        prog=f"python -m {prog}",
+        description=f"Serve the {prog} (Strawberry, Federation 2) with uvicorn.",
+    )
+    parser.add_argument("--host", default=env("HOST", defaults.host))
+    parser.add_argument("--port", type=int, default=int(env("PORT", defaults.port)))
+    parser.add_argument(
+        "--database-url",
+        default=env("DATABASE_URL", defaults.database_url),
+        help="sqlite:///path/to/file.sqlite3 (default) or postgresql://user:pass@host/db",
+    )
+    parser.add_argument(
+        "--no-seed",
+        dest="seed",
+        action="store_false",
+        default=str(env("SEED", "1")).lower() not in ("0", "false", "no"),
+        help="do not insert the demo data into an empty database",
+    )
+    parser.add_argument("--log-level", default=env("LOG_LEVEL", defaults.log_level))
+    parser.add_argument(
+        "--print-schema", action="store_true", help="print the subgraph SDL and exit"
+    )
+    return parser
+
+
+def common_settings(args: argparse.Namespace) -> dict[str, Any]:
+    names = ("host", "port", "database_url", "seed", "log_level")
+    return {name: getattr(args, name) for name in names}
+
+
+class ContextGraphQL(GraphQL[Any, None]):
+    """Strawberry's ASGI view, with each request's context made by a factory."""
+
+    def __init__(self, schema: strawberry.Schema, context: Callable[[], Any]) -> None:
+        super().__init__(schema)
+        self._context = context
+
+    async def get_context(self, request: Any, response: Any) -> Any:
+        return self._context()
+
+
+def service_app(
+    schema: strawberry.Schema,
+    *,
+    context: Callable[[], Any],
+    engine: Callable[[], AsyncEngine],
+    lifespan: Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]],
+) -> Starlette:
+    """`/graphql` (GraphiQL for browsers) and `/health` (503 while the database does not answer)."""
+
+    async def health(request: Request) -> Response:
+        try:
+            async with engine().connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception as exc:  # the database is what a service needs to be healthy
+            return JSONResponse({"status": "unavailable", "reason": str(exc)}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    return Starlette(
+        routes=[
+            Route("/graphql", ContextGraphQL(schema, context), methods=["GET", "POST"]),
+            Route("/health", health, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+
+
+def service_main(
+    parse_args: Callable[[Sequence[str] | None, Mapping[str, str]], tuple[S, bool]],
+    create_app: Callable[[S], Starlette],
+    schema: strawberry.Schema,
+) -> Callable[[Sequence[str] | None], None]:
+    """The `python -m <service>` entry point: serve with uvicorn, or print the SDL."""
+
+    def main(argv: Sequence[str] | None = None) -> None:
+        settings, print_schema = parse_args(argv, os.environ)
+        if print_schema:
+            sys.stdout.write(schema.as_str() + "\n")
+            return
+        uvicorn.run(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+        )
+
+    return main
