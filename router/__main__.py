@@ -1,0 +1,103 @@
+"""`python -m router`: serve a supergraph, print a query plan, or compose a supergraph.
+
+python -m router serve   --supergraph supergraph.graphql [--host 127.0.0.1] [--port 4000]
+python -m router plan    --supergraph supergraph.graphql QUERY_FILE [--json]
+python -m router compose --config supergraph.yaml [--output supergraph.graphql]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from router.errors import RouterError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m router", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve the supergraph over HTTP")
+    serve.add_argument("--supergraph", required=True, type=Path)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=4000)
+    serve.add_argument("--log-level", default="warning")
+    serve.add_argument(
+        "--subgraph-timeout", type=float, default=30.0, help="seconds per subgraph request"
+    )
+
+    plan = commands.add_parser("plan", help="print the query plan of an operation")
+    plan.add_argument("--supergraph", required=True, type=Path)
+    plan.add_argument("query_file", type=Path)
+    plan.add_argument("--operation-name")
+    plan.add_argument("--json", action="store_true", help="Apollo's JSON shape instead of text")
+
+    compose = commands.add_parser("compose", help="compose supergraph.yaml into a supergraph SDL")
+    compose.add_argument("--config", required=True, type=Path)
+    compose.add_argument("--output", type=Path)
+
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "serve":
+            return _serve(args)
+        if args.command == "plan":
+            return _plan(args)
+        return _compose(args)
+    except RouterError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError as exc:
+        raise RouterError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from router.execute.transport import HttpTransport
+    from router.router import Router
+    from router.server.app import RouterApp
+    from router.supergraph.load import load_supergraph
+
+    supergraph = load_supergraph(_read(args.supergraph))
+    transport = HttpTransport(
+        {g.name: g.url for g in supergraph.graphs.values()}, timeout=args.subgraph_timeout
+    )
+    app = RouterApp(Router(supergraph, transport))
+    print(f"router serving {args.supergraph} on http://{args.host}:{args.port}/graphql", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+    return 0
+
+
+def _plan(args: argparse.Namespace) -> int:
+    import json
+
+    from router.router import Router
+
+    router = Router.from_sdl(_read(args.supergraph))
+    prepared = router.prepare(_read(args.query_file), args.operation_name)
+    if args.json:
+        print(json.dumps(prepared.plan.to_json(), indent=2))
+    else:
+        print(prepared.plan.print())
+    return 0
+
+
+def _compose(args: argparse.Namespace) -> int:
+    from router.compose import compose_config
+
+    sdl = compose_config(args.config)
+    if args.output:
+        args.output.write_text(sdl)
+    else:
+        sys.stdout.write(sdl)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,432 @@
+"""Merge subgraphs into a supergraph SDL (`@link` v1.0, join v0.5).
+
+`compose()` reads like its steps: read each subgraph, merge every type across them, then print
+the supergraph with the join metadata that says which subgraph resolves what. Subgraphs are
+sorted by name first, so the output does not depend on their order in the config.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from router.compose.subgraph import SField, SType, Subgraph
+from router.operation.ir import Field, InlineFragment, Selection, parse_field_set
+
+LINK = "https://specs.apollo.dev/link/v1.0"
+JOIN = "https://specs.apollo.dev/join/v0.5"
+INACCESSIBLE = "https://specs.apollo.dev/inaccessible/v0.2"
+TAG = "https://specs.apollo.dev/tag/v0.3"
+
+JOIN_DEFINITIONS = """directive @join__directive(graphs: [join__Graph!], name: String!, args: join__DirectiveArguments) repeatable on SCHEMA | OBJECT | INTERFACE | FIELD_DEFINITION
+
+directive @join__enumValue(graph: join__Graph!) repeatable on ENUM_VALUE
+
+directive @join__field(graph: join__Graph, requires: join__FieldSet, provides: join__FieldSet, type: String, external: Boolean, override: String, usedOverridden: Boolean, overrideLabel: String, contextArguments: [join__ContextArgument!]) repeatable on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
+
+directive @join__graph(name: String!, url: String!) on ENUM_VALUE
+
+directive @join__implements(graph: join__Graph!, interface: String!) repeatable on OBJECT | INTERFACE
+
+directive @join__type(graph: join__Graph!, key: join__FieldSet, extension: Boolean! = false, resolvable: Boolean! = true, isInterfaceObject: Boolean! = false) repeatable on OBJECT | INTERFACE | UNION | ENUM | INPUT_OBJECT | SCALAR
+
+directive @join__unionMember(graph: join__Graph!, member: String!) repeatable on UNION
+
+directive @link(url: String, as: String, for: link__Purpose, import: [link__Import]) repeatable on SCHEMA"""
+
+INACCESSIBLE_DEFINITION = (
+    "directive @inaccessible on FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ARGUMENT_DEFINITION"
+    " | SCALAR | ENUM | ENUM_VALUE | INPUT_OBJECT | INPUT_FIELD_DEFINITION"
+)
+TAG_DEFINITION = (
+    "directive @tag(name: String!) repeatable on FIELD_DEFINITION | OBJECT | INTERFACE | UNION"
+    " | ARGUMENT_DEFINITION | SCALAR | ENUM | ENUM_VALUE | INPUT_OBJECT | INPUT_FIELD_DEFINITION"
+    " | SCHEMA"
+)
+
+MACHINERY_TYPES = '''input join__ContextArgument {
+  name: String!
+  type: String!
+  context: String!
+  selection: join__FieldValue!
+}
+
+scalar join__DirectiveArguments
+
+scalar join__FieldSet
+
+scalar join__FieldValue
+
+scalar link__Import
+
+enum link__Purpose {
+  """
+  `SECURITY` features provide metadata necessary to securely resolve fields.
+  """
+  SECURITY
+
+  """
+  `EXECUTION` features provide metadata necessary for operation execution.
+  """
+  EXECUTION
+}'''
+
+
+def graph_enum_name(subgraph_name: str) -> str:
+    """`customers` → `CUSTOMERS`, `my-service` → `MY_SERVICE`, as Apollo names join__Graph values."""
+    name = re.sub(r"[^A-Za-z0-9_]", "_", subgraph_name).upper()
+    return f"_{name}" if name[:1].isdigit() else name
+
+
+@dataclass
+class Merged:
+    """A type across the subgraphs that define it, in subgraph order."""
+
+    name: str
+    kind: str
+    parts: list[tuple[Subgraph, SType]] = field(default_factory=list)
+
+    @property
+    def graphs(self) -> list[str]:
+        return [s.name for s, _ in self.parts]
+
+    def description(self) -> str | None:
+        return next((t.description for _, t in self.parts if t.description), None)
+
+
+def merge_types(subgraphs: Sequence[Subgraph]) -> dict[str, Merged]:
+    merged: dict[str, Merged] = {}
+    for subgraph in subgraphs:
+        for type_name, stype in subgraph.types.items():
+            kind = "interface" if stype.has("interfaceObject") else stype.kind
+            entry = merged.setdefault(type_name, Merged(type_name, kind))
+            if entry.kind == "object" and kind == "interface":
+                entry.kind = "interface"
+            entry.parts.append((subgraph, stype))
+    return merged
+
+
+def key_field_names(stype: SType) -> set[str]:
+    names: set[str] = set()
+    for key in stype.keys:
+        names |= _top_level_names(parse_field_set(str(key.get("fields", ""))))
+    return names
+
+
+def _top_level_names(selections: Iterable[Selection]) -> set[str]:
+    names: set[str] = set()
+    for selection in selections:
+        if isinstance(selection, Field):
+            names.add(selection.name)
+        elif isinstance(selection, InlineFragment):
+            names |= _top_level_names(selection.selections)
+    return names
+
+
+def _nullable(type_text: str) -> str:
+    return type_text[:-1] if type_text.endswith("!") else type_text
+
+
+@dataclass
+class FieldSource:
+    subgraph: Subgraph
+    stype: SType
+    field: SField
+
+    @property
+    def graph(self) -> str:
+        return graph_enum_name(self.subgraph.name)
+
+
+class Printer:
+    """Prints the supergraph; collects which linked features (inaccessible, tag) were used."""
+
+    def __init__(self, subgraphs: Sequence[Subgraph]) -> None:
+        self.subgraphs = subgraphs
+        self.uses_inaccessible = False
+        self.uses_tag = False
+
+    # --- whole document ------------------------------------------------------------------
+
+    def document(self, merged: dict[str, Merged]) -> str:
+        types = [self.type(merged[name]) for name in sorted(merged)]
+        roots = [
+            (kind, root)
+            for kind, root in (
+                ("query", "Query"),
+                ("mutation", "Mutation"),
+                ("subscription", "Subscription"),
+            )
+            if root in merged
+        ]
+        links = [f'  @link(url: "{LINK}")', f'  @link(url: "{JOIN}", for: EXECUTION)']
+        definitions = [JOIN_DEFINITIONS]
+        if self.uses_inaccessible:
+            links.append(f'  @link(url: "{INACCESSIBLE}", for: SECURITY)')
+            definitions.append(INACCESSIBLE_DEFINITION)
+        if self.uses_tag:
+            links.append(f'  @link(url: "{TAG}")')
+            definitions.append(TAG_DEFINITION)
+        schema = "schema\n" + "\n".join(links) + "\n{\n"
+        schema += "".join(f"  {kind}: {root}\n" for kind, root in roots) + "}"
+        graph_enum = (
+            "enum join__Graph {\n"
+            + "\n".join(
+                f'  {graph_enum_name(s.name)} @join__graph(name: "{s.name}", url: "{s.url}")'
+                for s in self.subgraphs
+            )
+            + "\n}"
+        )
+        directives = "\n\n".join(sorted("\n\n".join(definitions).split("\n\n")))
+        return "\n\n".join([schema, directives, *types, graph_enum, MACHINERY_TYPES]) + "\n"
+
+    # --- types ---------------------------------------------------------------------------
+
+    def type(self, merged: Merged) -> str:
+        head = self._description(merged.description(), "")
+        keyword = {
+            "object": "type",
+            "interface": "interface",
+            "union": "union",
+            "enum": "enum",
+            "input": "input",
+            "scalar": "scalar",
+        }[merged.kind]
+        head += f"{keyword} {merged.name}"
+        if merged.kind in ("object", "interface"):
+            interfaces = self._ordered(i for _, t in merged.parts for i in t.interfaces)
+            if interfaces:
+                head += " implements " + " & ".join(interfaces)
+        directives = self._type_directives(merged)
+        if merged.kind == "scalar":
+            return head + directives
+        if merged.kind == "union":
+            members = self._ordered(m for _, t in merged.parts for m in t.members)
+            return head + directives + " = " + " | ".join(members)
+        if merged.kind == "enum":
+            return head + directives + " {\n" + self._enum_values(merged) + "\n}"
+        if merged.kind == "input":
+            return head + directives + " {\n" + self._input_fields(merged) + "\n}"
+        return head + directives + " {\n" + self._fields(merged) + "\n}"
+
+    def _type_directives(self, merged: Merged) -> str:
+        lines: list[str] = []
+        for subgraph, stype in merged.parts:
+            graph = graph_enum_name(subgraph.name)
+            is_root = merged.name in subgraph.roots.values()
+            extension = (
+                ", extension: true"
+                if stype.extension and not is_root and not subgraph.federation2
+                else ""
+            )
+            interface_object = ", isInterfaceObject: true" if stype.has("interfaceObject") else ""
+            keys = stype.keys if merged.kind in ("object", "interface") else []
+            if not keys:
+                lines.append(f"@join__type(graph: {graph}{extension}{interface_object})")
+            for key in keys:
+                resolvable = "" if key.get("resolvable", True) else ", resolvable: false"
+                fields = _string(str(key.get("fields", "")))
+                lines.append(
+                    f"@join__type(graph: {graph}, key: {fields}{extension}{resolvable}{interface_object})"
+                )
+        for subgraph, stype in merged.parts:
+            graph = graph_enum_name(subgraph.name)
+            for interface in stype.interfaces:
+                lines.append(f'@join__implements(graph: {graph}, interface: "{interface}")')
+            for member in stype.members:
+                lines.append(f'@join__unionMember(graph: {graph}, member: "{member}")')
+        lines += self._common_directives([t.directives for _, t in merged.parts])
+        return "".join(f"\n  {line}" for line in lines) if lines else ""
+
+    def _common_directives(
+        self, directive_maps: list[dict[str, list[dict[str, Any]]]]
+    ) -> list[str]:
+        lines: list[str] = []
+        if any("inaccessible" in d for d in directive_maps):
+            self.uses_inaccessible = True
+            lines.append("@inaccessible")
+        tags = self._ordered(str(args["name"]) for d in directive_maps for args in d.get("tag", ()))
+        if tags:
+            self.uses_tag = True
+            lines += [f"@tag(name: {_string(t)})" for t in tags]
+        reasons = [args for d in directive_maps for args in d.get("deprecated", ())]
+        if reasons:
+            reason = reasons[0].get("reason")
+            lines.append(f"@deprecated(reason: {_string(reason)})" if reason else "@deprecated")
+        return lines
+
+    # --- fields --------------------------------------------------------------------------
+
+    def _sources(self, merged: Merged) -> dict[str, list[FieldSource]]:
+        sources: dict[str, list[FieldSource]] = {}
+        for subgraph, stype in merged.parts:
+            for name, sfield in stype.fields.items():
+                sources.setdefault(name, []).append(FieldSource(subgraph, stype, sfield))
+        return sources
+
+    def _fields(self, merged: Merged) -> str:
+        blocks = []
+        for name, sources in self._sources(merged).items():
+            blocks.append(self._field(merged, name, sources))
+        return "\n\n".join(blocks) if any("\n" in b for b in blocks) else "\n".join(blocks)
+
+    def _field(self, merged: Merged, name: str, sources: list[FieldSource]) -> str:
+        types = {s.field.type for s in sources if not self._external(s)} or {
+            s.field.type for s in sources
+        }
+        field_type = sources[0].field.type if len(types) == 1 else _most_general(types)
+        description = next((s.field.description for s in sources if s.field.description), None)
+        text = self._description(description, "  ") + "  " + name
+        text += self._arguments(
+            [s.field for s in sources if not self._external(s)] or [sources[0].field]
+        )
+        text += f": {field_type}"
+        lines = self._join_fields(merged, sources, field_type)
+        lines += self._common_directives([s.field.directives for s in sources])
+        return text + "".join(f" {line}" for line in lines)
+
+    def _external(self, source: FieldSource) -> bool:
+        if not source.field.has("external"):
+            return False
+        # Federation 1: @external on the key fields of a type extension only restates the key.
+        fed1_key = not source.subgraph.federation2 and source.field.name in key_field_names(
+            source.stype
+        )
+        return not fed1_key
+
+    def _join_fields(
+        self, merged: Merged, sources: list[FieldSource], field_type: str
+    ) -> list[str]:
+        by_graph = {s.subgraph.name: s for s in sources}
+        overridden: dict[str, tuple[str, str | None]] = {}  # overridden subgraph → (by, label)
+        for source in sources:
+            origin = source.field.arg("override", "from")
+            if origin is not None and origin in by_graph:
+                overridden[origin] = (source.subgraph.name, source.field.arg("override", "label"))
+        special = any(
+            self._external(s)
+            or s.field.has("requires")
+            or s.field.has("provides")
+            or s.field.has("override")
+            or s.field.type != field_type
+            for s in sources
+        )
+        if not special and not overridden and set(by_graph) == set(merged.graphs):
+            return []
+        lines = []
+        for source in sources:
+            args = [f"graph: {source.graph}"]
+            sfield = source.field
+            if source.subgraph.name in overridden:
+                _, label = overridden[source.subgraph.name]
+                if label is not None:
+                    args.append(f"overrideLabel: {_string(label)}")
+                elif sfield.name in key_field_names(source.stype):
+                    args.append("usedOverridden: true")
+                else:
+                    continue  # fully overridden and unused: the subgraph no longer has it
+            if sfield.has("requires"):
+                args.append(f"requires: {_string(str(sfield.arg('requires', 'fields')))}")
+            if sfield.has("provides"):
+                args.append(f"provides: {_string(str(sfield.arg('provides', 'fields')))}")
+            if sfield.type != field_type:
+                args.append(f"type: {_string(sfield.type)}")
+            if self._external(source):
+                args.append("external: true")
+            origin = sfield.arg("override", "from")
+            if origin is not None:
+                args.append(f"override: {_string(str(origin))}")
+                label = sfield.arg("override", "label")
+                if label is not None:
+                    args.append(f"overrideLabel: {_string(str(label))}")
+            lines.append(f"@join__field({', '.join(args)})")
+        return lines
+
+    def _arguments(self, definitions: list[SField]) -> str:
+        names = [n for n in definitions[0].arguments if all(n in d.arguments for d in definitions)]
+        if not names:
+            return ""
+        parts = []
+        for name in names:
+            argument = definitions[0].arguments[name]
+            text = f"{name}: {argument.type}"
+            default = next(
+                (d.arguments[name].default for d in definitions if d.arguments[name].default), None
+            )
+            if default is not None:
+                text += f" = {default}"
+            text += "".join(
+                f" {line}"
+                for line in self._common_directives(
+                    [d.arguments[name].directives for d in definitions]
+                )
+            )
+            parts.append(text)
+        return "(" + ", ".join(parts) + ")"
+
+    def _enum_values(self, merged: Merged) -> str:
+        values: dict[str, list[tuple[Subgraph, SField]]] = {}
+        for subgraph, stype in merged.parts:
+            for name, value in stype.values.items():
+                values.setdefault(name, []).append((subgraph, value))
+        lines = []
+        for name, sources in values.items():
+            directives = [f"@join__enumValue(graph: {graph_enum_name(s.name)})" for s, _ in sources]
+            directives += self._common_directives([v.directives for _, v in sources])
+            description = next((v.description for _, v in sources if v.description), None)
+            lines.append(
+                self._description(description, "  ")
+                + f"  {name}"
+                + "".join(f" {d}" for d in directives)
+            )
+        return "\n".join(lines)
+
+    def _input_fields(self, merged: Merged) -> str:
+        sources = self._sources(merged)
+        lines = []
+        for name, defined in sources.items():
+            if len(defined) != len(merged.parts):
+                continue  # input types merge by intersection
+            sfield = defined[0].field
+            text = self._description(sfield.description, "  ") + f"  {name}: {sfield.type}"
+            default = next((s.field.default for s in defined if s.field.default), None)
+            if default is not None:
+                text += f" = {default}"
+            text += "".join(
+                f" {d}" for d in self._common_directives([s.field.directives for s in defined])
+            )
+            lines.append(text)
+        return "\n".join(lines)
+
+    # --- helpers -------------------------------------------------------------------------
+
+    @staticmethod
+    def _ordered(items: Iterable[str]) -> list[str]:
+        return list(dict.fromkeys(items))
+
+    @staticmethod
+    def _description(text: str | None, indent: str) -> str:
+        if not text:
+            return ""
+        if "\n" not in text and '"' not in text:
+            return f'{indent}"""{text}"""\n'
+        body = "\n".join(indent + line if line else "" for line in text.split("\n"))
+        return f'{indent}"""\n{body}\n{indent}"""\n'
+
+
+def _most_general(types: set[str]) -> str:
+    nullable = {_nullable(t) for t in types}
+    return min(nullable, key=len) if len(nullable) == 1 else sorted(types)[0]
+
+
+def _string(value: str | None) -> str:
+    return '"' + (value or "").replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def compose_subgraphs(subgraphs: Sequence[Subgraph]) -> str:
+    """The supergraph SDL for these subgraphs (in any order)."""
+    ordered = sorted(subgraphs, key=lambda s: s.name)
+    merged = merge_types(ordered)
+    return Printer(ordered).document(merged)

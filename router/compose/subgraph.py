@@ -1,0 +1,319 @@
+"""One subgraph's schema, read from its SDL into the shape composition merges.
+
+Federation directives are recognised under whatever names the subgraph's `@link` imports give
+them (`@key`, `@federation__shareable`, renames with `as:`); a subgraph without a `@link` to the
+federation spec is read as Federation 1 (every field shareable, `extend type` marks extensions).
+The machinery subgraph libraries print (`_service`, `_entities`, `_Any`, `_Entity`, `_Service`,
+`link__*`, `federation__*`, directive definitions) is dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (
+    DirectiveDefinitionNode,
+    DirectiveNode,
+    DocumentNode,
+    EnumTypeDefinitionNode,
+    EnumTypeExtensionNode,
+    FieldDefinitionNode,
+    GraphQLError,
+    InputObjectTypeDefinitionNode,
+    InputObjectTypeExtensionNode,
+    InputValueDefinitionNode,
+    InterfaceTypeDefinitionNode,
+    InterfaceTypeExtensionNode,
+    ObjectTypeDefinitionNode,
+    ObjectTypeExtensionNode,
+    ScalarTypeDefinitionNode,
+    ScalarTypeExtensionNode,
+    SchemaDefinitionNode,
+    SchemaExtensionNode,
+    StringValueNode,
+    UnionTypeDefinitionNode,
+    UnionTypeExtensionNode,
+    parse,
+)
+
+from router.errors import RouterError
+
+FEDERATION_DIRECTIVES = (
+    "key",
+    "requires",
+    "provides",
+    "external",
+    "shareable",
+    "override",
+    "inaccessible",
+    "interfaceObject",
+    "tag",
+    "extends",
+    "composeDirective",
+    "authenticated",
+    "requiresScopes",
+    "policy",
+    "context",
+    "fromContext",
+    "cost",
+    "listSize",
+)
+MACHINERY_TYPES = {
+    "_Service",
+    "_Any",
+    "_Entity",
+    "_FieldSet",
+    "FieldSet",
+    "link__Import",
+    "link__Purpose",
+    "federation__FieldSet",
+    "federation__Scope",
+    "federation__Policy",
+    "federation__ContextFieldValue",
+}
+MACHINERY_FIELDS = {"_service", "_entities"}
+_FEDERATION_URL = re.compile(r"https://specs\.apollo\.dev/federation/v(\d+)\.(\d+)")
+
+_KINDS: dict[type, str] = {
+    ObjectTypeDefinitionNode: "object",
+    ObjectTypeExtensionNode: "object",
+    InterfaceTypeDefinitionNode: "interface",
+    InterfaceTypeExtensionNode: "interface",
+    UnionTypeDefinitionNode: "union",
+    UnionTypeExtensionNode: "union",
+    EnumTypeDefinitionNode: "enum",
+    EnumTypeExtensionNode: "enum",
+    InputObjectTypeDefinitionNode: "input",
+    InputObjectTypeExtensionNode: "input",
+    ScalarTypeDefinitionNode: "scalar",
+    ScalarTypeExtensionNode: "scalar",
+}
+_EXTENSIONS = (
+    ObjectTypeExtensionNode,
+    InterfaceTypeExtensionNode,
+    UnionTypeExtensionNode,
+    EnumTypeExtensionNode,
+    InputObjectTypeExtensionNode,
+    ScalarTypeExtensionNode,
+)
+
+
+class SubgraphError(RouterError):
+    """A subgraph schema cannot be read; the message names the subgraph."""
+
+
+@dataclass
+class SField:
+    """A field (or input field, or argument) as one subgraph defines it."""
+
+    name: str
+    type: str
+    """Printed type reference, e.g. `[Order!]!`."""
+    node: FieldDefinitionNode | InputValueDefinitionNode
+    directives: dict[str, list[dict[str, Any]]]
+    """Federation and other directives, by canonical name."""
+    arguments: dict[str, SField] = field(default_factory=dict)
+    description: str | None = None
+    default: str | None = None
+
+    def has(self, name: str) -> bool:
+        return name in self.directives
+
+    def arg(self, directive: str, argument: str) -> Any:
+        for args in self.directives.get(directive, ()):
+            if argument in args:
+                return args[argument]
+        return None
+
+
+@dataclass
+class SType:
+    """A type as one subgraph defines it (definition and extensions together)."""
+
+    name: str
+    kind: str
+    directives: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    fields: dict[str, SField] = field(default_factory=dict)
+    interfaces: list[str] = field(default_factory=list)
+    members: list[str] = field(default_factory=list)
+    values: dict[str, SField] = field(default_factory=dict)
+    description: str | None = None
+    extension: bool = True
+    """True when the subgraph only extends the type (`extend type`, or `@extends`)."""
+
+    def has(self, name: str) -> bool:
+        return name in self.directives
+
+    @property
+    def keys(self) -> list[dict[str, Any]]:
+        return self.directives.get("key", [])
+
+
+@dataclass
+class Subgraph:
+    name: str
+    url: str
+    federation2: bool
+    types: dict[str, SType]
+    roots: dict[str, str]
+    """Operation kind → root type name in this subgraph."""
+    other_directives: set[str] = field(default_factory=set)
+
+
+def read_subgraph(name: str, url: str, sdl: str) -> Subgraph:
+    try:
+        document = parse(sdl, no_location=False)
+    except GraphQLError as exc:
+        raise SubgraphError(f"subgraph {name!r}: schema is not valid SDL: {exc.message}") from None
+    names, federation2 = _directive_names(document)
+    types: dict[str, SType] = {}
+    roots = {"query": "Query", "mutation": "Mutation", "subscription": "Subscription"}
+    for definition in document.definitions:
+        if isinstance(definition, (SchemaDefinitionNode, SchemaExtensionNode)):
+            for operation in definition.operation_types or ():
+                roots[operation.operation.value] = operation.type.name.value
+            continue
+        if isinstance(definition, DirectiveDefinitionNode):
+            continue
+        kind = _KINDS.get(type(definition))
+        if kind is None:
+            continue
+        type_name = definition.name.value  # type: ignore[attr-defined]
+        if type_name in MACHINERY_TYPES or type_name.startswith(("link__", "federation__")):
+            continue
+        current = types.get(type_name)
+        if current is None:
+            current = types[type_name] = SType(type_name, kind)
+        elif current.kind != kind:
+            raise SubgraphError(
+                f"subgraph {name!r}: {type_name} is defined as both {current.kind} and {kind}"
+            )
+        _add(current, definition, names)
+    present = {kind: root for kind, root in roots.items() if root in types}
+    for root in present.values():
+        for machinery in MACHINERY_FIELDS:
+            types[root].fields.pop(machinery, None)
+        types[root].extension = False
+    for type_name in [
+        t for t, v in types.items() if v.kind == "object" and not v.fields and t in present.values()
+    ]:
+        del types[type_name]  # a root type that had only _service/_entities
+        present = {k: r for k, r in present.items() if r != type_name}
+    return Subgraph(name=name, url=url, federation2=federation2, types=types, roots=present)
+
+
+def _directive_names(document: DocumentNode) -> tuple[dict[str, str], bool]:
+    """Local directive name → canonical federation name, and whether this is Federation 2."""
+    for definition in document.definitions:
+        if not isinstance(definition, (SchemaDefinitionNode, SchemaExtensionNode)):
+            continue
+        for directive in definition.directives or ():
+            if directive.name.value != "link":
+                continue
+            args = _arguments(directive)
+            if not _FEDERATION_URL.match(str(args.get("url", ""))):
+                continue
+            prefix = (args.get("as") or "federation") + "__"
+            names = {prefix + d: d for d in FEDERATION_DIRECTIVES}
+            for item in args.get("import") or ():
+                if isinstance(item, dict):
+                    local, original = str(item.get("as") or item["name"]), str(item["name"])
+                else:
+                    local = original = item
+                if original.startswith("@"):
+                    names[local.lstrip("@")] = original.lstrip("@")
+            return names, True
+    return {d: d for d in FEDERATION_DIRECTIVES}, False
+
+
+def _arguments(directive: DirectiveNode) -> dict[str, Any]:
+    return {a.name.value: _value(a.value) for a in directive.arguments or ()}
+
+
+def _value(node: Any) -> Any:
+    kind = type(node).__name__
+    if kind == "ListValueNode":
+        return [_value(v) for v in node.values]
+    if kind == "ObjectValueNode":
+        return {f.name.value: _value(f.value) for f in node.fields}
+    if kind in ("IntValueNode",):
+        return int(node.value)
+    if kind in ("FloatValueNode",):
+        return float(node.value)
+    if kind == "NullValueNode":
+        return None
+    return node.value
+
+
+def _directives(node: Any, names: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
+    found: dict[str, list[dict[str, Any]]] = {}
+    for directive in getattr(node, "directives", None) or ():
+        local = directive.name.value
+        canonical = names.get(
+            local, local if local in ("deprecated", "specifiedBy", "oneOf") else f"@{local}"
+        )
+        found.setdefault(canonical, []).append(_arguments(directive))
+        if canonical.startswith("@"):
+            found[canonical][-1]["__node__"] = directive
+    return found
+
+
+def _type_text(node: Any) -> str:
+    kind = type(node).__name__
+    if kind == "NonNullTypeNode":
+        return _type_text(node.type) + "!"
+    if kind == "ListTypeNode":
+        return "[" + _type_text(node.type) + "]"
+    return str(node.name.value)
+
+
+def _description(node: Any) -> str | None:
+    description = getattr(node, "description", None)
+    return description.value if isinstance(description, StringValueNode) else None
+
+
+def _field(node: Any, names: dict[str, str]) -> SField:
+    from graphql import print_ast
+
+    result = SField(
+        name=node.name.value,
+        type=_type_text(node.type),
+        node=node,
+        directives=_directives(node, names),
+        description=_description(node),
+        default=print_ast(node.default_value) if getattr(node, "default_value", None) else None,
+    )
+    for argument in getattr(node, "arguments", None) or ():
+        result.arguments[argument.name.value] = _field(argument, names)
+    return result
+
+
+def _add(target: SType, definition: Any, names: dict[str, str]) -> None:
+    directives = _directives(definition, names)
+    for key, values in directives.items():
+        target.directives.setdefault(key, []).extend(values)
+    is_extension = isinstance(definition, _EXTENSIONS) or "extends" in directives
+    target.extension = target.extension and is_extension
+    target.description = target.description or _description(definition)
+    for node in getattr(definition, "fields", None) or ():
+        target.fields[node.name.value] = _field(node, names)
+    for node in getattr(definition, "interfaces", None) or ():
+        if node.name.value not in target.interfaces:
+            target.interfaces.append(node.name.value)
+    for node in getattr(definition, "types", None) or ():
+        if node.name.value not in target.members:
+            target.members.append(node.name.value)
+    for node in getattr(definition, "values", None) or ():
+        target.values[node.name.value] = _field_like_value(node, names)
+
+
+def _field_like_value(node: Any, names: dict[str, str]) -> SField:
+    return SField(
+        name=node.name.value,
+        type="",
+        node=node,
+        directives=_directives(node, names),
+        description=_description(node),
+    )

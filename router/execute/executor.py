@@ -1,0 +1,279 @@
+"""Run a QueryPlan: fetches over a transport, merged into one data tree.
+
+Parallel children run concurrently, Sequence children in order. An entity fetch (under Flatten)
+is prepare → load → merge: prepare selects the objects at the path and projects each to its
+representation (de-duplicated: each distinct entity is sent once), load is the one `_entities`
+request, merge writes each answer into every object it came from. Subgraph errors are kept,
+with `_entities.N…` paths rewritten to client paths and `extensions.serviceName` added.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from router.execute.transport import SubgraphFetchError, SubgraphTransport
+from router.operation.ir import Field, InlineFragment, Selection
+from router.plan.nodes import Condition, Fetch, Flatten, Parallel, PlanNode, QueryPlan, Sequence
+from router.types import JSONObject, ResponsePath, Variables
+
+
+@dataclass
+class ExecutionResult:
+    data: JSONObject
+    errors: list[JSONObject] = field(default_factory=list)
+
+
+class Executor:
+    """Executes plans against one transport; `is_subtype(typename, condition)` answers whether
+    an object's `__typename` matches a type condition (an object type or an abstract type)."""
+
+    def __init__(self, transport: SubgraphTransport, is_subtype: Any) -> None:
+        self.transport = transport
+        self.is_subtype = is_subtype
+
+    async def execute(
+        self, plan: QueryPlan, variables: Variables, headers: Mapping[str, str] | None = None
+    ) -> ExecutionResult:
+        run = _Run(self, variables, headers)
+        if plan.node is not None:
+            await run.node(plan.node)
+        return ExecutionResult(run.data, run.errors)
+
+
+class _Run:
+    def __init__(self, executor: Executor, variables: Variables, headers: Mapping[str, str] | None):
+        self.executor = executor
+        self.variables = variables
+        self.headers = headers
+        self.data: JSONObject = {}
+        self.errors: list[JSONObject] = []
+
+    async def node(self, node: PlanNode) -> None:
+        if isinstance(node, Fetch):
+            await self.root_fetch(node)
+        elif isinstance(node, Flatten):
+            await self.entity_fetch(node)
+        elif isinstance(node, Sequence):
+            for child in node.nodes:
+                await self.node(child)
+        elif isinstance(node, Parallel):
+            await asyncio.gather(*(self.node(child) for child in node.nodes))
+        elif isinstance(node, Condition):
+            branch = node.then if self.variables.get(node.variable) else node.otherwise
+            if branch is not None:
+                await self.node(branch)
+
+    def _variables_for(self, fetch: Fetch) -> Variables:
+        return {
+            name: self.variables[name] for name in fetch.variable_usages if name in self.variables
+        }
+
+    async def _send(
+        self, fetch: Fetch, variables: Variables, path: ResponsePath
+    ) -> JSONObject | None:
+        body: JSONObject = {"query": fetch.operation, "variables": variables}
+        if fetch.operation_name:
+            body["operationName"] = fetch.operation_name
+        try:
+            return await self.executor.transport.send(fetch.service, body, self.headers)
+        except SubgraphFetchError as exc:
+            error: JSONObject = {
+                "message": f"{exc.message} (subgraph {fetch.service!r})",
+                "extensions": {"code": exc.code, "serviceName": fetch.service},
+            }
+            if path:
+                error["path"] = path
+            if exc.status is not None:
+                error["extensions"]["http"] = {"status": exc.status}
+            self.errors.append(error)
+            return None
+
+    def _keep_errors(self, fetch: Fetch, errors: Any, rewrite: Any = None) -> None:
+        if not isinstance(errors, list):
+            return
+        for error in errors:
+            if not isinstance(error, dict):
+                continue
+            kept = dict(error)
+            kept.setdefault("message", "subgraph error")
+            extensions = dict(kept.get("extensions") or {})
+            extensions.setdefault("serviceName", fetch.service)
+            kept["extensions"] = extensions
+            if rewrite is not None:
+                path = rewrite(kept.get("path"))
+                if path is None:
+                    kept.pop("path", None)
+                else:
+                    kept["path"] = path
+            kept.pop("locations", None)
+            self.errors.append(kept)
+
+    # --- root fetch -----------------------------------------------------------------------
+
+    async def root_fetch(self, fetch: Fetch) -> None:
+        response = await self._send(fetch, self._variables_for(fetch), [])
+        if response is None:
+            return
+        self._keep_errors(fetch, response.get("errors"))
+        data = response.get("data")
+        if isinstance(data, dict):
+            deep_merge(self.data, data)
+
+    # --- entity fetch: prepare, load, merge ------------------------------------------------
+
+    async def entity_fetch(self, flatten: Flatten) -> None:
+        fetch = flatten.node
+        representations: list[JSONObject] = []
+        places: list[list[tuple[JSONObject, ResponsePath]]] = []
+        seen: dict[bytes, int] = {}
+        for obj, path in select_objects(self.data, flatten.path):
+            representation = self._project(obj, fetch.requires)
+            if representation is None:
+                continue
+            key = orjson.dumps(representation, option=orjson.OPT_SORT_KEYS)
+            index = seen.get(key)
+            if index is None:
+                index = seen[key] = len(representations)
+                representations.append(representation)
+                places.append([])
+            places[index].append((obj, path))
+        if not representations:
+            return
+        variables = {**self._variables_for(fetch), "representations": representations}
+        flat_path: ResponsePath = [p for p in flatten.path if p != "@"]
+        response = await self._send(fetch, variables, flat_path)
+        if response is None:
+            return
+        entities = (
+            (response.get("data") or {}).get("_entities")
+            if isinstance(response.get("data"), dict)
+            else None
+        )
+
+        def rewrite(path: Any) -> ResponsePath | None:
+            if (
+                isinstance(path, list)
+                and len(path) >= 2
+                and path[0] == "_entities"
+                and isinstance(path[1], int)
+            ):
+                if 0 <= path[1] < len(places):
+                    return [*places[path[1]][0][1], *path[2:]]
+            return flat_path or None
+
+        self._keep_errors(fetch, response.get("errors"), rewrite)
+        if entities is None:
+            return
+        if not isinstance(entities, list) or len(entities) != len(representations):
+            got = len(entities) if isinstance(entities, list) else type(entities).__name__
+            self.errors.append(
+                {
+                    "message": f"subgraph {fetch.service!r} returned {got} entities for "
+                    f"{len(representations)} representations",
+                    "path": flat_path,
+                    "extensions": {
+                        "code": "SUBREQUEST_MALFORMED_RESPONSE",
+                        "serviceName": fetch.service,
+                    },
+                }
+            )
+            return
+        for index, entity in enumerate(entities):
+            if isinstance(entity, dict):
+                for obj, _ in places[index]:
+                    deep_merge(obj, entity)
+
+    def _project(self, obj: JSONObject, requires: tuple[InlineFragment, ...]) -> JSONObject | None:
+        typename = obj.get("__typename")
+        for fragment in requires:
+            if fragment.type_condition is None or (
+                isinstance(typename, str)
+                and self.executor.is_subtype(typename, fragment.type_condition)
+            ):
+                projected = _project_selections(obj, fragment.selections, self.executor.is_subtype)
+                if isinstance(projected, dict):
+                    return projected
+        return None
+
+
+def _project_selections(value: Any, selections: tuple[Selection, ...], is_subtype: Any) -> Any:
+    """The part of `value` that `selections` select; None when a selected field is missing."""
+    if isinstance(value, list):
+        items = [_project_selections(v, selections, is_subtype) for v in value]
+        return items
+    if not isinstance(value, dict):
+        return value
+    result: JSONObject = {}
+    typename = value.get("__typename")
+    for selection in selections:
+        if isinstance(selection, Field):
+            if selection.response_name not in value:
+                return None
+            inner = value[selection.response_name]
+            if selection.selections and inner is not None:
+                inner = _project_selections(inner, selection.selections, is_subtype)
+                if inner is None:
+                    return None
+            result[selection.response_name] = inner
+        elif selection.type_condition is None or (
+            isinstance(typename, str) and is_subtype(typename, selection.type_condition)
+        ):
+            inner = _project_selections(value, selection.selections, is_subtype)
+            if inner is None:
+                return None
+            result.update(inner)
+    return result
+
+
+def select_objects(data: Any, path: tuple[str, ...]) -> list[tuple[JSONObject, ResponsePath]]:
+    """Every object at `path` (`@` = each list item), with its concrete response path."""
+    found: list[tuple[JSONObject, ResponsePath]] = []
+
+    def walk(value: Any, index: int, trail: ResponsePath) -> None:
+        if value is None:
+            return
+        if index == len(path):
+            if isinstance(value, dict):
+                found.append((value, trail))
+            elif isinstance(value, list):  # a list below the last named field
+                for i, item in enumerate(value):
+                    walk(item, index, [*trail, i])
+            return
+        step = path[index]
+        if step == "@":
+            if isinstance(value, list):
+                for i, item in enumerate(value):
+                    walk(item, index + 1, [*trail, i])
+            return
+        if isinstance(value, dict):
+            walk(value.get(step), index + 1, [*trail, step])
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                walk(item, index, [*trail, i])
+
+    walk(data, 0, [])
+    return found
+
+
+def deep_merge(target: JSONObject, source: JSONObject) -> None:
+    """Merge `source` into `target` in place: objects key by key, lists item by item."""
+    for key, value in source.items():
+        current = target.get(key)
+        if isinstance(current, dict) and isinstance(value, dict):
+            deep_merge(current, value)
+        elif isinstance(current, list) and isinstance(value, list) and len(current) == len(value):
+            for i, item in enumerate(value):
+                if isinstance(current[i], dict) and isinstance(item, dict):
+                    deep_merge(current[i], item)
+                elif isinstance(current[i], list) and isinstance(item, list):
+                    holder = {"v": current[i]}
+                    deep_merge(holder, {"v": item})
+                else:
+                    current[i] = item
+        else:
+            target[key] = value

@@ -1,0 +1,89 @@
+"""A mutable selection set that merges what the planner adds into one fetch, then freezes to IR."""
+
+from __future__ import annotations
+
+from router.errors import PlanningError
+from router.operation.ir import Field, InlineFragment, Selection
+
+
+class SelectionBuilder:
+    """Ordered selections; adding a field or fragment that is already there merges into it."""
+
+    __slots__ = ("_entries",)
+
+    def __init__(self) -> None:
+        self._entries: dict[
+            tuple[str, ...], tuple[Field | InlineFragment, SelectionBuilder | None]
+        ] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self._entries)
+
+    def add_field(self, field: Field) -> SelectionBuilder | None:
+        """Add `field` (its own selections ignored); returns the builder for its sub-selections."""
+        key = ("field", field.response_name)
+        existing = self._entries.get(key)
+        if existing is not None:
+            known = existing[0]
+            assert isinstance(known, Field)
+            if (known.name, known.arguments) != (field.name, field.arguments):
+                raise PlanningError(
+                    f"response name {field.response_name!r} is used for two different fields"
+                )
+            if known.directives != field.directives:
+                # Same field under different conditions: the unconditional one wins.
+                if not field.directives:
+                    self._entries[key] = (field.with_selections(None), existing[1])
+            return existing[1]
+        child = SelectionBuilder() if field.selections is not None else None
+        self._entries[key] = (field.with_selections(None), child)
+        return child
+
+    def add_fragment(
+        self,
+        type_condition: str | None,
+        directives: str = "",
+        fragment: InlineFragment | None = None,
+    ) -> SelectionBuilder:
+        key = ("fragment", type_condition or "", directives)
+        existing = self._entries.get(key)
+        if existing is not None:
+            assert existing[1] is not None
+            return existing[1]
+        child = SelectionBuilder()
+        template = fragment or InlineFragment(type_condition, (), directives)
+        self._entries[key] = (template, child)
+        return child
+
+    def add_all(self, selections: tuple[Selection, ...]) -> None:
+        """Add a whole IR selection set (key fields, requires) as it is."""
+        for selection in selections:
+            if isinstance(selection, Field):
+                child = self.add_field(selection)
+                if child is not None and selection.selections:
+                    child.add_all(selection.selections)
+            else:
+                self.add_fragment(
+                    selection.type_condition, selection.directives, selection
+                ).add_all(selection.selections)
+
+    def build(self) -> tuple[Selection, ...]:
+        result: list[Selection] = []
+        for selection, child in self._entries.values():
+            if isinstance(selection, Field):
+                result.append(
+                    selection.with_selections(child.build() if child is not None else None)
+                )
+            else:
+                built = child.build() if child is not None else ()
+                if built:
+                    result.append(
+                        InlineFragment(
+                            selection.type_condition,
+                            built,
+                            selection.directives,
+                            selection.variables,
+                            selection.conditions,
+                        )
+                    )
+        return tuple(result)

@@ -1,0 +1,587 @@
+"""Operation → QueryPlan.
+
+The planner walks the operation keeping a *current fetch* (one subgraph): a field that subgraph
+can resolve (or that an enclosing `@provides` gives it) goes into that fetch; any other field is
+an *entity jump*: the current fetch also selects `__typename` and a `@key` the target subgraph
+accepts, and a child fetch for the target resolves the field through `_entities`. Fields a
+`@requires` needs are planned first; the fetch that needs them is placed after the fetches that
+get them. Fetch groups form a tree (plus "after" groups); `build_plan` turns it into
+Sequence/Parallel/Flatten nodes.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from router.errors import PlanningError
+from router.operation.ir import Field, InlineFragment, Selection, print_selections
+from router.operation.normalize import Operation
+from router.plan.builder import SelectionBuilder
+from router.plan.nodes import Fetch, Flatten, Parallel, PlanNode, QueryPlan, Sequence
+from router.supergraph.model import EntityKey, Supergraph
+
+TYPENAME = Field("__typename")
+INTROSPECTION_ROOT_FIELDS = ("__schema", "__type")
+
+
+@dataclass(eq=False)
+class FetchGroup:
+    """What will become one Fetch: a subgraph, where its result merges, and what it selects."""
+
+    graph: str
+    path: tuple[str, ...]
+    parent: FetchGroup | None
+    entity: bool
+    selections: SelectionBuilder = field(default_factory=SelectionBuilder)
+    requires: dict[str, SelectionBuilder] = field(default_factory=dict)
+    children: list[FetchGroup] = field(default_factory=list)
+    after: list[FetchGroup] = field(default_factory=list)
+    """Groups that need data from several of this group's children: run once those are done."""
+
+    def entity_selection(self, type_name: str) -> SelectionBuilder:
+        return self.selections.add_fragment(type_name)
+
+    def representation(self, type_name: str) -> SelectionBuilder:
+        if type_name not in self.requires:
+            self.requires[type_name] = SelectionBuilder()
+        return self.requires[type_name]
+
+    def child(self, graph: str, path: tuple[str, ...], *, after: bool = False) -> FetchGroup:
+        siblings = self.after if after else self.children
+        for existing in siblings:
+            if existing.graph == graph and existing.path == path:
+                return existing
+        group = FetchGroup(graph=graph, path=path, parent=self, entity=True)
+        siblings.append(group)
+        return group
+
+
+class QueryPlanner:
+    """Plans operations over one supergraph. Pure: it never performs I/O."""
+
+    def __init__(self, supergraph: Supergraph) -> None:
+        self.supergraph = supergraph
+
+    def plan(self, operation: Operation, labels: frozenset[str] = frozenset()) -> QueryPlan:
+        return _Planning(self.supergraph, operation, labels).run()
+
+
+class _Planning:
+    def __init__(self, supergraph: Supergraph, operation: Operation, labels: frozenset[str]):
+        self.sg = supergraph
+        self.operation = operation
+        self.labels = labels
+        self.root_type = supergraph.root_types[operation.kind]
+        self.roots: list[FetchGroup] = []
+        self._touched: list[set[FetchGroup]] = []
+
+    # --- entry ----------------------------------------------------------------------------
+
+    def run(self) -> QueryPlan:
+        fields = list(self._root_fields(self.operation.selections))
+        for root_field in fields:
+            graph = self._choose_root_graph(root_field)
+            group = self._root_group(graph)
+            self._plan_field(group, group.selections, self.root_type, root_field, (), None)
+        return build_plan(self.sg, self.operation, self.roots)
+
+    def _root_fields(self, selections: tuple[Selection, ...]) -> Iterator[Field]:
+        """Root fields in order; fragments on the root type are flattened (their conditions
+        moved onto the fields), and router-answered fields (__typename, introspection) skipped."""
+        for selection in selections:
+            if isinstance(selection, Field):
+                if selection.name == "__typename" or selection.name in INTROSPECTION_ROOT_FIELDS:
+                    continue
+                yield selection
+            else:
+                for inner in self._root_fields(selection.selections):
+                    if selection.directives:
+                        inner = Field(
+                            inner.name,
+                            inner.alias,
+                            inner.arguments,
+                            inner.directives + selection.directives,
+                            inner.selections,
+                            inner.variables | selection.variables,
+                            inner.conditions + selection.conditions,
+                        )
+                    yield inner
+
+    def _root_group(self, graph: str) -> FetchGroup:
+        if self.operation.kind == "mutation":
+            # Mutation fields run in order: only the last group may take one more field.
+            if self.roots and self.roots[-1].graph == graph:
+                return self.roots[-1]
+        else:
+            for group in self.roots:
+                if group.graph == graph:
+                    return group
+        group = FetchGroup(graph=graph, path=(), parent=None, entity=False)
+        self.roots.append(group)
+        return group
+
+    def _choose_root_graph(self, root_field: Field) -> str:
+        candidates = self.sg.resolving_graphs(self.root_type, root_field.name, self.labels)
+        if not candidates:
+            raise PlanningError(f"no subgraph resolves {self.root_type}.{root_field.name}")
+        used = {g.graph for g in self.roots}
+        if self.operation.kind == "mutation" and self.roots:
+            used = {self.roots[-1].graph}
+        field_model = self.sg.field(self.root_type, root_field.name)
+        assert field_model is not None
+
+        def score(graph: str) -> tuple[int, int, str]:
+            coverage = self._coverage(graph, field_model.type_name, root_field.selections or ())
+            return (-coverage, 0 if graph in used else 1, graph)
+
+        return min(candidates, key=score)
+
+    def _coverage(
+        self, graph: str, type_name: str, selections: tuple[Selection, ...], depth: int = 0
+    ) -> int:
+        """How many of these fields `graph` resolves itself (a rough cost: fewer jumps)."""
+        if depth > 6 or type_name not in self.sg.types:
+            return 0
+        total = 0
+        for selection in selections:
+            if isinstance(selection, InlineFragment):
+                target = selection.type_condition or type_name
+                total += self._coverage(graph, target, selection.selections, depth + 1)
+                continue
+            if selection.name == "__typename":
+                continue
+            if self._resolves_here(graph, type_name, selection.name):
+                total += 1
+                model = self.sg.field(type_name, selection.name)
+                if model is not None and selection.selections:
+                    total += self._coverage(graph, model.type_name, selection.selections, depth + 1)
+        return total
+
+    def _resolves_here(self, graph: str, type_name: str, field_name: str) -> bool:
+        model = self.sg.types.get(type_name)
+        if model is None:
+            return False
+        if model.kind == "object" or self.sg.is_interface_object(type_name, graph):
+            return self.sg.can_resolve(graph, type_name, field_name, self.labels)
+        if not self.sg.can_resolve(graph, type_name, field_name, self.labels):
+            return False
+        return all(
+            self.sg.can_resolve(graph, t, field_name, self.labels)
+            for t in self.sg.possible_types(type_name, graph)
+        )
+
+    # --- selections -----------------------------------------------------------------------
+
+    def _plan_selections(
+        self,
+        group: FetchGroup,
+        builder: SelectionBuilder,
+        type_name: str,
+        selections: tuple[Selection, ...],
+        path: tuple[str, ...],
+        provided: tuple[Selection, ...] | None,
+    ) -> None:
+        for selection in selections:
+            if isinstance(selection, Field):
+                self._plan_field(group, builder, type_name, selection, path, provided)
+            else:
+                self._plan_fragment(group, builder, type_name, selection, path, provided)
+
+    def _plan_fragment(
+        self,
+        group: FetchGroup,
+        builder: SelectionBuilder,
+        type_name: str,
+        fragment: InlineFragment,
+        path: tuple[str, ...],
+        provided: tuple[Selection, ...] | None,
+    ) -> None:
+        condition = fragment.type_condition
+        if condition is None or condition == type_name:
+            target = (
+                builder.add_fragment(None, fragment.directives) if fragment.directives else builder
+            )
+            self._plan_selections(group, target, type_name, fragment.selections, path, provided)
+            return
+        if self.sg.in_graph(condition, group.graph) and (
+            self.sg.types[condition].kind == "object"
+            or self.sg.types[condition].kind == self.sg.types[type_name].kind
+            or self.sg.is_interface_object(condition, group.graph)
+        ):
+            inner = builder.add_fragment(condition, fragment.directives)
+            inner_provided = _provided_for_type(provided, condition)
+            self._plan_selections(
+                group, inner, condition, fragment.selections, path, inner_provided
+            )
+            return
+        # The subgraph does not know the condition type (or knows it differently): objects it
+        # returns can only be of its own possible types, so split per object type it knows.
+        wanted = set(self.sg.possible_types(condition))
+        for object_type in (
+            self.sg.possible_types(type_name, group.graph)
+            if self.sg.types[type_name].kind != "object"
+            else [type_name]
+        ):
+            if object_type not in wanted:
+                continue
+            inner = builder.add_fragment(object_type, fragment.directives)
+            self._plan_selections(group, inner, object_type, fragment.selections, path, provided)
+
+    def _plan_field(
+        self,
+        group: FetchGroup,
+        builder: SelectionBuilder,
+        type_name: str,
+        selection: Field,
+        path: tuple[str, ...],
+        provided: tuple[Selection, ...] | None,
+    ) -> None:
+        for touched in self._touched:
+            touched.add(group)
+        if selection.name == "__typename":
+            builder.add_field(selection)
+            return
+        model = self.sg.types.get(type_name)
+        if model is None:
+            raise PlanningError(f"unknown type {type_name}")
+        if model.kind != "object" and not self.sg.is_interface_object(type_name, group.graph):
+            if self._resolves_here(group.graph, type_name, selection.name) or _is_provided(
+                provided, selection.name
+            ):
+                self._add_local(group, builder, type_name, selection, path, provided)
+                return
+            # Not resolvable for the interface as a whole here: split per implementation.
+            builder.add_field(TYPENAME)
+            for object_type in self.sg.possible_types(type_name, group.graph):
+                if self.sg.field(object_type, selection.name) is None:
+                    continue
+                inner = builder.add_fragment(object_type)
+                self._plan_field(
+                    group,
+                    inner,
+                    object_type,
+                    selection,
+                    path,
+                    _provided_for_type(provided, object_type),
+                )
+            if not self.sg.possible_types(type_name, group.graph):
+                self._jump_interface(group, builder, type_name, selection, path)
+            return
+        if self.sg.can_resolve(group.graph, type_name, selection.name, self.labels) or _is_provided(
+            provided, selection.name
+        ):
+            self._add_local(group, builder, type_name, selection, path, provided)
+            return
+        self._jump(group, builder, type_name, selection, path, provided)
+
+    def _add_local(
+        self,
+        group: FetchGroup,
+        builder: SelectionBuilder,
+        type_name: str,
+        selection: Field,
+        path: tuple[str, ...],
+        provided: tuple[Selection, ...] | None,
+    ) -> None:
+        child = builder.add_field(selection)
+        if child is None or selection.selections is None:
+            return
+        model = self.sg.field(type_name, selection.name)
+        assert model is not None
+        return_type = self.sg.types[model.type_name]
+        if return_type.kind in ("interface", "union"):
+            child.add_field(TYPENAME)
+        child_path = path + (selection.response_name,) + ("@",) * model.list_depth
+        child_provided = _provided_child(provided, selection.name)
+        if group.graph in model.provides_by_graph:
+            child_provided = (child_provided or ()) + model.provides_by_graph[group.graph]
+        self._plan_selections(
+            group, child, model.type_name, selection.selections, child_path, child_provided
+        )
+
+    # --- entity jumps ---------------------------------------------------------------------
+
+    def _jump(
+        self,
+        group: FetchGroup,
+        builder: SelectionBuilder,
+        type_name: str,
+        selection: Field,
+        path: tuple[str, ...],
+        provided: tuple[Selection, ...] | None,
+    ) -> None:
+        targets = self.sg.resolving_graphs(type_name, selection.name, self.labels)
+        if not targets:
+            raise PlanningError(f"no subgraph resolves {type_name}.{selection.name}")
+        model = self.sg.field(type_name, selection.name)
+        assert model is not None
+        existing = {c.graph for c in group.children if c.path == path}
+
+        def rank(graph: str) -> tuple[int, int, str]:
+            coverage = self._coverage(graph, model.type_name, selection.selections or ())
+            return (0 if graph in existing else 1, -coverage, graph)
+
+        for target in sorted(targets, key=rank):
+            key = self._usable_key(group.graph, type_name, target, provided)
+            if key is not None:
+                break
+        else:
+            self._jump_via(group, builder, type_name, selection, path, provided, targets)
+            return
+        builder.add_field(TYPENAME)
+        self._plan_selections(group, builder, type_name, key.selections, path, provided)
+        parent, after = group, False
+        required = model.requires_by_graph.get(target)
+        if required:
+            parent, after = self._ensure(group, builder, type_name, required, path, provided)
+        child = parent.child(target, path, after=after)
+        representation = child.representation(type_name)
+        representation.add_field(TYPENAME)
+        representation.add_all(key.selections)
+        if required:
+            representation.add_all(required)
+        self._plan_field(child, child.entity_selection(type_name), type_name, selection, path, None)
+
+    def _jump_via(
+        self,
+        group: FetchGroup,
+        builder: SelectionBuilder,
+        type_name: str,
+        selection: Field,
+        path: tuple[str, ...],
+        provided: tuple[Selection, ...] | None,
+        targets: list[str],
+    ) -> None:
+        """No key of a target is available here: first jump to a subgraph that can give one."""
+        for middle in self.sg.graph_ids():
+            if middle == group.graph or not self.sg.in_graph(type_name, middle):
+                continue
+            first = self._usable_key(group.graph, type_name, middle, provided)
+            if first is None:
+                continue
+            for target in targets:
+                second = self._usable_key(middle, type_name, target, None)
+                if second is None:
+                    continue
+                builder.add_field(TYPENAME)
+                self._plan_selections(group, builder, type_name, first.selections, path, provided)
+                hop = group.child(middle, path)
+                hop.representation(type_name).add_field(TYPENAME)
+                hop.representation(type_name).add_all(first.selections)
+                hop_builder = hop.entity_selection(type_name)
+                hop_builder.add_field(TYPENAME)
+                self._plan_selections(hop, hop_builder, type_name, second.selections, path, None)
+                self._jump(hop, hop_builder, type_name, selection, path, None)
+                return
+        raise PlanningError(
+            f"cannot reach {type_name}.{selection.name}: no @key of {type_name} in "
+            f"{', '.join(targets)} can be fetched from {group.graph}"
+        )
+
+    def _jump_interface(
+        self,
+        group: FetchGroup,
+        builder: SelectionBuilder,
+        type_name: str,
+        selection: Field,
+        path: tuple[str, ...],
+    ) -> None:
+        """An interface this subgraph knows only as an interface object: ask a subgraph that
+        has the field, through the interface's key."""
+        self._jump(group, builder, type_name, selection, path, None)
+
+    def _usable_key(
+        self, source: str, type_name: str, target: str, provided: tuple[Selection, ...] | None
+    ) -> EntityKey | None:
+        for key in self.sg.resolvable_keys(type_name, target):
+            if self._fetchable(source, type_name, key.selections, provided):
+                return key
+        return None
+
+    def _fetchable(
+        self,
+        graph: str,
+        type_name: str,
+        selections: tuple[Selection, ...],
+        provided: tuple[Selection, ...] | None,
+    ) -> bool:
+        for selection in selections:
+            if isinstance(selection, InlineFragment):
+                if not self._fetchable(
+                    graph, selection.type_condition or type_name, selection.selections, provided
+                ):
+                    return False
+                continue
+            if selection.name == "__typename":
+                continue
+            local = self.sg.can_resolve(
+                graph, type_name, selection.name, self.labels
+            ) or _is_provided(provided, selection.name)
+            if not local:
+                # An external key field is still known to the subgraph that declares it.
+                model = self.sg.field(type_name, selection.name)
+                join = model.join_for(graph) if model else None
+                if join is None or not (join.external or join.used_overridden):
+                    if not (model and not model.joins and self.sg.in_graph(type_name, graph)):
+                        return False
+            if selection.selections:
+                model = self.sg.field(type_name, selection.name)
+                if model is None or not self._fetchable(
+                    graph,
+                    model.type_name,
+                    selection.selections,
+                    _provided_child(provided, selection.name),
+                ):
+                    return False
+        return True
+
+    def _ensure(
+        self,
+        group: FetchGroup,
+        builder: SelectionBuilder,
+        type_name: str,
+        required: tuple[Selection, ...],
+        path: tuple[str, ...],
+        provided: tuple[Selection, ...] | None,
+    ) -> tuple[FetchGroup, bool]:
+        """Plan the fields a @requires needs; return where the requiring fetch must go."""
+        touched: set[FetchGroup] = set()
+        self._touched.append(touched)
+        try:
+            self._plan_selections(group, builder, type_name, required, path, provided)
+        finally:
+            self._touched.pop()
+        others = [g for g in touched if g is not group]
+        if not others:
+            return group, False
+        if len(others) == 1:
+            return others[0], False
+        return group, True
+
+
+def _is_provided(provided: tuple[Selection, ...] | None, name: str) -> bool:
+    return provided is not None and any(
+        isinstance(s, Field) and s.name == name for s in _flat(provided)
+    )
+
+
+def _provided_child(
+    provided: tuple[Selection, ...] | None, name: str
+) -> tuple[Selection, ...] | None:
+    if provided is None:
+        return None
+    children: list[Selection] = []
+    for selection in _flat(provided):
+        if isinstance(selection, Field) and selection.name == name and selection.selections:
+            children.extend(selection.selections)
+    return tuple(children) or None
+
+
+def _provided_for_type(
+    provided: tuple[Selection, ...] | None, type_name: str
+) -> tuple[Selection, ...] | None:
+    if provided is None:
+        return None
+    result: list[Selection] = []
+    for selection in provided:
+        if isinstance(selection, InlineFragment):
+            if selection.type_condition in (None, type_name):
+                result.extend(selection.selections)
+        else:
+            result.append(selection)
+    return tuple(result) or None
+
+
+def _flat(selections: tuple[Selection, ...]) -> Iterator[Selection]:
+    for selection in selections:
+        if isinstance(selection, InlineFragment) and selection.type_condition is None:
+            yield from _flat(selection.selections)
+        else:
+            yield selection
+
+
+# --- groups → plan ----------------------------------------------------------------------------
+
+
+def build_plan(sg: Supergraph, operation: Operation, roots: list[FetchGroup]) -> QueryPlan:
+    counter = itertools.count()
+    fetches: list[Fetch] = []
+
+    def node_for(group: FetchGroup) -> PlanNode:
+        fetch = _fetch(sg, operation, group, next(counter))
+        fetches.append(fetch)
+        node: PlanNode = Flatten(group.path, fetch) if group.entity else fetch
+        stages: list[PlanNode] = [node]
+        for siblings in (group.children, group.after):
+            built = [node_for(child) for child in siblings]
+            if built:
+                stages.append(built[0] if len(built) == 1 else Parallel(tuple(built)))
+        return _sequence(stages)
+
+    nodes = [node_for(group) for group in roots]
+    if not nodes:
+        return QueryPlan(None, ())
+    if len(nodes) == 1:
+        top = nodes[0]
+    elif operation.kind == "mutation":
+        top = _sequence(nodes)
+    else:
+        top = Parallel(tuple(nodes))
+    return QueryPlan(top, tuple(fetches))
+
+
+def _sequence(nodes: list[PlanNode]) -> PlanNode:
+    flat: list[PlanNode] = []
+    for node in nodes:
+        flat.extend(node.nodes if isinstance(node, Sequence) else (node,))
+    return flat[0] if len(flat) == 1 else Sequence(tuple(flat))
+
+
+def _variables(selections: tuple[Selection, ...]) -> set[str]:
+    found: set[str] = set()
+    for selection in selections:
+        found |= selection.variables
+        inner = (
+            selection.selections
+            if isinstance(selection, InlineFragment)
+            else selection.selections or ()
+        )
+        found |= _variables(inner)
+    return found
+
+
+def _fetch(sg: Supergraph, operation: Operation, group: FetchGroup, index: int) -> Fetch:
+    selections = group.selections.build()
+    used = sorted(_variables(selections))
+    definitions = [
+        operation.variable_definitions[v] for v in used if v in operation.variable_definitions
+    ]
+    name = f"{operation.name}__{sg.graphs[group.graph].name}__{index}" if operation.name else None
+    kind = "query" if group.entity else operation.kind
+    if group.entity:
+        requires = tuple(
+            InlineFragment(type_name, builder.build())
+            for type_name, builder in group.requires.items()
+        )
+        definitions = ["$representations: [_Any!]!", *definitions]
+        body = (
+            "{ _entities(representations: $representations) " + print_selections(selections) + " }"
+        )
+    else:
+        requires = ()
+        body = print_selections(selections)
+    head = kind + (f" {name}" if name else "")
+    if definitions:
+        head += "(" + ", ".join(definitions) + ")"
+    return Fetch(
+        service=sg.graphs[group.graph].name,
+        graph=group.graph,
+        operation=f"{head} {body}",
+        operation_kind=kind,
+        variable_usages=tuple(used),
+        selections=selections,
+        requires=requires,
+        operation_name=name,
+    )

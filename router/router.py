@@ -1,0 +1,216 @@
+"""`Router`: a supergraph, a planner, an executor and a shaper behind one `execute()` call.
+
+    parse+validate (API schema) → plan (cached) → execute (fetch, merge) → shape → response
+
+Everything that depends only on the operation (document, validation, normalised operation,
+plan, shaper) is prepared once and kept in a bounded LRU cache keyed by (document, operation
+name, active override labels).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    execute,
+    parse,
+    validate,
+)
+from graphql.execution.values import get_variable_values
+
+from router.errors import PlanningError, RequestError
+from router.execute.executor import Executor
+from router.execute.transport import HttpTransport, SubgraphTransport
+from router.operation.normalize import Operation, normalize
+from router.plan.nodes import QueryPlan
+from router.plan.planner import INTROSPECTION_ROOT_FIELDS, QueryPlanner
+from router.shape.shaper import Shaper
+from router.supergraph.load import load_supergraph
+from router.supergraph.model import Supergraph
+from router.types import JSONObject, Variables
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """Everything about one operation that does not depend on the request's variables."""
+
+    document: DocumentNode
+    operation: Operation
+    plan: QueryPlan
+    shaper: Shaper
+    introspection: bool
+
+
+class Router:
+    """A federation router over one supergraph.
+
+    >>> router = Router.from_sdl(open("supergraph.graphql").read())
+    >>> response = await router.execute("{ order(id: 1) { customer { name } } }")
+    """
+
+    def __init__(
+        self,
+        supergraph: Supergraph,
+        transport: SubgraphTransport | None = None,
+        *,
+        plan_cache_size: int = 1024,
+        override_labels: frozenset[str] = frozenset(),
+    ) -> None:
+        self.supergraph = supergraph
+        self.transport = transport or HttpTransport(
+            {graph.name: graph.url for graph in supergraph.graphs.values()}
+        )
+        self.planner = QueryPlanner(supergraph)
+        self.executor = Executor(self.transport, self._is_subtype)
+        self.override_labels = override_labels
+        self.plan_cache_size = plan_cache_size
+        self._cache: OrderedDict[tuple[str, str | None, frozenset[str]], Prepared] = OrderedDict()
+        self.cache_hits = 0
+        self.cache_misses = 0
+
+    @classmethod
+    def from_sdl(
+        cls, sdl: str, transport: SubgraphTransport | None = None, **options: Any
+    ) -> Router:
+        return cls(load_supergraph(sdl), transport, **options)
+
+    @property
+    def api_schema(self) -> GraphQLSchema:
+        return self.supergraph.api_schema
+
+    def _is_subtype(self, typename: str, condition: str) -> bool:
+        if typename == condition:
+            return True
+        model = self.supergraph.types.get(condition)
+        if model is None or model.kind == "object":
+            return False
+        return typename in self.supergraph.possible_types(condition)
+
+    # --- preparing ------------------------------------------------------------------------
+
+    def prepare(
+        self, query: str, operation_name: str | None = None, labels: frozenset[str] | None = None
+    ) -> Prepared:
+        """Parse, validate, normalise, plan and compile shaping for an operation (cached)."""
+        labels = self.override_labels if labels is None else labels
+        key = (query, operation_name, labels)
+        prepared = self._cache.get(key)
+        if prepared is not None:
+            self._cache.move_to_end(key)
+            self.cache_hits += 1
+            return prepared
+        self.cache_misses += 1
+        try:
+            document = parse(query)
+        except GraphQLError as exc:
+            raise RequestError(
+                exc.message, "GRAPHQL_PARSE_FAILED", locations=_locations(exc)
+            ) from None
+        errors = validate(self.api_schema, document)
+        if errors:
+            raise ValidationFailed([_graphql_error(e, "GRAPHQL_VALIDATION_FAILED") for e in errors])
+        operation = normalize(document, operation_name)
+        if operation.kind == "subscription":
+            raise RequestError(
+                "subscriptions are not supported by this router", "OPERATION_NOT_SUPPORTED"
+            )
+        try:
+            plan = self.planner.plan(operation, labels)
+        except PlanningError as exc:
+            raise RequestError(
+                f"the operation cannot be planned: {exc}", "QUERY_PLANNING_FAILED", status=500
+            ) from None
+        prepared = Prepared(
+            document=document,
+            operation=operation,
+            plan=plan,
+            shaper=Shaper(self.api_schema, operation),
+            introspection=any(
+                getattr(s, "name", None) in INTROSPECTION_ROOT_FIELDS for s in operation.selections
+            ),
+        )
+        self._cache[key] = prepared
+        if len(self._cache) > self.plan_cache_size:
+            self._cache.popitem(last=False)
+        return prepared
+
+    # --- executing ------------------------------------------------------------------------
+
+    async def execute(
+        self,
+        query: str,
+        variables: Variables | None = None,
+        operation_name: str | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        labels: frozenset[str] | None = None,
+    ) -> JSONObject:
+        """The GraphQL response (`data`, `errors`) for one request. Never raises for a bad
+        request or a failing subgraph: those are answered as GraphQL errors."""
+        try:
+            prepared = self.prepare(query, operation_name, labels)
+        except ValidationFailed as exc:
+            return {"errors": exc.errors}
+        except RequestError as exc:
+            return {"errors": [exc.to_graphql()]}
+        coerced = _coerce_variables(self.api_schema, prepared.operation, variables or {})
+        if isinstance(coerced, list):
+            return {"errors": [_graphql_error(e, "BAD_USER_INPUT") for e in coerced]}
+        result = await self.executor.execute(prepared.plan, coerced, headers)
+        extra = self._introspect(prepared, coerced) if prepared.introspection else None
+        data = prepared.shaper.shape(result.data, coerced, result.errors, extra)
+        response: JSONObject = {"data": data}
+        if result.errors:
+            response["errors"] = result.errors
+        return response
+
+    def _introspect(self, prepared: Prepared, variables: Variables) -> JSONObject:
+        result = execute(
+            self.api_schema,
+            prepared.document,
+            variable_values=variables,
+            operation_name=prepared.operation.name,
+        )
+        return dict(result.data or {})  # type: ignore[union-attr]
+
+    async def close(self) -> None:
+        await self.transport.close()
+
+
+class ValidationFailed(RequestError):
+    def __init__(self, errors: list[JSONObject]) -> None:
+        super().__init__(errors[0]["message"], "GRAPHQL_VALIDATION_FAILED")
+        self.errors = errors
+
+
+def _coerce_variables(
+    schema: GraphQLSchema, operation: Operation, variables: Variables
+) -> Variables | list[GraphQLError]:
+    """Variables with defaults applied and values coerced, or the errors that stop it."""
+    result: Any = get_variable_values(
+        schema, operation.definition.variable_definitions or (), variables
+    )
+    if isinstance(result, list):
+        return result
+    coerced = getattr(result, "coerced", result)  # graphql-core 3.3 wraps the values
+    return dict(coerced)
+
+
+def _locations(error: GraphQLError) -> list[dict[str, int]] | None:
+    if not error.locations:
+        return None
+    return [{"line": loc.line, "column": loc.column} for loc in error.locations]
+
+
+def _graphql_error(error: GraphQLError, code: str) -> JSONObject:
+    formatted: JSONObject = {"message": error.message}
+    if locations := _locations(error):
+        formatted["locations"] = locations
+    formatted["extensions"] = {"code": code}
+    return formatted
