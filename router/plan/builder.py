@@ -44,6 +44,7 @@ class SelectionBuilder:
         type_condition: str | None,
         directives: str = "",
         fragment: InlineFragment | None = None,
+        variables: frozenset[str] = frozenset(),
     ) -> SelectionBuilder:
         key = ("fragment", type_condition or "", directives)
         existing = self._entries.get(key)
@@ -51,7 +52,7 @@ class SelectionBuilder:
             assert existing[1] is not None
             return existing[1]
         child = SelectionBuilder()
-        template = fragment or InlineFragment(type_condition, (), directives)
+        template = fragment or InlineFragment(type_condition, (), directives, variables)
         self._entries[key] = (template, child)
         return child
 

@@ -80,12 +80,109 @@ class _Planning:
     # --- entry ----------------------------------------------------------------------------
 
     def run(self) -> QueryPlan:
-        fields = list(self._root_fields(self.operation.selections))
-        for root_field in fields:
-            graph = self._choose_root_graph(root_field)
-            group = self._root_group(graph)
-            self._plan_field(group, group.selections, self.root_type, root_field, (), None)
+        for root_field in self._root_fields(self.operation.selections):
+            self._plan_root_field(root_field)
         return build_plan(self.sg, self.operation, self.roots)
+
+    def _plan_root_field(self, root_field: Field) -> None:
+        """A query root field goes to the subgraph that covers most of it; what that subgraph
+        can neither resolve nor reach through an entity key is fetched from the next subgraph
+        that has the root field too (shared root fields), and the parts merge at the root."""
+        remaining: Field | None = root_field
+        tried: set[str] = set()
+        while remaining is not None:
+            graph = self._choose_root_graph(remaining, exclude=tried)
+            tried.add(graph)
+            local: Field | None
+            rest: Field | None
+            if self.operation.kind == "mutation":
+                local, rest = remaining, None  # a mutation field runs exactly once
+            else:
+                local, rest = self._split(graph, self.root_type, remaining)
+            if local is not None:
+                group = self._root_group(graph)
+                self._plan_field(group, group.selections, self.root_type, local, (), None)
+            remaining = rest
+
+    def _split(
+        self, graph: str, type_name: str, selection: Field
+    ) -> tuple[Field | None, Field | None]:
+        """The part of a field `graph` can answer (itself or through entity jumps), and the rest."""
+        if selection.selections is None:
+            return selection, None
+        model = self.sg.field(type_name, selection.name)
+        assert model is not None
+        local, rest = self._split_selections(graph, model.type_in(graph), selection.selections)
+        if not local and not rest:
+            local = (TYPENAME,)  # nothing asked here can match: still fetch the field itself
+        return (
+            selection.with_selections(local) if local else None,
+            selection.with_selections(rest) if rest else None,
+        )
+
+    def _split_selections(
+        self, graph: str, type_name: str, selections: tuple[Selection, ...]
+    ) -> tuple[tuple[Selection, ...], tuple[Selection, ...]]:
+        local: list[Selection] = []
+        rest: list[Selection] = []
+        for selection in selections:
+            if isinstance(selection, InlineFragment):
+                inner_type = selection.type_condition or type_name
+                if not self._may_be(graph, type_name, inner_type):
+                    continue  # no object this subgraph returns here can match the condition
+                inner_local, inner_rest = self._split_selections(
+                    graph, inner_type, selection.selections
+                )
+                if inner_local:
+                    local.append(_with_selections(selection, inner_local))
+                if inner_rest:
+                    rest.append(_with_selections(selection, inner_rest))
+                continue
+            if selection.name == "__typename":
+                local.append(selection)
+                continue
+            if self._resolves_here(graph, type_name, selection.name):
+                part, remainder = self._split(graph, type_name, selection)
+                if part is not None:
+                    local.append(part)
+                if remainder is not None:
+                    rest.append(remainder)
+            elif self._reachable(graph, type_name, selection.name):
+                local.append(selection)
+            else:
+                rest.append(selection)
+        return tuple(local), tuple(rest)
+
+    def _reachable(self, graph: str, type_name: str, field_name: str) -> bool:
+        """Whether a fetch from `graph` can get `type.field` through an entity jump."""
+        model = self.sg.types.get(type_name)
+        if model is None:
+            return False
+        if model.kind != "object":
+            return True  # abstract positions are planned per implementation
+        targets = [
+            t for t in self.sg.resolving_graphs(type_name, field_name, self.labels) if t != graph
+        ]
+        if any(self._usable_key(graph, type_name, t, None) for t in targets):
+            return True
+        for middle in self.sg.graph_ids():  # two hops: through a subgraph that can give a key
+            if middle != graph and self._usable_key(graph, type_name, middle, None):
+                if any(self._usable_key(middle, type_name, t, None) for t in targets):
+                    return True
+        return bool(self._interface_route(type_name, field_name))
+
+    def _may_be(self, graph: str, type_name: str, condition: str) -> bool:
+        """Whether an object `graph` returns at a `type_name` position can match `condition`."""
+        if condition == type_name or condition not in self.sg.types:
+            return True
+        here = (
+            set(self.sg.possible_types(type_name, graph))
+            if self.sg.types[type_name].kind != "object"
+            else {type_name}
+        )
+        if self.sg.is_interface_object(type_name, graph):
+            return True  # the concrete type is only known elsewhere
+        return bool(here & set(self.sg.possible_types(condition)))
 
     def _root_fields(self, selections: tuple[Selection, ...]) -> Iterator[Field]:
         """Root fields in order; fragments on the root type are flattened (their conditions
@@ -122,9 +219,20 @@ class _Planning:
         self.roots.append(group)
         return group
 
-    def _choose_root_graph(self, root_field: Field) -> str:
-        candidates = self.sg.resolving_graphs(self.root_type, root_field.name, self.labels)
+    def _choose_root_graph(
+        self, root_field: Field, exclude: frozenset[str] | set[str] = frozenset()
+    ) -> str:
+        candidates = [
+            g
+            for g in self.sg.resolving_graphs(self.root_type, root_field.name, self.labels)
+            if g not in exclude
+        ]
         if not candidates:
+            if exclude:
+                raise PlanningError(
+                    f"no subgraph can resolve the rest of {self.root_type}.{root_field.name}: "
+                    f"{print_selections(root_field.selections or ())}"
+                )
             raise PlanningError(f"no subgraph resolves {self.root_type}.{root_field.name}")
         used = {g.graph for g in self.roots}
         if self.operation.kind == "mutation" and self.roots:
@@ -199,9 +307,13 @@ class _Planning:
         provided: tuple[Selection, ...] | None,
     ) -> None:
         condition = fragment.type_condition
+        if condition is not None and not self._may_be(group.graph, type_name, condition):
+            return  # no object this subgraph returns here can be of that type
         if condition is None or condition == type_name:
             target = (
-                builder.add_fragment(None, fragment.directives) if fragment.directives else builder
+                builder.add_fragment(None, fragment.directives, variables=fragment.variables)
+                if fragment.directives
+                else builder
             )
             self._plan_selections(group, target, type_name, fragment.selections, path, provided)
             return
@@ -210,7 +322,9 @@ class _Planning:
             or self.sg.types[condition].kind == self.sg.types[type_name].kind
             or self.sg.is_interface_object(condition, group.graph)
         ):
-            inner = builder.add_fragment(condition, fragment.directives)
+            inner = builder.add_fragment(
+                condition, fragment.directives, variables=fragment.variables
+            )
             inner_provided = _provided_for_type(provided, condition)
             self._plan_selections(
                 group, inner, condition, fragment.selections, path, inner_provided
@@ -226,7 +340,9 @@ class _Planning:
         ):
             if object_type not in wanted:
                 continue
-            inner = builder.add_fragment(object_type, fragment.directives)
+            inner = builder.add_fragment(
+                object_type, fragment.directives, variables=fragment.variables
+            )
             self._plan_selections(group, inner, object_type, fragment.selections, path, provided)
 
     def _plan_field(
@@ -298,7 +414,12 @@ class _Planning:
         if group.graph in model.provides_by_graph:
             child_provided = (child_provided or ()) + model.provides_by_graph[group.graph]
         self._plan_selections(
-            group, child, model.type_name, selection.selections, child_path, child_provided
+            group,
+            child,
+            model.type_in(group.graph),
+            selection.selections,
+            child_path,
+            child_provided,
         )
 
     # --- entity jumps ---------------------------------------------------------------------
@@ -392,6 +513,22 @@ class _Planning:
         has the field, through the interface's key."""
         self._jump(group, builder, type_name, selection, path, None)
 
+    def _interface_route(self, type_name: str, field_name: str) -> list[tuple[str, str]]:
+        """(interface, subgraph) pairs through which an object type's field is resolved when the
+        field comes from an @interfaceObject (its join__field names no subgraph)."""
+        routes: list[tuple[str, str]] = []
+        model = self.sg.types[type_name]
+        interfaces = sorted({i for names in model.implements.values() for i in names})
+        for interface in interfaces:
+            if self.sg.field(interface, field_name) is None:
+                continue
+            for graph in self.sg.resolving_graphs(interface, field_name, self.labels):
+                if self.sg.is_interface_object(interface, graph) and self.sg.resolvable_keys(
+                    interface, graph
+                ):
+                    routes.append((interface, graph))
+        return routes
+
     def _usable_key(
         self, source: str, type_name: str, target: str, provided: tuple[Selection, ...] | None
     ) -> EntityKey | None:
@@ -459,6 +596,16 @@ class _Planning:
         if len(others) == 1:
             return others[0], False
         return group, True
+
+
+def _with_selections(fragment: InlineFragment, selections: tuple[Selection, ...]) -> InlineFragment:
+    return InlineFragment(
+        fragment.type_condition,
+        selections,
+        fragment.directives,
+        fragment.variables,
+        fragment.conditions,
+    )
 
 
 def _is_provided(provided: tuple[Selection, ...] | None, name: str) -> bool:

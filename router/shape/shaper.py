@@ -13,6 +13,7 @@ from typing import Any
 
 from graphql import (
     GraphQLAbstractType,
+    GraphQLEnumType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -186,6 +187,9 @@ class _Run:
                     return None if not isinstance(type_.of_type, GraphQLNonNull) else _INVALID_LIST
                 items.append(completed)
             return items
+        if isinstance(type_, GraphQLEnumType):
+            # A value the API schema does not have (inaccessible, or another subgraph's) is null.
+            return value if isinstance(value, str) and value in type_.values else None
         if is_leaf_type(type_):
             return value
         if not isinstance(value, dict):

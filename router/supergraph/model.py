@@ -83,6 +83,13 @@ class FieldModel:
     requires_by_graph: dict[str, tuple[Selection, ...]] = field(default_factory=dict)
     provides_by_graph: dict[str, tuple[Selection, ...]] = field(default_factory=dict)
 
+    def type_in(self, graph: str) -> str:
+        """The named type the field has in `graph` (join__field `type:` when it differs)."""
+        join = self.join_for(graph)
+        if join is not None and join.type:
+            return join.type.replace("[", "").replace("]", "").replace("!", "").strip()
+        return self.type_name
+
     def join_for(self, graph: str) -> JoinField | None:
         for join in self.joins:
             if join.graph == graph:
