@@ -132,7 +132,7 @@ class _Run:
         places: list[list[tuple[JSONObject, ResponsePath]]] = []
         seen: dict[bytes, int] = {}
         for obj, path in select_objects(self.data, flatten.path):
-            representation = self._project(obj, fetch.requires)
+            representation = self._project(obj, fetch.requires, fetch.input_rewrites)
             if representation is None:
                 continue
             key = orjson.dumps(representation, option=orjson.OPT_SORT_KEYS)
@@ -188,7 +188,9 @@ class _Run:
                 for obj, _ in places[index]:
                     deep_merge(obj, entity)
 
-    def _project(self, obj: JSONObject, requires: tuple[InlineFragment, ...]) -> JSONObject | None:
+    def _project(
+        self, obj: JSONObject, requires: tuple[InlineFragment, ...], rewrites: tuple[str, ...] = ()
+    ) -> JSONObject | None:
         typename = obj.get("__typename")
         for fragment in requires:
             if fragment.type_condition is None or (
@@ -197,6 +199,8 @@ class _Run:
             ):
                 projected = _project_selections(obj, fragment.selections, self.executor.is_subtype)
                 if isinstance(projected, dict):
+                    if fragment.type_condition in rewrites:
+                        projected["__typename"] = fragment.type_condition
                     return projected
         return None
 

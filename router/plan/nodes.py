@@ -25,6 +25,9 @@ class Fetch:
     requires: tuple[InlineFragment, ...] = ()
     """The representation shape: `... on T { __typename key… required… }` per entity type."""
     operation_name: str | None = None
+    input_rewrites: tuple[str, ...] = ()
+    """Type conditions whose representations are sent with `__typename` set to the condition:
+    an @interfaceObject subgraph knows the interface, not the object's concrete type."""
 
     @property
     def is_entity_fetch(self) -> bool:
@@ -130,6 +133,15 @@ def node_json(node: PlanNode) -> dict[str, Any]:
             result["operationName"] = node.operation_name
         if node.requires:
             result["requires"] = [_selection_json(s) for s in node.requires]
+        if node.input_rewrites:
+            result["inputRewrites"] = [
+                {
+                    "kind": "ValueSetter",
+                    "path": [f"... on {t}", "__typename"],
+                    "setValueTo": t,
+                }
+                for t in node.input_rewrites
+            ]
         return result
     if isinstance(node, Flatten):
         return {"kind": "Flatten", "path": list(node.path), "node": node_json(node.node)}

@@ -38,6 +38,7 @@ class FetchGroup:
     requires: dict[str, SelectionBuilder] = field(default_factory=dict)
     children: list[FetchGroup] = field(default_factory=list)
     after: list[FetchGroup] = field(default_factory=list)
+    rewrites: set[str] = field(default_factory=set)
     """Groups that need data from several of this group's children: run once those are done."""
 
     def entity_selection(self, type_name: str) -> SelectionBuilder:
@@ -307,6 +308,18 @@ class _Planning:
         provided: tuple[Selection, ...] | None,
     ) -> None:
         condition = fragment.type_condition
+        if (
+            condition is not None
+            and condition != type_name
+            and self._needs_concrete_type(group.graph, type_name)
+        ):
+            # Objects from an @interfaceObject subgraph are typed as the interface: ask a
+            # subgraph that knows the implementations, and plan the fragment there.
+            child = self._concrete_type(group, builder, type_name, path)
+            self._plan_fragment(
+                child, child.entity_selection(type_name), type_name, fragment, path, None
+            )
+            return
         if condition is not None and not self._may_be(group.graph, type_name, condition):
             return  # no object this subgraph returns here can be of that type
         if condition is None or condition == type_name:
@@ -357,7 +370,10 @@ class _Planning:
         for touched in self._touched:
             touched.add(group)
         if selection.name == "__typename":
-            builder.add_field(selection)
+            if self._needs_concrete_type(group.graph, type_name):
+                self._concrete_type(group, builder, type_name, path)
+            else:
+                builder.add_field(selection)
             return
         model = self.sg.types.get(type_name)
         if model is None:
@@ -435,6 +451,15 @@ class _Planning:
     ) -> None:
         targets = self.sg.resolving_graphs(type_name, selection.name, self.labels)
         if not targets:
+            for interface, graph in self._interface_route(type_name, selection.name):
+                key = self._usable_key(
+                    group.graph, interface, graph, provided, source_type=type_name
+                )
+                if key is not None:
+                    self._jump_to(
+                        group, builder, type_name, interface, graph, key, selection, path, provided
+                    )
+                    return
             raise PlanningError(f"no subgraph resolves {type_name}.{selection.name}")
         model = self.sg.field(type_name, selection.name)
         assert model is not None
@@ -451,19 +476,73 @@ class _Planning:
         else:
             self._jump_via(group, builder, type_name, selection, path, provided, targets)
             return
+        self._jump_to(group, builder, type_name, type_name, target, key, selection, path, provided)
+
+    def _jump_to(
+        self,
+        group: FetchGroup,
+        builder: SelectionBuilder,
+        type_name: str,
+        entity_type: str,
+        target: str,
+        key: EntityKey,
+        selection: Field,
+        path: tuple[str, ...],
+        provided: tuple[Selection, ...] | None,
+    ) -> None:
+        """Resolve `selection` (a field of `type_name` here) in `target`, where the object is
+        the entity `entity_type`: the type itself, or an interface the target has as an
+        interface object."""
         builder.add_field(TYPENAME)
         self._plan_selections(group, builder, type_name, key.selections, path, provided)
         parent, after = group, False
-        required = model.requires_by_graph.get(target)
+        model = self.sg.field(entity_type, selection.name)
+        required = model.requires_by_graph.get(target) if model else None
         if required:
             parent, after = self._ensure(group, builder, type_name, required, path, provided)
         child = parent.child(target, path, after=after)
-        representation = child.representation(type_name)
+        representation = child.representation(entity_type)
         representation.add_field(TYPENAME)
         representation.add_all(key.selections)
         if required:
             representation.add_all(required)
-        self._plan_field(child, child.entity_selection(type_name), type_name, selection, path, None)
+        if entity_type != type_name or self.sg.is_interface_object(entity_type, target):
+            child.rewrites.add(entity_type)
+        self._plan_field(
+            child, child.entity_selection(entity_type), entity_type, selection, path, None
+        )
+
+    def _needs_concrete_type(self, graph: str, type_name: str) -> bool:
+        """Objects of `type_name` from `graph` carry the interface's name, not their own."""
+        return self.sg.types[type_name].kind == "interface" and self.sg.is_interface_object(
+            type_name, graph
+        )
+
+    def _concrete_type(
+        self, group: FetchGroup, builder: SelectionBuilder, interface: str, path: tuple[str, ...]
+    ) -> FetchGroup:
+        """Fetch the concrete `__typename` of interface-object objects from a subgraph where the
+        interface is a real entity interface; returns that fetch group."""
+        for graph in self.sg.graph_ids():
+            if graph == group.graph or not self.sg.in_graph(interface, graph):
+                continue
+            if self.sg.is_interface_object(interface, graph):
+                continue
+            key = self._usable_key(group.graph, interface, graph, None)
+            if key is None:
+                continue
+            builder.add_field(TYPENAME)
+            self._plan_selections(group, builder, interface, key.selections, path, None)
+            child = group.child(graph, path)
+            representation = child.representation(interface)
+            representation.add_field(TYPENAME)
+            representation.add_all(key.selections)
+            child.entity_selection(interface).add_field(TYPENAME)
+            return child
+        raise PlanningError(
+            f"no subgraph knows the implementations of {interface} "
+            f"with a key that {group.graph} can give"
+        )
 
     def _jump_via(
         self,
@@ -530,10 +609,17 @@ class _Planning:
         return routes
 
     def _usable_key(
-        self, source: str, type_name: str, target: str, provided: tuple[Selection, ...] | None
+        self,
+        source: str,
+        type_name: str,
+        target: str,
+        provided: tuple[Selection, ...] | None,
+        source_type: str | None = None,
     ) -> EntityKey | None:
+        """A resolvable key of `type_name` in `target` whose fields `source` can fetch (for
+        objects of `source_type` there, when that differs: an implementation of the interface)."""
         for key in self.sg.resolvable_keys(type_name, target):
-            if self._fetchable(source, type_name, key.selections, provided):
+            if self._fetchable(source, source_type or type_name, key.selections, provided):
                 return key
         return None
 
@@ -723,6 +809,7 @@ def _fetch(sg: Supergraph, operation: Operation, group: FetchGroup, index: int) 
     if definitions:
         head += "(" + ", ".join(definitions) + ")"
     return Fetch(
+        input_rewrites=tuple(sorted(group.rewrites)),
         service=sg.graphs[group.graph].name,
         graph=group.graph,
         operation=f"{head} {body}",

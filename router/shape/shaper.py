@@ -14,6 +14,7 @@ from typing import Any
 from graphql import (
     GraphQLAbstractType,
     GraphQLEnumType,
+    GraphQLInterfaceType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -208,6 +209,10 @@ class _Run:
         if isinstance(runtime, GraphQLObjectType) and isinstance(type_, GraphQLAbstractType):
             if self.shaper.schema.is_sub_type(type_, runtime):
                 return runtime
+        if isinstance(type_, GraphQLInterfaceType) and (runtime is type_ or typename is None):
+            # From an @interfaceObject subgraph: only the interface is known, and only its
+            # own fields were asked for (the planner fetches the concrete type otherwise).
+            return type_  # type: ignore[return-value]
         return None
 
     def _null_error(self, path: ResponsePath, parent: GraphQLObjectType, field_name: str) -> None:
