@@ -77,6 +77,7 @@ class _Planning:
         self.root_type = supergraph.root_types[operation.kind]
         self.roots: list[FetchGroup] = []
         self._touched: list[set[FetchGroup]] = []
+        self._jumping: set[tuple[str, str, tuple[str, ...], Field]] = set()
 
     # --- entry ----------------------------------------------------------------------------
 
@@ -129,6 +130,9 @@ class _Planning:
         for selection in selections:
             if isinstance(selection, InlineFragment):
                 inner_type = selection.type_condition or type_name
+                if inner_type != type_name and self._needs_concrete_type(graph, type_name):
+                    local.append(selection)  # planned through the interface's owner
+                    continue
                 if not self._may_be(graph, type_name, inner_type):
                     continue  # no object this subgraph returns here can match the condition
                 inner_local, inner_rest = self._split_selections(
@@ -144,6 +148,11 @@ class _Planning:
                 continue
             if self._resolves_here(graph, type_name, selection.name):
                 part, remainder = self._split(graph, type_name, selection)
+                if remainder is not None and self._entity_elsewhere(
+                    graph, type_name, selection.name
+                ):
+                    local.append(selection)  # the rest is fetched through the entity's key
+                    continue
                 if part is not None:
                     local.append(part)
                 if remainder is not None:
@@ -171,6 +180,17 @@ class _Planning:
                 if any(self._usable_key(middle, type_name, t, None) for t in targets):
                     return True
         return bool(self._interface_route(type_name, field_name))
+
+    def _entity_elsewhere(self, graph: str, type_name: str, field_name: str) -> bool:
+        """Whether another subgraph resolves `type.field` and takes a key `graph` can give."""
+        model = self.sg.types.get(type_name)
+        if model is None or model.kind != "object":
+            return False
+        return any(
+            self._usable_key(graph, type_name, other, None) is not None
+            for other in self.sg.resolving_graphs(type_name, field_name, self.labels)
+            if other != graph
+        )
 
     def _may_be(self, graph: str, type_name: str, condition: str) -> bool:
         """Whether an object `graph` returns at a `type_name` position can match `condition`."""
@@ -404,6 +424,17 @@ class _Planning:
         if self.sg.can_resolve(group.graph, type_name, selection.name, self.labels) or _is_provided(
             provided, selection.name
         ):
+            if selection.selections and not _is_provided(provided, selection.name):
+                local, rest = self._split(group.graph, type_name, selection)
+                if rest is not None and self._entity_elsewhere(
+                    group.graph, type_name, selection.name
+                ):
+                    # Part of this field's subtree is out of reach from here: fetch that part
+                    # from another subgraph through the parent entity's key.
+                    if local is not None:
+                        self._add_local(group, builder, type_name, local, path, provided)
+                    self._jump(group, builder, type_name, rest, path, provided, exclude=group.graph)
+                    return
             self._add_local(group, builder, type_name, selection, path, provided)
             return
         self._jump(group, builder, type_name, selection, path, provided)
@@ -448,8 +479,32 @@ class _Planning:
         selection: Field,
         path: tuple[str, ...],
         provided: tuple[Selection, ...] | None,
+        exclude: str | None = None,
     ) -> None:
-        targets = self.sg.resolving_graphs(type_name, selection.name, self.labels)
+        guard = (group.graph, type_name, path, selection)
+        if guard in self._jumping:
+            raise PlanningError(f"cannot plan {type_name}.{selection.name}: its subgraphs loop")
+        self._jumping.add(guard)
+        try:
+            self._jump_once(group, builder, type_name, selection, path, provided, exclude)
+        finally:
+            self._jumping.discard(guard)
+
+    def _jump_once(
+        self,
+        group: FetchGroup,
+        builder: SelectionBuilder,
+        type_name: str,
+        selection: Field,
+        path: tuple[str, ...],
+        provided: tuple[Selection, ...] | None,
+        exclude: str | None,
+    ) -> None:
+        targets = [
+            t
+            for t in self.sg.resolving_graphs(type_name, selection.name, self.labels)
+            if t != exclude
+        ]
         if not targets:
             for interface, graph in self._interface_route(type_name, selection.name):
                 key = self._usable_key(
@@ -494,7 +549,7 @@ class _Planning:
         the entity `entity_type`: the type itself, or an interface the target has as an
         interface object."""
         builder.add_field(TYPENAME)
-        self._plan_selections(group, builder, type_name, key.selections, path, provided)
+        builder.add_all(key.selections)
         parent, after = group, False
         model = self.sg.field(entity_type, selection.name)
         required = model.requires_by_graph.get(target) if model else None
@@ -532,7 +587,7 @@ class _Planning:
             if key is None:
                 continue
             builder.add_field(TYPENAME)
-            self._plan_selections(group, builder, interface, key.selections, path, None)
+            builder.add_all(key.selections)
             child = group.child(graph, path)
             representation = child.representation(interface)
             representation.add_field(TYPENAME)
@@ -566,13 +621,13 @@ class _Planning:
                 if second is None:
                     continue
                 builder.add_field(TYPENAME)
-                self._plan_selections(group, builder, type_name, first.selections, path, provided)
+                builder.add_all(first.selections)
                 hop = group.child(middle, path)
                 hop.representation(type_name).add_field(TYPENAME)
                 hop.representation(type_name).add_all(first.selections)
                 hop_builder = hop.entity_selection(type_name)
                 hop_builder.add_field(TYPENAME)
-                self._plan_selections(hop, hop_builder, type_name, second.selections, path, None)
+                hop_builder.add_all(second.selections)
                 self._jump(hop, hop_builder, type_name, selection, path, None)
                 return
         raise PlanningError(
