@@ -223,7 +223,7 @@ def _project_selections(value: Any, selections: tuple[Selection, ...], is_subtyp
                 inner = _project_selections(inner, selection.selections, is_subtype)
                 if inner is None:
                     return None
-            result[selection.response_name] = inner
+            result[selection.name] = inner  # sent under the field's name, read from its alias
         elif selection.type_condition is None or (
             isinstance(typename, str) and is_subtype(typename, selection.type_condition)
         ):

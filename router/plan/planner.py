@@ -11,6 +11,7 @@ Sequence/Parallel/Flatten nodes.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -386,6 +387,7 @@ class _Planning:
         selection: Field,
         path: tuple[str, ...],
         provided: tuple[Selection, ...] | None,
+        requirements_met: bool = False,
     ) -> None:
         for touched in self._touched:
             touched.add(group)
@@ -421,6 +423,17 @@ class _Planning:
             if not self.sg.possible_types(type_name, group.graph):
                 self._jump_interface(group, builder, type_name, selection, path)
             return
+        field_model = model.fields.get(selection.name)
+        if (
+            not requirements_met
+            and field_model is not None
+            and group.graph in field_model.requires_by_graph
+        ):
+            if self.sg.can_resolve(group.graph, type_name, selection.name, self.labels):
+                # Its requirements come from elsewhere: resolve it through `_entities` of this
+                # same subgraph, once they are fetched.
+                self._jump(group, builder, type_name, selection, path, provided, only=group.graph)
+                return
         if self.sg.can_resolve(group.graph, type_name, selection.name, self.labels) or _is_provided(
             provided, selection.name
         ):
@@ -480,13 +493,14 @@ class _Planning:
         path: tuple[str, ...],
         provided: tuple[Selection, ...] | None,
         exclude: str | None = None,
+        only: str | None = None,
     ) -> None:
         guard = (group.graph, type_name, path, selection)
         if guard in self._jumping:
             raise PlanningError(f"cannot plan {type_name}.{selection.name}: its subgraphs loop")
         self._jumping.add(guard)
         try:
-            self._jump_once(group, builder, type_name, selection, path, provided, exclude)
+            self._jump_once(group, builder, type_name, selection, path, provided, exclude, only)
         finally:
             self._jumping.discard(guard)
 
@@ -499,11 +513,12 @@ class _Planning:
         path: tuple[str, ...],
         provided: tuple[Selection, ...] | None,
         exclude: str | None,
+        only: str | None = None,
     ) -> None:
         targets = [
             t
             for t in self.sg.resolving_graphs(type_name, selection.name, self.labels)
-            if t != exclude
+            if t != exclude and (only is None or t == only)
         ]
         if not targets:
             for interface, graph in self._interface_route(type_name, selection.name):
@@ -554,6 +569,7 @@ class _Planning:
         model = self.sg.field(entity_type, selection.name)
         required = model.requires_by_graph.get(target) if model else None
         if required:
+            required = _alias_arguments(required)
             parent, after = self._ensure(group, builder, type_name, required, path, provided)
         child = parent.child(target, path, after=after)
         representation = child.representation(entity_type)
@@ -564,7 +580,13 @@ class _Planning:
         if entity_type != type_name or self.sg.is_interface_object(entity_type, target):
             child.rewrites.add(entity_type)
         self._plan_field(
-            child, child.entity_selection(entity_type), entity_type, selection, path, None
+            child,
+            child.entity_selection(entity_type),
+            entity_type,
+            selection,
+            path,
+            None,
+            requirements_met=True,
         )
 
     def _needs_concrete_type(self, graph: str, type_name: str) -> bool:
@@ -737,6 +759,36 @@ class _Planning:
         if len(others) == 1:
             return others[0], False
         return group, True
+
+
+def _alias_arguments(selections: tuple[Selection, ...]) -> tuple[Selection, ...]:
+    """Required fields that take arguments get an alias of their own, so they never clash with
+    the same field asked by the client with other arguments. Representations are built from
+    the alias and sent under the field's name."""
+    result: list[Selection] = []
+    for selection in selections:
+        if isinstance(selection, InlineFragment):
+            result.append(_with_selections(selection, _alias_arguments(selection.selections)))
+            continue
+        inner = (
+            _alias_arguments(selection.selections) if selection.selections else selection.selections
+        )
+        alias = selection.alias
+        if selection.arguments and alias is None:
+            digest = hashlib.sha1(selection.arguments.encode()).hexdigest()[:8]
+            alias = f"{selection.name}__required_{digest}"
+        result.append(
+            Field(
+                selection.name,
+                alias,
+                selection.arguments,
+                selection.directives,
+                inner,
+                selection.variables,
+                selection.conditions,
+            )
+        )
+    return tuple(result)
 
 
 def _with_selections(fragment: InlineFragment, selections: tuple[Selection, ...]) -> InlineFragment:
