@@ -145,12 +145,14 @@ class Printer:
 
     def __init__(self, subgraphs: Sequence[Subgraph]) -> None:
         self.subgraphs = subgraphs
+        self.merged: dict[str, Merged] = {}
         self.uses_inaccessible = False
         self.uses_tag = False
 
     # --- whole document ------------------------------------------------------------------
 
     def document(self, merged: dict[str, Merged]) -> str:
+        self.merged = merged
         types = [self.type(merged[name]) for name in sorted(merged)]
         roots = [
             (kind, root)
@@ -268,8 +270,12 @@ class Printer:
 
     def _fields(self, merged: Merged) -> str:
         blocks = []
-        for name, sources in self._sources(merged).items():
+        sources_by_name = self._sources(merged)
+        for name, sources in sources_by_name.items():
             blocks.append(self._field(merged, name, sources))
+        for name, type_text in self._interface_object_fields(merged, set(sources_by_name)):
+            # Added by an @interfaceObject: no subgraph resolves it on the object type itself.
+            blocks.append(f"  {name}: {type_text} @join__field")
         return "\n\n".join(blocks) if any("\n" in b for b in blocks) else "\n".join(blocks)
 
     def _field(self, merged: Merged, name: str, sources: list[FieldSource]) -> str:
@@ -286,6 +292,23 @@ class Printer:
         lines = self._join_fields(merged, sources, field_type)
         lines += self._common_directives([s.field.directives for s in sources])
         return text + "".join(f" {line}" for line in lines)
+
+    def _interface_object_fields(self, merged: Merged, present: set[str]) -> list[tuple[str, str]]:
+        if merged.kind != "object":
+            return []
+        extra: dict[str, str] = {}
+        interfaces = self._ordered(i for _, t in merged.parts for i in t.interfaces)
+        for interface in interfaces:
+            owner = self.merged.get(interface)
+            if owner is None:
+                continue
+            for _, stype in owner.parts:
+                if not stype.has("interfaceObject"):
+                    continue
+                for name, sfield in stype.fields.items():
+                    if name not in present and name not in extra:
+                        extra[name] = sfield.type
+        return list(extra.items())
 
     def _external(self, source: FieldSource) -> bool:
         if not source.field.has("external"):

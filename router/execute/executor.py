@@ -116,7 +116,9 @@ class _Run:
     # --- root fetch -----------------------------------------------------------------------
 
     async def root_fetch(self, fetch: Fetch) -> None:
-        response = await self._send(fetch, self._variables_for(fetch), [])
+        fields = [s for s in fetch.selections if isinstance(s, Field)]
+        path: ResponsePath = [fields[0].response_name] if len(fields) == 1 else []
+        response = await self._send(fetch, self._variables_for(fetch), path)
         if response is None:
             return
         self._keep_errors(fetch, response.get("errors"))

@@ -48,7 +48,10 @@ class SubgraphTransport(Protocol):
 
 
 def decode_response(status: int, payload: bytes) -> JSONObject:
-    """A subgraph's answer as JSON, or SubgraphFetchError saying what was wrong with it."""
+    """A subgraph's answer as JSON, or SubgraphFetchError saying what was wrong with it.
+
+    A non-2xx status is a failed fetch even when its body is GraphQL-shaped; the subgraph's
+    own first error message is kept in ours."""
     try:
         decoded = orjson.loads(payload)
     except orjson.JSONDecodeError:
@@ -57,16 +60,23 @@ def decode_response(status: int, payload: bytes) -> JSONObject:
         raise SubgraphFetchError(
             "the subgraph's response is not valid JSON", "SUBREQUEST_MALFORMED_RESPONSE", status
         ) from None
+    if status >= 300:
+        detail = ""
+        if (
+            isinstance(decoded, dict)
+            and isinstance(decoded.get("errors"), list)
+            and decoded["errors"]
+        ):
+            first = decoded["errors"][0]
+            if isinstance(first, dict) and isinstance(first.get("message"), str):
+                detail = f": {first['message']}"
+        raise SubgraphFetchError(f"HTTP fetch failed: {status}{detail}", status=status)
     if not isinstance(decoded, dict) or not ("data" in decoded or "errors" in decoded):
-        if status >= 300:
-            raise SubgraphFetchError(f"HTTP fetch failed: {status}", status=status)
         raise SubgraphFetchError(
             "the subgraph's response has neither `data` nor `errors`",
             "SUBREQUEST_MALFORMED_RESPONSE",
             status,
         )
-    if status >= 300 and decoded.get("data") is None and not decoded.get("errors"):
-        raise SubgraphFetchError(f"HTTP fetch failed: {status}", status=status)
     return decoded
 
 

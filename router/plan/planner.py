@@ -406,6 +406,17 @@ class _Planning:
             ):
                 self._add_local(group, builder, type_name, selection, path, provided)
                 return
+            # Another subgraph resolves it for the interface as a whole (an entity interface or
+            # an @interfaceObject there): one jump at the interface level.
+            for target in self.sg.resolving_graphs(type_name, selection.name, self.labels):
+                if target == group.graph or not self.sg.resolvable_keys(type_name, target):
+                    continue
+                key = self._usable_key(group.graph, type_name, target, provided)
+                if key is not None:
+                    self._jump_to(
+                        group, builder, type_name, type_name, target, key, selection, path, provided
+                    )
+                    return
             # Not resolvable for the interface as a whole here: split per implementation.
             builder.add_field(TYPENAME)
             for object_type in self.sg.possible_types(type_name, group.graph):

@@ -66,8 +66,10 @@ class ServiceProcess:
         args: Sequence[str],
         env: dict[str, str] | None = None,
         prefix: Sequence[str] = (),
+        subcommand: Sequence[str] = (),
     ):
         self.module = module
+        self.subcommand = list(subcommand)  # e.g. ["serve"], before the --port flag
         self.prefix = list(prefix)  # e.g. ["taskset", "-c", "0"]
         self.args = list(args)
         self.env = {**os.environ, **(env or {})}
@@ -81,6 +83,7 @@ class ServiceProcess:
             sys.executable,
             "-m",
             self.module,
+            *self.subcommand,
             "--port",
             str(self.port),
             *self.args,
