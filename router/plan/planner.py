@@ -263,30 +263,49 @@ class _Planning:
         assert field_model is not None
 
         def score(graph: str) -> tuple[int, int, str]:
-            coverage = self._coverage(graph, field_model.type_name, root_field.selections or ())
+            coverage = self._coverage(
+                graph,
+                field_model.type_in(graph),
+                root_field.selections or (),
+                field_model.provides_by_graph.get(graph),
+            )
             return (-coverage, 0 if graph in used else 1, graph)
 
         return min(candidates, key=score)
 
     def _coverage(
-        self, graph: str, type_name: str, selections: tuple[Selection, ...], depth: int = 0
+        self,
+        graph: str,
+        type_name: str,
+        selections: tuple[Selection, ...],
+        provided: tuple[Selection, ...] | None = None,
+        depth: int = 0,
     ) -> int:
-        """How many of these fields `graph` resolves itself (a rough cost: fewer jumps)."""
+        """How many of these fields `graph` resolves itself, @provides included (a rough cost:
+        the more it covers, the fewer jumps)."""
         if depth > 6 or type_name not in self.sg.types:
             return 0
         total = 0
         for selection in selections:
             if isinstance(selection, InlineFragment):
                 target = selection.type_condition or type_name
-                total += self._coverage(graph, target, selection.selections, depth + 1)
+                inner = _provided_for_type(provided, target)
+                total += self._coverage(graph, target, selection.selections, inner, depth + 1)
                 continue
             if selection.name == "__typename":
                 continue
-            if self._resolves_here(graph, type_name, selection.name):
+            if self._resolves_here(graph, type_name, selection.name) or _is_provided(
+                provided, selection.name
+            ):
                 total += 1
                 model = self.sg.field(type_name, selection.name)
                 if model is not None and selection.selections:
-                    total += self._coverage(graph, model.type_name, selection.selections, depth + 1)
+                    child = _provided_child(provided, selection.name)
+                    if graph in model.provides_by_graph:
+                        child = (child or ()) + model.provides_by_graph[graph]
+                    total += self._coverage(
+                        graph, model.type_in(graph), selection.selections, child, depth + 1
+                    )
         return total
 
     def _resolves_here(self, graph: str, type_name: str, field_name: str) -> bool:
