@@ -164,7 +164,7 @@ class _Planning:
                 rest.append(selection)
         return tuple(local), tuple(rest)
 
-    def _reachable(self, graph: str, type_name: str, field_name: str) -> bool:
+    def _reachable(self, graph: str, type_name: str, field_name: str, depth: int = 0) -> bool:
         """Whether a fetch from `graph` can get `type.field` through an entity jump."""
         model = self.sg.types.get(type_name)
         if model is None:
@@ -175,6 +175,11 @@ class _Planning:
             t for t in self.sg.resolving_graphs(type_name, field_name, self.labels) if t != graph
         ]
         if any(self._usable_key(graph, type_name, t, None) for t in targets):
+            return True
+        if depth < 2 and any(
+            self._usable_key(graph, type_name, t, None, remote=True, depth=depth + 1)
+            for t in targets
+        ):
             return True
         for middle in self.sg.graph_ids():  # two hops: through a subgraph that can give a key
             if middle != graph and self._usable_key(graph, type_name, middle, None):
@@ -569,13 +574,19 @@ class _Planning:
             coverage = self._coverage(graph, model.type_name, selection.selections or ())
             return (0 if graph in existing else 1, -coverage, graph)
 
-        for target in sorted(targets, key=rank):
+        ordered = sorted(targets, key=rank)
+        for target in ordered:
             key = self._usable_key(group.graph, type_name, target, provided)
             if key is not None:
                 break
         else:
-            self._jump_via(group, builder, type_name, selection, path, provided, targets)
-            return
+            for target in ordered:
+                key = self._usable_key(group.graph, type_name, target, provided, remote=True)
+                if key is not None:
+                    break
+            else:
+                self._jump_via(group, builder, type_name, selection, path, provided, targets)
+                return
         self._jump_to(group, builder, type_name, type_name, target, key, selection, path, provided)
 
     def _jump_to(
@@ -594,13 +605,15 @@ class _Planning:
         the entity `entity_type`: the type itself, or an interface the target has as an
         interface object."""
         builder.add_field(TYPENAME)
-        builder.add_all(key.selections)
+        elsewhere = self._add_key(group.graph, builder, type_name, key.selections, provided)
         parent, after = group, False
         model = self.sg.field(entity_type, selection.name)
         required = model.requires_by_graph.get(target) if model else None
         if required:
             required = _alias_arguments(required)
-            parent, after = self._ensure(group, builder, type_name, required, path, provided)
+        needed = (elsewhere or ()) + (required or ())
+        if needed:
+            parent, after = self._ensure(group, builder, type_name, needed, path, provided)
         child = parent.child(target, path, after=after)
         representation = child.representation(entity_type)
         representation.add_field(TYPENAME)
@@ -618,6 +631,49 @@ class _Planning:
             None,
             requirements_met=True,
         )
+
+    def _add_key(
+        self,
+        graph: str,
+        builder: SelectionBuilder,
+        type_name: str,
+        selections: tuple[Selection, ...],
+        provided: tuple[Selection, ...] | None,
+    ) -> tuple[Selection, ...]:
+        """Add the key fields `graph` knows as they are; return those it must get elsewhere."""
+        elsewhere: list[Selection] = []
+        for selection in selections:
+            if isinstance(selection, InlineFragment):
+                inner = builder.add_fragment(selection.type_condition)
+                rest = self._add_key(
+                    graph,
+                    inner,
+                    selection.type_condition or type_name,
+                    selection.selections,
+                    provided,
+                )
+                if rest:
+                    elsewhere.append(_with_selections(selection, rest))
+                continue
+            if selection.name == "__typename" or self._known_here(
+                graph, type_name, selection.name, provided
+            ):
+                child = builder.add_field(selection)
+                if child is not None and selection.selections:
+                    model = self.sg.field(type_name, selection.name)
+                    assert model is not None
+                    rest = self._add_key(
+                        graph,
+                        child,
+                        model.type_in(graph),
+                        selection.selections,
+                        _provided_child(provided, selection.name),
+                    )
+                    if rest:
+                        elsewhere.append(selection.with_selections(rest))
+                continue
+            elsewhere.append(selection)
+        return tuple(elsewhere)
 
     def _needs_concrete_type(self, graph: str, type_name: str) -> bool:
         """Objects of `type_name` from `graph` carry the interface's name, not their own."""
@@ -722,13 +778,68 @@ class _Planning:
         target: str,
         provided: tuple[Selection, ...] | None,
         source_type: str | None = None,
+        remote: bool = False,
+        depth: int = 0,
     ) -> EntityKey | None:
         """A resolvable key of `type_name` in `target` whose fields `source` can fetch (for
-        objects of `source_type` there, when that differs: an implementation of the interface)."""
+        objects of `source_type` there, when that differs: an implementation of the interface).
+        With `remote`, key fields `source` lacks may come from other subgraphs' entity calls."""
         for key in self.sg.resolvable_keys(type_name, target):
             if self._fetchable(source, source_type or type_name, key.selections, provided):
                 return key
+        if not remote:
+            return None
+        for key in self.sg.resolvable_keys(type_name, target):
+            if self._obtainable(source, source_type or type_name, key.selections, provided, depth):
+                return key
         return None
+
+    def _obtainable(
+        self,
+        graph: str,
+        type_name: str,
+        selections: tuple[Selection, ...],
+        provided: tuple[Selection, ...] | None,
+        depth: int,
+    ) -> bool:
+        """Like `_fetchable`, but a field `graph` lacks may be fetched through an entity jump."""
+        for selection in selections:
+            if isinstance(selection, InlineFragment):
+                inner = selection.type_condition or type_name
+                if not self._obtainable(graph, inner, selection.selections, provided, depth):
+                    return False
+                continue
+            if selection.name == "__typename":
+                continue
+            if self._known_here(graph, type_name, selection.name, provided):
+                if selection.selections:
+                    model = self.sg.field(type_name, selection.name)
+                    child = _provided_child(provided, selection.name)
+                    if model is None or not self._obtainable(
+                        graph, model.type_in(graph), selection.selections, child, depth
+                    ):
+                        return False
+                continue
+            if not self._reachable(graph, type_name, selection.name, depth):
+                return False
+        return True
+
+    def _known_here(
+        self, graph: str, type_name: str, field_name: str, provided: tuple[Selection, ...] | None
+    ) -> bool:
+        """The subgraph resolves the field, is provided it, or declares it (external, or
+        overridden but still used): enough to select it as a key field."""
+        if self.sg.can_resolve(graph, type_name, field_name, self.labels):
+            return True
+        if _is_provided(provided, field_name):
+            return True
+        model = self.sg.field(type_name, field_name)
+        if model is None:
+            return False
+        join = model.join_for(graph)
+        if join is not None and (join.external or join.used_overridden):
+            return True
+        return not model.joins and self.sg.in_graph(type_name, graph)
 
     def _fetchable(
         self,
