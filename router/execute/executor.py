@@ -18,6 +18,7 @@ import orjson
 
 from router.execute.transport import SubgraphFetchError, SubgraphTransport
 from router.operation.ir import Field, InlineFragment, Selection
+from router.plan.aliasing import apply_rewrites
 from router.plan.nodes import Condition, Fetch, Flatten, Parallel, PlanNode, QueryPlan, Sequence
 from router.types import JSONObject, ResponsePath, Variables
 
@@ -124,6 +125,8 @@ class _Run:
         self._keep_errors(fetch, response.get("errors"))
         data = response.get("data")
         if isinstance(data, dict):
+            if fetch.output_rewrites:
+                apply_rewrites(data, fetch.output_rewrites, self.executor.is_subtype)
             deep_merge(self.data, data)
 
     # --- entity fetch: prepare, load, merge ------------------------------------------------
@@ -185,6 +188,8 @@ class _Run:
                 }
             )
             return
+        if fetch.output_rewrites:
+            apply_rewrites(entities, fetch.output_rewrites, self.executor.is_subtype)
         for index, entity in enumerate(entities):
             if isinstance(entity, dict):
                 for obj, _ in places[index]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 from router.operation.ir import Field, InlineFragment, Selection, print_selections
+from router.plan.aliasing import OutputRewrite
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +26,8 @@ class Fetch:
     requires: tuple[InlineFragment, ...] = ()
     """The representation shape: `... on T { __typename key… required… }` per entity type."""
     operation_name: str | None = None
+    output_rewrites: tuple[OutputRewrite, ...] = ()
+    """Aliases the planner gave conflicting fields, renamed back in the response."""
     input_rewrites: tuple[str, ...] = ()
     """Type conditions whose representations are sent with `__typename` set to the condition:
     an @interfaceObject subgraph knows the interface, not the object's concrete type."""
@@ -133,6 +136,11 @@ def node_json(node: PlanNode) -> dict[str, Any]:
             result["operationName"] = node.operation_name
         if node.requires:
             result["requires"] = [_selection_json(s) for s in node.requires]
+        if node.output_rewrites:
+            result["outputRewrites"] = [
+                {"kind": "KeyRenamer", "path": [*r.path, r.alias], "renameKeyTo": r.name}
+                for r in node.output_rewrites
+            ]
         if node.input_rewrites:
             result["inputRewrites"] = [
                 {

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from router.errors import PlanningError
 from router.operation.ir import Field, InlineFragment, Selection, print_selections
 from router.operation.normalize import Operation
+from router.plan.aliasing import Aliaser
 from router.plan.builder import SelectionBuilder
 from router.plan.nodes import Fetch, Flatten, Parallel, PlanNode, QueryPlan, Sequence
 from router.supergraph.model import EntityKey, Supergraph
@@ -1034,7 +1035,9 @@ def _variables(selections: tuple[Selection, ...]) -> set[str]:
 
 
 def _fetch(sg: Supergraph, operation: Operation, group: FetchGroup, index: int) -> Fetch:
-    selections = group.selections.build()
+    aliaser = Aliaser(sg, group.graph)
+    root_type = None if group.entity else sg.root_types[operation.kind]
+    selections = aliaser.fix(group.selections.build(), root_type)
     used = sorted(_variables(selections))
     definitions = [
         operation.variable_definitions[v] for v in used if v in operation.variable_definitions
@@ -1058,6 +1061,7 @@ def _fetch(sg: Supergraph, operation: Operation, group: FetchGroup, index: int) 
         head += "(" + ", ".join(definitions) + ")"
     return Fetch(
         input_rewrites=tuple(sorted(group.rewrites)),
+        output_rewrites=tuple(aliaser.rewrites),
         service=sg.graphs[group.graph].name,
         graph=group.graph,
         operation=f"{head} {body}",

@@ -268,6 +268,7 @@ def _field_model(parent: str, name: str, field_def: Any, prefix: str) -> FieldMo
         name=name,
         type_name=get_named_type(field_def.type).name,
         joins=joins,
+        type_text=str(field_def.type),
         list_depth=_list_depth(field_def.type),
     )
     for join in joins:

@@ -78,10 +78,17 @@ class FieldModel:
     type_name: str
     """The named type the field returns (lists and non-null stripped)."""
     joins: tuple[JoinField, ...]
+    type_text: str = ""
+    """The full type as the supergraph prints it (`[Order!]!`)."""
     list_depth: int = 0
     """How many lists wrap the named type (`[[T!]]` → 2): the `@`s a path gets below it."""
     requires_by_graph: dict[str, tuple[Selection, ...]] = field(default_factory=dict)
     provides_by_graph: dict[str, tuple[Selection, ...]] = field(default_factory=dict)
+
+    def type_text_in(self, graph: str) -> str:
+        """The full type the field has in `graph`."""
+        join = self.join_for(graph)
+        return join.type if join is not None and join.type else self.type_text
 
     def type_in(self, graph: str) -> str:
         """The named type the field has in `graph` (join__field `type:` when it differs)."""
