@@ -38,10 +38,19 @@ class FetchGroup:
     entity: bool
     selections: SelectionBuilder = field(default_factory=SelectionBuilder)
     requires: dict[str, SelectionBuilder] = field(default_factory=dict)
-    children: list[FetchGroup] = field(default_factory=list)
-    after: list[FetchGroup] = field(default_factory=list)
+    stages: list[list[FetchGroup]] = field(default_factory=lambda: [[]])
+    """Fetches that run after this one: stage 0 at once (in parallel), each later stage once
+    the stage before it is done (for fetches that need data from several earlier branches)."""
+    stage: int = 0
+    """This group's stage within its parent."""
     rewrites: set[str] = field(default_factory=set)
-    """Groups that need data from several of this group's children: run once those are done."""
+
+    @property
+    def children(self) -> list[FetchGroup]:
+        return self.stages[0]
+
+    def depth(self) -> int:
+        return 0 if self.parent is None else self.parent.depth() + 1
 
     def entity_selection(self, type_name: str) -> SelectionBuilder:
         return self.selections.add_fragment(type_name)
@@ -51,13 +60,14 @@ class FetchGroup:
             self.requires[type_name] = SelectionBuilder()
         return self.requires[type_name]
 
-    def child(self, graph: str, path: tuple[str, ...], *, after: bool = False) -> FetchGroup:
-        siblings = self.after if after else self.children
-        for existing in siblings:
+    def child(self, graph: str, path: tuple[str, ...], *, stage: int = 0) -> FetchGroup:
+        while len(self.stages) <= stage:
+            self.stages.append([])
+        for existing in self.stages[stage]:
             if existing.graph == graph and existing.path == path:
                 return existing
-        group = FetchGroup(graph=graph, path=path, parent=self, entity=True)
-        siblings.append(group)
+        group = FetchGroup(graph=graph, path=path, parent=self, entity=True, stage=stage)
+        self.stages[stage].append(group)
         return group
 
 
@@ -607,15 +617,15 @@ class _Planning:
         interface object."""
         builder.add_field(TYPENAME)
         elsewhere = self._add_key(group.graph, builder, type_name, key.selections, provided)
-        parent, after = group, False
+        parent, stage = group, 0
         model = self.sg.field(entity_type, selection.name)
         required = model.requires_by_graph.get(target) if model else None
         if required:
             required = _alias_arguments(required)
         needed = (elsewhere or ()) + (required or ())
         if needed:
-            parent, after = self._ensure(group, builder, type_name, needed, path, provided)
-        child = parent.child(target, path, after=after)
+            parent, stage = self._ensure(group, builder, type_name, needed, path, provided)
+        child = parent.child(target, path, stage=stage)
         representation = child.representation(entity_type)
         representation.add_field(TYPENAME)
         representation.add_all(key.selections)
@@ -887,20 +897,40 @@ class _Planning:
         required: tuple[Selection, ...],
         path: tuple[str, ...],
         provided: tuple[Selection, ...] | None,
-    ) -> tuple[FetchGroup, bool]:
-        """Plan the fields a @requires needs; return where the requiring fetch must go."""
+    ) -> tuple[FetchGroup, int]:
+        """Plan the fields a @requires (or a key) needs; return where the fetch that needs them
+        must go: (parent group, stage in it)."""
         touched: set[FetchGroup] = set()
         self._touched.append(touched)
         try:
             self._plan_selections(group, builder, type_name, required, path, provided)
         finally:
             self._touched.pop()
-        others = [g for g in touched if g is not group]
+        others = sorted((g for g in touched if g is not group), key=FetchGroup.depth)
         if not others:
-            return group, False
-        if len(others) == 1:
-            return others[0], False
-        return group, True
+            return group, 0
+        deepest = others[-1]
+        if all(_is_ancestor(g, deepest) for g in others):
+            return deepest, 0  # one chain: after its last fetch
+        # Several branches: one stage after the latest stage they reach under `group`.
+        return group, 1 + max(_top_under(g, group).stage for g in others)
+
+
+def _is_ancestor(candidate: FetchGroup, group: FetchGroup) -> bool:
+    node: FetchGroup | None = group
+    while node is not None:
+        if node is candidate:
+            return True
+        node = node.parent
+    return False
+
+
+def _top_under(group: FetchGroup, ancestor: FetchGroup) -> FetchGroup:
+    """The ancestor of `group` (or itself) whose parent is `ancestor`."""
+    node = group
+    while node.parent is not None and node.parent is not ancestor:
+        node = node.parent
+    return node
 
 
 def _alias_arguments(selections: tuple[Selection, ...]) -> tuple[Selection, ...]:
@@ -996,7 +1026,7 @@ def build_plan(sg: Supergraph, operation: Operation, roots: list[FetchGroup]) ->
         fetches.append(fetch)
         node: PlanNode = Flatten(group.path, fetch) if group.entity else fetch
         stages: list[PlanNode] = [node]
-        for siblings in (group.children, group.after):
+        for siblings in group.stages:
             built = [node_for(child) for child in siblings]
             if built:
                 stages.append(built[0] if len(built) == 1 else Parallel(tuple(built)))
