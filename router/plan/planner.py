@@ -22,7 +22,7 @@ from router.operation.normalize import Operation
 from router.plan.aliasing import Aliaser
 from router.plan.builder import SelectionBuilder
 from router.plan.nodes import Fetch, Flatten, Parallel, PlanNode, QueryPlan, Sequence
-from router.supergraph.model import EntityKey, Supergraph
+from router.supergraph.model import EntityKey, FieldModel, Supergraph
 
 TYPENAME = Field("__typename")
 INTROSPECTION_ROOT_FIELDS = ("__schema", "__type")
@@ -90,6 +90,8 @@ class _Planning:
         self.roots: list[FetchGroup] = []
         self._touched: list[set[FetchGroup]] = []
         self._jumping: set[tuple[str, str, tuple[str, ...], Field]] = set()
+        self._candidates: dict[int, frozenset[str]] = {}
+        """id(builder) → the subgraphs that could resolve that position (see _union_member_safe)."""
 
     # --- entry ----------------------------------------------------------------------------
 
@@ -378,6 +380,10 @@ class _Planning:
             return
         if condition is not None and not self._may_be(group.graph, type_name, condition):
             return  # no object this subgraph returns here can be of that type
+        if condition is not None and not self._union_member_safe(
+            group.graph, builder, type_name, condition
+        ):
+            return
         if condition is None or condition == type_name:
             target = (
                 builder.add_fragment(None, fragment.directives, variables=fragment.variables)
@@ -515,6 +521,7 @@ class _Planning:
         return_type = self.sg.types[model.type_name]
         if return_type.kind in ("interface", "union"):
             child.add_field(TYPENAME)
+        self._candidates[id(child)] = self._child_candidates(group.graph, builder, type_name, model)
         child_path = path + (selection.response_name,) + ("@",) * model.list_depth
         child_provided = _provided_child(provided, selection.name)
         if group.graph in model.provides_by_graph:
@@ -685,6 +692,34 @@ class _Planning:
                 continue
             elsewhere.append(selection)
         return tuple(elsewhere)
+
+    def _child_candidates(
+        self, graph: str, builder: SelectionBuilder, type_name: str, model: FieldModel
+    ) -> frozenset[str]:
+        """Subgraphs that could resolve the position below `type.field`: an entity restarts the
+        set (any subgraph with a key could be asked for it); otherwise the parent's candidates
+        that also resolve the field."""
+        child_type = model.type_in(graph)
+        if child_type in self.sg.types and self.sg.types[child_type].kind == "object":
+            keyed = {g for g in self.sg.graph_ids() if self.sg.resolvable_keys(child_type, g)}
+            if keyed:
+                return frozenset(keyed | {graph})
+        parent = self._candidates.get(id(builder), frozenset({graph}))
+        resolving = set(self.sg.resolving_graphs(type_name, model.name, self.labels))
+        return frozenset(parent & resolving) or frozenset({graph})
+
+    def _union_member_safe(
+        self, graph: str, builder: SelectionBuilder, type_name: str, condition: str
+    ) -> bool:
+        """Below a shareable path that several subgraphs could resolve, only the union members
+        they all have are safe to ask for (federation-gateway-audit: partial-union-complex)."""
+        model = self.sg.types.get(type_name)
+        if model is None or model.kind != "union" or condition not in self.sg.types:
+            return True
+        if self.sg.types[condition].kind != "object":
+            return True
+        candidates = self._candidates.get(id(builder), frozenset({graph}))
+        return all(condition in self.sg.possible_types(type_name, g) for g in candidates)
 
     def _needs_concrete_type(self, graph: str, type_name: str) -> bool:
         """Objects of `type_name` from `graph` carry the interface's name, not their own."""
