@@ -4,15 +4,18 @@ A separate, pure pass. Only requested fields, in request order, under their resp
 fields the planner added (keys, `__typename`, requirements) are left out; `@skip`/`@include` are
 applied; a null (or missing) value in a non-null position nulls the nearest nullable parent, as
 GraphQL's null propagation says, with an error unless a subgraph error already covers the path.
-Field collection is computed once per (selection set, runtime type, condition values).
+
+Everything that depends only on the operation is compiled once into a shaping plan: for each
+selection set and runtime type, a list of `_Field` records with their type already reduced to a
+few codes. Running the plan per response is then a tight loop over dicts.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
-    GraphQLAbstractType,
     GraphQLEnumType,
     GraphQLInterfaceType,
     GraphQLList,
@@ -20,19 +23,60 @@ from graphql import (
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLSchema,
+    GraphQLUnionType,
     is_abstract_type,
-    is_leaf_type,
 )
 
-from router.operation.ir import Field, InlineFragment, Selection
+from router.operation.ir import Condition, Field, InlineFragment, Selection
 from router.operation.normalize import Operation
-from router.types import JSONObject, ResponsePath, Variables
+from router.types import JSONObject, Variables
 
-_INVALID = object()
-"""A non-null position got null: the parent must become null too."""
+LEAF, ENUM, OBJECT, ABSTRACT = range(4)
 
-Collected = list[tuple[str, str, list[Field]]]
-"""(response name, field name, the fields merged under it) in request order."""
+
+_NULL = object()
+"""A non-null position got null: the parent becomes null too (already reported)."""
+
+
+@dataclass(slots=True)
+class _Type:
+    non_null: bool
+    kind: int
+    item: _Type | None = None
+    """For lists: the item type (kind is then -1)."""
+    enum_values: frozenset[str] = frozenset()
+    plan: _ObjectPlan | None = None
+
+
+@dataclass(slots=True)
+class _Field:
+    response_name: str
+    field_name: str
+    parent: str
+    type: _Type | None
+    """None for `__typename`."""
+    conditions: tuple[tuple[Condition, ...], ...] = ()
+    """Condition sets of its occurrences: included when any set holds entirely ('()' = always)."""
+
+
+class _ObjectPlan:
+    """The shaping plan of one selection set at one composite type."""
+
+    __slots__ = ("_by_runtime", "_groups", "_shaper", "static")
+
+    def __init__(self, shaper: Shaper, static: Any, groups: list[tuple[Selection, ...]]) -> None:
+        self._shaper = shaper
+        self.static = static
+        self._groups = groups
+        self._by_runtime: dict[str, list[_Field]] = {}
+
+    def fields(self, runtime: Any) -> list[_Field]:
+        compiled = self._by_runtime.get(runtime.name)
+        if compiled is None:
+            compiled = self._by_runtime[runtime.name] = self._shaper.compile_fields(
+                runtime, self._groups
+            )
+        return compiled
 
 
 class Shaper:
@@ -44,8 +88,82 @@ class Shaper:
         root = schema.get_root_type(operation.definition.operation)
         assert root is not None
         self.root_type: GraphQLObjectType = root
-        self._collected: dict[tuple[tuple[int, ...], str, tuple[bool, ...]], Collected] = {}
-        self._conditional = _has_variable_conditions(operation.selections)
+        self.root = _ObjectPlan(self, root, [operation.selections])
+
+    # --- compiling ------------------------------------------------------------------------
+
+    def compile_fields(self, runtime: Any, groups: list[tuple[Selection, ...]]) -> list[_Field]:
+        merged: dict[
+            str, tuple[Field, list[tuple[Condition, ...]], list[tuple[Selection, ...]]]
+        ] = {}
+        for selections in groups:
+            self._collect(runtime, selections, (), merged)
+        compiled = []
+        for name, (first, condition_sets, child_groups) in merged.items():
+            conditions = () if any(not c for c in condition_sets) else tuple(condition_sets)
+            if first.name == "__typename":
+                compiled.append(_Field(name, "__typename", runtime.name, None, conditions))
+                continue
+            definition = runtime.fields.get(first.name)
+            if definition is None:
+                continue
+            compiled.append(
+                _Field(
+                    name,
+                    first.name,
+                    runtime.name,
+                    self._type(definition.type, child_groups),
+                    conditions,
+                )
+            )
+        return compiled
+
+    def _collect(
+        self,
+        runtime: Any,
+        selections: tuple[Selection, ...],
+        inherited: tuple[Condition, ...],
+        merged: dict[str, tuple[Field, list[tuple[Condition, ...]], list[tuple[Selection, ...]]]],
+    ) -> None:
+        for selection in selections:
+            conditions = inherited + selection.conditions
+            if isinstance(selection, Field):
+                entry = merged.get(selection.response_name)
+                if entry is None:
+                    entry = merged[selection.response_name] = (selection, [], [])
+                entry[1].append(conditions)
+                if selection.selections:
+                    # The occurrence's own conditions go down to its sub-fields, so a field
+                    # that only a skipped occurrence asked for stays out.
+                    entry[2].append(_with_conditions(selection.selections, conditions))
+            elif self._applies(selection, runtime):
+                self._collect(runtime, selection.selections, conditions, merged)
+
+    def _applies(self, fragment: InlineFragment, runtime: Any) -> bool:
+        condition = fragment.type_condition
+        if condition is None or condition == runtime.name:
+            return True
+        conditional = self.schema.get_type(condition)
+        if conditional is None or not is_abstract_type(conditional):
+            return False
+        if isinstance(runtime, GraphQLInterfaceType):
+            return conditional is runtime
+        return self.schema.is_sub_type(conditional, runtime)
+
+    def _type(self, type_: GraphQLOutputType, groups: list[tuple[Selection, ...]]) -> _Type:
+        non_null = isinstance(type_, GraphQLNonNull)
+        inner: Any = type_.of_type if non_null else type_  # type: ignore[union-attr]
+        if isinstance(inner, GraphQLList):
+            return _Type(non_null, -1, item=self._type(inner.of_type, groups))
+        if isinstance(inner, GraphQLEnumType):
+            return _Type(non_null, ENUM, enum_values=frozenset(inner.values))
+        if isinstance(inner, GraphQLObjectType):
+            return _Type(non_null, OBJECT, plan=_ObjectPlan(self, inner, groups))
+        if isinstance(inner, (GraphQLInterfaceType, GraphQLUnionType)):
+            return _Type(non_null, ABSTRACT, plan=_ObjectPlan(self, inner, groups))
+        return _Type(non_null, LEAF)
+
+    # --- running --------------------------------------------------------------------------
 
     def shape(
         self,
@@ -56,204 +174,144 @@ class Shaper:
     ) -> JSONObject | None:
         """The response's `data` (None when null propagated to the root); appends errors."""
         run = _Run(self, variables, errors, extra_root_values or {})
-        result = run.object(data or {}, self.root_type, [self.operation.selections], [])
-        return None if result is _INVALID else result
-
-    def collect(
-        self,
-        runtime: GraphQLObjectType,
-        groups: list[tuple[Selection, ...]],
-        variables: Variables,
-    ) -> Collected:
-        key_values = (
-            tuple(c.holds(variables) for c in _conditions(groups)) if self._conditional else ()
-        )
-        cache_key = (tuple(id(sel) for sel in groups), runtime.name, key_values)
-        cached = self._collected.get(cache_key)
-        if cached is not None:
-            return cached
-        merged: dict[str, tuple[str, list[Field]]] = {}
-        for selections in groups:
-            self._collect_into(runtime, selections, variables, merged)
-        result = [(name, field_name, fields) for name, (field_name, fields) in merged.items()]
-        self._collected[cache_key] = result
-        return result
-
-    def _collect_into(
-        self,
-        runtime: GraphQLObjectType,
-        selections: tuple[Selection, ...],
-        variables: Variables,
-        merged: dict[str, tuple[str, list[Field]]],
-    ) -> None:
-        for selection in selections:
-            if not all(c.holds(variables) for c in selection.conditions):
-                continue
-            if isinstance(selection, Field):
-                entry = merged.get(selection.response_name)
-                if entry is None:
-                    merged[selection.response_name] = (selection.name, [selection])
-                else:
-                    entry[1].append(selection)
-            elif self._applies(selection, runtime):
-                self._collect_into(runtime, selection.selections, variables, merged)
-
-    def _applies(self, fragment: InlineFragment, runtime: GraphQLObjectType) -> bool:
-        condition = fragment.type_condition
-        if condition is None or condition == runtime.name:
-            return True
-        conditional = self.schema.get_type(condition)
-        return (
-            conditional is not None
-            and is_abstract_type(conditional)
-            and self.schema.is_sub_type(
-                conditional,
-                runtime,
-            )
-        )
+        result = run.shape_object(data or {}, self.root.fields(self.root_type), root=True)
+        return None if result is _NULL else result
 
 
+@dataclass
 class _Run:
-    def __init__(
-        self, shaper: Shaper, variables: Variables, errors: list[JSONObject], extra: JSONObject
-    ):
-        self.shaper = shaper
-        self.variables = variables
-        self.errors = errors
-        self.extra = extra
-        self.error_paths = [tuple(e["path"]) for e in errors if isinstance(e.get("path"), list)]
+    shaper: Shaper
+    variables: Variables
+    errors: list[JSONObject]
+    extra: JSONObject
+    path: list[str | int] = field(default_factory=list)
+    """The response path being shaped (for error paths)."""
+    error_paths: list[tuple[str | int, ...]] = field(default_factory=list)
 
-    def object(
-        self,
-        value: JSONObject,
-        runtime: GraphQLObjectType,
-        groups: list[tuple[Selection, ...]],
-        path: ResponsePath,
-    ) -> Any:
+    def __post_init__(self) -> None:
+        self.error_paths = [
+            tuple(e["path"]) for e in self.errors if isinstance(e.get("path"), list)
+        ]
+
+    def shape_object(self, value: JSONObject, fields: list[_Field], root: bool = False) -> Any:
         result: JSONObject = {}
-        at_root = not path
-        for response_name, field_name, fields in self.shaper.collect(
-            runtime, groups, self.variables
-        ):
-            if field_name == "__typename":
-                result[response_name] = runtime.name
+        variables = self.variables
+        path = self.path
+        for entry in fields:
+            if entry.conditions and not any(
+                all(c.holds(variables) for c in conditions) for conditions in entry.conditions
+            ):
                 continue
-            if at_root and field_name in ("__schema", "__type"):
-                result[response_name] = self.extra.get(response_name)
+            name = entry.response_name
+            if entry.type is None:
+                result[name] = entry.parent  # the runtime type this field list was compiled for
                 continue
-            definition = runtime.fields.get(field_name)
-            if definition is None:
+            if root and entry.field_name in ("__schema", "__type"):
+                result[name] = self.extra.get(name)
                 continue
-            child_groups = [f.selections for f in fields if f.selections]
-            completed = self.complete(
-                value.get(response_name),
-                definition.type,
-                child_groups,
-                [*path, response_name],
-                runtime,
-                field_name,
-            )
-            if completed is _INVALID:
-                return _INVALID
-            result[response_name] = completed
+            path.append(name)
+            completed = self.complete(value.get(name), entry.type, entry)
+            path.pop()
+            if completed is _NULL:
+                return _NULL
+            result[name] = completed
         return result
 
-    def complete(
-        self,
-        value: Any,
-        type_: GraphQLOutputType,
-        groups: list[tuple[Selection, ...]],
-        path: ResponsePath,
-        parent: GraphQLObjectType,
-        field_name: str,
-    ) -> Any:
-        if isinstance(type_, GraphQLNonNull):
-            completed = self.complete(value, type_.of_type, groups, path, parent, field_name)
-            if completed is None or completed is _INVALID:
-                if completed is None:
-                    self._null_error(path, parent, field_name)
-                return _INVALID
-            return completed
+    def complete(self, value: Any, type_: _Type, entry: _Field) -> Any:
+        """The shaped value; _NULL when null reached a non-null position (reported here)."""
         if value is None:
-            return None
-        if isinstance(type_, GraphQLList):
+            return self._null(entry) if type_.non_null else None
+        kind = type_.kind
+        if kind == LEAF:
+            return value
+        if kind == ENUM:
+            if isinstance(value, str) and value in type_.enum_values:
+                return value
+            return self._null(entry) if type_.non_null else None
+        if kind == -1:
             if not isinstance(value, list):
-                return None
+                return self._null(entry) if type_.non_null else None
+            item_type = type_.item
+            assert item_type is not None
             items = []
+            path = self.path
             for index, item in enumerate(value):
-                completed = self.complete(
-                    item, type_.of_type, groups, [*path, index], parent, field_name
-                )
-                if completed is _INVALID:
-                    return None if not isinstance(type_.of_type, GraphQLNonNull) else _INVALID_LIST
+                path.append(index)
+                completed = self.complete(item, item_type, entry)
+                path.pop()
+                if completed is _NULL:
+                    return _NULL if type_.non_null else None
                 items.append(completed)
             return items
-        if isinstance(type_, GraphQLEnumType):
-            # A value the API schema does not have (inaccessible, or another subgraph's) is null.
-            return value if isinstance(value, str) and value in type_.values else None
-        if is_leaf_type(type_):
-            return value
         if not isinstance(value, dict):
-            return None
-        runtime = self._runtime(value, type_)
+            return self._null(entry) if type_.non_null else None
+        plan = type_.plan
+        assert plan is not None
+        runtime = plan.static if kind == OBJECT else self._runtime(value, plan.static)
         if runtime is None:
-            return None
-        completed = self.object(value, runtime, groups, path)
-        return None if completed is _INVALID else completed
+            return self._null(entry) if type_.non_null else None
+        shaped = self.shape_object(value, plan.fields(runtime))
+        if shaped is _NULL:
+            return _NULL if type_.non_null else None
+        return shaped
 
-    def _runtime(self, value: JSONObject, type_: Any) -> GraphQLObjectType | None:
-        if isinstance(type_, GraphQLObjectType):
-            return type_
+    def _runtime(self, value: JSONObject, abstract: Any) -> Any:
         typename = value.get("__typename")
-        runtime = self.shaper.schema.get_type(typename) if isinstance(typename, str) else None
-        if isinstance(runtime, GraphQLObjectType) and isinstance(type_, GraphQLAbstractType):
-            if self.shaper.schema.is_sub_type(type_, runtime):
-                return runtime
-        if isinstance(type_, GraphQLInterfaceType) and (runtime is type_ or typename is None):
-            # From an @interfaceObject subgraph: only the interface is known, and only its
-            # own fields were asked for (the planner fetches the concrete type otherwise).
-            return type_  # type: ignore[return-value]
+        schema = self.shaper.schema
+        runtime = schema.get_type(typename) if isinstance(typename, str) else None
+        if isinstance(runtime, GraphQLObjectType) and schema.is_sub_type(abstract, runtime):
+            return runtime
+        if isinstance(abstract, GraphQLInterfaceType) and (runtime is abstract or typename is None):
+            # From an @interfaceObject subgraph: only the interface is known, and only its own
+            # fields were asked for (the planner fetches the concrete type otherwise).
+            return abstract
         return None
 
-    def _null_error(self, path: ResponsePath, parent: GraphQLObjectType, field_name: str) -> None:
-        here = tuple(path)
+    def _null(self, entry: _Field) -> object:
+        """Report a null in a non-null position (unless a subgraph error covers it)."""
+        here = tuple(self.path)
         for known in self.error_paths:
             if here[: len(known)] == known or known[: len(here)] == here:
-                return
+                return _NULL
         self.errors.append(
             {
-                "message": f"Cannot return null for non-nullable field {parent.name}.{field_name}.",
-                "path": list(path),
+                "message": "Cannot return null for non-nullable field "
+                f"{entry.parent}.{entry.field_name}.",
+                "path": list(here),
                 "extensions": {"code": "INVALID_GRAPHQL"},
             }
         )
         self.error_paths.append(here)
+        return _NULL
 
 
-_INVALID_LIST = _INVALID
-
-
-def _has_variable_conditions(selections: tuple[Selection, ...]) -> bool:
+def _with_conditions(
+    selections: tuple[Selection, ...], conditions: tuple[Condition, ...]
+) -> tuple[Selection, ...]:
+    if not conditions:
+        return selections
+    result: list[Selection] = []
     for selection in selections:
-        if any(c.variable for c in selection.conditions):
-            return True
-        inner = (
-            selection.selections
-            if isinstance(selection, InlineFragment)
-            else (selection.selections or ())
-        )
-        if _has_variable_conditions(inner):
-            return True
-    return False
-
-
-def _conditions(groups: list[tuple[Selection, ...]]) -> list[Any]:
-    found: list[Any] = []
-    for selections in groups:
-        stack = list(selections)
-        while stack:
-            selection = stack.pop()
-            found.extend(c for c in selection.conditions if c.variable)
-            if isinstance(selection, InlineFragment):
-                stack.extend(selection.selections)
-    return found
+        if isinstance(selection, Field):
+            result.append(
+                Field(
+                    selection.name,
+                    selection.alias,
+                    selection.arguments,
+                    selection.directives,
+                    selection.selections,
+                    selection.variables,
+                    conditions + selection.conditions,
+                )
+            )
+        else:
+            result.append(
+                InlineFragment(
+                    selection.type_condition,
+                    selection.selections,
+                    selection.directives,
+                    selection.variables,
+                    conditions + selection.conditions,
+                )
+            )
+    return tuple(result)
