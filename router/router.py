@@ -9,6 +9,8 @@ name, active override labels).
 
 from __future__ import annotations
 
+import random
+import re
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -69,6 +71,7 @@ class Router:
         self.planner = QueryPlanner(supergraph)
         self.executor = Executor(self.transport, self._is_subtype)
         self.override_labels = override_labels
+        self._percent_labels = _percent_labels(supergraph)
         self.plan_cache_size = plan_cache_size
         self._cache: OrderedDict[tuple[str, str | None, frozenset[str]], Prepared] = OrderedDict()
         self.cache_hits = 0
@@ -98,7 +101,7 @@ class Router:
         self, query: str, operation_name: str | None = None, labels: frozenset[str] | None = None
     ) -> Prepared:
         """Parse, validate, normalise, plan and compile shaping for an operation (cached)."""
-        labels = self.override_labels if labels is None else labels
+        labels = self.request_labels() if labels is None else labels
         key = (query, operation_name, labels)
         prepared = self._cache.get(key)
         if prepared is not None:
@@ -139,6 +142,16 @@ class Router:
         if len(self._cache) > self.plan_cache_size:
             self._cache.popitem(last=False)
         return prepared
+
+    def request_labels(self) -> frozenset[str]:
+        """The progressive-override labels active for one request: the configured ones, and each
+        `percent(N)` label of the supergraph with probability N%."""
+        if not self._percent_labels:
+            return self.override_labels
+        rolled = {
+            label for label, percent in self._percent_labels if random.random() * 100 < percent
+        }
+        return self.override_labels | rolled
 
     # --- executing ------------------------------------------------------------------------
 
@@ -187,6 +200,17 @@ class ValidationFailed(RequestError):
     def __init__(self, errors: list[JSONObject]) -> None:
         super().__init__(errors[0]["message"], "GRAPHQL_VALIDATION_FAILED")
         self.errors = errors
+
+
+def _percent_labels(supergraph: Supergraph) -> tuple[tuple[str, float], ...]:
+    found: set[tuple[str, float]] = set()
+    for model in supergraph.types.values():
+        for field_model in model.fields.values():
+            for join in field_model.joins:
+                match = re.fullmatch(r"percent\((\d+(?:\.\d+)?)\)", join.override_label or "")
+                if match:
+                    found.add((match.group(0), float(match.group(1))))
+    return tuple(sorted(found))
 
 
 def _coerce_variables(

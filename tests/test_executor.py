@@ -161,3 +161,61 @@ async def test_plans_and_shapers_are_cached_per_operation() -> None:
     for n in range(3):  # more distinct operations than the cache holds: the oldest go
         router.prepare(f'{{ c{n}: customer(id: "{n}") {{ name }} }}')
     assert len(router._cache) == 2
+
+
+async def test_condition_nodes_skip_fetches_whose_fields_are_excluded() -> None:
+    fake = FakeSubgraphs()
+    orders_fetch = (
+        'query($withCustomer: Boolean!) { order(id: "1") { id customer @include(if: $withCustomer) '
+        "{ __typename id } } }"
+    )
+    fake.on("orders", orders_fetch, {"withCustomer": False}, {"data": {"order": {"id": "1"}}})
+    query = 'query($withCustomer: Boolean!) { order(id: "1") { id customer @include(if: $withCustomer) { name } } }'
+    response = await Router.from_sdl(SUPERGRAPH, fake).execute(query, {"withCustomer": False})
+    assert response == {"data": {"order": {"id": "1"}}}
+    assert [service for service, _ in fake.calls] == ["orders"]  # no _entities call at all
+
+
+def test_supergraphs_linking_unsupported_features_are_refused() -> None:
+    from router.errors import SupergraphError
+
+    with_auth = SUPERGRAPH.replace(
+        '@link(url: "https://specs.apollo.dev/join/v0.5", for: EXECUTION)',
+        '@link(url: "https://specs.apollo.dev/join/v0.5", for: EXECUTION)\n'
+        '  @link(url: "https://specs.apollo.dev/authenticated/v0.1", for: SECURITY)',
+    )
+    with pytest.raises(SupergraphError, match=r"authenticated/v0\.1 for SECURITY"):
+        Router.from_sdl(with_auth)
+    with pytest.raises(SupergraphError, match="no @link to the join spec"):
+        Router.from_sdl("type Query { a: Int }")
+
+
+def test_progressive_override_follows_the_labels() -> None:
+    from router.compose import compose_subgraphs, read_subgraph
+
+    legacy = read_subgraph(
+        "legacy",
+        "http://legacy",
+        """
+        extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
+        type Query { accounts: [Account!]! }
+        type Account @key(fields: "id") { id: ID! plan: String! }""",
+    )
+    billing = read_subgraph(
+        "billing",
+        "http://billing",
+        """
+        extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@override"])
+        type Account @key(fields: "id") { id: ID! plan: String! @override(from: "legacy", label: "percent(30)") }""",
+    )
+    router = Router.from_sdl(compose_subgraphs([legacy, billing]))
+    services = {
+        labels: {
+            f.service for f in router.prepare("{ accounts { plan } }", labels=labels).plan.fetches
+        }
+        for labels in (frozenset(), frozenset({"percent(30)"}))
+    }
+    assert services == {frozenset(): {"legacy"}, frozenset({"percent(30)"}): {"legacy", "billing"}}
+    rolled = [router.request_labels() for _ in range(2000)]
+    share = sum("percent(30)" in labels for labels in rolled) / len(rolled)
+    assert 0.22 < share < 0.38

@@ -17,11 +17,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from router.errors import PlanningError
+from router.operation.ir import Condition as FieldCondition
 from router.operation.ir import Field, InlineFragment, Selection, print_selections
 from router.operation.normalize import Operation
 from router.plan.aliasing import Aliaser
 from router.plan.builder import SelectionBuilder
-from router.plan.nodes import Fetch, Flatten, Parallel, PlanNode, QueryPlan, Sequence
+from router.plan.nodes import Condition, Fetch, Flatten, Parallel, PlanNode, QueryPlan, Sequence
 from router.supergraph.model import EntityKey, FieldModel, Supergraph
 
 TYPENAME = Field("__typename")
@@ -44,6 +45,8 @@ class FetchGroup:
     stage: int = 0
     """This group's stage within its parent."""
     rewrites: set[str] = field(default_factory=set)
+    condition_sets: list[frozenset[FieldCondition]] = field(default_factory=list)
+    """The @skip/@include conditions active for each field planned into this fetch."""
 
     @property
     def children(self) -> list[FetchGroup]:
@@ -91,6 +94,8 @@ class _Planning:
         self._touched: list[set[FetchGroup]] = []
         self._jumping: set[tuple[str, str, tuple[str, ...], Field]] = set()
         self._candidates: dict[int, frozenset[str]] = {}
+        self._conditions: list[FieldCondition] = []
+        """Variable @skip/@include conditions of the selections being planned (a stack)."""
         """id(builder) → the subgraphs that could resolve that position (see _union_member_safe)."""
 
     # --- entry ----------------------------------------------------------------------------
@@ -365,6 +370,22 @@ class _Planning:
         path: tuple[str, ...],
         provided: tuple[Selection, ...] | None,
     ) -> None:
+        pushed = [c for c in fragment.conditions if c.variable]
+        self._conditions.extend(pushed)
+        try:
+            self._plan_fragment_inner(group, builder, type_name, fragment, path, provided)
+        finally:
+            del self._conditions[len(self._conditions) - len(pushed) :]
+
+    def _plan_fragment_inner(
+        self,
+        group: FetchGroup,
+        builder: SelectionBuilder,
+        type_name: str,
+        fragment: InlineFragment,
+        path: tuple[str, ...],
+        provided: tuple[Selection, ...] | None,
+    ) -> None:
         condition = fragment.type_condition
         if (
             condition is not None
@@ -432,6 +453,9 @@ class _Planning:
     ) -> None:
         for touched in self._touched:
             touched.add(group)
+        group.condition_sets.append(
+            frozenset(self._conditions) | {c for c in selection.conditions if c.variable}
+        )
         if selection.name == "__typename":
             if self._needs_concrete_type(group.graph, type_name):
                 self._concrete_type(group, builder, type_name, path)
@@ -522,6 +546,8 @@ class _Planning:
         if return_type.kind in ("interface", "union"):
             child.add_field(TYPENAME)
         self._candidates[id(child)] = self._child_candidates(group.graph, builder, type_name, model)
+        pushed = [c for c in selection.conditions if c.variable]
+        self._conditions.extend(pushed)
         child_path = path + (selection.response_name,) + ("@",) * model.list_depth
         child_provided = _provided_child(provided, selection.name)
         if group.graph in model.provides_by_graph:
@@ -534,6 +560,7 @@ class _Planning:
             child_path,
             child_provided,
         )
+        del self._conditions[len(self._conditions) - len(pushed) :]
 
     # --- entity jumps ---------------------------------------------------------------------
 
@@ -1065,7 +1092,7 @@ def build_plan(sg: Supergraph, operation: Operation, roots: list[FetchGroup]) ->
             built = [node_for(child) for child in siblings]
             if built:
                 stages.append(built[0] if len(built) == 1 else Parallel(tuple(built)))
-        return _sequence(stages)
+        return _conditional(group, _sequence(stages))
 
     nodes = [node_for(group) for group in roots]
     if not nodes:
@@ -1077,6 +1104,21 @@ def build_plan(sg: Supergraph, operation: Operation, roots: list[FetchGroup]) ->
     else:
         top = Parallel(tuple(nodes))
     return QueryPlan(top, tuple(fetches))
+
+
+def _conditional(group: FetchGroup, node: PlanNode) -> PlanNode:
+    """Wrap a fetch (and what follows it) in Condition nodes for the @skip/@include conditions
+    that every field planned into it is under: the fetch is not sent when they do not hold."""
+    if not group.condition_sets:
+        return node
+    common = frozenset.intersection(*group.condition_sets)
+    for condition in sorted(common, key=lambda c: (c.variable or "", c.include), reverse=True):
+        assert condition.variable is not None
+        if condition.include:
+            node = Condition(condition.variable, then=node)
+        else:
+            node = Condition(condition.variable, then=None, otherwise=node)
+    return node
 
 
 def _sequence(nodes: list[PlanNode]) -> PlanNode:
