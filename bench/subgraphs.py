@@ -4,9 +4,8 @@ representations and for `order(id)` / `customer(id)`.
     .venv/bin/python bench/subgraphs.py [--duration 10] [--warmup 2] [--concurrency 10]
 
 Each service runs as a real uvicorn process (python -m ...) on a seeded SQLite file in a temporary
-folder (or on --customers-db / --orders-db URLs). On Linux the service is pinned to CPU 0 and this
-load generator to CPU 1, so they do not compete for a core. Every scenario's answer is checked
-before it is measured.
+folder (or on --customers-db / --orders-db URLs). On Linux the service is pinned to CPU 0 and the
+load generator to CPU 1, so they do not compete for a core. Every answer is checked.
 """
 
 from __future__ import annotations
@@ -14,39 +13,36 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import os
 import shutil
-import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import aiohttp
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.loadgen import HEADER, Measured, measure  # noqa: E402
 from tests.support.services import ServiceProcess  # noqa: E402
 
-ENTITIES_CUSTOMERS = {
-    "query": "query($r: [_Any!]!) { _entities(representations: $r) { ... on Customer { id name email } } }",
-    "variables": {"r": [{"__typename": "Customer", "id": str(1 + i % 3)} for i in range(100)]},
-}
-ENTITIES_ORDERS = {
-    "query": "query($r: [_Any!]!) { _entities(representations: $r) { ... on Order { id status total { amount currency } } } }",
-    "variables": {"r": [{"__typename": "Order", "id": str(1 + i % 5)} for i in range(100)]},
-}
-ENTITIES_CUSTOMER_ORDERS = {
-    "query": "query($r: [_Any!]!) { _entities(representations: $r) { ... on Customer { id orders(first: 5) { edges { node { id status } } } } } }",
-    "variables": {"r": [{"__typename": "Customer", "id": str(1 + i % 3)} for i in range(100)]},
-}
+
+def entities(typename: str, selection: str, ids: int) -> dict[str, Any]:
+    return {
+        "query": f"query($r: [_Any!]!) {{ _entities(representations: $r) {{ ... on {typename} {{ {selection} }} }} }}",
+        "variables": {"r": [{"__typename": typename, "id": str(1 + i % ids)} for i in range(100)]},
+    }
+
+
+ENTITIES_CUSTOMERS = entities("Customer", "id name email", 3)
+ENTITIES_ORDERS = entities("Order", "id status total { amount currency }", 5)
+ENTITIES_CUSTOMER_ORDERS = entities(
+    "Customer", "id orders(first: 5) { edges { node { id status } } }", 3
+)
 ORDER_BY_ID = {
-    "query": "query($id: ID!) { order(id: $id) { id status total { amount currency } customer { id } items { sku quantity unitPrice { amount } } } }",
+    "query": "query($id: ID!) { order(id: $id) { id status total { amount currency } customer { id } "
+    "items { sku quantity unitPrice { amount } } } }",
     "variables": {"id": "1"},
 }
 CUSTOMER_BY_ID = {
@@ -55,93 +51,13 @@ CUSTOMER_BY_ID = {
 }
 
 
-def check_entities(count: int) -> Callable[[Any], bool]:
-    return lambda body: (
-        "errors" not in body
-        and len(body["data"]["_entities"]) == count
-        and all(e is not None for e in body["data"]["_entities"])
-    )
+def all_entities(body: Any) -> bool:
+    found = body["data"]["_entities"]
+    return "errors" not in body and len(found) == 100 and all(e is not None for e in found)
 
 
-def check_field(field: str) -> Callable[[Any], bool]:
+def first_one(field: str) -> Callable[[Any], bool]:
     return lambda body: "errors" not in body and body["data"][field]["id"] == "1"
-
-
-@dataclass
-class Result:
-    name: str
-    requests: int
-    errors: int
-    seconds: float
-    latencies: list[float]
-
-    def row(self) -> str:
-        rps = self.requests / self.seconds
-        p50 = statistics.median(self.latencies) * 1000 if self.latencies else float("nan")
-        p99 = (
-            statistics.quantiles(self.latencies, n=100)[98] * 1000
-            if len(self.latencies) >= 100
-            else float("nan")
-        )
-        return f"| {self.name} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {self.requests} | {self.errors} |"
-
-
-async def load(
-    url: str,
-    body: dict[str, Any],
-    check: Callable[[Any], bool],
-    *,
-    concurrency: int,
-    seconds: float,
-) -> tuple[int, int, list[float]]:
-    payload = json.dumps(body).encode()
-    headers = {"content-type": "application/json"}
-    latencies: list[float] = []
-    errors = 0
-    deadline = time.perf_counter() + seconds
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector) as session:
-
-        async def worker() -> None:
-            nonlocal errors
-            while time.perf_counter() < deadline:
-                started = time.perf_counter()
-                try:
-                    async with session.post(url, data=payload, headers=headers) as response:
-                        answer = await response.json(content_type=None)
-                        ok = response.status == 200 and check(answer)
-                except (aiohttp.ClientError, ValueError, KeyError, TypeError):
-                    ok = False
-                latencies.append(time.perf_counter() - started)
-                errors += not ok
-
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return len(latencies), errors, latencies
-
-
-async def scenario(
-    name: str,
-    url: str,
-    body: dict[str, Any],
-    check: Callable[[Any], bool],
-    args: argparse.Namespace,
-) -> Result:
-    async with aiohttp.ClientSession() as session, session.post(url, json=body) as response:
-        answer = await response.json(content_type=None)
-    if not check(answer):
-        raise SystemExit(f"{name}: wrong answer before load: {json.dumps(answer)[:500]}")
-    await load(url, body, check, concurrency=args.concurrency, seconds=args.warmup)
-    started = time.perf_counter()
-    requests, errors, latencies = await load(
-        url, body, check, concurrency=args.concurrency, seconds=args.duration
-    )
-    return Result(name, requests, errors, time.perf_counter() - started, latencies)
-
-
-def pin(cpu: int) -> None:
-    with contextlib.suppress(AttributeError, OSError):
-        if len(os.sched_getaffinity(0)) > 1:
-            os.sched_setaffinity(0, {cpu})
 
 
 @contextlib.contextmanager
@@ -169,56 +85,58 @@ async def main() -> None:
     parser.add_argument("--customers-db", help="database URL for the customers service")
     parser.add_argument("--orders-db", help="database URL for the orders service")
     args = parser.parse_args()
+    with contextlib.suppress(AttributeError, OSError):
+        if len(os.sched_getaffinity(0)) > 1:
+            os.sched_setaffinity(0, {1})
 
-    pin(1)
     folder = Path(tempfile.mkdtemp(prefix="bench-subgraphs-"))
     customers_db = args.customers_db or f"sqlite:///{folder}/customers.sqlite3"
     orders_db = args.orders_db or f"sqlite:///{folder}/orders.sqlite3"
-    results: list[Result] = []
+    options = {"concurrency": args.concurrency, "seconds": args.duration, "warmup": args.warmup}
+    results: list[Measured] = []
     with service("customer_subgraph", ["--database-url", customers_db]) as customers:
         url = f"{customers.url}/graphql"
         results.append(
-            await scenario(
+            await measure(
                 "customers: _entities × 100 Customer",
                 url,
                 ENTITIES_CUSTOMERS,
-                check_entities(100),
-                args,
+                all_entities,
+                **options,
             )
         )
         results.append(
-            await scenario(
-                "customers: customer(id)", url, CUSTOMER_BY_ID, check_field("customer"), args
+            await measure(
+                "customers: customer(id)", url, CUSTOMER_BY_ID, first_one("customer"), **options
             )
         )
     with service("order_subgraph", ["--database-url", orders_db]) as orders:
         url = f"{orders.url}/graphql"
         results.append(
-            await scenario(
-                "orders: _entities × 100 Order", url, ENTITIES_ORDERS, check_entities(100), args
+            await measure(
+                "orders: _entities × 100 Order", url, ENTITIES_ORDERS, all_entities, **options
             )
         )
         results.append(
-            await scenario(
+            await measure(
                 "orders: _entities × 100 Customer.orders",
                 url,
                 ENTITIES_CUSTOMER_ORDERS,
-                check_entities(100),
-                args,
+                all_entities,
+                **options,
             )
         )
         results.append(
-            await scenario(
-                "orders: order(id) with items", url, ORDER_BY_ID, check_field("order"), args
+            await measure(
+                "orders: order(id) with items", url, ORDER_BY_ID, first_one("order"), **options
             )
         )
 
     print(
         f"\n{args.concurrency} concurrent requests, {args.duration:g} s per scenario after {args.warmup:g} s warm-up;"
-        f" service on CPU 0, load generator on CPU 1; SQLite unless a URL was given\n"
+        " service on CPU 0, load generator on CPU 1; SQLite unless a URL was given\n"
     )
-    print("| scenario | requests/s | p50 ms | p99 ms | requests | errors |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print(HEADER)
     for result in results:
         print(result.row())
 
