@@ -1,7 +1,8 @@
 """Query plans, snapshot-tested as text: one directory per case under tests/cases/.
 
-A case holds `subgraphs/<name>.graphql` (composed here, routing URL `http://<name>`) or a
-`supergraph.graphql`, an `operation.graphql`, and the expected `plan.txt`. Set
+A case holds `subgraphs/<name>.graphql` (composed here, routing URL `http://<name>`), or a
+`supergraph.graphql`, or neither (then the project's own supergraph.graphql is used); an
+`operation.graphql`; and the expected `plan.txt`. Set
 UPDATE_SNAPSHOTS=1 to rewrite `plan.txt` files; review their diff before committing.
 Each case is also planned with its subgraphs in every order: the plan must not change.
 """
@@ -29,6 +30,8 @@ def supergraph_sdls(case: Path) -> list[str]:
     """The case's supergraph; for subgraph cases, composed from every order of the subgraphs."""
     if (case / "supergraph.graphql").exists():
         return [(case / "supergraph.graphql").read_text()]
+    if not (case / "subgraphs").exists():
+        return [(CASES.parents[1] / "supergraph.graphql").read_text()]
     files = sorted((case / "subgraphs").glob("*.graphql"))
     subgraphs = [read_subgraph(f.stem, f"http://{f.stem}", f.read_text()) for f in files]
     orders = list(itertools.permutations(subgraphs))[:6]
