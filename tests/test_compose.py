@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
 
 import pytest
@@ -87,3 +88,19 @@ def test_bad_configs_name_the_subgraph_and_problem(tmp_path: Path, text: str, me
     config_file.write_text(text)
     with pytest.raises(ConfigError, match=message):
         compose_config(config_file)
+
+
+def test_inaccessible_fields_serve_the_plan_but_not_clients() -> None:
+    from router.router import Router
+
+    case = ROOT / "tests" / "cases" / "inaccessible" / "subgraphs"
+    subgraphs = [
+        read_subgraph(f.stem, f"http://{f.stem}", f.read_text())
+        for f in sorted(case.glob("*.graphql"))
+    ]
+    supergraph = compose_subgraphs(subgraphs)
+    assert re.search(r"internalCode: String! @inaccessible @join__field", supergraph)
+    router = Router.from_sdl(supergraph)
+    assert "internalCode" not in router.api_schema.type_map["Product"].fields  # type: ignore[union-attr]
+    with pytest.raises(Exception, match="Cannot query field 'internalCode'"):
+        router.prepare("{ products { internalCode } }")

@@ -289,8 +289,9 @@ class Printer:
             [s.field for s in sources if not self._external(s)] or [sources[0].field]
         )
         text += f": {field_type}"
-        lines = self._join_fields(merged, sources, field_type)
-        lines += self._common_directives([s.field.directives for s in sources])
+        # Apollo prints @inaccessible/@tag/@deprecated before @join__field on fields.
+        lines = self._common_directives([s.field.directives for s in sources])
+        lines += self._join_fields(merged, sources, field_type)
         return text + "".join(f" {line}" for line in lines)
 
     def _interface_object_fields(self, merged: Merged, present: set[str]) -> list[tuple[str, str]]:
