@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from router.compose.subgraph import SField, SType, Subgraph
+from router.errors import RouterError
 from router.operation.ir import Field, InlineFragment, Selection, parse_field_set
 
 LINK = "https://specs.apollo.dev/link/v1.0"
@@ -99,6 +100,10 @@ class Merged:
 def merge_types(subgraphs: Sequence[Subgraph]) -> dict[str, Merged]:
     merged: dict[str, Merged] = {}
     for subgraph in subgraphs:
+        if "Query" not in subgraph.types:
+            # Apollo gives Query a @join__type for every subgraph, even one without a Query.
+            query = SType("Query", "object", extension=False)
+            merged.setdefault("Query", Merged("Query", "object")).parts.append((subgraph, query))
         for type_name, stype in subgraph.types.items():
             kind = "interface" if stype.has("interfaceObject") else stype.kind
             entry = merged.setdefault(type_name, Merged(type_name, kind))
@@ -207,22 +212,25 @@ class Printer:
         if merged.kind == "union":
             members = self._ordered(m for _, t in merged.parts for m in t.members)
             return head + directives + " = " + " | ".join(members)
+        # Apollo puts the opening brace on its own line after directives.
+        brace = "\n{\n" if directives else " {\n"
         if merged.kind == "enum":
-            return head + directives + " {\n" + self._enum_values(merged) + "\n}"
+            return head + directives + brace + self._enum_values(merged) + "\n}"
         if merged.kind == "input":
-            return head + directives + " {\n" + self._input_fields(merged) + "\n}"
-        return head + directives + " {\n" + self._fields(merged) + "\n}"
+            return head + directives + brace + self._input_fields(merged) + "\n}"
+        return head + directives + brace + self._fields(merged) + "\n}"
 
     def _type_directives(self, merged: Merged) -> str:
         lines: list[str] = []
+        for subgraph, stype in merged.parts:  # Apollo prints @join__implements first
+            graph = graph_enum_name(subgraph.name)
+            lines += [
+                f'@join__implements(graph: {graph}, interface: "{i}")' for i in stype.interfaces
+            ]
         for subgraph, stype in merged.parts:
             graph = graph_enum_name(subgraph.name)
-            is_root = merged.name in subgraph.roots.values()
-            extension = (
-                ", extension: true"
-                if stype.extension and not is_root and not subgraph.federation2
-                else ""
-            )
+            is_root = merged.name in subgraph.roots.values() or merged.name == "Query"
+            extension = ", extension: true" if stype.extension and not is_root else ""
             interface_object = ", isInterfaceObject: true" if stype.has("interfaceObject") else ""
             keys = stype.keys if merged.kind in ("object", "interface") else []
             if not keys:
@@ -235,10 +243,7 @@ class Printer:
                 )
         for subgraph, stype in merged.parts:
             graph = graph_enum_name(subgraph.name)
-            for interface in stype.interfaces:
-                lines.append(f'@join__implements(graph: {graph}, interface: "{interface}")')
-            for member in stype.members:
-                lines.append(f'@join__unionMember(graph: {graph}, member: "{member}")')
+            lines += [f'@join__unionMember(graph: {graph}, member: "{m}")' for m in stype.members]
         lines += self._common_directives([t.directives for _, t in merged.parts])
         return "".join(f"\n  {line}" for line in lines) if lines else ""
 
@@ -282,7 +287,7 @@ class Printer:
         types = {s.field.type for s in sources if not self._external(s)} or {
             s.field.type for s in sources
         }
-        field_type = sources[0].field.type if len(types) == 1 else _most_general(types)
+        field_type = sources[0].field.type if len(types) == 1 else self._most_general(types)
         description = next((s.field.description for s in sources if s.field.description), None)
         text = self._description(description, "  ") + "  " + name
         text += self._arguments(
@@ -314,11 +319,55 @@ class Printer:
     def _external(self, source: FieldSource) -> bool:
         if not source.field.has("external"):
             return False
-        # Federation 1: @external on the key fields of a type extension only restates the key.
-        fed1_key = not source.subgraph.federation2 and source.field.name in key_field_names(
-            source.stype
+        # @external on the key fields of a type extension (or of any Fed 1 type) only restates
+        # the key: the subgraph does resolve them.
+        restated = (source.stype.extension or not source.subgraph.federation2) and (
+            source.field.name in key_field_names(source.stype)
         )
-        return not fed1_key
+        return not restated
+
+    def _most_general(self, types: set[str]) -> str:
+        """The supergraph type of an output field typed differently across subgraphs: the
+        supertype of the named types (an interface or union the others belong to), nullable
+        wherever any subgraph has it nullable."""
+        names = {_named(t) for t in types}
+        top = next((n for n in sorted(names) if names - {n} <= self._subtypes(n)), sorted(names)[0])
+        shape = min(types, key=lambda t: t.count("!")).replace(
+            _named(min(types, key=lambda t: t.count("!"))), "\0"
+        )
+        return shape.replace("\0", top)
+
+    def _subtypes(self, name: str) -> set[str]:
+        entry = self.merged.get(name)
+        if entry is None:
+            return set()
+        found = {m for _, t in entry.parts for m in t.members}
+        found |= {
+            o.name for o in self.merged.values() if any(name in t.interfaces for _, t in o.parts)
+        }
+        return found
+
+    def _overrides(self, source: FieldSource) -> bool:
+        """An @override naming a subgraph that exists (an unknown one is ignored, with a hint)."""
+        origin = source.field.arg("override", "from")
+        return origin is not None and any(s.name == origin for s in self.subgraphs)
+
+    def _still_used(self, source: FieldSource) -> bool:
+        """An overridden field its subgraph still needs: a key field, a field its @requires or
+        @provides select, or the implementation of an interface field there."""
+        name = source.field.name
+        if name in key_field_names(source.stype):
+            return True
+        for other in source.stype.fields.values():
+            for directive in ("requires", "provides"):
+                fields = other.arg(directive, "fields")
+                if fields is not None and re.search(rf"\\b{re.escape(name)}\\b", str(fields)):
+                    return True
+        return any(
+            name in source.subgraph.types[i].fields
+            for i in source.stype.interfaces
+            if i in source.subgraph.types
+        )
 
     def _join_fields(
         self, merged: Merged, sources: list[FieldSource], field_type: str
@@ -327,14 +376,18 @@ class Printer:
         overridden: dict[str, tuple[str, str | None]] = {}  # overridden subgraph → (by, label)
         for source in sources:
             origin = source.field.arg("override", "from")
-            if origin is not None and origin in by_graph:
+            if (
+                self._overrides(source)
+                and origin in by_graph
+                and not self._external(by_graph[origin])
+            ):
                 overridden[origin] = (source.subgraph.name, source.field.arg("override", "label"))
-        special = any(
+        types_differ = len({s.field.type for s in sources}) > 1
+        special = types_differ or any(
             self._external(s)
             or s.field.has("requires")
             or s.field.has("provides")
-            or s.field.has("override")
-            or s.field.type != field_type
+            or self._overrides(s)
             for s in sources
         )
         if not special and not overridden and set(by_graph) == set(merged.graphs):
@@ -347,7 +400,7 @@ class Printer:
                 _, label = overridden[source.subgraph.name]
                 if label is not None:
                     args.append(f"overrideLabel: {_string(label)}")
-                elif sfield.name in key_field_names(source.stype):
+                elif self._still_used(source):
                     args.append("usedOverridden: true")
                 else:
                     continue  # fully overridden and unused: the subgraph no longer has it
@@ -355,16 +408,15 @@ class Printer:
                 args.append(f"requires: {_string(str(sfield.arg('requires', 'fields')))}")
             if sfield.has("provides"):
                 args.append(f"provides: {_string(str(sfield.arg('provides', 'fields')))}")
-            if sfield.type != field_type:
-                args.append(f"type: {_string(sfield.type)}")
-            if self._external(source):
-                args.append("external: true")
-            origin = sfield.arg("override", "from")
-            if origin is not None:
-                args.append(f"override: {_string(str(origin))}")
+            if self._overrides(source):
+                args.append(f"override: {_string(str(sfield.arg('override', 'from')))}")
                 label = sfield.arg("override", "label")
                 if label is not None:
                     args.append(f"overrideLabel: {_string(str(label))}")
+            if types_differ:
+                args.append(f"type: {_string(sfield.type)}")
+            if self._external(source):
+                args.append("external: true")
             lines.append(f"@join__field({', '.join(args)})")
         return lines
 
@@ -440,17 +492,43 @@ class Printer:
         return f'{indent}"""\n{body}\n{indent}"""\n'
 
 
-def _most_general(types: set[str]) -> str:
-    nullable = {_nullable(t) for t in types}
-    return min(nullable, key=len) if len(nullable) == 1 else sorted(types)[0]
+def _named(type_text: str) -> str:
+    return type_text.replace("[", "").replace("]", "").replace("!", "")
 
 
 def _string(value: str | None) -> str:
-    return '"' + (value or "").replace("\\", "\\\\").replace('"', '\\"') + '"'
+    escaped = (value or "").replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return '"' + escaped + '"'
 
 
 def compose_subgraphs(subgraphs: Sequence[Subgraph]) -> str:
-    """The supergraph SDL for these subgraphs (in any order)."""
+    """The supergraph SDL for these subgraphs (in any order); CompositionFailed lists every
+    rule they break."""
+    from router.compose.validate import (
+        validate_merge,
+        validate_satisfiability,
+        validate_subgraph,
+    )
+
     ordered = sorted(subgraphs, key=lambda s: s.name)
+    errors = [error for subgraph in ordered for error in validate_subgraph(subgraph)]
     merged = merge_types(ordered)
+    merge_errors, hints = validate_merge(ordered, merged)
+    errors += merge_errors
+    if not errors:
+        errors += validate_satisfiability(ordered, merged)
+    if errors:
+        raise CompositionFailed(errors, hints)
     return Printer(ordered).document(merged)
+
+
+class CompositionFailed(RouterError):
+    """The subgraphs do not compose; `errors` says every rule they break."""
+
+    def __init__(self, errors: list[Any], hints: list[Any] | None = None) -> None:
+        self.errors = errors
+        self.hints = hints or []
+        super().__init__(
+            f"composition failed with {len(errors)} error(s):\n"
+            + "\n".join(f"  {e}" for e in errors)
+        )

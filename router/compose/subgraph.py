@@ -298,7 +298,10 @@ def _add(target: SType, definition: Any, names: dict[str, str]) -> None:
     target.extension = target.extension and is_extension
     target.description = target.description or _description(definition)
     for node in getattr(definition, "fields", None) or ():
-        target.fields[node.name.value] = _field(node, names)
+        sfield = _field(node, names)
+        if "external" in directives and "external" not in sfield.directives:
+            sfield.directives["external"] = [{}]  # @external on the type: on every field
+        target.fields[node.name.value] = sfield
     for node in getattr(definition, "interfaces", None) or ():
         if node.name.value not in target.interfaces:
             target.interfaces.append(node.name.value)

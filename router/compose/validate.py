@@ -1,0 +1,474 @@
+"""Composition rules: what makes a set of subgraphs fail to compose, with Apollo's error codes.
+
+Each check returns `CompositionError`s naming the types, fields and subgraphs involved:
+
+    per subgraph      KEY_INVALID_FIELDS, REQUIRES_INVALID_FIELDS, PROVIDES_INVALID_FIELDS,
+                      EXTERNAL_UNUSED
+    across subgraphs  TYPE_KIND_MISMATCH, FIELD_TYPE_MISMATCH, FIELD_ARGUMENT_TYPE_MISMATCH,
+                      INVALID_FIELD_SHARING, ENUM_VALUE_MISMATCH, EMPTY_MERGED_ENUM_TYPE,
+                      REQUIRED_INPUT_FIELD_MISSING_IN_SOME_SUBGRAPH, EMPTY_MERGED_INPUT_TYPE,
+                      OVERRIDE_FROM_SELF_ERROR, OVERRIDE_SOURCE_HAS_OVERRIDE
+    reachability      SATISFIABILITY_ERROR (a field only on an entity no other subgraph can
+                      reach: no resolvable @key there and no root path to it)
+
+Hints (FROM_SUBGRAPH_DOES_NOT_EXIST) are returned separately: they do not fail composition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from graphql import GraphQLError
+
+from router.compose.merge import Merged
+from router.compose.subgraph import SField, SType, Subgraph
+from router.operation.ir import Field, InlineFragment, Selection, parse_field_set
+
+
+@dataclass(frozen=True, slots=True)
+class CompositionError:
+    code: str
+    message: str
+    subgraphs: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        return f"[{self.code}] {self.message}"
+
+
+def named(type_text: str) -> str:
+    return type_text.replace("[", "").replace("]", "").replace("!", "")
+
+
+def _shape(type_text: str) -> str:
+    """The list/non-null structure, without the named type: `[X!]!` → `[_!]!`."""
+    return type_text.replace(named(type_text), "_")
+
+
+# --- per subgraph ----------------------------------------------------------------------------
+
+
+def validate_subgraph(subgraph: Subgraph) -> list[CompositionError]:
+    errors: list[CompositionError] = []
+    used_external: set[tuple[str, str]] = set()
+    for stype in subgraph.types.values():
+        for key in stype.keys:
+            fields = str(key.get("fields", ""))
+            problem, names = _check_field_set(subgraph, stype.name, fields)
+            if problem:
+                errors.append(
+                    CompositionError(
+                        "KEY_INVALID_FIELDS",
+                        f'[{subgraph.name}] On type "{stype.name}", for @key(fields: "{fields}"): {problem}',
+                        (subgraph.name,),
+                    )
+                )
+            used_external |= names
+        for sfield in stype.fields.values():
+            for directive, code, target in (
+                ("requires", "REQUIRES_INVALID_FIELDS", stype.name),
+                ("provides", "PROVIDES_INVALID_FIELDS", named(sfield.type)),
+            ):
+                fields = sfield.arg(directive, "fields")
+                if fields is None:
+                    continue
+                problem, names = _check_field_set(subgraph, target, str(fields))
+                if problem:
+                    errors.append(
+                        CompositionError(
+                            code,
+                            f'[{subgraph.name}] On field "{stype.name}.{sfield.name}", for '
+                            f'@{directive}(fields: "{fields}"): {problem}',
+                            (subgraph.name,),
+                        )
+                    )
+                used_external |= names
+    if subgraph.federation2:
+        for stype in subgraph.types.values():
+            for sfield in stype.fields.values():
+                if sfield.has("external") and (stype.name, sfield.name) not in used_external:
+                    if stype.has("interfaceObject") or _implements_external_interface_field(
+                        subgraph, stype, sfield
+                    ):
+                        continue
+                    errors.append(
+                        CompositionError(
+                            "EXTERNAL_UNUSED",
+                            f'[{subgraph.name}] Field "{stype.name}.{sfield.name}" is marked @external '
+                            "but is not used in any federation directive (@key, @provides, @requires) "
+                            "or to satisfy an interface; the field declaration has no use and should "
+                            "be removed (or the field should not be @external).",
+                            (subgraph.name,),
+                        )
+                    )
+    return errors
+
+
+def _implements_external_interface_field(subgraph: Subgraph, stype: SType, sfield: SField) -> bool:
+    return any(
+        sfield.name in subgraph.types[i].fields for i in stype.interfaces if i in subgraph.types
+    )
+
+
+def _check_field_set(
+    subgraph: Subgraph, type_name: str, text: str
+) -> tuple[str | None, set[tuple[str, str]]]:
+    """A problem with a field set (None when fine), and the (type, field) pairs it selects."""
+    try:
+        selections = parse_field_set(text)
+    except GraphQLError as exc:
+        return f"it cannot be parsed: {exc.message}", set()
+    names: set[tuple[str, str]] = set()
+    problem = _walk_field_set(subgraph, type_name, selections, names)
+    return problem, names
+
+
+def _walk_field_set(
+    subgraph: Subgraph,
+    type_name: str,
+    selections: tuple[Selection, ...],
+    names: set[tuple[str, str]],
+) -> str | None:
+    stype = subgraph.types.get(type_name)
+    if stype is None:
+        return f'type "{type_name}" is not defined in this subgraph'
+    for selection in selections:
+        if isinstance(selection, InlineFragment):
+            condition = selection.type_condition or type_name
+            problem = _walk_field_set(subgraph, condition, selection.selections, names)
+            if problem:
+                return problem
+            continue
+        assert isinstance(selection, Field)
+        if selection.name == "__typename":
+            continue
+        sfield = stype.fields.get(selection.name)
+        if sfield is None:
+            return f'field "{selection.name}" is not defined on type "{type_name}"'
+        names.add((type_name, selection.name))
+        if selection.selections:
+            problem = _walk_field_set(subgraph, named(sfield.type), selection.selections, names)
+            if problem:
+                return problem
+        elif named(sfield.type) in subgraph.types and subgraph.types[named(sfield.type)].kind in (
+            "object",
+            "interface",
+            "union",
+        ):
+            return (
+                f'field "{type_name}.{selection.name}" is of a composite type and needs a selection'
+            )
+    return None
+
+
+# --- across subgraphs ------------------------------------------------------------------------
+
+
+def validate_merge(
+    subgraphs: Sequence[Subgraph], merged: dict[str, Merged]
+) -> tuple[list[CompositionError], list[CompositionError]]:
+    """Errors and hints for the merged types."""
+    errors: list[CompositionError] = []
+    hints: list[CompositionError] = []
+    names = {s.name for s in subgraphs}
+    for entry in merged.values():
+        kinds = {("interface" if t.has("interfaceObject") else t.kind) for _, t in entry.parts}
+        if len(kinds) > 1:
+            detail = ", ".join(f'{t.kind} in "{s.name}"' for s, t in entry.parts)
+            errors.append(
+                CompositionError(
+                    "TYPE_KIND_MISMATCH",
+                    f'Type "{entry.name}" has mismatched kind: it is defined as {detail}',
+                    tuple(s.name for s, _ in entry.parts),
+                )
+            )
+            continue
+        if entry.kind in ("object", "interface"):
+            errors += _fields(entry, names, hints, merged)
+        elif entry.kind == "enum":
+            errors += _enum(entry, merged)
+        elif entry.kind == "input":
+            errors += _input(entry)
+    return errors, hints
+
+
+def _fields(
+    entry: Merged,
+    subgraph_names: set[str],
+    hints: list[CompositionError],
+    merged: dict[str, Merged],
+) -> list[CompositionError]:
+    errors: list[CompositionError] = []
+    by_field: dict[str, list[tuple[Subgraph, SType, SField]]] = {}
+    for subgraph, stype in entry.parts:
+        for name, sfield in stype.fields.items():
+            by_field.setdefault(name, []).append((subgraph, stype, sfield))
+    for name, sources in by_field.items():
+        coordinate = f"{entry.name}.{name}"
+        shapes = {_shape(f.type).replace("!", "") for _, _, f in sources}
+        nameds = {named(f.type) for _, _, f in sources}
+        if len(shapes) > 1 or (len(nameds) > 1 and not _related(nameds, merged)):
+            detail = ", ".join(f'type "{f.type}" in subgraph "{s.name}"' for s, _, f in sources)
+            errors.append(
+                CompositionError(
+                    "FIELD_TYPE_MISMATCH",
+                    f'Type of field "{coordinate}" is incompatible across subgraphs: it has {detail}',
+                    tuple(s.name for s, _, _ in sources),
+                )
+            )
+        errors += _arguments(coordinate, [(s, f) for s, _, f in sources])
+        overridden = set()
+        for subgraph, _, sfield in sources:
+            origin = sfield.arg("override", "from")
+            if origin is None:
+                continue
+            if origin == subgraph.name:
+                errors.append(
+                    CompositionError(
+                        "OVERRIDE_FROM_SELF_ERROR",
+                        f'Source and destination subgraphs "{origin}" are the same for overridden field "{coordinate}"',
+                        (subgraph.name,),
+                    )
+                )
+            elif origin not in subgraph_names:
+                hints.append(
+                    CompositionError(
+                        "FROM_SUBGRAPH_DOES_NOT_EXIST",
+                        f'Source subgraph "{origin}" for field "{coordinate}" on subgraph "{subgraph.name}" '
+                        "does not exist. Did you mean another subgraph?",
+                        (subgraph.name,),
+                    )
+                )
+            else:
+                source = next((f for s, _, f in sources if s.name == origin), None)
+                if source is not None and source.has("override"):
+                    errors.append(
+                        CompositionError(
+                            "OVERRIDE_SOURCE_HAS_OVERRIDE",
+                            f'Field "{coordinate}" on subgraph "{subgraph.name}" is also marked with '
+                            f'directive @override in subgraph "{origin}". Only one @override directive '
+                            "is allowed per field.",
+                            (subgraph.name, origin),
+                        )
+                    )
+                if source is not None:
+                    # With a label (progressive override) the two resolve it in turn, not at once.
+                    overridden.add(origin)
+        resolving = [
+            (s, t, f) for s, t, f in sources if not f.has("external") and s.name not in overridden
+        ]
+        unshared = [s.name for s, t, f in resolving if not _shareable(s, t, f)]
+        if len(resolving) > 1 and entry.kind == "object" and unshared:
+            names = ", ".join(f'"{s.name}"' for s, _, _ in resolving)
+            errors.append(
+                CompositionError(
+                    "INVALID_FIELD_SHARING",
+                    f'Non-shareable field "{coordinate}" is resolved from multiple subgraphs: it is '
+                    f"resolved from subgraphs {names} and defined as non-shareable in "
+                    + ", ".join(f'"{u}"' for u in unshared),
+                    tuple(s.name for s, _, _ in resolving),
+                )
+            )
+    return errors
+
+
+def _related(nameds: set[str], merged: dict[str, Merged]) -> bool:
+    """Output types may differ when one of them is a supertype of all the others (an interface
+    they implement, a union they belong to)."""
+
+    def subtypes(name: str) -> set[str]:
+        entry = merged.get(name)
+        if entry is None:
+            return set()
+        found = {m for _, t in entry.parts for m in t.members}
+        for other in merged.values():
+            if any(name in t.interfaces for _, t in other.parts):
+                found.add(other.name)
+        return found
+
+    return any(nameds - {top} <= subtypes(top) for top in nameds)
+
+
+def _shareable(subgraph: Subgraph, stype: SType, sfield: SField) -> bool:
+    if not subgraph.federation2:
+        return True
+    if sfield.has("shareable") or stype.has("shareable"):
+        return True
+    return (stype.name, sfield.name) in _key_fields(subgraph)
+
+
+def _key_fields(subgraph: Subgraph) -> set[tuple[str, str]]:
+    """Every (type, field) a @key of the subgraph selects, nested selections included: key
+    fields are shareable without saying so."""
+    found: set[tuple[str, str]] = set()
+    for stype in subgraph.types.values():
+        for key in stype.keys:
+            _, names = _check_field_set(subgraph, stype.name, str(key.get("fields", "")))
+            found |= names
+    return found
+
+
+def _arguments(coordinate: str, sources: list[tuple[Subgraph, SField]]) -> list[CompositionError]:
+    errors = []
+    by_argument: dict[str, list[tuple[Subgraph, SField]]] = {}
+    for subgraph, sfield in sources:
+        for name, argument in sfield.arguments.items():
+            by_argument.setdefault(name, []).append((subgraph, argument))
+    for name, defined in by_argument.items():
+        types = {named(a.type) for _, a in defined}
+        shapes = {_shape(a.type).replace("!", "") for _, a in defined}
+        if len(types) > 1 or len(shapes) > 1:
+            detail = ", ".join(f'type "{a.type}" in subgraph "{s.name}"' for s, a in defined)
+            errors.append(
+                CompositionError(
+                    "FIELD_ARGUMENT_TYPE_MISMATCH",
+                    f'Type of argument "{coordinate}({name}:)" is incompatible across subgraphs: it has {detail}',
+                    tuple(s.name for s, _ in defined),
+                )
+            )
+    return errors
+
+
+def _enum(entry: Merged, merged: dict[str, Merged]) -> list[CompositionError]:
+    as_input = as_output = False
+    for other in merged.values():
+        for _, stype in other.parts:
+            for sfield in stype.fields.values():
+                if other.kind == "input" and named(sfield.type) == entry.name:
+                    as_input = True
+                elif other.kind != "input":
+                    if named(sfield.type) == entry.name:
+                        as_output = True
+                    if any(named(a.type) == entry.name for a in sfield.arguments.values()):
+                        as_input = True
+    value_sets = {
+        s.name: {v for v, value in t.values.items() if not value.has("inaccessible")}
+        for s, t in entry.parts
+    }
+    union = set().union(*value_sets.values())
+    if as_input and as_output:
+        for subgraph, values in value_sets.items():
+            missing = sorted(union - values)
+            if missing:
+                return [
+                    CompositionError(
+                        "ENUM_VALUE_MISMATCH",
+                        f'Enum type "{entry.name}" is used as both input type and output type, but '
+                        f'value "{missing[0]}" is not defined in all the subgraphs defining '
+                        f'"{entry.name}": it is missing in subgraph "{subgraph}"',
+                        tuple(value_sets),
+                    )
+                ]
+    if as_input and not as_output and not set.intersection(*value_sets.values()):
+        return [
+            CompositionError(
+                "EMPTY_MERGED_ENUM_TYPE",
+                f'None of the values of enum type "{entry.name}" are defined consistently in all '
+                "the subgraphs defining that type: as only subgraphs common values are kept, "
+                "merging would result in an empty type.",
+                tuple(value_sets),
+            )
+        ]
+    return []
+
+
+def _input(entry: Merged) -> list[CompositionError]:
+    errors = []
+    field_sets = {s.name: t.fields for s, t in entry.parts}
+    common = set.intersection(*(set(f) for f in field_sets.values()))
+    for subgraph, fields in field_sets.items():
+        for name, sfield in fields.items():
+            if name in common:
+                continue
+            if sfield.type.endswith("!") and sfield.default is None:
+                absent = [s for s, f in field_sets.items() if name not in f]
+                errors.append(
+                    CompositionError(
+                        "REQUIRED_INPUT_FIELD_MISSING_IN_SOME_SUBGRAPH",
+                        f'Input object field "{entry.name}.{name}" is required in some subgraphs but '
+                        f'does not appear in all subgraphs: it is required in subgraph "{subgraph}" but '
+                        f"does not appear in subgraph {', '.join(chr(34) + a + chr(34) for a in absent)}",
+                        (subgraph, *absent),
+                    )
+                )
+    if not common:
+        errors.append(
+            CompositionError(
+                "EMPTY_MERGED_INPUT_TYPE",
+                f'None of the fields of input object type "{entry.name}" are consistently defined in '
+                "all the subgraphs defining that type. As only fields common to all subgraphs are "
+                "merged, this would result in an empty type.",
+                tuple(field_sets),
+            )
+        )
+    return errors
+
+
+# --- reachability ----------------------------------------------------------------------------
+
+
+def validate_satisfiability(
+    subgraphs: Sequence[Subgraph], merged: dict[str, Merged]
+) -> list[CompositionError]:
+    """The common case of an unreachable field: it is resolved only in subgraphs where its type
+    is neither reachable from a root field nor an entity with a resolvable key."""
+    reachable = {s.name: _reachable_types(s) for s in subgraphs}
+    errors = []
+    for entry in merged.values():
+        if entry.kind != "object" or entry.name in ("Query", "Mutation", "Subscription"):
+            continue
+        for name in dict.fromkeys(n for _, t in entry.parts for n in t.fields):
+            defined = [
+                (s, t)
+                for s, t in entry.parts
+                if name in t.fields and not t.fields[name].has("external")
+            ]
+            if not defined:
+                continue
+            if any(_enterable(s, t, reachable[s.name]) for s, t in defined):
+                continue
+            where = ", ".join(f'"{s.name}"' for s, _ in defined)
+            errors.append(
+                CompositionError(
+                    "SATISFIABILITY_ERROR",
+                    f'The field "{entry.name}.{name}" cannot be reached from any root field: it is only '
+                    f'resolved in subgraph {where}, where "{entry.name}" has no resolvable @key and no '
+                    "field leads to it.",
+                    tuple(s.name for s, _ in defined),
+                )
+            )
+    return errors
+
+
+def _enterable(subgraph: Subgraph, stype: SType, reachable: set[str]) -> bool:
+    if stype.name in reachable:
+        return True
+    return any(key.get("resolvable", True) for key in stype.keys)
+
+
+def _reachable_types(subgraph: Subgraph) -> set[str]:
+    seen: set[str] = set()
+    stack = list(subgraph.roots.values())
+    while stack:
+        name = stack.pop()
+        if name in seen or name not in subgraph.types:
+            continue
+        seen.add(name)
+        stype = subgraph.types[name]
+        stack.extend(named(f.type) for f in stype.fields.values() if not f.has("external"))
+        stack.extend(stype.members)
+        if stype.kind == "interface":
+            stack.extend(t.name for t in subgraph.types.values() if name in t.interfaces)
+    # entities reachable through a key make what they lead to reachable too
+    for stype in subgraph.types.values():
+        if any(k.get("resolvable", True) for k in stype.keys) and stype.name not in seen:
+            stack = [stype.name]
+            while stack:
+                name = stack.pop()
+                if name in seen or name not in subgraph.types:
+                    continue
+                seen.add(name)
+                child = subgraph.types[name]
+                stack.extend(named(f.type) for f in child.fields.values() if not f.has("external"))
+                stack.extend(child.members)
+    return seen
