@@ -37,12 +37,33 @@ def main(argv: list[str] | None = None) -> int:
     compose.add_argument("--config", required=True, type=Path)
     compose.add_argument("--output", type=Path)
 
+    check = commands.add_parser("check", help="fail when the graph or its files are not right")
+    check.add_argument("--config", required=True, type=Path)
+    check.add_argument("--supergraph", type=Path, default=Path("supergraph.graphql"))
+    check.add_argument(
+        "--baseline", help="supergraph to compare the API with (file or GIT_REF:PATH)"
+    )
+    check.add_argument(
+        "--accept-breaking", action="store_true", help="report breaking changes without failing"
+    )
+    check.add_argument(
+        "--export",
+        action="append",
+        default=[],
+        metavar="NAME=COMMAND",
+        help="command printing a subgraph's SDL from its code (default for Python packages: "
+        "python -m PACKAGE --print-schema)",
+    )
+    check.add_argument("--format", choices=["text", "json"], default="text")
+
     args = parser.parse_args(argv)
     try:
         if args.command == "serve":
             return _serve(args)
         if args.command == "plan":
             return _plan(args)
+        if args.command == "check":
+            return _check(args)
         return _compose(args)
     except RouterError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -97,6 +118,26 @@ def _compose(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(sdl)
     return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    import json
+
+    from router.compose.check import format_json, format_text, run_check
+
+    exports = dict(item.split("=", 1) for item in args.export)
+    result = run_check(
+        args.config,
+        args.supergraph,
+        exports=exports,
+        baseline=args.baseline,
+        accept_breaking=args.accept_breaking,
+    )
+    if args.format == "json":
+        print(json.dumps(format_json(result), indent=2))
+    else:
+        print(format_text(result))
+    return 1 if result.failed else 0
 
 
 if __name__ == "__main__":
