@@ -104,3 +104,41 @@ def test_inaccessible_fields_serve_the_plan_but_not_clients() -> None:
     assert "internalCode" not in router.api_schema.type_map["Product"].fields  # type: ignore[union-attr]
     with pytest.raises(Exception, match="Cannot query field 'internalCode'"):
         router.prepare("{ products { internalCode } }")
+
+
+def test_subgraph_url_is_introspected_from_the_running_service(tmp_path: Path) -> None:
+    from tests.support.services import ServiceProcess, free_port
+
+    customers = ServiceProcess(
+        "customer_subgraph", ["--database-url", f"sqlite:///{tmp_path}/c.sqlite3"]
+    ).start()
+    try:
+        config = tmp_path / "supergraph.yaml"
+        config.write_text(
+            "subgraphs:\n"
+            "  customers:\n"
+            f"    routing_url: {customers.url}/graphql\n"
+            f"    schema:\n      subgraph_url: {customers.url}/graphql\n"
+            "      introspection_headers: { x-team: platform }\n"
+            "  orders:\n"
+            "    routing_url: http://orders/graphql\n"
+            f"    schema: {{ file: {ROOT / 'order_subgraph' / 'schema.graphql'} }}\n"
+        )
+        supergraph = compose_config(config)
+        assert (
+            f'CUSTOMERS @join__graph(name: "customers", url: "{customers.url}/graphql")'
+            in supergraph
+        )
+        assert "createCustomer(input: CreateCustomerInput!): Customer" in supergraph
+        unreachable = f"http://127.0.0.1:{free_port()}/graphql"
+        config.write_text(
+            config.read_text().replace(
+                f"subgraph_url: {customers.url}/graphql", f"subgraph_url: {unreachable}"
+            )
+        )
+        with pytest.raises(
+            ConfigError, match=f"subgraph 'customers': cannot introspect {unreachable}"
+        ):
+            compose_config(config)
+    finally:
+        customers.stop()

@@ -442,11 +442,31 @@ class Printer:
             parts.append(text)
         return "(" + ", ".join(parts) + ")"
 
+    def _enum_usage(self, enum: str) -> str:
+        """'input', 'output' or 'both': where the enum is used across all subgraphs."""
+        as_input = as_output = False
+        for entry in self.merged.values():
+            for _, stype in entry.parts:
+                for sfield in stype.fields.values():
+                    if _named(sfield.type) == enum:
+                        if entry.kind == "input":
+                            as_input = True
+                        else:
+                            as_output = True
+                    if any(_named(a.type) == enum for a in sfield.arguments.values()):
+                        as_input = True
+        if as_input and as_output:
+            return "both"
+        return "input" if as_input else "output"
+
     def _enum_values(self, merged: Merged) -> str:
         values: dict[str, list[tuple[Subgraph, SField]]] = {}
         for subgraph, stype in merged.parts:
             for name, value in stype.values.items():
                 values.setdefault(name, []).append((subgraph, value))
+        if self._enum_usage(merged.name) == "input":
+            # Only read from clients: keep the values every subgraph accepts.
+            values = {n: v for n, v in values.items() if len(v) == len(merged.parts)}
         lines = []
         for name, sources in values.items():
             directives = [f"@join__enumValue(graph: {graph_enum_name(s.name)})" for s, _ in sources]
@@ -505,6 +525,7 @@ def compose_subgraphs(subgraphs: Sequence[Subgraph]) -> str:
     """The supergraph SDL for these subgraphs (in any order); CompositionFailed lists every
     rule they break."""
     from router.compose.validate import (
+        validate_inaccessible,
         validate_merge,
         validate_satisfiability,
         validate_subgraph,
@@ -514,7 +535,7 @@ def compose_subgraphs(subgraphs: Sequence[Subgraph]) -> str:
     errors = [error for subgraph in ordered for error in validate_subgraph(subgraph)]
     merged = merge_types(ordered)
     merge_errors, hints = validate_merge(ordered, merged)
-    errors += merge_errors
+    errors += merge_errors + validate_inaccessible(merged)
     if not errors:
         errors += validate_satisfiability(ordered, merged)
     if errors:

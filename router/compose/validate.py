@@ -8,6 +8,7 @@ Each check returns `CompositionError`s naming the types, fields and subgraphs in
                       INVALID_FIELD_SHARING, ENUM_VALUE_MISMATCH, EMPTY_MERGED_ENUM_TYPE,
                       REQUIRED_INPUT_FIELD_MISSING_IN_SOME_SUBGRAPH, EMPTY_MERGED_INPUT_TYPE,
                       OVERRIDE_FROM_SELF_ERROR, OVERRIDE_SOURCE_HAS_OVERRIDE
+    visibility        REFERENCED_INACCESSIBLE (an accessible field typed with an inaccessible type)
     reachability      SATISFIABILITY_ERROR (a field only on an entity no other subgraph can
                       reach: no resolvable @key there and no root path to it)
 
@@ -401,6 +402,31 @@ def _input(entry: Merged) -> list[CompositionError]:
                 tuple(field_sets),
             )
         )
+    return errors
+
+
+# --- visibility ------------------------------------------------------------------------------
+
+
+def validate_inaccessible(merged: dict[str, Merged]) -> list[CompositionError]:
+    hidden = {
+        name for name, entry in merged.items() if any(t.has("inaccessible") for _, t in entry.parts)
+    }
+    errors = []
+    for entry in merged.values():
+        if entry.name in hidden:
+            continue
+        for subgraph, stype in entry.parts:
+            for sfield in stype.fields.values():
+                if named(sfield.type) in hidden and not sfield.has("inaccessible"):
+                    errors.append(
+                        CompositionError(
+                            "REFERENCED_INACCESSIBLE",
+                            f'Type "{named(sfield.type)}" is @inaccessible but is referenced by '
+                            f'"{entry.name}.{sfield.name}" (subgraph "{subgraph.name}"), which is in the API schema.',
+                            (subgraph.name,),
+                        )
+                    )
     return errors
 
 
