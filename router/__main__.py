@@ -19,13 +19,17 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="serve the supergraph over HTTP")
-    serve.add_argument("--supergraph", required=True, type=Path)
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=4000)
-    serve.add_argument("--log-level", default="warning")
+    serve.add_argument("--config", type=Path, help="router.yaml (Apollo Router style)")
+    serve.add_argument("--supergraph", type=Path, help="supergraph SDL (overrides supergraph.file)")
+    serve.add_argument("--host", help="overrides supergraph.listen")
+    serve.add_argument("--port", type=int, help="overrides supergraph.listen")
+    serve.add_argument("--log-level", default="info")
     serve.add_argument(
-        "--subgraph-timeout", type=float, default=30.0, help="seconds per subgraph request"
+        "--dev",
+        action="store_true",
+        help="development defaults: subgraph errors passed through, query plans exposed",
     )
+    serve.add_argument("--no-reload", action="store_true", help="do not watch the supergraph file")
 
     plan = commands.add_parser("plan", help="print the query plan of an operation")
     plan.add_argument("--supergraph", required=True, type=Path)
@@ -78,20 +82,33 @@ def _read(path: Path) -> str:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import dataclasses
+    import logging
+
     import uvicorn
 
-    from router.execute.transport import HttpTransport
-    from router.router import Router
-    from router.server.app import RouterApp
-    from router.supergraph.load import load_supergraph
+    from router.config import load_config
+    from router.server.app import RouterApp, build_router
+    from router.server.metrics import Metrics
 
-    supergraph = load_supergraph(_read(args.supergraph))
-    transport = HttpTransport(
-        {g.name: g.url for g in supergraph.graphs.values()}, timeout=args.subgraph_timeout
+    config = load_config(args.config)
+    if args.dev:
+        config = dataclasses.replace(config, include_subgraph_errors=True, expose_query_plan=True)
+    supergraph_file = args.supergraph or config.supergraph_file
+    if supergraph_file is None:
+        raise RouterError(
+            "no supergraph: pass --supergraph FILE or set supergraph.file in router.yaml"
+        )
+    host = args.host or config.listen_host
+    port = args.port or config.listen_port
+    logging.basicConfig(level=args.log_level.upper(), format="%(message)s")
+    metrics = Metrics()
+    router = build_router(_read(supergraph_file), config, metrics)
+    app = RouterApp(
+        router, config, supergraph_file=None if args.no_reload else supergraph_file, metrics=metrics
     )
-    app = RouterApp(Router(supergraph, transport))
-    print(f"router serving {args.supergraph} on http://{args.host}:{args.port}/graphql", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+    print(f"router serving {supergraph_file} on http://{host}:{port}{config.path}", flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
     return 0
 
 

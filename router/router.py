@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import re
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +32,7 @@ from router.execute.transport import HttpTransport, SubgraphTransport
 from router.operation.normalize import Operation, normalize
 from router.plan.nodes import QueryPlan
 from router.plan.planner import INTROSPECTION_ROOT_FIELDS, QueryPlanner
+from router.server.limits import Limits, check_document, check_tokens
 from router.shape.shaper import Shaper
 from router.supergraph.load import load_supergraph
 from router.supergraph.model import Supergraph
@@ -63,13 +64,26 @@ class Router:
         *,
         plan_cache_size: int = 1024,
         override_labels: frozenset[str] = frozenset(),
+        limits: Limits | None = None,
+        introspection: bool = True,
+        subgraph_headers: Callable[[str, Mapping[str, str]], Mapping[str, str]] | None = None,
+        show_subgraph_errors: Callable[[str], bool] | None = None,
+        on_fetch: Callable[[str, float, bool], None] | None = None,
     ) -> None:
         self.supergraph = supergraph
         self.transport = transport or HttpTransport(
             {graph.name: graph.url for graph in supergraph.graphs.values()}
         )
         self.planner = QueryPlanner(supergraph)
-        self.executor = Executor(self.transport, self._is_subtype)
+        self.executor = Executor(
+            self.transport,
+            self._is_subtype,
+            subgraph_headers=subgraph_headers,
+            show_subgraph_errors=show_subgraph_errors,
+            on_fetch=on_fetch,
+        )
+        self.limits = limits or Limits()
+        self.introspection_enabled = introspection
         self.override_labels = override_labels
         self._percent_labels = _percent_labels(supergraph)
         self.plan_cache_size = plan_cache_size
@@ -109,6 +123,7 @@ class Router:
             self.cache_hits += 1
             return prepared
         self.cache_misses += 1
+        check_tokens(query, self.limits)
         try:
             document = parse(query)
         except GraphQLError as exc:
@@ -119,6 +134,7 @@ class Router:
         if errors:
             raise ValidationFailed([_graphql_error(e, "GRAPHQL_VALIDATION_FAILED") for e in errors])
         operation = normalize(document, operation_name)
+        check_document(document, operation.definition, self.limits)
         if operation.kind == "subscription":
             raise RequestError(
                 "subscriptions are not supported by this router", "OPERATION_NOT_SUPPORTED"
@@ -138,6 +154,8 @@ class Router:
                 getattr(s, "name", None) in INTROSPECTION_ROOT_FIELDS for s in operation.selections
             ),
         )
+        if prepared.introspection and not self.introspection_enabled:
+            raise RequestError("introspection is disabled on this router", "INTROSPECTION_DISABLED")
         self._cache[key] = prepared
         if len(self._cache) > self.plan_cache_size:
             self._cache.popitem(last=False)

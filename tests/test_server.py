@@ -38,7 +38,9 @@ async def test_post_and_get(client: httpx.AsyncClient) -> None:
     query = '{ customer(id: "1") { name } }'
     posted = await client.post("/graphql", json={"query": query})
     assert (posted.status_code, posted.json()) == (200, {"data": {"customer": {"name": "Alice"}}})
-    got = await client.get("/graphql", params={"query": query})
+    got = await client.get(
+        "/graphql", params={"query": query}, headers={"apollo-require-preflight": "true"}
+    )
     assert (got.status_code, got.json()) == (200, {"data": {"customer": {"name": "Alice"}}})
 
 
@@ -72,7 +74,9 @@ async def test_oversized_body_is_refused(client: httpx.AsyncClient) -> None:
 
 async def test_mutation_over_get_is_refused(client: httpx.AsyncClient) -> None:
     response = await client.get(
-        "/graphql", params={"query": 'mutation { cancelOrder(id: "1") { id } }'}
+        "/graphql",
+        params={"query": 'mutation { cancelOrder(id: "1") { id } }'},
+        headers={"apollo-require-preflight": "true"},
     )
     assert response.status_code == 405
     assert response.json()["errors"][0]["extensions"]["code"] == "METHOD_NOT_ALLOWED"

@@ -10,7 +10,8 @@ with `_entities.N…` paths rewritten to client paths and `extensions.serviceNam
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,9 +34,23 @@ class Executor:
     """Executes plans against one transport; `is_subtype(typename, condition)` answers whether
     an object's `__typename` matches a type condition (an object type or an abstract type)."""
 
-    def __init__(self, transport: SubgraphTransport, is_subtype: Any) -> None:
+    def __init__(
+        self,
+        transport: SubgraphTransport,
+        is_subtype: Any,
+        *,
+        subgraph_headers: Callable[[str, Mapping[str, str]], Mapping[str, str]] | None = None,
+        show_subgraph_errors: Callable[[str], bool] | None = None,
+        on_fetch: Callable[[str, float, bool], None] | None = None,
+    ) -> None:
+        self.on_fetch = on_fetch
+        """Told (service, seconds, succeeded) after every subgraph request (metrics)."""
         self.transport = transport
         self.is_subtype = is_subtype
+        self.subgraph_headers = subgraph_headers
+        """(service, client headers) → headers to send that subgraph (router.yaml rules)."""
+        self.show_subgraph_errors = show_subgraph_errors
+        """service → whether its own error messages reach clients (else they are redacted)."""
 
     async def execute(
         self, plan: QueryPlan, variables: Variables, headers: Mapping[str, str] | None = None
@@ -80,9 +95,19 @@ class _Run:
         body: JSONObject = {"query": fetch.operation, "variables": variables}
         if fetch.operation_name:
             body["operationName"] = fetch.operation_name
+        # Only headers that router.yaml's rules select reach a subgraph; none by default.
+        headers = None
+        if self.executor.subgraph_headers is not None:
+            headers = self.executor.subgraph_headers(fetch.service, self.headers or {})
+        started = time.perf_counter()
         try:
-            return await self.executor.transport.send(fetch.service, body, self.headers)
+            answer = await self.executor.transport.send(fetch.service, body, headers)
+            if self.executor.on_fetch is not None:
+                self.executor.on_fetch(fetch.service, time.perf_counter() - started, True)
+            return answer
         except SubgraphFetchError as exc:
+            if self.executor.on_fetch is not None:
+                self.executor.on_fetch(fetch.service, time.perf_counter() - started, False)
             error: JSONObject = {
                 "message": f"{exc.message} (subgraph {fetch.service!r})",
                 "extensions": {"code": exc.code, "serviceName": fetch.service},
@@ -112,6 +137,16 @@ class _Run:
                 else:
                     kept["path"] = path
             kept.pop("locations", None)
+            show = self.executor.show_subgraph_errors
+            if show is not None and not show(fetch.service):
+                # Production default: the subgraph's message may leak internals.
+                kept = {
+                    "message": "Subgraph errors redacted",
+                    **({"path": kept["path"]} if "path" in kept else {}),
+                    "extensions": {
+                        k: v for k, v in extensions.items() if k in ("code", "serviceName")
+                    },
+                }
             self.errors.append(kept)
 
     # --- root fetch -----------------------------------------------------------------------

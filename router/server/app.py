@@ -1,34 +1,104 @@
-"""The router as an ASGI app: POST/GET `/graphql` (JSON) and GET `/health`.
+"""The router as an ASGI app: GraphQL over HTTP, GraphiQL, health, metrics, hot reload.
 
-Written against raw ASGI (no framework) because it is the request hot path. The fuller HTTP
-surface (GraphiQL, CSRF, batching, config) builds on this.
+Routes (the GraphQL path is `supergraph.path` in router.yaml, `/graphql` by default):
+
+    POST path        GraphQL over HTTP (JSON; `application/graphql-response+json` by Accept);
+                     a JSON array is a batch when batching is enabled
+    GET  path        queries only (a mutation gets 405); a browser (Accept: text/html) gets GraphiQL
+    GET  /graphiql/static/NAME   GraphiQL's bundled assets (no internet needed)
+    GET  /health     {"status": "UP"}; `/health?ready` also asks every subgraph (503 if one is down)
+    GET  /metrics    Prometheus text format
+    OPTIONS          CORS preflight for allowed origins
+
+Written against raw ASGI (no framework) because it is the request hot path.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import hashlib
+import json
 import logging
+import time
+import uuid
+from collections import OrderedDict
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
 import orjson
 
+from router.config import Config
 from router.errors import RequestError
+from router.execute.transport import HttpTransport
 from router.router import Router
+from router.server.limits import Limits
+from router.server.metrics import Metrics
+from router.supergraph.load import load_supergraph
 from router.types import JSONObject
 
 logger = logging.getLogger("router")
-MAX_BODY = 2 * 1024 * 1024
 JSON = b"application/json"
 GRAPHQL_RESPONSE = b"application/graphql-response+json"
+SIMPLE_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "text/plain")
+
+
+def build_router(sdl: str, config: Config, metrics: Metrics | None = None) -> Router:
+    """A Router for this supergraph, configured by router.yaml."""
+    from router.config import subgraph_headers
+
+    supergraph = load_supergraph(sdl)
+    transport = HttpTransport(
+        {g.name: g.url for g in supergraph.graphs.values()},
+        timeout=config.timeout,
+        timeouts=config.subgraph_timeouts,
+    )
+    return Router(
+        supergraph,
+        transport,
+        override_labels=config.override_labels,
+        limits=Limits(
+            config.max_depth, config.max_aliases, config.max_root_fields, config.parser_max_tokens
+        ),
+        introspection=config.introspection,
+        subgraph_headers=(lambda service, incoming: subgraph_headers(config, service, incoming))
+        if config.header_rules
+        else None,
+        show_subgraph_errors=config.subgraph_errors_shown,
+        on_fetch=metrics.fetched if metrics else None,
+    )
 
 
 class RouterApp:
-    """`RouterApp(router)` is an ASGI application serving that router."""
+    """`RouterApp(router)` serves that router; with a supergraph file it also hot-reloads it."""
 
-    def __init__(self, router: Router, *, max_body: int = MAX_BODY) -> None:
+    def __init__(
+        self,
+        router: Router,
+        config: Config | None = None,
+        *,
+        supergraph_file: Path | None = None,
+        max_body: int | None = None,
+        reload_interval: float = 1.0,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.config = config or Config()
         self.router = router
-        self.max_body = max_body
+        self.metrics = metrics or Metrics()
+        self.max_body = max_body or self.config.http_max_request_bytes
+        self.supergraph_file = supergraph_file
+        self.reload_interval = reload_interval
+        self._retired = (0, 0)  # plan cache hits and misses of replaced routers
+        self._apq: OrderedDict[str, str] = OrderedDict()
+        self._safelist = (
+            _load_safelist(self.config.safelist_file)
+            if self.config.persisted_queries_enabled
+            else None
+        )
+        self._reloader: asyncio.Task[None] | None = None
+
+    # --- ASGI ----------------------------------------------------------------------------
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -36,27 +106,57 @@ class RouterApp:
             return
         if scope["type"] != "http":
             return
-        path = scope["path"]
-        method = scope["method"]
-        if path == "/health":
-            await _respond(send, 200, {"status": "UP"})
-            return
-        if path not in ("/graphql", "/"):
-            await _respond(
-                send,
-                404,
-                {
-                    "errors": [
-                        {"message": f"no route for {path}", "extensions": {"code": "NOT_FOUND"}}
-                    ]
-                },
-            )
-            return
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
-        content_type = JSON
-        if GRAPHQL_RESPONSE.decode() in headers.get("accept", ""):
-            content_type = GRAPHQL_RESPONSE
+        cors = self._cors_headers(headers)
+        method = scope["method"]
+        path = scope["path"]
+        if method == "OPTIONS":
+            await _send(send, 204 if cors else 403, b"", b"text/plain", cors)
+            return
+        if path == "/health":
+            await self._health(send, scope.get("query_string", b""))
+            return
+        if path == self.config.metrics_path and self.config.metrics_enabled:
+            body = self.metrics.render(
+                self._retired[0] + self.router.cache_hits,
+                self._retired[1] + self.router.cache_misses,
+            )
+            await _send(send, 200, body, b"text/plain; version=0.0.4; charset=utf-8")
+            return
+        if path.startswith("/graphiql/static/") and method == "GET":
+            await self._static(send, path.rsplit("/", 1)[-1])
+            return
+        if path not in (self.config.path, "/"):
+            await _respond(send, 404, _error(f"no route for {path}", "NOT_FOUND"), JSON, cors)
+            return
+        if (
+            method == "GET"
+            and "text/html" in headers.get("accept", "")
+            and not scope.get("query_string")
+        ):
+            await self._graphiql(send, cors)
+            return
+        await self._graphql(scope, receive, send, headers, cors)
+
+    async def _graphql(
+        self,
+        scope: dict[str, Any],
+        receive: Any,
+        send: Any,
+        headers: dict[str, str],
+        cors: list[tuple[bytes, bytes]],
+    ) -> None:
+        started = time.perf_counter()
+        request_id = headers.get("x-request-id") or uuid.uuid4().hex
+        extra = [*cors, (b"x-request-id", request_id.encode())]
+        content_type = (
+            GRAPHQL_RESPONSE if GRAPHQL_RESPONSE.decode() in headers.get("accept", "") else JSON
+        )
+        method = scope["method"]
+        body: Any
+        operation: str | None
         try:
+            self._csrf(method, headers)
             if method == "POST":
                 request = await self._read_json(receive, headers)
             elif method == "GET":
@@ -65,32 +165,162 @@ class RouterApp:
                 raise RequestError(
                     f"{method} is not supported: use GET or POST", "METHOD_NOT_ALLOWED", status=405
                 )
-            query, variables, operation_name = _parts(request)
-            if method == "GET":
-                self._refuse_mutation_over_get(query, operation_name)
+            if isinstance(request, list):
+                if not self.config.batching_enabled:
+                    raise RequestError("batched requests are not enabled", "BATCHING_NOT_ENABLED")
+                if len(request) > self.config.batching_max_size:
+                    raise RequestError(
+                        f"a batch may hold {self.config.batching_max_size} requests, "
+                        f"got {len(request)}",
+                        "BATCH_LIMIT_EXCEEDED",
+                    )
+                answers = [await self._one(item, method, headers) for item in request]
+                status, body = 200, [answer for _, answer in answers]
+                operation = "batch"
+            else:
+                status, response = await self._one(request, method, headers)
+                body, operation = (
+                    response,
+                    request.get("operationName") if isinstance(request, dict) else None,
+                )
         except RequestError as exc:
-            await _respond(send, exc.status, {"errors": [exc.to_graphql()]}, content_type)
-            return
-        response = await self.router.execute(query, variables, operation_name, headers=None)
-        status = 200
-        if ("data" not in response and content_type == GRAPHQL_RESPONSE) or (
-            "data" not in response
-            and _code(response) in ("GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED")
+            status, body, operation = exc.status, {"errors": [exc.to_graphql()]}, None
+        if (
+            isinstance(body, dict)
+            and "data" not in body
+            and content_type == GRAPHQL_RESPONSE
+            and status == 200
         ):
             status = 400
-        await _respond(send, status, response, content_type)
-
-    def _refuse_mutation_over_get(self, query: str, operation_name: str | None) -> None:
-        try:
-            prepared = self.router.prepare(query, operation_name)
-        except RequestError:
-            return  # answered as a normal GraphQL error by execute()
-        if prepared.operation.kind != "query":
-            raise RequestError(
-                f"{prepared.operation.kind}s cannot be sent with GET; use POST",
-                "METHOD_NOT_ALLOWED",
-                status=405,
+        await _respond(send, status, body, content_type, extra)
+        elapsed = time.perf_counter() - started
+        codes = [
+            e.get("extensions", {}).get("code", "UNKNOWN")
+            for answer in (body if isinstance(body, list) else [body])
+            for e in answer.get("errors", [])
+        ]
+        self.metrics.answered(operation, status, elapsed, codes)
+        logger.info(
+            json.dumps(
+                {
+                    "request_id": request_id,
+                    "operation": operation,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                    "errors": codes,
+                }
             )
+        )
+
+    async def _one(
+        self, request: Any, method: str, headers: dict[str, str]
+    ) -> tuple[int, JSONObject]:
+        """Answer one GraphQL request (of a batch, maybe): status and response body."""
+        try:
+            query, variables, operation_name, extensions = _parts(request)
+            query = self._persisted(query, extensions)
+            router = self.router
+            if method == "GET":
+                prepared = router.prepare(query, operation_name)
+                if prepared.operation.kind != "query":
+                    raise RequestError(
+                        f"{prepared.operation.kind}s cannot be sent with GET; use POST",
+                        "METHOD_NOT_ALLOWED",
+                        status=405,
+                    )
+            expose = headers.get("apollo-expose-query-plan", "").lower()
+            if expose in ("true", "dry-run") and not self.config.expose_query_plan:
+                raise RequestError(
+                    "query plans are not exposed by this router "
+                    "(plugins.experimental.expose_query_plan)",
+                    "QUERY_PLAN_NOT_EXPOSED",
+                    status=403,
+                )
+            if expose == "dry-run":
+                prepared = router.prepare(query, operation_name)
+                return 200, {
+                    "data": None,
+                    "extensions": {"apolloQueryPlan": _plan_extension(prepared.plan)},
+                }
+        except RequestError as exc:
+            return exc.status, {"errors": [exc.to_graphql()]}
+        response = await router.execute(query, variables, operation_name, headers=headers)
+        if expose == "true" and "data" in response:
+            response.setdefault("extensions", {})["apolloQueryPlan"] = _plan_extension(
+                router.prepare(query, operation_name).plan
+            )
+        status = 200
+        code = _code(response)
+        if (
+            "data" not in response and code in ("GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED")
+        ) or code in (
+            "MAX_DEPTH_LIMIT",
+            "MAX_ALIASES_LIMIT",
+            "MAX_ROOT_FIELDS_LIMIT",
+            "MAX_TOKENS_LIMIT",
+            "INTROSPECTION_DISABLED",
+        ):
+            status = 400
+        return status, response
+
+    # --- request checks ------------------------------------------------------------------
+
+    def _csrf(self, method: str, headers: dict[str, str]) -> None:
+        """Apollo Router's CSRF prevention: a request a browser could send without a preflight
+        (a GET or a "simple" POST) needs a JSON content type or one of the required headers."""
+        if not self.config.csrf_enabled:
+            return
+        if any(h in headers for h in self.config.csrf_required_headers):
+            return
+        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        if method == "POST" and content_type and content_type not in SIMPLE_CONTENT_TYPES:
+            return
+        raise RequestError(
+            "This operation has been blocked as a potential Cross-Site Request Forgery (CSRF). "
+            "Please "
+            "either specify a 'content-type' header (with a mime-type that is not one of "
+            f"{', '.join(SIMPLE_CONTENT_TYPES)}) or provide one of the following headers: "
+            + ", ".join(self.config.csrf_required_headers),
+            "CSRF_ERROR",
+        )
+
+    def _persisted(self, query: str | None, extensions: JSONObject) -> str:
+        """Automatic persisted queries and the safelist."""
+        persisted = extensions.get("persistedQuery") if isinstance(extensions, dict) else None
+        if isinstance(persisted, dict) and self.config.apq_enabled and "sha256Hash" in persisted:
+            sha = persisted.get("sha256Hash")
+            if not isinstance(sha, str):
+                raise RequestError("persistedQuery.sha256Hash must be a string", "BAD_REQUEST")
+            if query is None:
+                known = self._apq.get(sha)
+                if known is None:
+                    raise RequestError(
+                        "PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND", status=200
+                    )
+                self._apq.move_to_end(sha)
+                query = known
+            elif hashlib.sha256(query.encode()).hexdigest() != sha:
+                raise RequestError(
+                    "provided sha does not match query", "PERSISTED_QUERY_HASH_MISMATCH"
+                )
+            else:
+                self._apq[sha] = query
+                if len(self._apq) > 10_000:
+                    self._apq.popitem(last=False)
+        if self._safelist is not None:
+            ids, bodies = self._safelist
+            operation_id = persisted.get("id") if isinstance(persisted, dict) else None
+            if isinstance(operation_id, str) and operation_id in ids:
+                return ids[operation_id]
+            if query is None or self.config.require_id or query not in bodies:
+                raise RequestError(
+                    "this operation is not in the router's safelist",
+                    "QUERY_NOT_IN_SAFELIST",
+                    status=403,
+                )
+        if query is None:
+            raise RequestError("the request has no `query` string", "BAD_REQUEST")
+        return query
 
     async def _read_json(self, receive: Any, headers: dict[str, str]) -> Any:
         length = headers.get("content-length")
@@ -106,15 +336,15 @@ class RouterApp:
             message = await receive()
             if message["type"] == "http.disconnect":
                 raise RequestError("client disconnected", "BAD_REQUEST")
-            body = message.get("body", b"")
-            size += len(body)
+            chunk = message.get("body", b"")
+            size += len(chunk)
             if size > self.max_body:
                 raise RequestError(
                     f"request body is larger than {self.max_body} bytes",
                     "PAYLOAD_TOO_LARGE",
                     status=413,
                 )
-            chunks.append(body)
+            chunks.append(chunk)
             if not message.get("more_body"):
                 break
         try:
@@ -124,16 +354,146 @@ class RouterApp:
                 f"the request body is not valid JSON: {exc}", "BAD_REQUEST"
             ) from None
 
+    def _cors_headers(self, headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
+        origin = headers.get("origin")
+        if origin is None or not self.config.cors_origins:
+            return []
+        if origin not in self.config.cors_origins and "*" not in self.config.cors_origins:
+            return []
+        allowed = [
+            (b"access-control-allow-origin", origin.encode()),
+            (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
+            (b"access-control-allow-headers", ", ".join(self.config.cors_allow_headers).encode()),
+            (b"vary", b"origin"),
+        ]
+        if self.config.cors_allow_credentials:
+            allowed.append((b"access-control-allow-credentials", b"true"))
+        return allowed
+
+    # --- other routes --------------------------------------------------------------------
+
+    async def _health(self, send: Any, query_string: bytes) -> None:
+        if b"ready" not in query_string:
+            await _respond(send, 200, {"status": "UP"})
+            return
+        down = await self._unreachable_subgraphs()
+        if down:
+            await _respond(send, 503, {"status": "DOWN", "unreachable": down})
+        else:
+            await _respond(send, 200, {"status": "UP"})
+
+    async def _unreachable_subgraphs(self) -> list[str]:
+        async def ping(service: str) -> str | None:
+            try:
+                answer = await asyncio.wait_for(
+                    self.router.transport.send(service, {"query": "{ __typename }"}), timeout=2
+                )
+                return None if answer.get("data") else service
+            except Exception:  # readiness: any failure means not ready
+                return service
+
+        names = [g.name for g in self.router.supergraph.graphs.values()]
+        results = await asyncio.gather(*(ping(n) for n in names))
+        return sorted(r for r in results if r)
+
+    async def _graphiql(self, send: Any, cors: list[tuple[bytes, bytes]]) -> None:
+        try:
+            from router.server.graphiql import graphiql_html
+        except ImportError:
+            await _respond(
+                send, 404, _error("GraphiQL is not bundled with this build", "NOT_FOUND")
+            )
+            return
+        await _send(
+            send, 200, graphiql_html(self.config.path).encode(), b"text/html; charset=utf-8", cors
+        )
+
+    async def _static(self, send: Any, name: str) -> None:
+        try:
+            from router.server.graphiql import static_file
+        except ImportError:
+            found = None
+        else:
+            found = static_file(name)
+        if found is None:
+            await _respond(send, 404, _error(f"no asset {name}", "NOT_FOUND"))
+            return
+        body, content_type = found
+        await _send(
+            send, 200, body, content_type.encode(), [(b"cache-control", b"public, max-age=86400")]
+        )
+
+    # --- hot reload ----------------------------------------------------------------------
+
     async def _lifespan(self, receive: Any, send: Any) -> None:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                if self.supergraph_file is not None:
+                    self._reloader = asyncio.create_task(self._watch(self.supergraph_file))
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                if self._reloader is not None:
+                    self._reloader.cancel()
                 with contextlib.suppress(Exception):
                     await self.router.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    async def _watch(self, path: Path) -> None:
+        """Poll the supergraph file; swap in a router for a good new one, keep the old one
+        (and say why) for a bad one. Requests in flight finish on the router they started on."""
+        last = await asyncio.to_thread(_mtime, path)
+        while True:
+            await asyncio.sleep(self.reload_interval)
+            current = await asyncio.to_thread(_mtime, path)
+            if current is None:
+                continue
+            if current == last:
+                continue
+            last = current
+            try:
+                sdl = await asyncio.to_thread(path.read_text)
+                fresh = await asyncio.to_thread(build_router, sdl, self.config, self.metrics)
+            except Exception as exc:  # a bad supergraph must never take the router down
+                logger.error(
+                    json.dumps({"event": "reload_rejected", "file": str(path), "reason": str(exc)})
+                )
+                continue
+            old, self.router = self.router, fresh
+            self._retired = (self._retired[0] + old.cache_hits, self._retired[1] + old.cache_misses)
+            logger.info(json.dumps({"event": "supergraph_reloaded", "file": str(path)}))
+            # Give requests that started on the old router time to finish, then close it.
+            asyncio.get_running_loop().call_later(30, _close_later, old)
+
+
+def _mtime(path: Path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return None
+
+
+_CLOSING: set[asyncio.Task[None]] = set()
+
+
+def _close_later(router: Router) -> None:
+    task = asyncio.ensure_future(router.close())
+    _CLOSING.add(task)
+    task.add_done_callback(_CLOSING.discard)
+
+
+def _plan_extension(plan: Any) -> JSONObject:
+    return {"object": plan.to_json(), "text": plan.print()}
+
+
+def _load_safelist(path: Path | None) -> tuple[dict[str, str], set[str]]:
+    """Apollo's persisted query manifest: {"operations": [{"id", "body", ...}]}."""
+    if path is None:
+        return {}, set()
+    manifest = json.loads(path.read_text())
+    ids = {op["id"]: op["body"] for op in manifest.get("operations", [])}
+    return ids, set(ids.values())
 
 
 def _from_query_string(raw: bytes) -> JSONObject:
@@ -141,21 +501,23 @@ def _from_query_string(raw: bytes) -> JSONObject:
     request: JSONObject = {"query": values.get("query")}
     if "operationName" in values:
         request["operationName"] = values["operationName"]
-    if "variables" in values:
-        try:
-            request["variables"] = orjson.loads(values["variables"])
-        except orjson.JSONDecodeError:
-            raise RequestError("`variables` is not valid JSON", "BAD_REQUEST") from None
+    for key in ("variables", "extensions"):
+        if key in values:
+            try:
+                request[key] = orjson.loads(values[key])
+            except orjson.JSONDecodeError:
+                raise RequestError(f"`{key}` is not valid JSON", "BAD_REQUEST") from None
     return request
 
 
-def _parts(request: Any) -> tuple[str, dict[str, Any] | None, str | None]:
-    if isinstance(request, list):
-        raise RequestError("batched requests are not enabled", "BATCHING_NOT_ENABLED")
+def _parts(request: Any) -> tuple[str | None, dict[str, Any] | None, str | None, JSONObject]:
     if not isinstance(request, dict):
         raise RequestError("the request body must be a JSON object", "BAD_REQUEST")
     query = request.get("query")
-    if not isinstance(query, str) or not query.strip():
+    extensions = request.get("extensions") or {}
+    if query is not None and (not isinstance(query, str) or not query.strip()):
+        raise RequestError("the request has no `query` string", "BAD_REQUEST")
+    if query is None and not (isinstance(extensions, dict) and "persistedQuery" in extensions):
         raise RequestError("the request has no `query` string", "BAD_REQUEST")
     variables = request.get("variables")
     if variables is not None and not isinstance(variables, dict):
@@ -163,7 +525,7 @@ def _parts(request: Any) -> tuple[str, dict[str, Any] | None, str | None]:
     operation_name = request.get("operationName")
     if operation_name is not None and not isinstance(operation_name, str):
         raise RequestError("`operationName` must be a string", "BAD_REQUEST")
-    return query, variables, operation_name
+    return query, variables, operation_name, extensions if isinstance(extensions, dict) else {}
 
 
 def _code(response: JSONObject) -> str | None:
@@ -171,16 +533,31 @@ def _code(response: JSONObject) -> str | None:
     return errors[0].get("extensions", {}).get("code") if errors else None
 
 
-async def _respond(send: Any, status: int, body: JSONObject, content_type: bytes = JSON) -> None:
-    payload = orjson.dumps(body)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", content_type),
-                (b"content-length", str(len(payload)).encode()),
-            ],
-        }
-    )
+def _error(message: str, code: str) -> JSONObject:
+    return {"errors": [{"message": message, "extensions": {"code": code}}]}
+
+
+async def _respond(
+    send: Any,
+    status: int,
+    body: Any,
+    content_type: bytes = JSON,
+    extra: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    await _send(send, status, orjson.dumps(body), content_type, extra)
+
+
+async def _send(
+    send: Any,
+    status: int,
+    payload: bytes,
+    content_type: bytes,
+    extra: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    headers = [
+        (b"content-type", content_type),
+        (b"content-length", str(len(payload)).encode()),
+        *(extra or []),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})

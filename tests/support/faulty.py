@@ -38,18 +38,23 @@ def faulty_app(mode: str) -> Any:
 
 
 @contextlib.contextmanager
-def faulty_server(mode: str) -> Iterator[str]:
-    """Serve `faulty_app(mode)` on a free port in a thread; yields its GraphQL URL."""
+def serve_in_thread(app: Any) -> Iterator[str]:
+    """Serve an ASGI app with uvicorn on a free port in a thread; yields its base URL."""
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(faulty_app(mode), host="127.0.0.1", port=port, log_level="error")
-    )
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
         time.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{port}/graphql"
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=15)
+
+
+@contextlib.contextmanager
+def faulty_server(mode: str) -> Iterator[str]:
+    """Serve `faulty_app(mode)`; yields its GraphQL URL."""
+    with serve_in_thread(faulty_app(mode)) as url:
+        yield f"{url}/graphql"

@@ -1,0 +1,416 @@
+"""`router.yaml`: the router's configuration, in Apollo Router's spirit (same section names).
+
+    supergraph:        { listen: 127.0.0.1:4000, path: /graphql, introspection: true,
+                         file: supergraph.graphql }
+    headers:           { all: { request: [rules] }, subgraphs: { NAME: { request: [rules] } } }
+                       rules: {propagate: {named | matching, rename?, default?}},
+                              {insert: {name, value}}, {remove: {named | matching}}
+    cors:              { origins: [...], allow_credentials: false, allow_headers: [...] }
+    limits:            { max_depth, max_aliases, max_root_fields, parser_max_tokens,
+                         http_max_request_bytes }
+    traffic_shaping:   { all: { timeout: 30s }, subgraphs: { NAME: { timeout: 5s } } }
+    include_subgraph_errors: { all: false, subgraphs: { NAME: true } }
+    csrf:              { unsafe_disabled: false, required_headers: [...] }
+    apq:               { enabled: true }
+    persisted_queries: { enabled: false, safelist: FILE, require_id: false }
+    batching:          { enabled: false, max_size: 10 }
+    progressive_override: { labels: [...] }
+    plugins:           { experimental.expose_query_plan: false }
+    telemetry:         { metrics: { prometheus: { enabled: true, path: /metrics } },
+                         tracing: { enabled: false, service_name: router } }
+
+`${env.NAME}` and `${env.NAME:-default}` expand as in Apollo Router. An unknown key or a value
+of the wrong type stops the router at start-up with one message naming the key.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from router.errors import RouterError
+
+_ENV = re.compile(r"\$\{env\.([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "content-length",
+        "content-type",
+        "host",
+        "accept-encoding",
+    }
+)
+
+
+class ConfigError(RouterError):
+    """router.yaml is wrong; the message names the key."""
+
+
+@dataclass(frozen=True)
+class HeaderRule:
+    kind: str  # propagate | insert | remove
+    named: str | None = None
+    matching: re.Pattern[str] | None = None
+    rename: str | None = None
+    default: str | None = None
+    value: str | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 4000
+    path: str = "/graphql"
+    introspection: bool = True
+    supergraph_file: Path | None = None
+    header_rules: dict[str, tuple[HeaderRule, ...]] = field(default_factory=dict)
+    """'*' for all subgraphs, else per subgraph name (applied after '*')."""
+    cors_origins: tuple[str, ...] = ()
+    cors_allow_credentials: bool = False
+    cors_allow_headers: tuple[str, ...] = (
+        "content-type",
+        "apollo-require-preflight",
+        "x-apollo-operation-name",
+    )
+    max_depth: int = 100
+    max_aliases: int = 200
+    max_root_fields: int = 100
+    parser_max_tokens: int = 15_000
+    http_max_request_bytes: int = 2_000_000
+    timeout: float = 30.0
+    subgraph_timeouts: dict[str, float] = field(default_factory=dict)
+    include_subgraph_errors: bool = False
+    include_subgraph_errors_for: dict[str, bool] = field(default_factory=dict)
+    csrf_enabled: bool = True
+    csrf_required_headers: tuple[str, ...] = ("x-apollo-operation-name", "apollo-require-preflight")
+    apq_enabled: bool = True
+    persisted_queries_enabled: bool = False
+    safelist_file: Path | None = None
+    require_id: bool = False
+    batching_enabled: bool = False
+    batching_max_size: int = 10
+    override_labels: frozenset[str] = frozenset()
+    expose_query_plan: bool = False
+    metrics_enabled: bool = True
+    metrics_path: str = "/metrics"
+    tracing_enabled: bool = False
+    service_name: str = "router"
+
+    def subgraph_errors_shown(self, service: str) -> bool:
+        return self.include_subgraph_errors_for.get(service, self.include_subgraph_errors)
+
+
+def expand_env(text: str, environ: Mapping[str, str]) -> str:
+    def replace(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in environ:
+            return environ[name]
+        if default is not None:
+            return default
+        raise ConfigError(f"environment variable {name} is not set (used as ${{env.{name}}})")
+
+    return _ENV.sub(replace, text)
+
+
+def load_config(path: str | Path | None, environ: Mapping[str, str] = os.environ) -> Config:
+    if path is None:
+        return Config()
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    return parse_config(text, base=path.parent, environ=environ)
+
+
+def parse_config(
+    text: str, *, base: Path = Path("."), environ: Mapping[str, str] = os.environ
+) -> Config:
+    try:
+        raw = yaml.safe_load(expand_env(text, environ)) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"router config is not valid YAML: {exc}") from None
+    reader = _Reader(raw, "")
+    values: dict[str, Any] = {}
+    supergraph = reader.section("supergraph", {"listen", "path", "introspection", "file"})
+    if "listen" in supergraph.raw:
+        host, _, port = supergraph.text("listen").rpartition(":")
+        if not host or not port.isdigit():
+            raise ConfigError(
+                f"supergraph.listen must be HOST:PORT, got {supergraph.raw['listen']!r}"
+            )
+        values.update(listen_host=host, listen_port=int(port))
+    values.update(supergraph.pick(path=str, introspection=bool))
+    if "file" in supergraph.raw:
+        values["supergraph_file"] = base / supergraph.text("file")
+
+    headers = reader.section("headers", {"all", "subgraphs"})
+    rules: dict[str, tuple[HeaderRule, ...]] = {}
+    if "all" in headers.raw:
+        rules["*"] = _header_rules(headers.section("all", {"request"}), "headers.all")
+    for name, sub in headers.mapping("subgraphs").items():
+        rules[name] = _header_rules(
+            _Reader(sub, f"headers.subgraphs.{name}", {"request"}), f"headers.subgraphs.{name}"
+        )
+    values["header_rules"] = rules
+
+    cors = reader.section("cors", {"origins", "allow_credentials", "allow_headers"})
+    if "origins" in cors.raw:
+        values["cors_origins"] = tuple(cors.strings("origins"))
+    if "allow_headers" in cors.raw:
+        values["cors_allow_headers"] = tuple(h.lower() for h in cors.strings("allow_headers"))
+    values.update(
+        _rename(cors.pick(allow_credentials=bool), cors_allow_credentials="allow_credentials")
+    )
+
+    limits = reader.section(
+        "limits",
+        {
+            "max_depth",
+            "max_aliases",
+            "max_root_fields",
+            "parser_max_tokens",
+            "http_max_request_bytes",
+        },
+    )
+    values.update(
+        limits.pick(
+            max_depth=int,
+            max_aliases=int,
+            max_root_fields=int,
+            parser_max_tokens=int,
+            http_max_request_bytes=int,
+        )
+    )
+
+    shaping = reader.section("traffic_shaping", {"all", "subgraphs"})
+    if "all" in shaping.raw:
+        values["timeout"] = shaping.section("all", {"timeout"}).duration("timeout")
+    values["subgraph_timeouts"] = {
+        name: _Reader(sub, f"traffic_shaping.subgraphs.{name}", {"timeout"}).duration("timeout")
+        for name, sub in shaping.mapping("subgraphs").items()
+    }
+
+    errors = reader.section("include_subgraph_errors", {"all", "subgraphs"})
+    values.update(_rename(errors.pick(all=bool), include_subgraph_errors="all"))
+    values["include_subgraph_errors_for"] = {
+        name: _expect(flag, bool, f"include_subgraph_errors.subgraphs.{name}")
+        for name, flag in errors.mapping("subgraphs").items()
+    }
+
+    csrf = reader.section("csrf", {"unsafe_disabled", "required_headers"})
+    if "unsafe_disabled" in csrf.raw:
+        values["csrf_enabled"] = not csrf.flag("unsafe_disabled")
+    if "required_headers" in csrf.raw:
+        values["csrf_required_headers"] = tuple(h.lower() for h in csrf.strings("required_headers"))
+
+    apq = reader.section("apq", {"enabled"})
+    values.update(_rename(apq.pick(enabled=bool), apq_enabled="enabled"))
+    persisted = reader.section("persisted_queries", {"enabled", "safelist", "require_id"})
+    values.update(
+        _rename(persisted.pick(enabled=bool, require_id=bool), persisted_queries_enabled="enabled")
+    )
+    if "safelist" in persisted.raw:
+        values["safelist_file"] = base / persisted.text("safelist")
+    batching = reader.section("batching", {"enabled", "max_size"})
+    values.update(
+        _rename(
+            batching.pick(enabled=bool, max_size=int),
+            batching_enabled="enabled",
+            batching_max_size="max_size",
+        )
+    )
+    override = reader.section("progressive_override", {"labels"})
+    if "labels" in override.raw:
+        values["override_labels"] = frozenset(override.strings("labels"))
+    plugins = reader.section("plugins", {"experimental.expose_query_plan"})
+    if "experimental.expose_query_plan" in plugins.raw:
+        values["expose_query_plan"] = plugins.flag("experimental.expose_query_plan")
+    telemetry = reader.section("telemetry", {"metrics", "tracing"})
+    prometheus = telemetry.section("metrics", {"prometheus"}).section(
+        "prometheus", {"enabled", "path"}
+    )
+    values.update(
+        _rename(
+            prometheus.pick(enabled=bool, path=str), metrics_enabled="enabled", metrics_path="path"
+        )
+    )
+    tracing = telemetry.section("tracing", {"enabled", "service_name"})
+    values.update(_rename(tracing.pick(enabled=bool, service_name=str), tracing_enabled="enabled"))
+    reader.no_unknown(
+        {
+            "supergraph",
+            "headers",
+            "cors",
+            "limits",
+            "traffic_shaping",
+            "include_subgraph_errors",
+            "csrf",
+            "apq",
+            "persisted_queries",
+            "batching",
+            "progressive_override",
+            "plugins",
+            "telemetry",
+        }
+    )
+    return Config(**values)
+
+
+def _rename(picked: dict[str, Any], **names: str) -> dict[str, Any]:
+    """Map picked config keys onto Config field names (`field="key"`)."""
+    by_key = {key: name for name, key in names.items()}
+    return {by_key.get(key, key): value for key, value in picked.items()}
+
+
+def _expect(value: Any, kind: type, where: str) -> Any:
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ConfigError(f"{where} must be a {kind.__name__}, got {value!r}")
+    return value
+
+
+class _Reader:
+    """A mapping of the config at `where`, refusing keys it does not know."""
+
+    def __init__(self, raw: Any, where: str, known: set[str] | None = None) -> None:
+        if raw is None:
+            raw = {}
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{where or 'the router config'} must be a mapping, got {raw!r}")
+        self.raw: dict[str, Any] = raw
+        self.where = where
+        if known is not None:
+            self.no_unknown(known)
+
+    def _key(self, key: str) -> str:
+        return f"{self.where}.{key}" if self.where else key
+
+    def no_unknown(self, known: set[str]) -> None:
+        unknown = sorted(set(self.raw) - known)
+        if unknown:
+            raise ConfigError(
+                f"unknown key {self._key(unknown[0])!r} in the router config "
+                f"(known here: {', '.join(sorted(known))})"
+            )
+
+    def section(self, key: str, known: set[str]) -> _Reader:
+        return _Reader(self.raw.get(key), self._key(key), known)
+
+    def mapping(self, key: str) -> dict[str, Any]:
+        value = self.raw.get(key) or {}
+        if not isinstance(value, dict):
+            raise ConfigError(f"{self._key(key)} must be a mapping")
+        return value
+
+    def text(self, key: str) -> str:
+        return str(_expect(self.raw[key], str, self._key(key)))
+
+    def flag(self, key: str) -> bool:
+        return bool(_expect(self.raw[key], bool, self._key(key)))
+
+    def strings(self, key: str) -> list[str]:
+        value = self.raw[key]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{self._key(key)} must be a list of strings")
+        return value
+
+    def duration(self, key: str) -> float:
+        value = self.raw.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        match = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m)", str(value))
+        if match is None:
+            raise ConfigError(
+                f"{self._key(key)} must be a duration like 500ms, 5s or 1m, got {value!r}"
+            )
+        number = float(match.group(1))
+        return {"ms": number / 1000, "s": number, "m": number * 60}[match.group(2)]
+
+    def pick(self, **kinds: type) -> dict[str, Any]:
+        return {
+            key: _expect(self.raw[key], kind, self._key(key))
+            for key, kind in kinds.items()
+            if key in self.raw
+        }
+
+
+def _header_rules(section: _Reader, where: str) -> tuple[HeaderRule, ...]:
+    raw = section.raw.get("request") or []
+    if not isinstance(raw, list):
+        raise ConfigError(f"{where}.request must be a list of rules")
+    rules = []
+    for index, item in enumerate(raw):
+        spot = f"{where}.request[{index}]"
+        if not isinstance(item, dict) or len(item) != 1:
+            raise ConfigError(f"{spot} must be one of propagate / insert / remove")
+        ((kind, body),) = item.items()
+        if kind not in ("propagate", "insert", "remove"):
+            raise ConfigError(f"{spot}: unknown rule {kind!r} (use propagate, insert or remove)")
+        rule = _Reader(
+            body, f"{spot}.{kind}", {"named", "matching", "rename", "default", "name", "value"}
+        )
+        named = rule.raw.get("named") or rule.raw.get("name")
+        matching = rule.raw.get("matching")
+        if kind == "insert" and (not named or "value" not in rule.raw):
+            raise ConfigError(f"{spot}.insert needs name and value")
+        if kind != "insert" and not (named or matching):
+            raise ConfigError(f"{spot}.{kind} needs named or matching")
+        if named and str(named).lower() in HOP_BY_HOP and kind != "remove":
+            raise ConfigError(f"{spot}: {named} is a hop-by-hop header and is never forwarded")
+        try:
+            pattern = re.compile(str(matching), re.IGNORECASE) if matching else None
+        except re.error as exc:
+            raise ConfigError(
+                f"{spot}.{kind}.matching is not a valid regular expression: {exc}"
+            ) from None
+        rules.append(
+            HeaderRule(
+                kind=kind,
+                named=str(named).lower() if named else None,
+                matching=pattern,
+                rename=str(rule.raw["rename"]).lower() if rule.raw.get("rename") else None,
+                default=str(rule.raw["default"]) if "default" in rule.raw else None,
+                value=str(rule.raw["value"]) if "value" in rule.raw else None,
+            )
+        )
+    return tuple(rules)
+
+
+def subgraph_headers(config: Config, service: str, incoming: Mapping[str, str]) -> dict[str, str]:
+    """The headers to send to `service` for a client request with `incoming` headers."""
+    out: dict[str, str] = {}
+    for rule in (*config.header_rules.get("*", ()), *config.header_rules.get(service, ())):
+        if rule.kind == "propagate":
+            if rule.named is not None:
+                value = incoming.get(rule.named, rule.default)
+                if value is not None:
+                    out[rule.rename or rule.named] = value
+            elif rule.matching is not None:
+                for name, value in incoming.items():
+                    if name not in HOP_BY_HOP and rule.matching.fullmatch(name):
+                        out[name] = value
+        elif rule.kind == "insert":
+            assert rule.named is not None and rule.value is not None
+            out[rule.named] = rule.value
+        else:
+            for name in list(out):
+                if name == rule.named or (
+                    rule.matching is not None and rule.matching.fullmatch(name)
+                ):
+                    del out[name]
+    return {k: v for k, v in out.items() if k not in HOP_BY_HOP}

@@ -1,0 +1,66 @@
+"""Prometheus metrics for the router (text format on `/metrics`): requests, errors and latency
+per operation, latency and failures per subgraph, plan cache hits and misses."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "router_http_requests",
+            "GraphQL requests answered",
+            ["operation", "status"],
+            registry=self.registry,
+        )
+        self.errors = Counter(
+            "router_graphql_errors",
+            "GraphQL errors in responses, by extensions.code",
+            ["code"],
+            registry=self.registry,
+        )
+        self.duration = Histogram(
+            "router_request_duration_seconds",
+            "Time to answer a request",
+            ["operation"],
+            buckets=BUCKETS,
+            registry=self.registry,
+        )
+        self.subgraph_duration = Histogram(
+            "router_subgraph_request_duration_seconds",
+            "Time a subgraph took to answer",
+            ["subgraph", "outcome"],
+            buckets=BUCKETS,
+            registry=self.registry,
+        )
+        self.plan_cache = Counter(
+            "router_query_plan_cache",
+            "Query plan cache lookups",
+            ["result"],
+            registry=self.registry,
+        )
+
+    def fetched(self, service: str, seconds: float, ok: bool) -> None:
+        self.subgraph_duration.labels(service, "success" if ok else "failure").observe(seconds)
+
+    def answered(
+        self, operation: str | None, status: int, seconds: float, codes: list[str]
+    ) -> None:
+        name = operation or "anonymous"
+        self.requests.labels(name, str(status)).inc()
+        self.duration.labels(name).observe(seconds)
+        for code in codes:
+            self.errors.labels(code).inc()
+
+    def render(self, cache_hits: int, cache_misses: int) -> bytes:
+        # The router counts its cache; mirror the totals here so they survive hot reloads.
+        for result, total in (("hit", cache_hits), ("miss", cache_misses)):
+            counter = self.plan_cache.labels(result)
+            increment = total - counter._value.get()
+            if increment > 0:
+                counter.inc(increment)
+        return generate_latest(self.registry)

@@ -1,0 +1,37 @@
+"""A real HTTP subgraph for serving tests: answers from a table, records every request's
+headers and body, so tests can assert what reached the subgraph."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+class RecordingSubgraph:
+    def __init__(self, answers: dict[str, Any]) -> None:
+        self.answers = answers
+        """query text → the JSON answer."""
+        self.requests: list[tuple[dict[str, str], dict[str, Any]]] = []
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        body = json.loads(b"".join(chunks) or b"{}")
+        headers = {k.decode(): v.decode() for k, v in scope["headers"]}
+        self.requests.append((headers, body))
+        answer = self.answers.get(body.get("query"), {"data": {"__typename": "Query"}})
+        payload = json.dumps(answer).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
+        await send({"type": "http.response.body", "body": payload})

@@ -1,0 +1,426 @@
+"""The router as a service (router.yaml): CSRF, CORS, limits, plan exposure, masking, APQ,
+safelist, batching, health and readiness, metrics, header rules (asserted at a real subgraph),
+per-subgraph timeouts, hot reload under load, and configuration errors."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+
+from router.config import ConfigError, parse_config
+from router.server.app import RouterApp, build_router
+from router.server.metrics import Metrics
+from tests.support.faulty import faulty_app, serve_in_thread
+from tests.support.recording_subgraph import RecordingSubgraph
+
+ROOT = Path(__file__).parents[1]
+SUPERGRAPH = (ROOT / "supergraph.graphql").read_text()
+NAME_FETCH = 'query Q__customers__0 { customer(id: "1") { name } }'
+NAME_QUERY = 'query Q { customer(id: "1") { name } }'
+ANSWERS = {NAME_FETCH: {"data": {"customer": {"name": "Alice"}}}}
+JSON_POST = {"content-type": "application/json"}
+
+
+@contextlib.asynccontextmanager
+async def serving(
+    config_text: str = "", answers: dict[str, Any] | None = None, **kwargs: Any
+) -> AsyncIterator[tuple[httpx.AsyncClient, RecordingSubgraph, RouterApp]]:
+    """The router app (with its lifespan) in front of a real recording subgraph for both services."""
+    subgraph = RecordingSubgraph(answers if answers is not None else ANSWERS)
+    with serve_in_thread(subgraph) as url:
+        sdl = SUPERGRAPH.replace("http://127.0.0.1:4001/graphql", f"{url}/customers").replace(
+            "http://127.0.0.1:4002/graphql", f"{url}/orders"
+        )
+        config = parse_config(config_text)
+        metrics = Metrics()
+        app = RouterApp(build_router(sdl, config, metrics), config, metrics=metrics, **kwargs)
+        async with LifespanManager(app) as manager:
+            transport = httpx.ASGITransport(app=manager.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://router") as client:
+                yield client, subgraph, app
+
+
+def codes(response: httpx.Response) -> list[str]:
+    return [e["extensions"]["code"] for e in response.json().get("errors", [])]
+
+
+async def test_csrf_refuses_requests_a_browser_sends_without_preflight() -> None:
+    async with serving() as (client, subgraph, _):
+        simple = await client.post(
+            "/graphql",
+            content=json.dumps({"query": NAME_QUERY}),
+            headers={"content-type": "text/plain"},
+        )
+        plain_get = await client.get("/graphql", params={"query": NAME_QUERY})
+        allowed_get = await client.get(
+            "/graphql", params={"query": NAME_QUERY}, headers={"apollo-require-preflight": "true"}
+        )
+        json_post = await client.post("/graphql", json={"query": NAME_QUERY})
+    assert (simple.status_code, codes(simple)) == (400, ["CSRF_ERROR"])
+    assert (plain_get.status_code, codes(plain_get)) == (400, ["CSRF_ERROR"])
+    assert allowed_get.json() == json_post.json() == {"data": {"customer": {"name": "Alice"}}}
+    assert len(subgraph.requests) == 2  # the refused requests never reached a subgraph
+
+
+async def test_cors_allows_listed_origins_only() -> None:
+    async with serving("cors: { origins: [https://app.example.com] }") as (client, _, _):
+        preflight = await client.options("/graphql", headers={"origin": "https://app.example.com"})
+        allowed = await client.post(
+            "/graphql", json={"query": NAME_QUERY}, headers={"origin": "https://app.example.com"}
+        )
+        other = await client.post(
+            "/graphql", json={"query": NAME_QUERY}, headers={"origin": "https://evil.example"}
+        )
+        other_preflight = await client.options(
+            "/graphql", headers={"origin": "https://evil.example"}
+        )
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-origin"] == "https://app.example.com"
+    assert allowed.headers["access-control-allow-origin"] == "https://app.example.com"
+    assert "access-control-allow-origin" not in other.headers
+    assert other_preflight.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("limits", "query", "code"),
+    [
+        (
+            "max_depth: 3",
+            '{ order(id: "1") { customer { orders { totalCount } } } }',
+            "MAX_DEPTH_LIMIT",
+        ),
+        (
+            "max_aliases: 1",
+            '{ a: order(id: "1") { id } b: order(id: "2") { id } }',
+            "MAX_ALIASES_LIMIT",
+        ),
+        (
+            "max_root_fields: 1",
+            '{ order(id: "1") { id } customer(id: "1") { id } }',
+            "MAX_ROOT_FIELDS_LIMIT",
+        ),
+        (
+            "parser_max_tokens: 10",
+            '{ order(id: "1") { id status total { amount } } }',
+            "MAX_TOKENS_LIMIT",
+        ),
+    ],
+)
+async def test_limits(limits: str, query: str, code: str) -> None:
+    async with serving(f"limits: {{ {limits} }}") as (client, subgraph, _):
+        response = await client.post("/graphql", json={"query": query})
+    assert (response.status_code, codes(response)) == (400, [code])
+    assert subgraph.requests == []
+
+
+async def test_request_body_limit() -> None:
+    async with serving("limits: { http_max_request_bytes: 200 }") as (client, _, _):
+        response = await client.post("/graphql", json={"query": NAME_QUERY, "pad": "x" * 500})
+    assert (response.status_code, codes(response)) == (413, ["PAYLOAD_TOO_LARGE"])
+
+
+async def test_introspection_can_be_disabled() -> None:
+    async with serving("supergraph: { introspection: false }") as (client, _, _):
+        response = await client.post(
+            "/graphql", json={"query": "{ __schema { queryType { name } } }"}
+        )
+    assert codes(response) == ["INTROSPECTION_DISABLED"]
+
+
+async def test_query_plan_exposure_needs_configuration() -> None:
+    headers = {"apollo-expose-query-plan": "true"}
+    async with serving() as (client, _, _):
+        refused = await client.post("/graphql", json={"query": NAME_QUERY}, headers=headers)
+    assert codes(refused) == ["QUERY_PLAN_NOT_EXPOSED"]
+    async with serving("plugins: { experimental.expose_query_plan: true }") as (
+        client,
+        subgraph,
+        _,
+    ):
+        shown = await client.post("/graphql", json={"query": NAME_QUERY}, headers=headers)
+        dry = await client.post(
+            "/graphql", json={"query": NAME_QUERY}, headers={"apollo-expose-query-plan": "dry-run"}
+        )
+    plan = shown.json()["extensions"]["apolloQueryPlan"]
+    assert shown.json()["data"] == {"customer": {"name": "Alice"}}
+    assert plan["object"]["node"]["kind"] == "Fetch"
+    assert plan["text"].startswith('QueryPlan {\n  Fetch(service: "customers")')
+    assert dry.json()["data"] is None and "apolloQueryPlan" in dry.json()["extensions"]
+    assert len(subgraph.requests) == 1  # the dry run fetched nothing
+
+
+async def test_subgraph_errors_are_masked_unless_included() -> None:
+    answers = {
+        NAME_FETCH: {
+            "data": {"customer": None},
+            "errors": [
+                {
+                    "message": "db password is hunter2",
+                    "path": ["customer"],
+                    "extensions": {"code": "DB_DOWN"},
+                }
+            ],
+        }
+    }
+    async with serving(answers=answers) as (client, _, _):
+        masked = (await client.post("/graphql", json={"query": NAME_QUERY})).json()
+    async with serving("include_subgraph_errors: { all: true }", answers=answers) as (client, _, _):
+        shown = (await client.post("/graphql", json={"query": NAME_QUERY})).json()
+    assert masked["errors"] == [
+        {
+            "message": "Subgraph errors redacted",
+            "path": ["customer"],
+            "extensions": {"code": "DB_DOWN", "serviceName": "customers"},
+        }
+    ]
+    assert shown["errors"][0]["message"] == "db password is hunter2"
+
+
+async def test_header_rules_are_what_reaches_the_subgraph() -> None:
+    config = """
+headers:
+  all:
+    request:
+      - propagate: { named: authorization }
+      - propagate: { matching: "x-tenant-.*" }
+      - insert: { name: x-router, value: pyfederation }
+  subgraphs:
+    customers:
+      request:
+        - propagate: { named: x-user, rename: x-customer-user }
+        - remove: { named: x-router }
+"""
+    incoming = {
+        "authorization": "Bearer t",
+        "x-tenant-id": "acme",
+        "x-user": "u1",
+        "cookie": "secret=1",
+        "connection": "keep-alive",
+    }
+    async with serving(config) as (client, subgraph, _):
+        await client.post("/graphql", json={"query": NAME_QUERY}, headers=incoming)
+    ((received, _body),) = subgraph.requests
+    assert received["authorization"] == "Bearer t"
+    assert received["x-tenant-id"] == "acme"
+    assert received["x-customer-user"] == "u1"
+    assert "x-router" not in received and "cookie" not in received and "x-user" not in received
+
+
+async def test_per_subgraph_timeout() -> None:
+    config = parse_config(
+        "traffic_shaping: { all: { timeout: 30s }, subgraphs: { customers: { timeout: 300ms } } }"
+    )
+    with serve_in_thread(faulty_app("slow")) as url:
+        sdl = SUPERGRAPH.replace("http://127.0.0.1:4001/graphql", f"{url}/graphql")
+        app = RouterApp(build_router(sdl, config), config)
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://r"
+        ) as client:
+            response = await client.post("/graphql", json={"query": NAME_QUERY})
+        await app.router.close()
+    (error,) = response.json()["errors"]
+    assert error["extensions"]["code"] == "SUBREQUEST_HTTP_ERROR"
+    assert "did not answer within 0.3 s" in error["message"]
+
+
+async def test_automatic_persisted_queries() -> None:
+    sha = hashlib.sha256(NAME_QUERY.encode()).hexdigest()
+    extensions = {"persistedQuery": {"version": 1, "sha256Hash": sha}}
+    async with serving() as (client, _, _):
+        unknown = await client.post("/graphql", json={"extensions": extensions})
+        registered = await client.post(
+            "/graphql", json={"query": NAME_QUERY, "extensions": extensions}
+        )
+        by_hash = await client.post("/graphql", json={"extensions": extensions})
+        wrong = await client.post(
+            "/graphql", json={"query": "{ __typename }", "extensions": extensions}
+        )
+    assert codes(unknown) == ["PERSISTED_QUERY_NOT_FOUND"]
+    assert registered.json() == by_hash.json() == {"data": {"customer": {"name": "Alice"}}}
+    assert codes(wrong) == ["PERSISTED_QUERY_HASH_MISMATCH"]
+
+
+async def test_safelist(tmp_path: Path) -> None:
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(
+        json.dumps(
+            {
+                "format": "apollo-persisted-query-manifest",
+                "version": 1,
+                "operations": [{"id": "q1", "name": "Q", "type": "query", "body": NAME_QUERY}],
+            }
+        )
+    )
+    config = f"persisted_queries: {{ enabled: true, safelist: {manifest} }}"
+    async with serving(config) as (client, _, _):
+        listed = await client.post("/graphql", json={"query": NAME_QUERY})
+        by_id = await client.post(
+            "/graphql", json={"extensions": {"persistedQuery": {"version": 1, "id": "q1"}}}
+        )
+        other = await client.post("/graphql", json={"query": "{ __typename }"})
+    assert listed.json() == by_id.json() == {"data": {"customer": {"name": "Alice"}}}
+    assert (other.status_code, codes(other)) == (403, ["QUERY_NOT_IN_SAFELIST"])
+
+
+async def test_batching_when_enabled() -> None:
+    batch = [{"query": NAME_QUERY}, {"query": "{ __typename }"}]
+    async with serving() as (client, _, _):
+        refused = await client.post("/graphql", json=batch)
+    async with serving("batching: { enabled: true, max_size: 2 }") as (client, _, _):
+        answered = await client.post("/graphql", json=batch)
+        too_big = await client.post("/graphql", json=batch * 2)
+    assert codes(refused) == ["BATCHING_NOT_ENABLED"]
+    assert answered.json() == [
+        {"data": {"customer": {"name": "Alice"}}},
+        {"data": {"__typename": "Query"}},
+    ]
+    assert codes(too_big) == ["BATCH_LIMIT_EXCEEDED"]
+
+
+async def test_health_and_readiness() -> None:
+    async with serving() as (client, _, app):
+        live = await client.get("/health")
+        ready = await client.get("/health?ready")
+    assert (live.status_code, live.json()) == (200, {"status": "UP"})
+    assert (ready.status_code, ready.json()) == (200, {"status": "UP"})
+    config = parse_config("")
+    dead = SUPERGRAPH.replace("http://127.0.0.1:4001/graphql", "http://127.0.0.1:9/graphql")
+    app = RouterApp(build_router(dead, config), config)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://r"
+    ) as client:
+        not_ready = await client.get("/health?ready")
+    await app.router.close()
+    assert not_ready.status_code == 503
+    assert "customers" in not_ready.json()["unreachable"]
+
+
+async def test_metrics() -> None:
+    async with serving() as (client, _, _):
+        for _ in range(3):
+            await client.post("/graphql", json={"query": NAME_QUERY, "operationName": "Q"})
+        await client.post("/graphql", json={"query": "{ nope }"})
+        text = (await client.get("/metrics")).text
+    assert 'router_http_requests_total{operation="Q",status="200"} 3.0' in text
+    assert 'router_graphql_errors_total{code="GRAPHQL_VALIDATION_FAILED"} 1.0' in text
+    assert (
+        'router_subgraph_request_duration_seconds_count{outcome="success",subgraph="customers"} 3.0'
+        in text
+    )
+    assert 'router_query_plan_cache_total{result="hit"} 2.0' in text
+    assert 'router_request_duration_seconds_bucket{le="10.0",operation="Q"} 3.0' in text
+
+
+async def test_hot_reload_under_load_without_a_failed_request(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    supergraph_file = tmp_path / "supergraph.graphql"
+    async with serving(answers=ANSWERS) as (client, _, app):
+        sdl = app.router.supergraph.sdl
+        supergraph_file.write_text(sdl)
+        app.supergraph_file = supergraph_file
+        app.reload_interval = 0.05
+        watcher = asyncio.create_task(app._watch(supergraph_file))
+        failures = 0
+
+        async def hammer() -> None:
+            nonlocal failures
+            for _ in range(60):
+                response = await client.post(
+                    "/graphql", json={"query": NAME_QUERY, "operationName": "Q"}
+                )
+                failures += response.json() != {"data": {"customer": {"name": "Alice"}}}
+                await asyncio.sleep(0.005)
+
+        load = asyncio.gather(*(hammer() for _ in range(4)))
+        await asyncio.sleep(0.1)
+        old_router = app.router
+        # a new supergraph: the customers service gained a field
+        supergraph_file.write_text(
+            sdl.replace(
+                "  email: String! @join__field(graph: CUSTOMERS)",
+                "  email: String! @join__field(graph: CUSTOMERS)\n  vip: Boolean @join__field(graph: CUSTOMERS)",
+            )
+        )
+        await load
+        for _ in range(100):
+            if app.router is not old_router:
+                break
+            await asyncio.sleep(0.05)
+        assert app.router is not old_router
+        assert "vip" in app.router.api_schema.type_map["Customer"].fields  # type: ignore[union-attr]
+        # a broken supergraph is refused; the last good one keeps serving
+        good = app.router
+        supergraph_file.write_text("this is not a supergraph")
+        await asyncio.sleep(0.3)
+        assert app.router is good
+        still = await client.post("/graphql", json={"query": NAME_QUERY})
+        watcher.cancel()
+        await old_router.close()
+    assert failures == 0
+    assert still.json() == {"data": {"customer": {"name": "Alice"}}}
+    assert any("reload_rejected" in r.message for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("supergrahp: {}", "unknown key 'supergrahp'"),
+        ("limits: { max_depth: deep }", "limits.max_depth must be a int"),
+        (
+            "traffic_shaping: { all: { timeout: soon } }",
+            "traffic_shaping.all.timeout must be a duration",
+        ),
+        (
+            "headers: { all: { request: [ { propagate: { matching: '[' } } ] } }",
+            "not a valid regular expression",
+        ),
+        ("headers: { all: { request: [ { propagate: { named: connection } } ] } }", "hop-by-hop"),
+        ("supergraph: { listen: ${env.ROUTER_LISTEN} }", "ROUTER_LISTEN is not set"),
+        ("supergraph: { listen: localhost }", "supergraph.listen must be HOST:PORT"),
+    ],
+)
+def test_config_errors_name_the_key(text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_config(text, environ={})
+
+
+def test_env_expansion_in_config() -> None:
+    config = parse_config(
+        "supergraph: { listen: '${env.HOST:-0.0.0.0}:${env.PORT}' }", environ={"PORT": "4100"}
+    )
+    assert (config.listen_host, config.listen_port) == ("0.0.0.0", 4100)
+
+
+def test_serve_refuses_a_bad_config_at_start_up(tmp_path: Path) -> None:
+    bad = tmp_path / "router.yaml"
+    bad.write_text("cors: { origin: [x] }")
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "router",
+            "serve",
+            "--config",
+            str(bad),
+            "--supergraph",
+            str(ROOT / "supergraph.graphql"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert run.returncode == 1
+    assert "unknown key 'cors.origin'" in run.stderr
