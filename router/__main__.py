@@ -8,6 +8,7 @@ python -m router compose --config supergraph.yaml [--output supergraph.graphql]
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -41,6 +42,11 @@ def main(argv: list[str] | None = None) -> int:
     compose.add_argument("--config", required=True, type=Path)
     compose.add_argument("--output", type=Path)
 
+    dev = commands.add_parser("dev", help="run the subgraphs and the router, reloading on change")
+    dev.add_argument("--config", type=Path, default=Path("supergraph.yaml"))
+    dev.add_argument("--port", type=int, default=int(os.environ.get("ROUTER_PORT", 4000)))
+    dev.add_argument("--in-process", action="store_true", help="run the services inside the router")
+
     check = commands.add_parser("check", help="fail when the graph or its files are not right")
     check.add_argument("--config", required=True, type=Path)
     check.add_argument("--supergraph", type=Path, default=Path("supergraph.graphql"))
@@ -68,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
             return _plan(args)
         if args.command == "check":
             return _check(args)
+        if args.command == "dev":
+            from router.dev import run_dev
+
+            return run_dev(args.config, args.port, in_process=args.in_process)
         return _compose(args)
     except RouterError as exc:
         print(f"error: {exc}", file=sys.stderr)

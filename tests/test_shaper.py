@@ -92,3 +92,14 @@ def test_root_typename_and_fragments() -> None:
     query = '{ __typename ... on Query { order(id: "1") { ... on Order { id } } } }'
     data, _ = shape(query, {"order": {"id": "1"}})
     assert data == {"__typename": "Query", "order": {"id": "1"}}
+
+
+def test_root_introspection_fields_come_from_the_router() -> None:
+    shaper = Shaper(
+        SUPERGRAPH.api_schema,
+        normalize(parse('{ __schema { queryType { name } } order(id: "1") { id } }'), None),
+    )
+    data = shaper.shape(
+        {"order": {"id": "1"}}, {}, [], {"__schema": {"queryType": {"name": "Query"}}}
+    )
+    assert data == {"__schema": {"queryType": {"name": "Query"}}, "order": {"id": "1"}}

@@ -23,6 +23,7 @@ import logging
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -44,12 +45,14 @@ GRAPHQL_RESPONSE = b"application/graphql-response+json"
 SIMPLE_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "text/plain")
 
 
-def build_router(sdl: str, config: Config, metrics: Metrics | None = None) -> Router:
+def build_router(
+    sdl: str, config: Config, metrics: Metrics | None = None, transport: Any | None = None
+) -> Router:
     """A Router for this supergraph, configured by router.yaml."""
     from router.config import subgraph_headers
 
     supergraph = load_supergraph(sdl)
-    transport = HttpTransport(
+    transport = transport or HttpTransport(
         {g.name: g.url for g in supergraph.graphs.values()},
         timeout=config.timeout,
         timeouts=config.subgraph_timeouts,
@@ -82,6 +85,7 @@ class RouterApp:
         max_body: int | None = None,
         reload_interval: float = 1.0,
         metrics: Metrics | None = None,
+        router_factory: Callable[[str], Router] | None = None,
     ) -> None:
         self.config = config or Config()
         self.router = router
@@ -97,6 +101,10 @@ class RouterApp:
             else None
         )
         self._reloader: asyncio.Task[None] | None = None
+        self.router_factory = router_factory or (
+            lambda sdl: build_router(sdl, self.config, self.metrics)
+        )
+        """Builds the router for a reloaded supergraph (in-process mode keeps its transport)."""
 
     # --- ASGI ----------------------------------------------------------------------------
 
@@ -405,7 +413,13 @@ class RouterApp:
             )
             return
         await _send(
-            send, 200, graphiql_html(self.config.path).encode(), b"text/html; charset=utf-8", cors
+            send,
+            200,
+            graphiql_html(
+                self.config.path, expose_query_plan=self.config.expose_query_plan
+            ).encode(),
+            b"text/html; charset=utf-8",
+            cors,
         )
 
     async def _static(self, send: Any, name: str) -> None:
@@ -454,7 +468,7 @@ class RouterApp:
             last = current
             try:
                 sdl = await asyncio.to_thread(path.read_text)
-                fresh = await asyncio.to_thread(build_router, sdl, self.config, self.metrics)
+                fresh = await asyncio.to_thread(self.router_factory, sdl)
             except Exception as exc:  # a bad supergraph must never take the router down
                 logger.error(
                     json.dumps({"event": "reload_rejected", "file": str(path), "reason": str(exc)})

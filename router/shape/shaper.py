@@ -104,6 +104,12 @@ class Shaper:
             if first.name == "__typename":
                 compiled.append(_Field(name, "__typename", runtime.name, None, conditions))
                 continue
+            if first.name in ("__schema", "__type") and runtime is self.root_type:
+                # Answered by the router from the API schema; copied into the response as is.
+                compiled.append(
+                    _Field(name, first.name, runtime.name, _Type(False, LEAF), conditions)
+                )
+                continue
             definition = runtime.fields.get(first.name)
             if definition is None:
                 continue

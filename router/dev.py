@@ -1,0 +1,266 @@
+"""`python -m router dev`: the whole system on one machine, in the spirit of `rover dev`.
+
+Reads supergraph.yaml, starts every subgraph whose schema file lives in a runnable Python
+package (`python -m PACKAGE --port PORT`, the port taken from its routing URL), composes the
+supergraph, starts the router (hot reload on, development defaults), waits until everything is
+ready while saying so, prints the GraphiQL URL, re-composes and hot-reloads when a subgraph's
+schema file changes, and stops everything on Ctrl-C. With `--in-process` the services run
+inside the router's process: one process, no network hop between router and subgraphs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import inspect
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from router.compose import compose_subgraphs, read_subgraph
+from router.compose.config import SupergraphConfig, load_config, read_sdl
+from router.compose.merge import CompositionFailed
+from router.errors import RouterError
+
+
+@dataclass(frozen=True)
+class DevSubgraph:
+    name: str
+    package: str
+    port: int
+    schema_file: Path
+
+
+def plan_subgraphs(config: SupergraphConfig) -> list[DevSubgraph]:
+    found = []
+    for subgraph in config.subgraphs:
+        if subgraph.file is None or not (subgraph.file.parent / "__main__.py").exists():
+            raise RouterError(
+                f"subgraph {subgraph.name!r}: dev starts subgraphs whose schema file lives in a "
+                "runnable Python package (PACKAGE/__main__.py); start it yourself and use "
+                "`python -m router serve`"
+            )
+        port = urlparse(subgraph.routing_url).port
+        if port is None:
+            raise RouterError(
+                f"subgraph {subgraph.name!r}: routing_url {subgraph.routing_url} has no port"
+            )
+        found.append(DevSubgraph(subgraph.name, subgraph.file.parent.name, port, subgraph.file))
+    return found
+
+
+def port_taken(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def healthy(port: int) -> bool:
+    with (
+        contextlib.suppress(OSError),
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as r,
+    ):
+        return bool(r.status == 200)
+    return False
+
+
+def compose(config_path: Path) -> str:
+    config = load_config(config_path)
+    return compose_subgraphs(
+        [read_subgraph(s.name, s.routing_url, read_sdl(s)) for s in config.subgraphs]
+    )
+
+
+def say(message: str) -> None:
+    print(f"[dev] {message}", flush=True)
+
+
+def run_dev(
+    config_path: Path, router_port: int, *, in_process: bool = False, data_dir: Path = Path(".data")
+) -> int:
+    config = load_config(config_path)
+    subgraphs = plan_subgraphs(config)
+    busy = [(s.name, s.port) for s in subgraphs if not in_process and port_taken(s.port)]
+    if port_taken(router_port):
+        busy.append(("router", router_port))
+    if busy:
+        for name, port in busy:
+            say(
+                f"error: port {port} for the {name} is taken; stop what uses it, or change the port"
+            )
+        return 1
+    data_dir.mkdir(parents=True, exist_ok=True)
+    supergraph_file = data_dir / "supergraph.graphql"
+    say(f"composing {config_path} ...")
+    try:
+        supergraph_file.write_text(compose(config_path))
+    except CompositionFailed as failure:
+        say(f"composition failed:\n{failure}")
+        return 1
+    if in_process:
+        return asyncio.run(_in_process(subgraphs, supergraph_file, router_port, config_path))
+    return _processes(subgraphs, supergraph_file, router_port, config_path)
+
+
+def _processes(
+    subgraphs: list[DevSubgraph], supergraph_file: Path, router_port: int, config_path: Path
+) -> int:
+    env = dict(os.environ)
+    by_name = {s.name: s for s in subgraphs}
+    if "customers" in by_name:  # the orders service asks the customers service over HTTP
+        env.setdefault(
+            "ORDERS_CUSTOMERS_URL", f"http://127.0.0.1:{by_name['customers'].port}/graphql"
+        )
+    commands = [
+        (s.name, s.port, [sys.executable, "-m", s.package, "--port", str(s.port)])
+        for s in subgraphs
+    ]
+    commands.append(
+        (
+            "router",
+            router_port,
+            [
+                sys.executable,
+                "-m",
+                "router",
+                "serve",
+                "--supergraph",
+                str(supergraph_file),
+                "--port",
+                str(router_port),
+                "--dev",
+                "--log-level",
+                "warning",
+            ],
+        )
+    )
+    processes: list[tuple[str, subprocess.Popen[bytes]]] = []
+    try:
+        for name, port, command in commands:
+            say(f"starting {name} on port {port} ...")
+            process = subprocess.Popen(command, env=env)
+            processes.append((name, process))
+            deadline = time.monotonic() + 60
+            while not healthy(port):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    say(f"error: {name} did not start (see its output above)")
+                    return 1
+                time.sleep(0.2)
+            say(f"{name} is ready")
+        _banner(subgraphs, router_port)
+        watched = {s.schema_file: _mtime(s.schema_file) for s in subgraphs}
+        while all(p.poll() is None for _, p in processes):
+            time.sleep(1)
+            _recompose_if_changed(watched, config_path, supergraph_file)
+        say("a process stopped; stopping the others")
+        return 1
+    except KeyboardInterrupt:
+        say("stopping ...")
+        return 0
+    finally:
+        for _, process in reversed(processes):
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+        for _, process in processes:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=10)
+
+
+async def _in_process(
+    subgraphs: list[DevSubgraph], supergraph_file: Path, router_port: int, config_path: Path
+) -> int:
+    import httpx
+    import uvicorn
+
+    from router.config import Config
+    from router.execute.inprocess import in_process
+    from router.server.app import RouterApp, build_router
+    from router.server.metrics import Metrics
+
+    apps: dict[str, Any] = {}
+    for subgraph in subgraphs:
+        package = importlib.import_module(subgraph.package)
+        options: dict[str, Any] = {}
+        if (
+            "customers_transport" in inspect.signature(package.create_app).parameters
+            and "customers" in apps
+        ):
+            # the orders service's own calls to the customers service stay in process too
+            options["customers_transport"] = httpx.ASGITransport(app=apps["customers"])
+        apps[subgraph.name] = package.create_app(package.Settings(), **options)
+        say(f"{subgraph.name} runs in process")
+    config = Config(include_subgraph_errors=True, expose_query_plan=True)
+    metrics = Metrics()
+    async with in_process(apps) as transport:
+        sdl = await asyncio.to_thread(supergraph_file.read_text)
+        router = build_router(sdl, config, metrics, transport)
+        app = RouterApp(
+            router,
+            config,
+            supergraph_file=supergraph_file,
+            metrics=metrics,
+            router_factory=lambda sdl: build_router(sdl, config, metrics, transport),
+        )
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=router_port, log_level="warning")
+        )
+        serving = asyncio.create_task(server.serve())
+        while not server.started and not serving.done():  # noqa: ASYNC110 (uvicorn sets a flag)
+            await asyncio.sleep(0.05)
+        _banner(subgraphs, router_port, in_process=True)
+        watched = {s.schema_file: _mtime(s.schema_file) for s in subgraphs}
+        try:
+            while not serving.done():
+                await asyncio.sleep(1)
+                await asyncio.to_thread(
+                    _recompose_if_changed, watched, config_path, supergraph_file
+                )
+        except asyncio.CancelledError:
+            server.should_exit = True
+        await serving
+    return 0
+
+
+def _banner(subgraphs: list[DevSubgraph], router_port: int, *, in_process: bool = False) -> None:
+    say("the system is up (seeded demo data in .data/)")
+    say(f"GraphiQL: http://127.0.0.1:{router_port}/graphql   (open it in a browser)")
+    if not in_process:
+        for s in subgraphs:
+            say(f"  {s.name}: http://127.0.0.1:{s.port}/graphql")
+    say(
+        "editing a subgraph's schema file re-composes and reloads the router; "
+        "Ctrl-C stops everything"
+    )
+
+
+def _mtime(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
+def _recompose_if_changed(
+    watched: dict[Path, int], config_path: Path, supergraph_file: Path
+) -> None:
+    changed = [path for path, seen in watched.items() if _mtime(path) != seen]
+    if not changed:
+        return
+    for path in changed:
+        watched[path] = _mtime(path)
+    say(f"{', '.join(str(p) for p in changed)} changed: re-composing ...")
+    try:
+        sdl = compose(config_path)
+    except (CompositionFailed, RouterError) as failure:
+        say(f"composition failed; the router keeps the last good supergraph:\n{failure}")
+        return
+    supergraph_file.write_text(sdl)
+    say("supergraph updated; the router reloads it")

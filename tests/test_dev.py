@@ -1,0 +1,127 @@
+"""`python -m router dev`: the whole system from supergraph.yaml, readiness, re-composition on a
+schema change, a clear message for a taken port, and a clean stop."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from router.compose.config import load_config
+from router.dev import _recompose_if_changed, compose, plan_subgraphs
+from tests.support.services import free_port
+
+ROOT = Path(__file__).parents[1]
+
+
+def dev_config(tmp_path: Path, customers_port: int, orders_port: int) -> Path:
+    config = tmp_path / "supergraph.yaml"
+    config.write_text(
+        "federation_version: =2.11.0\nsubgraphs:\n"
+        f"  customers:\n    routing_url: http://127.0.0.1:{customers_port}/graphql\n"
+        f"    schema: {{ file: {ROOT / 'customer_subgraph' / 'schema.graphql'} }}\n"
+        f"  orders:\n    routing_url: http://127.0.0.1:{orders_port}/graphql\n"
+        f"    schema: {{ file: {ROOT / 'order_subgraph' / 'schema.graphql'} }}\n"
+    )
+    return config
+
+
+def test_dev_runs_the_system_and_stops_it(tmp_path: Path) -> None:
+    ports = [free_port(), free_port(), free_port()]
+    config = dev_config(tmp_path, ports[0], ports[1])
+    process = subprocess.Popen(
+        [sys.executable, "-m", "router", "dev", "--config", str(config), "--port", str(ports[2])],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        answer = None
+        while time.monotonic() < deadline and answer is None:
+            try:
+                response = httpx.post(
+                    f"http://127.0.0.1:{ports[2]}/graphql",
+                    json={"query": '{ order(id: "2") { id customer { name } } }'},
+                    timeout=2,
+                )
+                answer = response.json()
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        assert answer == {"data": {"order": {"id": "2", "customer": {"name": "Alice"}}}}
+        graphiql = httpx.get(
+            f"http://127.0.0.1:{ports[2]}/graphql", headers={"accept": "text/html"}
+        )
+        assert graphiql.status_code == 200 and "<html" in graphiql.text.lower()
+    finally:
+        process.send_signal(signal.SIGINT)
+        output = process.communicate(timeout=30)[0].decode()
+    assert "[dev] GraphiQL: http://127.0.0.1:" in output
+    assert (tmp_path / ".data" / "supergraph.graphql").exists()
+    for port in ports:  # everything it started is gone
+        with socket.socket() as sock:
+            assert sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_dev_says_clearly_when_a_port_is_taken(tmp_path: Path) -> None:
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        taken = blocker.getsockname()[1]
+        config = dev_config(tmp_path, free_port(), free_port())
+        run = subprocess.run(
+            [sys.executable, "-m", "router", "dev", "--config", str(config), "--port", str(taken)],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert run.returncode == 1
+    assert f"port {taken} for the router is taken" in run.stdout
+
+
+def test_a_changed_schema_is_recomposed_and_a_broken_one_keeps_the_last_good(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fed = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])\n'
+    (tmp_path / "a.graphql").write_text(fed + "type Query { a: Int }\n")
+    (tmp_path / "b.graphql").write_text(fed + "type Query { b: Int }\n")
+    config = tmp_path / "supergraph.yaml"
+    config.write_text(
+        "subgraphs:\n  a: { routing_url: http://a, schema: { file: ./a.graphql } }\n"
+        "  b: { routing_url: http://b, schema: { file: ./b.graphql } }\n"
+    )
+    supergraph = tmp_path / "supergraph.graphql"
+    supergraph.write_text(compose(config))
+    watched = {tmp_path / "a.graphql": 0, tmp_path / "b.graphql": 0}
+    _recompose_if_changed(watched, config, supergraph)  # first look: both "changed"
+    (tmp_path / "a.graphql").write_text(fed + "type Query { a: Int c: String }\n")
+    watched[tmp_path / "a.graphql"] = 0
+    _recompose_if_changed(watched, config, supergraph)
+    assert "c: String" in supergraph.read_text()
+    good = supergraph.read_text()
+    (tmp_path / "b.graphql").write_text(
+        fed + 'type Query { b: Int }\ntype Broken @key(fields: "nope") { id: ID }\n'
+    )
+    watched[tmp_path / "b.graphql"] = 0
+    _recompose_if_changed(watched, config, supergraph)
+    assert supergraph.read_text() == good
+    assert "KEY_INVALID_FIELDS" in capsys.readouterr().out
+
+
+def test_dev_needs_runnable_packages(tmp_path: Path) -> None:
+    from router.errors import RouterError
+
+    (tmp_path / "a.graphql").write_text("type Query { a: Int }")
+    config = tmp_path / "supergraph.yaml"
+    config.write_text(
+        "subgraphs:\n  a: { routing_url: 'http://127.0.0.1:4999/graphql', schema: { file: ./a.graphql } }\n"
+    )
+    with pytest.raises(RouterError, match="runnable Python package"):
+        plan_subgraphs(load_config(config))
