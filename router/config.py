@@ -17,7 +17,8 @@
     progressive_override: { labels: [...] }
     plugins:           { experimental.expose_query_plan: false }
     telemetry:         { metrics: { prometheus: { enabled: true, path: /metrics } },
-                         tracing: { enabled: false, service_name: router } }
+                         tracing: { enabled: false, service_name: router,
+                                    otlp_endpoint: http://collector:4318/v1/traces } }
 
 `${env.NAME}` and `${env.NAME:-default}` expand as in Apollo Router. An unknown key or a value
 of the wrong type stops the router at start-up with one message naming the key.
@@ -108,6 +109,7 @@ class Config:
     metrics_path: str = "/metrics"
     tracing_enabled: bool = False
     service_name: str = "router"
+    otlp_endpoint: str | None = None
 
     def subgraph_errors_shown(self, service: str) -> bool:
         return self.include_subgraph_errors_for.get(service, self.include_subgraph_errors)
@@ -248,8 +250,13 @@ def parse_config(
             prometheus.pick(enabled=bool, path=str), metrics_enabled="enabled", metrics_path="path"
         )
     )
-    tracing = telemetry.section("tracing", {"enabled", "service_name"})
-    values.update(_rename(tracing.pick(enabled=bool, service_name=str), tracing_enabled="enabled"))
+    tracing = telemetry.section("tracing", {"enabled", "service_name", "otlp_endpoint"})
+    values.update(
+        _rename(
+            tracing.pick(enabled=bool, service_name=str, otlp_endpoint=str),
+            tracing_enabled="enabled",
+        )
+    )
     reader.no_unknown(
         {
             "supergraph",

@@ -36,6 +36,7 @@ from router.server.limits import Limits, check_document, check_tokens
 from router.shape.shaper import Shaper
 from router.supergraph.load import load_supergraph
 from router.supergraph.model import Supergraph
+from router.telemetry import Tracing
 from router.types import JSONObject, Variables
 
 
@@ -69,7 +70,9 @@ class Router:
         subgraph_headers: Callable[[str, Mapping[str, str]], Mapping[str, str]] | None = None,
         show_subgraph_errors: Callable[[str], bool] | None = None,
         on_fetch: Callable[[str, float, bool], None] | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
+        self.tracing = tracing or Tracing.off()
         self.supergraph = supergraph
         self.transport = transport or HttpTransport(
             {graph.name: graph.url for graph in supergraph.graphs.values()}
@@ -81,6 +84,7 @@ class Router:
             subgraph_headers=subgraph_headers,
             show_subgraph_errors=show_subgraph_errors,
             on_fetch=on_fetch,
+            tracing=self.tracing,
         )
         self.limits = limits or Limits()
         self.introspection_enabled = introspection
@@ -125,12 +129,14 @@ class Router:
         self.cache_misses += 1
         check_tokens(query, self.limits)
         try:
-            document = parse(query)
+            with self.tracing.span("parse"):
+                document = parse(query)
         except GraphQLError as exc:
             raise RequestError(
                 exc.message, "GRAPHQL_PARSE_FAILED", locations=_locations(exc)
             ) from None
-        errors = validate(self.api_schema, document)
+        with self.tracing.span("validate"):
+            errors = validate(self.api_schema, document)
         if errors:
             raise ValidationFailed([_graphql_error(e, "GRAPHQL_VALIDATION_FAILED") for e in errors])
         operation = normalize(document, operation_name)
@@ -140,7 +146,8 @@ class Router:
                 "subscriptions are not supported by this router", "OPERATION_NOT_SUPPORTED"
             )
         try:
-            plan = self.planner.plan(operation, labels)
+            with self.tracing.span("plan"):
+                plan = self.planner.plan(operation, labels)
         except PlanningError as exc:
             raise RequestError(
                 f"the operation cannot be planned: {exc}", "QUERY_PLANNING_FAILED", status=500

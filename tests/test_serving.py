@@ -424,3 +424,93 @@ def test_serve_refuses_a_bad_config_at_start_up(tmp_path: Path) -> None:
     )
     assert run.returncode == 1
     assert "unknown key 'cors.origin'" in run.stderr
+
+
+async def test_tracing_spans_and_trace_context_reach_the_subgraph() -> None:
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from router.telemetry import Tracing
+
+    exporter = InMemorySpanExporter()
+    tracing = Tracing.configured("router-test", exporter)
+    subgraph = RecordingSubgraph(ANSWERS)
+    with serve_in_thread(subgraph) as url:
+        sdl = SUPERGRAPH.replace("http://127.0.0.1:4001/graphql", f"{url}/customers")
+        config = parse_config(
+            "telemetry: { tracing: { enabled: true, service_name: router-test } }"
+        )
+        app = RouterApp(build_router(sdl, config, tracing=tracing), config)
+        trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://r"
+        ) as client:
+            response = await client.post(
+                "/graphql",
+                json={"query": NAME_QUERY},
+                headers={"traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"},
+            )
+        await app.router.close()
+    assert response.json() == {"data": {"customer": {"name": "Alice"}}}
+    spans = {s.name: s for s in exporter.get_finished_spans()}
+    assert {"graphql request", "parse", "validate", "plan", "fetch"} <= set(spans)
+    assert all(format(s.context.trace_id, "032x") == trace_id for s in spans.values())
+    request = spans["graphql request"]
+    assert (
+        format(request.parent.span_id, "016x") == "00f067aa0ba902b7"
+    )  # continues the client's trace
+    assert spans["fetch"].attributes["subgraph.name"] == "customers"
+    ((headers, _),) = subgraph.requests
+    assert headers["traceparent"].split("-")[1] == trace_id  # W3C context propagated
+
+
+def test_the_real_router_process_applies_its_config(tmp_path: Path) -> None:
+    """The same behaviours over real HTTP against `python -m router serve --config router.yaml`."""
+    from tests.support.services import ServiceProcess
+
+    subgraph = RecordingSubgraph(ANSWERS)
+    with serve_in_thread(subgraph) as url:
+        supergraph = tmp_path / "supergraph.graphql"
+        supergraph.write_text(
+            SUPERGRAPH.replace("http://127.0.0.1:4001/graphql", f"{url}/customers")
+        )
+        config = tmp_path / "router.yaml"
+        config.write_text(
+            f"supergraph: {{ file: {supergraph} }}\n"
+            "cors: { origins: [https://app.example.com] }\n"
+            "limits: { max_depth: 4 }\n"
+            "headers: { all: { request: [ { propagate: { named: authorization } } ] } }\n"
+            "plugins: { experimental.expose_query_plan: true }\n"
+        )
+        router = ServiceProcess("router", ["--config", str(config)], subcommand=["serve"]).start()
+        try:
+            base = router.url
+            ok = httpx.post(
+                f"{base}/graphql",
+                json={"query": NAME_QUERY},
+                headers={
+                    "authorization": "Bearer z",
+                    "origin": "https://app.example.com",
+                    "apollo-expose-query-plan": "true",
+                },
+            )
+            csrf = httpx.get(f"{base}/graphql", params={"query": NAME_QUERY})
+            deep = httpx.post(
+                f"{base}/graphql",
+                json={
+                    "query": '{ order(id: "1") { customer { orders { edges { node { id } } } } } }'
+                },
+            )
+            metrics = httpx.get(f"{base}/metrics").text
+            html = httpx.get(f"{base}/graphql", headers={"accept": "text/html"})
+            asset = httpx.get(f"{base}/graphiql/static/graphiql.min.js")
+        finally:
+            router.stop()
+    assert ok.json()["data"] == {"customer": {"name": "Alice"}}
+    assert ok.headers["access-control-allow-origin"] == "https://app.example.com"
+    assert "QueryPlan" in ok.json()["extensions"]["apolloQueryPlan"]["text"]
+    assert subgraph.requests[0][0]["authorization"] == "Bearer z"
+    assert (csrf.status_code, codes(csrf)) == (400, ["CSRF_ERROR"])
+    assert codes(deep) == ["MAX_DEPTH_LIMIT"]
+    assert 'router_http_requests_total{operation="anonymous",status="200"} 1.0' in metrics
+    assert html.status_code == 200 and "graphiql" in html.text.lower()
+    assert asset.status_code == 200 and len(asset.content) > 100_000

@@ -21,6 +21,7 @@ from router.execute.transport import SubgraphFetchError, SubgraphTransport
 from router.operation.ir import Field, InlineFragment, Selection
 from router.plan.aliasing import apply_rewrites
 from router.plan.nodes import Condition, Fetch, Flatten, Parallel, PlanNode, QueryPlan, Sequence
+from router.telemetry import Tracing
 from router.types import JSONObject, ResponsePath, Variables
 
 
@@ -42,7 +43,9 @@ class Executor:
         subgraph_headers: Callable[[str, Mapping[str, str]], Mapping[str, str]] | None = None,
         show_subgraph_errors: Callable[[str], bool] | None = None,
         on_fetch: Callable[[str, float, bool], None] | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
+        self.tracing = tracing or Tracing.off()
         self.on_fetch = on_fetch
         """Told (service, seconds, succeeded) after every subgraph request (metrics)."""
         self.transport = transport
@@ -100,8 +103,15 @@ class _Run:
         if self.executor.subgraph_headers is not None:
             headers = self.executor.subgraph_headers(fetch.service, self.headers or {})
         started = time.perf_counter()
+        tracing = self.executor.tracing
         try:
-            answer = await self.executor.transport.send(fetch.service, body, headers)
+            with tracing.span(
+                "fetch",
+                **{"subgraph.name": fetch.service, "graphql.operation.type": fetch.operation_kind},
+            ):
+                answer = await self.executor.transport.send(
+                    fetch.service, body, tracing.inject(headers)
+                )
             if self.executor.on_fetch is not None:
                 self.executor.on_fetch(fetch.service, time.perf_counter() - started, True)
             return answer

@@ -37,6 +37,7 @@ from router.router import Router
 from router.server.limits import Limits
 from router.server.metrics import Metrics
 from router.supergraph.load import load_supergraph
+from router.telemetry import Tracing
 from router.types import JSONObject
 
 logger = logging.getLogger("router")
@@ -46,7 +47,11 @@ SIMPLE_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-dat
 
 
 def build_router(
-    sdl: str, config: Config, metrics: Metrics | None = None, transport: Any | None = None
+    sdl: str,
+    config: Config,
+    metrics: Metrics | None = None,
+    transport: Any | None = None,
+    tracing: Tracing | None = None,
 ) -> Router:
     """A Router for this supergraph, configured by router.yaml."""
     from router.config import subgraph_headers
@@ -70,7 +75,21 @@ def build_router(
         else None,
         show_subgraph_errors=config.subgraph_errors_shown,
         on_fetch=metrics.fetched if metrics else None,
+        tracing=tracing or _tracing(config),
     )
+
+
+_TRACING: dict[tuple[str, str | None], Tracing] = {}
+
+
+def _tracing(config: Config) -> Tracing:
+    """One tracer provider per process and configuration (hot reloads reuse it)."""
+    if not config.tracing_enabled:
+        return Tracing.off()
+    key = (config.service_name, config.otlp_endpoint)
+    if key not in _TRACING:
+        _TRACING[key] = Tracing.configured(config.service_name, endpoint=config.otlp_endpoint)
+    return _TRACING[key]
 
 
 class RouterApp:
@@ -161,6 +180,40 @@ class RouterApp:
             GRAPHQL_RESPONSE if GRAPHQL_RESPONSE.decode() in headers.get("accept", "") else JSON
         )
         method = scope["method"]
+        with self.router.tracing.request(
+            headers, **{"http.request.method": method, "url.path": scope["path"]}
+        ):
+            status, body, operation = await self._answer(scope, receive, method, headers)
+        if (
+            isinstance(body, dict)
+            and "data" not in body
+            and content_type == GRAPHQL_RESPONSE
+            and status == 200
+        ):
+            status = 400
+        await _respond(send, status, body, content_type, extra)
+        elapsed = time.perf_counter() - started
+        codes = [
+            e.get("extensions", {}).get("code", "UNKNOWN")
+            for answer in (body if isinstance(body, list) else [body])
+            for e in answer.get("errors", [])
+        ]
+        self.metrics.answered(operation, status, elapsed, codes)
+        logger.info(
+            json.dumps(
+                {
+                    "request_id": request_id,
+                    "operation": operation,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                    "errors": codes,
+                }
+            )
+        )
+
+    async def _answer(
+        self, scope: dict[str, Any], receive: Any, method: str, headers: dict[str, str]
+    ) -> tuple[int, Any, str | None]:
         body: Any
         operation: str | None
         try:
@@ -193,32 +246,7 @@ class RouterApp:
                 )
         except RequestError as exc:
             status, body, operation = exc.status, {"errors": [exc.to_graphql()]}, None
-        if (
-            isinstance(body, dict)
-            and "data" not in body
-            and content_type == GRAPHQL_RESPONSE
-            and status == 200
-        ):
-            status = 400
-        await _respond(send, status, body, content_type, extra)
-        elapsed = time.perf_counter() - started
-        codes = [
-            e.get("extensions", {}).get("code", "UNKNOWN")
-            for answer in (body if isinstance(body, list) else [body])
-            for e in answer.get("errors", [])
-        ]
-        self.metrics.answered(operation, status, elapsed, codes)
-        logger.info(
-            json.dumps(
-                {
-                    "request_id": request_id,
-                    "operation": operation,
-                    "status": status,
-                    "duration_ms": round(elapsed * 1000, 2),
-                    "errors": codes,
-                }
-            )
-        )
+        return status, body, operation
 
     async def _one(
         self, request: Any, method: str, headers: dict[str, str]
