@@ -115,7 +115,11 @@ def _serve(args: argparse.Namespace) -> int:
     metrics = Metrics()
     router = build_router(_read(supergraph_file), config, metrics)
     app = RouterApp(
-        router, config, supergraph_file=None if args.no_reload else supergraph_file, metrics=metrics
+        router,
+        config,
+        supergraph_file=None if args.no_reload else supergraph_file,
+        metrics=metrics,
+        config_file=None if args.no_reload or args.dev else args.config,
     )
     print(f"router serving {supergraph_file} on http://{host}:{port}{config.path}", flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

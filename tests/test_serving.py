@@ -373,6 +373,37 @@ async def test_hot_reload_under_load_without_a_failed_request(
     assert any("reload_rejected" in r.message for r in caplog.records)
 
 
+async def test_config_changes_are_hot_reloaded(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    supergraph_file = tmp_path / "supergraph.graphql"
+    config_file = tmp_path / "router.yaml"
+    config_file.write_text("limits: { max_depth: 50 }\n")
+    deep = '{ order(id: "1") { customer { orders { edges { node { id } } } } } }'
+    async with serving("limits: { max_depth: 50 }") as (client, _, app):
+        supergraph_file.write_text(app.router.supergraph.sdl)
+        app.config_file, app.reload_interval = config_file, 0.05
+        app.router_factory = lambda sdl: build_router(sdl, app.config, app.metrics)
+        watcher = asyncio.create_task(app._watch(supergraph_file))
+        before = await client.post("/graphql", json={"query": deep})
+        config_file.write_text("limits: { max_depth: 3 }\n")
+        for _ in range(100):
+            if app.config.max_depth == 3:
+                break
+            await asyncio.sleep(0.05)
+        after = await client.post("/graphql", json={"query": deep})
+        config_file.write_text(
+            "limits: { max_dept: 3 }\n"
+        )  # a typo: refused, the last good config stays
+        await asyncio.sleep(0.3)
+        watcher.cancel()
+        assert app.config.max_depth == 3
+        await app.router.close()
+    assert codes(before) != ["MAX_DEPTH_LIMIT"]
+    assert codes(after) == ["MAX_DEPTH_LIMIT"]
+    assert any("max_dept" in r.message for r in caplog.records)
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

@@ -105,7 +105,10 @@ class RouterApp:
         reload_interval: float = 1.0,
         metrics: Metrics | None = None,
         router_factory: Callable[[str], Router] | None = None,
+        config_file: Path | None = None,
     ) -> None:
+        self.config_file = config_file
+        """router.yaml, watched with the supergraph: a good new version applies at once."""
         self.config = config or Config()
         self.router = router
         self.metrics = metrics or Metrics()
@@ -483,28 +486,49 @@ class RouterApp:
                 return
 
     async def _watch(self, path: Path) -> None:
-        """Poll the supergraph file; swap in a router for a good new one, keep the old one
-        (and say why) for a bad one. Requests in flight finish on the router they started on."""
-        last = await asyncio.to_thread(_mtime, path)
+        """Poll the supergraph file (and router.yaml, when given); swap in a router for a good
+        new version, keep the old one (and say why) for a bad one. Requests in flight finish on
+        the router they started on."""
+        files = [path, *([self.config_file] if self.config_file else [])]
+        seen = {f: await asyncio.to_thread(_mtime, f) for f in files}
         while True:
             await asyncio.sleep(self.reload_interval)
-            current = await asyncio.to_thread(_mtime, path)
-            if current is None:
+            changed = [
+                f
+                for f in files
+                if (m := await asyncio.to_thread(_mtime, f)) is not None and m != seen[f]
+            ]
+            if not changed:
                 continue
-            if current == last:
-                continue
-            last = current
+            for f in changed:
+                seen[f] = await asyncio.to_thread(_mtime, f)
             try:
+                config = self.config
+                if self.config_file is not None and self.config_file in changed:
+                    from router.config import load_config
+
+                    config = await asyncio.to_thread(load_config, self.config_file)
                 sdl = await asyncio.to_thread(path.read_text)
-                fresh = await asyncio.to_thread(self.router_factory, sdl)
-            except Exception as exc:  # a bad supergraph must never take the router down
+                previous, self.config = self.config, config
+                try:
+                    fresh = await asyncio.to_thread(self.router_factory, sdl)
+                except Exception:
+                    self.config = previous
+                    raise
+            except Exception as exc:  # a bad supergraph or config must never take the router down
                 logger.error(
-                    json.dumps({"event": "reload_rejected", "file": str(path), "reason": str(exc)})
+                    json.dumps(
+                        {
+                            "event": "reload_rejected",
+                            "files": [str(f) for f in changed],
+                            "reason": str(exc),
+                        }
+                    )
                 )
                 continue
             old, self.router = self.router, fresh
             self._retired = (self._retired[0] + old.cache_hits, self._retired[1] + old.cache_misses)
-            logger.info(json.dumps({"event": "supergraph_reloaded", "file": str(path)}))
+            logger.info(json.dumps({"event": "reloaded", "files": [str(f) for f in changed]}))
             # Give requests that started on the old router time to finish, then close it.
             asyncio.get_running_loop().call_later(30, _close_later, old)
 
