@@ -31,6 +31,12 @@ def main(argv: list[str] | None = None) -> int:
         help="development defaults: subgraph errors passed through, query plans exposed",
     )
     serve.add_argument("--no-reload", action="store_true", help="do not watch the supergraph file")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes (each a whole router, sharing the port)",
+    )
 
     plan = commands.add_parser("plan", help="print the query plan of an operation")
     plan.add_argument("--supergraph", required=True, type=Path)
@@ -100,6 +106,7 @@ def _serve(args: argparse.Namespace) -> int:
     from router.config import load_config
     from router.server.app import RouterApp, build_router
     from router.server.metrics import Metrics
+    from router.supergraph.load import load_supergraph
 
     config = load_config(args.config)
     if args.dev:
@@ -112,6 +119,29 @@ def _serve(args: argparse.Namespace) -> int:
     host = args.host or config.listen_host
     port = args.port or config.listen_port
     logging.basicConfig(level=args.log_level.upper(), format="%(message)s")
+    if args.workers > 1:
+        os.environ.update(
+            ROUTER_CONFIG=str(args.config or ""),
+            ROUTER_SUPERGRAPH=str(supergraph_file),
+            ROUTER_DEV="1" if args.dev else "0",
+            ROUTER_RELOAD="0" if args.no_reload else "1",
+        )
+        load_supergraph(_read(supergraph_file))  # a bad supergraph fails here, not in N workers
+        print(
+            f"router serving {supergraph_file} on http://{host}:{port}{config.path} "
+            f"with {args.workers} workers",
+            flush=True,
+        )
+        uvicorn.run(
+            "router.server.factory:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=args.workers,
+            log_level="warning",
+            access_log=False,
+        )
+        return 0
     metrics = Metrics()
     router = build_router(_read(supergraph_file), config, metrics)
     app = RouterApp(

@@ -8,7 +8,8 @@
     cors:              { origins: [...], allow_credentials: false, allow_headers: [...] }
     limits:            { max_depth, max_aliases, max_root_fields, parser_max_tokens,
                          http_max_request_bytes }
-    traffic_shaping:   { all: { timeout: 30s }, subgraphs: { NAME: { timeout: 5s } } }
+    traffic_shaping:   { all: { timeout: 30s, deduplicate_query: true },
+                         subgraphs: { NAME: { timeout: 5s } } }
     include_subgraph_errors: { all: false, subgraphs: { NAME: true } }
     csrf:              { unsafe_disabled: false, required_headers: [...] }
     apq:               { enabled: true }
@@ -93,6 +94,7 @@ class Config:
     http_max_request_bytes: int = 2_000_000
     timeout: float = 30.0
     subgraph_timeouts: dict[str, float] = field(default_factory=dict)
+    deduplicate_query: bool = True
     include_subgraph_errors: bool = False
     include_subgraph_errors_for: dict[str, bool] = field(default_factory=dict)
     csrf_enabled: bool = True
@@ -200,7 +202,10 @@ def parse_config(
 
     shaping = reader.section("traffic_shaping", {"all", "subgraphs"})
     if "all" in shaping.raw:
-        values["timeout"] = shaping.section("all", {"timeout"}).duration("timeout")
+        all_subgraphs = shaping.section("all", {"timeout", "deduplicate_query"})
+        if "timeout" in all_subgraphs.raw:
+            values["timeout"] = all_subgraphs.duration("timeout")
+        values.update(all_subgraphs.pick(deduplicate_query=bool))
     values["subgraph_timeouts"] = {
         name: _Reader(sub, f"traffic_shaping.subgraphs.{name}", {"timeout"}).duration("timeout")
         for name, sub in shaping.mapping("subgraphs").items()

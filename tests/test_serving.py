@@ -545,3 +545,70 @@ def test_the_real_router_process_applies_its_config(tmp_path: Path) -> None:
     assert 'router_http_requests_total{operation="anonymous",status="200"} 1.0' in metrics
     assert html.status_code == 200 and "graphiql" in html.text.lower()
     assert asset.status_code == 200 and len(asset.content) > 100_000
+
+
+@pytest.mark.parametrize(("setting", "expected_calls"), [("true", 1), ("false", 8)])
+async def test_in_flight_deduplication(setting: str, expected_calls: int) -> None:
+    mutation = 'mutation { cancelOrder(id: "3") { status } }'
+    answers = {
+        **ANSWERS,
+        mutation: {"data": {"cancelOrder": {"status": "CANCELLED"}}},
+        'query Q__orders__0 { cancelOrder: order(id: "3") { status } }': {"data": {}},
+    }
+    subgraph = RecordingSubgraph(answers, delay=0.2)
+    with serve_in_thread(subgraph) as url:
+        sdl = SUPERGRAPH.replace("http://127.0.0.1:4001/graphql", f"{url}/customers").replace(
+            "http://127.0.0.1:4002/graphql", f"{url}/orders"
+        )
+        config = parse_config(f"traffic_shaping: {{ all: {{ deduplicate_query: {setting} }} }}")
+        app = RouterApp(build_router(sdl, config), config)
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://r"
+        ) as client:
+            answers_seen = await asyncio.gather(
+                *(client.post("/graphql", json={"query": NAME_QUERY}) for _ in range(8))
+            )
+            queries = len(subgraph.requests)
+            await asyncio.gather(
+                *(client.post("/graphql", json={"query": mutation}) for _ in range(3))
+            )
+        await app.router.close()
+    assert [a.json() for a in answers_seen] == [{"data": {"customer": {"name": "Alice"}}}] * 8
+    assert queries == expected_calls
+    assert len(subgraph.requests) - queries == 3  # mutations are never shared
+
+
+def test_workers_serve_one_port(tmp_path: Path) -> None:
+    from tests.support.services import ServiceProcess
+
+    subgraph = RecordingSubgraph(ANSWERS)
+    with serve_in_thread(subgraph) as url:
+        supergraph = tmp_path / "supergraph.graphql"
+        supergraph.write_text(
+            SUPERGRAPH.replace("http://127.0.0.1:4001/graphql", f"{url}/customers")
+        )
+        router = ServiceProcess(
+            "router", ["--supergraph", str(supergraph), "--workers", "2"], subcommand=["serve"]
+        ).start()
+        try:
+            assert router.process is not None
+            answers = [
+                httpx.post(f"{router.url}/graphql", json={"query": NAME_QUERY}).json()
+                for _ in range(6)
+            ]
+            children = [
+                p
+                for p in Path("/proc").iterdir()
+                if p.name.isdigit() and _parent_of(p) == router.process.pid
+            ]
+        finally:
+            router.stop()
+    assert answers == [{"data": {"customer": {"name": "Alice"}}}] * 6
+    assert len(children) >= 2  # the worker processes (uvicorn may add its own helper)
+
+
+def _parent_of(proc: Path) -> int | None:
+    try:
+        return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None

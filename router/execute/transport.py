@@ -81,7 +81,13 @@ def decode_response(status: int, payload: bytes) -> JSONObject:
 
 
 class HttpTransport:
-    """Subgraphs over HTTP, one pooled aiohttp session for all of them."""
+    """Subgraphs over HTTP, one pooled aiohttp session for all of them.
+
+    With `deduplicate` (the default), identical queries in flight at the same time share one
+    HTTP call, as Apollo Router's `deduplicate_query` and Hive Gateway do; mutations never do.
+    Only the status and bytes are shared: each caller decodes its own copy, since the executor
+    merges into (and so mutates) what it gets.
+    """
 
     def __init__(
         self,
@@ -90,14 +96,19 @@ class HttpTransport:
         timeout: float = 30.0,
         timeouts: Mapping[str, float] | None = None,
         connections_per_subgraph: int = 100,
+        deduplicate: bool = True,
     ) -> None:
         self.urls = dict(urls)
         self.timeouts = {
             name: aiohttp.ClientTimeout(total=timeouts.get(name, timeout) if timeouts else timeout)
             for name in self.urls
         }
+        self.deduplicate = deduplicate
+        self.http_calls = 0
+        """HTTP requests actually sent (less than fetches when de-duplication shares some)."""
         self._limit = connections_per_subgraph
         self._session: aiohttp.ClientSession | None = None
+        self._in_flight: dict[_Key, asyncio.Future[tuple[int, bytes]]] = {}
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -116,15 +127,40 @@ class HttpTransport:
         if url is None:
             raise SubgraphFetchError(f"no URL is known for subgraph {service!r}")
         request_headers = {**JSON_HEADERS, **(headers or {})}
+        data = orjson.dumps(body)
+        query = body.get("query")
+        if (
+            not self.deduplicate
+            or not isinstance(query, str)
+            or query.lstrip().startswith("mutation")
+        ):
+            return decode_response(*await self._post(service, url, data, request_headers))
+        key: _Key = (service, data, tuple(sorted((headers or {}).items())))
+        shared = self._in_flight.get(key)
+        if shared is not None:
+            return decode_response(*await asyncio.shield(shared))
+        shared = asyncio.get_running_loop().create_future()
+        self._in_flight[key] = shared
+        try:
+            result = await self._post(service, url, data, request_headers)
+        except BaseException as exc:
+            shared.set_exception(exc)
+            shared.exception()  # retrieved here: each waiter re-raises it itself
+            raise
+        finally:
+            self._in_flight.pop(key, None)
+        shared.set_result(result)
+        return decode_response(*result)
+
+    async def _post(
+        self, service: str, url: str, data: bytes, headers: dict[str, str]
+    ) -> tuple[int, bytes]:
+        self.http_calls += 1
         try:
             async with self._client().post(
-                url,
-                data=orjson.dumps(body),
-                headers=request_headers,
-                timeout=self.timeouts[service],
+                url, data=data, headers=headers, timeout=self.timeouts[service]
             ) as response:
-                payload = await response.read()
-                status = response.status
+                return response.status, await response.read()
         except TimeoutError:
             raise SubgraphFetchError(
                 f"the subgraph did not answer within {self.timeouts[service].total} s",
@@ -132,12 +168,14 @@ class HttpTransport:
             ) from None
         except aiohttp.ClientError as exc:
             raise SubgraphFetchError(f"HTTP fetch failed: {type(exc).__name__}: {exc}") from None
-        return decode_response(status, payload)
 
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+_Key = tuple[str, bytes, tuple[tuple[str, str], ...]]
 
 
 class AsgiTransport:

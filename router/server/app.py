@@ -61,6 +61,7 @@ def build_router(
         {g.name: g.url for g in supergraph.graphs.values()},
         timeout=config.timeout,
         timeouts=config.subgraph_timeouts,
+        deduplicate=config.deduplicate_query,
     )
     return Router(
         supergraph,

@@ -3,13 +3,16 @@ headers and body, so tests can assert what reached the subgraph."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 
 class RecordingSubgraph:
-    def __init__(self, answers: dict[str, Any]) -> None:
+    def __init__(self, answers: dict[str, Any], delay: float = 0.0) -> None:
         self.answers = answers
+        self.delay = delay
+        """Seconds to wait before answering (so concurrent requests overlap)."""
         """query text → the JSON answer."""
         self.requests: list[tuple[dict[str, str], dict[str, Any]]] = []
 
@@ -25,6 +28,8 @@ class RecordingSubgraph:
         body = json.loads(b"".join(chunks) or b"{}")
         headers = {k.decode(): v.decode() for k, v in scope["headers"]}
         self.requests.append((headers, body))
+        if self.delay:
+            await asyncio.sleep(self.delay)
         answer = self.answers.get(body.get("query"), {"data": {"__typename": "Query"}})
         payload = json.dumps(answer).encode()
         await send(
