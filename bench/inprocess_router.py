@@ -19,7 +19,7 @@ from router.execute.inprocess import in_process
 from router.server.app import RouterApp, build_router
 
 
-async def serve(supergraph: Path, port: int, data: Path) -> None:
+async def serve(sdl: str, port: int, data: Path) -> None:
     customers = customer_subgraph.create_app(
         customer_subgraph.Settings(database_url=f"sqlite:///{data}/c.sqlite3")
     )
@@ -36,7 +36,7 @@ async def serve(supergraph: Path, port: int, data: Path) -> None:
                 },
             )
         config = Config()
-        app = RouterApp(build_router(supergraph.read_text(), config, transport=transport), config)
+        app = RouterApp(build_router(sdl, config, transport=transport), config)
         server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
         )
@@ -50,4 +50,4 @@ if __name__ == "__main__":
     parser.add_argument("--data", type=Path, required=True)
     args = parser.parse_args()
     args.data.mkdir(parents=True, exist_ok=True)
-    asyncio.run(serve(args.supergraph, args.port, args.data))
+    asyncio.run(serve(args.supergraph.read_text(), args.port, args.data))
