@@ -79,6 +79,17 @@ async def direct_subgraph_time(
     return sum(statistics.median(m.latencies) for m in measured) * 1000, measured
 
 
+def seed_orders(url: str) -> None:
+    import httpx
+
+    for n in range(60):
+        mutation = (
+            f'mutation {{ createOrder(input: {{customerId: "{1 + n % 3}", items: '
+            f'[{{sku: "B{n}", quantity: 1, unitPrice: "1.00"}}]}}) {{ id }} }}'
+        )
+        httpx.post(url, json={"query": mutation})
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -106,16 +117,7 @@ async def main() -> None:
         ],
         prefix=pin("1"),
     ).start()
-    # more orders, so a page of 50 is a page of 50
-    import httpx
-
-    for n in range(60):
-        httpx.post(
-            f"{orders.url}/graphql",
-            json={
-                "query": f'mutation {{ createOrder(input: {{customerId: "{1 + n % 3}", items: [{{sku: "B{n}", quantity: 1, unitPrice: "1.00"}}]}}) {{ id }} }}'
-            },
-        )
+    await asyncio.to_thread(seed_orders, f"{orders.url}/graphql")  # so a page of 50 is 50
     urls = {"customers": f"{customers.url}/graphql", "orders": f"{orders.url}/graphql"}
     sdl = (ROOT / "supergraph.graphql").read_text()
     sdl = sdl.replace("http://127.0.0.1:4001/graphql", urls["customers"]).replace(
