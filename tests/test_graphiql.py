@@ -13,21 +13,17 @@ how `RouterApp` routes them) and hands every other request to a real `RouterApp`
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import re
 import shutil
 import tempfile
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import unquote, urlsplit
 
 import pytest
-import uvicorn
 
 from router.config import Config
 from router.router import Router
@@ -40,7 +36,7 @@ from router.server.graphiql import (
     static_file,
 )
 from tests.support.fake_subgraphs import FakeSubgraphs
-from tests.support.services import free_port
+from tests.support.faulty import serve_in_thread
 
 ROOT = Path(__file__).parents[1]
 SUPERGRAPH = (ROOT / "supergraph.graphql").read_text()
@@ -201,22 +197,7 @@ async def _send(send: Send, status: int, body: bytes, content_type: str) -> None
     await send({"type": "http.response.body", "body": body})
 
 
-@contextlib.contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """Serve `app` with uvicorn on a free port in a thread; yields its base URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
+serve = serve_in_thread  # uvicorn on a free port in a thread; yields the base URL
 
 
 def _unavailable(reason: str) -> NoReturn:

@@ -7,7 +7,6 @@ schema source (`file`, `subgraph_url` with `introspection_headers`, or inline `s
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,9 +15,9 @@ from typing import Any
 import httpx
 import yaml
 
+from router.config import expand_env
 from router.errors import RouterError
 
-_ENV = re.compile(r"\$\{env\.([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _TOP_KEYS = {"federation_version", "subgraphs"}
 _SUBGRAPH_KEYS = {"routing_url", "schema"}
 _SCHEMA_KEYS = {"file", "subgraph_url", "introspection_headers", "sdl", "graphref", "subgraph"}
@@ -46,18 +45,6 @@ class SupergraphConfig:
     path: Path | None = None
 
 
-def expand_env(text: str, environ: Mapping[str, str]) -> str:
-    def replace(match: re.Match[str]) -> str:
-        name, default = match.group(1), match.group(2)
-        if name in environ:
-            return environ[name]
-        if default is not None:
-            return default
-        raise ConfigError(f"environment variable {name} is not set (used as ${{env.{name}}})")
-
-    return _ENV.sub(replace, text)
-
-
 def load_config(path: str | Path, environ: Mapping[str, str] = os.environ) -> SupergraphConfig:
     path = Path(path)
     try:
@@ -71,7 +58,7 @@ def parse_config(
     text: str, *, base: Path, environ: Mapping[str, str] = os.environ, path: Path | None = None
 ) -> SupergraphConfig:
     try:
-        raw = yaml.safe_load(expand_env(text, environ))
+        raw = yaml.safe_load(expand_env(text, environ, ConfigError))
     except yaml.YAMLError as exc:
         raise ConfigError(f"supergraph config is not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
