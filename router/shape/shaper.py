@@ -203,20 +203,26 @@ class _Run:
         result: JSONObject = {}
         variables = self.variables
         path = self.path
+        get = value.get
         for entry in fields:
             if entry.conditions and not any(
                 all(c.holds(variables) for c in conditions) for conditions in entry.conditions
             ):
                 continue
             name = entry.response_name
-            if entry.type is None:
+            type_ = entry.type
+            if type_ is None:
                 result[name] = entry.parent  # the runtime type this field list was compiled for
                 continue
             if root and entry.field_name in ("__schema", "__type"):
                 result[name] = self.extra.get(name)
                 continue
+            item = get(name)
+            if type_.kind == LEAF and item is not None:
+                result[name] = item  # the common case, without a call
+                continue
             path.append(name)
-            completed = self.complete(value.get(name), entry.type, entry)
+            completed = self.complete(item, type_, entry)
             path.pop()
             if completed is _NULL:
                 return _NULL
@@ -239,6 +245,8 @@ class _Run:
                 return self._null(entry) if type_.non_null else None
             item_type = type_.item
             assert item_type is not None
+            if item_type.kind == LEAF and None not in value:
+                return value  # a list of scalars: nothing to shape
             items = []
             path = self.path
             for index, item in enumerate(value):
