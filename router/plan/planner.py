@@ -205,13 +205,19 @@ class _Planning:
                     return True
         return bool(self._interface_route(type_name, field_name))
 
-    def _entity_elsewhere(self, graph: str, type_name: str, field_name: str) -> bool:
+    def _entity_elsewhere(
+        self,
+        graph: str,
+        type_name: str,
+        field_name: str,
+        provided: tuple[Selection, ...] | None = None,
+    ) -> bool:
         """Whether another subgraph resolves `type.field` and takes a key `graph` can give."""
         model = self.sg.types.get(type_name)
         if model is None or model.kind != "object":
             return False
         return any(
-            self._usable_key(graph, type_name, other, None) is not None
+            self._usable_key(graph, type_name, other, provided) is not None
             for other in self.sg.resolving_graphs(type_name, field_name, self.labels)
             if other != graph
         )
@@ -516,7 +522,7 @@ class _Planning:
             if selection.selections and not _is_provided(provided, selection.name):
                 local, rest = self._split(group.graph, type_name, selection)
                 if rest is not None and self._entity_elsewhere(
-                    group.graph, type_name, selection.name
+                    group.graph, type_name, selection.name, provided
                 ):
                     # Part of this field's subtree is out of reach from here: fetch that part
                     # from another subgraph through the parent entity's key.
@@ -667,13 +673,15 @@ class _Planning:
             representation.add_all(required)
         if entity_type != type_name or self.sg.is_interface_object(entity_type, target):
             child.rewrites.add(entity_type)
+        # At the root of an entity fetch the representation's fields are already in the data:
+        # they count as provided (a key for a further jump need not be fetched again).
         self._plan_field(
             child,
             child.entity_selection(entity_type),
             entity_type,
             selection,
             path,
-            None,
+            representation.build(),
             requirements_met=True,
         )
 
@@ -910,7 +918,7 @@ class _Planning:
         if model is None:
             return False
         join = model.join_for(graph)
-        if join is not None and (join.external or join.used_overridden):
+        if join is not None and join.used_overridden:
             return True
         return not model.joins and self.sg.in_graph(type_name, graph)
 
@@ -937,7 +945,7 @@ class _Planning:
                 # An external key field is still known to the subgraph that declares it.
                 model = self.sg.field(type_name, selection.name)
                 join = model.join_for(graph) if model else None
-                if join is None or not (join.external or join.used_overridden):
+                if join is None or not join.used_overridden:
                     if not (model and not model.joins and self.sg.in_graph(type_name, graph)):
                         return False
             if selection.selections:
