@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -49,6 +50,14 @@ async def serving(
             transport = httpx.ASGITransport(app=manager.app)
             async with httpx.AsyncClient(transport=transport, base_url="http://router") as client:
                 yield client, subgraph, app
+
+
+def rewrite(path: Path, text: str) -> None:
+    """Write a watched file with a modification time the watcher cannot miss."""
+    previous = path.stat().st_mtime_ns if path.exists() else 0
+    path.write_text(text)
+    stamp = max(previous + 1_000_000_000, path.stat().st_mtime_ns)
+    os.utime(path, ns=(stamp, stamp))
 
 
 def codes(response: httpx.Response) -> list[str]:
@@ -385,17 +394,19 @@ async def test_config_changes_are_hot_reloaded(
         app.config_file, app.reload_interval = config_file, 0.05
         app.router_factory = lambda sdl: build_router(sdl, app.config, app.metrics)
         watcher = asyncio.create_task(app._watch(supergraph_file))
+        await asyncio.sleep(0.5)  # the watcher takes its first look before anything changes
         before = await client.post("/graphql", json={"query": deep})
-        config_file.write_text("limits: { max_depth: 3 }\n")
-        for _ in range(100):
+        rewrite(config_file, "limits: { max_depth: 3 }\n")
+        for _ in range(400):
             if app.config.max_depth == 3:
                 break
             await asyncio.sleep(0.05)
         after = await client.post("/graphql", json={"query": deep})
-        config_file.write_text(
-            "limits: { max_dept: 3 }\n"
-        )  # a typo: refused, the last good config stays
-        await asyncio.sleep(0.3)
+        rewrite(config_file, "limits: { max_dept: 3 }\n")  # a typo: refused, the last good stays
+        for _ in range(400):
+            if any("max_dept" in r.message for r in caplog.records):
+                break
+            await asyncio.sleep(0.05)
         watcher.cancel()
         assert app.config.max_depth == 3
         await app.router.close()
