@@ -46,6 +46,8 @@ class FetchGroup:
     """This group's stage within its parent."""
     rewrites: set[str] = field(default_factory=set)
     condition_sets: list[frozenset[FieldCondition]] = field(default_factory=list)
+    required_arguments: dict[tuple[str, ...], str] = field(default_factory=dict)
+    """Arguments of the required fields in its representations, by field path."""
     """The @skip/@include conditions active for each field planned into this fetch."""
 
     @property
@@ -63,13 +65,29 @@ class FetchGroup:
             self.requires[type_name] = SelectionBuilder()
         return self.requires[type_name]
 
-    def child(self, graph: str, path: tuple[str, ...], *, stage: int = 0) -> FetchGroup:
+    def child(
+        self,
+        graph: str,
+        path: tuple[str, ...],
+        *,
+        stage: int = 0,
+        arguments: dict[tuple[str, ...], str] | None = None,
+    ) -> FetchGroup:
+        """The child fetch for (graph, path), created when missing, or when the one there needs
+        the same required field with other arguments (a representation holds one value each)."""
         while len(self.stages) <= stage:
             self.stages.append([])
+        wanted = arguments or {}
         for existing in self.stages[stage]:
-            if existing.graph == graph and existing.path == path:
+            if (
+                existing.graph == graph
+                and existing.path == path
+                and all(existing.required_arguments.get(k, v) == v for k, v in wanted.items())
+            ):
+                existing.required_arguments.update(wanted)
                 return existing
         group = FetchGroup(graph=graph, path=path, parent=self, entity=True, stage=stage)
+        group.required_arguments.update(wanted)
         self.stages[stage].append(group)
         return group
 
@@ -665,7 +683,9 @@ class _Planning:
         needed = (elsewhere or ()) + (required or ())
         if needed:
             parent, stage = self._ensure(group, builder, type_name, needed, path, provided)
-        child = parent.child(target, path, stage=stage)
+        child = parent.child(
+            target, path, stage=stage, arguments=_argument_paths(required or (), (entity_type,))
+        )
         representation = child.representation(entity_type)
         representation.add_field(TYPENAME)
         representation.add_all(key.selections)
@@ -1001,6 +1021,22 @@ def _top_under(group: FetchGroup, ancestor: FetchGroup) -> FetchGroup:
     while node.parent is not None and node.parent is not ancestor:
         node = node.parent
     return node
+
+
+def _argument_paths(
+    selections: tuple[Selection, ...], prefix: tuple[str, ...]
+) -> dict[tuple[str, ...], str]:
+    """(type, field, sub-field, …) → printed arguments, for every field of a field set."""
+    found: dict[tuple[str, ...], str] = {}
+    for selection in selections:
+        if isinstance(selection, InlineFragment):
+            found.update(_argument_paths(selection.selections, prefix))
+            continue
+        here = (*prefix, selection.name)
+        found[here] = selection.arguments
+        if selection.selections:
+            found.update(_argument_paths(selection.selections, here))
+    return found
 
 
 def _alias_arguments(selections: tuple[Selection, ...]) -> tuple[Selection, ...]:
