@@ -8,7 +8,8 @@
     cors:              { origins: [...], allow_credentials: false, allow_headers: [...] }
     limits:            { max_depth, max_aliases, max_root_fields, parser_max_tokens,
                          http_max_request_bytes }
-    traffic_shaping:   { all: { timeout: 30s, deduplicate_query: true },
+    traffic_shaping:   { router: { deduplicate_requests: true },
+                         all: { timeout: 30s, deduplicate_query: true },
                          subgraphs: { NAME: { timeout: 5s } } }
     include_subgraph_errors: { all: false, subgraphs: { NAME: true } }
     csrf:              { unsafe_disabled: false, required_headers: [...] }
@@ -95,6 +96,9 @@ class Config:
     timeout: float = 30.0
     subgraph_timeouts: dict[str, float] = field(default_factory=dict)
     deduplicate_query: bool = True
+    deduplicate_requests: bool = True
+    """Identical client queries in flight at once share one execution (Hive Gateway's inbound
+    de-duplication); only requests whose forwarded headers are the same."""
     include_subgraph_errors: bool = False
     include_subgraph_errors_for: dict[str, bool] = field(default_factory=dict)
     csrf_enabled: bool = True
@@ -205,7 +209,10 @@ def parse_config(
         )
     )
 
-    shaping = reader.section("traffic_shaping", {"all", "subgraphs"})
+    shaping = reader.section("traffic_shaping", {"all", "subgraphs", "router"})
+    values.update(
+        shaping.section("router", {"deduplicate_requests"}).pick(deduplicate_requests=bool)
+    )
     if "all" in shaping.raw:
         all_subgraphs = shaping.section("all", {"timeout", "deduplicate_query"})
         if "timeout" in all_subgraphs.raw:

@@ -116,7 +116,10 @@ class Router:
     # --- preparing ------------------------------------------------------------------------
 
     def prepare(
-        self, query: str, operation_name: str | None = None, labels: frozenset[str] | None = None
+        self,
+        query: str,
+        operation_name: str | None = None,
+        labels: frozenset[str] | None = None,
     ) -> Prepared:
         """Parse, validate, normalise, plan and compile shaping for an operation (cached)."""
         labels = self.request_labels() if labels is None else labels
@@ -168,6 +171,17 @@ class Router:
             self._cache.popitem(last=False)
         return prepared
 
+    def try_prepare(
+        self, query: str, operation_name: str | None = None, labels: frozenset[str] | None = None
+    ) -> tuple[Prepared | None, JSONObject]:
+        """The prepared operation, or None and the error response that answers the request."""
+        try:
+            return self.prepare(query, operation_name, labels), {}
+        except ValidationFailed as exc:
+            return None, {"errors": exc.errors}
+        except RequestError as exc:
+            return None, {"errors": [exc.to_graphql()]}
+
     def request_labels(self) -> frozenset[str]:
         """The progressive-override labels active for one request: the configured ones, and each
         `percent(N)` label of the supergraph with probability N%."""
@@ -188,15 +202,15 @@ class Router:
         *,
         headers: Mapping[str, str] | None = None,
         labels: frozenset[str] | None = None,
+        prepared: Prepared | None = None,
     ) -> JSONObject:
         """The GraphQL response (`data`, `errors`) for one request. Never raises for a bad
-        request or a failing subgraph: those are answered as GraphQL errors."""
-        try:
-            prepared = self.prepare(query, operation_name, labels)
-        except ValidationFailed as exc:
-            return {"errors": exc.errors}
-        except RequestError as exc:
-            return {"errors": [exc.to_graphql()]}
+        request or a failing subgraph: those are answered as GraphQL errors. `prepared` skips
+        the cache lookup when the caller already made it."""
+        if prepared is None:
+            prepared, failure = self.try_prepare(query, operation_name, labels)
+            if prepared is None:
+                return failure
         coerced = _coerce_variables(self.api_schema, prepared.operation, variables or {})
         if isinstance(coerced, list):
             return {"errors": [_graphql_error(e, "BAD_USER_INPUT") for e in coerced]}

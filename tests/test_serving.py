@@ -571,7 +571,10 @@ async def test_in_flight_deduplication(setting: str, expected_calls: int) -> Non
         sdl = SUPERGRAPH.replace("http://127.0.0.1:4001/graphql", f"{url}/customers").replace(
             "http://127.0.0.1:4002/graphql", f"{url}/orders"
         )
-        config = parse_config(f"traffic_shaping: {{ all: {{ deduplicate_query: {setting} }} }}")
+        config = parse_config(
+            "traffic_shaping: { router: { deduplicate_requests: false }, "
+            f"all: {{ deduplicate_query: {setting} }} }}"
+        )
         app = RouterApp(build_router(sdl, config), config)
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://r"
@@ -623,3 +626,44 @@ def _parent_of(proc: Path) -> int | None:
         return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
     except (OSError, ValueError, IndexError):
         return None
+
+
+@pytest.mark.parametrize(("setting", "expected_calls"), [("true", 1), ("false", 8)])
+async def test_inbound_request_deduplication(setting: str, expected_calls: int) -> None:
+    subgraph = RecordingSubgraph(ANSWERS, delay=0.2)
+    config_text = (
+        f"traffic_shaping: {{ router: {{ deduplicate_requests: {setting} }}, all: {{ deduplicate_query: false }} }}\n"
+        "headers: { all: { request: [ { propagate: { named: authorization } } ] } }\n"
+    )
+    with serve_in_thread(subgraph) as url:
+        sdl = SUPERGRAPH.replace("http://127.0.0.1:4001/graphql", f"{url}/customers")
+        config = parse_config(config_text)
+        app = RouterApp(build_router(sdl, config), config)
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://r"
+        ) as client:
+            same = await asyncio.gather(
+                *(
+                    client.post(
+                        "/graphql", json={"query": NAME_QUERY}, headers={"authorization": "a"}
+                    )
+                    for _ in range(8)
+                )
+            )
+            shared_calls = len(subgraph.requests)
+            await asyncio.gather(
+                client.post(
+                    "/graphql", json={"query": NAME_QUERY}, headers={"authorization": "alice"}
+                ),
+                client.post(
+                    "/graphql", json={"query": NAME_QUERY}, headers={"authorization": "bob"}
+                ),
+            )
+        await app.router.close()
+    assert [r.json() for r in same] == [{"data": {"customer": {"name": "Alice"}}}] * 8
+    assert shared_calls == expected_calls
+    # different forwarded credentials never share an execution
+    assert sorted(h["authorization"] for h, _ in subgraph.requests[shared_calls:]) == [
+        "alice",
+        "bob",
+    ]

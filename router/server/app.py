@@ -124,6 +124,7 @@ class RouterApp:
             else None
         )
         self._reloader: asyncio.Task[None] | None = None
+        self._in_flight: dict[tuple[Any, ...], asyncio.Future[JSONObject]] = {}
         self.router_factory = router_factory or (
             lambda sdl: build_router(sdl, self.config, self.metrics)
         )
@@ -284,7 +285,9 @@ class RouterApp:
                 }
         except RequestError as exc:
             return exc.status, {"errors": [exc.to_graphql()]}
-        response = await router.execute(query, variables, operation_name, headers=headers)
+        response = await self._execute_shared(
+            router, query, variables, operation_name, headers, expose
+        )
         if expose == "true" and "data" in response:
             response.setdefault("extensions", {})["apolloQueryPlan"] = _plan_extension(
                 router.prepare(query, operation_name).plan
@@ -302,6 +305,64 @@ class RouterApp:
         ):
             status = 400
         return status, response
+
+    async def _execute_shared(
+        self,
+        router: Router,
+        query: str,
+        variables: dict[str, Any] | None,
+        operation_name: str | None,
+        headers: dict[str, str],
+        expose: str,
+    ) -> JSONObject:
+        """Execute, or join an identical query already executing (inbound de-duplication).
+
+        Identical means the same document, operation, variables, and the same headers the
+        router's rules forward to subgraphs (so nobody receives an answer made with another
+        client's credentials). Mutations always run on their own. The shared response is only
+        read (serialised) by each request, never changed."""
+        if not self.config.deduplicate_requests or expose:
+            return await router.execute(query, variables, operation_name, headers=headers)
+        prepared, failure = router.try_prepare(query, operation_name)
+        if prepared is None:
+            return failure
+        if prepared.operation.kind != "query":
+            return await router.execute(
+                query, variables, operation_name, headers=headers, prepared=prepared
+            )
+        forwarded: tuple[tuple[str, str, str], ...] = ()
+        if router.executor.subgraph_headers is not None:
+            forwarded = tuple(
+                sorted(
+                    (service, name, value)
+                    for service in sorted({g.name for g in router.supergraph.graphs.values()})
+                    for name, value in router.executor.subgraph_headers(service, headers).items()
+                )
+            )
+        key = (
+            id(router),
+            query,
+            operation_name,
+            orjson.dumps(variables, option=orjson.OPT_SORT_KEYS),
+            forwarded,
+        )
+        shared = self._in_flight.get(key)
+        if shared is not None:
+            return await asyncio.shield(shared)
+        shared = asyncio.get_running_loop().create_future()
+        self._in_flight[key] = shared
+        try:
+            response = await router.execute(
+                query, variables, operation_name, headers=headers, prepared=prepared
+            )
+        except BaseException as exc:
+            shared.set_exception(exc)
+            shared.exception()  # retrieved: every waiter re-raises it itself
+            raise
+        finally:
+            self._in_flight.pop(key, None)
+        shared.set_result(response)
+        return response
 
     # --- request checks ------------------------------------------------------------------
 
