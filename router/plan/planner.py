@@ -12,84 +12,20 @@ Sequence/Parallel/Flatten nodes.
 from __future__ import annotations
 
 import hashlib
-import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 from router.errors import PlanningError
 from router.operation.ir import Condition as FieldCondition
 from router.operation.ir import Field, InlineFragment, Selection, print_selections
 from router.operation.normalize import Operation
-from router.plan.aliasing import Aliaser
+from router.plan.build import build_plan
 from router.plan.builder import SelectionBuilder
-from router.plan.nodes import Condition, Fetch, Flatten, Parallel, PlanNode, QueryPlan, Sequence
+from router.plan.groups import FetchGroup, _is_ancestor, _top_under
+from router.plan.nodes import QueryPlan
 from router.supergraph.model import EntityKey, FieldModel, Supergraph
 
 TYPENAME = Field("__typename")
 INTROSPECTION_ROOT_FIELDS = ("__schema", "__type")
-
-
-@dataclass(eq=False)
-class FetchGroup:
-    """What will become one Fetch: a subgraph, where its result merges, and what it selects."""
-
-    graph: str
-    path: tuple[str, ...]
-    parent: FetchGroup | None
-    entity: bool
-    selections: SelectionBuilder = field(default_factory=SelectionBuilder)
-    requires: dict[str, SelectionBuilder] = field(default_factory=dict)
-    stages: list[list[FetchGroup]] = field(default_factory=lambda: [[]])
-    """Fetches that run after this one: stage 0 at once (in parallel), each later stage once
-    the stage before it is done (for fetches that need data from several earlier branches)."""
-    stage: int = 0
-    """This group's stage within its parent."""
-    rewrites: set[str] = field(default_factory=set)
-    condition_sets: list[frozenset[FieldCondition]] = field(default_factory=list)
-    required_arguments: dict[tuple[str, ...], str] = field(default_factory=dict)
-    """Arguments of the required fields in its representations, by field path."""
-    """The @skip/@include conditions active for each field planned into this fetch."""
-
-    @property
-    def children(self) -> list[FetchGroup]:
-        return self.stages[0]
-
-    def depth(self) -> int:
-        return 0 if self.parent is None else self.parent.depth() + 1
-
-    def entity_selection(self, type_name: str) -> SelectionBuilder:
-        return self.selections.add_fragment(type_name)
-
-    def representation(self, type_name: str) -> SelectionBuilder:
-        if type_name not in self.requires:
-            self.requires[type_name] = SelectionBuilder()
-        return self.requires[type_name]
-
-    def child(
-        self,
-        graph: str,
-        path: tuple[str, ...],
-        *,
-        stage: int = 0,
-        arguments: dict[tuple[str, ...], str] | None = None,
-    ) -> FetchGroup:
-        """The child fetch for (graph, path), created when missing, or when the one there needs
-        the same required field with other arguments (a representation holds one value each)."""
-        while len(self.stages) <= stage:
-            self.stages.append([])
-        wanted = arguments or {}
-        for existing in self.stages[stage]:
-            if (
-                existing.graph == graph
-                and existing.path == path
-                and all(existing.required_arguments.get(k, v) == v for k, v in wanted.items())
-            ):
-                existing.required_arguments.update(wanted)
-                return existing
-        group = FetchGroup(graph=graph, path=path, parent=self, entity=True, stage=stage)
-        group.required_arguments.update(wanted)
-        self.stages[stage].append(group)
-        return group
 
 
 class QueryPlanner:
@@ -1006,23 +942,6 @@ class _Planning:
         return group, 1 + max(_top_under(g, group).stage for g in others)
 
 
-def _is_ancestor(candidate: FetchGroup, group: FetchGroup) -> bool:
-    node: FetchGroup | None = group
-    while node is not None:
-        if node is candidate:
-            return True
-        node = node.parent
-    return False
-
-
-def _top_under(group: FetchGroup, ancestor: FetchGroup) -> FetchGroup:
-    """The ancestor of `group` (or itself) whose parent is `ancestor`."""
-    node = group
-    while node.parent is not None and node.parent is not ancestor:
-        node = node.parent
-    return node
-
-
 def _argument_paths(
     selections: tuple[Selection, ...], prefix: tuple[str, ...]
 ) -> dict[tuple[str, ...], str]:
@@ -1118,107 +1037,3 @@ def _flat(selections: tuple[Selection, ...]) -> Iterator[Selection]:
             yield from _flat(selection.selections)
         else:
             yield selection
-
-
-# --- groups → plan ----------------------------------------------------------------------------
-
-
-def build_plan(sg: Supergraph, operation: Operation, roots: list[FetchGroup]) -> QueryPlan:
-    counter = itertools.count()
-    fetches: list[Fetch] = []
-
-    def node_for(group: FetchGroup) -> PlanNode:
-        fetch = _fetch(sg, operation, group, next(counter))
-        fetches.append(fetch)
-        node: PlanNode = Flatten(group.path, fetch) if group.entity else fetch
-        stages: list[PlanNode] = [node]
-        for siblings in group.stages:
-            built = [node_for(child) for child in siblings]
-            if built:
-                stages.append(built[0] if len(built) == 1 else Parallel(tuple(built)))
-        return _conditional(group, _sequence(stages))
-
-    nodes = [node_for(group) for group in roots]
-    if not nodes:
-        return QueryPlan(None, ())
-    if len(nodes) == 1:
-        top = nodes[0]
-    elif operation.kind == "mutation":
-        top = _sequence(nodes)
-    else:
-        top = Parallel(tuple(nodes))
-    return QueryPlan(top, tuple(fetches))
-
-
-def _conditional(group: FetchGroup, node: PlanNode) -> PlanNode:
-    """Wrap a fetch (and what follows it) in Condition nodes for the @skip/@include conditions
-    that every field planned into it is under: the fetch is not sent when they do not hold."""
-    if not group.condition_sets:
-        return node
-    common = frozenset.intersection(*group.condition_sets)
-    for condition in sorted(common, key=lambda c: (c.variable or "", c.include), reverse=True):
-        assert condition.variable is not None
-        if condition.include:
-            node = Condition(condition.variable, then=node)
-        else:
-            node = Condition(condition.variable, then=None, otherwise=node)
-    return node
-
-
-def _sequence(nodes: list[PlanNode]) -> PlanNode:
-    flat: list[PlanNode] = []
-    for node in nodes:
-        flat.extend(node.nodes if isinstance(node, Sequence) else (node,))
-    return flat[0] if len(flat) == 1 else Sequence(tuple(flat))
-
-
-def _variables(selections: tuple[Selection, ...]) -> set[str]:
-    found: set[str] = set()
-    for selection in selections:
-        found |= selection.variables
-        inner = (
-            selection.selections
-            if isinstance(selection, InlineFragment)
-            else selection.selections or ()
-        )
-        found |= _variables(inner)
-    return found
-
-
-def _fetch(sg: Supergraph, operation: Operation, group: FetchGroup, index: int) -> Fetch:
-    aliaser = Aliaser(sg, group.graph)
-    root_type = None if group.entity else sg.root_types[operation.kind]
-    selections = aliaser.fix(group.selections.build(), root_type)
-    used = sorted(_variables(selections))
-    definitions = [
-        operation.variable_definitions[v] for v in used if v in operation.variable_definitions
-    ]
-    name = f"{operation.name}__{sg.graphs[group.graph].name}__{index}" if operation.name else None
-    kind = "query" if group.entity else operation.kind
-    if group.entity:
-        requires = tuple(
-            InlineFragment(type_name, builder.build())
-            for type_name, builder in group.requires.items()
-        )
-        definitions = ["$representations: [_Any!]!", *definitions]
-        body = (
-            "{ _entities(representations: $representations) " + print_selections(selections) + " }"
-        )
-    else:
-        requires = ()
-        body = print_selections(selections)
-    head = kind + (f" {name}" if name else "")
-    if definitions:
-        head += "(" + ", ".join(definitions) + ")"
-    return Fetch(
-        input_rewrites=tuple(sorted(group.rewrites)),
-        output_rewrites=tuple(aliaser.rewrites),
-        service=sg.graphs[group.graph].name,
-        graph=group.graph,
-        operation=f"{head} {body}",
-        operation_kind=kind,
-        variable_usages=tuple(used),
-        selections=selections,
-        requires=requires,
-        operation_name=name,
-    )
