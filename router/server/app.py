@@ -124,6 +124,7 @@ class RouterApp:
             else None
         )
         self._reloader: asyncio.Task[None] | None = None
+        self._draining: list[Router] = []  # replaced routers still finishing their requests
         self._in_flight: dict[tuple[Any, ...], asyncio.Future[JSONObject]] = {}
         self.router_factory = router_factory or (
             lambda sdl: build_router(sdl, self.config, self.metrics)
@@ -542,8 +543,10 @@ class RouterApp:
             elif message["type"] == "lifespan.shutdown":
                 if self._reloader is not None:
                     self._reloader.cancel()
-                with contextlib.suppress(Exception):
-                    await self.router.close()
+                for router in [self.router, *self._draining]:
+                    with contextlib.suppress(Exception):
+                        await router.close()
+                self._draining.clear()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -591,8 +594,17 @@ class RouterApp:
             old, self.router = self.router, fresh
             self._retired = (self._retired[0] + old.cache_hits, self._retired[1] + old.cache_misses)
             logger.info(json.dumps({"event": "reloaded", "files": [str(f) for f in changed]}))
-            # Give requests that started on the old router time to finish, then close it.
-            asyncio.get_running_loop().call_later(30, _close_later, old)
+            # Give requests that started on the old router time to finish, then close it (or
+            # close it at shutdown, whichever comes first).
+            self._draining.append(old)
+            asyncio.get_running_loop().call_later(30, self._close_drained, old)
+
+    def _close_drained(self, router: Router) -> None:
+        if router in self._draining:
+            self._draining.remove(router)
+            task = asyncio.ensure_future(router.close())
+            _CLOSING.add(task)
+            task.add_done_callback(_CLOSING.discard)
 
 
 def _mtime(path: Path) -> int | None:
@@ -603,12 +615,6 @@ def _mtime(path: Path) -> int | None:
 
 
 _CLOSING: set[asyncio.Task[None]] = set()
-
-
-def _close_later(router: Router) -> None:
-    task = asyncio.ensure_future(router.close())
-    _CLOSING.add(task)
-    task.add_done_callback(_CLOSING.discard)
 
 
 def _plan_extension(plan: Any) -> JSONObject:
