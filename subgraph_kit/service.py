@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import strawberry
 import uvicorn
+from cross_web import HTTPException
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
@@ -19,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
+from strawberry.types.unset import UNSET
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,17 @@ class ContextGraphQL(GraphQL[Any, None]):
 
     async def get_context(self, request: Any, response: Any) -> Any:
         return self._context()
+
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        """Requests Strawberry refuses before GraphQL runs (a body that is not JSON, no query, a
+        mutation over GET) get a GraphQL error with a code, not a plain-text reason."""
+        try:
+            return await super().run(request, context, root_value)
+        except HTTPException as exc:
+            return JSONResponse(
+                {"errors": [{"message": exc.reason, "extensions": {"code": "BAD_REQUEST"}}]},
+                status_code=exc.status_code,
+            )
 
 
 def service_app(

@@ -163,3 +163,26 @@ async def test_health(customers: GraphQLClient) -> None:
     response = await customers.http.get("/health")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
+
+
+async def test_requests_refused_before_graphql_runs_get_coded_graphql_errors(
+    customers: GraphQLClient,
+) -> None:
+    http = customers.http
+    malformed = await http.post(
+        "/graphql", content=b'{"query": ', headers={"content-type": "application/json"}
+    )
+    no_query = await http.post("/graphql", json={"variables": {}})
+    mutation_over_get = await http.get(
+        "/graphql",
+        params={"query": 'mutation { createCustomer(input: {name: "X", email: "x@y.z"}) { id } }'},
+    )
+    assert (malformed.status_code, error_codes(malformed.json())) == (400, ["BAD_REQUEST"])
+    assert "JSON" in malformed.json()["errors"][0]["message"]
+    assert (no_query.status_code, error_codes(no_query.json())) == (400, ["BAD_REQUEST"])
+    assert mutation_over_get.status_code == 400
+    assert error_codes(mutation_over_get.json()) == ["BAD_REQUEST"]
+    # and nothing was written
+    page = await customers.data("{ customers(first: 100) { edges { node { email } } } }")
+    assert "x@y.z" not in [edge["node"]["email"] for edge in page["customers"]["edges"]]
+    assert page["customers"]["edges"]  # the page itself was read
