@@ -207,7 +207,7 @@ async def _in_process(
             config,
             supergraph_file=supergraph_file,
             metrics=metrics,
-            router_factory=lambda sdl: build_router(sdl, config, metrics, transport),
+            router_factory=lambda sdl, config: build_router(sdl, config, metrics, transport),
         )
         server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=router_port, log_level="warning")

@@ -395,7 +395,6 @@ async def test_config_changes_are_hot_reloaded(
     async with serving("limits: { max_depth: 50 }") as (client, _, app):
         supergraph_file.write_text(app.router.supergraph.sdl)
         app.config_file, app.reload_interval = config_file, 0.05
-        app.router_factory = lambda sdl: build_router(sdl, app.config, app.metrics)
         watcher = asyncio.create_task(app._watch(supergraph_file))
         await asyncio.sleep(0.5)  # the watcher takes its first look before anything changes
         before = await client.post("/graphql", json={"query": deep})

@@ -105,7 +105,7 @@ class RouterApp:
         max_body: int | None = None,
         reload_interval: float = 1.0,
         metrics: Metrics | None = None,
-        router_factory: Callable[[str], Router] | None = None,
+        router_factory: Callable[[str, Config], Router] | None = None,
         config_file: Path | None = None,
     ) -> None:
         self.config_file = config_file
@@ -127,9 +127,10 @@ class RouterApp:
         self._draining: list[Router] = []  # replaced routers still finishing their requests
         self._in_flight: dict[tuple[Any, ...], asyncio.Future[JSONObject]] = {}
         self.router_factory = router_factory or (
-            lambda sdl: build_router(sdl, self.config, self.metrics)
+            lambda sdl, config: build_router(sdl, config, self.metrics)
         )
-        """Builds the router for a reloaded supergraph (in-process mode keeps its transport)."""
+        """Builds the router for a reloaded supergraph and config (in-process mode keeps its
+        transport)."""
 
     # --- ASGI ----------------------------------------------------------------------------
 
@@ -574,12 +575,7 @@ class RouterApp:
 
                     config = await asyncio.to_thread(load_config, self.config_file)
                 sdl = await asyncio.to_thread(path.read_text)
-                previous, self.config = self.config, config
-                try:
-                    fresh = await asyncio.to_thread(self.router_factory, sdl)
-                except Exception:
-                    self.config = previous
-                    raise
+                fresh = await asyncio.to_thread(self.router_factory, sdl, config)
             except Exception as exc:  # a bad supergraph or config must never take the router down
                 logger.error(
                     json.dumps(
@@ -591,7 +587,8 @@ class RouterApp:
                     )
                 )
                 continue
-            old, self.router = self.router, fresh
+            # the config and the router built from it change together
+            old, self.router, self.config = self.router, fresh, config
             self._retired = (self._retired[0] + old.cache_hits, self._retired[1] + old.cache_misses)
             logger.info(json.dumps({"event": "reloaded", "files": [str(f) for f in changed]}))
             # Give requests that started on the old router time to finish, then close it (or
