@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -41,6 +42,15 @@ def test_dev_runs_the_system_and_stops_it(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
+    lines: list[str] = []  # read as it comes: the router can answer before dev prints its banner
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line.decode())
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
     try:
         deadline = time.monotonic() + 60
         answer = None
@@ -59,9 +69,13 @@ def test_dev_runs_the_system_and_stops_it(tmp_path: Path) -> None:
             f"http://127.0.0.1:{ports[2]}/graphql", headers={"accept": "text/html"}
         )
         assert graphiql.status_code == 200 and "<html" in graphiql.text.lower()
+        while time.monotonic() < deadline and not any("[dev] GraphiQL:" in x for x in lines):
+            time.sleep(0.1)
     finally:
         process.send_signal(signal.SIGINT)
-        output = process.communicate(timeout=30)[0].decode()
+        process.wait(timeout=30)
+        reader.join(timeout=10)
+    output = "".join(lines)
     assert "[dev] GraphiQL: http://127.0.0.1:" in output
     assert (tmp_path / ".data" / "supergraph.graphql").exists()
     for port in ports:  # everything it started is gone
