@@ -13,17 +13,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.loadgen import HEADER, Measured, measure  # noqa: E402
-from tests.support.services import ServiceProcess, free_port  # noqa: E402
+from tests.support.services import ServiceProcess  # noqa: E402
 
 SMALL = {"query": '{ order(id: "1") { id status customer { name } } }'}
 LARGE = {
@@ -62,34 +64,10 @@ async def main() -> None:
     if pin("1"):
         os.sched_setaffinity(0, {1})
 
-    canned = {}
-    for service in ("customers", "orders"):
-        port = free_port()
-        process = ServiceProcess("bench.canned_subgraph", [], prefix=pin("1"))
-        process.port, process.url = port, f"http://127.0.0.1:{port}"
-        process.args = ["--service", service]
-        canned[service] = process
-    folder = Path(tempfile.mkdtemp(prefix="bench-router-"))
-    supergraph = (ROOT / "supergraph.graphql").read_text()
-    supergraph = supergraph.replace(
-        "http://127.0.0.1:4001/graphql", f"{canned['customers'].url}/graphql"
-    )
-    supergraph = supergraph.replace(
-        "http://127.0.0.1:4002/graphql", f"{canned['orders'].url}/graphql"
-    )
-    (folder / "supergraph.graphql").write_text(supergraph)
-    router = ServiceProcess(
-        "router",
-        ["--supergraph", str(folder / "supergraph.graphql")],
-        subcommand=["serve"],
-        prefix=pin("0"),
-    )
-
     results: list[Measured] = []
-    try:
-        for process in canned.values():
-            _start_without_health(process)
-        router.start()
+    # every request does the router's whole work: no sharing between identical requests in flight
+    no_sharing = "traffic_shaping: { router: { deduplicate_requests: false } }\n"
+    with canned_system("router", config=no_sharing) as (canned, router):
         options = {"concurrency": args.concurrency, "seconds": args.duration, "warmup": args.warmup}
         orders_page = {"query": "query { orders(first: 100) { edges { node { id } } } }"}
         results.append(
@@ -119,10 +97,6 @@ async def main() -> None:
                 **options,
             )
         )
-    finally:
-        router.stop()
-        for process in canned.values():
-            process.stop()
     print(
         f"\n{args.concurrency} concurrent requests, {args.duration:g} s each after {args.warmup:g} s warm-up; "
         "router on CPU 0, canned subgraphs and load generator on CPU 1\n"
@@ -130,6 +104,43 @@ async def main() -> None:
     print(HEADER)
     for result in results:
         print(result.row())
+
+
+@contextlib.contextmanager
+def canned_system(
+    name: str, *router_args: str, config: str = ""
+) -> Iterator[tuple[dict[str, ServiceProcess], ServiceProcess]]:
+    """Canned customers and orders subgraphs (CPU 1) and `python -m router serve` over them
+    (CPU 0) with `config` as its router.yaml, started; all stopped on exit."""
+    canned = {
+        service: ServiceProcess("bench.canned_subgraph", ["--service", service], prefix=pin("1"))
+        for service in ("customers", "orders")
+    }
+    folder = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
+    sdl = (ROOT / "supergraph.graphql").read_text()
+    for service, port in (("customers", 4001), ("orders", 4002)):
+        sdl = sdl.replace(f"http://127.0.0.1:{port}/graphql", f"{canned[service].url}/graphql")
+    (folder / "supergraph.graphql").write_text(sdl)
+    (folder / "router.yaml").write_text(config)
+    router = ServiceProcess(
+        "router",
+        [
+            *("--supergraph", str(folder / "supergraph.graphql")),
+            *("--config", str(folder / "router.yaml")),
+            *router_args,
+        ],
+        subcommand=["serve"],
+        prefix=pin("0"),
+    )
+    try:
+        for process in canned.values():
+            _start_without_health(process)
+        router.start()
+        yield canned, router
+    finally:
+        router.stop()
+        for process in canned.values():
+            process.stop()
 
 
 def _start_without_health(process: ServiceProcess) -> None:

@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -21,8 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.loadgen import _load  # noqa: E402
-from bench.router import LARGE, SMALL, _start_without_health, large_ok, pin, small_ok  # noqa: E402
-from tests.support.services import ServiceProcess, free_port  # noqa: E402
+from bench.router import LARGE, SMALL, canned_system, large_ok, pin, small_ok  # noqa: E402
 
 
 def rss_mb(pid: int) -> float:
@@ -41,32 +39,11 @@ async def main() -> None:
     args = parser.parse_args()
     if pin("1"):
         os.sched_setaffinity(0, {1})
-    canned = {}
-    for service in ("customers", "orders"):
-        process = ServiceProcess("bench.canned_subgraph", [], prefix=pin("1"))
-        process.port = free_port()
-        process.url = f"http://127.0.0.1:{process.port}"
-        process.args = ["--service", service]
-        canned[service] = process
-    folder = Path(tempfile.mkdtemp(prefix="bench-soak-"))
-    sdl = (ROOT / "supergraph.graphql").read_text()
-    sdl = sdl.replace("http://127.0.0.1:4001/graphql", f"{canned['customers'].url}/graphql")
-    sdl = sdl.replace("http://127.0.0.1:4002/graphql", f"{canned['orders'].url}/graphql")
-    (folder / "supergraph.graphql").write_text(sdl)
-    router = ServiceProcess(
-        "router",
-        ["--supergraph", str(folder / "supergraph.graphql"), "--log-level", "warning"],
-        subcommand=["serve"],
-        prefix=pin("0"),
-    )
     import orjson
 
     samples: list[tuple[float, float]] = []
     total = errors = 0
-    try:
-        for process in canned.values():
-            _start_without_health(process)
-        router.start()
+    with canned_system("soak", "--log-level", "warning") as (_, router):
         assert router.process is not None
         pid = router.process.pid
         started = time.monotonic()
@@ -82,10 +59,6 @@ async def main() -> None:
                 f"{samples[-1][0]:7.0f} s  RSS {samples[-1][1]:7.1f} MB  requests {total}  errors {errors}",
                 flush=True,
             )
-    finally:
-        router.stop()
-        for process in canned.values():
-            process.stop()
     baseline = samples[min(1, len(samples) - 1)][1]  # after the first 10 s of warm-up
     growth = (samples[-1][1] - baseline) / baseline * 100
     print(

@@ -8,10 +8,11 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 from asgi_lifespan import LifespanManager
@@ -76,6 +77,7 @@ class ServiceProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
+        self.output: IO[bytes] | None = None
 
     def start(self, timeout: float = 30.0) -> ServiceProcess:
         command = [
@@ -88,13 +90,17 @@ class ServiceProcess:
             str(self.port),
             *self.args,
         ]
+        # a file, not a pipe: nobody reads a running service's output, and a full pipe would
+        # block it at its next log line
+        self.output = tempfile.TemporaryFile()  # noqa: SIM115 (closed in stop)
         self.process = subprocess.Popen(
-            command, cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+            command, cwd=ROOT, env=self.env, stdout=self.output, stderr=subprocess.STDOUT
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                output = self.process.stdout.read().decode() if self.process.stdout else ""
+                self.output.seek(0)
+                output = self.output.read().decode()
                 raise RuntimeError(f"{self.module} exited at start-up:\n{output}")
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
@@ -112,6 +118,9 @@ class ServiceProcess:
                 self.process.kill()
                 self.process.wait()
         self.process = None
+        if self.output is not None:
+            self.output.close()
+            self.output = None
 
     def client(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=self.url, timeout=30)
