@@ -1,6 +1,7 @@
 """Which HTTP client the router's hot path uses, decided by measurement: the router in process
-(pinned to CPU 0) in front of canned subgraphs (CPU 1), once with aiohttp (our HttpTransport)
-and once with an httpx AsyncClient, 20 requests in flight.
+(pinned to CPU 0, uvloop as in `router serve`) in front of canned subgraphs (CPU 1), with our
+HttpTransport (router/execute/http_client.py), with aiohttp and with an httpx AsyncClient, 20
+requests in flight.
 
     .venv/bin/python bench/transports.py [--seconds 5]
 """
@@ -18,8 +19,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 import orjson
+import uvloop
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -28,6 +31,29 @@ from bench.router import LARGE, SMALL  # noqa: E402
 from router.execute.transport import HttpTransport, decode_response  # noqa: E402
 from router.router import Router  # noqa: E402
 from tests.support.services import free_port  # noqa: E402
+
+
+class AiohttpTransport:
+    """The same transport on aiohttp (the router's client until it lost this benchmark)."""
+
+    def __init__(self, urls: Mapping[str, str]) -> None:
+        self.urls = dict(urls)
+        self.session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=0, limit_per_host=100, keepalive_timeout=60)
+        )
+
+    async def send(
+        self, service: str, body: dict[str, Any], headers: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
+        async with self.session.post(
+            self.urls[service],
+            data=orjson.dumps(body),
+            headers={"content-type": "application/json"},
+        ) as response:
+            return decode_response(response.status, await response.read())
+
+    async def close(self) -> None:
+        await self.session.close()
 
 
 class HttpxTransport:
@@ -97,19 +123,23 @@ async def main() -> None:
     with contextlib.suppress(AttributeError, OSError):
         os.sched_setaffinity(0, {0})
     sdl = (ROOT / "supergraph.graphql").read_text()
-    print("| query | aiohttp req/s | httpx req/s |\n|---|---:|---:|")
+    print("| query | HttpTransport req/s | aiohttp req/s | httpx req/s |\n|---|---:|---:|---:|")
     try:
         for name, query in (("small", SMALL["query"]), ("large list", LARGE["query"])):
             results = []
-            for transport in (HttpTransport(urls), HttpxTransport(urls)):
+            for transport in (
+                HttpTransport(urls, deduplicate=False),  # each request makes its own calls
+                AiohttpTransport(urls),
+                HttpxTransport(urls),
+            ):
                 router = Router.from_sdl(sdl, transport)
                 results.append(await requests_per_second(router, query, args.seconds))
                 await router.close()
-            print(f"| {name} | {results[0]:,.0f} | {results[1]:,.0f} |")
+            print(f"| {name} | " + " | ".join(f"{r:,.0f}" for r in results) + " |")
     finally:
         for process in processes:
             process.terminate()
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    uvloop.run(main())

@@ -379,7 +379,7 @@ async def test_hot_reload_under_load_without_a_failed_request(
         assert app._draining == [old_router]  # replaced, still finishing its requests
     # shutdown closes the replaced router's connections too, not only the current one's
     assert not app._draining
-    assert old_router.transport._session is None  # type: ignore[attr-defined]
+    assert not old_router.transport._endpoints  # type: ignore[attr-defined]
     assert failures == 0
     assert still.json() == {"data": {"customer": {"name": "Alice"}}}
     assert any("reload_rejected" in r.message for r in caplog.records)

@@ -2,8 +2,9 @@
 
     SubgraphTransport.send(graph, body) -> decoded JSON response, or raises SubgraphFetchError
 
-`HttpTransport` uses aiohttp (pooled keep-alive connections, a timeout per subgraph): chosen by
-benchmark over httpx, whose AsyncClient is several times slower under concurrency
+`HttpTransport` uses the lean client of http_client.py (pooled keep-alive connections, a
+timeout per subgraph): chosen by benchmark (bench/transports.py) over aiohttp, which costs
+several times more CPU per call, and httpx, whose AsyncClient is slower still under concurrency
 (encode/httpx#3215). `AsgiTransport` calls each subgraph's ASGI app directly: the whole system
 in one process, no network hop.
 """
@@ -14,9 +15,9 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-import aiohttp
 import orjson
 
+from router.execute.http_client import Endpoint, HttpClientError, post
 from router.types import JSONObject
 
 JSON_HEADERS = {
@@ -81,7 +82,7 @@ def decode_response(status: int, payload: bytes) -> JSONObject:
 
 
 class HttpTransport:
-    """Subgraphs over HTTP, one pooled aiohttp session for all of them.
+    """Subgraphs over HTTP, one keep-alive connection pool per subgraph.
 
     With `deduplicate` (the default), identical queries in flight at the same time share one
     HTTP call, as Apollo Router's `deduplicate_query` and Hive Gateway do; mutations never do.
@@ -99,26 +100,22 @@ class HttpTransport:
         deduplicate: bool = True,
     ) -> None:
         self.urls = dict(urls)
-        self.timeouts = {
-            name: aiohttp.ClientTimeout(total=timeouts.get(name, timeout) if timeouts else timeout)
-            for name in self.urls
-        }
+        self.timeouts = {name: (timeouts or {}).get(name, timeout) for name in self.urls}
         self.deduplicate = deduplicate
         self.http_calls = 0
         """HTTP requests actually sent (less than fetches when de-duplication shares some)."""
         self._limit = connections_per_subgraph
-        self._session: aiohttp.ClientSession | None = None
+        self._endpoints: dict[str, Endpoint] = {}
         self._in_flight: dict[_Key, asyncio.Future[tuple[int, bytes]]] = {}
 
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(
-                limit=0, limit_per_host=self._limit, keepalive_timeout=60
-            )
-            self._session = aiohttp.ClientSession(
-                connector=connector, json_serialize=lambda o: orjson.dumps(o).decode()
-            )
-        return self._session
+    def _endpoint(self, service: str, url: str) -> Endpoint:
+        endpoint = self._endpoints.get(service)
+        if endpoint is None:
+            try:
+                endpoint = self._endpoints[service] = Endpoint(url, self._limit)
+            except ValueError as exc:
+                raise SubgraphFetchError(f"HTTP fetch failed: {exc}") from None
+        return endpoint
 
     async def send(
         self, service: str, body: JSONObject, headers: Mapping[str, str] | None = None
@@ -129,12 +126,9 @@ class HttpTransport:
         request_headers = {**JSON_HEADERS, **(headers or {})}
         data = orjson.dumps(body)
         query = body.get("query")
-        if (
-            not self.deduplicate
-            or not isinstance(query, str)
-            or query.lstrip().startswith("mutation")
-        ):
-            return decode_response(*await self._post(service, url, data, request_headers))
+        safe = isinstance(query, str) and not query.lstrip().startswith("mutation")
+        if not self.deduplicate or not safe:
+            return decode_response(*await self._post(service, url, data, request_headers, safe))
         key: _Key = (service, data, tuple(sorted((headers or {}).items())))
         shared = self._in_flight.get(key)
         if shared is not None:
@@ -142,7 +136,7 @@ class HttpTransport:
         shared = asyncio.get_running_loop().create_future()
         self._in_flight[key] = shared
         try:
-            result = await self._post(service, url, data, request_headers)
+            result = await self._post(service, url, data, request_headers, True)
         except BaseException as exc:
             shared.set_exception(exc)
             shared.exception()  # retrieved here: each waiter re-raises it itself
@@ -153,26 +147,28 @@ class HttpTransport:
         return decode_response(*result)
 
     async def _post(
-        self, service: str, url: str, data: bytes, headers: dict[str, str]
+        self, service: str, url: str, data: bytes, headers: dict[str, str], safe: bool
     ) -> tuple[int, bytes]:
+        """One HTTP call; `safe` (a query) may be retried once on a keep-alive connection the
+        subgraph closed before answering, a mutation never is."""
         self.http_calls += 1
         try:
-            async with self._client().post(
-                url, data=data, headers=headers, timeout=self.timeouts[service]
-            ) as response:
-                return response.status, await response.read()
+            async with asyncio.timeout(self.timeouts[service]):
+                return await post(
+                    self._endpoint(service, url), data, headers.items(), retry_if_closed=safe
+                )
         except TimeoutError:
             raise SubgraphFetchError(
-                f"the subgraph did not answer within {self.timeouts[service].total} s",
+                f"the subgraph did not answer within {self.timeouts[service]} s",
                 "SUBREQUEST_HTTP_ERROR",
             ) from None
-        except aiohttp.ClientError as exc:
-            raise SubgraphFetchError(f"HTTP fetch failed: {type(exc).__name__}: {exc}") from None
+        except HttpClientError as exc:
+            raise SubgraphFetchError(f"HTTP fetch failed: {exc}") from None
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        endpoints, self._endpoints = self._endpoints, {}
+        for endpoint in endpoints.values():
+            endpoint.pool.close()
 
 
 _Key = tuple[str, bytes, tuple[tuple[str, str], ...]]
