@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from graphql import parse
+from graphql import build_schema, parse
 
 from router.operation.normalize import normalize
 from router.shape.shaper import Shaper
@@ -103,3 +103,69 @@ def test_root_introspection_fields_come_from_the_router() -> None:
         {"order": {"id": "1"}}, {}, [], {"__schema": {"queryType": {"name": "Query"}}}
     )
     assert data == {"__schema": {"queryType": {"name": "Query"}}, "order": {"id": "1"}}
+
+
+LISTS_AND_ABSTRACTS = build_schema(
+    """
+    type Query { matrix: [[Int!]]! grid: [[Int]] things: [Thing!] colors: [Color!] named: Named }
+    enum Color { RED GREEN }
+    interface Named { name: String! }
+    type Dog implements Named { name: String! barks: Boolean }
+    type Cat implements Named { name: String! lives: Int! }
+    union Thing = Dog | Cat
+    """
+)
+
+
+def shape_in(schema: Any, query: str, data: Any) -> tuple[Any, list[Any]]:
+    errors: list[Any] = []
+    return Shaper(schema, normalize(parse(query), None)).shape(data, {}, errors), errors
+
+
+def test_nested_lists_null_only_as_far_as_the_nearest_nullable_position() -> None:
+    data, errors = shape_in(
+        LISTS_AND_ABSTRACTS,
+        "{ grid matrix }",
+        {"grid": [[1, None], None], "matrix": [[1], [2, None], [3]]},
+    )
+    # [Int!] items of a nullable outer list: the inner list with the null becomes null
+    assert data == {"grid": [[1, None], None], "matrix": [[1], None, [3]]}
+    assert errors == [
+        {
+            "message": "Cannot return null for non-nullable field Query.matrix.",
+            "path": ["matrix", 1, 1],
+            "extensions": {"code": "INVALID_GRAPHQL"},
+        }
+    ]
+
+
+def test_abstract_items_by_typename_and_enum_lists() -> None:
+    query = "{ things { __typename ... on Dog { name barks } ... on Cat { lives } } colors named { name } }"
+    data, errors = shape_in(
+        LISTS_AND_ABSTRACTS,
+        query,
+        {
+            "things": [
+                {"__typename": "Cat", "name": "Tom", "lives": 9},
+                {"__typename": "Dog", "name": "Rex", "barks": True, "lives": 1},
+            ],
+            "colors": ["RED", "BLUE"],
+            "named": {"__typename": "Dog", "name": "Rex"},
+        },
+    )
+    assert data == {
+        "things": [
+            {"__typename": "Cat", "lives": 9},
+            {"__typename": "Dog", "name": "Rex", "barks": True},
+        ],
+        "colors": None,  # BLUE is not a Color: a non-null item nulls the nullable list
+        "named": {"name": "Rex"},
+    }
+    assert [e["path"] for e in errors] == [["colors", 1]]
+    data, errors = shape_in(
+        LISTS_AND_ABSTRACTS, query, {"things": [{"__typename": "Fish"}], "named": {"name": "?"}}
+    )
+    # an unknown runtime type is a null: in a non-null item position it nulls the list;
+    # an interface value with no __typename is shaped by the interface's own fields
+    assert data == {"things": None, "colors": None, "named": {"name": "?"}}
+    assert [e["path"] for e in errors] == [["things", 0]]

@@ -12,7 +12,8 @@ few codes. Running the plan per response is then a tight loop over dicts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
@@ -60,15 +61,20 @@ class _Field:
 
 
 class _ObjectPlan:
-    """The shaping plan of one selection set at one composite type."""
+    """The shaping plan of one selection set at one composite type: per runtime type, its field
+    list and the Python function generated from it (see _Generator)."""
 
-    __slots__ = ("_by_runtime", "_groups", "_shaper", "static")
+    __slots__ = ("_by_runtime", "_functions", "_groups", "_shaper", "root", "static")
 
-    def __init__(self, shaper: Shaper, static: Any, groups: list[tuple[Selection, ...]]) -> None:
+    def __init__(
+        self, shaper: Shaper, static: Any, groups: list[tuple[Selection, ...]], root: bool = False
+    ) -> None:
         self._shaper = shaper
         self.static = static
         self._groups = groups
+        self.root = root
         self._by_runtime: dict[str, list[_Field]] = {}
+        self._functions: dict[str, _ShapeFunction] = {}
 
     def fields(self, runtime: Any) -> list[_Field]:
         compiled = self._by_runtime.get(runtime.name)
@@ -77,6 +83,31 @@ class _ObjectPlan:
                 runtime, self._groups
             )
         return compiled
+
+    def function(self, runtime: Any) -> _ShapeFunction:
+        function = self._functions.get(runtime.name)
+        if function is None:
+            function = self._functions[runtime.name] = _Generator().object_function(self, runtime)
+        return function
+
+    def shape_abstract(self, value: JSONObject, run: _Run, path: list[str | int]) -> Any:
+        """Shape an object of an abstract type by its `__typename`; None when that is not a
+        possible type here (the caller reports it as a null)."""
+        runtime = self._runtime(value)
+        return None if runtime is None else self.function(runtime)(value, run, path)
+
+    def _runtime(self, value: JSONObject) -> Any:
+        typename = value.get("__typename")
+        schema = self._shaper.schema
+        abstract = self.static
+        runtime = schema.get_type(typename) if isinstance(typename, str) else None
+        if isinstance(runtime, GraphQLObjectType) and schema.is_sub_type(abstract, runtime):
+            return runtime
+        if isinstance(abstract, GraphQLInterfaceType) and (runtime is abstract or typename is None):
+            # From an @interfaceObject subgraph: only the interface is known, and only its own
+            # fields were asked for (the planner fetches the concrete type otherwise).
+            return abstract
+        return None
 
 
 class Shaper:
@@ -88,7 +119,7 @@ class Shaper:
         root = schema.get_root_type(operation.definition.operation)
         assert root is not None
         self.root_type: GraphQLObjectType = root
-        self.root = _ObjectPlan(self, root, [operation.selections])
+        self.root = _ObjectPlan(self, root, [operation.selections], root=True)
 
     # --- compiling ------------------------------------------------------------------------
 
@@ -179,111 +210,32 @@ class Shaper:
         extra_root_values: JSONObject | None = None,
     ) -> JSONObject | None:
         """The response's `data` (None when null propagated to the root); appends errors."""
-        run = _Run(self, variables, errors, extra_root_values or {})
-        result = run.shape_object(data or {}, self.root.fields(self.root_type), root=True)
+        run = _Run(variables, errors, extra_root_values or {})
+        result = self.root.function(self.root_type)(data or {}, run, run.path)
         return None if result is _NULL else result
 
 
-@dataclass
+_ShapeFunction = Callable[[JSONObject, "_Run", list[str | int]], Any]
+"""Generated per selection set and runtime type: (value, run, path) -> shaped dict or _NULL."""
+
+
 class _Run:
-    shaper: Shaper
-    variables: Variables
-    errors: list[JSONObject]
-    extra: JSONObject
-    path: list[str | int] = field(default_factory=list)
-    """The response path being shaped (for error paths)."""
-    error_paths: list[tuple[str | int, ...]] = field(default_factory=list)
+    """The per-response state the generated functions share."""
 
-    def __post_init__(self) -> None:
-        self.error_paths = [
-            tuple(e["path"]) for e in self.errors if isinstance(e.get("path"), list)
-        ]
+    __slots__ = ("error_paths", "errors", "extra", "path", "variables")
 
-    def shape_object(self, value: JSONObject, fields: list[_Field], root: bool = False) -> Any:
-        result: JSONObject = {}
-        variables = self.variables
-        path = self.path
-        get = value.get
-        for entry in fields:
-            if entry.conditions and not any(
-                all(c.holds(variables) for c in conditions) for conditions in entry.conditions
-            ):
-                continue
-            name = entry.response_name
-            type_ = entry.type
-            if type_ is None:
-                result[name] = entry.parent  # the runtime type this field list was compiled for
-                continue
-            if root and entry.field_name in ("__schema", "__type"):
-                result[name] = self.extra.get(name)
-                continue
-            item = get(name)
-            if type_.kind == LEAF and item is not None:
-                result[name] = item  # the common case, without a call
-                continue
-            path.append(name)
-            completed = self.complete(item, type_, entry)
-            path.pop()
-            if completed is _NULL:
-                return _NULL
-            result[name] = completed
-        return result
+    def __init__(self, variables: Variables, errors: list[JSONObject], extra: JSONObject) -> None:
+        self.variables = variables
+        self.errors = errors
+        self.extra = extra
+        self.path: list[str | int] = []
+        """The response path being shaped (for error paths): objects and lists push their key."""
+        self.error_paths = [tuple(e["path"]) for e in errors if isinstance(e.get("path"), list)]
 
-    def complete(self, value: Any, type_: _Type, entry: _Field) -> Any:
-        """The shaped value; _NULL when null reached a non-null position (reported here)."""
-        if value is None:
-            return self._null(entry) if type_.non_null else None
-        kind = type_.kind
-        if kind == LEAF:
-            return value
-        if kind == ENUM:
-            if isinstance(value, str) and value in type_.enum_values:
-                return value
-            return self._null(entry) if type_.non_null else None
-        if kind == -1:
-            if not isinstance(value, list):
-                return self._null(entry) if type_.non_null else None
-            item_type = type_.item
-            assert item_type is not None
-            if item_type.kind == LEAF and None not in value:
-                return value  # a list of scalars: nothing to shape
-            items = []
-            path = self.path
-            for index, item in enumerate(value):
-                path.append(index)
-                completed = self.complete(item, item_type, entry)
-                path.pop()
-                if completed is _NULL:
-                    return _NULL if type_.non_null else None
-                items.append(completed)
-            return items
-        if not isinstance(value, dict):
-            return self._null(entry) if type_.non_null else None
-        plan = type_.plan
-        assert plan is not None
-        runtime = plan.static if kind == OBJECT else self._runtime(value, plan.static)
-        if runtime is None:
-            return self._null(entry) if type_.non_null else None
-        shaped = self.shape_object(value, plan.fields(runtime))
-        if shaped is _NULL:
-            return _NULL if type_.non_null else None
-        return shaped
-
-    def _runtime(self, value: JSONObject, abstract: Any) -> Any:
-        typename = value.get("__typename")
-        schema = self.shaper.schema
-        runtime = schema.get_type(typename) if isinstance(typename, str) else None
-        if isinstance(runtime, GraphQLObjectType) and schema.is_sub_type(abstract, runtime):
-            return runtime
-        if isinstance(abstract, GraphQLInterfaceType) and (runtime is abstract or typename is None):
-            # From an @interfaceObject subgraph: only the interface is known, and only its own
-            # fields were asked for (the planner fetches the concrete type otherwise).
-            return abstract
-        return None
-
-    def _null(self, entry: _Field) -> object:
-        """Report a null in a non-null position (unless a subgraph error covers it)."""
-        here = tuple(self.path)
+    def null_at(self, entry: _Field, key: str | int) -> object:
+        """Report a null in the non-null position `key` under the current path (unless a
+        subgraph error already covers it); returns _NULL for the caller to propagate."""
+        here = (*self.path, key)
         for known in self.error_paths:
             if here[: len(known)] == known or known[: len(here)] == here:
                 return _NULL
@@ -297,6 +249,125 @@ class _Run:
         )
         self.error_paths.append(here)
         return _NULL
+
+
+class _Generator:
+    """Writes the Python function that shapes one selection set at one runtime type.
+
+    Interpreting the field list per value cost a call per field and per list item; the
+    generated function is straight-line code with the field names, types and null handling
+    inlined, calling out only for sub-objects and lists. Names and type names are GraphQL
+    names (`[_A-Za-z][_0-9A-Za-z]*`), so their repr() is safe to put in source; everything
+    else (field records, enum sets, child functions) is passed in the function's globals.
+    """
+
+    def __init__(self) -> None:
+        self.namespace: dict[str, Any] = {"_NULL": _NULL}
+        self.lines: list[str] = []
+
+    def bind(self, value: Any) -> str:
+        name = f"_g{len(self.namespace)}"
+        self.namespace[name] = value
+        return name
+
+    def build(self, name: str) -> _ShapeFunction:
+        source = "\n".join(self.lines) + "\n"
+        exec(compile(source, f"<shape {name}>", "exec"), self.namespace)
+        function: _ShapeFunction = self.namespace["_shape"]
+        return function
+
+    def object_function(self, plan: _ObjectPlan, runtime: Any) -> _ShapeFunction:
+        emit = self.lines.append
+        emit("def _shape(value, run, path):")
+        emit("    result = {}")
+        emit("    get = value.get")
+        for entry in plan.fields(runtime):
+            indent = "    "
+            if entry.conditions:
+                emit(f"    if {self.bind(_condition_test(entry.conditions))}(run.variables):")
+                indent = "        "
+            name = repr(entry.response_name)
+            if entry.type is None:  # __typename: the runtime type this was compiled for
+                emit(f"{indent}result[{name}] = {entry.parent!r}")
+                continue
+            if plan.root and entry.field_name in ("__schema", "__type"):
+                # Answered by the router from the API schema; copied into the response as is.
+                emit(f"{indent}result[{name}] = run.extra.get({name})")
+                continue
+            emit(f"{indent}v = get({name})")
+            self.complete(entry.type, name, self.bind(entry), indent)
+            emit(f"{indent}result[{name}] = v")
+        emit("    return result")
+        return self.build(f"{runtime.name}")
+
+    def list_function(self, item: _Type, entry: str) -> str:
+        inner = _Generator()
+        emit = inner.lines.append
+        emit("def _shape(value, run, path):")
+        emit("    items = []")
+        emit("    append = items.append")
+        emit("    for i, v in enumerate(value):")
+        inner.complete(item, "i", inner.bind(self.namespace[entry]), "        ")
+        emit("        append(v)")
+        emit("    return items")
+        return self.bind(inner.build("list"))
+
+    def complete(self, type_: _Type, key: str, entry: str, indent: str) -> None:
+        """Lines turning `v` (the value at `key`) into its shaped value in place, or returning
+        from the function (which nulls its object or list) when null reaches a non-null type."""
+        emit = self.lines.append
+        null = f"return run.null_at({entry}, {key})" if type_.non_null else "v = None"
+        nulled = "return _NULL" if type_.non_null else "v = None"
+        if type_.non_null:
+            emit(f"{indent}if v is None:")
+            emit(f"{indent}    {null}")
+        kind = type_.kind
+        if kind == LEAF:
+            return
+        inner = indent
+        if not type_.non_null:
+            emit(f"{indent}if v is not None:")
+            inner = indent + "    "
+        if kind == ENUM:
+            values = self.bind(type_.enum_values)
+            emit(f"{inner}if v.__class__ is not str or v not in {values}:")
+            emit(f"{inner}    {null}")
+            return
+        if kind == -1:
+            item = type_.item
+            assert item is not None
+            emit(f"{inner}if v.__class__ is not list:")
+            emit(f"{inner}    {null}")
+            if item.kind == LEAF and not item.non_null:
+                return  # a list of nullable scalars: nothing to shape
+            test = "elif None in v:" if item.kind == LEAF else "else:"
+            call = f"{self.list_function(item, entry)}(v, run, path)"
+        else:
+            plan = type_.plan
+            assert plan is not None
+            emit(f"{inner}if v.__class__ is not dict:")
+            emit(f"{inner}    {null}")
+            test = "else:"
+            if kind == OBJECT:
+                call = f"{self.bind(plan.function(plan.static))}(v, run, path)"
+            else:
+                call = f"{self.bind(plan)}.shape_abstract(v, run, path)"
+        emit(f"{inner}{test}")
+        emit(f"{inner}    path.append({key})")
+        emit(f"{inner}    v = {call}")
+        emit(f"{inner}    path.pop()")
+        if kind == ABSTRACT:
+            emit(f"{inner}    if v is None:")
+            emit(f"{inner}        {null}")
+        emit(f"{inner}    if v is _NULL:")
+        emit(f"{inner}        {nulled}")
+
+
+def _condition_test(condition_sets: tuple[tuple[Condition, ...], ...]) -> Callable[[Any], bool]:
+    def included(variables: Variables) -> bool:
+        return any(all(c.holds(variables) for c in conditions) for conditions in condition_sets)
+
+    return included
 
 
 def _with_conditions(
