@@ -1,13 +1,19 @@
 """Workload 2: our real services (SQLite) behind the router, over HTTP and in process.
 
-    .venv/bin/python bench/workload2.py [--duration 10] [--warmup 2]
+    .venv/bin/python bench/workload2.py [--duration 10] [--warmup 2] [--rounds 5]
 
 For an order with its customer and for a page of 50 orders each with its customer, it measures
-(one request at a time, so latencies add up plainly): the subgraph requests of the router's plan
-sent straight to the services (their own time), the router over HTTP in front of them, and the
-router with the services in its own process. The router's overhead is its p50 minus the sum of
-the services' p50s. Services on CPU 1, router and load generator on CPU 0 (one request at a time,
-so they never compete).
+(one request at a time, so latencies add up plainly) three ways of getting the same answer:
+
+- services: the subgraph requests of the router's plan sent straight to the services, one
+  after the other as the plan orders them (what a client calling the services itself waits);
+- the router over HTTP in front of the services;
+- the router with the services in its own process.
+
+The router's overhead is its p50 minus the services' p50. The three are measured in turns,
+`--rounds` times, each for duration/rounds seconds, so that drift on a shared machine falls on
+all three alike; each p50 is over all its rounds. Services on CPU 1, router and load generator
+on CPU 0 (one request at a time, so they never compete).
 """
 
 from __future__ import annotations
@@ -19,13 +25,16 @@ import shutil
 import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
+
+import aiohttp
+import orjson
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.loadgen import Measured, measure  # noqa: E402
 from router.router import Router  # noqa: E402
 from tests.support.services import ServiceProcess, free_port  # noqa: E402
 
@@ -45,38 +54,41 @@ def ok(body: Any) -> bool:
     return isinstance(body, dict) and "errors" not in body and body.get("data") is not None
 
 
-async def direct_subgraph_time(
-    sdl: str, urls: dict[str, str], body: dict[str, Any], options: dict[str, Any]
-) -> tuple[float, list[Measured]]:
-    """Replay the plan's subgraph requests straight to the services; their p50s, summed."""
+async def plan_fetches(sdl: str, urls: dict[str, str], query: str) -> list[tuple[str, bytes]]:
+    """The subgraph requests the router's plan makes for `query`, in the order it makes them."""
     from router.execute.transport import HttpTransport
 
-    class Recording:
-        def __init__(self) -> None:
-            self.inner = HttpTransport(urls)
-            self.calls: list[tuple[str, dict[str, Any]]] = []
+    calls: list[tuple[str, bytes]] = []
 
+    class Recording(HttpTransport):
         async def send(
             self, service: str, request: dict[str, Any], headers: Any = None
         ) -> dict[str, Any]:
-            self.calls.append((service, request))
-            return await self.inner.send(service, request, headers)
+            calls.append((service, orjson.dumps(request)))
+            return await super().send(service, request, headers)
 
-        async def close(self) -> None:
-            await self.inner.close()
-
-    recording = Recording()
-    router = Router.from_sdl(sdl, recording)
-    assert ok(await router.execute(body["query"]))
+    router = Router.from_sdl(sdl, Recording(urls, deduplicate=False))
+    assert ok(await router.execute(query))
     await router.close()
-    measured = []
-    for index, (service, request) in enumerate(recording.calls):
-        measured.append(
-            await measure(
-                f"  direct: {service} fetch {index + 1}", urls[service], request, ok, **options
-            )
-        )
-    return sum(statistics.median(m.latencies) for m in measured) * 1000, measured
+    return calls
+
+
+async def timed(
+    session: aiohttp.ClientSession, requests: list[tuple[str, bytes]], seconds: float
+) -> list[float]:
+    """Latencies of sending `requests` one after the other (each answer checked), for a while."""
+    latencies = []
+    deadline = time.perf_counter() + seconds
+    headers = {"content-type": "application/json"}
+    while time.perf_counter() < deadline:
+        started = time.perf_counter()
+        for url, payload in requests:
+            async with session.post(url, data=payload, headers=headers) as response:
+                body = await response.read()
+            if response.status != 200 or not ok(orjson.loads(body)):
+                raise SystemExit(f"{url}: wrong answer under load: {body[:300]!r}")
+        latencies.append(time.perf_counter() - started)
+    return latencies
 
 
 def seed_orders(url: str) -> None:
@@ -96,6 +108,7 @@ async def main() -> None:
     )
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     if pin("0"):
         os.sched_setaffinity(0, {0})
@@ -137,37 +150,52 @@ async def main() -> None:
         prefix=pin("0"),
     )
     in_process.port, in_process.url = in_process_port, f"http://127.0.0.1:{in_process_port}"
-    options = {"concurrency": 1, "seconds": args.duration, "warmup": args.warmup}
     rows = []
     try:
         in_process.start()
-        for name, body in (
-            ("an order with its customer", ORDER),
-            ("a page of 50 orders with customers", PAGE),
-        ):
-            services_p50, parts = await direct_subgraph_time(sdl, urls, body, options)
-            over_http = await measure(
-                f"router over HTTP: {name}", f"{router.url}/graphql", body, ok, **options
-            )
-            inside = await measure(
-                f"router in process: {name}", f"{in_process.url}/graphql", body, ok, **options
-            )
-            rows.append((name, services_p50, parts, over_http, inside))
+        async with aiohttp.ClientSession() as session:
+            for name, body in (
+                ("an order with its customer", ORDER),
+                ("a page of 50 orders with customers", PAGE),
+            ):
+                payload = orjson.dumps(body)
+                ways = {
+                    "services": [
+                        (urls[service], request)
+                        for service, request in await plan_fetches(sdl, urls, body["query"])
+                    ],
+                    "router over HTTP": [(f"{router.url}/graphql", payload)],
+                    "in process": [(f"{in_process.url}/graphql", payload)],
+                }
+                latencies: dict[str, list[float]] = {way: [] for way in ways}
+                for requests in ways.values():
+                    await timed(session, requests, args.warmup)
+                for _ in range(args.rounds):
+                    for way, requests in ways.items():
+                        latencies[way] += await timed(
+                            session, requests, args.duration / args.rounds
+                        )
+                rows.append((name, latencies))
     finally:
         for process in (in_process, router, orders, customers):
             process.stop()
     print(
-        f"\none request at a time, {args.duration:g} s per measurement after {args.warmup:g} s warm-up; SQLite\n"
+        f"\none request at a time, {args.duration:g} s per way in {args.rounds} turns after "
+        f"{args.warmup:g} s warm-up; SQLite\n"
     )
     print(
-        "| query | services p50 ms (sum of the plan's fetches) | router/HTTP p50 ms | router overhead ms | in-process p50 ms | router/HTTP req/s | in-process req/s |"
+        "| query | services p50 ms (the plan's fetches in order) | router/HTTP p50 ms "
+        "| router overhead ms | in-process p50 ms | router/HTTP p99 ms | requests measured |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|")
-    for name, services_p50, _, over_http, inside in rows:
-        http_p50 = statistics.median(over_http.latencies) * 1000
-        inside_p50 = statistics.median(inside.latencies) * 1000
+    for name, latencies in rows:
+        p50 = {way: statistics.median(values) * 1000 for way, values in latencies.items()}
+        p99 = statistics.quantiles(latencies["router over HTTP"], n=100)[98] * 1000
+        measured = sum(len(values) for values in latencies.values())
         print(
-            f"| {name} | {services_p50:.2f} | {http_p50:.2f} | {http_p50 - services_p50:.2f} | {inside_p50:.2f} | {over_http.rps:,.0f} | {inside.rps:,.0f} |"
+            f"| {name} | {p50['services']:.2f} | {p50['router over HTTP']:.2f} | "
+            f"{p50['router over HTTP'] - p50['services']:.2f} | {p50['in process']:.2f} | "
+            f"{p99:.2f} | {measured:,} |"
         )
 
 
