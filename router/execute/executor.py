@@ -17,8 +17,9 @@ from typing import Any
 
 import orjson
 
+from router.execute.projection import Projector, compile_projector
 from router.execute.transport import SubgraphFetchError, SubgraphTransport
-from router.operation.ir import Field, InlineFragment, Selection
+from router.operation.ir import Field
 from router.plan.aliasing import apply_rewrites
 from router.plan.nodes import Condition, Fetch, Flatten, Parallel, PlanNode, QueryPlan, Sequence
 from router.telemetry import Tracing
@@ -54,6 +55,20 @@ class Executor:
         """(service, client headers) → headers to send that subgraph (router.yaml rules)."""
         self.show_subgraph_errors = show_subgraph_errors
         """service → whether its own error messages reach clients (else they are redacted)."""
+        self._projectors: dict[int, tuple[Fetch, Projector]] = {}
+
+    def projector(self, fetch: Fetch) -> Projector:
+        """The compiled representation projector of an entity fetch, once per plan node. The
+        cache holds the node itself, so its id cannot be reused while the entry exists; it is
+        emptied when it reaches 4,096 nodes (the plan cache's churn)."""
+        cached = self._projectors.get(id(fetch))
+        if cached is not None and cached[0] is fetch:
+            return cached[1]
+        if len(self._projectors) >= 4096:
+            self._projectors.clear()
+        project = compile_projector(fetch.requires, fetch.input_rewrites, self.is_subtype)
+        self._projectors[id(fetch)] = (fetch, project)
+        return project
 
     async def execute(
         self, plan: QueryPlan, variables: Variables, headers: Mapping[str, str] | None = None
@@ -178,20 +193,23 @@ class _Run:
 
     async def entity_fetch(self, flatten: Flatten) -> None:
         fetch = flatten.node
+        project = self.executor.projector(fetch)
+        objects = select_objects(self.data, flatten.path)
         representations: list[JSONObject] = []
-        places: list[list[tuple[JSONObject, ResponsePath]]] = []
+        places: list[list[JSONObject]] = []
         seen: dict[bytes, int] = {}
-        for obj, path in select_objects(self.data, flatten.path):
-            representation = self._project(obj, fetch.requires, fetch.input_rewrites)
+        for obj in objects:
+            representation = project(obj)
             if representation is None:
                 continue
             key = orjson.dumps(representation, option=orjson.OPT_SORT_KEYS)
             index = seen.get(key)
             if index is None:
-                index = seen[key] = len(representations)
+                seen[key] = len(representations)
                 representations.append(representation)
-                places.append([])
-            places[index].append((obj, path))
+                places.append([obj])
+            else:
+                places[index].append(obj)
         if not representations:
             return
         variables = {**self._variables_for(fetch), "representations": representations}
@@ -205,6 +223,8 @@ class _Run:
             else None
         )
 
+        where: dict[int, ResponsePath] = {}
+
         def rewrite(path: Any) -> ResponsePath | None:
             if (
                 isinstance(path, list)
@@ -213,7 +233,14 @@ class _Run:
                 and isinstance(path[1], int)
             ):
                 if 0 <= path[1] < len(places):
-                    return [*places[path[1]][0][1], *path[2:]]
+                    if not where:  # paths are only worked out when an error needs one
+                        where.update(
+                            (id(obj), trail)
+                            for obj, trail in select_objects_with_paths(self.data, flatten.path)
+                        )
+                    found = where.get(id(places[path[1]][0]))
+                    if found is not None:
+                        return [*found, *path[2:]]
             return flat_path or None
 
         self._keep_errors(fetch, response.get("errors"), rewrite)
@@ -237,90 +264,100 @@ class _Run:
             apply_rewrites(entities, fetch.output_rewrites, self.executor.is_subtype)
         for index, entity in enumerate(entities):
             if isinstance(entity, dict):
-                for obj, _ in places[index]:
+                for obj in places[index]:
                     deep_merge(obj, entity)
 
-    def _project(
-        self, obj: JSONObject, requires: tuple[InlineFragment, ...], rewrites: tuple[str, ...] = ()
-    ) -> JSONObject | None:
-        typename = obj.get("__typename")
-        for fragment in requires:
-            if fragment.type_condition is None or (
-                isinstance(typename, str)
-                and self.executor.is_subtype(typename, fragment.type_condition)
-            ):
-                projected = _project_selections(obj, fragment.selections, self.executor.is_subtype)
-                if isinstance(projected, dict):
-                    if fragment.type_condition in rewrites:
-                        projected["__typename"] = fragment.type_condition
-                    return projected
-        return None
 
+def select_objects(data: Any, path: tuple[str, ...]) -> list[JSONObject]:
+    """Every object at `path` (`@` = each list item), in document order.
 
-def _project_selections(value: Any, selections: tuple[Selection, ...], is_subtype: Any) -> Any:
-    """The part of `value` that `selections` select; None when a selected field is missing."""
-    if isinstance(value, list):
-        items = [_project_selections(v, selections, is_subtype) for v in value]
-        return items
-    if not isinstance(value, dict):
-        return value
-    result: JSONObject = {}
-    typename = value.get("__typename")
-    for selection in selections:
-        if isinstance(selection, Field):
-            if selection.response_name not in value:
-                return None
-            inner = value[selection.response_name]
-            if selection.selections and inner is not None:
-                inner = _project_selections(inner, selection.selections, is_subtype)
-                if inner is None:
-                    return None
-            result[selection.name] = inner  # sent under the field's name, read from its alias
-        elif selection.type_condition is None or (
-            isinstance(typename, str) and is_subtype(typename, selection.type_condition)
-        ):
-            inner = _project_selections(value, selection.selections, is_subtype)
-            if inner is None:
-                return None
-            result.update(inner)
-    return result
-
-
-def select_objects(data: Any, path: tuple[str, ...]) -> list[tuple[JSONObject, ResponsePath]]:
-    """Every object at `path` (`@` = each list item), with its concrete response path."""
-    found: list[tuple[JSONObject, ResponsePath]] = []
-
-    def walk(value: Any, index: int, trail: ResponsePath) -> None:
-        if value is None:
-            return
-        if index == len(path):
-            if isinstance(value, dict):
-                found.append((value, trail))
-            elif isinstance(value, list):  # a list below the last named field
-                for i, item in enumerate(value):
-                    walk(item, index, [*trail, i])
-            return
-        step = path[index]
+    Level by level rather than recursively (the hot path: hundreds of objects per response);
+    it visits the tree in the same order as _select, which also gives their paths."""
+    level: list[Any] = [data]
+    for step in path:
+        below: list[Any] = []
         if step == "@":
-            if isinstance(value, list):
-                for i, item in enumerate(value):
-                    walk(item, index + 1, [*trail, i])
-            return
-        if isinstance(value, dict):
-            walk(value.get(step), index + 1, [*trail, step])
-        elif isinstance(value, list):
-            for i, item in enumerate(value):
-                walk(item, index, [*trail, i])
+            for value in level:
+                if value.__class__ is list:
+                    below.extend(value)
+        else:
+            for value in level:
+                if value.__class__ is dict:
+                    found = value.get(step)
+                    if found is not None:
+                        below.append(found)
+                elif value.__class__ is list:  # a list under a named step: each item
+                    for item in _flatten(value):
+                        if item.__class__ is dict:
+                            found = item.get(step)
+                            if found is not None:
+                                below.append(found)
+        level = below
+    objects: list[JSONObject] = []
+    for value in level:
+        if value.__class__ is dict:
+            objects.append(value)
+        elif value.__class__ is list:  # a list below the last named field
+            objects.extend(item for item in _flatten(value) if item.__class__ is dict)
+    return objects
 
-    walk(data, 0, [])
-    return found
+
+def _flatten(values: list[Any]) -> list[Any]:
+    flat: list[Any] = []
+    for value in values:
+        if value.__class__ is list:
+            flat.extend(_flatten(value))
+        else:
+            flat.append(value)
+    return flat
+
+
+def select_objects_with_paths(
+    data: Any, path: tuple[str, ...]
+) -> list[tuple[JSONObject, ResponsePath]]:
+    """The same objects, each with its concrete response path (for error paths)."""
+    found: list[Any] = []
+    _select(data, path, 0, (), found)
+    return [(obj, list(trail)) for obj, trail in found]
+
+
+def _select(
+    value: Any,
+    path: tuple[str, ...],
+    index: int,
+    trail: tuple[str | int, ...] | None,
+    found: list[Any],
+) -> None:
+    """Append the objects under `value` at path[index:]; with their trails unless None."""
+    if value is None:
+        return
+    if index == len(path):
+        if value.__class__ is dict:
+            found.append(value if trail is None else (value, trail))
+        elif value.__class__ is list:  # a list below the last named field
+            for i, item in enumerate(value):
+                _select(item, path, index, None if trail is None else (*trail, i), found)
+        return
+    step = path[index]
+    if step == "@":
+        if value.__class__ is list:
+            for i, item in enumerate(value):
+                _select(item, path, index + 1, None if trail is None else (*trail, i), found)
+        return
+    if value.__class__ is dict:
+        _select(value.get(step), path, index + 1, None if trail is None else (*trail, step), found)
+    elif value.__class__ is list:
+        for i, item in enumerate(value):
+            _select(item, path, index, None if trail is None else (*trail, i), found)
 
 
 def deep_merge(target: JSONObject, source: JSONObject) -> None:
     """Merge `source` into `target` in place: objects key by key, lists item by item."""
     for key, value in source.items():
         current = target.get(key)
-        if isinstance(current, dict) and isinstance(value, dict):
+        if current is None:
+            target[key] = value
+        elif isinstance(current, dict) and isinstance(value, dict):
             deep_merge(current, value)
         elif isinstance(current, list) and isinstance(value, list) and len(current) == len(value):
             for i, item in enumerate(value):

@@ -1,0 +1,84 @@
+"""Representations and the objects they come from: compiled projection and object selection."""
+
+from __future__ import annotations
+
+from router.execute.executor import select_objects, select_objects_with_paths
+from router.execute.projection import compile_projector
+from router.operation.ir import Field, InlineFragment
+
+SUBTYPES = {("Book", "Product"), ("Book", "Book"), ("Film", "Film"), ("Film", "Product")}
+
+
+def is_subtype(typename: str, condition: str) -> bool:
+    return (typename, condition) in SUBTYPES
+
+
+def test_projection_selects_keys_and_requirements_by_type() -> None:
+    requires = (
+        InlineFragment(
+            "Book",
+            (
+                Field("__typename"),
+                Field("isbn"),
+                # read from its alias in the merged data, sent under the field's name
+                Field("dimensions", alias="dimensions_1", selections=(Field("size"),)),
+                Field("tags", selections=(Field("name"),)),
+            ),
+        ),
+        InlineFragment(
+            "Film",
+            (
+                Field("__typename"),
+                Field("id"),
+                InlineFragment("Product", (Field("sku"),)),
+                InlineFragment("Book", (Field("never"),)),
+            ),
+        ),
+    )
+    project = compile_projector(requires, ("Film",), is_subtype)
+    book = {
+        "__typename": "Book",
+        "isbn": "1",
+        "title": "not selected",
+        "dimensions_1": {"size": 3, "weight": 9},
+        "tags": [{"name": "a", "x": 1}, None, [{"name": "b"}]],
+    }
+    assert project(book) == {
+        "__typename": "Book",
+        "isbn": "1",
+        "dimensions": {"size": 3},
+        "tags": [{"name": "a"}, None, [{"name": "b"}]],
+    }
+    assert project({**book, "dimensions_1": None})["dimensions"] is None  # type: ignore[index]
+    assert project({"__typename": "Book", "isbn": "1", "tags": []}) is None  # a missing field
+    assert project({**book, "dimensions_1": {"weight": 9}}) is None  # missing below
+    film = {"__typename": "Film", "id": "f", "sku": "s"}
+    assert project(film) == {"__typename": "Film", "id": "f", "sku": "s"}
+    assert project({"__typename": "Song", "id": "x"}) is None
+
+
+def test_objects_are_selected_in_document_order_with_the_same_paths() -> None:
+    data = {
+        "a": [
+            {"b": {"c": [{"id": 1}, None, [{"id": 2}, {"id": 3}]]}},
+            None,
+            {"b": None},
+            {"b": {"c": {"id": 4}}},
+            "not an object",
+        ]
+    }
+    objects = select_objects(data, ("a", "@", "b", "c"))
+    assert [o["id"] for o in objects] == [1, 2, 3, 4]
+    with_paths = select_objects_with_paths(data, ("a", "@", "b", "c"))
+    assert [o for o, _ in with_paths] == objects
+    assert [p for _, p in with_paths] == [
+        ["a", 0, "b", "c", 0],
+        ["a", 0, "b", "c", 2, 0],
+        ["a", 0, "b", "c", 2, 1],
+        ["a", 3, "b", "c"],
+    ]
+    # a list under a named step is walked item by item
+    assert select_objects({"a": [[{"b": {"x": 1}}], {"b": {"x": 2}}]}, ("a", "b")) == [
+        {"x": 1},
+        {"x": 2},
+    ]
