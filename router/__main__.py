@@ -105,6 +105,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from router.config import load_config
     from router.server.app import RouterApp, build_router
+    from router.server.factory import tune_gc
     from router.server.metrics import Metrics
     from router.supergraph.load import load_supergraph
 
@@ -152,6 +153,7 @@ def _serve(args: argparse.Namespace) -> int:
         config_file=None if args.no_reload or args.dev else args.config,
     )
     print(f"router serving {supergraph_file} on http://{host}:{port}{config.path}", flush=True)
+    tune_gc()
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
     return 0
 

@@ -119,14 +119,19 @@ class _Run:
             headers = self.executor.subgraph_headers(fetch.service, self.headers or {})
         started = time.perf_counter()
         tracing = self.executor.tracing
+        transport = self.executor.transport
         try:
-            with tracing.span(
-                "fetch",
-                **{"subgraph.name": fetch.service, "graphql.operation.type": fetch.operation_kind},
-            ):
-                answer = await self.executor.transport.send(
-                    fetch.service, body, tracing.inject(headers)
-                )
+            if tracing.tracer is None:
+                answer = await transport.send(fetch.service, body, headers)
+            else:
+                with tracing.span(
+                    "fetch",
+                    **{
+                        "subgraph.name": fetch.service,
+                        "graphql.operation.type": fetch.operation_kind,
+                    },
+                ):
+                    answer = await transport.send(fetch.service, body, tracing.inject(headers))
             if self.executor.on_fetch is not None:
                 self.executor.on_fetch(fetch.service, time.perf_counter() - started, True)
             return answer

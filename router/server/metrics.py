@@ -3,6 +3,8 @@ per operation, latency and failures per subgraph, plan cache hits and misses."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -43,9 +45,16 @@ class Metrics:
             ["result"],
             registry=self.registry,
         )
+        self._fetch_series: dict[tuple[str, bool], Any] = {}
+        """Labelled children looked up once (`labels()` costs a lock and a tuple per call)."""
 
     def fetched(self, service: str, seconds: float, ok: bool) -> None:
-        self.subgraph_duration.labels(service, "success" if ok else "failure").observe(seconds)
+        series = self._fetch_series.get((service, ok))
+        if series is None:
+            series = self._fetch_series[(service, ok)] = self.subgraph_duration.labels(
+                service, "success" if ok else "failure"
+            )
+        series.observe(seconds)
 
     def answered(
         self, operation: str | None, status: int, seconds: float, codes: list[str]
