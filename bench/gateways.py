@@ -635,6 +635,7 @@ class Variant:
     group: str  # on | off
     label: str  # what is de-duplicated, as printed
     build: Any  # (port) -> (command, env, path)
+    cpus: str = GATEWAY_CPU  # where it runs: one core, or both for several router workers
 
 
 @dataclass
@@ -701,7 +702,7 @@ def router_config(modes: dict[str, bool], keys: dict[str, bool]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def router_variants(setup: Setup, groups: list[str]) -> list[Variant]:
+def router_variants(setup: Setup, groups: list[str], workers: int = 1) -> list[Variant]:
     keys = setup.router_keys
     runs: list[tuple[str, str, dict[str, bool]]] = []
     if not any(keys.values()):
@@ -718,22 +719,31 @@ def router_variants(setup: Setup, groups: list[str]) -> list[Variant]:
         config = RUN / f"router-{slug}.yaml"
         config.write_text(router_config(modes, keys))
 
-        def build(port: int, config: Path = config) -> tuple[list[str], dict[str, str], str]:
-            cmd = [
-                str(VENV_PYTHON),
-                "-m",
-                "router",
-                "serve",
-                "--config",
-                str(config),
-                "--supergraph",
-                str(setup.supergraph),
-                "--port",
-                str(port),
-            ]
-            return cmd, {}, "/graphql"
+        for count in sorted({1, workers}):
 
-        variants.append(Variant("router", group, label, build))
+            def build(
+                port: int, config: Path = config, count: int = count
+            ) -> tuple[list[str], dict[str, str], str]:
+                cmd = [
+                    str(VENV_PYTHON),
+                    "-m",
+                    "router",
+                    "serve",
+                    "--config",
+                    str(config),
+                    "--supergraph",
+                    str(setup.supergraph),
+                    "--port",
+                    str(port),
+                    *(["--workers", str(count)] if count > 1 else []),
+                ]
+                return cmd, {}, "/graphql"
+
+            if count == 1:
+                variants.append(Variant("router", group, label, build))
+            else:  # N workers need N cores: both, shared with wrk and the subgraphs
+                name = f"router ×{count} workers"
+                variants.append(Variant(name, group, label, build, f"{GATEWAY_CPU},{LOAD_CPU}"))
     return variants
 
 
@@ -839,7 +849,7 @@ def run_variant(
     slug = re.sub(r"[^a-z0-9]+", "-", f"{variant.gateway} {variant.label}".lower()).strip("-")
     log = LOGS / f"{slug}.log"
     say(f"\n== {variant.gateway}, dedupe {variant.label}: {' '.join(cmd[:3])} ... (log {log})")
-    if can_pin():
+    if can_pin() and variant.cpus == GATEWAY_CPU:
         busy = cpu_busy([int(GATEWAY_CPU)])[int(GATEWAY_CPU)]
         if busy > OTHERS_BUSY_LIMIT:
             row.note = (
@@ -847,7 +857,7 @@ def run_variant(
                 f"this row is not reliable"
             )
             say(f"   warning: {row.note}")
-    proc = children.start([*pin(GATEWAY_CPU), *cmd], log=log, env=env)
+    proc = children.start([*pin(variant.cpus), *cmd], log=log, env=env)
     monitor: PeakRss | None = None
     try:
         started = time.monotonic()
@@ -953,6 +963,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--only", help="comma-separated gateways: router, hive-gateway, apollo-gateway"
     )
     parser.add_argument("--dedupe", default="on,off", help="settings to run: on,off (both)")
+    parser.add_argument(
+        "--router-workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="also run the router with `--workers N` on both cores (shared with wrk and the "
+        "subgraphs), to see how it scales; its rows say 'router ×N workers'",
+    )
     args = parser.parse_args(argv)
     args.duration = args.duration or (5.0 if args.quick else 30.0)
     args.warmup = args.warmup if args.warmup is not None else (2.0 if args.quick else 10.0)
@@ -1024,7 +1042,9 @@ def format_table(rows: list[Row], subgraphs: Row | None) -> str:
         reference = _our_row(routers, row)
         if row.gateway not in ("router", "subgraphs (direct)") and result and reference:
             assert reference.result is not None
-            if result.rps:
+            if row.gateway.startswith("router ×"):  # workers: this over one worker
+                ratio = f"scales {result.rps / reference.result.rps:.2f}x"
+            elif result.rps:
                 ratio = f"{reference.result.rps / result.rps:.2f}x"
         cells = [
             row.gateway,
@@ -1173,7 +1193,7 @@ def _bench(args: argparse.Namespace, children: Children) -> int:
 
     variants: list[Variant] = []
     for gateway, make in (
-        ("router", router_variants),
+        ("router", functools.partial(router_variants, workers=args.router_workers)),
         ("hive-gateway", hive_variants),
         ("apollo-gateway", apollo_variants),
     ):

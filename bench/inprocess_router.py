@@ -17,6 +17,7 @@ import order_subgraph
 from router.config import Config
 from router.execute.inprocess import in_process
 from router.server.app import RouterApp, build_router
+from router.server.factory import tune_gc
 
 
 async def serve(sdl: str, port: int, data: Path) -> None:
@@ -37,6 +38,7 @@ async def serve(sdl: str, port: int, data: Path) -> None:
             )
         config = Config()
         app = RouterApp(build_router(sdl, config, transport=transport), config)
+        tune_gc()  # as `router serve` does
         server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
         )

@@ -1,6 +1,6 @@
 """Workload 2: our real services (SQLite) behind the router, over HTTP and in process.
 
-    .venv/bin/python bench/workload2.py [--duration 10] [--warmup 2] [--rounds 5]
+    .venv/bin/python bench/workload2.py [--duration 10] [--warmup 2]
 
 For an order with its customer and for a page of 50 orders each with its customer, it measures
 (one request at a time, so latencies add up plainly) three ways of getting the same answer:
@@ -10,10 +10,12 @@ For an order with its customer and for a page of 50 orders each with its custome
 - the router over HTTP in front of the services;
 - the router with the services in its own process.
 
-The router's overhead is its p50 minus the services' p50. The three are measured in turns,
-`--rounds` times, each for duration/rounds seconds, so that drift on a shared machine falls on
-all three alike; each p50 is over all its rounds. Services on CPU 1, router and load generator
-on CPU 0 (one request at a time, so they never compete).
+The router's overhead is its p50 minus the services' p50. The three take turns request by
+request (services, router, in process, services, …) so that the drift of a shared machine falls
+on all three alike. The client is the router's own HTTP client (router/execute/http_client.py)
+for all three, so the services are timed with the leanest client we have, not with one slower
+than the router's. Services on CPU 1, router and load generator on CPU 0 (one request at a
+time, so they never compete).
 """
 
 from __future__ import annotations
@@ -29,12 +31,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import orjson
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from router.execute.http_client import Endpoint, post  # noqa: E402
 from router.router import Router  # noqa: E402
 from tests.support.services import ServiceProcess, free_port  # noqa: E402
 
@@ -73,21 +75,28 @@ async def plan_fetches(sdl: str, urls: dict[str, str], query: str) -> list[tuple
     return calls
 
 
-async def timed(
-    session: aiohttp.ClientSession, requests: list[tuple[str, bytes]], seconds: float
-) -> list[float]:
-    """Latencies of sending `requests` one after the other (each answer checked), for a while."""
-    latencies = []
-    deadline = time.perf_counter() + seconds
-    headers = {"content-type": "application/json"}
+HEADERS = [("content-type", "application/json")]
+
+
+async def once(requests: list[tuple[Endpoint, bytes]]) -> float:
+    """Send `requests` one after the other, each answer checked; the time it took."""
+    started = time.perf_counter()
+    for endpoint, payload in requests:
+        status, body = await post(endpoint, payload, HEADERS, retry_if_closed=True)
+        if status != 200 or not ok(orjson.loads(body)):
+            raise SystemExit(f"{endpoint.url}: wrong answer under load: {body[:300]!r}")
+    return time.perf_counter() - started
+
+
+async def in_turns(
+    ways: dict[str, list[tuple[Endpoint, bytes]]], seconds: float
+) -> dict[str, list[float]]:
+    """Each way once per turn, for `seconds` per way in all: their latencies."""
+    latencies: dict[str, list[float]] = {way: [] for way in ways}
+    deadline = time.perf_counter() + seconds * len(ways)
     while time.perf_counter() < deadline:
-        started = time.perf_counter()
-        for url, payload in requests:
-            async with session.post(url, data=payload, headers=headers) as response:
-                body = await response.read()
-            if response.status != 200 or not ok(orjson.loads(body)):
-                raise SystemExit(f"{url}: wrong answer under load: {body[:300]!r}")
-        latencies.append(time.perf_counter() - started)
+        for way, requests in ways.items():
+            latencies[way].append(await once(requests))
     return latencies
 
 
@@ -108,7 +117,6 @@ async def main() -> None:
     )
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=2.0)
-    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     if pin("0"):
         os.sched_setaffinity(0, {0})
@@ -151,36 +159,35 @@ async def main() -> None:
     )
     in_process.port, in_process.url = in_process_port, f"http://127.0.0.1:{in_process_port}"
     rows = []
+    endpoints: dict[str, Endpoint] = {}
     try:
         in_process.start()
-        async with aiohttp.ClientSession() as session:
-            for name, body in (
-                ("an order with its customer", ORDER),
-                ("a page of 50 orders with customers", PAGE),
-            ):
-                payload = orjson.dumps(body)
-                ways = {
-                    "services": [
-                        (urls[service], request)
-                        for service, request in await plan_fetches(sdl, urls, body["query"])
-                    ],
-                    "router over HTTP": [(f"{router.url}/graphql", payload)],
-                    "in process": [(f"{in_process.url}/graphql", payload)],
-                }
-                latencies: dict[str, list[float]] = {way: [] for way in ways}
-                for requests in ways.values():
-                    await timed(session, requests, args.warmup)
-                for _ in range(args.rounds):
-                    for way, requests in ways.items():
-                        latencies[way] += await timed(
-                            session, requests, args.duration / args.rounds
-                        )
-                rows.append((name, latencies))
+        endpoints = {
+            url: Endpoint(url, limit=1)
+            for url in (*urls.values(), f"{router.url}/graphql", f"{in_process.url}/graphql")
+        }
+        for name, body in (
+            ("an order with its customer", ORDER),
+            ("a page of 50 orders with customers", PAGE),
+        ):
+            payload = orjson.dumps(body)
+            ways = {
+                "services": [
+                    (endpoints[urls[service]], request)
+                    for service, request in await plan_fetches(sdl, urls, body["query"])
+                ],
+                "router over HTTP": [(endpoints[f"{router.url}/graphql"], payload)],
+                "in process": [(endpoints[f"{in_process.url}/graphql"], payload)],
+            }
+            await in_turns(ways, args.warmup)
+            rows.append((name, await in_turns(ways, args.duration)))
     finally:
+        for endpoint in endpoints.values():
+            endpoint.pool.close()
         for process in (in_process, router, orders, customers):
             process.stop()
     print(
-        f"\none request at a time, {args.duration:g} s per way in {args.rounds} turns after "
+        f"\none request at a time, the three ways in turns, {args.duration:g} s each after "
         f"{args.warmup:g} s warm-up; SQLite\n"
     )
     print(
