@@ -44,6 +44,21 @@ def response(body: bytes, *extra: str, status: str = "200 OK") -> bytes:
     return f"HTTP/1.1 {status}\r\nContent-Length: {len(body)}\r\n{head}\r\n".encode() + body
 
 
+def answers_once(raw: bytes, stay_open: bool = False) -> Handler:
+    """A connection that reads one request, writes `raw`, then closes (or waits for the client)."""
+
+    async def handler(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, seen: Seen
+    ) -> None:
+        await read_request(reader, seen)
+        writer.write(raw)
+        await writer.drain()
+        if stay_open:
+            await reader.read()
+
+    return handler
+
+
 @contextlib.asynccontextmanager
 async def raw_server(handler: Handler) -> AsyncIterator[tuple[Endpoint, Seen]]:
     seen = Seen()
@@ -117,13 +132,7 @@ async def test_chunked_informational_and_read_until_close_bodies() -> None:
             await asyncio.sleep(0.01)  # the body arrives in two packets
             writer.write(b"4\r\n: 1}\r\n0\r\n\r\n")
 
-    async def until_close(
-        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, seen: Seen
-    ) -> None:
-        await read_request(reader, seen)
-        writer.write(b'HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n{"b": 2}')
-        await writer.drain()
-
+    until_close = answers_once(b'HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n{"b": 2}')
     async with raw_server(chunked) as (endpoint, seen):
         assert await send(endpoint) == (201, b'{"a": 1}')
         assert await send(endpoint) == (201, b'{"a": 1}')
@@ -135,12 +144,8 @@ async def test_chunked_informational_and_read_until_close_bodies() -> None:
 
 
 async def test_connection_close_answers_are_not_reused() -> None:
-    async def once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, seen: Seen) -> None:
-        await read_request(reader, seen)
-        writer.write(response(b"{}", "Connection: close"))
-        await writer.drain()
-        await reader.read()  # keep our side open: the client must close on the header alone
-
+    # our side stays open: the client must close on the header alone
+    once = answers_once(response(b"{}", "Connection: close"), stay_open=True)
     async with raw_server(once) as (endpoint, seen):
         for _ in range(3):
             assert await send(endpoint) == (200, b"{}")
@@ -200,14 +205,7 @@ async def test_a_closed_keep_alive_connection_is_retried_for_queries_only() -> N
 
 
 async def test_malformed_answers_and_refused_connections_are_errors() -> None:
-    async def garbage(
-        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, seen: Seen
-    ) -> None:
-        await read_request(reader, seen)
-        writer.write(b"this is not HTTP\r\n\r\n")
-        await writer.drain()
-        await reader.read()
-
+    garbage = answers_once(b"this is not HTTP\r\n\r\n", stay_open=True)
     async with raw_server(garbage) as (endpoint, seen):
         with pytest.raises(HttpClientError, match="malformed HTTP response"):
             await send(endpoint)
