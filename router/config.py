@@ -9,7 +9,8 @@
     limits:            { max_depth, max_aliases, max_root_fields, parser_max_tokens,
                          http_max_request_bytes }
     traffic_shaping:   { router: { deduplicate_requests: true },
-                         all: { timeout: 30s, deduplicate_query: true },
+                         all: { timeout: 30s, deduplicate_query: true,
+                                batch_entity_fetches: true },
                          subgraphs: { NAME: { timeout: 5s } } }
     include_subgraph_errors: { all: false, subgraphs: { NAME: true } }
     csrf:              { unsafe_disabled: false, required_headers: [...] }
@@ -96,6 +97,9 @@ class Config:
     timeout: float = 30.0
     subgraph_timeouts: dict[str, float] = field(default_factory=dict)
     deduplicate_query: bool = True
+    batch_entity_fetches: bool = True
+    """Entity fetches to one subgraph that are ready together go as one request (aliased
+    `_entities` fields, as Hive Gateway batches them); queries only."""
     deduplicate_requests: bool = True
     """Identical client queries in flight at once share one execution (Hive Gateway's inbound
     de-duplication); only requests whose forwarded headers are the same."""
@@ -214,10 +218,12 @@ def parse_config(
         shaping.section("router", {"deduplicate_requests"}).pick(deduplicate_requests=bool)
     )
     if "all" in shaping.raw:
-        all_subgraphs = shaping.section("all", {"timeout", "deduplicate_query"})
+        all_subgraphs = shaping.section(
+            "all", {"timeout", "deduplicate_query", "batch_entity_fetches"}
+        )
         if "timeout" in all_subgraphs.raw:
             values["timeout"] = all_subgraphs.duration("timeout")
-        values.update(all_subgraphs.pick(deduplicate_query=bool))
+        values.update(all_subgraphs.pick(deduplicate_query=bool, batch_entity_fetches=bool))
     values["subgraph_timeouts"] = {
         name: _Reader(sub, f"traffic_shaping.subgraphs.{name}", {"timeout"}).duration("timeout")
         for name, sub in shaping.mapping("subgraphs").items()

@@ -71,6 +71,7 @@ class Router:
         show_subgraph_errors: Callable[[str], bool] | None = None,
         on_fetch: Callable[[str, float, bool], None] | None = None,
         tracing: Tracing | None = None,
+        batch_entities: bool = True,
     ) -> None:
         self.tracing = tracing or Tracing.off()
         self.supergraph = supergraph
@@ -85,6 +86,7 @@ class Router:
             show_subgraph_errors=show_subgraph_errors,
             on_fetch=on_fetch,
             tracing=self.tracing,
+            batch_entities=batch_entities,
         )
         self.limits = limits or Limits()
         self.introspection_enabled = introspection

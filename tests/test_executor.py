@@ -219,3 +219,71 @@ def test_progressive_override_follows_the_labels() -> None:
     rolled = [router.request_labels() for _ in range(2000)]
     share = sum("percent(30)" in labels for labels in rolled) / len(rolled)
     assert 0.22 < share < 0.38
+
+
+BOTH_QUERY = '{ a: order(id: "1") { customer { name } } b: order(id: "2") { customer { email } } }'
+BOTH_FETCH = (
+    'query { a: order(id: "1") { customer { __typename id } } '
+    'b: order(id: "2") { customer { __typename id } } }'
+)
+BATCHED_FETCH = """\
+query ($_representations0: [_Any!]!, $_representations1: [_Any!]!) {
+  _0: _entities(representations: $_representations0) {
+    ... on Customer {
+      name
+    }
+  }
+  _1: _entities(representations: $_representations1) {
+    ... on Customer {
+      email
+    }
+  }
+}"""
+
+
+@pytest.mark.parametrize("batch", [True, False])
+async def test_entity_fetches_ready_together_go_as_one_request(batch: bool) -> None:
+    fake = FakeSubgraphs()
+    both = {
+        "data": {
+            "a": {"customer": {"__typename": "Customer", "id": "1"}},
+            "b": {"customer": {"__typename": "Customer", "id": "2"}},
+        }
+    }
+    fake.on("orders", BOTH_FETCH, {}, both)
+    rep = {"__typename": "Customer", "id": "1"}, {"__typename": "Customer", "id": "2"}
+    fake.on(
+        "customers",
+        BATCHED_FETCH,
+        {"_representations0": [rep[0]], "_representations1": [rep[1]]},
+        {
+            "data": {"_0": [{"name": "Alice"}], "_1": [None]},
+            "errors": [{"message": "no email", "path": ["_1", 0, "email"]}],
+        },
+    )
+    for n, field in ((0, "name"), (1, "email")):
+        fake.on(
+            "customers",
+            f"query($representations: [_Any!]!) {{ _entities(representations: $representations) "
+            f"{{ ... on Customer {{ {field} }} }} }}",
+            {"representations": [rep[n]]},
+            {
+                "data": {"_entities": [{"name": "Alice"} if n == 0 else None]},
+                **(
+                    {"errors": [{"message": "no email", "path": ["_entities", 0, "email"]}]}
+                    if n == 1
+                    else {}
+                ),
+            },
+        )
+    router = Router.from_sdl(SUPERGRAPH, fake, batch_entities=batch)
+    response = await router.execute(BOTH_QUERY)
+    assert [service for service, _ in fake.calls] == (
+        ["orders", "customers"] if batch else ["orders", "customers", "customers"]
+    )
+    # email and Order.customer are non-null: the null reaches b
+    assert response["data"] == {"a": {"customer": {"name": "Alice"}}, "b": None}
+    # the error under the second alias is the second fetch's, at its client path
+    assert [(e["message"], e["path"]) for e in response["errors"]] == [
+        ("no email", ["b", "customer", "email"])
+    ]

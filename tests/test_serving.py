@@ -593,6 +593,15 @@ async def test_in_flight_deduplication(setting: str, expected_calls: int) -> Non
     assert len(subgraph.requests) - queries == 3  # mutations are never shared
 
 
+def test_entity_batching_is_configurable() -> None:
+    default = build_router(SUPERGRAPH, parse_config(""))
+    off_config = parse_config("traffic_shaping: { all: { batch_entity_fetches: false } }")
+    assert default.executor.batch_entities is True
+    assert build_router(SUPERGRAPH, off_config).executor.batch_entities is False
+    with pytest.raises(ConfigError, match="batch_entity_fetches"):
+        parse_config("traffic_shaping: { all: { batch_entity_fetches: sometimes } }")
+
+
 def test_workers_serve_one_port(tmp_path: Path) -> None:
     from tests.support.services import ServiceProcess
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from router.execute import batching
 from router.execute.projection import Projector, compile_projector
 from router.execute.transport import SubgraphFetchError, SubgraphTransport
 from router.operation.ir import Field
@@ -45,6 +46,7 @@ class Executor:
         show_subgraph_errors: Callable[[str], bool] | None = None,
         on_fetch: Callable[[str, float, bool], None] | None = None,
         tracing: Tracing | None = None,
+        batch_entities: bool = True,
     ) -> None:
         self.tracing = tracing or Tracing.off()
         self.on_fetch = on_fetch
@@ -56,6 +58,19 @@ class Executor:
         self.show_subgraph_errors = show_subgraph_errors
         """service → whether its own error messages reach clients (else they are redacted)."""
         self._projectors: dict[int, tuple[Fetch, Projector]] = {}
+        self.batch_entities = batch_entities
+        """Send entity fetches to one subgraph that are ready together as one request."""
+        self._batched: dict[tuple[int, ...], tuple[tuple[Fetch, ...], str | None]] = {}
+
+    def batched_operation(self, fetches: tuple[Fetch, ...]) -> str | None:
+        """batching.batched_operation, once per combination of plan nodes (held, as above)."""
+        key = tuple(id(fetch) for fetch in fetches)
+        cached = self._batched.get(key)
+        if cached is None:
+            if len(self._batched) >= 4096:
+                self._batched.clear()
+            cached = self._batched[key] = (fetches, batching.batched_operation(fetches))
+        return cached[1]
 
     def projector(self, fetch: Fetch) -> Projector:
         """The compiled representation projector of an entity fetch, once per plan node. The
@@ -86,6 +101,8 @@ class _Run:
         self.headers = headers
         self.data: JSONObject = {}
         self.errors: list[JSONObject] = []
+        self._batches: dict[str, list[_Waiting]] = {}
+        self._flushing: set[asyncio.Task[None]] = set()
 
     async def node(self, node: PlanNode) -> None:
         if isinstance(node, Fetch):
@@ -110,44 +127,116 @@ class _Run:
     async def _send(
         self, fetch: Fetch, variables: Variables, path: ResponsePath
     ) -> JSONObject | None:
+        """One fetch's request; its answer, or None with the failure recorded at `path`."""
         body: JSONObject = {"query": fetch.operation, "variables": variables}
         if fetch.operation_name:
             body["operationName"] = fetch.operation_name
+        try:
+            return await self._request(fetch.service, fetch.operation_kind, body)
+        except SubgraphFetchError as exc:
+            self._failed(fetch.service, exc, path)
+            return None
+
+    async def _request(self, service: str, kind: str, body: JSONObject) -> JSONObject:
+        """POST `body` to `service` with its forwarded headers, traced and counted."""
         # Only headers that router.yaml's rules select reach a subgraph; none by default.
         headers = None
         if self.executor.subgraph_headers is not None:
-            headers = self.executor.subgraph_headers(fetch.service, self.headers or {})
+            headers = self.executor.subgraph_headers(service, self.headers or {})
         started = time.perf_counter()
         tracing = self.executor.tracing
         transport = self.executor.transport
+        on_fetch = self.executor.on_fetch
         try:
             if tracing.tracer is None:
-                answer = await transport.send(fetch.service, body, headers)
+                answer = await transport.send(service, body, headers)
             else:
-                with tracing.span(
-                    "fetch",
-                    **{
-                        "subgraph.name": fetch.service,
-                        "graphql.operation.type": fetch.operation_kind,
-                    },
-                ):
-                    answer = await transport.send(fetch.service, body, tracing.inject(headers))
-            if self.executor.on_fetch is not None:
-                self.executor.on_fetch(fetch.service, time.perf_counter() - started, True)
-            return answer
-        except SubgraphFetchError as exc:
-            if self.executor.on_fetch is not None:
-                self.executor.on_fetch(fetch.service, time.perf_counter() - started, False)
-            error: JSONObject = {
-                "message": f"{exc.message} (subgraph {fetch.service!r})",
-                "extensions": {"code": exc.code, "serviceName": fetch.service},
-            }
-            if path:
-                error["path"] = path
-            if exc.status is not None:
-                error["extensions"]["http"] = {"status": exc.status}
-            self.errors.append(error)
-            return None
+                attributes = {"subgraph.name": service, "graphql.operation.type": kind}
+                with tracing.span("fetch", **attributes):
+                    answer = await transport.send(service, body, tracing.inject(headers))
+        except SubgraphFetchError:
+            if on_fetch is not None:
+                on_fetch(service, time.perf_counter() - started, False)
+            raise
+        if on_fetch is not None:
+            on_fetch(service, time.perf_counter() - started, True)
+        return answer
+
+    def _failed(self, service: str, exc: SubgraphFetchError, path: ResponsePath) -> None:
+        error: JSONObject = {
+            "message": f"{exc.message} (subgraph {service!r})",
+            "extensions": {"code": exc.code, "serviceName": service},
+        }
+        if path:
+            error["path"] = path
+        if exc.status is not None:
+            error["extensions"]["http"] = {"status": exc.status}
+        self.errors.append(error)
+
+    # --- batching entity fetches (batching.py) ---------------------------------------------
+
+    async def _send_entities(
+        self, fetch: Fetch, variables: Variables, path: ResponsePath
+    ) -> JSONObject | None:
+        """Like _send, but joins the other entity fetches to the same subgraph that become
+        ready in this turn of the event loop (siblings of a Parallel start in the same turn);
+        the batch leaves on the next turn."""
+        if not self.executor.batch_entities or fetch.operation_kind != "query":
+            return await self._send(fetch, variables, path)
+        loop = asyncio.get_running_loop()
+        waiting = self._batches.get(fetch.service)
+        if waiting is None:
+            waiting = self._batches[fetch.service] = []
+            loop.call_soon(self._flush, fetch.service)
+        answer: asyncio.Future[JSONObject | None] = loop.create_future()
+        waiting.append((fetch, variables, path, answer))
+        return await answer
+
+    def _flush(self, service: str) -> None:
+        waiting = self._batches.pop(service)
+        task = asyncio.ensure_future(self._send_batch(waiting))
+        self._flushing.add(task)
+        task.add_done_callback(self._flushing.discard)
+
+    async def _send_batch(self, waiting: list[_Waiting]) -> None:
+        try:
+            fetches = tuple(fetch for fetch, _, _, _ in waiting)
+            operation = self.executor.batched_operation(fetches) if len(waiting) > 1 else None
+            if operation is None:  # alone, or not combinable: each its own request, concurrently
+
+                async def alone(item: _Waiting) -> None:
+                    fetch, variables, path, answer = item
+                    result = await self._send(fetch, variables, path)
+                    if not answer.done():
+                        answer.set_result(result)
+
+                await asyncio.gather(*(alone(item) for item in waiting))
+                return
+            first = fetches[0]
+            batched: Variables = {}
+            for index, (_, variables, _, _) in enumerate(waiting):
+                for name, value in variables.items():
+                    batched[batching.variable(index) if name == "representations" else name] = value
+            body: JSONObject = {"query": operation, "variables": batched}
+            if first.operation_name:
+                body["operationName"] = f"{first.operation_name}__batch"
+            try:
+                answer_all = await self._request(first.service, "query", body)
+            except SubgraphFetchError as exc:
+                for _, _, path, answer in waiting:
+                    self._failed(first.service, exc, path)
+                    answer.set_result(None)
+                return
+            for (_, _, _, answer), part in zip(
+                waiting, batching.split_answer(answer_all, len(waiting)), strict=True
+            ):
+                answer.set_result(part)
+        except BaseException as exc:
+            for _, _, _, answer in waiting:
+                if not answer.done():
+                    answer.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
 
     def _keep_errors(self, fetch: Fetch, errors: Any, rewrite: Any = None) -> None:
         if not isinstance(errors, list):
@@ -219,7 +308,7 @@ class _Run:
             return
         variables = {**self._variables_for(fetch), "representations": representations}
         flat_path: ResponsePath = [p for p in flatten.path if p != "@"]
-        response = await self._send(fetch, variables, flat_path)
+        response = await self._send_entities(fetch, variables, flat_path)
         if response is None:
             return
         entities = (
@@ -271,6 +360,10 @@ class _Run:
             if isinstance(entity, dict):
                 for obj in places[index]:
                     deep_merge(obj, entity)
+
+
+_Waiting = tuple[Fetch, Variables, ResponsePath, "asyncio.Future[JSONObject | None]"]
+"""An entity fetch waiting in a batch: the fetch, its variables, its path, its answer."""
 
 
 def select_objects(data: Any, path: tuple[str, ...]) -> list[JSONObject]:

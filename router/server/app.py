@@ -77,6 +77,7 @@ def build_router(
         show_subgraph_errors=config.subgraph_errors_shown,
         on_fetch=metrics.fetched if metrics else None,
         tracing=tracing or _tracing(config),
+        batch_entities=config.batch_entity_fetches,
     )
 
 
