@@ -71,7 +71,7 @@ class Router:
         show_subgraph_errors: Callable[[str], bool] | None = None,
         on_fetch: Callable[[str, float, bool], None] | None = None,
         tracing: Tracing | None = None,
-        batch_entities: bool = True,
+        batch_entities: bool = False,
     ) -> None:
         self.tracing = tracing or Tracing.off()
         self.supergraph = supergraph

@@ -46,7 +46,7 @@ class Executor:
         show_subgraph_errors: Callable[[str], bool] | None = None,
         on_fetch: Callable[[str, float, bool], None] | None = None,
         tracing: Tracing | None = None,
-        batch_entities: bool = True,
+        batch_entities: bool = False,
     ) -> None:
         self.tracing = tracing or Tracing.off()
         self.on_fetch = on_fetch
