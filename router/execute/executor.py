@@ -13,7 +13,7 @@ import asyncio
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import orjson
 
@@ -25,6 +25,8 @@ from router.plan.aliasing import apply_rewrites
 from router.plan.nodes import Condition, Fetch, Flatten, Parallel, PlanNode, QueryPlan, Sequence
 from router.telemetry import Tracing
 from router.types import JSONObject, ResponsePath, Variables
+
+V = TypeVar("V")
 
 
 @dataclass
@@ -57,33 +59,20 @@ class Executor:
         """(service, client headers) → headers to send that subgraph (router.yaml rules)."""
         self.show_subgraph_errors = show_subgraph_errors
         """service → whether its own error messages reach clients (else they are redacted)."""
-        self._projectors: dict[int, tuple[Fetch, Projector]] = {}
         self.batch_entities = batch_entities
         """Send entity fetches to one subgraph that are ready together as one request."""
-        self._batched: dict[tuple[int, ...], tuple[tuple[Fetch, ...], str | None]] = {}
-
-    def batched_operation(self, fetches: tuple[Fetch, ...]) -> str | None:
-        """batching.batched_operation, once per combination of plan nodes (held, as above)."""
-        key = tuple(id(fetch) for fetch in fetches)
-        cached = self._batched.get(key)
-        if cached is None:
-            if len(self._batched) >= 4096:
-                self._batched.clear()
-            cached = self._batched[key] = (fetches, batching.batched_operation(fetches))
-        return cached[1]
+        self._projectors: _PerNodes[Projector] = _PerNodes(
+            lambda nodes: compile_projector(nodes[0].requires, nodes[0].input_rewrites, is_subtype)
+        )
+        self._batched: _PerNodes[str | None] = _PerNodes(batching.batched_operation)
 
     def projector(self, fetch: Fetch) -> Projector:
-        """The compiled representation projector of an entity fetch, once per plan node. The
-        cache holds the node itself, so its id cannot be reused while the entry exists; it is
-        emptied when it reaches 4,096 nodes (the plan cache's churn)."""
-        cached = self._projectors.get(id(fetch))
-        if cached is not None and cached[0] is fetch:
-            return cached[1]
-        if len(self._projectors) >= 4096:
-            self._projectors.clear()
-        project = compile_projector(fetch.requires, fetch.input_rewrites, self.is_subtype)
-        self._projectors[id(fetch)] = (fetch, project)
-        return project
+        """The compiled representation projector of an entity fetch, once per plan node."""
+        return self._projectors.get((fetch,))
+
+    def batched_operation(self, fetches: tuple[Fetch, ...]) -> str | None:
+        """batching.batched_operation, once per combination of plan nodes."""
+        return self._batched.get(fetches)
 
     async def execute(
         self, plan: QueryPlan, variables: Variables, headers: Mapping[str, str] | None = None
@@ -92,6 +81,25 @@ class Executor:
         if plan.node is not None:
             await run.node(plan.node)
         return ExecutionResult(run.data, run.errors)
+
+
+class _PerNodes(Generic[V]):
+    """Values computed once per plan node, or per tuple of them. Keyed by the nodes' ids: an
+    entry holds its nodes, so their ids cannot be reused while it exists. Emptied when it
+    reaches 4,096 entries (the plan cache's churn)."""
+
+    def __init__(self, make: Callable[[tuple[Fetch, ...]], V]) -> None:
+        self._make = make
+        self._entries: dict[tuple[int, ...], tuple[tuple[Fetch, ...], V]] = {}
+
+    def get(self, nodes: tuple[Fetch, ...]) -> V:
+        key = tuple(map(id, nodes))
+        entry = self._entries.get(key)
+        if entry is None:
+            if len(self._entries) >= 4096:
+                self._entries.clear()
+            entry = self._entries[key] = (nodes, self._make(nodes))
+        return entry[1]
 
 
 class _Run:
@@ -370,7 +378,7 @@ def select_objects(data: Any, path: tuple[str, ...]) -> list[JSONObject]:
     """Every object at `path` (`@` = each list item), in document order.
 
     Level by level rather than recursively (the hot path: hundreds of objects per response);
-    it visits the tree in the same order as _select, which also gives their paths."""
+    it visits the tree in the same order as select_objects_with_paths."""
     level: list[Any] = [data]
     for step in path:
         below: list[Any] = []
@@ -414,39 +422,32 @@ def select_objects_with_paths(
     data: Any, path: tuple[str, ...]
 ) -> list[tuple[JSONObject, ResponsePath]]:
     """The same objects, each with its concrete response path (for error paths)."""
-    found: list[Any] = []
-    _select(data, path, 0, (), found)
-    return [(obj, list(trail)) for obj, trail in found]
+    found: list[tuple[JSONObject, ResponsePath]] = []
 
-
-def _select(
-    value: Any,
-    path: tuple[str, ...],
-    index: int,
-    trail: tuple[str | int, ...] | None,
-    found: list[Any],
-) -> None:
-    """Append the objects under `value` at path[index:]; with their trails unless None."""
-    if value is None:
-        return
-    if index == len(path):
+    def walk(value: Any, index: int, trail: ResponsePath) -> None:
+        if value is None:
+            return
+        if index == len(path):
+            if value.__class__ is dict:
+                found.append((value, trail))
+            elif value.__class__ is list:  # a list below the last named field
+                for i, item in enumerate(value):
+                    walk(item, index, [*trail, i])
+            return
+        step = path[index]
+        if step == "@":
+            if value.__class__ is list:
+                for i, item in enumerate(value):
+                    walk(item, index + 1, [*trail, i])
+            return
         if value.__class__ is dict:
-            found.append(value if trail is None else (value, trail))
-        elif value.__class__ is list:  # a list below the last named field
+            walk(value.get(step), index + 1, [*trail, step])
+        elif value.__class__ is list:
             for i, item in enumerate(value):
-                _select(item, path, index, None if trail is None else (*trail, i), found)
-        return
-    step = path[index]
-    if step == "@":
-        if value.__class__ is list:
-            for i, item in enumerate(value):
-                _select(item, path, index + 1, None if trail is None else (*trail, i), found)
-        return
-    if value.__class__ is dict:
-        _select(value.get(step), path, index + 1, None if trail is None else (*trail, step), found)
-    elif value.__class__ is list:
-        for i, item in enumerate(value):
-            _select(item, path, index, None if trail is None else (*trail, i), found)
+                walk(item, index, [*trail, i])
+
+    walk(data, 0, [])
+    return found
 
 
 def deep_merge(target: JSONObject, source: JSONObject) -> None:

@@ -164,10 +164,8 @@ class Endpoint:
             raise ValueError(f"not an http(s) URL: {url!r}")
         secure = parts.scheme == "https"
         port = parts.port or (443 if secure else 80)
-        default_port = port == (443 if secure else 80)
-        host_header = parts.hostname if default_port else f"{parts.hostname}:{port}"
-        if ":" in parts.hostname and not default_port:
-            host_header = f"[{parts.hostname}]:{port}"
+        host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname  # IPv6
+        host_header = host if port == (443 if secure else 80) else f"{host}:{port}"
         target = parts.path or "/"
         if parts.query:
             target += "?" + parts.query
@@ -214,26 +212,28 @@ async def post(
         await pool.slots.acquire()
     try:
         connection = pool.take_idle()
-        reused = connection is not None
-        for attempt in (1, 2):
-            if connection is None:
-                try:
-                    connection = await pool.connect()
-                except OSError as exc:
-                    raise HttpClientError(f"{type(exc).__name__}: {exc}") from None
+        if connection is not None:
             try:
-                result = await connection.exchange(request)
+                return await _exchange(pool, connection, request)
             except _Closed as exc:
-                if attempt == 1 and reused and retry_if_closed and not exc.answered:
-                    connection = None
-                    continue
-                raise
-            except BaseException:
-                connection.close()  # cancelled or timed out: its answer must never be read
-                raise
-            pool.give_back(connection)
-            return result
-        raise AssertionError("unreachable")
+                if not retry_if_closed or exc.answered:
+                    raise
+            # the subgraph closed this kept-alive connection before reading: once more, anew
+        try:
+            connection = await pool.connect()
+        except OSError as exc:
+            raise HttpClientError(f"{type(exc).__name__}: {exc}") from None
+        return await _exchange(pool, connection, request)
     finally:
         if pool.slots is not None:
             pool.slots.release()
+
+
+async def _exchange(pool: _Pool, connection: _Connection, request: bytes) -> tuple[int, bytes]:
+    try:
+        result = await connection.exchange(request)
+    except BaseException:
+        connection.close()  # lost, malformed, cancelled or timed out: its answer is never read
+        raise
+    pool.give_back(connection)
+    return result

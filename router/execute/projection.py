@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from router.codegen import FunctionSource
 from router.operation.ir import Field, InlineFragment, Selection
 from router.types import JSONObject
 
@@ -48,15 +49,10 @@ def compile_projector(
 def _compile(selections: tuple[Selection, ...], is_subtype: IsSubtype) -> Callable[[Any], Any]:
     """`def _project(value)` for one selection set: a list maps item by item, a scalar is
     itself, an object gets the selected fields under their field names (read from their
-    response names), or None when one is missing. Names are GraphQL names: safe in source."""
-    namespace: dict[str, Any] = {"is_subtype": is_subtype}
-
-    def bind(value: Any) -> str:
-        name = f"_g{len(namespace)}"
-        namespace[name] = value
-        return name
-
-    lines = [
+    response names), or None when one is missing (router/codegen.py)."""
+    source = FunctionSource(is_subtype=is_subtype)
+    lines = source.lines
+    lines += [
         "def _project(value):",
         "    if value.__class__ is list:",
         "        return [_project(item) for item in value]",
@@ -73,7 +69,7 @@ def _compile(selections: tuple[Selection, ...], is_subtype: IsSubtype) -> Callab
             if not selection.selections:
                 lines.append(f"    result[{write}] = value[{read}]")
                 continue
-            inner = bind(_compile(selection.selections, is_subtype))
+            inner = source.bind(_compile(selection.selections, is_subtype))
             lines += [
                 f"    inner = value[{read}]",
                 "    if inner is not None:",
@@ -83,7 +79,7 @@ def _compile(selections: tuple[Selection, ...], is_subtype: IsSubtype) -> Callab
                 f"    result[{write}] = inner",
             ]
             continue
-        inner = bind(_compile(selection.selections, is_subtype))
+        inner = source.bind(_compile(selection.selections, is_subtype))
         indent = "    "
         if selection.type_condition is not None:
             condition = repr(selection.type_condition)
@@ -96,6 +92,5 @@ def _compile(selections: tuple[Selection, ...], is_subtype: IsSubtype) -> Callab
             f"{indent}result.update(inner)",
         ]
     lines.append("    return result")
-    exec(compile("\n".join(lines) + "\n", "<projection>", "exec"), namespace)
-    function: Callable[[Any], Any] = namespace["_project"]
+    function: Callable[[Any], Any] = source.build("_project", "projection")
     return function

@@ -28,6 +28,7 @@ from graphql import (
     is_abstract_type,
 )
 
+from router.codegen import FunctionSource
 from router.operation.ir import Condition, Field, InlineFragment, Selection
 from router.operation.normalize import Operation
 from router.types import JSONObject, Variables
@@ -251,30 +252,16 @@ class _Run:
         return _NULL
 
 
-class _Generator:
+class _Generator(FunctionSource):
     """Writes the Python function that shapes one selection set at one runtime type.
 
     Interpreting the field list per value cost a call per field and per list item; the
     generated function is straight-line code with the field names, types and null handling
-    inlined, calling out only for sub-objects and lists. Names and type names are GraphQL
-    names (`[_A-Za-z][_0-9A-Za-z]*`), so their repr() is safe to put in source; everything
-    else (field records, enum sets, child functions) is passed in the function's globals.
+    inlined, calling out only for sub-objects and lists (router/codegen.py).
     """
 
     def __init__(self) -> None:
-        self.namespace: dict[str, Any] = {"_NULL": _NULL}
-        self.lines: list[str] = []
-
-    def bind(self, value: Any) -> str:
-        name = f"_g{len(self.namespace)}"
-        self.namespace[name] = value
-        return name
-
-    def build(self, name: str) -> _ShapeFunction:
-        source = "\n".join(self.lines) + "\n"
-        exec(compile(source, f"<shape {name}>", "exec"), self.namespace)
-        function: _ShapeFunction = self.namespace["_shape"]
-        return function
+        super().__init__(_NULL=_NULL)
 
     def object_function(self, plan: _ObjectPlan, runtime: Any) -> _ShapeFunction:
         emit = self.lines.append
@@ -298,7 +285,8 @@ class _Generator:
             self.complete(entry.type, name, self.bind(entry), indent)
             emit(f"{indent}result[{name}] = v")
         emit("    return result")
-        return self.build(f"{runtime.name}")
+        function: _ShapeFunction = self.build("_shape", f"shape {runtime.name}")
+        return function
 
     def list_function(self, item: _Type, entry: str) -> str:
         inner = _Generator()
@@ -310,7 +298,7 @@ class _Generator:
         inner.complete(item, "i", inner.bind(self.namespace[entry]), "        ")
         emit("        append(v)")
         emit("    return items")
-        return self.bind(inner.build("list"))
+        return self.bind(inner.build("_shape", "shape list"))
 
     def complete(self, type_: _Type, key: str, entry: str, indent: str) -> None:
         """Lines turning `v` (the value at `key`) into its shaped value in place, or returning
