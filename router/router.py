@@ -3,36 +3,35 @@
     parse+validate (API schema) → plan (cached) → execute (fetch, merge) → shape → response
 
 Everything that depends only on the operation (document, validation, normalised operation,
-plan, shaper) is prepared once and kept in a bounded LRU cache keyed by (document, operation
-name, active override labels).
+plan, shaper) is prepared once (the request phase, `router/request/`, each step within the
+`Limits` budget) and kept in an LRU cache bounded in bytes, keyed by (document, operation name,
+active override labels). A refused document is remembered by its digest, so sending it again
+costs one lookup.
 """
 
 from __future__ import annotations
 
+import hashlib
 import random
 import re
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from graphql import (
-    DocumentNode,
-    GraphQLError,
-    GraphQLSchema,
-    execute,
-    parse,
-    validate,
-)
+from graphql import DocumentNode, GraphQLError, GraphQLSchema, execute
 from graphql.execution.values import get_variable_values
 
 from router.errors import PlanningError, RequestError
 from router.execute.executor import Executor
 from router.execute.transport import HttpTransport, SubgraphTransport
+from router.operation.ir import Selection
 from router.operation.normalize import Operation, normalize
 from router.plan.nodes import QueryPlan
 from router.plan.planner import INTROSPECTION_ROOT_FIELDS, QueryPlanner
-from router.server.limits import Limits, check_document, check_tokens
+from router.request.cache import BoundedCache
+from router.request.document import parse_document
+from router.request.limits import Limits
+from router.request.validate import validate_document
 from router.shape.shaper import Shaper
 from router.supergraph.load import load_supergraph
 from router.supergraph.model import Supergraph
@@ -64,6 +63,7 @@ class Router:
         transport: SubgraphTransport | None = None,
         *,
         plan_cache_size: int = 1024,
+        plan_cache_bytes: int = 64 * 1024 * 1024,
         override_labels: frozenset[str] = frozenset(),
         limits: Limits | None = None,
         introspection: bool = True,
@@ -92,8 +92,12 @@ class Router:
         self.introspection_enabled = introspection
         self.override_labels = override_labels
         self._percent_labels = _percent_labels(supergraph)
-        self.plan_cache_size = plan_cache_size
-        self._cache: OrderedDict[tuple[str, str | None, frozenset[str]], Prepared] = OrderedDict()
+        self._cache: BoundedCache[tuple[str, str | None, frozenset[str]], Prepared] = BoundedCache(
+            plan_cache_bytes, plan_cache_size
+        )
+        self._rejected: BoundedCache[tuple[bytes, str | None, frozenset[str]], RequestError] = (
+            BoundedCache(REJECTIONS_BYTES, REJECTIONS_ENTRIES)
+        )
         self.cache_hits = 0
         self.cache_misses = 0
 
@@ -128,24 +132,36 @@ class Router:
         key = (query, operation_name, labels)
         prepared = self._cache.get(key)
         if prepared is not None:
-            self._cache.move_to_end(key)
             self.cache_hits += 1
             return prepared
         self.cache_misses += 1
-        check_tokens(query, self.limits)
+        digest = (hashlib.blake2b(query.encode(), digest_size=16).digest(), operation_name, labels)
+        refused = self._rejected.get(digest)
+        if refused is not None:
+            raise refused
         try:
-            with self.tracing.span("parse"):
-                document = parse(query)
-        except GraphQLError as exc:
-            raise RequestError(
-                exc.message, "GRAPHQL_PARSE_FAILED", locations=_locations(exc)
-            ) from None
+            prepared = self._prepare(query, operation_name, labels)
+        except RequestError as exc:
+            exc.__traceback__ = None  # kept without the frames that raised it
+            self._rejected.put(digest, exc, REJECTION_WEIGHT + len(str(exc.to_graphql())))
+            raise
+        self._cache.put(key, prepared, _weight(query, prepared.operation.selections))
+        return prepared
+
+    @property
+    def plan_cache_evictions(self) -> int:
+        return self._cache.evicted
+
+    def _prepare(self, query: str, operation_name: str | None, labels: frozenset[str]) -> Prepared:
+        with self.tracing.span("parse"):
+            document = parse_document(query, self.limits, locations=False)
         with self.tracing.span("validate"):
-            errors = validate(self.api_schema, document)
-        if errors:
+            errors = validate_document(self.api_schema, document, self.limits)
+        if errors:  # again with locations (the document is within budget), for the client
+            located = parse_document(query, self.limits, locations=True)
+            errors = validate_document(self.api_schema, located, self.limits)
             raise ValidationFailed([_graphql_error(e, "GRAPHQL_VALIDATION_FAILED") for e in errors])
         operation = normalize(document, operation_name)
-        check_document(document, operation.definition, self.limits)
         if operation.kind == "subscription":
             raise RequestError(
                 "subscriptions are not supported by this router", "OPERATION_NOT_SUPPORTED"
@@ -168,9 +184,6 @@ class Router:
         )
         if prepared.introspection and not self.introspection_enabled:
             raise RequestError("introspection is disabled on this router", "INTROSPECTION_DISABLED")
-        self._cache[key] = prepared
-        if len(self._cache) > self.plan_cache_size:
-            self._cache.popitem(last=False)
         return prepared
 
     def try_prepare(
@@ -239,8 +252,30 @@ class Router:
 
 class ValidationFailed(RequestError):
     def __init__(self, errors: list[JSONObject]) -> None:
-        super().__init__(errors[0]["message"], "GRAPHQL_VALIDATION_FAILED")
+        super().__init__(errors[0]["message"], errors[0]["extensions"]["code"])
         self.errors = errors
+
+
+REJECTIONS_ENTRIES = 4096
+REJECTIONS_BYTES = 4 * 1024 * 1024
+REJECTION_WEIGHT = 200
+"""A refused document is kept as its 16-byte digest and its error (about 200 bytes and the
+error's text), never as its text."""
+FIELD_WEIGHT = 2_000
+"""Bytes a prepared operation holds per selection of its IR: the IR, the plan's share and the
+generated shaping code (tracemalloc, bench/soak.py --distinct)."""
+
+
+def _weight(query: str, selections: tuple[Selection, ...]) -> int:
+    """The bytes a prepared operation is estimated to hold: its text (the cache key), the
+    parsed document (kept without locations) and its selections."""
+    count, stack = 0, [selections]
+    while stack:
+        for selection in stack.pop():
+            count += 1
+            if selection.selections:
+                stack.append(selection.selections)
+    return 2 * len(query) + FIELD_WEIGHT * (count + 1)
 
 
 def _percent_labels(supergraph: Supergraph) -> tuple[tuple[str, float], ...]:
@@ -274,8 +309,9 @@ def _locations(error: GraphQLError) -> list[dict[str, int]] | None:
 
 
 def _graphql_error(error: GraphQLError, code: str) -> JSONObject:
+    """The error as JSON, with its own code when it has one (the budget's), else `code`."""
     formatted: JSONObject = {"message": error.message}
     if locations := _locations(error):
         formatted["locations"] = locations
-    formatted["extensions"] = {"code": code}
+    formatted["extensions"] = {"code": (error.extensions or {}).get("code", code)}
     return formatted

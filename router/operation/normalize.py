@@ -1,5 +1,12 @@
-"""A validated operation as IR: fragments inlined, constant @skip/@include applied, variables
-listed with their printed definitions."""
+"""A validated operation as IR: fragments inlined, constant @skip/@include applied, fields
+merged per response key, variables listed with their printed definitions.
+
+Each named fragment is normalised once and its IR shared by every spread of it, and within a
+selection set fields with one response key and the same directives are merged into the first
+(whose position the response keeps), and a fragment that repeats an earlier one is dropped. So
+the IR's size, and the planner's and the shaper's work on it, follow the operation's distinct
+fields: a spread bomb (`fragment F2 { ...F1 ...F1 }` thirty levels deep) is thirty levels of
+one fragment each."""
 
 from __future__ import annotations
 
@@ -67,61 +74,102 @@ def normalize(document: DocumentNode, operation_name: str | None) -> Operation:
     return Operation(
         kind=definition.operation.value,
         name=definition.name.value if definition.name else None,
-        selections=_selections(definition.selection_set, fragments),
+        selections=_Normalizer(fragments).selections(definition.selection_set),
         variable_definitions=variables,
         definition=definition,
     )
 
 
-def _selections(
-    selection_set: SelectionSetNode, fragments: dict[str, FragmentDefinitionNode]
-) -> tuple[Selection, ...]:
+class _Normalizer:
+    def __init__(self, fragments: dict[str, FragmentDefinitionNode]) -> None:
+        self.fragments = fragments
+        self.memo: dict[str, tuple[Selection, ...]] = {}
+
+    def fragment(self, name: str) -> tuple[Selection, ...]:
+        found = self.memo.get(name)
+        if found is None:
+            found = self.memo[name] = self.selections(self.fragments[name].selection_set)
+        return found
+
+    def selections(self, selection_set: SelectionSetNode) -> tuple[Selection, ...]:
+        result: list[Selection] = []
+        for node in selection_set.selections:
+            conditions = conditions_of(node.directives)
+            if any(c.variable is None and not c.holds({}) for c in conditions):
+                continue  # @skip(if: true) / @include(if: false)
+            kept = tuple(c for c in conditions if c.variable is not None)
+            directives = tuple(
+                d
+                for d in node.directives or ()
+                if d.name.value not in ("skip", "include") or _is_variable_condition(d)
+            )
+            if isinstance(node, FieldNode):
+                result.append(
+                    Field(
+                        name=node.name.value,
+                        alias=node.alias.value if node.alias else None,
+                        arguments=print_arguments(node.arguments),
+                        directives=print_directives(directives),
+                        selections=self.selections(node.selection_set)
+                        if node.selection_set
+                        else None,
+                        variables=variables_in(*(node.arguments or ()), *directives),
+                        conditions=kept,
+                    )
+                )
+            elif isinstance(node, InlineFragmentNode):
+                result.append(
+                    InlineFragment(
+                        type_condition=node.type_condition.name.value
+                        if node.type_condition
+                        else None,
+                        selections=self.selections(node.selection_set),
+                        directives=print_directives(directives),
+                        variables=variables_in(*directives),
+                        conditions=kept,
+                    )
+                )
+            elif isinstance(node, FragmentSpreadNode):
+                fragment = self.fragments[node.name.value]
+                result.append(
+                    InlineFragment(
+                        type_condition=fragment.type_condition.name.value,
+                        selections=self.fragment(node.name.value),
+                        directives=print_directives(directives),
+                        variables=variables_in(*directives),
+                        conditions=kept,
+                    )
+                )
+        return merge(result)
+
+
+def merge(selections: list[Selection]) -> tuple[Selection, ...]:
+    """Fields with one response key and the same directives become one, at the first one's
+    place, with their sub-selections merged; a fragment equal to an earlier one is dropped.
+    (Validation has made sure fields with one response key are the same field.)"""
     result: list[Selection] = []
-    for node in selection_set.selections:
-        conditions = conditions_of(node.directives)
-        if any(c.variable is None and not c.holds({}) for c in conditions):
-            continue  # @skip(if: true) / @include(if: false)
-        kept = tuple(c for c in conditions if c.variable is not None)
-        directives = tuple(
-            d
-            for d in node.directives or ()
-            if d.name.value not in ("skip", "include") or _is_variable_condition(d)
-        )
-        if isinstance(node, FieldNode):
-            result.append(
-                Field(
-                    name=node.name.value,
-                    alias=node.alias.value if node.alias else None,
-                    arguments=print_arguments(node.arguments),
-                    directives=print_directives(directives),
-                    selections=_selections(node.selection_set, fragments)
-                    if node.selection_set
-                    else None,
-                    variables=variables_in(*(node.arguments or ()), *directives),
-                    conditions=kept,
+    fields: dict[tuple[str, str, str], int] = {}
+    fragments: set[InlineFragment] = set()
+    for selection in selections:
+        if isinstance(selection, InlineFragment):
+            if selection in fragments:
+                continue
+            fragments.add(selection)
+            result.append(selection)
+            continue
+        key = (selection.response_name, selection.arguments, selection.directives)
+        at = fields.get(key)
+        if at is None:
+            fields[key] = len(result)
+            result.append(selection)
+            continue
+        first = result[at]
+        assert isinstance(first, Field)
+        if first.selections is not None and selection.selections is not None:
+            if first.selections is not selection.selections:
+                result[at] = first.with_selections(
+                    merge([*first.selections, *selection.selections])
                 )
-            )
-        elif isinstance(node, InlineFragmentNode):
-            result.append(
-                InlineFragment(
-                    type_condition=node.type_condition.name.value if node.type_condition else None,
-                    selections=_selections(node.selection_set, fragments),
-                    directives=print_directives(directives),
-                    variables=variables_in(*directives),
-                    conditions=kept,
-                )
-            )
-        elif isinstance(node, FragmentSpreadNode):
-            fragment = fragments[node.name.value]
-            result.append(
-                InlineFragment(
-                    type_condition=fragment.type_condition.name.value,
-                    selections=_selections(fragment.selection_set, fragments),
-                    directives=print_directives(directives),
-                    variables=variables_in(*directives),
-                    conditions=kept,
-                )
-            )
     return tuple(result)
 
 

@@ -33,8 +33,8 @@ import orjson
 from router.config import Config
 from router.errors import RequestError
 from router.execute.transport import HttpTransport
+from router.request.limits import Limits
 from router.router import Router
-from router.server.limits import Limits
 from router.server.metrics import Metrics
 from router.supergraph.load import load_supergraph
 from router.telemetry import Tracing
@@ -304,6 +304,8 @@ class RouterApp:
             "MAX_ALIASES_LIMIT",
             "MAX_ROOT_FIELDS_LIMIT",
             "MAX_TOKENS_LIMIT",
+            "MAX_SOURCE_LENGTH_LIMIT",
+            "MAX_RECURSIVE_SELECTIONS_EXCEEDED",
             "INTROSPECTION_DISABLED",
         ):
             status = 400

@@ -1,0 +1,11 @@
+"""The request phase: everything between a client's document and a plan, each step with a
+budget, so a hostile document is refused cheaply and a good one is prepared once.
+
+    document.py   size and token limits on the raw text, then parse
+    rules.py      the limits as validation rules, counted per fragment without expanding
+    overlap.py    "fields can be merged", in time linear in the document (replaces
+                  graphql-core's pairwise rule)
+    validate.py   limit rules first, then the specification's rules
+    cache.py      an LRU bounded in bytes (plans, persisted queries, rejections)
+    limits.py     `Limits`, the request budget
+"""

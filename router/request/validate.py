@@ -1,0 +1,28 @@
+"""Validation in two passes: the request budget first (cheap, per fragment), so that only a
+document within budget meets the specification's rules; then those rules, with the linear
+"fields can be merged" in place of graphql-core's pairwise one."""
+
+from __future__ import annotations
+
+from graphql import DocumentNode, GraphQLError, GraphQLSchema, specified_rules, validate
+from graphql.validation import OverlappingFieldsCanBeMergedRule
+
+from router.request.limits import Limits
+from router.request.overlap import FieldsCanBeMergedRule
+from router.request.rules import EmptySelectionSetRule, budget_rule
+
+SPECIFIED_RULES = tuple(
+    FieldsCanBeMergedRule if rule is OverlappingFieldsCanBeMergedRule else rule
+    for rule in specified_rules
+)
+
+
+def validate_document(
+    schema: GraphQLSchema, document: DocumentNode, limits: Limits
+) -> list[GraphQLError]:
+    """The document's errors, [] when it may be executed. An error over budget carries its
+    own `extensions.code`; the specification's errors carry none."""
+    errors = validate(schema, document, (budget_rule(limits), EmptySelectionSetRule))
+    if errors:
+        return errors
+    return validate(schema, document, SPECIFIED_RULES)

@@ -1,0 +1,145 @@
+"""The request phase's budget: hostile documents are refused with their codes, without being
+expanded, and a refusal is remembered; good documents with repeated fragments prepare small."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from router.errors import RequestError
+from router.operation.normalize import normalize
+from router.request.document import parse_document
+from router.request.limits import Limits
+from router.request.rules import count_document
+from router.router import Router
+
+SUPERGRAPH = (Path(__file__).parents[1] / "supergraph.graphql").read_text()
+
+
+def _bomb(levels: int, on: str = "Query", base: str = "__typename") -> str:
+    fragments = [f"fragment F0 on {on} {{ {base} }}"] + [
+        f"fragment F{i} on {on} {{ ...F{i - 1} ...F{i - 1} }}" for i in range(1, levels + 1)
+    ]
+    return "\n".join(fragments)
+
+
+@pytest.fixture
+def router() -> Router:
+    return Router.from_sdl(SUPERGRAPH)
+
+
+def _code(router: Router, query: str) -> str:
+    with pytest.raises(RequestError) as caught:
+        router.prepare(query)
+    return caught.value.code
+
+
+def test_counts_follow_the_expansion_without_expanding() -> None:
+    document = parse_document("{ ...F30 }\n" + _bomb(30), Limits())
+    (counts,) = count_document(document).values()
+    assert counts.root_fields == 2**30
+    assert counts.selections == 2**30
+    assert counts.depth == 1
+
+
+def test_a_spread_bomb_is_refused_before_validation(router: Router) -> None:
+    assert _code(router, "{ ...F30 }\n" + _bomb(30)) == "MAX_RECURSIVE_SELECTIONS_EXCEEDED"
+    nested = '{ customer(id: "1") { ...F30 } }\n' + _bomb(30, "Customer", "id name")
+    assert _code(router, nested) == "MAX_RECURSIVE_SELECTIONS_EXCEEDED"
+
+
+def test_a_refusal_is_remembered_by_digest(router: Router, monkeypatch: pytest.MonkeyPatch) -> None:
+    query = "{ ...F30 }\n" + _bomb(30)
+    first = _code(router, query)
+
+    def not_again(*_: object) -> None:
+        raise AssertionError("a remembered refusal was prepared again")
+
+    monkeypatch.setattr(router, "_prepare", not_again)
+    assert _code(router, query) == first
+    assert len(router._rejected) == 1
+    assert all(len(key[0]) == 16 for key in router._rejected._entries)  # a digest, not the text
+
+
+def test_a_bomb_within_budget_normalises_to_one_fragment_per_level(router: Router) -> None:
+    query = '{ customer(id: "1") { ...F14 } }\n' + _bomb(14, "Customer", "id name")
+    prepared = router.prepare(query)
+    selections = prepared.operation.selections[0].selections
+    levels = 0
+    while selections and selections[0].__class__.__name__ == "InlineFragment":
+        assert len(selections) == 1
+        selections = selections[0].selections
+        levels += 1
+    assert levels == 15
+    assert [s.name for s in selections] == ["id", "name"]  # type: ignore[union-attr]
+    assert prepared.plan.node.operation == 'query { customer(id: "1") { id name } }'  # type: ignore[union-attr]
+
+
+def test_fields_merge_per_response_key_in_first_place() -> None:
+    document = parse_document(
+        '{ customer(id: "1") { name } order(id: 1) { id } customer(id: "1") { email name } }',
+        Limits(),
+    )
+    operation = normalize(document, None)
+    assert [s.name for s in operation.selections] == ["customer", "order"]  # type: ignore[union-attr]
+    assert [s.name for s in operation.selections[0].selections] == ["name", "email"]  # type: ignore[union-attr]
+
+
+def test_fields_with_other_directives_stay_apart() -> None:
+    document = parse_document(
+        "query($a: Boolean!) { order(id: 1) { id } order(id: 1) @include(if: $a) { status } }",
+        Limits(),
+    )
+    assert len(normalize(document, None).selections) == 2
+
+
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        ("{ }", "GRAPHQL_VALIDATION_FAILED"),
+        ("{ order(id: 1) { total { } } }", "GRAPHQL_VALIDATION_FAILED"),
+        ("#" + "x" * 300_000 + "\n{ __typename }", "MAX_SOURCE_LENGTH_LIMIT"),
+        ("{ " + "__typename " * 15_001 + "}", "MAX_TOKENS_LIMIT"),
+        (
+            "{ order(id: 1) { " + " ".join(f"a{i}: id" for i in range(201)) + " } }",
+            "MAX_ALIASES_LIMIT",
+        ),
+        (
+            "{ order(id: 1) { "
+            + "customer { orders { edges { node { " * 25
+            + "id"
+            + " } } } }" * 25
+            + " } }",
+            "MAX_DEPTH_LIMIT",
+        ),
+        ("{ order(id: 1 { id } }", "GRAPHQL_PARSE_FAILED"),
+    ],
+)
+def test_over_budget_documents_get_their_codes(router: Router, query: str, code: str) -> None:
+    assert _code(router, query) == code
+
+
+def test_validation_errors_keep_their_locations(router: Router) -> None:
+    response = router.try_prepare("{\n  order(id: 1) { nope }\n}")[1]
+    (error,) = response["errors"]
+    assert error["locations"] == [{"line": 2, "column": 18}]
+    assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+
+
+def test_an_empty_selection_set_in_a_mutation_writes_nothing(router: Router) -> None:
+    """Refused whole while preparing: no plan, so no fetch can run."""
+    query = (
+        'mutation { createCustomer(input: {name: "x", email: "x@example.com"}) { id } '
+        "cancelOrder(id: 1) { total { } } }"
+    )
+    assert _code(router, query) == "GRAPHQL_VALIDATION_FAILED"
+
+
+def test_the_plan_cache_is_bounded_in_bytes() -> None:
+    router = Router.from_sdl(SUPERGRAPH, plan_cache_bytes=200_000)
+    for i in range(200):
+        router.prepare(f"{{ a{i}: order(id: {i}) {{ id total {{ amount }} }} }}")
+    assert router._cache.bytes <= 200_000
+    assert 0 < len(router._cache) < 200
+    assert router.plan_cache_evictions == 200 - len(router._cache)
