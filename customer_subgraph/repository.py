@@ -1,7 +1,8 @@
 """Reads and writes customers. Each function takes the engine and runs its own short transaction.
 
 Resolvers may run concurrently within one request, so nothing here shares a connection or a
-session between calls.
+session between calls. `create` with an idempotency key answers the customer already stored
+under that key, if any, instead of a second one (subgraph_kit.idempotency).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from customer_subgraph.db import customers
 from subgraph_kit.db import as_utc
+from subgraph_kit.idempotency import KeyReused, fingerprint
 
 
 class EmailTaken(Exception):
@@ -32,6 +34,20 @@ class CustomerRecord:
     email: str
     created_at: datetime
     updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewCustomer:
+    """A customer to insert: what createCustomer was asked for, once checked and cleaned."""
+
+    name: str
+    email: str
+    idempotency_key: str | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        """What a retry under the same idempotency key must match."""
+        return fingerprint(self.name, self.email)
 
 
 def _record(row: Any) -> CustomerRecord:
@@ -78,19 +94,51 @@ async def email_in_use(engine: AsyncEngine, email: str, *, except_id: int | None
         return (await conn.execute(query.limit(1))).first() is not None
 
 
-async def create(engine: AsyncEngine, *, name: str, email: str) -> CustomerRecord:
-    """Insert a customer; raises EmailTaken when the unique email index refuses it."""
+async def find_by_idempotency_key(
+    engine: AsyncEngine, customer: NewCustomer
+) -> CustomerRecord | None:
+    """The customer created earlier under `customer`'s idempotency key; None when there is none
+    (or `customer` has no key). Raises KeyReused when it was created from other input."""
+    if customer.idempotency_key is None:
+        return None
+    query = select(customers).where(customers.c.idempotency_key == customer.idempotency_key)
+    async with engine.connect() as conn:
+        row = (await conn.execute(query)).first()
+    if row is None:
+        return None
+    if row.idempotency_fingerprint != customer.fingerprint:
+        raise KeyReused(customer.idempotency_key)
+    return _record(row)
+
+
+async def create(engine: AsyncEngine, customer: NewCustomer) -> CustomerRecord:
+    """Insert a customer; raises EmailTaken when the unique email index refuses it.
+
+    When the unique index refuses the idempotency key instead (the same create, retried, was
+    committed first), the customer stored under the key is returned; KeyReused when that one was
+    created from other input.
+    """
     now = datetime.now(UTC)
+    keyed = customer.idempotency_key is not None
     statement = (
         insert(customers)
-        .values(name=name, email=email, created_at=now, updated_at=now)
+        .values(
+            name=customer.name,
+            email=customer.email,
+            created_at=now,
+            updated_at=now,
+            idempotency_key=customer.idempotency_key,
+            idempotency_fingerprint=customer.fingerprint if keyed else None,
+        )
         .returning(*customers.c)
     )
     try:
         async with engine.begin() as conn:
             return _record((await conn.execute(statement)).one())
     except IntegrityError as exc:
-        raise EmailTaken(email) from exc
+        if (existing := await find_by_idempotency_key(engine, customer)) is not None:
+            return existing
+        raise EmailTaken(customer.email) from exc
 
 
 async def update_fields(

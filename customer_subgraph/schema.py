@@ -11,9 +11,10 @@ from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 from customer_subgraph import repository
-from customer_subgraph.repository import CustomerRecord, EmailTaken
+from customer_subgraph.repository import CustomerRecord, EmailTaken, NewCustomer
 from customer_subgraph.validation import clean_email, clean_name
 from subgraph_kit import Conflict, Cursors, NotFound, PageInfo, check_page_size, federated_schema
+from subgraph_kit.idempotency import KeyReused, clean_idempotency_key, key_reused
 from subgraph_kit.pagination import DEFAULT_PAGE_SIZE, parse_key
 
 CURSORS = Cursors("customer")
@@ -79,6 +80,12 @@ class CustomerConnection:
 class CreateCustomerInput:
     name: str
     email: str
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="Makes a retry safe: the same input with the same key (1 to 255 printable "
+        "characters, e.g. a UUID) returns the customer the key first created, instead of a "
+        "CONFLICT on the email. The same key with other input is refused (CONFLICT).",
+    )
 
 
 @strawberry.input(description="The fields to change; a field left out keeps its value.")
@@ -121,19 +128,32 @@ def _taken(email: str) -> Conflict:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(description="Create a customer. The email must be valid and unused.")
+    @strawberry.mutation(
+        description="Create a customer. The email must be valid and unused. With an "
+        "idempotencyKey, a retry of the same input returns the first customer."
+    )
     async def create_customer(
         self, info: Info[Context, None], input: CreateCustomerInput
     ) -> Customer | None:
-        name = clean_name(input.name, field="input.name")
-        email = clean_email(input.email, field="input.email")
+        customer = NewCustomer(
+            name=clean_name(input.name, field="input.name"),
+            email=clean_email(input.email, field="input.email"),
+            idempotency_key=clean_idempotency_key(
+                input.idempotency_key, field="input.idempotencyKey"
+            ),
+        )
         engine = info.context.engine
-        if await repository.email_in_use(engine, email):
-            raise _taken(email)
         try:
-            return Customer.from_record(await repository.create(engine, name=name, email=email))
+            # No separate look at the email first: a row that takes it may be this very create's
+            # first try, committed a moment ago. The insert's unique indexes tell them apart.
+            created = await repository.find_by_idempotency_key(engine, customer)
+            if created is None:
+                created = await repository.create(engine, customer)
+            return Customer.from_record(created)
         except EmailTaken:
-            raise _taken(email) from None
+            raise _taken(customer.email) from None
+        except KeyReused:
+            raise key_reused("customer", field="input.idempotencyKey") from None
 
     @strawberry.mutation(description="Change a customer's name or email.")
     async def update_customer(

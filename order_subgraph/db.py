@@ -1,7 +1,8 @@
 """The orders database: its tables. Engines come from subgraph_kit.db.
 
 Money is stored as integer minor units (cents); the customer is an opaque id owned by the
-customers service, so there is no foreign key to it.
+customers service, so there is no foreign key to it. A create's idempotency key is unique (the
+index lets any number of orders have none); see subgraph_kit.idempotency.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from sqlalchemy import (
     Table,
 )
 
+from subgraph_kit.idempotency import FINGERPRINT_LENGTH, MAX_KEY_LENGTH
+
 metadata = MetaData()
 
 orders = Table(
@@ -30,8 +33,12 @@ orders = Table(
     Column("total_cents", BigInteger, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # added after the first release: nullable, so start-up can add them to an existing table
+    Column("idempotency_key", String(MAX_KEY_LENGTH), nullable=True),
+    Column("idempotency_fingerprint", String(FINGERPRINT_LENGTH), nullable=True),
 )
 Index("ix_orders_customer_id", orders.c.customer_id, orders.c.id)
+Index("uq_orders_idempotency_key", orders.c.idempotency_key, unique=True)
 
 order_items = Table(
     "order_items",

@@ -1,7 +1,8 @@
 """Reads and writes orders. Each function takes the engine and runs its own short transaction.
 
 The batch readers (`get_by_ids`, `items_for_orders`, `pages_for_customers`, `counts_for_customers`)
-answer a whole DataLoader batch in one SQL query.
+answer a whole DataLoader batch in one SQL query. `create` with an idempotency key answers the
+order already stored under that key, if any, instead of a second one (subgraph_kit.idempotency).
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Select, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from order_subgraph.db import order_items, orders
 from subgraph_kit.db import as_utc
+from subgraph_kit.idempotency import KeyReused, fingerprint
 
 
 class Status(StrEnum):
@@ -53,6 +56,23 @@ class OrderRecord:
     total_cents: int
     created_at: datetime
     updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewOrder:
+    """An order to insert: what createOrder was asked for, once checked and cleaned."""
+
+    customer_id: str
+    currency: str
+    items: tuple[ItemRecord, ...]
+    status: Status = Status.PENDING
+    idempotency_key: str | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        """What a retry under the same idempotency key must match (the status is not input)."""
+        lines = [[item.sku, item.quantity, item.unit_price_cents] for item in self.items]
+        return fingerprint(self.customer_id, self.currency, lines)
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,45 +213,67 @@ async def counts_for_customers(
     return counts
 
 
-async def create(
-    engine: AsyncEngine,
-    *,
-    customer_id: str,
-    currency: str,
-    items: Sequence[ItemRecord],
-    status: Status = Status.PENDING,
-) -> OrderRecord:
-    """Insert an order and its items in one transaction: all of it is written, or none."""
+async def find_by_idempotency_key(engine: AsyncEngine, order: NewOrder) -> OrderRecord | None:
+    """The order created earlier under `order`'s idempotency key; None when there is none (or
+    `order` has no key). Raises KeyReused when that order was created from other input."""
+    if order.idempotency_key is None:
+        return None
+    query = select(orders).where(orders.c.idempotency_key == order.idempotency_key)
+    async with engine.connect() as conn:
+        row = (await conn.execute(query)).first()
+    if row is None:
+        return None
+    if row.idempotency_fingerprint != order.fingerprint:
+        raise KeyReused(order.idempotency_key)
+    return _record(row)
+
+
+async def create(engine: AsyncEngine, order: NewOrder) -> OrderRecord:
+    """Insert an order and its items in one transaction: all of it is written, or none.
+
+    When the unique index refuses the idempotency key (the same create, retried, was committed
+    first by another request or replica), nothing is written and the order stored under the key
+    is returned instead; KeyReused when that one was created from other input.
+    """
     now = datetime.now(UTC)
-    total = sum(item.quantity * item.unit_price_cents for item in items)
-    async with engine.begin() as conn:
-        row = (
-            await conn.execute(
-                insert(orders)
-                .values(
-                    customer_id=customer_id,
-                    status=status.value,
-                    currency=currency,
-                    total_cents=total,
-                    created_at=now,
-                    updated_at=now,
+    total = sum(item.quantity * item.unit_price_cents for item in order.items)
+    try:
+        async with engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    insert(orders)
+                    .values(
+                        customer_id=order.customer_id,
+                        status=order.status.value,
+                        currency=order.currency,
+                        total_cents=total,
+                        created_at=now,
+                        updated_at=now,
+                        idempotency_key=order.idempotency_key,
+                        idempotency_fingerprint=(
+                            order.fingerprint if order.idempotency_key is not None else None
+                        ),
+                    )
+                    .returning(*orders.c)
                 )
-                .returning(*orders.c)
+            ).one()
+            await conn.execute(
+                insert(order_items),
+                [
+                    {
+                        "order_id": row.id,
+                        "position": position,
+                        "sku": item.sku,
+                        "quantity": item.quantity,
+                        "unit_price_cents": item.unit_price_cents,
+                    }
+                    for position, item in enumerate(order.items)
+                ],
             )
-        ).one()
-        await conn.execute(
-            insert(order_items),
-            [
-                {
-                    "order_id": row.id,
-                    "position": position,
-                    "sku": item.sku,
-                    "quantity": item.quantity,
-                    "unit_price_cents": item.unit_price_cents,
-                }
-                for position, item in enumerate(items)
-            ],
-        )
+    except IntegrityError:
+        if (existing := await find_by_idempotency_key(engine, order)) is None:
+            raise
+        return existing
     return _record(row)
 
 
@@ -264,5 +306,5 @@ async def seed(
         if (await conn.execute(select(orders.c.id).limit(1))).first() is not None:
             return 0
     for customer_id, status, items in demo:
-        await create(engine, customer_id=customer_id, currency="USD", items=items, status=status)
+        await create(engine, NewOrder(customer_id, "USD", tuple(items), status))
     return len(demo)

@@ -14,7 +14,14 @@ from strawberry.types import Info
 
 from order_subgraph import repository
 from order_subgraph.customers_client import CustomersClient
-from order_subgraph.repository import CANCELLABLE, ItemRecord, OrderRecord, PageKey, Status
+from order_subgraph.repository import (
+    CANCELLABLE,
+    ItemRecord,
+    NewOrder,
+    OrderRecord,
+    PageKey,
+    Status,
+)
 from order_subgraph.validation import (
     check_item_count,
     clean_currency,
@@ -32,6 +39,7 @@ from subgraph_kit import (
     check_page_size,
     federated_schema,
 )
+from subgraph_kit.idempotency import KeyReused, clean_idempotency_key, key_reused
 from subgraph_kit.pagination import DEFAULT_PAGE_SIZE, parse_key
 
 CURSORS = Cursors("order")
@@ -214,6 +222,24 @@ class CreateOrderInput:
     customer_id: strawberry.ID
     items: list[OrderItemInput]
     currency: str = "USD"
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="Makes a retry safe: the same input with the same key (1 to 255 printable "
+        "characters, e.g. a UUID) returns the order the key first created, never a second one. "
+        "The same key with other input is refused (CONFLICT).",
+    )
+
+
+def _clean_items(items: list[OrderItemInput]) -> tuple[ItemRecord, ...]:
+    check_item_count(len(items), field="input.items")
+    return tuple(
+        ItemRecord(
+            sku=clean_sku(item.sku, field=f"input.items[{i}].sku"),
+            quantity=clean_quantity(item.quantity, field=f"input.items[{i}].quantity"),
+            unit_price_cents=price_in_cents(item.unit_price, field=f"input.items[{i}].unitPrice"),
+        )
+        for i, item in enumerate(items)
+    )
 
 
 @strawberry.type
@@ -249,30 +275,33 @@ class Query:
 class Mutation:
     @strawberry.mutation(
         description="Place an order for an existing customer. Nothing is written unless the "
-        "customers service confirms the customer exists."
+        "customers service confirms the customer exists. With an idempotencyKey, a retry of the "
+        "same input returns the first order instead of placing a second one."
     )
     async def create_order(
         self, info: Info[Context, None], input: CreateOrderInput
     ) -> Order | None:
-        customer_id = clean_customer_id(str(input.customer_id), field="input.customerId")
-        currency = clean_currency(input.currency, field="input.currency")
-        check_item_count(len(input.items), field="input.items")
-        items = [
-            ItemRecord(
-                sku=clean_sku(item.sku, field=f"input.items[{i}].sku"),
-                quantity=clean_quantity(item.quantity, field=f"input.items[{i}].quantity"),
-                unit_price_cents=price_in_cents(
-                    item.unit_price, field=f"input.items[{i}].unitPrice"
-                ),
-            )
-            for i, item in enumerate(input.items)
-        ]
-        if not await info.context.customers.exists(customer_id):
-            raise BadUserInput(f"no customer has id {customer_id!r}", field="input.customerId")
-        record = await repository.create(
-            info.context.engine, customer_id=customer_id, currency=currency, items=items
+        order = NewOrder(
+            customer_id=clean_customer_id(str(input.customer_id), field="input.customerId"),
+            currency=clean_currency(input.currency, field="input.currency"),
+            items=_clean_items(input.items),
+            idempotency_key=clean_idempotency_key(
+                input.idempotency_key, field="input.idempotencyKey"
+            ),
         )
-        return Order.from_record(record)
+        engine = info.context.engine
+        try:
+            # A retry is answered from the database alone: the customer was checked when the
+            # order was created, and nothing is written now.
+            if (created := await repository.find_by_idempotency_key(engine, order)) is not None:
+                return Order.from_record(created)
+            if not await info.context.customers.exists(order.customer_id):
+                raise BadUserInput(
+                    f"no customer has id {order.customer_id!r}", field="input.customerId"
+                )
+            return Order.from_record(await repository.create(engine, order))
+        except KeyReused:
+            raise key_reused("order", field="input.idempotencyKey") from None
 
     @strawberry.mutation(
         description="Cancel an order that has not shipped yet. Cancelling a cancelled order "

@@ -12,6 +12,7 @@ import pytest
 
 from customer_subgraph import Settings as CustomerSettings
 from customer_subgraph import create_app as create_customer_app
+from tests.support.orders import orders_service
 from tests.support.postgres import PostgresCluster, find_bindir
 from tests.support.services import GraphQLClient, ServiceProcess, free_port, in_process
 
@@ -78,3 +79,13 @@ def customers_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serv
         yield service
     finally:
         service.stop()
+
+
+@pytest.fixture
+async def orders_client(
+    database_url: str, customers_process: ServiceProcess
+) -> AsyncIterator[GraphQLClient]:
+    """The orders service in process on a fresh seeded database, asking the real customers
+    process."""
+    async with orders_service(database_url, f"{customers_process.url}/graphql") as client:
+        yield client

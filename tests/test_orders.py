@@ -2,70 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
 
-from order_subgraph import Settings, create_app
-from order_subgraph.db import order_items, orders
 from tests.support.faulty import faulty_server
-from tests.support.services import GraphQLClient, ServiceProcess, error_codes, free_port, in_process
+from tests.support.orders import CREATE, order_input, orders_service, stored_rows
+from tests.support.services import GraphQLClient, error_codes, free_port
 from tests.support.sql import recorded_selects
-
-CREATE = """
-mutation Create($input: CreateOrderInput!) {
-  createOrder(input: $input) {
-    id status customer { id }
-    total { amount currency }
-    items { sku quantity unitPrice { amount } subtotal { amount } }
-  }
-}
-"""
-
-
-@contextlib.asynccontextmanager
-async def orders_service(
-    database_url: str, customers_url: str, wait: float = 5.0
-) -> AsyncIterator[GraphQLClient]:
-    settings = Settings(
-        database_url=database_url, customers_url=customers_url, customers_timeout=wait
-    )
-    app = create_app(settings)
-    async with in_process(app) as client:
-        client.app = app  # type: ignore[attr-defined]
-        yield client
-
-
-@pytest.fixture
-async def orders_client(
-    database_url: str, customers_process: ServiceProcess
-) -> AsyncIterator[GraphQLClient]:
-    async with orders_service(database_url, f"{customers_process.url}/graphql") as client:
-        yield client
-
-
-async def stored_rows(client: GraphQLClient) -> tuple[int, int]:
-    """How many orders and order items the database holds, read straight from the tables."""
-    engine = client.app.state.engine  # type: ignore[attr-defined]
-    async with engine.connect() as conn:
-        n_orders = (await conn.execute(select(func.count()).select_from(orders))).scalar_one()
-        n_items = (await conn.execute(select(func.count()).select_from(order_items))).scalar_one()
-    return n_orders, n_items
-
-
-def order_input(customer_id: str = "1", **overrides: Any) -> dict[str, Any]:
-    return {
-        "customerId": customer_id,
-        "items": [
-            {"sku": "PEN", "quantity": 3, "unitPrice": "0.10"},
-            {"sku": "INK", "quantity": 1, "unitPrice": "0.20"},
-        ],
-        **overrides,
-    }
 
 
 async def test_seeded_order_with_items_and_exact_money(orders_client: GraphQLClient) -> None:
