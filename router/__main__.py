@@ -28,7 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument(
         "--dev",
         action="store_true",
-        help="development defaults: subgraph errors passed through, query plans exposed",
+        help="development defaults: introspection and GraphiQL on, subgraph errors passed "
+        "through, query plans exposed (without it: all off unless router.yaml says so)",
     )
     serve.add_argument("--no-reload", action="store_true", help="do not watch the supergraph file")
     serve.add_argument(
@@ -98,12 +99,11 @@ def _read(path: Path) -> str:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import dataclasses
     import logging
 
     import uvicorn
 
-    from router.config import load_config
+    from router.config import dev_mode, load_config
     from router.server.app import RouterApp, build_router
     from router.server.factory import tune_gc
     from router.server.metrics import Metrics
@@ -111,7 +111,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     if args.dev:
-        config = dataclasses.replace(config, include_subgraph_errors=True, expose_query_plan=True)
+        config = dev_mode(config)
     supergraph_file = args.supergraph or config.supergraph_file
     if supergraph_file is None:
         raise RouterError(

@@ -228,7 +228,8 @@ headers:
 
 async def test_per_subgraph_timeout() -> None:
     config = parse_config(
-        "traffic_shaping: { all: { timeout: 30s }, subgraphs: { customers: { timeout: 300ms } } }"
+        "traffic_shaping: { all: { timeout: 30s }, subgraphs: { customers: { timeout: 300ms } } }\n"
+        "include_subgraph_errors: { all: true }"  # the router's own message, not redacted
     )
     with serve_in_thread(faulty_app("slow")) as url:
         sdl = SUPERGRAPH.replace("http://127.0.0.1:4001/graphql", f"{url}/graphql")
@@ -518,7 +519,8 @@ def test_the_real_router_process_applies_its_config(tmp_path: Path) -> None:
         )
         config = tmp_path / "router.yaml"
         config.write_text(
-            f"supergraph: {{ file: {supergraph} }}\n"
+            f"supergraph: {{ file: {supergraph}, introspection: true }}\n"
+            "sandbox: { enabled: true }\n"
             "cors: { origins: [https://app.example.com] }\n"
             "limits: { max_depth: 4 }\n"
             "headers: { all: { request: [ { propagate: { named: authorization } } ] } }\n"
