@@ -211,7 +211,9 @@ class RouterApp:
             for answer in (body if isinstance(body, list) else [body])
             for e in answer.get("errors", [])
         ]
-        self.metrics.answered(operation, status, elapsed, codes)
+        # only an operation the router ran names a metrics series (metrics.py bounds them)
+        ran = isinstance(body, list) or (isinstance(body, dict) and "data" in body)
+        self.metrics.answered(operation, status, elapsed, codes, known=ran)
         logger.info(
             json.dumps(
                 {
