@@ -8,8 +8,12 @@ python -m router compose --config supergraph.yaml [--output supergraph.graphql]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from router.errors import RouterError
@@ -133,15 +137,16 @@ def _serve(args: argparse.Namespace) -> int:
             f"with {args.workers} workers",
             flush=True,
         )
-        uvicorn.run(
-            "router.server.factory:create_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=args.workers,
-            log_level="warning",
-            access_log=False,
-        )
+        with _shared_metrics():
+            uvicorn.run(
+                "router.server.factory:create_app",
+                factory=True,
+                host=host,
+                port=port,
+                workers=args.workers,
+                log_level="warning",
+                access_log=False,
+            )
         return 0
     metrics = Metrics()
     router = build_router(_read(supergraph_file), config, metrics)
@@ -156,6 +161,23 @@ def _serve(args: argparse.Namespace) -> int:
     tune_gc()
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
     return 0
+
+
+@contextlib.contextmanager
+def _shared_metrics() -> Iterator[None]:
+    """One /metrics for all workers: prometheus_client's multiprocess mode, every worker writing
+    its values under PROMETHEUS_MULTIPROC_DIR (a fresh directory, removed at exit, unless the
+    operator set one) and every /metrics summing them (router/server/metrics.py)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        yield
+        return
+    directory = tempfile.mkdtemp(prefix="router-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    try:
+        yield
+    finally:
+        del os.environ["PROMETHEUS_MULTIPROC_DIR"]
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def _plan(args: argparse.Namespace) -> int:

@@ -2,7 +2,8 @@
 
 Each worker builds its own router from the settings the parent put in the environment:
 ROUTER_CONFIG (router.yaml, optional), ROUTER_SUPERGRAPH, ROUTER_DEV=1, ROUTER_RELOAD=0.
-Workers share nothing: each has its own plan cache, connections and metrics.
+Workers share nothing but the port and the metrics directory: each has its own plan cache and
+connections; `/metrics` sums every worker's values (metrics.py).
 """
 
 from __future__ import annotations

@@ -1,6 +1,11 @@
 """Prometheus metrics for the router (text format on `/metrics`): requests, errors and latency
 per operation, latency and failures per subgraph, plan cache hits and misses.
 
+With `serve --workers N` the workers share one port but not memory: the parent sets
+PROMETHEUS_MULTIPROC_DIR and each worker's values live in files there (prometheus_client's
+multiprocess mode), so `/metrics` from any worker is the sum over all of them. The bounds
+below are then per worker.
+
 Label values a client chooses are bounded, since each distinct value is a series kept for the
 life of the process: the `operation` label is the client's `operationName` only for an
 operation the router ran (parsed, validated and planned; else `unknown`), and after
@@ -10,9 +15,11 @@ same way (MAX_CODES).
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 
 MAX_OPERATIONS = 1000
 MAX_CODES = 200
@@ -93,6 +100,10 @@ class Metrics:
             increment = total - counter._value.get()
             if increment > 0:
                 counter.inc(increment)
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # every worker's values, summed
+            merged = CollectorRegistry()
+            MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
+            return generate_latest(merged)
         return generate_latest(self.registry)
 
 
