@@ -4,7 +4,10 @@ Parallel children run concurrently, Sequence children in order. An entity fetch 
 is prepare → load → merge: prepare selects the objects at the path and projects each to its
 representation (de-duplicated: each distinct entity is sent once), load is the one `_entities`
 request, merge writes each answer into every object it came from. Subgraph errors are kept,
-with `_entities.N…` paths rewritten to client paths and `extensions.serviceName` added.
+with `_entities.N…` paths rewritten to client paths and `extensions.serviceName` added, then
+masked as router.yaml says (masking.py), failed fetches included. An answer lacking a requested
+root field or `_entities`, with no error saying why, is SUBREQUEST_MALFORMED_RESPONSE rather than
+a silent null.
 """
 
 from __future__ import annotations
