@@ -155,6 +155,21 @@ async def test_an_entity_answer_without_entities_is_an_error() -> None:
     assert error["path"] == ["order", "customer"]
 
 
+async def test_an_entity_missing_a_requested_field_names_the_subgraph() -> None:
+    fake = FakeSubgraphs()
+    fake.on("orders", ORDERS_FETCH, {}, orders_answer("1", "2"))
+    fake.on("customers", NAMES_FETCH, reps("1", "2"), {"data": {"_entities": [{"name": "A"}, {}]}})
+    response = await Router.from_sdl(SUPERGRAPH, fake).execute(ORDERS_QUERY)
+    # one error, the subgraph's fault (the shaper adds no "Cannot return null" for that place)
+    (error,) = response["errors"]
+    assert error["extensions"] == {
+        "code": "SUBREQUEST_MALFORMED_RESPONSE",
+        "serviceName": "customers",
+    }
+    assert error["path"] == ["orders", "edges", 1, "node", "customer"]
+    assert "no `name` field in entity 1" in error["message"]
+
+
 async def test_a_subgraph_that_is_down_gives_partial_data() -> None:
     fake = FakeSubgraphs()
     fake.on(

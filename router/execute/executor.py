@@ -6,8 +6,8 @@ representation (de-duplicated: each distinct entity is sent once), load is the o
 request, merge writes each answer into every object it came from. Subgraph errors are kept,
 with `_entities.N…` paths rewritten to client paths and `extensions.serviceName` added, then
 masked as router.yaml says (masking.py), failed fetches included. An answer lacking a requested
-root field or `_entities`, with no error saying why, is SUBREQUEST_MALFORMED_RESPONSE rather than
-a silent null.
+root field, `_entities` or an entity's field, with no error saying why, is
+SUBREQUEST_MALFORMED_RESPONSE rather than a silent null.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from router.execute import batching
 from router.execute.masking import ErrorInclusion, SubgraphErrors
 from router.execute.projection import Projector, compile_projector
 from router.execute.transport import SubgraphFetchError, SubgraphTransport
-from router.operation.ir import Field
+from router.operation.ir import Field, InlineFragment
 from router.plan.aliasing import apply_rewrites
 from router.plan.nodes import Condition, Fetch, Flatten, Parallel, PlanNode, QueryPlan, Sequence
 from router.telemetry import Tracing
@@ -70,10 +70,17 @@ class Executor:
             lambda nodes: compile_projector(nodes[0].requires, nodes[0].input_rewrites, is_subtype)
         )
         self._batched: _PerNodes[str | None] = _PerNodes(batching.batched_operation)
+        self._answered: _PerNodes[dict[str, tuple[str, ...]]] = _PerNodes(
+            lambda nodes: entity_fields(nodes[0])
+        )
 
     def projector(self, fetch: Fetch) -> Projector:
         """The compiled representation projector of an entity fetch, once per plan node."""
         return self._projectors.get((fetch,))
+
+    def entity_fields(self, fetch: Fetch) -> dict[str, tuple[str, ...]]:
+        """entity_fields(fetch), once per plan node."""
+        return self._answered.get((fetch,))
 
     def batched_operation(self, fetches: tuple[Fetch, ...]) -> str | None:
         """batching.batched_operation, once per combination of plan nodes."""
@@ -376,12 +383,59 @@ class _Run:
                 fetch, f"{got} entities for {len(representations)} representations", flat_path
             )
             return
+        if not errors:
+            self._check_entities(fetch, entities, representations, rewrite)
         if fetch.output_rewrites:
             apply_rewrites(entities, fetch.output_rewrites, self.executor.is_subtype)
         for index, entity in enumerate(entities):
             if isinstance(entity, dict):
                 for obj in places[index]:
                     deep_merge(obj, entity)
+
+    def _check_entities(
+        self,
+        fetch: Fetch,
+        entities: list[Any],
+        representations: list[JSONObject],
+        rewrite: Callable[[Any], ResponsePath | None],
+    ) -> None:
+        """An entity answered without a field it was asked for (and no error saying why) is
+        malformed, as a root field is."""
+        expected = self.executor.entity_fields(fetch)
+        if not expected:
+            return
+        only = next(iter(expected.values())) if len(expected) == 1 else None
+        for index, entity in enumerate(entities):
+            if entity.__class__ is not dict:
+                continue
+            names = only
+            if names is None:
+                names = expected.get(str(representations[index].get("__typename")), ())
+            for name in names:
+                if name not in entity:
+                    where = rewrite(["_entities", index]) or []
+                    self._malformed(fetch, f"no `{name}` field in entity {index}", where)
+                    break
+
+
+def entity_fields(fetch: Fetch) -> dict[str, tuple[str, ...]]:
+    """The fields an entity fetch must answer for each type it names: `... on T { a b }` →
+    {"T": ("a", "b")} (fields under @skip / @include, or a conditional fragment, left out)."""
+    expected: dict[str, tuple[str, ...]] = {}
+    for selection in fetch.selections:
+        if (
+            isinstance(selection, InlineFragment)
+            and selection.type_condition is not None
+            and not selection.conditions
+            and not selection.directives
+        ):
+            names = tuple(
+                s.response_name
+                for s in selection.selections
+                if isinstance(s, Field) and _unconditional(s)
+            )
+            expected[selection.type_condition] = expected.get(selection.type_condition, ()) + names
+    return expected
 
 
 _REDACT = ErrorInclusion()
