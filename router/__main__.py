@@ -8,8 +8,12 @@ python -m router compose --config supergraph.yaml [--output supergraph.graphql]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from router.errors import RouterError
@@ -28,7 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument(
         "--dev",
         action="store_true",
-        help="development defaults: subgraph errors passed through, query plans exposed",
+        help="development defaults: introspection and GraphiQL on, subgraph errors passed "
+        "through, query plans exposed (without it: all off unless router.yaml says so)",
     )
     serve.add_argument("--no-reload", action="store_true", help="do not watch the supergraph file")
     serve.add_argument(
@@ -98,12 +103,11 @@ def _read(path: Path) -> str:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import dataclasses
     import logging
 
     import uvicorn
 
-    from router.config import load_config
+    from router.config import dev_mode, load_config
     from router.server.app import RouterApp, build_router
     from router.server.factory import tune_gc
     from router.server.metrics import Metrics
@@ -111,7 +115,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     if args.dev:
-        config = dataclasses.replace(config, include_subgraph_errors=True, expose_query_plan=True)
+        config = dev_mode(config)
     supergraph_file = args.supergraph or config.supergraph_file
     if supergraph_file is None:
         raise RouterError(
@@ -133,15 +137,16 @@ def _serve(args: argparse.Namespace) -> int:
             f"with {args.workers} workers",
             flush=True,
         )
-        uvicorn.run(
-            "router.server.factory:create_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=args.workers,
-            log_level="warning",
-            access_log=False,
-        )
+        with _shared_metrics():
+            uvicorn.run(
+                "router.server.factory:create_app",
+                factory=True,
+                host=host,
+                port=port,
+                workers=args.workers,
+                log_level="warning",
+                access_log=False,
+            )
         return 0
     metrics = Metrics()
     router = build_router(_read(supergraph_file), config, metrics)
@@ -156,6 +161,23 @@ def _serve(args: argparse.Namespace) -> int:
     tune_gc()
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
     return 0
+
+
+@contextlib.contextmanager
+def _shared_metrics() -> Iterator[None]:
+    """One /metrics for all workers: prometheus_client's multiprocess mode, every worker writing
+    its values under PROMETHEUS_MULTIPROC_DIR (a fresh directory, removed at exit, unless the
+    operator set one) and every /metrics summing them (router/server/metrics.py)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        yield
+        return
+    directory = tempfile.mkdtemp(prefix="router-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    try:
+        yield
+    finally:
+        del os.environ["PROMETHEUS_MULTIPROC_DIR"]
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def _plan(args: argparse.Namespace) -> int:

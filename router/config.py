@@ -1,7 +1,9 @@
 """`router.yaml`: the router's configuration, in Apollo Router's spirit (same section names).
 
-    supergraph:        { listen: 127.0.0.1:4000, path: /graphql, introspection: true,
+    supergraph:        { listen: 127.0.0.1:4000, path: /graphql, introspection: false,
                          file: supergraph.graphql }
+    sandbox:           { enabled: false }   GraphiQL on GET (Apollo's name for its IDE page);
+                                            needs supergraph.introspection: true
     headers:           { all: { request: [rules] }, subgraphs: { NAME: { request: [rules] } } }
                        rules: {propagate: {named | matching, rename?, default?}},
                               {insert: {name, value}}, {remove: {named | matching}}
@@ -13,6 +15,11 @@
                                 batch_entity_fetches: false },
                          subgraphs: { NAME: { timeout: 5s } } }
     include_subgraph_errors: { all: false, subgraphs: { NAME: true } }
+                       each entry true, false or { redact_message: true,
+                       allow_extensions_keys: [...],
+                       client_codes: [BAD_USER_INPUT, NOT_FOUND, CONFLICT] }
+                       (router/execute/masking.py); a subgraph's object overrides the keys it
+                       sets, the rest comes from `all`
     csrf:              { unsafe_disabled: false, required_headers: [...] }
     apq:               { enabled: true }
     persisted_queries: { enabled: false, safelist: FILE, require_id: false }
@@ -23,12 +30,17 @@
                          tracing: { enabled: false, service_name: router,
                                     otlp_endpoint: http://collector:4318/v1/traces } }
 
+Production posture by default, as Apollo Router's: introspection, GraphiQL and subgraph error
+messages off. `dev_mode()` (`serve --dev`, `python -m router dev`, bin/run) turns them on
+with query plan exposure, as Apollo Router's `--dev` does.
+
 `${env.NAME}` and `${env.NAME:-default}` expand as in Apollo Router. An unknown key or a value
 of the wrong type stops the router at start-up with one message naming the key.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from collections.abc import Mapping
@@ -39,6 +51,7 @@ from typing import Any
 import yaml
 
 from router.errors import RouterError
+from router.execute.masking import SHOW_ALL, ErrorInclusion, SubgraphErrors
 
 _ENV = re.compile(r"\$\{env\.([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 HOP_BY_HOP = frozenset(
@@ -78,7 +91,9 @@ class Config:
     listen_host: str = "127.0.0.1"
     listen_port: int = 4000
     path: str = "/graphql"
-    introspection: bool = True
+    introspection: bool = False
+    sandbox: bool = False
+    """GraphiQL for browsers on GET of the GraphQL path (router.yaml `sandbox.enabled`)."""
     supergraph_file: Path | None = None
     header_rules: dict[str, tuple[HeaderRule, ...]] = field(default_factory=dict)
     """'*' for all subgraphs, else per subgraph name (applied after '*')."""
@@ -107,8 +122,8 @@ class Config:
     deduplicate_requests: bool = True
     """Identical client queries in flight at once share one execution (Hive Gateway's inbound
     de-duplication); only requests whose forwarded headers are the same."""
-    include_subgraph_errors: bool = False
-    include_subgraph_errors_for: dict[str, bool] = field(default_factory=dict)
+    subgraph_errors: SubgraphErrors = field(default_factory=SubgraphErrors)
+    """include_subgraph_errors: redacted by default (masking.py)."""
     csrf_enabled: bool = True
     csrf_required_headers: tuple[str, ...] = ("x-apollo-operation-name", "apollo-require-preflight")
     apq_enabled: bool = True
@@ -125,8 +140,17 @@ class Config:
     service_name: str = "router"
     otlp_endpoint: str | None = None
 
-    def subgraph_errors_shown(self, service: str) -> bool:
-        return self.include_subgraph_errors_for.get(service, self.include_subgraph_errors)
+
+def dev_mode(config: Config) -> Config:
+    """Development defaults over `config`: introspection, GraphiQL, subgraph errors passed
+    through and query plans exposed (Apollo Router's `--dev`)."""
+    return dataclasses.replace(
+        config,
+        introspection=True,
+        sandbox=True,
+        subgraph_errors=SHOW_ALL,
+        expose_query_plan=True,
+    )
 
 
 def expand_env(
@@ -234,11 +258,21 @@ def parse_config(
     }
 
     errors = reader.section("include_subgraph_errors", {"all", "subgraphs"})
-    values.update(_rename(errors.pick(all=bool), include_subgraph_errors="all"))
-    values["include_subgraph_errors_for"] = {
-        name: _expect(flag, bool, f"include_subgraph_errors.subgraphs.{name}")
-        for name, flag in errors.mapping("subgraphs").items()
-    }
+    every = _inclusion(errors.raw.get("all", False), ErrorInclusion(), f"{errors.where}.all")
+    values["subgraph_errors"] = SubgraphErrors(
+        every,
+        {
+            name: _inclusion(entry, every, f"include_subgraph_errors.subgraphs.{name}")
+            for name, entry in errors.mapping("subgraphs").items()
+        },
+    )
+    sandbox = reader.section("sandbox", {"enabled"})
+    values.update(_rename(sandbox.pick(enabled=bool), sandbox="enabled"))
+    if values.get("sandbox") and not values.get("introspection"):
+        raise ConfigError(
+            "sandbox.enabled needs supergraph.introspection: true (GraphiQL reads the schema "
+            "by introspection)"
+        )
 
     csrf = reader.section("csrf", {"unsafe_disabled", "required_headers"})
     if "unsafe_disabled" in csrf.raw:
@@ -292,6 +326,7 @@ def parse_config(
             "limits",
             "traffic_shaping",
             "include_subgraph_errors",
+            "sandbox",
             "csrf",
             "apq",
             "persisted_queries",
@@ -302,6 +337,20 @@ def parse_config(
         }
     )
     return Config(**values)
+
+
+def _inclusion(raw: Any, inherited: ErrorInclusion, where: str) -> ErrorInclusion:
+    """One include_subgraph_errors entry: true, false, or an object whose unset keys come
+    from `inherited` (the `all` entry, for a subgraph)."""
+    if isinstance(raw, bool):
+        return ErrorInclusion(include=True) if raw else ErrorInclusion()
+    entry = _Reader(raw, where, {"redact_message", "allow_extensions_keys", "client_codes"})
+    keys: dict[str, Any] = {
+        key: frozenset(entry.strings(key))
+        for key in ("allow_extensions_keys", "client_codes")
+        if key in entry.raw
+    }
+    return dataclasses.replace(inherited, include=False, **entry.pick(redact_message=bool), **keys)
 
 
 def _rename(picked: dict[str, Any], **names: str) -> dict[str, Any]:

@@ -180,7 +180,7 @@ async def _in_process(
     import httpx
     import uvicorn
 
-    from router.config import Config
+    from router.config import Config, dev_mode
     from router.execute.inprocess import in_process
     from router.server.app import RouterApp, build_router
     from router.server.metrics import Metrics
@@ -197,7 +197,7 @@ async def _in_process(
             options["customers_transport"] = httpx.ASGITransport(app=apps["customers"])
         apps[subgraph.name] = package.create_app(package.Settings(), **options)
         say(f"{subgraph.name} runs in process")
-    config = Config(include_subgraph_errors=True, expose_query_plan=True)
+    config = dev_mode(Config())
     metrics = Metrics()
     async with in_process(apps) as transport:
         sdl = await asyncio.to_thread(supergraph_file.read_text)

@@ -98,6 +98,78 @@ async def test_wrong_number_of_entities_is_an_error_not_a_crash() -> None:
     assert "0 entities for 1 representations" in response["errors"][0]["message"]
 
 
+async def test_a_root_field_missing_from_the_answer_is_an_error_not_a_silent_null() -> None:
+    fake = FakeSubgraphs()
+    fake.on("customers", 'query { customer(id: "1") { email } }', {}, {"data": {}})
+    response = await Router.from_sdl(SUPERGRAPH, fake).execute('{ customer(id: "1") { email } }')
+    assert response["data"] == {"customer": None}
+    (error,) = response["errors"]
+    assert error["path"] == ["customer"]
+    assert error["extensions"] == {
+        "code": "SUBREQUEST_MALFORMED_RESPONSE",
+        "serviceName": "customers",
+    }
+    assert "no `customer` field" in error["message"]
+
+
+async def test_a_missing_field_the_subgraph_explains_gets_only_its_error() -> None:
+    fake = FakeSubgraphs()
+    explained = {"message": "customers are read-only today", "path": ["customer"]}
+    fake.on(
+        "customers",
+        'query { customer(id: "1") { email } }',
+        {},
+        {"data": None, "errors": [explained]},
+    )
+    response = await Router.from_sdl(SUPERGRAPH, fake).execute('{ customer(id: "1") { email } }')
+    assert response["data"] == {"customer": None}
+    assert [e["message"] for e in response["errors"]] == ["customers are read-only today"]
+
+
+async def test_a_field_left_out_by_include_is_not_missing() -> None:
+    query = (
+        'query($x: Boolean!) { a: customer(id: "1") @include(if: $x) { email } '
+        'b: customer(id: "2") { email } }'
+    )
+    fake = FakeSubgraphs()
+    fake.on("customers", query, {"x": False}, {"data": {"b": {"email": "b@example.com"}}})
+    response = await Router.from_sdl(SUPERGRAPH, fake).execute(query, {"x": False})
+    assert response == {"data": {"b": {"email": "b@example.com"}}}
+
+
+async def test_an_entity_answer_without_entities_is_an_error() -> None:
+    fake = FakeSubgraphs()
+    fake.on(
+        "orders",
+        'query { order(id: "1") { id customer { __typename id } } }',
+        {},
+        {"data": {"order": {"id": "1", "customer": {"__typename": "Customer", "id": "1"}}}},
+    )
+    fake.on("customers", NAMES_FETCH, reps("1"), {"data": {}})
+    response = await Router.from_sdl(SUPERGRAPH, fake).execute(
+        '{ order(id: "1") { id customer { name } } }'
+    )
+    assert response["data"] == {"order": None}
+    (error,) = response["errors"]  # the shaper adds no second error for the same place
+    assert error["extensions"]["code"] == "SUBREQUEST_MALFORMED_RESPONSE"
+    assert error["path"] == ["order", "customer"]
+
+
+async def test_an_entity_missing_a_requested_field_names_the_subgraph() -> None:
+    fake = FakeSubgraphs()
+    fake.on("orders", ORDERS_FETCH, {}, orders_answer("1", "2"))
+    fake.on("customers", NAMES_FETCH, reps("1", "2"), {"data": {"_entities": [{"name": "A"}, {}]}})
+    response = await Router.from_sdl(SUPERGRAPH, fake).execute(ORDERS_QUERY)
+    # one error, the subgraph's fault (the shaper adds no "Cannot return null" for that place)
+    (error,) = response["errors"]
+    assert error["extensions"] == {
+        "code": "SUBREQUEST_MALFORMED_RESPONSE",
+        "serviceName": "customers",
+    }
+    assert error["path"] == ["orders", "edges", 1, "node", "customer"]
+    assert "no `name` field in entity 1" in error["message"]
+
+
 async def test_a_subgraph_that_is_down_gives_partial_data() -> None:
     fake = FakeSubgraphs()
     fake.on(

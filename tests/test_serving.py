@@ -228,7 +228,8 @@ headers:
 
 async def test_per_subgraph_timeout() -> None:
     config = parse_config(
-        "traffic_shaping: { all: { timeout: 30s }, subgraphs: { customers: { timeout: 300ms } } }"
+        "traffic_shaping: { all: { timeout: 30s }, subgraphs: { customers: { timeout: 300ms } } }\n"
+        "include_subgraph_errors: { all: true }"  # the router's own message, not redacted
     )
     with serve_in_thread(faulty_app("slow")) as url:
         sdl = SUPERGRAPH.replace("http://127.0.0.1:4001/graphql", f"{url}/graphql")
@@ -518,7 +519,8 @@ def test_the_real_router_process_applies_its_config(tmp_path: Path) -> None:
         )
         config = tmp_path / "router.yaml"
         config.write_text(
-            f"supergraph: {{ file: {supergraph} }}\n"
+            f"supergraph: {{ file: {supergraph}, introspection: true }}\n"
+            "sandbox: { enabled: true }\n"
             "cors: { origins: [https://app.example.com] }\n"
             "limits: { max_depth: 4 }\n"
             "headers: { all: { request: [ { propagate: { named: authorization } } ] } }\n"
@@ -620,15 +622,43 @@ def test_workers_serve_one_port(tmp_path: Path) -> None:
                 httpx.post(f"{router.url}/graphql", json={"query": NAME_QUERY}).json()
                 for _ in range(6)
             ]
+            # each read is a new connection, answered by whichever worker accepts it
+            counted = [
+                _requests_counted(httpx.get(f"{router.url}/metrics").text) for _ in range(12)
+            ]
             children = [
                 p
                 for p in Path("/proc").iterdir()
                 if p.name.isdigit() and _parent_of(p) == router.process.pid
             ]
+            # the directory the parent made for the workers' metrics (a worker's environment)
+            directory = next(
+                filter(None, (_environ_of(c).get("PROMETHEUS_MULTIPROC_DIR") for c in children)),
+                None,
+            )
         finally:
             router.stop()
     assert answers == [{"data": {"customer": {"name": "Alice"}}}] * 6
     assert len(children) >= 2  # the worker processes (uvicorn may add its own helper)
+    # /metrics sums the workers: every read counts all six answers, whoever gave them
+    assert counted == [6.0] * 12
+    assert directory is not None and not Path(directory).exists()  # removed at exit
+
+
+def _requests_counted(metrics: str) -> float:
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith("router_http_requests_total{")
+    )
+
+
+def _environ_of(proc: Path) -> dict[str, str]:
+    try:
+        raw = (proc / "environ").read_bytes()
+    except OSError:
+        return {}
+    return dict(item.split("=", 1) for item in raw.decode().split("\0") if "=" in item)
 
 
 def _parent_of(proc: Path) -> int | None:

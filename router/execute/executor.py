@@ -4,7 +4,10 @@ Parallel children run concurrently, Sequence children in order. An entity fetch 
 is prepare → load → merge: prepare selects the objects at the path and projects each to its
 representation (de-duplicated: each distinct entity is sent once), load is the one `_entities`
 request, merge writes each answer into every object it came from. Subgraph errors are kept,
-with `_entities.N…` paths rewritten to client paths and `extensions.serviceName` added.
+with `_entities.N…` paths rewritten to client paths and `extensions.serviceName` added, then
+masked as router.yaml says (masking.py), failed fetches included. An answer lacking a requested
+root field, `_entities` or an entity's field, with no error saying why, is
+SUBREQUEST_MALFORMED_RESPONSE rather than a silent null.
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ from typing import Any, Generic, TypeVar
 import orjson
 
 from router.execute import batching
+from router.execute.masking import ErrorInclusion, SubgraphErrors
 from router.execute.projection import Projector, compile_projector
 from router.execute.transport import SubgraphFetchError, SubgraphTransport
-from router.operation.ir import Field
+from router.operation.ir import Field, InlineFragment
 from router.plan.aliasing import apply_rewrites
 from router.plan.nodes import Condition, Fetch, Flatten, Parallel, PlanNode, QueryPlan, Sequence
 from router.telemetry import Tracing
@@ -58,17 +62,25 @@ class Executor:
         self.subgraph_headers = subgraph_headers
         """(service, client headers) → headers to send that subgraph (router.yaml rules)."""
         self.show_subgraph_errors = show_subgraph_errors
-        """service → whether its own error messages reach clients (else they are redacted)."""
+        """service → whether its own error messages reach clients (else they are redacted, as
+        masking.py says); a SubgraphErrors (router.yaml) also says what redaction keeps."""
         self.batch_entities = batch_entities
         """Send entity fetches to one subgraph that are ready together as one request."""
         self._projectors: _PerNodes[Projector] = _PerNodes(
             lambda nodes: compile_projector(nodes[0].requires, nodes[0].input_rewrites, is_subtype)
         )
         self._batched: _PerNodes[str | None] = _PerNodes(batching.batched_operation)
+        self._answered: _PerNodes[dict[str, tuple[str, ...]]] = _PerNodes(
+            lambda nodes: entity_fields(nodes[0])
+        )
 
     def projector(self, fetch: Fetch) -> Projector:
         """The compiled representation projector of an entity fetch, once per plan node."""
         return self._projectors.get((fetch,))
+
+    def entity_fields(self, fetch: Fetch) -> dict[str, tuple[str, ...]]:
+        """entity_fields(fetch), once per plan node."""
+        return self._answered.get((fetch,))
 
     def batched_operation(self, fetches: tuple[Fetch, ...]) -> str | None:
         """batching.batched_operation, once per combination of plan nodes."""
@@ -179,7 +191,16 @@ class _Run:
             error["path"] = path
         if exc.status is not None:
             error["extensions"]["http"] = {"status": exc.status}
-        self.errors.append(error)
+        self.errors.append(self._masked(service, error, fetch_failed=True))
+
+    def _masked(self, service: str, error: JSONObject, *, fetch_failed: bool = False) -> JSONObject:
+        """`error` as the client may see it (masking.py)."""
+        show = self.executor.show_subgraph_errors
+        if show is None:
+            return error
+        if isinstance(show, SubgraphErrors):
+            return show.apply(service, error, fetch_failed=fetch_failed)
+        return error if show(service) else _REDACT.apply(error, fetch_failed=fetch_failed)
 
     # --- batching entity fetches (batching.py) ---------------------------------------------
 
@@ -264,17 +285,7 @@ class _Run:
                 else:
                     kept["path"] = path
             kept.pop("locations", None)
-            show = self.executor.show_subgraph_errors
-            if show is not None and not show(fetch.service):
-                # Production default: the subgraph's message may leak internals.
-                kept = {
-                    "message": "Subgraph errors redacted",
-                    **({"path": kept["path"]} if "path" in kept else {}),
-                    "extensions": {
-                        k: v for k, v in extensions.items() if k in ("code", "serviceName")
-                    },
-                }
-            self.errors.append(kept)
+            self.errors.append(self._masked(fetch.service, kept))
 
     # --- root fetch -----------------------------------------------------------------------
 
@@ -284,12 +295,27 @@ class _Run:
         response = await self._send(fetch, self._variables_for(fetch), path)
         if response is None:
             return
-        self._keep_errors(fetch, response.get("errors"))
+        errors = response.get("errors")
+        self._keep_errors(fetch, errors)
         data = response.get("data")
+        if not errors:  # a field missing without an error saying why: the answer is wrong
+            for name in [f.response_name for f in fields if _unconditional(f)]:
+                if not isinstance(data, dict) or name not in data:
+                    self._malformed(fetch, f"no `{name}` field in `data`", [name])
         if isinstance(data, dict):
             if fetch.output_rewrites:
                 apply_rewrites(data, fetch.output_rewrites, self.executor.is_subtype)
             deep_merge(self.data, data)
+
+    def _malformed(self, fetch: Fetch, what: str, path: ResponsePath) -> None:
+        """Record that the subgraph's answer is not what was asked (Apollo's code)."""
+        error: JSONObject = {
+            "message": f"subgraph {fetch.service!r} response was malformed: {what}",
+            "extensions": {"code": "SUBREQUEST_MALFORMED_RESPONSE", "serviceName": fetch.service},
+        }
+        if path:
+            error["path"] = path
+        self.errors.append(self._masked(fetch.service, error, fetch_failed=True))
 
     # --- entity fetch: prepare, load, merge ------------------------------------------------
 
@@ -345,23 +371,20 @@ class _Run:
                         return [*found, *path[2:]]
             return flat_path or None
 
-        self._keep_errors(fetch, response.get("errors"), rewrite)
+        errors = response.get("errors")
+        self._keep_errors(fetch, errors, rewrite)
         if entities is None:
+            if not errors:  # no entities and no error saying why
+                self._malformed(fetch, "no `_entities` field in `data`", flat_path)
             return
         if not isinstance(entities, list) or len(entities) != len(representations):
             got = len(entities) if isinstance(entities, list) else type(entities).__name__
-            self.errors.append(
-                {
-                    "message": f"subgraph {fetch.service!r} returned {got} entities for "
-                    f"{len(representations)} representations",
-                    "path": flat_path,
-                    "extensions": {
-                        "code": "SUBREQUEST_MALFORMED_RESPONSE",
-                        "serviceName": fetch.service,
-                    },
-                }
+            self._malformed(
+                fetch, f"{got} entities for {len(representations)} representations", flat_path
             )
             return
+        if not errors:
+            self._check_entities(fetch, entities, representations, rewrite)
         if fetch.output_rewrites:
             apply_rewrites(entities, fetch.output_rewrites, self.executor.is_subtype)
         for index, entity in enumerate(entities):
@@ -369,9 +392,62 @@ class _Run:
                 for obj in places[index]:
                     deep_merge(obj, entity)
 
+    def _check_entities(
+        self,
+        fetch: Fetch,
+        entities: list[Any],
+        representations: list[JSONObject],
+        rewrite: Callable[[Any], ResponsePath | None],
+    ) -> None:
+        """An entity answered without a field it was asked for (and no error saying why) is
+        malformed, as a root field is."""
+        expected = self.executor.entity_fields(fetch)
+        if not expected:
+            return
+        only = next(iter(expected.values())) if len(expected) == 1 else None
+        for index, entity in enumerate(entities):
+            if entity.__class__ is not dict:
+                continue
+            names = only
+            if names is None:
+                names = expected.get(str(representations[index].get("__typename")), ())
+            for name in names:
+                if name not in entity:
+                    where = rewrite(["_entities", index]) or []
+                    self._malformed(fetch, f"no `{name}` field in entity {index}", where)
+                    break
+
+
+def entity_fields(fetch: Fetch) -> dict[str, tuple[str, ...]]:
+    """The fields an entity fetch must answer for each type it names: `... on T { a b }` →
+    {"T": ("a", "b")} (fields under @skip / @include, or a conditional fragment, left out)."""
+    expected: dict[str, tuple[str, ...]] = {}
+    for selection in fetch.selections:
+        if (
+            isinstance(selection, InlineFragment)
+            and selection.type_condition is not None
+            and not selection.conditions
+            and not selection.directives
+        ):
+            names = tuple(
+                s.response_name
+                for s in selection.selections
+                if isinstance(s, Field) and _unconditional(s)
+            )
+            expected[selection.type_condition] = expected.get(selection.type_condition, ()) + names
+    return expected
+
+
+_REDACT = ErrorInclusion()
+"""Redaction for a plain `show_subgraph_errors` predicate saying no: the defaults."""
 
 _Waiting = tuple[Fetch, Variables, ResponsePath, "asyncio.Future[JSONObject | None]"]
 """An entity fetch waiting in a batch: the fetch, its variables, its path, its answer."""
+
+
+def _unconditional(field: Field) -> bool:
+    """Whether the subgraph must answer `field` (no @skip / @include may leave it out)."""
+    return not field.conditions and not any(d in field.directives for d in ("@skip", "@include"))
 
 
 def select_objects(data: Any, path: tuple[str, ...]) -> list[JSONObject]:

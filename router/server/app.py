@@ -5,7 +5,8 @@ Routes (the GraphQL path is `supergraph.path` in router.yaml, `/graphql` by defa
     POST path        GraphQL over HTTP (JSON; `application/graphql-response+json` by Accept);
                      a JSON array is a batch when batching is enabled
     GET  path        queries only (a mutation gets 405); a browser (Accept: text/html) gets GraphiQL
-    GET  /graphiql/static/NAME   GraphiQL's bundled assets (no internet needed)
+                     when `sandbox.enabled` (off by default, on with --dev)
+    GET  /graphiql/static/NAME   GraphiQL's bundled assets (no internet needed), with GraphiQL
     GET  /health     {"status": "UP"}; `/health?ready` also asks every subgraph (503 if one is down)
     GET  /metrics    Prometheus text format
     OPTIONS          CORS preflight for allowed origins
@@ -74,7 +75,7 @@ def build_router(
         subgraph_headers=(lambda service, incoming: subgraph_headers(config, service, incoming))
         if config.header_rules
         else None,
-        show_subgraph_errors=config.subgraph_errors_shown,
+        show_subgraph_errors=config.subgraph_errors,
         on_fetch=metrics.fetched if metrics else None,
         tracing=tracing or _tracing(config),
         batch_entities=config.batch_entity_fetches,
@@ -158,7 +159,7 @@ class RouterApp:
             )
             await _send(send, 200, body, b"text/plain; version=0.0.4; charset=utf-8")
             return
-        if path.startswith("/graphiql/static/") and method == "GET":
+        if path.startswith("/graphiql/static/") and method == "GET" and self.config.sandbox:
             await self._static(send, path.rsplit("/", 1)[-1])
             return
         if path not in (self.config.path, "/"):
@@ -169,6 +170,10 @@ class RouterApp:
             and "text/html" in headers.get("accept", "")
             and not scope.get("query_string")
         ):
+            if not self.config.sandbox:
+                message = "GraphiQL is off on this router (router.yaml: sandbox.enabled)"
+                await _respond(send, 404, _error(message, "NOT_FOUND"), JSON, cors)
+                return
             await self._graphiql(send, cors)
             return
         await self._graphql(scope, receive, send, headers, cors)
@@ -206,7 +211,9 @@ class RouterApp:
             for answer in (body if isinstance(body, list) else [body])
             for e in answer.get("errors", [])
         ]
-        self.metrics.answered(operation, status, elapsed, codes)
+        # only an operation the router ran names a metrics series (metrics.py bounds them)
+        ran = isinstance(body, list) or (isinstance(body, dict) and "data" in body)
+        self.metrics.answered(operation, status, elapsed, codes, known=ran)
         logger.info(
             json.dumps(
                 {

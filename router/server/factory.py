@@ -2,17 +2,17 @@
 
 Each worker builds its own router from the settings the parent put in the environment:
 ROUTER_CONFIG (router.yaml, optional), ROUTER_SUPERGRAPH, ROUTER_DEV=1, ROUTER_RELOAD=0.
-Workers share nothing: each has its own plan cache, connections and metrics.
+Workers share nothing but the port and the metrics directory: each has its own plan cache and
+connections; `/metrics` sums every worker's values (metrics.py).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import os
 from pathlib import Path
 
-from router.config import load_config
+from router.config import dev_mode, load_config
 from router.server.app import RouterApp, build_router
 from router.server.metrics import Metrics
 
@@ -20,7 +20,7 @@ from router.server.metrics import Metrics
 def create_app() -> RouterApp:
     config = load_config(os.environ.get("ROUTER_CONFIG") or None)
     if os.environ.get("ROUTER_DEV") == "1":
-        config = dataclasses.replace(config, include_subgraph_errors=True, expose_query_plan=True)
+        config = dev_mode(config)
     supergraph_file = Path(os.environ["ROUTER_SUPERGRAPH"])
     reload = os.environ.get("ROUTER_RELOAD", "1") == "1"
     metrics = Metrics()

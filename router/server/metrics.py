@@ -1,12 +1,28 @@
 """Prometheus metrics for the router (text format on `/metrics`): requests, errors and latency
-per operation, latency and failures per subgraph, plan cache hits and misses."""
+per operation, latency and failures per subgraph, plan cache hits and misses.
+
+With `serve --workers N` the workers share one port but not memory: the parent sets
+PROMETHEUS_MULTIPROC_DIR and each worker's values live in files there (prometheus_client's
+multiprocess mode), so `/metrics` from any worker is the sum over all of them. The bounds
+below are then per worker.
+
+Label values a client chooses are bounded, since each distinct value is a series kept for the
+life of the process: the `operation` label is the client's `operationName` only for an
+operation the router ran (parsed, validated and planned; else `unknown`), and after
+MAX_OPERATIONS distinct names every new one is counted as `other`. Error codes are bounded the
+same way (MAX_CODES).
+"""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 
+MAX_OPERATIONS = 1000
+MAX_CODES = 200
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -47,6 +63,8 @@ class Metrics:
         )
         self._fetch_series: dict[tuple[str, bool], Any] = {}
         """Labelled children looked up once (`labels()` costs a lock and a tuple per call)."""
+        self._operations = _Bounded(MAX_OPERATIONS, ("anonymous", "unknown", "batch"))
+        self._codes = _Bounded(MAX_CODES, ("UNKNOWN",))
 
     def fetched(self, service: str, seconds: float, ok: bool) -> None:
         series = self._fetch_series.get((service, ok))
@@ -57,13 +75,23 @@ class Metrics:
         series.observe(seconds)
 
     def answered(
-        self, operation: str | None, status: int, seconds: float, codes: list[str]
+        self,
+        operation: str | None,
+        status: int,
+        seconds: float,
+        codes: list[Any],
+        *,
+        known: bool = True,
     ) -> None:
-        name = operation or "anonymous"
+        """Count one answer; `known` says whether the router ran the operation (so whether its
+        name can be a label)."""
+        name = self._operations.label((operation or "anonymous") if known else "unknown")
         self.requests.labels(name, str(status)).inc()
         self.duration.labels(name).observe(seconds)
         for code in codes:
-            self.errors.labels(code).inc()
+            self.errors.labels(
+                self._codes.label(code if isinstance(code, str) else "UNKNOWN")
+            ).inc()
 
     def render(self, cache_hits: int, cache_misses: int) -> bytes:
         # The router counts its cache; mirror the totals here so they survive hot reloads.
@@ -72,4 +100,24 @@ class Metrics:
             increment = total - counter._value.get()
             if increment > 0:
                 counter.inc(increment)
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # every worker's values, summed
+            merged = CollectorRegistry()
+            MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
+            return generate_latest(merged)
         return generate_latest(self.registry)
+
+
+class _Bounded:
+    """Label values: the first `limit` distinct ones as they are, later new ones `other`."""
+
+    def __init__(self, limit: int, fixed: tuple[str, ...]) -> None:
+        self.limit = limit
+        self.seen: set[str] = set(fixed)
+
+    def label(self, value: str) -> str:
+        if value in self.seen:
+            return value
+        if len(self.seen) >= self.limit:
+            return "other"
+        self.seen.add(value)
+        return value

@@ -37,6 +37,19 @@ def faulty_app(mode: str) -> Any:
     return app
 
 
+def answering_app(status: int, body: bytes, content_type: bytes = b"application/json") -> Any:
+    """An ASGI app answering every request with `status` and `body`."""
+
+    async def app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        headers = [(b"content-type", content_type)]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
 @contextlib.contextmanager
 def serve_in_thread(app: Any) -> Iterator[str]:
     """Serve an ASGI app with uvicorn on a free port in a thread; yields its base URL."""
