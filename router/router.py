@@ -32,6 +32,7 @@ from router.execute.transport import HttpTransport, SubgraphTransport
 from router.operation.normalize import Operation, normalize
 from router.plan.nodes import QueryPlan
 from router.plan.planner import INTROSPECTION_ROOT_FIELDS, QueryPlanner
+from router.request.cost import DemandControl, DemandControlSettings
 from router.server.limits import Limits, check_document, check_tokens
 from router.shape.shaper import Shaper
 from router.supergraph.load import load_supergraph
@@ -72,6 +73,7 @@ class Router:
         on_fetch: Callable[[str, float, bool], None] | None = None,
         tracing: Tracing | None = None,
         batch_entities: bool = False,
+        demand_control: DemandControlSettings | None = None,
     ) -> None:
         self.tracing = tracing or Tracing.off()
         self.supergraph = supergraph
@@ -89,6 +91,8 @@ class Router:
             batch_entities=batch_entities,
         )
         self.limits = limits or Limits()
+        self.demand_control = DemandControl.for_supergraph(supergraph, demand_control)
+        """Each operation's static cost estimate, checked before any fetch (request/cost.py)."""
         self.introspection_enabled = introspection
         self.override_labels = override_labels
         self._percent_labels = _percent_labels(supergraph)
@@ -216,6 +220,11 @@ class Router:
         coerced = _coerce_variables(self.api_schema, prepared.operation, variables or {})
         if isinstance(coerced, list):
             return {"errors": [_graphql_error(e, "BAD_USER_INPUT") for e in coerced]}
+        # demand control: refuse an operation estimated too expensive before any fetch
+        definition = prepared.operation.definition
+        refused = self.demand_control.refuse(prepared.document, definition, coerced)
+        if refused is not None:
+            return refused
         result = await self.executor.execute(prepared.plan, coerced, headers)
         extra = self._introspect(prepared, coerced) if prepared.introspection else None
         data = prepared.shaper.shape(result.data, coerced, result.errors, extra)
