@@ -62,6 +62,8 @@ def build_router(
         timeout=config.timeout,
         timeouts=config.subgraph_timeouts,
         deduplicate=config.deduplicate_query,
+        max_response_bytes=config.subgraph_max_response_bytes,
+        max_response_bytes_for=config.subgraph_max_response_bytes_for,
     )
     return Router(
         supergraph,
@@ -78,6 +80,7 @@ def build_router(
         on_fetch=metrics.fetched if metrics else None,
         tracing=tracing or _tracing(config),
         batch_entities=config.batch_entity_fetches,
+        demand_control=config.demand_control,
     )
 
 
@@ -199,7 +202,21 @@ class RouterApp:
             and status == 200
         ):
             status = 400
-        await _respond(send, status, body, content_type, extra)
+        payload = orjson.dumps(body)
+        if len(payload) > self.config.http_max_response_bytes:
+            body = {
+                "data": None,
+                "errors": [
+                    {
+                        "message": f"the response is larger than "
+                        f"{self.config.http_max_response_bytes} bytes "
+                        "(limits.http_max_response_bytes); ask for less, e.g. smaller pages",
+                        "extensions": {"code": "RESPONSE_TOO_LARGE"},
+                    }
+                ],
+            }
+            payload = orjson.dumps(body)
+        await _send(send, status, payload, content_type, extra)
         elapsed = time.perf_counter() - started
         codes = [
             e.get("extensions", {}).get("code", "UNKNOWN")
@@ -305,6 +322,8 @@ class RouterApp:
             "MAX_ROOT_FIELDS_LIMIT",
             "MAX_TOKENS_LIMIT",
             "INTROSPECTION_DISABLED",
+            "COST_ESTIMATED_TOO_EXPENSIVE",
+            "COST_QUERY_PARSE_FAILURE",
         ):
             status = 400
         return status, response
