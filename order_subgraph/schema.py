@@ -32,7 +32,7 @@ from subgraph_kit import (
     check_page_size,
     federated_schema,
 )
-from subgraph_kit.pagination import DEFAULT_PAGE_SIZE, parse_key
+from subgraph_kit.pagination import DEFAULT_PAGE_SIZE, PAGE_SIZE, parse_key
 
 CURSORS = Cursors("order")
 
@@ -179,7 +179,7 @@ def _connection(
 class Customer:
     id: strawberry.ID
 
-    @strawberry.field(description="This customer's orders, newest first.")
+    @strawberry.field(description="This customer's orders, newest first.", directives=[PAGE_SIZE])
     async def orders(
         self,
         info: Info[Context, None],
@@ -222,7 +222,10 @@ class Query:
     async def order(self, info: Info[Context, None], id: strawberry.ID) -> Order | None:
         return await _load_order(info, id)
 
-    @strawberry.field(description="Orders, newest first, optionally of one customer or status.")
+    @strawberry.field(
+        description="Orders, newest first, optionally of one customer or status.",
+        directives=[PAGE_SIZE],
+    )
     async def orders(
         self,
         info: Info[Context, None],
