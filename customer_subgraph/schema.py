@@ -15,7 +15,7 @@ from customer_subgraph.repository import CustomerRecord, EmailTaken, NewCustomer
 from customer_subgraph.validation import clean_email, clean_name
 from subgraph_kit import Conflict, Cursors, NotFound, PageInfo, check_page_size, federated_schema
 from subgraph_kit.idempotency import KeyReused, clean_idempotency_key, key_reused
-from subgraph_kit.pagination import DEFAULT_PAGE_SIZE, parse_key
+from subgraph_kit.pagination import DEFAULT_PAGE_SIZE, PAGE_SIZE, parse_key
 
 CURSORS = Cursors("customer")
 
@@ -101,7 +101,10 @@ class Query:
         key = parse_key(id)
         return None if key is None else await info.context.customer_loader.load(key)
 
-    @strawberry.field(description="Customers in creation order, `first` at a time after `after`.")
+    @strawberry.field(
+        description="Customers in creation order, `first` at a time after `after`.",
+        directives=[PAGE_SIZE],
+    )
     async def customers(
         self, info: Info[Context, None], first: int = DEFAULT_PAGE_SIZE, after: str | None = None
     ) -> CustomerConnection:

@@ -40,7 +40,7 @@ from subgraph_kit import (
     federated_schema,
 )
 from subgraph_kit.idempotency import KeyReused, clean_idempotency_key, key_reused
-from subgraph_kit.pagination import DEFAULT_PAGE_SIZE, parse_key
+from subgraph_kit.pagination import DEFAULT_PAGE_SIZE, PAGE_SIZE, parse_key
 
 CURSORS = Cursors("order")
 
@@ -187,7 +187,7 @@ def _connection(
 class Customer:
     id: strawberry.ID
 
-    @strawberry.field(description="This customer's orders, newest first.")
+    @strawberry.field(description="This customer's orders, newest first.", directives=[PAGE_SIZE])
     async def orders(
         self,
         info: Info[Context, None],
@@ -248,7 +248,10 @@ class Query:
     async def order(self, info: Info[Context, None], id: strawberry.ID) -> Order | None:
         return await _load_order(info, id)
 
-    @strawberry.field(description="Orders, newest first, optionally of one customer or status.")
+    @strawberry.field(
+        description="Orders, newest first, optionally of one customer or status.",
+        directives=[PAGE_SIZE],
+    )
     async def orders(
         self,
         info: Info[Context, None],

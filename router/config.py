@@ -8,8 +8,13 @@
                        rules: {propagate: {named | matching, rename?, default?}},
                               {insert: {name, value}}, {remove: {named | matching}}
     cors:              { origins: [...], allow_credentials: false, allow_headers: [...] }
-    limits:            { max_depth, max_aliases, max_root_fields, parser_max_tokens,
-                         http_max_request_bytes }
+    limits:            { max_depth: 13, max_aliases: 30, max_root_fields, parser_max_tokens,
+                         parser_max_source_length, max_recursive_selections, max_planning_steps,
+                         http_max_request_bytes, http_max_response_bytes: 20MB,
+                         subgraph: { all: { http_max_response_size: 10MiB },
+                                     subgraphs: { NAME: { http_max_response_size } } } }
+    demand_control:    { enabled: true, mode: enforce | measure,
+                         strategy: { static_estimated: { list_size: 10, max: 100000 } } }
     traffic_shaping:   { router: { deduplicate_requests: true },
                          all: { timeout: 30s, deduplicate_query: true,
                                 batch_entity_fetches: false },
@@ -35,7 +40,13 @@ messages off. `dev_mode()` (`serve --dev`, `python -m router dev`, bin/run) turn
 with query plan exposure, as Apollo Router's `--dev` does.
 
 `${env.NAME}` and `${env.NAME:-default}` expand as in Apollo Router. An unknown key or a value
-of the wrong type stops the router at start-up with one message naming the key.
+of the wrong type stops the router at start-up with one message naming the key. Sizes are
+bytes, or a number with a unit (`10MiB`, `512kb`).
+
+Defaults that differ from Apollo Router's, so that the router refuses what the services behind
+it would refuse instead of forwarding it: `max_depth` 13 and `max_aliases` 30 are the
+services' own limits (subgraph_kit/schema.py: Strawberry's depth 12 does not count the root
+field's level, the router's depth does); demand control is on and enforcing (Apollo: off).
 """
 
 from __future__ import annotations
@@ -52,6 +63,7 @@ import yaml
 
 from router.errors import RouterError
 from router.execute.masking import SHOW_ALL, ErrorInclusion, SubgraphErrors
+from router.request.cost import DemandControlSettings
 
 _ENV = re.compile(r"\$\{env\.([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 HOP_BY_HOP = frozenset(
@@ -104,11 +116,24 @@ class Config:
         "apollo-require-preflight",
         "x-apollo-operation-name",
     )
-    max_depth: int = 100
-    max_aliases: int = 200
+    max_depth: int = 13
+    """Field levels, root fields included: the services' Strawberry limit of 12 counts the
+    levels below the root fields, so both refuse the same operations."""
+    max_aliases: int = 30
     max_root_fields: int = 100
     parser_max_tokens: int = 15_000
+    parser_max_source_length: int = 262_144
+    max_recursive_selections: int = 100_000
+    max_planning_steps: int = 200_000
     http_max_request_bytes: int = 2_000_000
+    http_max_response_bytes: int = 20_000_000
+    """The largest response body the router sends; a larger one is replaced by a
+    RESPONSE_TOO_LARGE error."""
+    subgraph_max_response_bytes: int = 10 * 1024 * 1024
+    """`limits.subgraph.all.http_max_response_size` (Apollo's key): a subgraph answer larger
+    than this is not read further; its connection is closed and the fetch fails."""
+    subgraph_max_response_bytes_for: dict[str, int] = field(default_factory=dict)
+    demand_control: DemandControlSettings = field(default_factory=DemandControlSettings)
     timeout: float = 30.0
     subgraph_timeouts: dict[str, float] = field(default_factory=dict)
     deduplicate_query: bool = True
@@ -228,7 +253,12 @@ def parse_config(
             "max_aliases",
             "max_root_fields",
             "parser_max_tokens",
+            "parser_max_source_length",
+            "max_recursive_selections",
+            "max_planning_steps",
             "http_max_request_bytes",
+            "http_max_response_bytes",
+            "subgraph",
         },
     )
     values.update(
@@ -237,8 +267,26 @@ def parse_config(
             max_aliases=int,
             max_root_fields=int,
             parser_max_tokens=int,
+            parser_max_source_length=int,
+            max_recursive_selections=int,
+            max_planning_steps=int,
             http_max_request_bytes=int,
         )
+    )
+    if "http_max_response_bytes" in limits.raw:
+        values["http_max_response_bytes"] = limits.size("http_max_response_bytes")
+    subgraph_limits = limits.section("subgraph", {"all", "subgraphs"})
+    all_limits = subgraph_limits.section("all", {"http_max_response_size"})
+    if "http_max_response_size" in all_limits.raw:
+        values["subgraph_max_response_bytes"] = all_limits.size("http_max_response_size")
+    values["subgraph_max_response_bytes_for"] = {
+        name: _Reader(sub, f"limits.subgraph.subgraphs.{name}", {"http_max_response_size"}).size(
+            "http_max_response_size"
+        )
+        for name, sub in subgraph_limits.mapping("subgraphs").items()
+    }
+    values["demand_control"] = _demand_control(
+        reader.section("demand_control", {"enabled", "mode", "strategy"})
     )
 
     shaping = reader.section("traffic_shaping", {"all", "subgraphs", "router"})
@@ -324,6 +372,7 @@ def parse_config(
             "headers",
             "cors",
             "limits",
+            "demand_control",
             "traffic_shaping",
             "include_subgraph_errors",
             "sandbox",
@@ -351,6 +400,26 @@ def _inclusion(raw: Any, inherited: ErrorInclusion, where: str) -> ErrorInclusio
         if key in entry.raw
     }
     return dataclasses.replace(inherited, include=False, **entry.pick(redact_message=bool), **keys)
+
+
+def _demand_control(section: _Reader) -> DemandControlSettings:
+    """`demand_control` in Apollo Router's shape; keys left out keep their defaults."""
+    defaults = DemandControlSettings()
+    static = section.section("strategy", {"static_estimated"}).section(
+        "static_estimated", {"list_size", "max"}
+    )
+    mode = section.raw.get("mode", defaults.mode)
+    if mode not in ("measure", "enforce"):
+        raise ConfigError(f"demand_control.mode must be measure or enforce, got {mode!r}")
+    picked = static.pick(list_size=int, max=float)
+    if picked.get("list_size", 0) < 0 or picked.get("max", 0) < 0:
+        raise ConfigError("demand_control.strategy.static_estimated values must not be negative")
+    return DemandControlSettings(
+        enabled=section.flag("enabled") if "enabled" in section.raw else defaults.enabled,
+        mode=mode,
+        list_size=picked.get("list_size", defaults.list_size),
+        max=picked.get("max", defaults.max),
+    )
 
 
 def _rename(picked: dict[str, Any], **names: str) -> dict[str, Any]:
@@ -423,6 +492,23 @@ class _Reader:
             )
         number = float(match.group(1))
         return {"ms": number / 1000, "s": number, "m": number * 60}[match.group(2)]
+
+    def size(self, key: str) -> int:
+        """Bytes: an integer, or a number with a unit (`512kb`, `10MiB`, `2GB`)."""
+        value = self.raw.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return value
+        match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([kmg]i?b|b)", str(value).strip().lower())
+        if match is None:
+            raise ConfigError(
+                f"{self._key(key)} must be a size in bytes like 2000000, 512kb or 10MiB, "
+                f"got {value!r}"
+            )
+        unit = match.group(2)
+        scale = {"b": 1, "k": 1000, "m": 1000**2, "g": 1000**3}[unit[0]]
+        if "i" in unit:
+            scale = {"k": 1024, "m": 1024**2, "g": 1024**3}[unit[0]]
+        return int(float(match.group(1)) * scale)
 
     def pick(self, **kinds: type) -> dict[str, Any]:
         return {

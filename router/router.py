@@ -27,8 +27,9 @@ from router.execute.transport import HttpTransport, SubgraphTransport
 from router.operation.ir import Selection
 from router.operation.normalize import Operation, normalize
 from router.plan.nodes import QueryPlan
-from router.plan.planner import INTROSPECTION_ROOT_FIELDS, QueryPlanner
+from router.plan.planner import INTROSPECTION_ROOT_FIELDS, PlanningBudgetExceeded, QueryPlanner
 from router.request.cache import BoundedCache
+from router.request.cost import DemandControl, DemandControlSettings
 from router.request.document import parse_document
 from router.request.limits import Limits
 from router.request.validate import validate_document
@@ -72,13 +73,15 @@ class Router:
         on_fetch: Callable[[str, float, bool], None] | None = None,
         tracing: Tracing | None = None,
         batch_entities: bool = False,
+        demand_control: DemandControlSettings | None = None,
     ) -> None:
         self.tracing = tracing or Tracing.off()
         self.supergraph = supergraph
         self.transport = transport or HttpTransport(
             {graph.name: graph.url for graph in supergraph.graphs.values()}
         )
-        self.planner = QueryPlanner(supergraph)
+        self.limits = limits or Limits()
+        self.planner = QueryPlanner(supergraph, self.limits.max_planning_steps)
         self.executor = Executor(
             self.transport,
             self._is_subtype,
@@ -88,7 +91,8 @@ class Router:
             tracing=self.tracing,
             batch_entities=batch_entities,
         )
-        self.limits = limits or Limits()
+        self.demand_control = DemandControl.for_supergraph(supergraph, demand_control)
+        """Each operation's static cost estimate, checked before any fetch (request/cost.py)."""
         self.introspection_enabled = introspection
         self.override_labels = override_labels
         self._percent_labels = _percent_labels(supergraph)
@@ -169,6 +173,8 @@ class Router:
         try:
             with self.tracing.span("plan"):
                 plan = self.planner.plan(operation, labels)
+        except PlanningBudgetExceeded as exc:
+            raise RequestError(str(exc), "MAX_PLANNING_STEPS_LIMIT") from None
         except PlanningError as exc:
             raise RequestError(
                 f"the operation cannot be planned: {exc}", "QUERY_PLANNING_FAILED", status=500
@@ -229,6 +235,11 @@ class Router:
         coerced = _coerce_variables(self.api_schema, prepared.operation, variables or {})
         if isinstance(coerced, list):
             return {"errors": [_graphql_error(e, "BAD_USER_INPUT") for e in coerced]}
+        # demand control: refuse an operation estimated too expensive before any fetch
+        definition = prepared.operation.definition
+        refused = self.demand_control.refuse(prepared.document, definition, coerced)
+        if refused is not None:
+            return refused
         result = await self.executor.execute(prepared.plan, coerced, headers)
         extra = self._introspect(prepared, coerced) if prepared.introspection else None
         data = prepared.shaper.shape(result.data, coerced, result.errors, extra)

@@ -7,10 +7,15 @@ import binascii
 from collections.abc import Sequence
 
 import strawberry
+from strawberry.federation.schema_directives import ListSize
 
 from subgraph_kit.errors import BadUserInput
 
 DEFAULT_PAGE_SIZE = 20
+# assumed_size left out (its default is None) so the SDL does not print `assumedSize: null`
+PAGE_SIZE = ListSize(slicing_arguments=["first"], sized_fields=["edges"])  # type: ignore[call-arg]
+"""`@listSize` of a connection field: it answers `first` edges (the router's demand control
+multiplies the cost of `edges` by it)."""
 MAX_PAGE_SIZE = 100
 
 

@@ -143,3 +143,12 @@ def test_the_plan_cache_is_bounded_in_bytes() -> None:
     assert router._cache.bytes <= 200_000
     assert 0 < len(router._cache) < 200
     assert router.plan_cache_evictions == 200 - len(router._cache)
+
+
+def test_planning_stops_at_its_budget() -> None:
+    query = '{ customer(id: "1") { orders { edges { node { id customer { name } } } } } }'
+    assert Router.from_sdl(SUPERGRAPH).prepare(query).plan is not None
+    tight = Router.from_sdl(SUPERGRAPH, limits=Limits(max_planning_steps=3))
+    with pytest.raises(RequestError) as caught:
+        tight.prepare(query)
+    assert caught.value.code == "MAX_PLANNING_STEPS_LIMIT"

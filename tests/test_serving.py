@@ -261,6 +261,21 @@ async def test_automatic_persisted_queries() -> None:
     assert codes(wrong) == ["PERSISTED_QUERY_HASH_MISMATCH"]
 
 
+async def test_persisted_queries_keep_only_documents_that_run() -> None:
+    """A document that does not parse (or validate) is never stored, whatever its size."""
+    broken = "{ customer(id: " + "#" * 100_000 + "\n"
+    invalid = '{ customer(id: "1") { nope } }'
+    async with serving() as (client, _, app):
+        for query in (broken, invalid):
+            sha = hashlib.sha256(query.encode()).hexdigest()
+            extensions = {"persistedQuery": {"version": 1, "sha256Hash": sha}}
+            first = await client.post("/graphql", json={"query": query, "extensions": extensions})
+            again = await client.post("/graphql", json={"extensions": extensions})
+            assert codes(first)[0] in ("GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED")
+            assert codes(again) == ["PERSISTED_QUERY_NOT_FOUND"]
+        assert len(app._apq) == 0
+
+
 async def test_safelist(tmp_path: Path) -> None:
     manifest = tmp_path / "manifest.json"
     manifest.write_text(

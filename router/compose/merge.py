@@ -20,6 +20,7 @@ LINK = "https://specs.apollo.dev/link/v1.0"
 JOIN = "https://specs.apollo.dev/join/v0.5"
 INACCESSIBLE = "https://specs.apollo.dev/inaccessible/v0.2"
 TAG = "https://specs.apollo.dev/tag/v0.3"
+COST = "https://specs.apollo.dev/cost/v0.1"
 
 JOIN_DEFINITIONS = """directive @join__directive(graphs: [join__Graph!], name: String!, args: join__DirectiveArguments) repeatable on SCHEMA | OBJECT | INTERFACE | FIELD_DEFINITION
 
@@ -45,6 +46,13 @@ TAG_DEFINITION = (
     "directive @tag(name: String!) repeatable on FIELD_DEFINITION | OBJECT | INTERFACE | UNION"
     " | ARGUMENT_DEFINITION | SCALAR | ENUM | ENUM_VALUE | INPUT_OBJECT | INPUT_FIELD_DEFINITION"
     " | SCHEMA"
+)
+
+COST_DEFINITIONS = (
+    "directive @cost(weight: Int!) on ARGUMENT_DEFINITION | ENUM | FIELD_DEFINITION"
+    " | INPUT_FIELD_DEFINITION | OBJECT | SCALAR\n\n"
+    "directive @listSize(assumedSize: Int, slicingArguments: [String!], sizedFields: [String!],"
+    " requireOneSlicingArgument: Boolean = true) on FIELD_DEFINITION"
 )
 
 MACHINERY_TYPES = '''input join__ContextArgument {
@@ -146,13 +154,15 @@ class FieldSource:
 
 
 class Printer:
-    """Prints the supergraph; collects which linked features (inaccessible, tag) were used."""
+    """Prints the supergraph; collects which linked features (inaccessible, tag, cost) were
+    used."""
 
     def __init__(self, subgraphs: Sequence[Subgraph]) -> None:
         self.subgraphs = subgraphs
         self.merged: dict[str, Merged] = {}
         self.uses_inaccessible = False
         self.uses_tag = False
+        self.uses_cost = False
 
     # --- whole document ------------------------------------------------------------------
 
@@ -176,6 +186,9 @@ class Printer:
         if self.uses_tag:
             links.append(f'  @link(url: "{TAG}")')
             definitions.append(TAG_DEFINITION)
+        if self.uses_cost:
+            links.append(f'  @link(url: "{COST}", import: ["@cost", "@listSize"])')
+            definitions.append(COST_DEFINITIONS)
         schema = "schema\n" + "\n".join(links) + "\n{\n"
         schema += "".join(f"  {kind}: {root}\n" for kind, root in roots) + "}"
         graph_enum = (
@@ -248,8 +261,9 @@ class Printer:
         return "".join(f"\n  {line}" for line in lines) if lines else ""
 
     def _common_directives(
-        self, directive_maps: list[dict[str, list[dict[str, Any]]]]
+        self, directive_maps: list[dict[str, list[dict[str, Any]]]], cost: bool = True
     ) -> list[str]:
+        """@inaccessible, @tag, @deprecated and (unless `cost` is False) @cost/@listSize."""
         lines: list[str] = []
         if any("inaccessible" in d for d in directive_maps):
             self.uses_inaccessible = True
@@ -262,6 +276,35 @@ class Printer:
         if reasons:
             reason = reasons[0].get("reason")
             lines.append(f"@deprecated(reason: {_string(reason)})" if reason else "@deprecated")
+        return lines + (self._cost_directives(directive_maps) if cost else [])
+
+    def _cost_directives(self, directive_maps: list[dict[str, list[dict[str, Any]]]]) -> list[str]:
+        """@cost and @listSize, merged across subgraphs as Apollo merges them: the largest
+        weight and assumed size, the union of slicing arguments and sized fields, and
+        requireOneSlicingArgument only where every subgraph requires it."""
+        lines: list[str] = []
+        weights = [a["weight"] for d in directive_maps for a in d.get("cost", ()) if "weight" in a]
+        if weights:
+            lines.append(f"@cost(weight: {max(int(w) for w in weights)})")
+        sizes = [a for d in directive_maps for a in d.get("listSize", ())]
+        if sizes:
+            arguments = []
+            assumed = [a["assumedSize"] for a in sizes if a.get("assumedSize") is not None]
+            if assumed:
+                arguments.append(f"assumedSize: {max(assumed)}")
+            for name in ("slicingArguments", "sizedFields"):
+                given = [a[name] for a in sizes if a.get(name) is not None]
+                if given:
+                    names = self._ordered(str(n) for names in given for n in names)
+                    arguments.append(f"{name}: [{', '.join(_string(n) for n in names)}]")
+            required = [
+                a["requireOneSlicingArgument"] for a in sizes if "requireOneSlicingArgument" in a
+            ]
+            if required and None not in required:
+                arguments.append(f"requireOneSlicingArgument: {str(all(required)).lower()}")
+            lines.append(f"@listSize({', '.join(arguments)})" if arguments else "@listSize")
+        if lines:
+            self.uses_cost = True
         return lines
 
     # --- fields --------------------------------------------------------------------------
@@ -295,8 +338,10 @@ class Printer:
         )
         text += f": {field_type}"
         # Apollo prints @inaccessible/@tag/@deprecated before @join__field on fields.
-        lines = self._common_directives([s.field.directives for s in sources])
+        maps = [s.field.directives for s in sources]
+        lines = self._common_directives(maps, cost=False)
         lines += self._join_fields(merged, sources, field_type)
+        lines += self._cost_directives(maps)  # after @join__field, as Apollo prints them
         return text + "".join(f" {line}" for line in lines)
 
     def _interface_object_fields(self, merged: Merged, present: set[str]) -> list[tuple[str, str]]:

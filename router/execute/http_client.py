@@ -13,7 +13,10 @@ shaping for a small query, so the hot path uses this instead:
 - a timeout, a cancellation or a malformed response closes that connection (a late answer can
   never be read as the next request's);
 - a reused keep-alive connection the server closed before answering is retried once on a new
-  connection, for queries only: a mutation is never sent twice.
+  connection, for queries only: a mutation is never sent twice;
+- a response body larger than the endpoint's `max_response_bytes` is not read further (nor at
+  all when its Content-Length says so): that connection is closed and the call fails with
+  ResponseTooLarge.
 """
 
 from __future__ import annotations
@@ -31,6 +34,14 @@ class HttpClientError(Exception):
     """The request could not be completed: connect failure, lost connection, bad response."""
 
 
+class ResponseTooLarge(HttpClientError):
+    """The response body is larger than the limit; the rest of it was never read."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the response is larger than {limit} bytes")
+        self.limit = limit
+
+
 class _Closed(HttpClientError):
     def __init__(self, message: str, answered: bool) -> None:
         super().__init__(message)
@@ -40,11 +51,13 @@ class _Closed(HttpClientError):
 class _Connection(asyncio.Protocol):
     """One keep-alive connection carrying one request at a time."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_bytes: int | None = None) -> None:
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpResponseParser(self)
         self.waiter: asyncio.Future[tuple[int, bytes]] | None = None
         self.chunks: list[bytes] = []
+        self.max_bytes = max_bytes
+        self.size = 0
         self.status = 0
         self.framed = False
         self.answered = False
@@ -75,13 +88,28 @@ class _Connection(asyncio.Protocol):
 
     # httptools callbacks
     def on_header(self, name: bytes, value: bytes) -> None:
-        if name.lower() in (b"content-length", b"transfer-encoding"):
+        lowered = name.lower()
+        if lowered in (b"content-length", b"transfer-encoding"):
             self.framed = True
+        if (
+            lowered == b"content-length"
+            and self.max_bytes is not None
+            and value.strip().isdigit()
+            and int(value) > self.max_bytes
+        ):
+            self._fail(ResponseTooLarge(self.max_bytes))
 
     def on_headers_complete(self) -> None:
         self.status = self.parser.get_status_code()
 
     def on_body(self, body: bytes) -> None:
+        if self.waiter is None:  # failed already (too large): the rest is dropped unread
+            return
+        self.size += len(body)
+        if self.max_bytes is not None and self.size > self.max_bytes:
+            self.chunks = []
+            self._fail(ResponseTooLarge(self.max_bytes))
+            return
         self.chunks.append(body)
 
     def on_message_complete(self) -> None:
@@ -98,7 +126,7 @@ class _Connection(asyncio.Protocol):
     # the client's side
     def exchange(self, request: bytes) -> asyncio.Future[tuple[int, bytes]]:
         assert self.transport is not None
-        self.chunks = []
+        self.chunks, self.size = [], 0
         self.status, self.framed, self.answered = 0, False, False
         self.waiter = asyncio.get_running_loop().create_future()
         self.transport.write(request)
@@ -117,8 +145,16 @@ class _Connection(asyncio.Protocol):
 
 
 class _Pool:
-    def __init__(self, host: str, port: int, tls: ssl.SSLContext | None, limit: int) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        tls: ssl.SSLContext | None,
+        limit: int,
+        max_response_bytes: int | None = None,
+    ) -> None:
         self.host, self.port, self.tls = host, port, tls
+        self.max_response_bytes = max_response_bytes
         self.slots = asyncio.Semaphore(limit) if limit > 0 else None
         self.idle: list[_Connection] = []
         self.closed = False
@@ -126,7 +162,7 @@ class _Pool:
     async def connect(self) -> _Connection:
         loop = asyncio.get_running_loop()
         _, connection = await loop.create_connection(
-            _Connection,
+            lambda: _Connection(self.max_response_bytes),
             self.host,
             self.port,
             ssl=self.tls,
@@ -158,7 +194,14 @@ class _Pool:
 class Endpoint:
     """A URL to POST to, with its pool and the request head that never changes."""
 
-    def __init__(self, url: str, limit: int, tls: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        limit: int,
+        tls: ssl.SSLContext | None = None,
+        *,
+        max_response_bytes: int | None = None,
+    ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) URL: {url!r}")
@@ -175,6 +218,7 @@ class Endpoint:
             port,
             (tls or ssl.create_default_context()) if secure else None,
             limit,
+            max_response_bytes,
         )
         self.head = f"POST {target} HTTP/1.1\r\nHost: {host_header}\r\n".encode("latin-1")
 

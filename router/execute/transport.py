@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from router.execute.http_client import Endpoint, HttpClientError, post
+from router.execute.http_client import Endpoint, HttpClientError, ResponseTooLarge, post
 from router.types import JSONObject
 
 JSON_HEADERS = {
@@ -98,9 +98,16 @@ class HttpTransport:
         timeouts: Mapping[str, float] | None = None,
         connections_per_subgraph: int = 100,
         deduplicate: bool = True,
+        max_response_bytes: int | None = None,
+        max_response_bytes_for: Mapping[str, int] | None = None,
     ) -> None:
         self.urls = dict(urls)
         self.timeouts = {name: (timeouts or {}).get(name, timeout) for name in self.urls}
+        self.max_response_bytes = {
+            name: (max_response_bytes_for or {}).get(name, max_response_bytes) for name in self.urls
+        }
+        """Per subgraph, the largest answer read (None: no limit); a larger one fails the
+        fetch with SUBREQUEST_HTTP_ERROR and its connection is closed unread."""
         self.deduplicate = deduplicate
         self.http_calls = 0
         """HTTP requests actually sent (less than fetches when de-duplication shares some)."""
@@ -112,7 +119,9 @@ class HttpTransport:
         endpoint = self._endpoints.get(service)
         if endpoint is None:
             try:
-                endpoint = self._endpoints[service] = Endpoint(url, self._limit)
+                endpoint = self._endpoints[service] = Endpoint(
+                    url, self._limit, max_response_bytes=self.max_response_bytes.get(service)
+                )
             except ValueError as exc:
                 raise SubgraphFetchError(f"HTTP fetch failed: {exc}") from None
         return endpoint
@@ -161,6 +170,11 @@ class HttpTransport:
             raise SubgraphFetchError(
                 f"the subgraph did not answer within {self.timeouts[service]} s",
                 "SUBREQUEST_HTTP_ERROR",
+            ) from None
+        except ResponseTooLarge as exc:
+            raise SubgraphFetchError(
+                f"HTTP fetch failed: the subgraph's response is larger than {exc.limit} bytes "
+                "(limits.subgraph.http_max_response_size)"
             ) from None
         except HttpClientError as exc:
             raise SubgraphFetchError(f"HTTP fetch failed: {exc}") from None

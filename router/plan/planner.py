@@ -31,15 +31,30 @@ INTROSPECTION_ROOT_FIELDS = ("__schema", "__type")
 class QueryPlanner:
     """Plans operations over one supergraph. Pure: it never performs I/O."""
 
-    def __init__(self, supergraph: Supergraph) -> None:
+    def __init__(self, supergraph: Supergraph, max_steps: int = 200_000) -> None:
         self.supergraph = supergraph
+        self.max_steps = max_steps
+        """The planning budget: fields planned plus reachability questions asked, for one
+        operation; past it planning stops with `PlanningBudgetExceeded`."""
 
     def plan(self, operation: Operation, labels: frozenset[str] = frozenset()) -> QueryPlan:
-        return _Planning(self.supergraph, operation, labels).run()
+        return _Planning(self.supergraph, operation, labels, self.max_steps).run()
+
+
+class PlanningBudgetExceeded(PlanningError):
+    """Planning this operation would take more than the planner's budget of steps."""
 
 
 class _Planning:
-    def __init__(self, supergraph: Supergraph, operation: Operation, labels: frozenset[str]):
+    def __init__(
+        self,
+        supergraph: Supergraph,
+        operation: Operation,
+        labels: frozenset[str],
+        max_steps: int = 200_000,
+    ):
+        self.steps_left = max_steps
+        self.max_steps = max_steps
         self.sg = supergraph
         self.operation = operation
         self.labels = labels
@@ -136,8 +151,16 @@ class _Planning:
                 rest.append(selection)
         return tuple(local), tuple(rest)
 
+    def _step(self) -> None:
+        self.steps_left -= 1
+        if self.steps_left < 0:
+            raise PlanningBudgetExceeded(
+                f"planning the operation takes more than {self.max_steps} steps"
+            )
+
     def _reachable(self, graph: str, type_name: str, field_name: str, depth: int = 0) -> bool:
         """Whether a fetch from `graph` can get `type.field` through an entity jump."""
+        self._step()
         model = self.sg.types.get(type_name)
         if model is None:
             return False
@@ -411,6 +434,7 @@ class _Planning:
         provided: tuple[Selection, ...] | None,
         requirements_met: bool = False,
     ) -> None:
+        self._step()
         for touched in self._touched:
             touched.add(group)
         group.condition_sets.append(

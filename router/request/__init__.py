@@ -8,4 +8,5 @@ budget, so a hostile document is refused cheaply and a good one is prepared once
     validate.py   limit rules first, then the specification's rules
     cache.py      an LRU bounded in bytes (plans, persisted queries, rejections)
     limits.py     `Limits`, the request budget
+    cost.py       demand control: the operation's static estimated cost, before any fetch
 """

@@ -27,6 +27,4 @@ def parse_document(query: str, limits: Limits, *, locations: bool = True) -> Doc
                 f"the operation has more than {limits.max_tokens} tokens", "MAX_TOKENS_LIMIT"
             ) from None
         where = [{"line": loc.line, "column": loc.column} for loc in exc.locations or ()]
-        raise RequestError(
-            exc.message, "GRAPHQL_PARSE_FAILED", locations=where or None
-        ) from None
+        raise RequestError(exc.message, "GRAPHQL_PARSE_FAILED", locations=where or None) from None

@@ -23,7 +23,6 @@ import json
 import logging
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ import orjson
 from router.config import Config
 from router.errors import RequestError
 from router.execute.transport import HttpTransport
+from router.request.cache import BoundedCache
 from router.request.limits import Limits
 from router.router import Router
 from router.server.metrics import Metrics
@@ -44,6 +44,8 @@ from router.types import JSONObject
 logger = logging.getLogger("router")
 JSON = b"application/json"
 GRAPHQL_RESPONSE = b"application/graphql-response+json"
+APQ_ENTRIES = 10_000
+APQ_BYTES = 32 * 1024 * 1024
 SIMPLE_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "text/plain")
 
 
@@ -63,13 +65,21 @@ def build_router(
         timeout=config.timeout,
         timeouts=config.subgraph_timeouts,
         deduplicate=config.deduplicate_query,
+        max_response_bytes=config.subgraph_max_response_bytes,
+        max_response_bytes_for=config.subgraph_max_response_bytes_for,
     )
     return Router(
         supergraph,
         transport,
         override_labels=config.override_labels,
         limits=Limits(
-            config.max_depth, config.max_aliases, config.max_root_fields, config.parser_max_tokens
+            max_depth=config.max_depth,
+            max_aliases=config.max_aliases,
+            max_root_fields=config.max_root_fields,
+            max_tokens=config.parser_max_tokens,
+            max_source_length=config.parser_max_source_length,
+            max_recursive_selections=config.max_recursive_selections,
+            max_planning_steps=config.max_planning_steps,
         ),
         introspection=config.introspection,
         subgraph_headers=(lambda service, incoming: subgraph_headers(config, service, incoming))
@@ -79,6 +89,7 @@ def build_router(
         on_fetch=metrics.fetched if metrics else None,
         tracing=tracing or _tracing(config),
         batch_entities=config.batch_entity_fetches,
+        demand_control=config.demand_control,
     )
 
 
@@ -119,7 +130,9 @@ class RouterApp:
         self.supergraph_file = supergraph_file
         self.reload_interval = reload_interval
         self._retired = (0, 0)  # plan cache hits and misses of replaced routers
-        self._apq: OrderedDict[str, str] = OrderedDict()
+        self._apq: BoundedCache[str, str] = BoundedCache(APQ_BYTES, APQ_ENTRIES)
+        """Automatic persisted queries: only documents that prepared (parsed, validated,
+        planned), weighed by their length."""
         self._safelist = (
             _load_safelist(self.config.safelist_file)
             if self.config.persisted_queries_enabled
@@ -204,7 +217,21 @@ class RouterApp:
             and status == 200
         ):
             status = 400
-        await _respond(send, status, body, content_type, extra)
+        payload = orjson.dumps(body)
+        if len(payload) > self.config.http_max_response_bytes:
+            body = {
+                "data": None,
+                "errors": [
+                    {
+                        "message": f"the response is larger than "
+                        f"{self.config.http_max_response_bytes} bytes "
+                        "(limits.http_max_response_bytes); ask for less, e.g. smaller pages",
+                        "extensions": {"code": "RESPONSE_TOO_LARGE"},
+                    }
+                ],
+            }
+            payload = orjson.dumps(body)
+        await _send(send, status, payload, content_type, extra)
         elapsed = time.perf_counter() - started
         codes = [
             e.get("extensions", {}).get("code", "UNKNOWN")
@@ -269,7 +296,7 @@ class RouterApp:
         """Answer one GraphQL request (of a batch, maybe): status and response body."""
         try:
             query, variables, operation_name, extensions = _parts(request)
-            query = self._persisted(query, extensions)
+            query = self._persisted(query, extensions, operation_name)
             router = self.router
             if method == "GET":
                 prepared = router.prepare(query, operation_name)
@@ -313,7 +340,10 @@ class RouterApp:
             "MAX_TOKENS_LIMIT",
             "MAX_SOURCE_LENGTH_LIMIT",
             "MAX_RECURSIVE_SELECTIONS_EXCEEDED",
+            "MAX_PLANNING_STEPS_LIMIT",
             "INTROSPECTION_DISABLED",
+            "COST_ESTIMATED_TOO_EXPENSIVE",
+            "COST_QUERY_PARSE_FAILURE",
         ):
             status = 400
         return status, response
@@ -397,7 +427,9 @@ class RouterApp:
             "CSRF_ERROR",
         )
 
-    def _persisted(self, query: str | None, extensions: JSONObject) -> str:
+    def _persisted(
+        self, query: str | None, extensions: JSONObject, operation_name: str | None
+    ) -> str:
         """Automatic persisted queries and the safelist."""
         persisted = extensions.get("persistedQuery") if isinstance(extensions, dict) else None
         if isinstance(persisted, dict) and self.config.apq_enabled and "sha256Hash" in persisted:
@@ -410,16 +442,15 @@ class RouterApp:
                     raise RequestError(
                         "PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND", status=200
                     )
-                self._apq.move_to_end(sha)
                 query = known
             elif hashlib.sha256(query.encode()).hexdigest() != sha:
                 raise RequestError(
                     "provided sha does not match query", "PERSISTED_QUERY_HASH_MISMATCH"
                 )
             else:
-                self._apq[sha] = query
-                if len(self._apq) > 10_000:
-                    self._apq.popitem(last=False)
+                prepared, _ = self.router.try_prepare(query, operation_name)
+                if prepared is not None:  # a document that cannot run is never stored
+                    self._apq.put(sha, query, len(sha) + 2 * len(query) + 100)
         if self._safelist is not None:
             ids, bodies = self._safelist
             operation_id = persisted.get("id") if isinstance(persisted, dict) else None

@@ -45,7 +45,7 @@ from router.supergraph.model import (
 SUPPORTED_JOIN = ("v0.2", "v0.3", "v0.4", "v0.5")
 # Features the router knows how to honour; any other feature linked `for: EXECUTION` or
 # `for: SECURITY` would change results or access rules the router would silently ignore.
-UNDERSTOOD_FEATURES = {"link", "join", "inaccessible", "tag", "core"}
+UNDERSTOOD_FEATURES = {"link", "join", "inaccessible", "tag", "core", "cost"}
 _LINK_URL = re.compile(r"https://specs\.apollo\.dev/(?P<name>[a-zA-Z_]+)/(?P<version>v\d+\.\d+)")
 
 
