@@ -105,6 +105,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from router.config import load_config
     from router.server.app import RouterApp, build_router
+    from router.server.connections import uvicorn_options
     from router.server.factory import tune_gc
     from router.server.metrics import Metrics
     from router.supergraph.load import load_supergraph
@@ -141,6 +142,7 @@ def _serve(args: argparse.Namespace) -> int:
             workers=args.workers,
             log_level="warning",
             access_log=False,
+            **uvicorn_options(config),
         )
         return 0
     metrics = Metrics()
@@ -154,7 +156,9 @@ def _serve(args: argparse.Namespace) -> int:
     )
     print(f"router serving {supergraph_file} on http://{host}:{port}{config.path}", flush=True)
     tune_gc()
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.run(
+        app, host=host, port=port, log_level="warning", access_log=False, **uvicorn_options(config)
+    )
     return 0
 
 

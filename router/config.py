@@ -5,10 +5,16 @@
     headers:           { all: { request: [rules] }, subgraphs: { NAME: { request: [rules] } } }
                        rules: {propagate: {named | matching, rename?, default?}},
                               {insert: {name, value}}, {remove: {named | matching}}
-    cors:              { origins: [...], allow_credentials: false, allow_headers: [...] }
+    cors:              { origins: [...], allow_any_origin: false, allow_credentials: false,
+                         allow_headers: [...] }   ("*" in origins = allow_any_origin; either
+                         with allow_credentials is refused, as Apollo Router refuses it)
     limits:            { max_depth, max_aliases, max_root_fields, parser_max_tokens,
-                         http_max_request_bytes }
-    traffic_shaping:   { router: { deduplicate_requests: true },
+                         http_max_request_bytes: 2000000,
+                         http1_max_request_headers: 100, http1_max_request_buf_size: 400kib }
+    server:            { http: { header_read_timeout: 10s, body_read_timeout: 30s,
+                                 keep_alive_timeout: 5s } }   (read at start-up only;
+                         router/server/connections.py)
+    traffic_shaping:   { router: { deduplicate_requests: true, concurrency_limit: none },
                          all: { timeout: 30s, deduplicate_query: true,
                                 batch_entity_fetches: false },
                          subgraphs: { NAME: { timeout: 5s } } }
@@ -94,6 +100,16 @@ class Config:
     max_root_fields: int = 100
     parser_max_tokens: int = 15_000
     http_max_request_bytes: int = 2_000_000
+    http1_max_request_headers: int = 100
+    http1_max_request_buf_size: int = 400 * 1024
+    """Bytes of a request's head (request line and headers), as Apollo Router's hyper buffer."""
+    header_read_timeout: float = 10.0
+    body_read_timeout: float = 30.0
+    """A request body must be whole this long after its head (ours; Apollo has none)."""
+    keep_alive_timeout: float = 5.0
+    concurrency_limit: int | None = None
+    """GraphQL requests in flight at once; beyond it 503 REQUEST_CONCURRENCY_LIMITED (Apollo
+    Router's traffic_shaping.router.concurrency_limit; no limit by default, as there)."""
     timeout: float = 30.0
     subgraph_timeouts: dict[str, float] = field(default_factory=dict)
     deduplicate_query: bool = True
@@ -188,14 +204,27 @@ def parse_config(
         )
     values["header_rules"] = rules
 
-    cors = reader.section("cors", {"origins", "allow_credentials", "allow_headers"})
-    if "origins" in cors.raw:
-        values["cors_origins"] = tuple(cors.strings("origins"))
+    cors = reader.section(
+        "cors", {"origins", "allow_any_origin", "allow_credentials", "allow_headers"}
+    )
+    origins = tuple(cors.strings("origins")) if "origins" in cors.raw else ()
+    if "allow_any_origin" in cors.raw and cors.flag("allow_any_origin"):
+        origins = ("*", *origins)
+    if origins:
+        values["cors_origins"] = origins
     if "allow_headers" in cors.raw:
         values["cors_allow_headers"] = tuple(h.lower() for h in cors.strings("allow_headers"))
     values.update(
         _rename(cors.pick(allow_credentials=bool), cors_allow_credentials="allow_credentials")
     )
+    if "*" in origins and values.get("cors_allow_credentials"):
+        # Browsers refuse `Access-Control-Allow-Origin: *` on credentialed requests, and
+        # reflecting every origin instead would let any site read answers made with the
+        # user's cookies.
+        raise ConfigError(
+            "cors.allow_credentials: true cannot be combined with any origin "
+            "(cors.origins: ['*'] or cors.allow_any_origin: true); list the origins"
+        )
 
     limits = reader.section(
         "limits",
@@ -205,6 +234,8 @@ def parse_config(
             "max_root_fields",
             "parser_max_tokens",
             "http_max_request_bytes",
+            "http1_max_request_headers",
+            "http1_max_request_buf_size",
         },
     )
     values.update(
@@ -216,11 +247,25 @@ def parse_config(
             http_max_request_bytes=int,
         )
     )
+    if "http1_max_request_headers" in limits.raw:
+        values["http1_max_request_headers"] = limits.positive("http1_max_request_headers")
+    if "http1_max_request_buf_size" in limits.raw:
+        values["http1_max_request_buf_size"] = limits.byte_size("http1_max_request_buf_size")
+
+    http = reader.section("server", {"http"}).section(
+        "http", {"header_read_timeout", "body_read_timeout", "keep_alive_timeout"}
+    )
+    for key in ("header_read_timeout", "body_read_timeout", "keep_alive_timeout"):
+        if key in http.raw:
+            values[key] = http.duration(key)
+            if values[key] <= 0:
+                raise ConfigError(f"server.http.{key} must be longer than 0s")
 
     shaping = reader.section("traffic_shaping", {"all", "subgraphs", "router"})
-    values.update(
-        shaping.section("router", {"deduplicate_requests"}).pick(deduplicate_requests=bool)
-    )
+    router_shaping = shaping.section("router", {"deduplicate_requests", "concurrency_limit"})
+    values.update(router_shaping.pick(deduplicate_requests=bool))
+    if router_shaping.raw.get("concurrency_limit") is not None:
+        values["concurrency_limit"] = router_shaping.positive("concurrency_limit")
     if "all" in shaping.raw:
         all_subgraphs = shaping.section(
             "all", {"timeout", "deduplicate_query", "batch_entity_fetches"}
@@ -290,6 +335,7 @@ def parse_config(
             "headers",
             "cors",
             "limits",
+            "server",
             "traffic_shaping",
             "include_subgraph_errors",
             "csrf",
@@ -374,6 +420,25 @@ class _Reader:
             )
         number = float(match.group(1))
         return {"ms": number / 1000, "s": number, "m": number * 60}[match.group(2)]
+
+    def positive(self, key: str) -> int:
+        value = self.raw.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigError(f"{self._key(key)} must be a positive integer, got {value!r}")
+        return value
+
+    def byte_size(self, key: str) -> int:
+        """A size in bytes: 409600, 400kib, 800kb, 2mb, 1MiB."""
+        value = self.raw.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+        match = re.fullmatch(r"(\d+)\s*([km]i?b|b)?", str(value).strip().lower())
+        if match is None or int(match.group(1)) < 1:
+            raise ConfigError(
+                f"{self._key(key)} must be a size like 409600, 400kib or 2mb, got {value!r}"
+            )
+        unit = {None: 1, "b": 1, "kb": 1000, "kib": 1024, "mb": 10**6, "mib": 2**20}
+        return int(match.group(1)) * unit[match.group(2)]
 
     def pick(self, **kinds: type) -> dict[str, Any]:
         return {
