@@ -28,7 +28,11 @@ from tests.support.recording_subgraph import RecordingSubgraph
 ROOT = Path(__file__).parents[1]
 SUPERGRAPH = (ROOT / "supergraph.graphql").read_text()
 QUERY = b'{"query": "query Q { customer(id: \\"1\\") { name } }"}'
-ALICE = {'query Q__customers__0 { customer(id: "1") { name } }': {"data": {"customer": {"name": "Alice"}}}}
+ALICE = {
+    'query Q__customers__0 { customer(id: "1") { name } }': {
+        "data": {"customer": {"name": "Alice"}}
+    }
+}
 SAFETY = 20.0
 """Seconds a socket read may block before the test gives up (never asserted on)."""
 
@@ -127,8 +131,13 @@ def test_too_many_headers_get_431_and_the_connection_is_closed() -> None:
         with connect(port) as sock:
             sock.sendall(post(beyond))
             status, headers, answer = split(read_until_closed(sock))
+        with connect(port) as sock:  # a client still sending gets the answer, not a reset
+            with contextlib.suppress(OSError):
+                sock.sendall(post(b"".join(b"X-H%d: v\r\n" % i for i in range(200_000))))
+            flood = split(read_until_closed(sock))
     assert (status, code(answer)) == (431, "REQUEST_HEADER_FIELDS_TOO_LARGE")
     assert headers["connection"] == "close"
+    assert (flood[0], code(flood[2])) == (431, "REQUEST_HEADER_FIELDS_TOO_LARGE")
 
 
 def test_a_large_request_head_gets_431_and_the_connection_is_closed() -> None:
@@ -153,50 +162,64 @@ def test_a_large_request_head_gets_431_and_the_connection_is_closed() -> None:
 # --- read deadlines --------------------------------------------------------------------------
 
 
+def trickle_head(sock: socket.socket) -> bytes:
+    """Send a request head one byte at a time, never finishing it, until the server answers
+    or closes; returns all it sent back."""
+    sock.sendall(b"POST /graphql HTTP/1.1\r\nHost: router\r\n")
+    sock.settimeout(0.1)
+    received = b""
+    for _ in range(int(SAFETY / 0.1)):
+        try:
+            sock.sendall(b"x")  # one more byte of a header name
+            received = sock.recv(65536)
+            break
+        except TimeoutError:
+            continue
+        except OSError:  # closed while we were sending
+            break
+    sock.settimeout(SAFETY)
+    return received + read_until_closed(sock)
+
+
 def test_a_client_trickling_its_headers_is_closed() -> None:
     with router("server: { http: { header_read_timeout: 500ms } }") as (port, _):
         with connect(port) as sock:
-            sock.sendall(b"POST /graphql HTTP/1.1\r\nHost: router\r\n")
-            sock.settimeout(0.1)
-            received = b""
-            for _ in range(int(SAFETY / 0.1)):  # one byte of a header name at a time
-                try:
-                    sock.sendall(b"x")
-                    received = sock.recv(65536)
-                    break
-                except TimeoutError:
-                    continue
-                except OSError:  # closed while we were sending
-                    break
-            sock.settimeout(SAFETY)
-            received += read_until_closed(sock)
-        status, _, answer = split(received)
-        assert (status, code(answer)) == (408, "REQUEST_TIMEOUT")
-        # a connection that sends nothing at all is closed too
-        with connect(port) as sock:
-            assert read_until_closed(sock) == b""
+            fresh = split(trickle_head(sock))
+        with connect(port) as sock:  # the next request on a kept-alive connection
+            sock.sendall(post())
+            assert read_response(sock)[0] == 200
+            kept_alive = split(trickle_head(sock))
+        with connect(port) as sock:  # a connection that sends nothing at all
+            silent = read_until_closed(sock)
+    assert (fresh[0], code(fresh[2])) == (408, "REQUEST_TIMEOUT")
+    assert (kept_alive[0], code(kept_alive[2])) == (408, "REQUEST_TIMEOUT")
+    assert silent == b""
 
 
 def test_a_body_that_stops_before_its_content_length_gets_408() -> None:
-    with router("server: { http: { body_read_timeout: 500ms } }") as (port, _):
-        with connect(port) as sock:
-            sock.sendall(
-                b"POST /graphql HTTP/1.1\r\nHost: router\r\nContent-Type: application/json\r\n"
-                b"Content-Length: 100\r\n\r\n" + QUERY[:10]
-            )
-            status, headers, answer = split(read_until_closed(sock))
+    with (
+        router("server: { http: { body_read_timeout: 500ms } }") as (port, _),
+        connect(port) as sock,
+    ):
+        sock.sendall(
+            b"POST /graphql HTTP/1.1\r\nHost: router\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 100\r\n\r\n" + QUERY[:10]
+        )
+        status, headers, answer = split(read_until_closed(sock))
     assert (status, code(answer)) == (408, "REQUEST_TIMEOUT")
     assert headers["connection"] == "close"
 
 
 def test_an_idle_keep_alive_connection_is_closed() -> None:
-    with router("server: { http: { keep_alive_timeout: 500ms } }") as (port, _):
-        with connect(port) as sock:
-            sock.sendall(post())
-            assert read_response(sock)[0] == 200
-            # nothing more, then EOF; sooner than uvicorn's default of 5 s would close it
-            sock.settimeout(4)
-            assert read_until_closed(sock) == b""
+    with (
+        router("server: { http: { keep_alive_timeout: 500ms } }") as (port, _),
+        connect(port) as sock,
+    ):
+        sock.sendall(post())
+        assert read_response(sock)[0] == 200
+        # nothing more, then EOF; sooner than uvicorn's default of 5 s would close it
+        sock.settimeout(4)
+        assert read_until_closed(sock) == b""
 
 
 # --- admission -------------------------------------------------------------------------------
@@ -264,14 +287,13 @@ def test_header_values_that_are_not_utf8_are_no_error_and_reach_the_subgraph_unc
 
 
 def test_a_websocket_upgrade_is_refused_with_a_code() -> None:
-    with router() as (port, _):
-        with connect(port) as sock:
-            sock.sendall(
-                b"GET /graphql HTTP/1.1\r\nHost: router\r\nUpgrade: websocket\r\n"
-                b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n"
-            )
-            status, _, answer = split(read_until_closed(sock))
+    with router() as (port, _), connect(port) as sock:
+        sock.sendall(
+            b"GET /graphql HTTP/1.1\r\nHost: router\r\nUpgrade: websocket\r\n"
+            b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n"
+        )
+        status, _, answer = split(read_until_closed(sock))
     assert (status, code(answer)) == (400, "SUBSCRIPTION_DISABLED")
 
 
@@ -323,7 +345,7 @@ def test_any_origin_is_sent_as_a_wildcard_and_never_with_credentials() -> None:
         "cors: { origins: ['*'], allow_credentials: true }",
         "cors: { allow_any_origin: true, allow_credentials: true }",
     ):
-        with pytest.raises(ConfigError, match="cors.allow_credentials"):
+        with pytest.raises(ConfigError, match=r"cors\.allow_credentials"):
             parse_config(text)
 
 
@@ -379,4 +401,6 @@ def test_batch_items_run_concurrently_unless_one_is_a_mutation(second: str, peak
     answers = response.json()
     assert subgraph.peak == peak
     assert len(answers) == 2 and answers[0] == {"data": {"customer": {"name": "A"}}}
-    assert "customer" in subgraph.arrivals[0] and (peak == 2 or "cancelOrder" in subgraph.arrivals[1])
+    assert "customer" in subgraph.arrivals[0] and (
+        peak == 2 or "cancelOrder" in subgraph.arrivals[1]
+    )

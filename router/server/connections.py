@@ -27,12 +27,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import httptools
 import orjson
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from router.config import Config
 
 __all__ = ["ConnectionLimits", "RouterHttpProtocol", "http_protocol", "uvicorn_options"]
+
+LINGER = 2.0
+"""Seconds a refused connection still reads (and drops) what the client sends before closing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,9 +73,11 @@ class RouterHttpProtocol(HttpToolsProtocol):
         self._head_bytes = 0  # bytes received for the current request's head
         self._header_count = 0
         self._head_bytes_parsed = 0  # the current head's bytes the parser has handed over
-        self._refusal: tuple[int, bytes] | None = None
+        self._refusal: tuple[int, bytes] | None = None  # chosen in a parser callback
+        self._finished = False  # answered for the last time: the connection is closing
         self._header_timer: asyncio.TimerHandle | None = None
         self._body_timer: asyncio.TimerHandle | None = None
+        self._linger: asyncio.TimerHandle | None = None
 
     # --- connection ----------------------------------------------------------------------
 
@@ -82,22 +88,33 @@ class RouterHttpProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_timers()
+        self._cancel(self._linger)
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        if self._refusal is not None:
-            return
+        """uvicorn's, with the head's bytes counted and no warning logged for a refusal."""
+        if self._finished:
+            return  # what a refused client still sends is dropped
+        self._unset_keepalive_if_required()
         if not self._head_done:
             self._head_bytes += len(data)
             if self._header_timer is None:
                 self._arm_header_timer()
-        super().data_received(data)
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._unsupported_upgrade_warning()
+            return
+        except httptools.HttpParserError:
+            if self._refusal is None:
+                self.logger.warning("Invalid HTTP request received.")
+            self.send_400_response("")
+            return
         # httptools keeps a header that is still arriving in its own buffer: bound it here.
-        if (
-            self._refusal is None
-            and not self._head_done
-            and self._head_bytes > self.limits.max_head_bytes
-        ):
+        if not self._head_done and self._head_bytes > self.limits.max_head_bytes:
             self._refuse_head_too_large()
             self.send_400_response("")
 
@@ -112,9 +129,7 @@ class RouterHttpProtocol(HttpToolsProtocol):
             400,
             _error_body("the request is not valid HTTP/1.1", "BAD_REQUEST"),
         )
-        self._refusal = self._refusal or (status, body)
-        self._cancel_timers()
-        self._write_and_close(status, body)
+        self._finish(status, body)
 
     # --- parser callbacks ----------------------------------------------------------------
 
@@ -180,7 +195,7 @@ class RouterHttpProtocol(HttpToolsProtocol):
             self.transport.pause_reading()
             return
         if self._head_bytes:
-            self._write_and_close(
+            self._finish(
                 408,
                 _error_body(
                     "the request head was not received in time (server.http.header_read_timeout)",
@@ -196,7 +211,7 @@ class RouterHttpProtocol(HttpToolsProtocol):
             return
         cycle = self.cycle
         if cycle is not None and not cycle.response_started:
-            self._write_and_close(
+            self._finish(
                 408,
                 _error_body(
                     "the request body was not received in time (server.http.body_read_timeout)",
@@ -232,9 +247,12 @@ class RouterHttpProtocol(HttpToolsProtocol):
             ),
         )
 
-    def _write_and_close(self, status: int, body: bytes) -> None:
-        if self.transport.is_closing():
+    def _finish(self, status: int, body: bytes) -> None:
+        """Send a last answer and close the connection."""
+        if self._finished or self.transport.is_closing():
             return
+        self._finished = True
+        self._cancel_timers()
         head = [STATUS_LINE[status]]
         for name, value in self.server_state.default_headers:
             head.extend([name, b": ", value, b"\r\n"])
@@ -243,7 +261,15 @@ class RouterHttpProtocol(HttpToolsProtocol):
             % len(body)
         )
         self.transport.write(b"".join(head) + body)
-        self.transport.close()
+        if self.transport.can_write_eof():
+            # A lingering close, as nginx does it: closing with unread input makes the kernel
+            # reset the connection, and a client still sending would lose this answer. So
+            # send EOF, keep reading (and dropping) for a moment, then close.
+            self.transport.write_eof()
+            self.flow.resume_reading()
+            self._linger = self.loop.call_later(LINGER, self.transport.close)
+        else:
+            self.transport.close()
 
 
 def _error_body(message: str, code: str) -> bytes:
