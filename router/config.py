@@ -14,7 +14,8 @@
     server:            { http: { header_read_timeout: 10s, body_read_timeout: 30s,
                                  keep_alive_timeout: 5s } }   (read at start-up only;
                          router/server/connections.py)
-    traffic_shaping:   { router: { deduplicate_requests: true, concurrency_limit: none },
+    traffic_shaping:   { router: { deduplicate_requests: true, concurrency_limit: none,
+                                   timeout: 30s },
                          all: { timeout: 30s, deduplicate_query: true,
                                 batch_entity_fetches: false },
                          subgraphs: { NAME: { timeout: 5s } } }
@@ -107,6 +108,8 @@ class Config:
     body_read_timeout: float = 30.0
     """A request body must be whole this long after its head (ours; Apollo has none)."""
     keep_alive_timeout: float = 5.0
+    router_timeout: float = 30.0
+    """A whole GraphQL request (batch included) is answered by then, or gets 504."""
     concurrency_limit: int | None = None
     """GraphQL requests in flight at once; beyond it 503 REQUEST_CONCURRENCY_LIMITED (Apollo
     Router's traffic_shaping.router.concurrency_limit; no limit by default, as there)."""
@@ -262,8 +265,12 @@ def parse_config(
                 raise ConfigError(f"server.http.{key} must be longer than 0s")
 
     shaping = reader.section("traffic_shaping", {"all", "subgraphs", "router"})
-    router_shaping = shaping.section("router", {"deduplicate_requests", "concurrency_limit"})
+    router_shaping = shaping.section(
+        "router", {"deduplicate_requests", "concurrency_limit", "timeout"}
+    )
     values.update(router_shaping.pick(deduplicate_requests=bool))
+    if "timeout" in router_shaping.raw:
+        values["router_timeout"] = router_shaping.duration("timeout")
     if router_shaping.raw.get("concurrency_limit") is not None:
         values["concurrency_limit"] = router_shaping.positive("concurrency_limit")
     if "all" in shaping.raw:

@@ -267,6 +267,21 @@ async def test_requests_beyond_the_concurrency_limit_get_503_and_health_still_an
     assert app.requests_in_flight == 0
 
 
+async def test_a_request_not_answered_within_the_router_timeout_gets_504() -> None:
+    gate = GateSubgraph()  # never released while the requests wait
+    with router("traffic_shaping: { router: { timeout: 500ms } }", gate) as (port, app):
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=SAFETY) as http:
+            query = {"query": 'query Q { customer(id: "1") { name } }'}
+            # two identical queries: the second joins the first's execution, and must still
+            # get its own answer when the first is cut off
+            answers = await asyncio.gather(*(http.post("/graphql", json=query) for _ in range(2)))
+            gate.release()
+            after = await http.post("/graphql", json=query)
+    assert [(a.status_code, code(a.json())) for a in answers] == [(504, "GATEWAY_TIMEOUT")] * 2
+    assert after.json() == {"data": {"customer": {"name": "Alice"}}}
+    assert app.requests_in_flight == 0
+
+
 # --- header bytes, upgrades ------------------------------------------------------------------
 
 

@@ -10,10 +10,12 @@ Routes (the GraphQL path is `supergraph.path` in router.yaml, `/graphql` by defa
     GET  /metrics    Prometheus text format
     OPTIONS          CORS preflight for allowed origins
 
-Other methods on the GraphQL path get 405 (with `Allow`), a POST whose body is not JSON 415
-(INVALID_CONTENT_TYPE_HEADER), a WebSocket upgrade 400 (SUBSCRIPTION_DISABLED: subscriptions
-are not served). With `traffic_shaping.router.concurrency_limit`, GraphQL requests beyond that
-many in flight get 503 (REQUEST_CONCURRENCY_LIMITED); /health and /metrics always answer.
+A GraphQL request not answered within `traffic_shaping.router.timeout` (30s) gets 504
+(GATEWAY_TIMEOUT). Other methods on the GraphQL path get 405 (with `Allow`), a POST whose
+body is not JSON 415 (INVALID_CONTENT_TYPE_HEADER), a WebSocket upgrade 400
+(SUBSCRIPTION_DISABLED: subscriptions are not served). With
+`traffic_shaping.router.concurrency_limit`, GraphQL requests beyond that many in flight get 503
+(REQUEST_CONCURRENCY_LIMITED); /health and /metrics always answer.
 Header values are decoded as latin-1 (as Starlette does), so no byte in them is an error.
 Connection-level limits (header count and size, read deadlines) are in `connections.py`.
 
@@ -236,7 +238,13 @@ class RouterApp:
         with self.router.tracing.request(
             headers, **{"http.request.method": method, "url.path": scope["path"]}
         ):
-            status, body, operation = await self._answer(scope, receive, method, headers)
+            try:
+                async with asyncio.timeout(self.config.router_timeout):
+                    status, body, operation = await self._answer(scope, receive, method, headers)
+            except TimeoutError:
+                # Apollo Router's traffic_shaping.router.timeout
+                status, operation = 504, None
+                body = _error("Your request has been timed out", "GATEWAY_TIMEOUT")
         if (
             isinstance(body, dict)
             and "data" not in body
@@ -405,7 +413,17 @@ class RouterApp:
         )
         shared = self._in_flight.get(key)
         if shared is not None:
-            return await asyncio.shield(shared)
+            try:
+                return await asyncio.shield(shared)
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if task is None or task.cancelling():
+                    raise
+                # The request executing it was cancelled (its router timeout), not this
+                # one: execute it here, within this request's own time.
+                return await router.execute(
+                    query, variables, operation_name, headers=headers, prepared=prepared
+                )
         shared = asyncio.get_running_loop().create_future()
         self._in_flight[key] = shared
         try:
