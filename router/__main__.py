@@ -109,6 +109,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from router.config import dev_mode, load_config
     from router.server.app import RouterApp, build_router
+    from router.server.connections import uvicorn_options
     from router.server.factory import tune_gc
     from router.server.metrics import Metrics
     from router.supergraph.load import load_supergraph
@@ -146,6 +147,7 @@ def _serve(args: argparse.Namespace) -> int:
                 workers=args.workers,
                 log_level="warning",
                 access_log=False,
+                **uvicorn_options(config),
             )
         return 0
     metrics = Metrics()
@@ -159,7 +161,9 @@ def _serve(args: argparse.Namespace) -> int:
     )
     print(f"router serving {supergraph_file} on http://{host}:{port}{config.path}", flush=True)
     tune_gc()
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.run(
+        app, host=host, port=port, log_level="warning", access_log=False, **uvicorn_options(config)
+    )
     return 0
 
 

@@ -7,15 +7,22 @@
     headers:           { all: { request: [rules] }, subgraphs: { NAME: { request: [rules] } } }
                        rules: {propagate: {named | matching, rename?, default?}},
                               {insert: {name, value}}, {remove: {named | matching}}
-    cors:              { origins: [...], allow_credentials: false, allow_headers: [...] }
+    cors:              { origins: [...], allow_any_origin: false, allow_credentials: false,
+                         allow_headers: [...] }   ("*" in origins = allow_any_origin; either
+                         with allow_credentials is refused, as Apollo Router refuses it)
     limits:            { max_depth: 13, max_aliases: 30, max_root_fields, parser_max_tokens,
                          parser_max_source_length, max_recursive_selections, max_planning_steps,
                          http_max_request_bytes, http_max_response_bytes: 20MB,
+                         http1_max_request_headers: 100, http1_max_request_buf_size: 400kib,
                          subgraph: { all: { http_max_response_size: 10MiB },
                                      subgraphs: { NAME: { http_max_response_size } } } }
     demand_control:    { enabled: true, mode: enforce | measure,
                          strategy: { static_estimated: { list_size: 10, max: 100000 } } }
-    traffic_shaping:   { router: { deduplicate_requests: true },
+    server:            { http: { header_read_timeout: 10s, body_read_timeout: 30s,
+                                 keep_alive_timeout: 5s } }   (read at start-up only;
+                         router/server/connections.py)
+    traffic_shaping:   { router: { deduplicate_requests: true, concurrency_limit: none,
+                                   timeout: 30s },
                          all: { timeout: 30s, deduplicate_query: true,
                                 batch_entity_fetches: false },
                          subgraphs: { NAME: { timeout: 5s } } }
@@ -134,6 +141,18 @@ class Config:
     than this is not read further; its connection is closed and the fetch fails."""
     subgraph_max_response_bytes_for: dict[str, int] = field(default_factory=dict)
     demand_control: DemandControlSettings = field(default_factory=DemandControlSettings)
+    http1_max_request_headers: int = 100
+    http1_max_request_buf_size: int = 400 * 1024
+    """Bytes of a request's head (request line and headers), as Apollo Router's hyper buffer."""
+    header_read_timeout: float = 10.0
+    body_read_timeout: float = 30.0
+    """A request body must be whole this long after its head (ours; Apollo has none)."""
+    keep_alive_timeout: float = 5.0
+    router_timeout: float = 30.0
+    """A whole GraphQL request (batch included) is answered by then, or gets 504."""
+    concurrency_limit: int | None = None
+    """GraphQL requests in flight at once; beyond it 503 REQUEST_CONCURRENCY_LIMITED (Apollo
+    Router's traffic_shaping.router.concurrency_limit; no limit by default, as there)."""
     timeout: float = 30.0
     subgraph_timeouts: dict[str, float] = field(default_factory=dict)
     deduplicate_query: bool = True
@@ -237,14 +256,27 @@ def parse_config(
         )
     values["header_rules"] = rules
 
-    cors = reader.section("cors", {"origins", "allow_credentials", "allow_headers"})
-    if "origins" in cors.raw:
-        values["cors_origins"] = tuple(cors.strings("origins"))
+    cors = reader.section(
+        "cors", {"origins", "allow_any_origin", "allow_credentials", "allow_headers"}
+    )
+    origins = tuple(cors.strings("origins")) if "origins" in cors.raw else ()
+    if "allow_any_origin" in cors.raw and cors.flag("allow_any_origin"):
+        origins = ("*", *origins)
+    if origins:
+        values["cors_origins"] = origins
     if "allow_headers" in cors.raw:
         values["cors_allow_headers"] = tuple(h.lower() for h in cors.strings("allow_headers"))
     values.update(
         _rename(cors.pick(allow_credentials=bool), cors_allow_credentials="allow_credentials")
     )
+    if "*" in origins and values.get("cors_allow_credentials"):
+        # Browsers refuse `Access-Control-Allow-Origin: *` on credentialed requests, and
+        # reflecting every origin instead would let any site read answers made with the
+        # user's cookies.
+        raise ConfigError(
+            "cors.allow_credentials: true cannot be combined with any origin "
+            "(cors.origins: ['*'] or cors.allow_any_origin: true); list the origins"
+        )
 
     limits = reader.section(
         "limits",
@@ -259,6 +291,8 @@ def parse_config(
             "http_max_request_bytes",
             "http_max_response_bytes",
             "subgraph",
+            "http1_max_request_headers",
+            "http1_max_request_buf_size",
         },
     )
     values.update(
@@ -288,11 +322,29 @@ def parse_config(
     values["demand_control"] = _demand_control(
         reader.section("demand_control", {"enabled", "mode", "strategy"})
     )
+    if "http1_max_request_headers" in limits.raw:
+        values["http1_max_request_headers"] = limits.positive("http1_max_request_headers")
+    if "http1_max_request_buf_size" in limits.raw:
+        values["http1_max_request_buf_size"] = limits.size("http1_max_request_buf_size")
+
+    http = reader.section("server", {"http"}).section(
+        "http", {"header_read_timeout", "body_read_timeout", "keep_alive_timeout"}
+    )
+    for key in ("header_read_timeout", "body_read_timeout", "keep_alive_timeout"):
+        if key in http.raw:
+            values[key] = http.duration(key)
+            if values[key] <= 0:
+                raise ConfigError(f"server.http.{key} must be longer than 0s")
 
     shaping = reader.section("traffic_shaping", {"all", "subgraphs", "router"})
-    values.update(
-        shaping.section("router", {"deduplicate_requests"}).pick(deduplicate_requests=bool)
+    router_shaping = shaping.section(
+        "router", {"deduplicate_requests", "concurrency_limit", "timeout"}
     )
+    values.update(router_shaping.pick(deduplicate_requests=bool))
+    if "timeout" in router_shaping.raw:
+        values["router_timeout"] = router_shaping.duration("timeout")
+    if router_shaping.raw.get("concurrency_limit") is not None:
+        values["concurrency_limit"] = router_shaping.positive("concurrency_limit")
     if "all" in shaping.raw:
         all_subgraphs = shaping.section(
             "all", {"timeout", "deduplicate_query", "batch_entity_fetches"}
@@ -373,6 +425,7 @@ def parse_config(
             "cors",
             "limits",
             "demand_control",
+            "server",
             "traffic_shaping",
             "include_subgraph_errors",
             "sandbox",
@@ -509,6 +562,12 @@ class _Reader:
         if "i" in unit:
             scale = {"k": 1024, "m": 1024**2, "g": 1024**3}[unit[0]]
         return int(float(match.group(1)) * scale)
+
+    def positive(self, key: str) -> int:
+        value = self.raw.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigError(f"{self._key(key)} must be a positive integer, got {value!r}")
+        return value
 
     def pick(self, **kinds: type) -> dict[str, Any]:
         return {

@@ -183,6 +183,7 @@ async def _in_process(
     from router.config import Config, dev_mode
     from router.execute.inprocess import in_process
     from router.server.app import RouterApp, build_router
+    from router.server.connections import uvicorn_options
     from router.server.metrics import Metrics
 
     apps: dict[str, Any] = {}
@@ -210,7 +211,13 @@ async def _in_process(
             router_factory=lambda sdl, config: build_router(sdl, config, metrics, transport),
         )
         server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=router_port, log_level="warning")
+            uvicorn.Config(
+                app,
+                host="127.0.0.1",
+                port=router_port,
+                log_level="warning",
+                **uvicorn_options(config),
+            )
         )
         serving = asyncio.create_task(server.serve())
         while not server.started and not serving.done():  # noqa: ASYNC110 (uvicorn sets a flag)

@@ -448,11 +448,43 @@ async def test_config_changes_are_hot_reloaded(
         ("headers: { all: { request: [ { propagate: { named: connection } } ] } }", "hop-by-hop"),
         ("supergraph: { listen: ${env.ROUTER_LISTEN} }", "ROUTER_LISTEN is not set"),
         ("supergraph: { listen: localhost }", "supergraph.listen must be HOST:PORT"),
+        (
+            "limits: { http1_max_request_buf_size: lots }",
+            "limits.http1_max_request_buf_size must be a size",
+        ),
+        ("limits: { http1_max_request_headers: 0 }", "must be a positive integer"),
+        (
+            "traffic_shaping: { router: { concurrency_limit: many } }",
+            "traffic_shaping.router.concurrency_limit must be a positive integer",
+        ),
+        ("server: { http: { header_read_timeout: soon } }", "server.http.header_read_timeout"),
+        ("server: { http: { body_read_timeout: 0s } }", "server.http.body_read_timeout"),
+        ("server: { http: { idle_timeout: 5s } }", "unknown key 'server.http.idle_timeout'"),
     ],
 )
 def test_config_errors_name_the_key(text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         parse_config(text, environ={})
+
+
+def test_connection_limits_in_config() -> None:
+    config = parse_config(
+        "limits: { http1_max_request_headers: 50, http1_max_request_buf_size: 800kib }\n"
+        "server: { http: { header_read_timeout: 2s, body_read_timeout: 500ms,"
+        " keep_alive_timeout: 1m } }\n"
+        "traffic_shaping: { router: { concurrency_limit: 7, timeout: 5s } }"
+    )
+    assert (config.http1_max_request_headers, config.http1_max_request_buf_size) == (50, 819200)
+    assert (config.header_read_timeout, config.body_read_timeout) == (2.0, 0.5)
+    assert (config.keep_alive_timeout, config.concurrency_limit, config.router_timeout) == (
+        60.0,
+        7,
+        5.0,
+    )
+    assert (
+        parse_config("limits: { http1_max_request_buf_size: 2mb }").http1_max_request_buf_size
+        == 2_000_000
+    )
 
 
 def test_env_expansion_in_config() -> None:
@@ -537,7 +569,7 @@ def test_the_real_router_process_applies_its_config(tmp_path: Path) -> None:
             f"supergraph: {{ file: {supergraph}, introspection: true }}\n"
             "sandbox: { enabled: true }\n"
             "cors: { origins: [https://app.example.com] }\n"
-            "limits: { max_depth: 4 }\n"
+            "limits: { max_depth: 4, http1_max_request_headers: 20 }\n"
             "headers: { all: { request: [ { propagate: { named: authorization } } ] } }\n"
             "plugins: { experimental.expose_query_plan: true }\n"
         )
@@ -560,6 +592,11 @@ def test_the_real_router_process_applies_its_config(tmp_path: Path) -> None:
                     "query": '{ order(id: "1") { customer { orders { edges { node { id } } } } } }'
                 },
             )
+            many_headers = httpx.post(
+                f"{base}/graphql",
+                json={"query": NAME_QUERY},
+                headers={f"x-header-{i}": "v" for i in range(30)},
+            )
             metrics = httpx.get(f"{base}/metrics").text
             html = httpx.get(f"{base}/graphql", headers={"accept": "text/html"})
             asset = httpx.get(f"{base}/graphiql/static/graphiql.min.js")
@@ -571,6 +608,10 @@ def test_the_real_router_process_applies_its_config(tmp_path: Path) -> None:
     assert subgraph.requests[0][0]["authorization"] == "Bearer z"
     assert (csrf.status_code, codes(csrf)) == (400, ["CSRF_ERROR"])
     assert codes(deep) == ["MAX_DEPTH_LIMIT"]
+    assert (many_headers.status_code, codes(many_headers)) == (
+        431,
+        ["REQUEST_HEADER_FIELDS_TOO_LARGE"],
+    )
     assert 'router_http_requests_total{operation="anonymous",status="200"} 1.0' in metrics
     assert html.status_code == 200 and "graphiql" in html.text.lower()
     assert asset.status_code == 200 and len(asset.content) > 100_000
@@ -628,8 +669,12 @@ def test_workers_serve_one_port(tmp_path: Path) -> None:
         supergraph.write_text(
             SUPERGRAPH.replace("http://127.0.0.1:4001/graphql", f"{url}/customers")
         )
+        config = tmp_path / "router.yaml"
+        config.write_text("limits: { http1_max_request_headers: 20 }\n")
         router = ServiceProcess(
-            "router", ["--supergraph", str(supergraph), "--workers", "2"], subcommand=["serve"]
+            "router",
+            ["--supergraph", str(supergraph), "--config", str(config), "--workers", "2"],
+            subcommand=["serve"],
         ).start()
         try:
             assert router.process is not None
@@ -641,6 +686,12 @@ def test_workers_serve_one_port(tmp_path: Path) -> None:
             counted = [
                 _requests_counted(httpx.get(f"{router.url}/metrics").text) for _ in range(12)
             ]
+            # the connection limits reach the worker processes too
+            many_headers = httpx.post(
+                f"{router.url}/graphql",
+                json={"query": NAME_QUERY},
+                headers={f"x-header-{i}": "v" for i in range(30)},
+            )
             children = [
                 p
                 for p in Path("/proc").iterdir()
@@ -654,6 +705,10 @@ def test_workers_serve_one_port(tmp_path: Path) -> None:
         finally:
             router.stop()
     assert answers == [{"data": {"customer": {"name": "Alice"}}}] * 6
+    assert (many_headers.status_code, codes(many_headers)) == (
+        431,
+        ["REQUEST_HEADER_FIELDS_TOO_LARGE"],
+    )
     assert len(children) >= 2  # the worker processes (uvicorn may add its own helper)
     # /metrics sums the workers: every read counts all six answers, whoever gave them
     assert counted == [6.0] * 12

@@ -11,6 +11,15 @@ Routes (the GraphQL path is `supergraph.path` in router.yaml, `/graphql` by defa
     GET  /metrics    Prometheus text format
     OPTIONS          CORS preflight for allowed origins
 
+A GraphQL request not answered within `traffic_shaping.router.timeout` (30s) gets 504
+(GATEWAY_TIMEOUT). Other methods on the GraphQL path get 405 (with `Allow`), a POST whose
+body is not JSON 415 (INVALID_CONTENT_TYPE_HEADER), a WebSocket upgrade 400
+(SUBSCRIPTION_DISABLED: subscriptions are not served). With
+`traffic_shaping.router.concurrency_limit`, GraphQL requests beyond that many in flight get 503
+(REQUEST_CONCURRENCY_LIMITED); /health and /metrics always answer.
+Header values are decoded as latin-1 (as Starlette does), so no byte in them is an error.
+Connection-level limits (header count and size, read deadlines) are in `connections.py`.
+
 Written against raw ASGI (no framework) because it is the request hot path.
 """
 
@@ -21,6 +30,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -47,6 +57,9 @@ GRAPHQL_RESPONSE = b"application/graphql-response+json"
 APQ_ENTRIES = 10_000
 APQ_BYTES = 32 * 1024 * 1024
 SIMPLE_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "text/plain")
+JSON_CONTENT_TYPES = ("application/json", "application/graphql-response+json")
+ALLOWED_METHODS = b"GET, POST, OPTIONS"
+_MUTATION = re.compile(r"\bmutation\b")
 
 
 def build_router(
@@ -141,6 +154,8 @@ class RouterApp:
         self._reloader: asyncio.Task[None] | None = None
         self._draining: list[Router] = []  # replaced routers still finishing their requests
         self._in_flight: dict[tuple[Any, ...], asyncio.Future[JSONObject]] = {}
+        self.requests_in_flight = 0
+        """GraphQL requests being answered now (traffic_shaping.router.concurrency_limit)."""
         self.router_factory = router_factory or (
             lambda sdl, config: build_router(sdl, config, self.metrics)
         )
@@ -153,9 +168,14 @@ class RouterApp:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
             return
+        if scope["type"] == "websocket":
+            await _refuse_websocket(scope, receive, send)
+            return
         if scope["type"] != "http":
             return
-        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        # latin-1 maps every byte to one character, so a header that is not UTF-8 is no error,
+        # and forwarding it (the subgraph client encodes latin-1) sends the same bytes on.
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         cors = self._cors_headers(headers)
         method = scope["method"]
         path = scope["path"]
@@ -178,6 +198,22 @@ class RouterApp:
         if path not in (self.config.path, "/"):
             await _respond(send, 404, _error(f"no route for {path}", "NOT_FOUND"), JSON, cors)
             return
+        await self._graphql_route(scope, receive, send, headers, cors)
+
+    async def _graphql_route(
+        self,
+        scope: dict[str, Any],
+        receive: Any,
+        send: Any,
+        headers: dict[str, str],
+        cors: list[tuple[bytes, bytes]],
+    ) -> None:
+        """The GraphQL path: the method, GraphiQL for a browser, admission, then the request."""
+        method = scope["method"]
+        if method not in ("GET", "POST"):
+            refusal = _error(f"{method} is not supported: use GET or POST", "METHOD_NOT_ALLOWED")
+            await _respond(send, 405, refusal, JSON, [*cors, (b"allow", ALLOWED_METHODS)])
+            return
         if (
             method == "GET"
             and "text/html" in headers.get("accept", "")
@@ -189,7 +225,18 @@ class RouterApp:
                 return
             await self._graphiql(send, cors)
             return
-        await self._graphql(scope, receive, send, headers, cors)
+        limit = self.config.concurrency_limit
+        if limit is not None and self.requests_in_flight >= limit:
+            code = "REQUEST_CONCURRENCY_LIMITED"
+            refusal = _error("Your request has been concurrency limited", code)
+            await _respond(send, 503, refusal, JSON, cors)
+            self.metrics.answered(None, 503, 0.0, [code])
+            return
+        self.requests_in_flight += 1
+        try:
+            await self._graphql(scope, receive, send, headers, cors)
+        finally:
+            self.requests_in_flight -= 1
 
     async def _graphql(
         self,
@@ -209,7 +256,13 @@ class RouterApp:
         with self.router.tracing.request(
             headers, **{"http.request.method": method, "url.path": scope["path"]}
         ):
-            status, body, operation = await self._answer(scope, receive, method, headers)
+            try:
+                async with asyncio.timeout(self.config.router_timeout):
+                    status, body, operation = await self._answer(scope, receive, method, headers)
+            except TimeoutError:
+                # Apollo Router's traffic_shaping.router.timeout
+                status, operation = 504, None
+                body = _error("Your request has been timed out", "GATEWAY_TIMEOUT")
         if (
             isinstance(body, dict)
             and "data" not in body
@@ -261,13 +314,10 @@ class RouterApp:
         try:
             self._csrf(method, headers)
             if method == "POST":
+                self._json_content_type(headers)
                 request = await self._read_json(receive, headers)
-            elif method == "GET":
+            else:  # GET: other methods were answered with 405 before
                 request = _from_query_string(scope.get("query_string", b""))
-            else:
-                raise RequestError(
-                    f"{method} is not supported: use GET or POST", "METHOD_NOT_ALLOWED", status=405
-                )
             if isinstance(request, list):
                 if not self.config.batching_enabled:
                     raise RequestError("batched requests are not enabled", "BATCHING_NOT_ENABLED")
@@ -277,7 +327,7 @@ class RouterApp:
                         f"got {len(request)}",
                         "BATCH_LIMIT_EXCEEDED",
                     )
-                answers = [await self._one(item, method, headers) for item in request]
+                answers = await self._batch(request, method, headers)
                 status, body = 200, [answer for _, answer in answers]
                 operation = "batch"
             else:
@@ -289,6 +339,18 @@ class RouterApp:
         except RequestError as exc:
             status, body, operation = exc.status, {"errors": [exc.to_graphql()]}, None
         return status, body, operation
+
+    async def _batch(
+        self, items: list[Any], method: str, headers: dict[str, str]
+    ) -> list[tuple[int, JSONObject]]:
+        """A batch's answers, in its order. Its items run concurrently unless one may be a
+        mutation: then one after another, in order, because clients batch "change, then read
+        back" and expect each item to see the effects of the mutations before it (as a
+        mutation's root fields run serially). Anything not plainly a query counts as a
+        possible mutation."""
+        if any(_may_mutate(item) for item in items):
+            return [await self._one(item, method, headers) for item in items]
+        return list(await asyncio.gather(*(self._one(item, method, headers) for item in items)))
 
     async def _one(
         self, request: Any, method: str, headers: dict[str, str]
@@ -390,7 +452,17 @@ class RouterApp:
         )
         shared = self._in_flight.get(key)
         if shared is not None:
-            return await asyncio.shield(shared)
+            try:
+                return await asyncio.shield(shared)
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if task is None or task.cancelling():
+                    raise
+                # The request executing it was cancelled (its router timeout), not this
+                # one: execute it here, within this request's own time.
+                return await router.execute(
+                    query, variables, operation_name, headers=headers, prepared=prepared
+                )
         shared = asyncio.get_running_loop().create_future()
         self._in_flight[key] = shared
         try:
@@ -426,6 +498,17 @@ class RouterApp:
             + ", ".join(self.config.csrf_required_headers),
             "CSRF_ERROR",
         )
+
+    def _json_content_type(self, headers: dict[str, str]) -> None:
+        """A POST body is read only as JSON (Apollo Router answers 415 for anything else)."""
+        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type not in JSON_CONTENT_TYPES:
+            raise RequestError(
+                "'content-type' header must be one of: "
+                + " or ".join(f'"{t}"' for t in JSON_CONTENT_TYPES),
+                "INVALID_CONTENT_TYPE_HEADER",
+                status=415,
+            )
 
     def _persisted(
         self, query: str | None, extensions: JSONObject, operation_name: str | None
@@ -502,10 +585,16 @@ class RouterApp:
         origin = headers.get("origin")
         if origin is None or not self.config.cors_origins:
             return []
-        if origin not in self.config.cors_origins and "*" not in self.config.cors_origins:
+        if "*" in self.config.cors_origins:
+            # Any origin: `*`, never the request's origin reflected (and never with
+            # credentials; the config refuses that combination).
+            allowed_origin = b"*"
+        elif origin in self.config.cors_origins:
+            allowed_origin = origin.encode("latin-1")
+        else:
             return []
         allowed = [
-            (b"access-control-allow-origin", origin.encode()),
+            (b"access-control-allow-origin", allowed_origin),
             (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
             (b"access-control-allow-headers", ", ".join(self.config.cors_allow_headers).encode()),
             (b"vary", b"origin"),
@@ -669,7 +758,11 @@ def _load_safelist(path: Path | None) -> tuple[dict[str, str], set[str]]:
 
 
 def _from_query_string(raw: bytes) -> JSONObject:
-    values = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+    try:
+        text = raw.decode()
+    except UnicodeDecodeError:
+        raise RequestError("the query string is not UTF-8", "BAD_REQUEST") from None
+    values = {k: v[0] for k, v in parse_qs(text).items()}
     request: JSONObject = {"query": values.get("query")}
     if "operationName" in values:
         request["operationName"] = values["operationName"]
@@ -698,6 +791,37 @@ def _parts(request: Any) -> tuple[str | None, dict[str, Any] | None, str | None,
     if operation_name is not None and not isinstance(operation_name, str):
         raise RequestError("`operationName` must be a string", "BAD_REQUEST")
     return query, variables, operation_name, extensions if isinstance(extensions, dict) else {}
+
+
+def _may_mutate(item: Any) -> bool:
+    """Whether a batch item may be a mutation: any item whose text is not at hand (a persisted
+    query) or that mentions `mutation` at all counts."""
+    query = item.get("query") if isinstance(item, dict) else None
+    return not isinstance(query, str) or _MUTATION.search(query) is not None
+
+
+async def _refuse_websocket(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """Subscriptions are not served: a WebSocket upgrade is refused with a coded error."""
+    if (await receive())["type"] != "websocket.connect":
+        return
+    if "websocket.http.response" not in scope.get("extensions", {}):
+        await send({"type": "websocket.close", "code": 1008})  # the server answers 403
+        return
+    body = orjson.dumps(
+        _error(
+            "this router does not serve subscriptions or WebSocket connections; "
+            "send queries and mutations with HTTP POST",
+            "SUBSCRIPTION_DISABLED",
+        )
+    )
+    await send(
+        {
+            "type": "websocket.http.response.start",
+            "status": 400,
+            "headers": [(b"content-type", JSON), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "websocket.http.response.body", "body": body})
 
 
 def _code(response: JSONObject) -> str | None:

@@ -26,7 +26,8 @@ class RecordingSubgraph:
             if not message.get("more_body"):
                 break
         body = json.loads(b"".join(chunks) or b"{}")
-        headers = {k.decode(): v.decode() for k, v in scope["headers"]}
+        # latin-1: every byte is kept as one character, so tests can assert exact bytes
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         self.requests.append((headers, body))
         if self.delay:
             await asyncio.sleep(self.delay)
