@@ -73,7 +73,7 @@ async def test_entity_error_paths_are_rewritten_to_client_paths() -> None:
         {
             "message": "name is stale",
             "path": ["orders", "edges", 1, "node", "customer", "name"],
-            "extensions": {"serviceName": "customers"},
+            "extensions": {"code": "DOWNSTREAM_SERVICE_ERROR", "serviceName": "customers"},
         }
     ]
     assert response["data"]["orders"]["edges"][1]["node"]["customer"] == {"name": "Bob"}
@@ -124,6 +124,31 @@ async def test_a_missing_field_the_subgraph_explains_gets_only_its_error() -> No
     response = await Router.from_sdl(SUPERGRAPH, fake).execute('{ customer(id: "1") { email } }')
     assert response["data"] == {"customer": None}
     assert [e["message"] for e in response["errors"]] == ["customers are read-only today"]
+
+
+@pytest.mark.parametrize("extensions", [None, {}, {"code": 7}, ["not", "an", "object"]])
+async def test_a_subgraph_error_without_a_code_gets_one(extensions: object) -> None:
+    """Every error a client gets is coded, shown or redacted (DOWNSTREAM_SERVICE_ERROR, as
+    Apollo Gateway and Hive Gateway code them)."""
+    error: dict[str, object] = {"message": "db password=hunter2 failed", "path": ["customer"]}
+    if extensions is not None:
+        error["extensions"] = extensions
+    for shown in (True, False):
+        fake = FakeSubgraphs()
+        fake.on(
+            "customers",
+            'query { customer(id: "1") { email } }',
+            {},
+            {"data": None, "errors": [error]},
+        )
+        router = Router.from_sdl(
+            SUPERGRAPH, fake, show_subgraph_errors=lambda _, shown=shown: shown
+        )
+        response = await router.execute('{ customer(id: "1") { email } }')
+        (answered,) = response["errors"]
+        assert answered["extensions"]["code"] == "DOWNSTREAM_SERVICE_ERROR"
+        assert answered["extensions"]["serviceName"] == "customers"
+        assert ("hunter2" in answered["message"]) is shown
 
 
 async def test_a_field_left_out_by_include_is_not_missing() -> None:

@@ -275,7 +275,12 @@ class _Run:
                 continue
             kept = dict(error)
             kept.setdefault("message", "subgraph error")
-            extensions = dict(kept.get("extensions") or {})
+            raw = kept.get("extensions")
+            extensions = dict(raw) if isinstance(raw, dict) else {}
+            if not isinstance(extensions.get("code"), str):
+                # Apollo Gateway's and Hive Gateway's code for a subgraph error that has none,
+                # so every error a client gets is coded, redacted or not
+                extensions["code"] = "DOWNSTREAM_SERVICE_ERROR"
             extensions.setdefault("serviceName", fetch.service)
             kept["extensions"] = extensions
             if rewrite is not None:
