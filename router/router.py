@@ -99,7 +99,7 @@ class Router:
         self._cache: BoundedCache[tuple[str, str | None, frozenset[str]], Prepared] = BoundedCache(
             plan_cache_bytes, plan_cache_size
         )
-        self._rejected: BoundedCache[tuple[bytes, str | None, frozenset[str]], RequestError] = (
+        self._rejected: BoundedCache[tuple[bytes, str | None, frozenset[str]], _Refusal] = (
             BoundedCache(REJECTIONS_BYTES, REJECTIONS_ENTRIES)
         )
         self.cache_hits = 0
@@ -142,12 +142,12 @@ class Router:
         digest = (hashlib.blake2b(query.encode(), digest_size=16).digest(), operation_name, labels)
         refused = self._rejected.get(digest)
         if refused is not None:
-            raise refused
+            raise refused.error()
         try:
             prepared = self._prepare(query, operation_name, labels)
         except RequestError as exc:
-            exc.__traceback__ = None  # kept without the frames that raised it
-            self._rejected.put(digest, exc, REJECTION_WEIGHT + len(str(exc.to_graphql())))
+            refusal = _Refusal.of(exc)
+            self._rejected.put(digest, refusal, REJECTION_WEIGHT + len(str(refusal.errors)))
             raise
         self._cache.put(key, prepared, _weight(query, prepared.operation.selections))
         return prepared
@@ -265,6 +265,32 @@ class ValidationFailed(RequestError):
     def __init__(self, errors: list[JSONObject]) -> None:
         super().__init__(errors[0]["message"], errors[0]["extensions"]["code"])
         self.errors = errors
+
+
+@dataclass(frozen=True, slots=True)
+class _Refusal:
+    """A refused document's answer, kept as data: never the exception that was raised, whose
+    traceback holds the frames, and so the document's text."""
+
+    errors: list[JSONObject]
+    status: int
+    validation: bool
+
+    @classmethod
+    def of(cls, exc: RequestError) -> _Refusal:
+        if isinstance(exc, ValidationFailed):
+            return cls(exc.errors, exc.status, True)
+        return cls([exc.to_graphql()], exc.status, False)
+
+    def error(self) -> RequestError:
+        if self.validation:
+            return ValidationFailed(self.errors)
+        (error,) = self.errors
+        extensions = dict(error["extensions"])
+        code = extensions.pop("code")
+        if "locations" in error:
+            extensions["locations"] = error["locations"]
+        return RequestError(error["message"], code, status=self.status, **extensions)
 
 
 REJECTIONS_ENTRIES = 4096

@@ -152,3 +152,35 @@ def test_planning_stops_at_its_budget() -> None:
     with pytest.raises(RequestError) as caught:
         tight.prepare(query)
     assert caught.value.code == "MAX_PLANNING_STEPS_LIMIT"
+
+
+def test_remembered_refusals_do_not_hold_the_documents(router: Router) -> None:
+    """20 distinct refused documents of 250,000 characters: what stays is their digests and
+    errors, not 5 MB of text (the raised exception's traceback would hold it)."""
+    import gc
+    import tracemalloc
+
+    answers = []
+    tracemalloc.start()
+    try:
+        gc.collect()
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(20):
+            query = f"# {i}\n" + " " * 250_000 + "{ order(id: 1 { id } }"
+            try:
+                router.prepare(query)
+            except RequestError as exc:
+                answers.append(exc.to_graphql())
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert len(router._rejected) == 20
+    assert held < 1_000_000
+    again = None
+    try:
+        router.prepare("# 0\n" + " " * 250_000 + "{ order(id: 1 { id } }")
+    except RequestError as exc:
+        again = exc.to_graphql()
+    assert again == answers[0]
+    assert again["extensions"]["code"] == "GRAPHQL_PARSE_FAILED" and again["locations"]
