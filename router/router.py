@@ -11,10 +11,14 @@ costs one lookup.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import contextvars
 import hashlib
 import random
 import re
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,6 +106,8 @@ class Router:
         self._rejected: BoundedCache[tuple[bytes, str | None, frozenset[str]], _Refusal] = (
             BoundedCache(REJECTIONS_BYTES, REJECTIONS_ENTRIES)
         )
+        self._preparer = ThreadPoolExecutor(1, thread_name_prefix="router-prepare")
+        self._preparing = 0
         self.cache_hits = 0
         self.cache_misses = 0
 
@@ -130,15 +136,17 @@ class Router:
         query: str,
         operation_name: str | None = None,
         labels: frozenset[str] | None = None,
+        *,
+        count: bool = True,
     ) -> Prepared:
         """Parse, validate, normalise, plan and compile shaping for an operation (cached)."""
         labels = self.request_labels() if labels is None else labels
         key = (query, operation_name, labels)
         prepared = self._cache.get(key)
         if prepared is not None:
-            self.cache_hits += 1
+            self.cache_hits += count
             return prepared
-        self.cache_misses += 1
+        self.cache_misses += count
         digest = (hashlib.blake2b(query.encode(), digest_size=16).digest(), operation_name, labels)
         refused = self._rejected.get(digest)
         if refused is not None:
@@ -192,12 +200,51 @@ class Router:
             raise RequestError("introspection is disabled on this router", "INTROSPECTION_DISABLED")
         return prepared
 
+    async def warm(self, query: str, operation_name: str | None = None) -> None:
+        """Look the operation up (the request's one counted lookup) and, when it is new,
+        prepare it in the router's preparation thread, so that a long preparation shares the
+        interpreter with the event loop (which takes it back every switch interval, 5 ms)
+        instead of holding it. Refusals are remembered as usual; later lookups for this request
+        (`count=False`) are cache hits. At most MAX_PREPARING new operations wait for the
+        thread; beyond that a request is refused with 503 REQUEST_CONCURRENCY_LIMITED."""
+        labels = self.request_labels()
+        key = (query, operation_name, labels)
+        if self._cache.peek(key) is not None:
+            self.cache_hits += 1
+            return
+        if self._preparing >= MAX_PREPARING:
+            raise RequestError(
+                "too many new operations are being prepared; try again",
+                "REQUEST_CONCURRENCY_LIMITED",
+                status=503,
+            )
+        self.cache_misses += 1
+        self._preparing += 1
+        try:
+            context = contextvars.copy_context()  # the request's trace, in the thread too
+            await asyncio.get_running_loop().run_in_executor(
+                self._preparer, context.run, self._prepare_quietly, query, operation_name, labels
+            )
+        finally:
+            self._preparing -= 1
+
+    def _prepare_quietly(
+        self, query: str, operation_name: str | None, labels: frozenset[str]
+    ) -> None:
+        with contextlib.suppress(RequestError):  # remembered; answered by the next lookup
+            self.prepare(query, operation_name, labels, count=False)
+
     def try_prepare(
-        self, query: str, operation_name: str | None = None, labels: frozenset[str] | None = None
+        self,
+        query: str,
+        operation_name: str | None = None,
+        labels: frozenset[str] | None = None,
+        *,
+        count: bool = True,
     ) -> tuple[Prepared | None, JSONObject]:
         """The prepared operation, or None and the error response that answers the request."""
         try:
-            return self.prepare(query, operation_name, labels), {}
+            return self.prepare(query, operation_name, labels, count=count), {}
         except ValidationFailed as exc:
             return None, {"errors": exc.errors}
         except RequestError as exc:
@@ -224,12 +271,13 @@ class Router:
         headers: Mapping[str, str] | None = None,
         labels: frozenset[str] | None = None,
         prepared: Prepared | None = None,
+        count: bool = True,
     ) -> JSONObject:
         """The GraphQL response (`data`, `errors`) for one request. Never raises for a bad
         request or a failing subgraph: those are answered as GraphQL errors. `prepared` skips
         the cache lookup when the caller already made it."""
         if prepared is None:
-            prepared, failure = self.try_prepare(query, operation_name, labels)
+            prepared, failure = self.try_prepare(query, operation_name, labels, count=count)
             if prepared is None:
                 return failure
         coerced = _coerce_variables(self.api_schema, prepared.operation, variables or {})
@@ -258,6 +306,7 @@ class Router:
         return dict(result.data or {})  # type: ignore[union-attr]
 
     async def close(self) -> None:
+        self._preparer.shutdown(wait=False, cancel_futures=True)
         await self.transport.close()
 
 
@@ -293,6 +342,8 @@ class _Refusal:
         return RequestError(error["message"], code, status=self.status, **extensions)
 
 
+MAX_PREPARING = 64
+"""New operations waiting for the preparation thread at once (each holds its document)."""
 REJECTIONS_ENTRIES = 4096
 REJECTIONS_BYTES = 4 * 1024 * 1024
 REJECTION_WEIGHT = 200

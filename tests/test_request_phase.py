@@ -4,6 +4,7 @@ expanded, and a refusal is remembered; good documents with repeated fragments pr
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -184,3 +185,43 @@ def test_remembered_refusals_do_not_hold_the_documents(router: Router) -> None:
         again = exc.to_graphql()
     assert again == answers[0]
     assert again["extensions"]["code"] == "GRAPHQL_PARSE_FAILED" and again["locations"]
+
+
+async def test_new_operations_are_prepared_off_the_event_loop(
+    router: Router, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The preparation waits for the event loop to release it: that can only happen if the
+    loop is free while an operation is prepared."""
+    import asyncio
+    import threading
+
+    released = threading.Event()
+    seen: dict[str, object] = {}
+    real = router._prepare
+
+    def waiting(*args: Any) -> Any:
+        seen["thread"] = threading.current_thread().name
+        seen["released"] = released.wait(timeout=30)
+        return real(*args)
+
+    monkeypatch.setattr(router, "_prepare", waiting)
+    query = '{ customer(id: "1") { name } }'
+    warming = asyncio.ensure_future(router.warm(query))
+    await asyncio.sleep(0.05)  # the loop goes on meanwhile (no assertion on time)
+    released.set()
+    await warming
+    assert seen == {"thread": "router-prepare_0", "released": True}
+    assert (router.cache_misses, router.cache_hits) == (1, 0)
+    router.prepare(query, count=False)  # now a hit, and not counted again
+    assert (router.cache_misses, router.cache_hits) == (1, 0)
+    await router.warm(query)
+    assert router.cache_hits == 1
+
+
+async def test_new_operations_waiting_for_preparation_are_bounded(router: Router) -> None:
+    from router.router import MAX_PREPARING
+
+    router._preparing = MAX_PREPARING
+    with pytest.raises(RequestError) as caught:
+        await router.warm("{ __typename }")
+    assert (caught.value.code, caught.value.status) == ("REQUEST_CONCURRENCY_LIMITED", 503)

@@ -7,6 +7,7 @@ leave behind is collected (see `router/server/factory.py`)."""
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from typing import Generic, TypeVar
 
@@ -15,7 +16,10 @@ V = TypeVar("V")
 
 
 class BoundedCache(Generic[K, V]):
+    """Safe to share between the event loop and the router's preparation thread."""
+
     def __init__(self, max_bytes: int, max_entries: int) -> None:
+        self._lock = threading.Lock()
         self.max_bytes = max_bytes
         self.max_entries = max_entries
         self.bytes = 0
@@ -26,16 +30,26 @@ class BoundedCache(Generic[K, V]):
         return len(self._entries)
 
     def get(self, key: K) -> V | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None:
+                return None
+            self._entries.move_to_end(key)
+            return found[0]
+
+    def peek(self, key: K) -> V | None:
+        """The value, without making it recently used."""
         found = self._entries.get(key)
-        if found is None:
-            return None
-        self._entries.move_to_end(key)
-        return found[0]
+        return None if found is None else found[0]
 
     def put(self, key: K, value: V, weight: int) -> None:
         """Keep `value` unless it alone is over the budget (then it is not kept at all)."""
         if weight > self.max_bytes:
             return
+        with self._lock:
+            self._put(key, value, weight)
+
+    def _put(self, key: K, value: V, weight: int) -> None:
         old = self._entries.pop(key, None)
         if old is not None:
             self.bytes -= old[1]

@@ -358,10 +358,17 @@ class RouterApp:
         """Answer one GraphQL request (of a batch, maybe): status and response body."""
         try:
             query, variables, operation_name, extensions = _parts(request)
-            query = self._persisted(query, extensions, operation_name)
             router = self.router
+            # new operations are prepared off the event loop (before an APQ registration
+            # stores the text, or once a hash has given it)
+            if query is not None:
+                await router.warm(query, operation_name)
+                query = self._persisted(query, extensions, operation_name)
+            else:
+                query = self._persisted(query, extensions, operation_name)
+                await router.warm(query, operation_name)
             if method == "GET":
-                prepared = router.prepare(query, operation_name)
+                prepared = router.prepare(query, operation_name, count=False)
                 if prepared.operation.kind != "query":
                     raise RequestError(
                         f"{prepared.operation.kind}s cannot be sent with GET; use POST",
@@ -377,7 +384,7 @@ class RouterApp:
                     status=403,
                 )
             if expose == "dry-run":
-                prepared = router.prepare(query, operation_name)
+                prepared = router.prepare(query, operation_name, count=False)
                 return 200, {
                     "data": None,
                     "extensions": {"apolloQueryPlan": _plan_extension(prepared.plan)},
@@ -389,7 +396,7 @@ class RouterApp:
         )
         if expose == "true" and "data" in response:
             response.setdefault("extensions", {})["apolloQueryPlan"] = _plan_extension(
-                router.prepare(query, operation_name).plan
+                router.prepare(query, operation_name, count=False).plan
             )
         status = 200
         code = _code(response)
@@ -426,8 +433,10 @@ class RouterApp:
         client's credentials). Mutations always run on their own. The shared response is only
         read (serialised) by each request, never changed."""
         if not self.config.deduplicate_requests or expose:
-            return await router.execute(query, variables, operation_name, headers=headers)
-        prepared, failure = router.try_prepare(query, operation_name)
+            return await router.execute(
+                query, variables, operation_name, headers=headers, count=False
+            )
+        prepared, failure = router.try_prepare(query, operation_name, count=False)
         if prepared is None:
             return failure
         if prepared.operation.kind != "query":
@@ -531,7 +540,7 @@ class RouterApp:
                     "provided sha does not match query", "PERSISTED_QUERY_HASH_MISMATCH"
                 )
             else:
-                prepared, _ = self.router.try_prepare(query, operation_name)
+                prepared, _ = self.router.try_prepare(query, operation_name, count=False)
                 if prepared is not None:  # a document that cannot run is never stored
                     self._apq.put(sha, query, len(sha) + 2 * len(query) + 100)
         if self._safelist is not None:
