@@ -10,7 +10,7 @@
     cors:              { origins: [...], allow_any_origin: false, allow_credentials: false,
                          allow_headers: [...] }   ("*" in origins = allow_any_origin; either
                          with allow_credentials is refused, as Apollo Router refuses it)
-    limits:            { max_depth: 13, max_aliases: 30, max_root_fields, parser_max_tokens,
+    limits:            { max_depth: 13, max_aliases: 30, max_root_fields, parser_max_tokens: 5000,
                          parser_max_source_length, max_recursive_selections, max_planning_steps,
                          http_max_request_bytes, http_max_response_bytes: 20MB,
                          http1_max_request_headers: 100, http1_max_request_buf_size: 400kib,
@@ -128,7 +128,9 @@ class Config:
     levels below the root fields, so both refuse the same operations."""
     max_aliases: int = 30
     max_root_fields: int = 100
-    parser_max_tokens: int = 15_000
+    parser_max_tokens: int = 5_000
+    """The services refuse documents over 5,000 tokens (subgraph_kit/schema.py), and what the
+    router sends them is rarely shorter than what it was sent."""
     parser_max_source_length: int = 262_144
     max_recursive_selections: int = 100_000
     max_planning_steps: int = 200_000
