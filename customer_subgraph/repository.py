@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from customer_subgraph.db import customers
 from subgraph_kit.db import as_utc
-from subgraph_kit.idempotency import KeyReused, fingerprint
+from subgraph_kit.idempotency import fingerprint, stored_row
 
 
 class EmailTaken(Exception):
@@ -99,16 +99,8 @@ async def find_by_idempotency_key(
 ) -> CustomerRecord | None:
     """The customer created earlier under `customer`'s idempotency key; None when there is none
     (or `customer` has no key). Raises KeyReused when it was created from other input."""
-    if customer.idempotency_key is None:
-        return None
-    query = select(customers).where(customers.c.idempotency_key == customer.idempotency_key)
-    async with engine.connect() as conn:
-        row = (await conn.execute(query)).first()
-    if row is None:
-        return None
-    if row.idempotency_fingerprint != customer.fingerprint:
-        raise KeyReused(customer.idempotency_key)
-    return _record(row)
+    row = await stored_row(engine, customers, customer.idempotency_key, customer.fingerprint)
+    return None if row is None else _record(row)
 
 
 async def create(engine: AsyncEngine, customer: NewCustomer) -> CustomerRecord:

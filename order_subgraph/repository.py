@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from order_subgraph.db import order_items, orders
 from subgraph_kit.db import as_utc
-from subgraph_kit.idempotency import KeyReused, fingerprint
+from subgraph_kit.idempotency import fingerprint, stored_row
 
 
 class Status(StrEnum):
@@ -216,16 +216,8 @@ async def counts_for_customers(
 async def find_by_idempotency_key(engine: AsyncEngine, order: NewOrder) -> OrderRecord | None:
     """The order created earlier under `order`'s idempotency key; None when there is none (or
     `order` has no key). Raises KeyReused when that order was created from other input."""
-    if order.idempotency_key is None:
-        return None
-    query = select(orders).where(orders.c.idempotency_key == order.idempotency_key)
-    async with engine.connect() as conn:
-        row = (await conn.execute(query)).first()
-    if row is None:
-        return None
-    if row.idempotency_fingerprint != order.fingerprint:
-        raise KeyReused(order.idempotency_key)
-    return _record(row)
+    row = await stored_row(engine, orders, order.idempotency_key, order.fingerprint)
+    return None if row is None else _record(row)
 
 
 async def create(engine: AsyncEngine, order: NewOrder) -> OrderRecord:

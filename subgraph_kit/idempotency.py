@@ -15,6 +15,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any
+
+from sqlalchemy import Table, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from subgraph_kit.errors import BadUserInput, Conflict
 
@@ -56,3 +60,17 @@ def key_reused(what: str, *, field: str) -> Conflict:
         f"first input again to get that {what} back, or use a new key for a new {what}",
         field=field,
     )
+
+
+async def stored_row(engine: AsyncEngine, table: Table, key: str | None, fingerprint: str) -> Any:
+    """The row of `table` created earlier under `key`; None when there is none (or no key).
+    Raises KeyReused when it was created from other input (another fingerprint)."""
+    if key is None:
+        return None
+    async with engine.connect() as conn:
+        row = (await conn.execute(select(table).where(table.c.idempotency_key == key))).first()
+    if row is None:
+        return None
+    if row.idempotency_fingerprint != fingerprint:
+        raise KeyReused(key)
+    return row
