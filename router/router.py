@@ -174,6 +174,7 @@ class Router:
             errors = validate_document(self.api_schema, located, self.limits)
             raise ValidationFailed([_graphql_error(e, "GRAPHQL_VALIDATION_FAILED") for e in errors])
         operation = normalize(document, operation_name)
+        self.demand_control.refuse_static(document, operation.definition)
         if operation.kind == "subscription":
             raise RequestError(
                 "subscriptions are not supported by this router", "OPERATION_NOT_SUPPORTED"

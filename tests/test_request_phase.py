@@ -225,3 +225,25 @@ async def test_new_operations_waiting_for_preparation_are_bounded(router: Router
     with pytest.raises(RequestError) as caught:
         await router.warm("{ __typename }")
     assert (caught.value.code, caught.value.status) == ("REQUEST_CONCURRENCY_LIMITED", 503)
+
+
+def test_an_expensive_operation_without_variables_is_refused_before_planning(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from router.config import Config
+    from router.server.app import build_router
+
+    router = build_router(SUPERGRAPH, Config())
+
+    def never(*_: object) -> None:
+        raise AssertionError("planned an operation its cost refuses")
+
+    monkeypatch.setattr(router.planner, "plan", never)
+    nested = (
+        "{ customers(first: 100) { edges { node { orders(first: 100) { edges { node { "
+        "customer { orders(first: 100) { edges { node { id } } } } } } } } } } }"
+    )
+    with pytest.raises(RequestError) as caught:
+        router.prepare(nested)
+    assert caught.value.code == "COST_ESTIMATED_TOO_EXPENSIVE"
+    assert caught.value.extensions["cost.max"] == 100_000

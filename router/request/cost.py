@@ -501,6 +501,19 @@ class DemandControl:
         schema = CostSchema.from_supergraph(supergraph) if settings.enabled else None
         return cls(schema, settings)
 
+    def refuse_static(self, document: DocumentNode, operation: OperationDefinitionNode) -> None:
+        """For an operation without variables the estimate is known before planning: raise
+        the refusal then (it is remembered with the other refusals), so an expensive
+        operation costs no planning. Operations with variables are checked per request."""
+        if operation.variable_definitions or self.settings.mode != "enforce":
+            return
+        refused = self.refuse(document, operation, {})
+        if refused is None:
+            return
+        (error,) = refused["errors"]
+        extensions = dict(error["extensions"])
+        raise RequestError(error["message"], extensions.pop("code"), **extensions)
+
     def refuse(
         self, document: DocumentNode, operation: OperationDefinitionNode, variables: Variables
     ) -> JSONObject | None:
