@@ -29,7 +29,7 @@ from router.errors import PlanningError, RequestError
 from router.execute.executor import Executor
 from router.execute.transport import HttpTransport, SubgraphTransport
 from router.operation.ir import Selection
-from router.operation.normalize import Operation, normalize
+from router.operation.normalize import Operation, normalize, select_operation
 from router.plan.nodes import QueryPlan
 from router.plan.planner import INTROSPECTION_ROOT_FIELDS, PlanningBudgetExceeded, QueryPlanner
 from router.request.cache import BoundedCache
@@ -164,17 +164,36 @@ class Router:
     def plan_cache_evictions(self) -> int:
         return self._cache.evicted
 
+    def _refuse_static(self, document: DocumentNode, operation_name: str | None) -> None:
+        """Demand control for an operation without variables, before the specification's
+        rules run: its cost is known from the text. The estimate reads only what it
+        recognises, so an invalid document is either refused here or left to validation."""
+        try:
+            definition = select_operation(document, operation_name)
+        except RequestError:
+            return  # which operation to run is for validation and normalisation to say
+        try:
+            self.demand_control.refuse_static(document, definition)
+        except RequestError:
+            raise
+        except Exception:  # an invalid document the estimate cannot read: validation says why
+            return
+
     def _prepare(self, query: str, operation_name: str | None, labels: frozenset[str]) -> Prepared:
         with self.tracing.span("parse"):
             document = parse_document(query, self.limits, locations=False)
         with self.tracing.span("validate"):
-            errors = validate_document(self.api_schema, document, self.limits)
+            errors = validate_document(
+                self.api_schema,
+                document,
+                self.limits,
+                lambda: self._refuse_static(document, operation_name),
+            )
         if errors:  # again with locations (the document is within budget), for the client
             located = parse_document(query, self.limits, locations=True)
             errors = validate_document(self.api_schema, located, self.limits)
             raise ValidationFailed([_graphql_error(e, "GRAPHQL_VALIDATION_FAILED") for e in errors])
         operation = normalize(document, operation_name)
-        self.demand_control.refuse_static(document, operation.definition)
         if operation.kind == "subscription":
             raise RequestError(
                 "subscriptions are not supported by this router", "OPERATION_NOT_SUPPORTED"

@@ -4,6 +4,8 @@ document within budget meets the specification's rules; then those rules, with t
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from graphql import DocumentNode, GraphQLError, GraphQLSchema, specified_rules, validate
 from graphql.validation import OverlappingFieldsCanBeMergedRule
 
@@ -18,11 +20,18 @@ SPECIFIED_RULES = tuple(
 
 
 def validate_document(
-    schema: GraphQLSchema, document: DocumentNode, limits: Limits
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    limits: Limits,
+    between: Callable[[], None] | None = None,
 ) -> list[GraphQLError]:
     """The document's errors, [] when it may be executed. An error over budget carries its
-    own `extensions.code`; the specification's errors carry none."""
+    own `extensions.code`; the specification's errors carry none. `between` runs after the
+    budget pass and before the specification's rules (the static cost check: an expensive
+    document is refused before the costlier pass)."""
     errors = validate(schema, document, (budget_rule(limits), EmptySelectionSetRule))
     if errors:
         return errors
+    if between is not None:
+        between()
     return validate(schema, document, SPECIFIED_RULES)
