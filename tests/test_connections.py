@@ -23,7 +23,7 @@ from router.config import ConfigError, parse_config
 from router.server.app import RouterApp, build_router
 from router.server.connections import uvicorn_options
 from tests.support.faulty import serve_in_thread
-from tests.support.recording_subgraph import RecordingSubgraph
+from tests.support.recording_subgraph import RecordingSubgraph, read_body
 
 ROOT = Path(__file__).parents[1]
 SUPERGRAPH = (ROOT / "supergraph.graphql").read_text()
@@ -381,13 +381,7 @@ class BarrierSubgraph:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        chunks = []
-        while True:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
-        query = json.loads(b"".join(chunks))["query"]
+        query = json.loads(await read_body(receive))["query"]
         self.arrivals.append(query)
         self.waiting += 1
         self.peak = max(self.peak, self.waiting)

@@ -19,13 +19,7 @@ class RecordingSubgraph:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        chunks = []
-        while True:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
-        body = json.loads(b"".join(chunks) or b"{}")
+        body = json.loads(await read_body(receive) or b"{}")
         # latin-1: every byte is kept as one character, so tests can assert exact bytes
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         self.requests.append((headers, body))
@@ -41,3 +35,13 @@ class RecordingSubgraph:
             }
         )
         await send({"type": "http.response.body", "body": payload})
+
+
+async def read_body(receive: Any) -> bytes:
+    """The whole body of an ASGI HTTP request."""
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
