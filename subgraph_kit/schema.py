@@ -15,6 +15,7 @@ from strawberry.extensions.max_aliases import create_validator as max_aliases_ru
 from strawberry.extensions.query_depth_limiter import create_validator as max_depth_rule
 
 from subgraph_kit.errors import ErrorCodes, QuietSchema
+from subgraph_kit.inputs import RefuseNulCharacters
 from subgraph_kit.pagination import PageInfo
 
 MAX_DEPTH = 12
@@ -41,6 +42,7 @@ def federated_schema(query: type, mutation: type, types: Iterable[type] = ()) ->
             lambda: ParserCache(maxsize=CACHE_SIZE),
             lambda: AddValidationRules(LIMIT_RULES),
             lambda: ValidationCache(maxsize=CACHE_SIZE),
+            RefuseNulCharacters,
             ErrorCodes,
         ],
     )
