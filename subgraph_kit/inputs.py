@@ -4,12 +4,17 @@ PostgreSQL's `text` cannot hold the NUL character (the driver fails the statemen
 client would see as INTERNAL_SERVER_ERROR); SQLite can. So that both stores answer alike, an
 operation whose string literals or variable values contain NUL is answered with one
 BAD_USER_INPUT error and executes nothing.
+
+Amounts of money are exact: `ExactDecimal` takes a Decimal only as a string ("12.50"); a JSON
+number such as 12.5 is refused (BAD_USER_INPUT), as a float may have rounded it already.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
 
+import strawberry
 from graphql import ExecutionResult, StringValueNode, Visitor, visit
 from strawberry.extensions import SchemaExtension
 
@@ -56,3 +61,22 @@ def _literal_has_nul(document: object) -> bool:
     finder = _NulLiteral()
     visit(document, finder)  # type: ignore[arg-type]
     return finder.found
+
+
+def _exact_decimal(value: object) -> Decimal:
+    """A Decimal from a string only: a JSON number may already have been rounded by a float."""
+    if not isinstance(value, str):
+        raise ValueError(f'a Decimal is given as a string, such as "12.50", not {value!r}')
+    try:
+        return Decimal(value)
+    except InvalidOperation:
+        raise ValueError(f"{value!r} is not a decimal number") from None
+
+
+EXACT_DECIMAL = strawberry.scalar(
+    name="Decimal",
+    description="Decimal (fixed-point)",
+    serialize=str,
+    parse_value=_exact_decimal,
+)
+"""Strawberry's Decimal, but input only as strings: `12.5` as a number is refused."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal
 
 from graphql import ASTValidationRule
 from strawberry.extensions import (
@@ -13,9 +14,10 @@ from strawberry.extensions import (
 )
 from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as max_depth_rule
+from strawberry.schema.config import StrawberryConfig
 
 from subgraph_kit.errors import ErrorCodes, QuietSchema
-from subgraph_kit.inputs import RefuseNulCharacters
+from subgraph_kit.inputs import EXACT_DECIMAL, RefuseNulCharacters
 from subgraph_kit.pagination import PageInfo
 
 MAX_DEPTH = 12
@@ -37,6 +39,7 @@ def federated_schema(query: type, mutation: type, types: Iterable[type] = ()) ->
         query=query,
         mutation=mutation,
         types=[PageInfo, *types],
+        config=StrawberryConfig(scalar_map={Decimal: EXACT_DECIMAL}),
         extensions=[
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
             lambda: ParserCache(maxsize=CACHE_SIZE),

@@ -233,3 +233,28 @@ async def test_too_deep_query_is_refused(orders_client: GraphQLClient) -> None:
     body = await orders_client(f"{{ order(id: 1) {{ customer {{ {nested} }} }} }}")
     assert error_codes(body) == ["GRAPHQL_VALIDATION_FAILED"]
     assert "depth" in body["errors"][0]["message"]
+
+
+@pytest.mark.parametrize("price", [12.5, 12, "12.5x"])
+async def test_a_price_that_is_not_a_decimal_string_is_refused(
+    orders_client: GraphQLClient, price: object
+) -> None:
+    """Money is exact: a JSON number may have been rounded by a float before it arrived."""
+    before = await stored_rows(orders_client)
+    item = {"sku": "A", "quantity": 1, "unitPrice": price}
+    body = await orders_client(CREATE, {"input": {**order_input(), "items": [item]}})
+    assert error_codes(body) == ["BAD_USER_INPUT"], body
+    assert "unitPrice" in body["errors"][0]["message"]
+    assert await stored_rows(orders_client) == before
+
+
+@pytest.mark.parametrize("price", ["12.5", "12"])
+async def test_a_price_written_as_a_number_literal_is_refused(
+    orders_client: GraphQLClient, price: str
+) -> None:
+    before = await stored_rows(orders_client)
+    item = f'{{sku: "A", quantity: 1, unitPrice: {price}}}'
+    mutation = f'mutation {{ createOrder(input: {{customerId: "1", items: [{item}]}}) {{ id }} }}'
+    body = await orders_client(mutation, {})
+    assert error_codes(body) == ["GRAPHQL_VALIDATION_FAILED"], body
+    assert await stored_rows(orders_client) == before
