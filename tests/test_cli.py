@@ -1,0 +1,32 @@
+"""`python -m router` as a shell user runs it: in a pipeline whose reader goes away."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parents[1]
+
+
+def test_plan_into_a_closed_pipe_exits_quietly(tmp_path: Path) -> None:
+    """`plan --json | head -c0`: no BrokenPipeError traceback, SIGPIPE's exit status."""
+    query = tmp_path / "q.graphql"
+    query.write_text('{ order(id: "1") { id customer { name } } }')
+    command = ["plan", "--json", "--supergraph", str(ROOT / "supergraph.graphql"), str(query)]
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first write
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "router", *command],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert done.stderr == ""
+    assert done.returncode == 141
