@@ -143,10 +143,13 @@ def _processes(
         )
     )
     processes: list[tuple[str, subprocess.Popen[bytes]]] = []
+    signal.signal(signal.SIGTERM, _stop)  # `kill` stops the children too, as Ctrl-C does
     try:
         for name, port, command in commands:
             say(f"starting {name} on port {port} ...")
-            process = subprocess.Popen(command, env=env)
+            # Its own process group: the terminal's Ctrl-C reaches only dev, which then stops
+            # each child once (a child in dev's group would get SIGINT twice and fail loudly).
+            process = subprocess.Popen(command, env=env, process_group=0)
             processes.append((name, process))
             deadline = time.monotonic() + 60
             while not healthy(port):
@@ -172,6 +175,10 @@ def _processes(
         for _, process in processes:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=10)
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 async def _in_process(

@@ -3,6 +3,7 @@ schema change, a clear message for a taken port, and a clean stop."""
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -41,6 +42,7 @@ def test_dev_runs_the_system_and_stops_it(tmp_path: Path) -> None:
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
+        process_group=0,  # as a shell starts a job: Ctrl-C signals the whole group
     )
     lines: list[str] = []  # read as it comes: the router can answer before dev prints its banner
 
@@ -72,13 +74,42 @@ def test_dev_runs_the_system_and_stops_it(tmp_path: Path) -> None:
         while time.monotonic() < deadline and not any("[dev] GraphiQL:" in x for x in lines):
             time.sleep(0.1)
     finally:
-        process.send_signal(signal.SIGINT)
+        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C in the terminal
         process.wait(timeout=30)
         reader.join(timeout=10)
     output = "".join(lines)
     assert "[dev] GraphiQL: http://127.0.0.1:" in output
+    assert "Traceback" not in output  # each child is stopped once, by dev, not by the terminal
+    assert process.returncode == 0
     assert (tmp_path / ".data" / "supergraph.graphql").exists()
     for port in ports:  # everything it started is gone
+        with socket.socket() as sock:
+            assert sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_dev_stopped_with_sigterm_stops_its_children(tmp_path: Path) -> None:
+    ports = [free_port(), free_port(), free_port()]
+    config = dev_config(tmp_path, ports[0], ports[1])
+    process = subprocess.Popen(
+        [sys.executable, "-m", "router", "dev", "--config", str(config), "--port", str(ports[2])],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", ports[2])) == 0:
+                    break
+            time.sleep(0.2)
+        else:
+            pytest.fail("the router did not start")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert process.returncode == 0
+    for port in ports:
         with socket.socket() as sock:
             assert sock.connect_ex(("127.0.0.1", port)) != 0
 
