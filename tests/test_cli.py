@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
+
 ROOT = Path(__file__).parents[1]
 
 
@@ -30,3 +32,23 @@ def test_plan_into_a_closed_pipe_exits_quietly(tmp_path: Path) -> None:
         os.close(write_end)
     assert done.stderr == ""
     assert done.returncode == 141
+
+
+def test_the_committed_router_yaml_serves_as_the_readme_says() -> None:
+    """`python -m router serve --config router.yaml`, from the repository, in production posture."""
+    from tests.support.services import ServiceProcess
+
+    router = ServiceProcess("router", ["--config", "router.yaml"], subcommand=["serve"])
+    router.start()
+    try:
+        assert httpx.get(f"{router.url}/health").json() == {"status": "UP"}
+        body = httpx.post(
+            f"{router.url}/graphql", json={"query": "{ __schema { types { name } } }"}
+        )
+        assert [e["extensions"]["code"] for e in body.json()["errors"]] == [
+            "INTROSPECTION_DISABLED"
+        ]
+        page = httpx.get(f"{router.url}/graphql", headers={"accept": "text/html"})
+        assert "<html" not in page.text.lower()  # no GraphiQL
+    finally:
+        router.stop()
