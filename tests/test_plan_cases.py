@@ -2,8 +2,9 @@
 
 A case holds `subgraphs/<name>.graphql` (composed here, routing URL `http://<name>`), or a
 `supergraph.graphql`, or neither (then the project's own supergraph.graphql is used); an
-`operation.graphql`; and the expected `plan.txt`. Set
-UPDATE_SNAPSHOTS=1 to rewrite `plan.txt` files; review their diff before committing.
+`operation.graphql`; and the expected `plan.txt`, in Apollo's text format
+(`prettyFormatQueryPlan`). A case without `plan.txt` fails; set UPDATE_SNAPSHOTS=1 to write
+or rewrite `plan.txt` files, and review their diff before committing.
 Each case is also planned with its subgraphs in every order: the plan must not change.
 """
 
@@ -14,6 +15,7 @@ import os
 from pathlib import Path
 
 import pytest
+from graphql import Node, OperationDefinitionNode, parse, print_ast
 
 from router.compose import compose_subgraphs, read_subgraph
 from router.router import Router
@@ -45,6 +47,35 @@ def test_plan_snapshot(case: Path) -> None:
     assert len(plans) == 1, "the plan depends on the order of the subgraphs"
     (plan,) = plans
     expected_file = case / "plan.txt"
-    if UPDATE or not expected_file.exists():
+    if UPDATE:
         expected_file.write_text(plan + "\n")
+    assert expected_file.exists(), (
+        f"{expected_file} is missing: write it with UPDATE_SNAPSHOTS=1, then review it"
+    )
     assert plan + "\n" == expected_file.read_text()
+
+
+@pytest.mark.parametrize("case", case_dirs(), ids=lambda p: p.name)
+def test_fetches_declare_the_client_variables_they_use(case: Path) -> None:
+    """Each subgraph operation parses and declares exactly the variables it uses, each with the
+    client's type and default value (printed from the AST, so a default such as
+    `"hello @world"` arrives whole) and without the directives of the client's definition,
+    which Apollo's planner leaves out too."""
+    operation = (case / "operation.graphql").read_text()
+    (client,) = [d for d in parse(operation).definitions if isinstance(d, OperationDefinitionNode)]
+    wanted = {v.variable.name.value: v for v in client.variable_definitions or ()}
+    plan = Router.from_sdl(supergraph_sdls(case)[0]).prepare(operation).plan
+    for fetch in plan.fetches:
+        (sent,) = parse(fetch.operation).definitions
+        assert isinstance(sent, OperationDefinitionNode)
+        declared = {v.variable.name.value: v for v in sent.variable_definitions or ()}
+        declared.pop("representations", None)
+        assert sorted(declared) == sorted(fetch.variable_usages)
+        for name, definition in declared.items():
+            assert print_ast(definition.type) == print_ast(wanted[name].type)
+            assert _printed(definition.default_value) == _printed(wanted[name].default_value)
+            assert not definition.directives, fetch.operation
+
+
+def _printed(node: Node | None) -> str | None:
+    return None if node is None else print_ast(node)
