@@ -149,7 +149,7 @@ def ours(sdl: str, queries: list[str]) -> list[Planned]:
             except Exception as exc:  # reported in the table
                 results.append(Planned(f"{type(exc).__name__}: {exc}"))
                 continue
-            results.append(Planned(count(plan.to_json()["node"]), plan.print()))
+            results.append(Planned(count(plan.to_json().get("node")), plan.print()))
         return results
     finally:
         asyncio.run(router.close())

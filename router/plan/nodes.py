@@ -78,7 +78,13 @@ class QueryPlan:
         return print_plan(self)
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": "QueryPlan", "node": node_json(self.node) if self.node else None}
+        """Apollo's JSON: `{"kind": "QueryPlan", "node": …}`, without `node` when nothing is
+        fetched."""
+        return (
+            {"kind": "QueryPlan", "node": node_json(self.node)}
+            if self.node
+            else {"kind": "QueryPlan"}
+        )
 
 
 # --- text ------------------------------------------------------------------------------------
