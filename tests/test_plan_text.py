@@ -87,3 +87,16 @@ def test_values_print_as_graphql_js_16_prints_them() -> None:
     assert print_graphql_js(operation.selection_set) == (  # type: ignore[attr-defined]
         '{\n  f(o: {a: [1, "two", {b: null}], e: RED}, s: """x""") @d(if: $v) {\n    g\n  }\n}'
     )
+
+
+def test_a_fetch_that_does_not_parse_is_printed_as_sent() -> None:
+    """Printing a plan never fails: the plan extension of a response must not turn a planner
+    bug into a server error."""
+    broken = Fetch("a", "A", "query { a { b }", "query", (), (Field("a", selections=()),))
+    assert QueryPlan(broken).print() == (
+        'QueryPlan {\n  Fetch(service: "a") {\n    query { a { b }\n  },\n}'
+    )
+    empty = Fetch("a", "A", "query { a { } }", "query", (), (Field("a", selections=()),))
+    assert QueryPlan(empty).print() == (
+        'QueryPlan {\n  Fetch(service: "a") {\n    {\n      a {}\n    }\n  },\n}'
+    )

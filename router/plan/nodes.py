@@ -7,7 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-from graphql import FieldNode, Node, OperationDefinitionNode, OperationType, parse
+from graphql import (
+    FieldNode,
+    GraphQLError,
+    Node,
+    OperationDefinitionNode,
+    OperationType,
+    parse,
+)
 
 from router.operation.ir import Field, InlineFragment, Selection, print_selections
 from router.plan.aliasing import OutputRewrite
@@ -137,7 +144,10 @@ def _print_node(node: PlanNode, pad: str) -> str:
 def _print_graphql(operation: str, pad: str) -> str:
     """graphql-js's printing of a subgraph operation's selection set (of its `_entities` field's for
     an entity fetch), each line indented by `pad`, as Apollo prints fetches."""
-    document = parse(operation, no_location=True)
+    try:
+        document = parse(operation, no_location=True)
+    except GraphQLError:  # a planner bug (e.g. an empty selection): show what is sent
+        return pad + operation
     definitions: list[Node] = []
     for definition in document.definitions:
         if isinstance(definition, OperationDefinitionNode):

@@ -104,7 +104,10 @@ def _directives(directives: tuple[DirectiveNode, ...] | None) -> str:
 
 
 def _selection_set(selection_set: SelectionSetNode | None) -> str:
-    return print_graphql_js(selection_set) if selection_set is not None else ""
+    if selection_set is None:
+        return ""
+    # graphql-js cannot parse `{}`, so never prints it; shown as sent, not hidden
+    return print_graphql_js(selection_set) if selection_set.selections else "{}"
 
 
 def _block(lines: list[str]) -> str:
