@@ -15,10 +15,22 @@ import os
 from pathlib import Path
 
 import pytest
-from graphql import Node, OperationDefinitionNode, parse, print_ast
+from graphql import (
+    DocumentNode,
+    Node,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    Visitor,
+    parse,
+    print_ast,
+    validate,
+    visit,
+)
 
 from router.compose import compose_subgraphs, read_subgraph
+from router.compose.config import load_config, read_sdl
 from router.router import Router
+from tests.support.subgraph_schema import subgraph_schema
 
 CASES = Path(__file__).parent / "cases"
 UPDATE = os.environ.get("UPDATE_SNAPSHOTS") == "1"
@@ -38,6 +50,16 @@ def supergraph_sdls(case: Path) -> list[str]:
     subgraphs = [read_subgraph(f.stem, f"http://{f.stem}", f.read_text()) for f in files]
     orders = list(itertools.permutations(subgraphs))[:6]
     return [compose_subgraphs(list(order)) for order in orders]
+
+
+def subgraph_sdls(case: Path) -> dict[str, str]:
+    """Each subgraph's own SDL by name ({} for a case given as a supergraph only)."""
+    if (case / "supergraph.graphql").exists():
+        return {}
+    if (case / "subgraphs").exists():
+        return {f.stem: f.read_text() for f in sorted((case / "subgraphs").glob("*.graphql"))}
+    config = load_config(CASES.parents[1] / "supergraph.yaml")
+    return {s.name: read_sdl(s) for s in config.subgraphs}
 
 
 @pytest.mark.parametrize("case", case_dirs(), ids=lambda p: p.name)
@@ -79,3 +101,31 @@ def test_fetches_declare_the_client_variables_they_use(case: Path) -> None:
 
 def _printed(node: Node | None) -> str | None:
     return None if node is None else print_ast(node)
+
+
+@pytest.mark.parametrize("case", [c for c in case_dirs() if subgraph_sdls(c)], ids=lambda p: p.name)
+def test_fetches_are_valid_in_the_subgraph_that_receives_them(case: Path) -> None:
+    """Every operation sent validates against the receiving subgraph's own schema: no empty
+    selection, no field or type condition that subgraph lacks, no conflicting response names."""
+    schemas = {name: subgraph_schema(sdl) for name, sdl in subgraph_sdls(case).items()}
+    operation = (case / "operation.graphql").read_text()
+    plan = Router.from_sdl(supergraph_sdls(case)[0]).prepare(operation).plan
+    for fetch in plan.fetches:
+        document = parse(fetch.operation)
+        errors = validate(schemas[fetch.service], document)
+        assert not errors, f"{fetch.service}: {fetch.operation}\n{errors}"
+        assert not _empty_selection_sets(document), f"{fetch.service}: {fetch.operation}"
+
+
+def _empty_selection_sets(document: DocumentNode) -> int:
+    """How many `{ }` the document holds: graphql-core parses and validates them, the spec's
+    grammar (and graphql-js) refuse them."""
+    found = 0
+
+    class Finder(Visitor):
+        def enter_selection_set(self, node: SelectionSetNode, *_: object) -> None:
+            nonlocal found
+            found += not node.selections
+
+    visit(document, Finder())
+    return found
