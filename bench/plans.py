@@ -15,7 +15,8 @@ Both plans are counted from their JSON (Apollo's serialised shape, which ours fo
 fetches = the Fetch nodes (both branches of a condition counted); chain = fetches that must run
 one after the other (Sequence adds, Parallel and Condition take the longest). One table per
 suite, `MORE` where ours makes more fetches than Apollo's, `fewer` where it makes fewer,
-`longer chain` where it makes as many but more of them wait for each other, then a summary. `--out` also writes the tables as Markdown. Traffic stays on 127.0.0.1.
+`longer chain` where it makes as many but more of them wait for each other, then a summary
+(with how many of our plans print exactly as Apollo's). `--out` also writes the tables as Markdown. Traffic stays on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -312,10 +313,10 @@ def table(name: str, rows: list[Row]) -> str:
 def summary(results: dict[str, list[Row]]) -> str:
     lines = [
         "| suite | queries | fetches ours | fetches Apollo | chain ours | chain Apollo "
-        "| ours more | ours fewer | ours longer chain | errors ours / Apollo |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| ours more | ours fewer | ours longer chain | same text | errors ours / Apollo |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    totals = [0] * 10
+    totals = [0] * 11
     for name, rows in results.items():
         both = [(r.ours, r.apollo) for r in rows]
         counted = [(o, a) for o, a in both if isinstance(o, Count) and isinstance(a, Count)]
@@ -328,6 +329,7 @@ def summary(results: dict[str, list[Row]]) -> str:
             sum(flag(r) == "MORE" for r in rows),
             sum(flag(r) == "fewer" for r in rows),
             sum(flag(r) == "longer chain" for r in rows),
+            sum(bool(r.texts[0]) and r.texts[0] == r.texts[1] for r in rows),
             sum(isinstance(o, str) for o, _ in both),
             sum(isinstance(a, str) for _, a in both),
         ]
