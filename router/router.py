@@ -310,10 +310,17 @@ class Router:
             return refused
         result = await self.executor.execute(prepared.plan, coerced, headers)
         extra = self._introspect(prepared, coerced) if prepared.introspection else None
-        data = prepared.shaper.shape(result.data, coerced, result.errors, extra)
+        failed = bool(result.errors)
+        completion: list[JSONObject] = []
+        data = prepared.shaper.shape(
+            result.data, coerced, result.errors, extra, result.null_entities, completion
+        )
         response: JSONObject = {"data": data}
         if result.errors:
             response["errors"] = result.errors
+        if completion and not failed:
+            # Nulls from entities answered null: not errors, but shown, as Apollo does.
+            response["extensions"] = {"valueCompletion": completion}
         return response
 
     def _introspect(self, prepared: Prepared, variables: Variables) -> JSONObject:

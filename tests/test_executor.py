@@ -98,6 +98,41 @@ async def test_wrong_number_of_entities_is_an_error_not_a_crash() -> None:
     assert "0 entities for 1 representations" in response["errors"][0]["message"]
 
 
+async def test_an_entity_answered_null_nulls_its_object_without_an_error() -> None:
+    """`_entities: [null]` is the subgraph saying it has no such entity: Customer.name and
+    Order.customer are non-null, so the order becomes null, silently, as Apollo Gateway and
+    Hive Gateway answer (and the audit expects)."""
+    fake = FakeSubgraphs()
+    fake.on("orders", ORDERS_FETCH, {}, orders_answer("1", "2"))
+    fake.on(
+        "customers", NAMES_FETCH, reps("1", "2"), {"data": {"_entities": [None, {"name": "Bob"}]}}
+    )
+    response = await Router.from_sdl(SUPERGRAPH, fake).execute(ORDERS_QUERY)
+    # Query.orders is non-null too: the null reaches `data`, still with no error.
+    assert response["data"] is None and "errors" not in response
+    # Shown (not as an error) where Apollo Router and Gateway show it.
+    assert response["extensions"] == {
+        "valueCompletion": [
+            {
+                "message": "Cannot return null for non-nullable field Customer.name.",
+                "path": ["orders", "edges", 0, "node", "customer", "name"],
+                "extensions": {"code": "INVALID_GRAPHQL"},
+            }
+        ]
+    }
+    fake.on(
+        "orders",
+        'query { order(id: "1") { id customer { __typename id } } }',
+        {},
+        {"data": {"order": {"id": "1", "customer": {"__typename": "Customer", "id": "1"}}}},
+    )
+    fake.on("customers", NAMES_FETCH, reps("1"), {"data": {"_entities": [None]}})
+    response = await Router.from_sdl(SUPERGRAPH, fake).execute(
+        '{ order(id: "1") { id customer { name } } }'
+    )
+    assert response["data"] == {"order": None} and "errors" not in response
+
+
 async def test_a_root_field_missing_from_the_answer_is_an_error_not_a_silent_null() -> None:
     fake = FakeSubgraphs()
     fake.on("customers", 'query { customer(id: "1") { email } }', {}, {"data": {}})

@@ -7,7 +7,8 @@ request, merge writes each answer into every object it came from. Subgraph error
 with `_entities.N…` paths rewritten to client paths and `extensions.serviceName` added, then
 masked as router.yaml says (masking.py), failed fetches included. An answer lacking a requested
 root field, `_entities` or an entity's field, with no error saying why, is
-SUBREQUEST_MALFORMED_RESPONSE rather than a silent null.
+SUBREQUEST_MALFORMED_RESPONSE rather than a silent null; an entity answered `null` is the
+subgraph saying it has none, so the nulls it causes are silent (`null_entities`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ V = TypeVar("V")
 class ExecutionResult:
     data: JSONObject
     errors: list[JSONObject] = field(default_factory=list)
+    null_entities: list[ResponsePath] = field(default_factory=list)
+    """Client paths of entities a subgraph answered `null` for: a non-null field of theirs that
+    is then missing nulls the entity without an error, as Apollo Gateway and Hive Gateway do."""
 
 
 class Executor:
@@ -92,7 +96,7 @@ class Executor:
         run = _Run(self, variables, headers)
         if plan.node is not None:
             await run.node(plan.node)
-        return ExecutionResult(run.data, run.errors)
+        return ExecutionResult(run.data, run.errors, run.null_entities)
 
 
 class _PerNodes(Generic[V]):
@@ -121,6 +125,7 @@ class _Run:
         self.headers = headers
         self.data: JSONObject = {}
         self.errors: list[JSONObject] = []
+        self.null_entities: list[ResponsePath] = []
         self._batches: dict[str, list[_Waiting]] = {}
         self._flushing: set[asyncio.Task[None]] = set()
 
@@ -392,10 +397,19 @@ class _Run:
             self._check_entities(fetch, entities, representations, rewrite)
         if fetch.output_rewrites:
             apply_rewrites(entities, fetch.output_rewrites, self.executor.is_subtype)
+        nulls: set[int] = set()
         for index, entity in enumerate(entities):
             if isinstance(entity, dict):
                 for obj in places[index]:
                     deep_merge(obj, entity)
+            elif entity is None:
+                nulls.update(id(obj) for obj in places[index])
+        if nulls:
+            self.null_entities.extend(
+                trail
+                for obj, trail in select_objects_with_paths(self.data, flatten.path)
+                if id(obj) in nulls
+            )
 
     def _check_entities(
         self,

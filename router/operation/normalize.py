@@ -20,6 +20,7 @@ from graphql import (
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    VariableDefinitionNode,
     print_ast,
 )
 
@@ -43,7 +44,7 @@ class Operation:
     name: str | None
     selections: tuple[Selection, ...]
     variable_definitions: dict[str, str]
-    """Variable name → its definition as printed (`$id: ID!`), for subgraph operations."""
+    """Variable name → its definition as printed (`$id: ID! = 1`), for subgraph operations."""
     definition: OperationDefinitionNode
 
 
@@ -68,7 +69,7 @@ def normalize(document: DocumentNode, operation_name: str | None) -> Operation:
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
     variables = {
-        v.variable.name.value: print_ast(v).split(" @", 1)[0]
+        v.variable.name.value: print_variable_definition(v)
         for v in definition.variable_definitions or ()
     }
     return Operation(
@@ -77,6 +78,20 @@ def normalize(document: DocumentNode, operation_name: str | None) -> Operation:
         selections=_Normalizer(fragments).selections(definition.selection_set),
         variable_definitions=variables,
         definition=definition,
+    )
+
+
+def print_variable_definition(definition: VariableDefinitionNode) -> str:
+    """`$name: Type = default`, printed from the AST. Directives on the definition are left out,
+    as Apollo's planner leaves them out of subgraph operations (they concern the client's
+    operation, and a subgraph need not define them)."""
+    return print_ast(
+        VariableDefinitionNode(
+            variable=definition.variable,
+            type=definition.type,
+            default_value=definition.default_value,
+            directives=(),
+        )
     )
 
 

@@ -7,8 +7,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Union
 
+from graphql import (
+    FieldNode,
+    GraphQLError,
+    Node,
+    OperationDefinitionNode,
+    OperationType,
+    parse,
+)
+
 from router.operation.ir import Field, InlineFragment, Selection, print_selections
 from router.plan.aliasing import OutputRewrite
+from router.plan.text import print_graphql_js
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,49 +85,89 @@ class QueryPlan:
         return print_plan(self)
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": "QueryPlan", "node": node_json(self.node) if self.node else None}
+        """Apollo's JSON: `{"kind": "QueryPlan", "node": …}`, without `node` when nothing is
+        fetched."""
+        return (
+            {"kind": "QueryPlan", "node": node_json(self.node)}
+            if self.node
+            else {"kind": "QueryPlan"}
+        )
 
 
 # --- text ------------------------------------------------------------------------------------
+# Apollo's `prettyFormatQueryPlan`, line for line: every child of QueryPlan, Sequence, Parallel
+# and Flatten ends with `,`; the one child of Include/Skip and of Then/Else does not; a fetch
+# body is graphql-js's printing of the operation sent (the `_entities` field left out).
 
 INDENT = "  "
 
 
 def print_plan(plan: QueryPlan) -> str:
-    if plan.node is None:
-        return "QueryPlan {\n}"
-    return "QueryPlan {\n" + _print_node(plan.node, INDENT) + "\n}"
+    return "QueryPlan {" + _print_children((plan.node,) if plan.node else (), "") + "}"
+
+
+def _print_children(nodes: tuple[PlanNode, ...], pad: str) -> str:
+    if not nodes:
+        return ""
+    inner = pad + INDENT
+    return "\n" + "\n".join(inner + _print_node(n, inner) + "," for n in nodes) + "\n" + pad
 
 
 def _print_node(node: PlanNode, pad: str) -> str:
+    """The node's text, its first line unindented (the caller is at `pad` already)."""
     inner = pad + INDENT
     if isinstance(node, Fetch):
-        head = f'{pad}Fetch(service: "{node.service}") {{\n'
-        body = ""
+        text = f'Fetch(service: "{node.service}") {{\n'
         if node.requires:
-            body += _block(tuple(node.requires), inner) + " =>\n"
-        body += _block(node.selections, inner)
-        return head + body + "\n" + pad + "},"
+            text += _print_graphql(print_selections(node.requires), inner) + " =>\n"
+        return text + _print_graphql(node.operation, inner) + "\n" + pad + "}"
     if isinstance(node, Flatten):
         path = ".".join(node.path)
-        return f'{pad}Flatten(path: "{path}") {{\n{_print_node(node.node, inner)}\n{pad}}},'
+        return f'Flatten(path: "{path}") {{' + _print_children((node.node,), pad) + "}"
     if isinstance(node, (Sequence, Parallel)):
         name = "Sequence" if isinstance(node, Sequence) else "Parallel"
-        children = "\n".join(_print_node(child, inner) for child in node.nodes)
-        return f"{pad}{name} {{\n{children}\n{pad}}},"
-    text = f"{pad}Condition(if: ${node.variable}) {{\n"
-    if node.then is not None:
-        text += f"{inner}Then {{\n{_print_node(node.then, inner + INDENT)}\n{inner}}}"
-    if node.otherwise is not None:
-        text += ("\n" if node.then is not None else "") + (
-            f"{inner}Else {{\n{_print_node(node.otherwise, inner + INDENT)}\n{inner}}}"
+        return f"{name} {{" + _print_children(node.nodes, pad) + "}"
+    then, otherwise = node.then, node.otherwise
+    if then is not None and otherwise is not None:
+        deeper = inner + INDENT
+        return (
+            f"Condition(if: ${node.variable}) {{\n"
+            f"{inner}Then {{\n{deeper}{_print_node(then, deeper)}\n"
+            f"{inner}}} Else {{\n{deeper}{_print_node(otherwise, deeper)}\n"
+            f"{inner}}}\n{pad}}}"
         )
-    return text + f"\n{pad}}},"
+    name, only = ("Include", then) if then is not None else ("Skip", otherwise)
+    assert only is not None, "a Condition node runs something in at least one branch"
+    return f"{name}(if: ${node.variable}) {{\n{inner}{_print_node(only, inner)}\n{pad}}}"
 
 
-def _block(selections: tuple[Selection, ...], pad: str) -> str:
-    printed = print_selections(selections, indent=INDENT)
-    return "\n".join(pad + line for line in printed.split("\n"))
+def _print_graphql(operation: str, pad: str) -> str:
+    """graphql-js's printing of a subgraph operation's selection set (of its `_entities` field's for
+    an entity fetch), each line indented by `pad`, as Apollo prints fetches."""
+    try:
+        document = parse(operation, no_location=True)
+    except GraphQLError:  # a planner bug (e.g. an empty selection): show what is sent
+        return pad + operation
+    definitions: list[Node] = []
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            selection_set = definition.selection_set
+            first = selection_set.selections[0] if selection_set.selections else None
+            if (
+                definition.operation == OperationType.QUERY
+                and isinstance(first, FieldNode)
+                and first.name.value == "_entities"
+                and first.selection_set is not None
+            ):
+                selection_set = first.selection_set
+            definitions.append(selection_set)
+        else:
+            definitions.append(definition)
+    printed = "\n\n".join(print_graphql_js(d) for d in definitions).strip()
+    lines = printed.split("\n")
+    if len(lines) == 1:
+        return lines[0]
+    return "\n".join(pad + line for line in lines)
 
 
 # --- JSON (Apollo's shape) -------------------------------------------------------------------
@@ -125,22 +175,14 @@ def _block(selections: tuple[Selection, ...], pad: str) -> str:
 
 def node_json(node: PlanNode) -> dict[str, Any]:
     if isinstance(node, Fetch):
-        result: dict[str, Any] = {
-            "kind": "Fetch",
-            "serviceName": node.service,
-            "variableUsages": list(node.variable_usages),
-            "operation": node.operation,
-            "operationKind": node.operation_kind,
-        }
-        if node.operation_name:
-            result["operationName"] = node.operation_name
+        result: dict[str, Any] = {"kind": "Fetch", "serviceName": node.service}
         if node.requires:
             result["requires"] = [_selection_json(s) for s in node.requires]
-        if node.output_rewrites:
-            result["outputRewrites"] = [
-                {"kind": "KeyRenamer", "path": [*r.path, r.alias], "renameKeyTo": r.name}
-                for r in node.output_rewrites
-            ]
+        result["variableUsages"] = list(node.variable_usages)
+        result["operation"] = node.operation
+        result["operationKind"] = node.operation_kind
+        if node.operation_name:
+            result["operationName"] = node.operation_name
         if node.input_rewrites:
             result["inputRewrites"] = [
                 {
@@ -150,18 +192,23 @@ def node_json(node: PlanNode) -> dict[str, Any]:
                 }
                 for t in node.input_rewrites
             ]
+        if node.output_rewrites:
+            result["outputRewrites"] = [
+                {"kind": "KeyRenamer", "path": [*r.path, r.alias], "renameKeyTo": r.name}
+                for r in node.output_rewrites
+            ]
         return result
     if isinstance(node, Flatten):
         return {"kind": "Flatten", "path": list(node.path), "node": node_json(node.node)}
     if isinstance(node, (Sequence, Parallel)):
         kind = "Sequence" if isinstance(node, Sequence) else "Parallel"
         return {"kind": kind, "nodes": [node_json(n) for n in node.nodes]}
-    return {
-        "kind": "Condition",
-        "condition": node.variable,
-        "ifClause": node_json(node.then) if node.then else None,
-        "elseClause": node_json(node.otherwise) if node.otherwise else None,
-    }
+    condition: dict[str, Any] = {"kind": "Condition", "condition": node.variable}
+    if node.then is not None:
+        condition["ifClause"] = node_json(node.then)
+    if node.otherwise is not None:
+        condition["elseClause"] = node_json(node.otherwise)
+    return condition
 
 
 def _selection_json(selection: Selection) -> dict[str, Any]:

@@ -12,7 +12,7 @@ few codes. Running the plan per response is then a tight loop over dicts.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +31,7 @@ from graphql import (
 from router.codegen import FunctionSource
 from router.operation.ir import Condition, Field, InlineFragment, Selection
 from router.operation.normalize import Operation
-from router.types import JSONObject, Variables
+from router.types import JSONObject, ResponsePath, Variables
 
 LEAF, ENUM, OBJECT, ABSTRACT = range(4)
 
@@ -209,9 +209,14 @@ class Shaper:
         variables: Variables,
         errors: list[JSONObject],
         extra_root_values: JSONObject | None = None,
+        silent: Sequence[ResponsePath] = (),
+        completion: list[JSONObject] | None = None,
     ) -> JSONObject | None:
-        """The response's `data` (None when null propagated to the root); appends errors."""
-        run = _Run(variables, errors, extra_root_values or {})
+        """The response's `data` (None when null propagated to the root); appends errors. A
+        null at, under or above a `silent` path (an entity its subgraph answered null for)
+        propagates without an error: its error goes to `completion` instead (Apollo's
+        `valueCompletion` extension)."""
+        run = _Run(variables, errors, extra_root_values or {}, silent, completion)
         result = self.root.function(self.root_type)(data or {}, run, run.path)
         return None if result is _NULL else result
 
@@ -223,33 +228,46 @@ _ShapeFunction = Callable[[JSONObject, "_Run", list[str | int]], Any]
 class _Run:
     """The per-response state the generated functions share."""
 
-    __slots__ = ("error_paths", "errors", "extra", "path", "variables")
+    __slots__ = ("completion", "error_paths", "errors", "extra", "path", "silent", "variables")
 
-    def __init__(self, variables: Variables, errors: list[JSONObject], extra: JSONObject) -> None:
+    def __init__(
+        self,
+        variables: Variables,
+        errors: list[JSONObject],
+        extra: JSONObject,
+        silent: Sequence[ResponsePath] = (),
+        completion: list[JSONObject] | None = None,
+    ) -> None:
         self.variables = variables
         self.errors = errors
         self.extra = extra
         self.path: list[str | int] = []
         """The response path being shaped (for error paths): objects and lists push their key."""
         self.error_paths = [tuple(e["path"]) for e in errors if isinstance(e.get("path"), list)]
+        """Paths whose nulls are already explained (by a subgraph error or an earlier null)."""
+        self.silent = [tuple(path) for path in silent]
+        self.completion = [] if completion is None else completion
 
     def null_at(self, entry: _Field, key: str | int) -> object:
         """Report a null in the non-null position `key` under the current path (unless a
         subgraph error already covers it); returns _NULL for the caller to propagate."""
         here = (*self.path, key)
-        for known in self.error_paths:
-            if here[: len(known)] == known or known[: len(here)] == here:
-                return _NULL
-        self.errors.append(
-            {
-                "message": "Cannot return null for non-nullable field "
-                f"{entry.parent}.{entry.field_name}.",
-                "path": list(here),
-                "extensions": {"code": "INVALID_GRAPHQL"},
-            }
-        )
+        if _related(here, self.error_paths):
+            return _NULL
+        error = {
+            "message": "Cannot return null for non-nullable field "
+            f"{entry.parent}.{entry.field_name}.",
+            "path": list(here),
+            "extensions": {"code": "INVALID_GRAPHQL"},
+        }
+        (self.completion if _related(here, self.silent) else self.errors).append(error)
         self.error_paths.append(here)
         return _NULL
+
+
+def _related(path: tuple[str | int, ...], known: list[tuple[str | int, ...]]) -> bool:
+    """Whether `path` is at, under or above one of the `known` paths."""
+    return any(path[: len(k)] == k or k[: len(path)] == path for k in known)
 
 
 class _Generator(FunctionSource):

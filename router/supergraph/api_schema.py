@@ -8,6 +8,7 @@ from typing import Any
 
 from graphql import (
     DirectiveDefinitionNode,
+    DirectiveLocation,
     DocumentNode,
     GraphQLSchema,
     SchemaDefinitionNode,
@@ -25,7 +26,9 @@ def build_api_schema(
     document: DocumentNode, *, links: set[str], inaccessible: str
 ) -> GraphQLSchema:
     """Strip `links` machinery (`join__*`, `link__*`, …), `@inaccessible` elements and every
-    directive application but @deprecated/@specifiedBy/@oneOf, then build the schema."""
+    directive application but @deprecated/@specifiedBy/@oneOf, then build the schema. The
+    supergraph's executable directives (composed from every subgraph) stay: clients may use
+    them, as in Apollo's API schema."""
 
     def machinery(name: str) -> bool:
         return any(name == alias or name.startswith(f"{alias}__") for alias in links)
@@ -51,7 +54,9 @@ def build_api_schema(
     definitions: list[Any] = []
     for definition in document.definitions:
         if isinstance(definition, DirectiveDefinitionNode):
-            if definition.name.value in KEPT_DIRECTIVES:
+            if definition.name.value in KEPT_DIRECTIVES or (
+                not machinery(definition.name.value) and _executable(definition)
+            ):
                 definitions.append(definition)
             continue
         if isinstance(definition, SchemaDefinitionNode):
@@ -64,6 +69,26 @@ def build_api_schema(
         definitions.append(_strip(definition, hidden, keep_directives, visible_type))
     api = build_ast_schema(DocumentNode(definitions=tuple(definitions)), assume_valid_sdl=True)
     return _drop_empty_roots(api)
+
+
+def _executable(definition: DirectiveDefinitionNode) -> bool:
+    """Whether a directive is used in operations only (FIELD, VARIABLE_DEFINITION, …)."""
+    return all(
+        DirectiveLocation[location.value] in EXECUTABLE_LOCATIONS
+        for location in definition.locations
+    )
+
+
+EXECUTABLE_LOCATIONS = {
+    DirectiveLocation.QUERY,
+    DirectiveLocation.MUTATION,
+    DirectiveLocation.SUBSCRIPTION,
+    DirectiveLocation.FIELD,
+    DirectiveLocation.FRAGMENT_DEFINITION,
+    DirectiveLocation.FRAGMENT_SPREAD,
+    DirectiveLocation.INLINE_FRAGMENT,
+    DirectiveLocation.VARIABLE_DEFINITION,
+}
 
 
 def _strip(definition: Any, hidden: Any, keep_directives: Any, visible_type: Any) -> Any:

@@ -1,0 +1,44 @@
+"""bench/plans.py's counting of a plan (Apollo's JSON shape): fetches, and the longest chain of
+fetches that wait for each other; and its flags, on plans of our own planner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.plans import Count, Row, count, flag
+from router.router import Router
+
+SUPERGRAPH = (Path(__file__).parents[1] / "supergraph.graphql").read_text()
+
+
+def _fetch() -> dict[str, object]:
+    return {"kind": "Fetch", "serviceName": "s", "operation": "{ a }"}
+
+
+def test_sequences_add_up_chains_parallels_and_conditions_take_the_longest() -> None:
+    flatten = {"kind": "Flatten", "path": ["a"], "node": _fetch()}
+    parallel = {
+        "kind": "Parallel",
+        "nodes": [flatten, {"kind": "Sequence", "nodes": [_fetch()] * 2}],
+    }
+    skip = {"kind": "Condition", "condition": "v", "elseClause": _fetch()}
+    plan = {"kind": "Sequence", "nodes": [_fetch(), parallel, skip]}
+    assert count(plan) == Count(fetches=5, chain=1 + 2 + 1)
+    assert count(None) == Count(0, 0)
+
+
+def test_our_plans_are_counted_from_their_json() -> None:
+    router = Router.from_sdl(SUPERGRAPH)
+    plan = router.prepare(
+        '{ order(id: "1") { id customer { name orders(first: 1) { totalCount } } } }'
+    ).plan
+    # orders (the order, its customer's key and orders) → customers (name)
+    assert count(plan.to_json()["node"]) == Count(2, 2)
+
+
+def test_flags() -> None:
+    assert flag(Row("q", Count(3, 2), Count(2, 2))) == "MORE"
+    assert flag(Row("q", Count(2, 2), Count(3, 2))) == "fewer"
+    assert flag(Row("q", Count(2, 2), Count(2, 1))) == "longer chain"
+    assert flag(Row("q", Count(2, 1), Count(2, 1))) == ""
+    assert flag(Row("q", "no plan", Count(2, 1))) == "error"
