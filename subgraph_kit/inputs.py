@@ -2,20 +2,33 @@
 
 PostgreSQL's `text` cannot hold the NUL character (the driver fails the statement, which a
 client would see as INTERNAL_SERVER_ERROR); SQLite can. So that both stores answer alike, an
-operation whose string literals or variable values contain NUL is answered with one
-BAD_USER_INPUT error and executes nothing.
+operation whose arguments hold a string with NUL, inline or through a variable, is answered
+with one BAD_USER_INPUT error naming the argument (`extensions.field`, e.g.
+`input.items[0].sku`) and executes nothing.
 
-Amounts of money are exact: `ExactDecimal` takes a Decimal only as a string ("12.50"); a JSON
+Amounts of money are exact: `EXACT_DECIMAL` takes a Decimal only as a string ("12.50"); a JSON
 number such as 12.5 is refused (BAD_USER_INPUT), as a float may have rounded it already.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 import strawberry
-from graphql import ExecutionResult, StringValueNode, Visitor, visit
+from graphql import (
+    ArgumentNode,
+    DocumentNode,
+    ListValueNode,
+    ObjectValueNode,
+    StringValueNode,
+    ValueNode,
+    VariableNode,
+    Visitor,
+    visit,
+)
+from graphql import ExecutionResult as GraphQLExecutionResult
 from strawberry.extensions import SchemaExtension
 
 from subgraph_kit.errors import BadUserInput
@@ -24,43 +37,66 @@ NUL = "\x00"
 
 
 class RefuseNulCharacters(SchemaExtension):
-    """Answer BAD_USER_INPUT, without executing, when an input string contains U+0000."""
+    """Answer BAD_USER_INPUT, without executing, when an argument's string contains U+0000."""
 
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
         document = context.graphql_document
-        if _has_nul(context.variables) or (document is not None and _literal_has_nul(document)):
-            error = BadUserInput("string input must not contain the NUL character (U+0000)")
-            context.result = ExecutionResult(data=None, errors=[error])
+        where = _nul_argument(document, context.variables or {}) if document else None
+        if where is not None:
+            error = BadUserInput(
+                f"{where} must not contain the NUL character (U+0000)", field=where
+            )
+            context.result = GraphQLExecutionResult(data=None, errors=[error])
         yield
 
 
-def _has_nul(value: object) -> bool:
-    if isinstance(value, str):
-        return NUL in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(item) for item in value)
-    return False
-
-
-class _NulLiteral(Visitor):
-    def __init__(self) -> None:
-        super().__init__()
-        self.found = False
-
-    def enter_string_value(self, node: StringValueNode, *_: object) -> object:
-        if NUL in node.value:
-            self.found = True
-            return self.BREAK
-        return None
-
-
-def _literal_has_nul(document: object) -> bool:
-    finder = _NulLiteral()
-    visit(document, finder)  # type: ignore[arg-type]
+def _nul_argument(document: DocumentNode, variables: Mapping[str, Any]) -> str | None:
+    """The path of the first argument value holding NUL (`arg.field[2]`), or None."""
+    finder = _ArgumentFinder(variables)
+    visit(document, finder)
     return finder.found
+
+
+class _ArgumentFinder(Visitor):
+    def __init__(self, variables: Mapping[str, Any]) -> None:
+        super().__init__()
+        self.variables = variables
+        self.found: str | None = None
+
+    def enter_argument(self, node: ArgumentNode, *_: object) -> object:
+        self.found = _in_node(node.value, node.name.value, self.variables)
+        return self.BREAK if self.found is not None else self.SKIP
+
+
+def _in_node(node: ValueNode, path: str, variables: Mapping[str, Any]) -> str | None:
+    if isinstance(node, StringValueNode):
+        return path if NUL in node.value else None
+    if isinstance(node, VariableNode):
+        return _in_value(variables.get(node.name.value), path)
+    if isinstance(node, ListValueNode):
+        for i, item in enumerate(node.values):
+            if (found := _in_node(item, f"{path}[{i}]", variables)) is not None:
+                return found
+    if isinstance(node, ObjectValueNode):
+        for field in node.fields:
+            if found := _in_node(field.value, f"{path}.{field.name.value}", variables):
+                return found
+    return None
+
+
+def _in_value(value: object, path: str) -> str | None:
+    if isinstance(value, str):
+        return path if NUL in value else None
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            if (found := _in_value(item, f"{path}[{i}]")) is not None:
+                return found
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if (found := _in_value(item, f"{path}.{key}")) is not None:
+                return found
+    return None
 
 
 def _exact_decimal(value: object) -> Decimal:

@@ -190,16 +190,18 @@ async def test_requests_refused_before_graphql_runs_get_coded_graphql_errors(
 
 async def test_nul_characters_in_strings_are_bad_user_input(customers: GraphQLClient) -> None:
     """PostgreSQL text cannot hold U+0000: such input is refused, on every store alike."""
-    for query, variables in [
-        (CREATE, {"name": "Eve\x00", "email": "eve@example.com"}),
-        ("query($id: ID!) { customer(id: $id) { id } }", {"id": "1\x00"}),
-        ('{ customer(id: "1\\u0000") { id } }', {}),
+    for query, variables, field in [
+        (CREATE, {"name": "Eve\x00", "email": "eve@example.com"}, "input.name"),
+        ("query($id: ID!) { customer(id: $id) { id } }", {"id": "1\x00"}, "id"),
+        ('{ customer(id: "1\\u0000") { id } }', {}, "id"),
         (
             "mutation($input: CreateCustomerInput!) { createCustomer(input: $input) { id } }",
             {"input": {"name": "Eve", "email": "eve\x00@example.com"}},
+            "input.email",
         ),
     ]:
         body = await customers(query, variables)
         assert error_codes(body) == ["BAD_USER_INPUT"], body
+        assert body["errors"][0]["extensions"]["field"] == field
         assert body.get("data") is None, body
     assert (await customers.data(PAGE, {"first": 10}))["customers"]["totalCount"] == 3

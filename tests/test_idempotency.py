@@ -125,7 +125,7 @@ async def test_retry_is_answered_while_customers_is_down(
     [
         ("", "1 to 255 characters"),
         ("k" * 256, "1 to 255 characters"),
-        ("a\x00b", "printable"),
+        ("a\x00b", "NUL character"),  # refused for every string input (subgraph_kit.inputs)
         ("line\nbreak", "printable"),
     ],
 )
