@@ -1,0 +1,198 @@
+"""The fetch graph: solutions become fetch groups (router/plan/groups.py), one per subgraph
+and response path, with their dependencies.
+
+Jumps from one fetch to the same subgraph at the same path (and stage) share one fetch: the
+siblings merge. A jump whose target needs `@requires` fields is placed after the fetches that
+get them: after the deepest of them when they form one chain, else one stage after the latest
+of them under the current fetch. Every field emitted records its `@skip`/`@include` variables,
+so a fetch whose every field is under a condition runs under a Condition node (build.py).
+A selection set the planner would send empty gets `__typename`.
+"""
+
+from __future__ import annotations
+
+from router.operation.ir import Condition as FieldCondition
+from router.operation.ir import Field, InlineFragment, Selection
+from router.plan.builder import SelectionBuilder
+from router.plan.graph.combination import TYPENAME, Jump, Local, LocalFragment, Solution
+from router.plan.graph.query_graph import QueryGraph
+from router.plan.groups import FetchGroup, _is_ancestor, _top_under
+
+
+class FetchGraph:
+    """Fetch groups under construction; `roots` are the root fetches."""
+
+    def __init__(self, graph: QueryGraph, kind: str) -> None:
+        self.qg = graph
+        self.kind = kind
+        self.roots: list[FetchGroup] = []
+        self._conditions: list[FieldCondition] = []
+        self._touched: list[set[FetchGroup]] = []
+        self._entity_roots: set[int] = set()
+        """ids of the builders under `_entities`: their objects' `__typename` is known."""
+
+    def add_root(self, graph: str, type_name: str, solution: Solution) -> None:
+        group = self._root_group(graph)
+        self.emit(group, group.selections, type_name, solution, ())
+
+    def _root_group(self, graph: str) -> FetchGroup:
+        if self.kind == "mutation":  # mutation fields run in order: only the last may grow
+            if self.roots and self.roots[-1].graph == graph:
+                return self.roots[-1]
+        else:
+            for group in self.roots:
+                if group.graph == graph:
+                    return group
+        group = FetchGroup(graph=graph, path=(), parent=None, entity=False)
+        self.roots.append(group)
+        return group
+
+    # --- emission -----------------------------------------------------------------------
+
+    def emit(
+        self,
+        group: FetchGroup,
+        builder: SelectionBuilder,
+        type_name: str,
+        solution: Solution,
+        path: tuple[str, ...],
+    ) -> None:
+        for touched in self._touched:
+            touched.add(group)
+        for item in solution.items:
+            if isinstance(item, Local):
+                self._local(group, builder, item, path)
+            elif isinstance(item, LocalFragment):
+                self._fragment(group, builder, item, path)
+            else:
+                self._jump(group, builder, type_name, item, path)
+
+    def _local(
+        self, group: FetchGroup, builder: SelectionBuilder, item: Local, path: tuple[str, ...]
+    ) -> None:
+        field = item.field
+        pushed = [c for c in field.conditions if c.variable]
+        group.condition_sets.append(frozenset(self._conditions) | frozenset(pushed))
+        child = builder.add_field(field)
+        if child is None or item.child is None:
+            return
+        if self.qg.kind(item.child_type) in ("interface", "union"):
+            child.add_field(TYPENAME)
+        self._conditions.extend(pushed)
+        try:
+            child_path = path + (field.response_name,) + ("@",) * item.list_depth
+            self.emit(group, child, item.child_type, item.child, child_path)
+        finally:
+            del self._conditions[len(self._conditions) - len(pushed) :]
+        if not child:
+            child.add_field(TYPENAME)  # never `{ }`: a subgraph refuses an empty selection
+
+    def _fragment(
+        self,
+        group: FetchGroup,
+        builder: SelectionBuilder,
+        item: LocalFragment,
+        path: tuple[str, ...],
+    ) -> None:
+        fragment = item.fragment
+        inner = builder.add_fragment(
+            fragment.type_condition, fragment.directives, variables=fragment.variables
+        )
+        pushed = [c for c in fragment.conditions if c.variable]
+        self._conditions.extend(pushed)
+        try:
+            self.emit(group, inner, item.type_name, item.inner, path)
+        finally:
+            del self._conditions[len(self._conditions) - len(pushed) :]
+
+    def _jump(
+        self,
+        group: FetchGroup,
+        builder: SelectionBuilder,
+        type_name: str,
+        jump: Jump,
+        path: tuple[str, ...],
+    ) -> None:
+        edge = jump.edge
+        if id(builder) not in self._entity_roots:
+            builder.add_field(TYPENAME)
+        builder.add_all(_selectable(self.qg, group.graph, type_name, jump.key))
+        parent, stage = group, 0
+        if jump.requires_solution is not None:
+            parent, stage = self._after_requirements(
+                group, builder, type_name, jump.requires_solution, path
+            )
+        child = parent.child(
+            edge.target,
+            path,
+            stage=stage,
+            arguments=_argument_paths(jump.requires, (edge.type,)),
+        )
+        representation = child.representation(edge.type)
+        representation.add_field(TYPENAME)
+        representation.add_all(jump.key)
+        representation.add_all(jump.requires)
+        if edge.interface_object or edge.type != type_name:
+            child.rewrites.add(edge.type)
+        target = child.entity_selection(edge.type)
+        self._entity_roots.add(id(target))
+        self.emit(child, target, edge.type, jump.solution, path)
+        if not target:
+            target.add_field(TYPENAME)
+
+    def _after_requirements(
+        self,
+        group: FetchGroup,
+        builder: SelectionBuilder,
+        type_name: str,
+        requirements: Solution,
+        path: tuple[str, ...],
+    ) -> tuple[FetchGroup, int]:
+        """Emit how the required fields are obtained; return where the fetch that needs them
+        goes (parent group, stage in it)."""
+        touched: set[FetchGroup] = set()
+        self._touched.append(touched)
+        try:
+            self.emit(group, builder, type_name, requirements, path)
+        finally:
+            self._touched.pop()
+        others = sorted((g for g in touched if g is not group), key=FetchGroup.depth)
+        if not others:
+            return group, 0
+        deepest = others[-1]
+        if all(_is_ancestor(g, deepest) for g in others):
+            return deepest, 0
+        return group, 1 + max(_top_under(g, group).stage for g in others)
+
+
+def _selectable(
+    graph: QueryGraph, subgraph: str, type_name: str, key: tuple[Selection, ...]
+) -> tuple[Selection, ...]:
+    """The key fields a fetch from `subgraph` may select (those only given to it through a
+    representation or @provides are already in the data)."""
+    result: list[Selection] = []
+    for selection in key:
+        if isinstance(selection, InlineFragment):
+            result.append(selection)
+            continue
+        edge = graph.field_edge(subgraph, type_name, selection.name)
+        if edge is not None or selection.name == "__typename":
+            result.append(selection)
+    return tuple(result)
+
+
+def _argument_paths(
+    selections: tuple[Selection, ...], prefix: tuple[str, ...]
+) -> dict[tuple[str, ...], str]:
+    """(type, field, sub-field, …) → printed arguments, for every field of a field set."""
+    found: dict[tuple[str, ...], str] = {}
+    for selection in selections:
+        if isinstance(selection, InlineFragment):
+            found.update(_argument_paths(selection.selections, prefix))
+            continue
+        assert isinstance(selection, Field)
+        here = (*prefix, selection.name)
+        found[here] = selection.arguments
+        if selection.selections:
+            found.update(_argument_paths(selection.selections, here))
+    return found
