@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from router.compose import compose_subgraphs, read_subgraph
 from router.execute.transport import HttpTransport, SubgraphFetchError
 from router.router import Router
 from tests.support.fake_subgraphs import FakeSubgraphs
@@ -384,3 +385,47 @@ async def test_entity_fetches_ready_together_go_as_one_request(batch: bool) -> N
     assert [(e["message"], e["path"]) for e in response["errors"]] == [
         ("no email", ["b", "customer", "email"])
     ]
+
+
+# --- operations the planner once got wrong (issue #11), answered over fake subgraphs --------
+
+
+def compose(**subgraphs: str) -> str:
+    """A supergraph of the given subgraphs (name → SDL), each routed to `http://<name>`."""
+    return compose_subgraphs(
+        [read_subgraph(name, f"http://{name}", sdl) for name, sdl in subgraphs.items()]
+    )
+
+
+FED = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])\n'
+CHAT_REPS = (
+    "query($representations: [_Any!]!) { _entities(representations: $representations) "
+    "{ ... on Chat { account { __typename } } } }"
+)
+
+
+async def test_a_selection_emptied_by_literal_skip_include_answers_an_empty_object() -> None:
+    sdl = compose(
+        chats=FED
+        + 'type Query { chat: Chat } type Chat @key(fields: "id") { id: ID! text: String }',
+        accounts=FED
+        + 'type Chat @key(fields: "id") { id: ID! account: Account! } '
+        + "type Account { id: ID! name: String }",
+    )
+    fake = FakeSubgraphs()
+    fake.on(
+        "chats",
+        "query { chat { text __typename id } }",
+        {},
+        {"data": {"chat": {"text": "hi", "__typename": "Chat", "id": "c1"}}},
+    )
+    fake.on(
+        "accounts",
+        CHAT_REPS,
+        {"representations": [{"__typename": "Chat", "id": "c1"}]},
+        {"data": {"_entities": [{"account": {"__typename": "Account"}}]}},
+    )
+    response = await Router.from_sdl(sdl, fake).execute(
+        "{ chat { text account { id @skip(if: true) name @include(if: false) } } }"
+    )
+    assert response == {"data": {"chat": {"text": "hi", "account": {}}}}
