@@ -429,3 +429,65 @@ async def test_a_selection_emptied_by_literal_skip_include_answers_an_empty_obje
         "{ chat { text account { id @skip(if: true) name @include(if: false) } } }"
     )
     assert response == {"data": {"chat": {"text": "hi", "account": {}}}}
+
+
+ENTITIES = "query($representations: [_Any!]!) { _entities(representations: $representations) "
+
+
+async def test_a_client_alias_on_a_key_name_gets_its_own_field_not_the_key() -> None:
+    sdl = compose(
+        users=FED
+        + 'type Query { randomUser: User } type User @key(fields: "id") { id: ID! rid: ID }',
+        nicknames=FED + 'type User @key(fields: "id") { id: ID! nickname: String }',
+    )
+    fake = FakeSubgraphs()
+    fake.on(
+        "users",
+        "query { randomUser { __typename id__internal: id id: rid } }",
+        {},
+        {"data": {"randomUser": {"__typename": "User", "id__internal": "u1", "id": "r1"}}},
+    )
+    fake.on(
+        "nicknames",
+        ENTITIES + "{ ... on User { nickname } } }",
+        {"representations": [{"__typename": "User", "id": "u1"}]},
+        {"data": {"_entities": [{"nickname": "Al"}]}},
+    )
+    response = await Router.from_sdl(sdl, fake).execute("{ randomUser { nickname id: rid } }")
+    assert response == {"data": {"randomUser": {"nickname": "Al", "id": "r1"}}}
+
+
+async def test_a_client_alias_on_a_required_name_gets_its_own_field() -> None:
+    shareable = FED.replace('["@key"]', '["@key", "@shareable", "@external", "@requires"]')
+    sdl = compose(
+        entities=shareable
+        + 'type Query { entity: Entity } type Entity @key(fields: "id") { id: ID! data: Data } '
+        + "type Data @shareable { foo: String! qux: String! }",
+        requirers=shareable
+        + 'type Entity @key(fields: "id") { id: ID! data: Data @external '
+        + 'requirer: String! @requires(fields: "data { foo }") } '
+        + "type Data @shareable { foo: String! }",
+    )
+    fake = FakeSubgraphs()
+    fake.on(
+        "entities",
+        "query { entity { __typename id data { foo__internal: foo foo: qux } } }",
+        {},
+        {
+            "data": {
+                "entity": {
+                    "__typename": "Entity",
+                    "id": "e1",
+                    "data": {"foo__internal": "FOO", "foo": "QUX"},
+                }
+            }
+        },
+    )
+    fake.on(
+        "requirers",
+        ENTITIES + "{ ... on Entity { requirer } } }",
+        {"representations": [{"__typename": "Entity", "id": "e1", "data": {"foo": "FOO"}}]},
+        {"data": {"_entities": [{"requirer": "needs FOO"}]}},
+    )
+    response = await Router.from_sdl(sdl, fake).execute("{ entity { requirer data { foo: qux } } }")
+    assert response == {"data": {"entity": {"requirer": "needs FOO", "data": {"foo": "QUX"}}}}
