@@ -491,3 +491,21 @@ async def test_a_client_alias_on_a_required_name_gets_its_own_field() -> None:
     )
     response = await Router.from_sdl(sdl, fake).execute("{ entity { requirer data { foo: qux } } }")
     assert response == {"data": {"entity": {"requirer": "needs FOO", "data": {"foo": "QUX"}}}}
+
+
+async def test_a_type_condition_the_subgraph_relates_otherwise_is_sent_as_its_objects() -> None:
+    # `ImagePost implements Post` only in a; in b it implements AnotherPost alone, so b refuses
+    # `... on Post` inside `AnotherPost`: the condition goes as the objects it stands for there.
+    case = Path(__file__).parent / "cases" / "type-condition-unknown-in-subgraph" / "subgraphs"
+    sdl = compose(**{f.stem: f.read_text() for f in sorted(case.glob("*.graphql"))})
+    fake = FakeSubgraphs()
+    fake.on(
+        "b",
+        "query { anotherFeed { __typename id ... on ImagePost { createdAt } } }",
+        {},
+        {"data": {"anotherFeed": [{"__typename": "ImagePost", "id": "i1", "createdAt": "today"}]}},
+    )
+    response = await Router.from_sdl(sdl, fake).execute(
+        "{ anotherFeed { id ... on Post { createdAt ... on TextPost { body } } } }"
+    )
+    assert response == {"data": {"anotherFeed": [{"id": "i1", "createdAt": "today"}]}}

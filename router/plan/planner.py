@@ -216,6 +216,16 @@ class _Planning:
             return True  # the concrete type is only known elsewhere
         return bool(here & set(self.sg.possible_types(condition)))
 
+    def _condition_known(self, graph: str, type_name: str, condition: str) -> bool:
+        """Whether `graph` relates `condition` to `type_name` as the supergraph does: every
+        object it may return at a `type_name` position that is a `condition` in the supergraph
+        is one in `graph` too. (An implementation may declare an interface in one subgraph
+        only, e.g. `ImagePost implements Post` where `AnotherPost` is its only interface in
+        another: there, `... on Post` inside `AnotherPost` is refused.)"""
+        here = set(self.sg.possible_types(type_name, graph))
+        wanted = here & set(self.sg.possible_types(condition))
+        return bool(wanted) and wanted <= set(self.sg.possible_types(condition, graph))
+
     def _root_fields(self, selections: tuple[Selection, ...]) -> Iterator[Field]:
         """Root fields in order; fragments on the root type are flattened (their conditions
         moved onto the fields), and router-answered fields (__typename, introspection) skipped."""
@@ -401,9 +411,14 @@ class _Planning:
             self._plan_selections(group, target, type_name, fragment.selections, path, provided)
             return
         if self.sg.in_graph(condition, group.graph) and (
-            self.sg.types[condition].kind == "object"
-            or self.sg.types[condition].kind == self.sg.types[type_name].kind
-            or self.sg.is_interface_object(condition, group.graph)
+            self.sg.is_interface_object(condition, group.graph)
+            or (
+                (
+                    self.sg.types[condition].kind == "object"
+                    or self.sg.types[condition].kind == self.sg.types[type_name].kind
+                )
+                and self._condition_known(group.graph, type_name, condition)
+            )
         ):
             inner = builder.add_fragment(
                 condition, fragment.directives, variables=fragment.variables
