@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from router.compose import compose_subgraphs, read_subgraph
 from router.execute.transport import HttpTransport, SubgraphFetchError
 from router.router import Router
 from tests.support.fake_subgraphs import FakeSubgraphs
@@ -384,3 +385,127 @@ async def test_entity_fetches_ready_together_go_as_one_request(batch: bool) -> N
     assert [(e["message"], e["path"]) for e in response["errors"]] == [
         ("no email", ["b", "customer", "email"])
     ]
+
+
+# --- operations the planner once got wrong (issue #11), answered over fake subgraphs --------
+
+
+def compose(**subgraphs: str) -> str:
+    """A supergraph of the given subgraphs (name → SDL), each routed to `http://<name>`."""
+    return compose_subgraphs(
+        [read_subgraph(name, f"http://{name}", sdl) for name, sdl in subgraphs.items()]
+    )
+
+
+FED = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])\n'
+CHAT_REPS = (
+    "query($representations: [_Any!]!) { _entities(representations: $representations) "
+    "{ ... on Chat { account { __typename } } } }"
+)
+
+
+async def test_a_selection_emptied_by_literal_skip_include_answers_an_empty_object() -> None:
+    sdl = compose(
+        chats=FED
+        + 'type Query { chat: Chat } type Chat @key(fields: "id") { id: ID! text: String }',
+        accounts=FED
+        + 'type Chat @key(fields: "id") { id: ID! account: Account! } '
+        + "type Account { id: ID! name: String }",
+    )
+    fake = FakeSubgraphs()
+    fake.on(
+        "chats",
+        "query { chat { text __typename id } }",
+        {},
+        {"data": {"chat": {"text": "hi", "__typename": "Chat", "id": "c1"}}},
+    )
+    fake.on(
+        "accounts",
+        CHAT_REPS,
+        {"representations": [{"__typename": "Chat", "id": "c1"}]},
+        {"data": {"_entities": [{"account": {"__typename": "Account"}}]}},
+    )
+    response = await Router.from_sdl(sdl, fake).execute(
+        "{ chat { text account { id @skip(if: true) name @include(if: false) } } }"
+    )
+    assert response == {"data": {"chat": {"text": "hi", "account": {}}}}
+
+
+ENTITIES = "query($representations: [_Any!]!) { _entities(representations: $representations) "
+
+
+async def test_a_client_alias_on_a_key_name_gets_its_own_field_not_the_key() -> None:
+    sdl = compose(
+        users=FED
+        + 'type Query { randomUser: User } type User @key(fields: "id") { id: ID! rid: ID }',
+        nicknames=FED + 'type User @key(fields: "id") { id: ID! nickname: String }',
+    )
+    fake = FakeSubgraphs()
+    fake.on(
+        "users",
+        "query { randomUser { __typename id__internal: id id: rid } }",
+        {},
+        {"data": {"randomUser": {"__typename": "User", "id__internal": "u1", "id": "r1"}}},
+    )
+    fake.on(
+        "nicknames",
+        ENTITIES + "{ ... on User { nickname } } }",
+        {"representations": [{"__typename": "User", "id": "u1"}]},
+        {"data": {"_entities": [{"nickname": "Al"}]}},
+    )
+    response = await Router.from_sdl(sdl, fake).execute("{ randomUser { nickname id: rid } }")
+    assert response == {"data": {"randomUser": {"nickname": "Al", "id": "r1"}}}
+
+
+async def test_a_client_alias_on_a_required_name_gets_its_own_field() -> None:
+    shareable = FED.replace('["@key"]', '["@key", "@shareable", "@external", "@requires"]')
+    sdl = compose(
+        entities=shareable
+        + 'type Query { entity: Entity } type Entity @key(fields: "id") { id: ID! data: Data } '
+        + "type Data @shareable { foo: String! qux: String! }",
+        requirers=shareable
+        + 'type Entity @key(fields: "id") { id: ID! data: Data @external '
+        + 'requirer: String! @requires(fields: "data { foo }") } '
+        + "type Data @shareable { foo: String! }",
+    )
+    fake = FakeSubgraphs()
+    fake.on(
+        "entities",
+        "query { entity { __typename id data { foo__internal: foo foo: qux } } }",
+        {},
+        {
+            "data": {
+                "entity": {
+                    "__typename": "Entity",
+                    "id": "e1",
+                    "data": {"foo__internal": "FOO", "foo": "QUX"},
+                }
+            }
+        },
+    )
+    fake.on(
+        "requirers",
+        ENTITIES + "{ ... on Entity { requirer } } }",
+        {"representations": [{"__typename": "Entity", "id": "e1", "data": {"foo": "FOO"}}]},
+        {"data": {"_entities": [{"requirer": "needs FOO"}]}},
+    )
+    response = await Router.from_sdl(sdl, fake).execute("{ entity { requirer data { foo: qux } } }")
+    assert response == {"data": {"entity": {"requirer": "needs FOO", "data": {"foo": "QUX"}}}}
+
+
+async def test_a_type_condition_the_subgraph_relates_otherwise_is_sent_as_its_objects() -> None:
+    # `ImagePost implements Post` only in a; in b it implements AnotherPost alone, so b refuses
+    # `... on Post` inside `AnotherPost`: the condition goes as the objects it stands for there.
+    case = Path(__file__).parent / "cases" / "type-condition-unknown-in-subgraph" / "subgraphs"
+    sdl = compose(**{f.stem: f.read_text() for f in sorted(case.glob("*.graphql"))})
+    fake = FakeSubgraphs()
+    fake.on(
+        "b",
+        "query { anotherFeed { __typename id ... on ImagePost { createdAt } } }",
+        {},
+        {"data": {"anotherFeed": [{"__typename": "ImagePost", "id": "i1", "createdAt": "today"}]}},
+    )
+    response = await Router.from_sdl(sdl, fake).execute(
+        "{ anotherFeed { id ... on Post { createdAt ... on TextPost { body } } } }"
+    )
+    assert response == {"data": {"anotherFeed": [{"id": "i1", "createdAt": "today"}]}}

@@ -5,6 +5,8 @@ from __future__ import annotations
 from router.errors import PlanningError
 from router.operation.ir import Field, InlineFragment, Selection
 
+_TYPENAME: tuple[Selection, ...] = (Field("__typename"),)
+
 
 class SelectionBuilder:
     """Ordered selections; adding a field or fragment that is already there merges into it."""
@@ -72,9 +74,13 @@ class SelectionBuilder:
         result: list[Selection] = []
         for selection, child in self._entries.values():
             if isinstance(selection, Field):
-                result.append(
-                    selection.with_selections(child.build() if child is not None else None)
-                )
+                inner = child.build() if child is not None else None
+                # A composite field must select something: when every field the client asked
+                # below it was dropped (`@skip(if: true)`, an impossible type condition), it
+                # selects `__typename`, as Apollo's planner does, and the client gets `{}`.
+                if child is not None and not inner:
+                    inner = _TYPENAME
+                result.append(selection.with_selections(inner))
             else:
                 built = child.build() if child is not None else ()
                 if built:

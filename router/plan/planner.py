@@ -66,6 +66,10 @@ class _Planning:
         self._conditions: list[FieldCondition] = []
         """Variable @skip/@include conditions of the selections being planned (a stack)."""
         """id(builder) → the subgraphs that could resolve that position (see _union_member_safe)."""
+        self._client_names, self._contested = _response_names(operation.selections)
+        """Every response name of the operation, and those it gives to another field than the
+        one of that name (an alias `id: rid`, or arguments): a key or required field of that
+        name gets an alias of its own (see `_internal`)."""
 
     # --- entry ----------------------------------------------------------------------------
 
@@ -211,6 +215,16 @@ class _Planning:
         if self.sg.is_interface_object(type_name, graph):
             return True  # the concrete type is only known elsewhere
         return bool(here & set(self.sg.possible_types(condition)))
+
+    def _condition_known(self, graph: str, type_name: str, condition: str) -> bool:
+        """Whether `graph` relates `condition` to `type_name` as the supergraph does: every
+        object it may return at a `type_name` position that is a `condition` in the supergraph
+        is one in `graph` too. (An implementation may declare an interface in one subgraph
+        only, e.g. `ImagePost implements Post` where `AnotherPost` is its only interface in
+        another: there, `... on Post` inside `AnotherPost` is refused.)"""
+        here = set(self.sg.possible_types(type_name, graph))
+        wanted = here & set(self.sg.possible_types(condition))
+        return bool(wanted) and wanted <= set(self.sg.possible_types(condition, graph))
 
     def _root_fields(self, selections: tuple[Selection, ...]) -> Iterator[Field]:
         """Root fields in order; fragments on the root type are flattened (their conditions
@@ -397,9 +411,14 @@ class _Planning:
             self._plan_selections(group, target, type_name, fragment.selections, path, provided)
             return
         if self.sg.in_graph(condition, group.graph) and (
-            self.sg.types[condition].kind == "object"
-            or self.sg.types[condition].kind == self.sg.types[type_name].kind
-            or self.sg.is_interface_object(condition, group.graph)
+            self.sg.is_interface_object(condition, group.graph)
+            or (
+                (
+                    self.sg.types[condition].kind == "object"
+                    or self.sg.types[condition].kind == self.sg.types[type_name].kind
+                )
+                and self._condition_known(group.graph, type_name, condition)
+            )
         ):
             inner = builder.add_fragment(
                 condition, fragment.directives, variables=fragment.variables
@@ -634,12 +653,13 @@ class _Planning:
         the entity `entity_type`: the type itself, or an interface the target has as an
         interface object."""
         builder.add_field(TYPENAME)
-        elsewhere = self._add_key(group.graph, builder, type_name, key.selections, provided)
+        key_fields = self._internal(key.selections)
+        elsewhere = self._add_key(group.graph, builder, type_name, key_fields, provided)
         parent, stage = group, 0
         model = self.sg.field(entity_type, selection.name)
         required = model.requires_by_graph.get(target) if model else None
         if required:
-            required = _alias_arguments(required)
+            required = self._internal(required)
         needed = (elsewhere or ()) + (required or ())
         if needed:
             parent, stage = self._ensure(group, builder, type_name, needed, path, provided)
@@ -648,7 +668,7 @@ class _Planning:
         )
         representation = child.representation(entity_type)
         representation.add_field(TYPENAME)
-        representation.add_all(key.selections)
+        representation.add_all(key_fields)
         if required:
             representation.add_all(required)
         if entity_type != type_name or self.sg.is_interface_object(entity_type, target):
@@ -755,12 +775,13 @@ class _Planning:
             key = self._usable_key(group.graph, interface, graph, None)
             if key is None:
                 continue
+            key_fields = self._internal(key.selections)
             builder.add_field(TYPENAME)
-            builder.add_all(key.selections)
+            builder.add_all(key_fields)
             child = group.child(graph, path)
             representation = child.representation(interface)
             representation.add_field(TYPENAME)
-            representation.add_all(key.selections)
+            representation.add_all(key_fields)
             child.entity_selection(interface).add_field(TYPENAME)
             return child
         raise PlanningError(
@@ -789,14 +810,16 @@ class _Planning:
                 second = self._usable_key(middle, type_name, target, None)
                 if second is None:
                     continue
+                first_fields = self._internal(first.selections)
+                second_fields = self._internal(second.selections)
                 builder.add_field(TYPENAME)
-                builder.add_all(first.selections)
+                builder.add_all(first_fields)
                 hop = group.child(middle, path)
                 hop.representation(type_name).add_field(TYPENAME)
-                hop.representation(type_name).add_all(first.selections)
+                hop.representation(type_name).add_all(first_fields)
                 hop_builder = hop.entity_selection(type_name)
                 hop_builder.add_field(TYPENAME)
-                hop_builder.add_all(second.selections)
+                hop_builder.add_all(second_fields)
                 self._jump(hop, hop_builder, type_name, selection, path, None)
                 return
         raise PlanningError(
@@ -939,6 +962,46 @@ class _Planning:
                     return False
         return True
 
+    def _internal(self, selections: tuple[Selection, ...]) -> tuple[Selection, ...]:
+        """Key and required fields as the planner selects them: under an alias of their own
+        where the client's operation uses their name for another field (`id: rid`) or the field
+        takes arguments (the client may ask it with others), so the planner's value and the
+        client's never share a response name. Representations read the alias and send the
+        field's name (router/execute/projection.py)."""
+        result: list[Selection] = []
+        for selection in selections:
+            if isinstance(selection, InlineFragment):
+                result.append(_with_selections(selection, self._internal(selection.selections)))
+                continue
+            inner = self._internal(selection.selections) if selection.selections else None
+            alias = selection.alias
+            if alias is None and selection.arguments:
+                digest = hashlib.sha1(selection.arguments.encode()).hexdigest()[:8]
+                alias = self._unused(f"{selection.name}__required_{digest}")
+            elif alias is None and selection.name in self._contested:
+                alias = self._unused(f"{selection.name}__internal")
+            result.append(
+                Field(
+                    selection.name,
+                    alias,
+                    selection.arguments,
+                    selection.directives,
+                    inner if selection.selections is not None else selection.selections,
+                    selection.variables,
+                    selection.conditions,
+                )
+            )
+        return tuple(result)
+
+    def _unused(self, alias: str) -> str:
+        """`alias`, or `alias_N` with the first N that is no response name of the operation."""
+        if alias not in self._client_names:
+            return alias
+        n = 1
+        while f"{alias}_{n}" in self._client_names:
+            n += 1
+        return f"{alias}_{n}"
+
     def _ensure(
         self,
         group: FetchGroup,
@@ -982,34 +1045,22 @@ def _argument_paths(
     return found
 
 
-def _alias_arguments(selections: tuple[Selection, ...]) -> tuple[Selection, ...]:
-    """Required fields that take arguments get an alias of their own, so they never clash with
-    the same field asked by the client with other arguments. Representations are built from
-    the alias and sent under the field's name."""
-    result: list[Selection] = []
-    for selection in selections:
+def _response_names(selections: tuple[Selection, ...]) -> tuple[frozenset[str], frozenset[str]]:
+    """All response names of an operation's fields, and the ones given to a field of another
+    name or with arguments (`id: rid`, `name: id`, `reviews(first: 1)`)."""
+    names: set[str] = set()
+    contested: set[str] = set()
+    pending = list(selections)
+    while pending:
+        selection = pending.pop()
         if isinstance(selection, InlineFragment):
-            result.append(_with_selections(selection, _alias_arguments(selection.selections)))
+            pending.extend(selection.selections)
             continue
-        inner = (
-            _alias_arguments(selection.selections) if selection.selections else selection.selections
-        )
-        alias = selection.alias
-        if selection.arguments and alias is None:
-            digest = hashlib.sha1(selection.arguments.encode()).hexdigest()[:8]
-            alias = f"{selection.name}__required_{digest}"
-        result.append(
-            Field(
-                selection.name,
-                alias,
-                selection.arguments,
-                selection.directives,
-                inner,
-                selection.variables,
-                selection.conditions,
-            )
-        )
-    return tuple(result)
+        names.add(selection.response_name)
+        if selection.response_name != selection.name or selection.arguments:
+            contested.add(selection.response_name)
+        pending.extend(selection.selections or ())
+    return frozenset(names), frozenset(contested)
 
 
 def _with_selections(fragment: InlineFragment, selections: tuple[Selection, ...]) -> InlineFragment:
