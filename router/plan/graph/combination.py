@@ -106,10 +106,10 @@ class Solver:
         provided: tuple[Selection, ...] | None,
         names: Names | None = None,
     ) -> Solution:
-        """`names`: the client's response names at this object (from `selections` when None),
-        which fields the planner adds must not take."""
+        """`names`: the client's selections at this object (`selections` when None), whose
+        response names the fields the planner adds must not take."""
         if names is None:
-            names = response_names(selections)
+            names = selections
         key = (graph, type_name, selections, provided, names)
         found = self._memo.get(key)
         if found is not None:
@@ -139,7 +139,14 @@ class Solver:
         remainder: list[Selection] = []
         interface_object = self.qg.is_interface_object(type_name, graph)
         abstract = self.qg.kind(type_name) in ("interface", "union") and not interface_object
-        for selection in _spliced(selections, type_name, self.qg):
+        placed: list[int] = []
+        """The position of the selection each item (and each pending selection) came from:
+        jumps are emitted where their first selection was, as the client ordered them."""
+        waiting: list[int] = []
+        spliced = _spliced(selections, type_name, self.qg)
+        for position, selection in enumerate(spliced):
+            placed.extend([position - 1] * (len(items) - len(placed)))
+            waiting.extend([position - 1] * (len(pending) - len(waiting)))
             if isinstance(selection, InlineFragment):
                 if interface_object and selection.type_condition not in (None, type_name):
                     pending.append(selection)  # the concrete type is known elsewhere
@@ -167,10 +174,22 @@ class Solver:
                 self._local(graph, type_name, selection, provided, is_provided, items, pending)
             else:
                 pending.append(selection)
+        last = len(spliced) - 1
+        placed.extend([last] * (len(items) - len(placed)))
+        waiting.extend([last] * (len(pending) - len(waiting)))
         if pending:
             jumps, unreachable = self._combine(graph, type_name, tuple(pending), provided, names)
-            items.extend(jumps)
+            for jump in jumps:
+                items.append(jump)
+                placed.append(
+                    min(
+                        (waiting[i] for i, p in enumerate(pending) if p in jump.selections),
+                        default=last,
+                    )
+                )
             remainder.extend(unreachable)
+            order = sorted(range(len(items)), key=lambda i: placed[i])
+            items = [items[i] for i in order]
         return _costed(tuple(items), tuple(remainder))
 
     def _local(
@@ -406,45 +425,59 @@ class Solver:
 
 # --- helpers -----------------------------------------------------------------------------
 
-Names = frozenset[tuple[str, str, str]]
-"""(response name, field name, arguments) of the client's fields at one object."""
+Names = tuple[Selection, ...]
+"""The client's selections at one object: the response names planner fields must avoid."""
 
 
-def response_names(selections: tuple[Selection, ...]) -> Names:
-    found: set[tuple[str, str, str]] = set()
+def response_names(selections: tuple[Selection, ...]) -> dict[str, list[Field]]:
+    """Response name → the client's fields with it, under every fragment."""
+    found: dict[str, list[Field]] = {}
     for selection in selections:
         if isinstance(selection, InlineFragment):
-            found |= response_names(selection.selections)
+            for name, fields in response_names(selection.selections).items():
+                found.setdefault(name, []).extend(fields)
         else:
-            found.add((selection.response_name, selection.name, selection.arguments))
-    return frozenset(found)
+            found.setdefault(selection.response_name, []).append(selection)
+    return found
 
 
 def avoid_names(selections: tuple[Selection, ...], names: Names) -> tuple[Selection, ...]:
     """Fields the planner adds (keys, requirements) get an alias where a client field at the
-    same object has their response name but is another field (`{ id: rid }`): the client's
-    value is never replaced by the planner's, nor the key by the client's."""
-    taken = {response for response, _, _ in names}
+    same object has their response name but is another field (`{ id: rid }`), at any depth:
+    the client's value is never replaced by the planner's, nor the key by the client's."""
+    taken = response_names(names)
     result: list[Selection] = []
     for selection in selections:
-        if isinstance(selection, InlineFragment) or selection.name == "__typename":
+        if isinstance(selection, InlineFragment):
+            result.append(_with(selection, avoid_names(selection.selections, names)))
+            continue
+        if selection.name == "__typename":
             result.append(selection)
             continue
-        same = (selection.response_name, selection.name, selection.arguments)
-        if selection.response_name in taken and same not in names:
+        clients = taken.get(selection.response_name, [])
+        alias = selection.alias
+        if any((c.name, c.arguments) != (selection.name, selection.arguments) for c in clients):
+            alias = f"{selection.name}__internal"
             index = 0
-            while f"{selection.name}__key_{index}" in taken:
+            while alias in taken:
                 index += 1
-            selection = Field(
+                alias = f"{selection.name}__internal_{index}"
+            clients = []
+        inner = selection.selections
+        if inner:
+            below = tuple(s for c in clients for s in (c.selections or ()))
+            inner = avoid_names(inner, below)
+        result.append(
+            Field(
                 selection.name,
-                f"{selection.name}__key_{index}",
+                alias,
                 selection.arguments,
                 selection.directives,
-                selection.selections,
+                inner,
                 selection.variables,
                 selection.conditions,
             )
-        result.append(selection)
+        )
     return tuple(result)
 
 
