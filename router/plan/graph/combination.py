@@ -67,6 +67,8 @@ class Jump:
     key: tuple[Selection, ...] = ()
     """The key fields as the current fetch selects them (aliased where a client field has
     their response name)."""
+    key_here: bool = True
+    """The current fetch selects the key itself; else `requires_solution` obtains it too."""
 
 
 Item = Union[Local, LocalFragment, Jump]  # noqa: UP007
@@ -78,13 +80,8 @@ class Solution:
     remainder: tuple[Selection, ...]
     fetches: int
     depth: int
-
-    @property
-    def cost(self) -> tuple[int, int, int]:
-        return (len(self.remainder), self.fetches, self.depth)
-
-
-EMPTY = Solution((), (), 0, 0)
+    local: int = 0
+    """Fields the current fetch resolves itself (a tie-break: more is better)."""
 
 
 class Solver:
@@ -92,9 +89,14 @@ class Solver:
         self.qg = graph
         self.walk = walk
         self._memo: dict[
-            tuple[str, str, tuple[Selection, ...], tuple[Selection, ...] | None, Names], Solution
+            tuple[
+                str, str, tuple[Selection, ...], tuple[Selection, ...] | None, Names, frozenset[str]
+            ],
+            Solution,
         ] = {}
-        self._active: set[tuple[str, str, tuple[Selection, ...]]] = set()
+        self._active: set[tuple[str, str, tuple[Selection, ...], tuple[Selection, ...] | None]] = (
+            set()
+        )
 
     # --- one selection set --------------------------------------------------------------
 
@@ -105,22 +107,25 @@ class Solver:
         selections: tuple[Selection, ...],
         provided: tuple[Selection, ...] | None,
         names: Names | None = None,
+        candidates: frozenset[str] | None = None,
     ) -> Solution:
         """`names`: the client's selections at this object (`selections` when None), whose
         response names the fields the planner adds must not take."""
         if names is None:
             names = selections
-        key = (graph, type_name, selections, provided, names)
+        if candidates is None:
+            candidates = frozenset({graph})
+        key = (graph, type_name, selections, provided, names, candidates)
         found = self._memo.get(key)
         if found is not None:
             return found
-        guard = (graph, type_name, selections)
+        guard = (graph, type_name, selections, provided)
         if guard in self._active:  # a route back to where this question is being answered
             return Solution((), selections, 0, 0)
         self.walk.budget.step()
         self._active.add(guard)
         try:
-            found = self._solve(graph, type_name, selections, provided, names)
+            found = self._solve(graph, type_name, selections, provided, names, candidates)
         finally:
             self._active.discard(guard)
         self._memo[key] = found
@@ -133,6 +138,7 @@ class Solver:
         selections: tuple[Selection, ...],
         provided: tuple[Selection, ...] | None,
         names: Names,
+        candidates: frozenset[str],
     ) -> Solution:
         items: list[Item] = []
         pending: list[Selection] = []
@@ -150,6 +156,8 @@ class Solver:
             if isinstance(selection, InlineFragment):
                 if interface_object and selection.type_condition not in (None, type_name):
                     pending.append(selection)  # the concrete type is known elsewhere
+                    continue
+                if not self._union_member_safe(type_name, selection, candidates):
                     continue
                 self._fragment(graph, type_name, selection, provided, names, items, remainder)
                 continue
@@ -171,7 +179,9 @@ class Solver:
                     or self.walk.satisfies(graph, type_name, edge.requires, provided)
                 )
             ):
-                self._local(graph, type_name, selection, provided, is_provided, items, pending)
+                self._local(
+                    graph, type_name, selection, provided, is_provided, items, pending, candidates
+                )
             else:
                 pending.append(selection)
         last = len(spliced) - 1
@@ -201,6 +211,7 @@ class Solver:
         is_provided: bool,
         items: list[Item],
         pending: list[Selection],
+        candidates: frozenset[str] = frozenset(),
     ) -> None:
         edge = self.qg.field_edge(graph, type_name, selection.name)
         model = self.qg.sg.field(type_name, selection.name)
@@ -212,11 +223,42 @@ class Solver:
         child_provided = provided_child(provided, selection.name)
         if not is_provided and edge is not None and edge.provides:
             child_provided = (child_provided or ()) + edge.provides
-        child = self.solve(graph, child_type, selection.selections, child_provided)
+        below = self._child_candidates(graph, type_name, selection.name, child_type, candidates)
+        child = self.solve(graph, child_type, selection.selections, child_provided, None, below)
         if child.remainder:
             pending.append(selection.with_selections(child.remainder))
-            child = Solution(child.items, (), child.fetches, child.depth)
+            child = _no_remainder(child)
         items.append(Local(selection, child_type, model.list_depth, child))
+
+    def _child_candidates(
+        self,
+        graph: str,
+        type_name: str,
+        field_name: str,
+        child_type: str,
+        candidates: frozenset[str],
+    ) -> frozenset[str]:
+        """The subgraphs that could resolve the position below `type.field`: an entity restarts
+        the set (any subgraph with its key could be asked); otherwise the candidates above that
+        also resolve the field."""
+        if self.qg.kind(child_type) == "object":
+            keyed = {e.target for e in self.qg.key_edges(child_type)}
+            if keyed:
+                return frozenset(keyed | {graph})
+        resolving = set(self.qg.resolving_graphs(type_name, field_name, self.walk.labels))
+        return frozenset((candidates or {graph}) & resolving) or frozenset({graph})
+
+    def _union_member_safe(
+        self, type_name: str, fragment: InlineFragment, candidates: frozenset[str]
+    ) -> bool:
+        """Below a shareable path several subgraphs could resolve, only the union members all
+        of them have are asked for (federation-gateway-audit: partial-union-complex)."""
+        condition = fragment.type_condition
+        if self.qg.kind(type_name) != "union" or condition is None:
+            return True
+        if self.qg.kind(condition) != "object":
+            return True
+        return all(condition in self.qg.possible_types(type_name, g) for g in candidates)
 
     def _abstract_field(
         self,
@@ -278,14 +320,19 @@ class Solver:
             if self.qg.kind(type_name) != "object"
             else {type_name}
         )
+        wanted = set(self.qg.possible_types(condition))
         known = self.qg.has_type(graph, condition) and (
-            bool(here & set(self.qg.possible_types(condition, graph)))
-            or self.qg.is_interface_object(condition, graph)
+            self.qg.is_interface_object(condition, graph)
+            or (
+                # verbatim only where the subgraph relates it to these objects as the
+                # supergraph does
+                bool(here & wanted)
+                and here & set(self.qg.possible_types(condition, graph)) == here & wanted
+            )
         )
         if condition == type_name or known:
             targets = [(condition, fragment)]
         else:
-            wanted = set(self.qg.possible_types(condition))
             targets = [
                 (t, _retyped(fragment, t))
                 for t in sorted(here & wanted)
@@ -321,12 +368,25 @@ class Solver:
                         routes[edge.target] = (edge,)
         candidates: dict[int, list[str]] = {}
         unreachable: list[Selection] = []
+        conditional: dict[str, tuple[KeyEdge, ...]] = {}
+        """Key edges whose fields this fetch lacks: they are obtained first (as requirements
+        are), for selections no other route reaches."""
         for index, selection in enumerate(pending):
             targets = [t for t in routes if self._resolves(t, routes[t][-1], selection, graph)]
+            if not targets:
+                for edge in self.qg.key_edges(type_name):
+                    if edge.target not in routes and edge.target != graph:
+                        if self._resolves(edge.target, edge, selection, graph):
+                            conditional.setdefault(edge.target, (edge,))
+                            targets.append(edge.target)
             if targets:
-                candidates[index] = sorted(targets, key=lambda t: (len(routes[t]), t))
+                candidates[index] = sorted(
+                    set(targets),
+                    key=lambda t: (t in conditional, len((routes | conditional)[t]), t),
+                )
             else:
                 unreachable.append(selection)
+        routes.update(conditional)
         if not candidates:
             return [], unreachable
         graphs = sorted({t for ts in candidates.values() for t in ts})
@@ -350,10 +410,13 @@ class Solver:
             best = self._assign(
                 graph, type_name, pending, provided, names, routes, candidates, chosen
             )
-        jumps = best[1]
-        for jump in jumps:
-            unreachable.extend(_leftover(jump))
-        return [_without_leftover(j) for j in jumps], unreachable
+        kept: list[Jump] = []
+        for jump in best[1]:
+            left = _leftover(jump)
+            unreachable.extend(left)
+            if left is not jump.selections:  # a jump whose requirements are out of reach: none
+                kept.append(_without_leftover(jump))
+        return kept, unreachable
 
     def _resolves(self, target: str, edge: KeyEdge, selection: Selection, source: str) -> bool:
         entity = edge.type
@@ -384,13 +447,37 @@ class Solver:
         for index, targets in candidates.items():
             target = next(t for t in targets if t in chosen)
             groups.setdefault(target, []).append(pending[index])
-        jumps = [
-            self._jump(graph, type_name, routes[target], tuple(selections), provided, names)
-            for target, selections in sorted(groups.items())
-        ]
+        jumps: list[Jump] = []
+        for target, selections in sorted(groups.items()):
+            # A representation holds one value per required field: selections that need it
+            # with other arguments go in a fetch of their own.
+            buckets: list[tuple[dict[tuple[str, ...], str], list[Selection]]] = []
+            for selection in selections:
+                wanted = self._required_arguments(routes[target][-1], selection)
+                for arguments, members in buckets:
+                    if all(arguments.get(k, v) == v for k, v in wanted.items()):
+                        arguments.update(wanted)
+                        members.append(selection)
+                        break
+                else:
+                    buckets.append((dict(wanted), [selection]))
+            for _, members in buckets:
+                jumps.append(
+                    self._jump(graph, type_name, routes[target], tuple(members), provided, names)
+                )
         solution = _costed(tuple(jumps), ())
         left = sum(len(_leftover(j)) for j in jumps)
         return (left, solution.fetches, solution.depth), jumps
+
+    def _required_arguments(
+        self, edge: KeyEdge, selection: Selection
+    ) -> dict[tuple[str, ...], str]:
+        if isinstance(selection, InlineFragment):
+            return {}
+        found = self.walk.resolving(edge.target, edge.type, selection.name)
+        if found is None or not found.requires:
+            return {}
+        return argument_paths(found.requires, (edge.type,))
 
     def _jump(
         self,
@@ -404,6 +491,7 @@ class Solver:
         edge = route[0]
         key = avoid_names(edge.key.selections, names)
         representation = (TYPENAME, *key)
+        key_here = self.walk.satisfies(graph, type_name, edge.key.selections, provided)
         if len(route) > 1:  # an intermediate subgraph gives the next key
             inner = self._jump(edge.target, type_name, route[1:], selections, representation, names)
             return Jump(edge, selections, _costed((inner,), _leftover(inner)), key=key)
@@ -414,13 +502,14 @@ class Solver:
                 if found is not None and found.requires:
                     requires.extend(alias_arguments(found.requires))
         required = avoid_names(tuple(requires), names)
+        needed = required if key_here else (*key, *required)
         requires_solution = (
-            self.solve(graph, type_name, required, provided, names) if required else None
+            self.solve(graph, type_name, needed, provided, names) if needed else None
         )
         solution = self.solve(
             edge.target, edge.type, selections, (*representation, *required), names
         )
-        return Jump(edge, selections, solution, required, requires_solution, key)
+        return Jump(edge, selections, solution, required, requires_solution, key, key_here)
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -484,14 +573,18 @@ def avoid_names(selections: tuple[Selection, ...], names: Names) -> tuple[Select
 def _costed(items: tuple[Item, ...], remainder: tuple[Selection, ...]) -> Solution:
     fetches = 0
     depth = 0
+    local = 0
     for item in items:
         if isinstance(item, Local):
+            local += 1
             if item.child is not None:
                 fetches += item.child.fetches
                 depth = max(depth, item.child.depth)
+                local += item.child.local
         elif isinstance(item, LocalFragment):
             fetches += item.inner.fetches
             depth = max(depth, item.inner.depth)
+            local += item.inner.local
         else:
             before = 0
             if item.requires_solution is not None:
@@ -499,7 +592,23 @@ def _costed(items: tuple[Item, ...], remainder: tuple[Selection, ...]) -> Soluti
                 before = item.requires_solution.depth
             fetches += 1 + item.solution.fetches
             depth = max(depth, before + 1 + item.solution.depth)
-    return Solution(items, remainder, fetches, depth)
+    return Solution(items, remainder, fetches, depth, local)
+
+
+def argument_paths(
+    selections: tuple[Selection, ...], prefix: tuple[str, ...]
+) -> dict[tuple[str, ...], str]:
+    """(type, field, sub-field, …) → printed arguments, for every field of a field set."""
+    found: dict[tuple[str, ...], str] = {}
+    for selection in selections:
+        if isinstance(selection, InlineFragment):
+            found.update(argument_paths(selection.selections, prefix))
+            continue
+        here = (*prefix, selection.name)
+        found[here] = selection.arguments
+        if selection.selections:
+            found.update(argument_paths(selection.selections, here))
+    return found
 
 
 def _leftover(jump: Jump) -> tuple[Selection, ...]:
@@ -517,13 +626,14 @@ def _without_leftover(jump: Jump) -> Jump:
         jump.requires,
         jump.requires_solution,
         jump.key,
+        jump.key_here,
     )
 
 
 def _no_remainder(solution: Solution) -> Solution:
     if not solution.remainder:
         return solution
-    return Solution(solution.items, (), solution.fetches, solution.depth)
+    return Solution(solution.items, (), solution.fetches, solution.depth, solution.local)
 
 
 def _spliced(

@@ -12,9 +12,16 @@ A selection set the planner would send empty gets `__typename`.
 from __future__ import annotations
 
 from router.operation.ir import Condition as FieldCondition
-from router.operation.ir import Field, InlineFragment, Selection
+from router.operation.ir import InlineFragment, Selection
 from router.plan.builder import SelectionBuilder
-from router.plan.graph.combination import TYPENAME, Jump, Local, LocalFragment, Solution
+from router.plan.graph.combination import (
+    TYPENAME,
+    Jump,
+    Local,
+    LocalFragment,
+    Solution,
+    argument_paths,
+)
 from router.plan.graph.query_graph import QueryGraph
 from router.plan.groups import FetchGroup, _is_ancestor, _top_under
 
@@ -116,7 +123,8 @@ class FetchGraph:
         edge = jump.edge
         if id(builder) not in self._entity_roots:
             builder.add_field(TYPENAME)
-        builder.add_all(_selectable(self.qg, group.graph, type_name, jump.key))
+        if jump.key_here:
+            builder.add_all(_selectable(self.qg, group.graph, type_name, jump.key))
         parent, stage = group, 0
         if jump.requires_solution is not None:
             parent, stage = self._after_requirements(
@@ -126,7 +134,7 @@ class FetchGraph:
             edge.target,
             path,
             stage=stage,
-            arguments=_argument_paths(jump.requires, (edge.type,)),
+            arguments=argument_paths(jump.requires, (edge.type,)),
         )
         representation = child.representation(edge.type)
         representation.add_field(TYPENAME)
@@ -136,6 +144,8 @@ class FetchGraph:
             child.rewrites.add(edge.type)
         target = child.entity_selection(edge.type)
         self._entity_roots.add(id(target))
+        if self.qg.kind(edge.type) == "interface" and not edge.interface_object:
+            target.add_field(TYPENAME)  # the concrete type, for the type conditions below
         self.emit(child, target, edge.type, jump.solution, path)
         if not target:
             target.add_field(TYPENAME)
@@ -179,20 +189,3 @@ def _selectable(
         if edge is not None or selection.name == "__typename":
             result.append(selection)
     return tuple(result)
-
-
-def _argument_paths(
-    selections: tuple[Selection, ...], prefix: tuple[str, ...]
-) -> dict[tuple[str, ...], str]:
-    """(type, field, sub-field, …) → printed arguments, for every field of a field set."""
-    found: dict[tuple[str, ...], str] = {}
-    for selection in selections:
-        if isinstance(selection, InlineFragment):
-            found.update(_argument_paths(selection.selections, prefix))
-            continue
-        assert isinstance(selection, Field)
-        here = (*prefix, selection.name)
-        found[here] = selection.arguments
-        if selection.selections:
-            found.update(_argument_paths(selection.selections, here))
-    return found

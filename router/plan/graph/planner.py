@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from router.errors import PlanningError
-from router.operation.ir import Field, Selection, print_selections
+from router.operation.ir import Field, InlineFragment, Selection, print_selections
 from router.operation.normalize import Operation
 from router.plan.build import build_plan
 from router.plan.graph.combination import Solution, Solver
@@ -85,11 +85,19 @@ def find_best_combination(solver: Solver, operation: Operation) -> list[RootPart
                     len(solution.remainder),
                     solution.fetches + new_fetch,
                     solution.depth,
+                    -solution.local,
                     graph,
                 )
                 options.append((cost, graph, solution))
             _, graph, solution = min(options, key=lambda o: o[0])
             tried.add(graph)
+            if solution.remainder and _under_type_condition(solution.remainder):
+                # Another subgraph's answer to the root field may be another object: the parts
+                # under type conditions cannot be merged from two root fetches.
+                raise PlanningError(
+                    f"cannot plan {root_type}.{root_field.name}: "
+                    f"{print_selections(solution.remainder)} is out of reach of {graph}"
+                )
             if operation.kind == "mutation" and solution.remainder:
                 raise PlanningError(
                     f"cannot plan {root_type}.{root_field.name}: "
@@ -98,6 +106,16 @@ def find_best_combination(solver: Solver, operation: Operation) -> list[RootPart
             parts.append(RootPart(graph, solution))
             remaining = solution.remainder
     return parts
+
+
+def _under_type_condition(selections: tuple[Selection, ...]) -> bool:
+    for selection in selections:
+        if isinstance(selection, InlineFragment) and selection.type_condition is not None:
+            return True
+        inner = selection.selections
+        if inner and _under_type_condition(inner):
+            return True
+    return False
 
 
 def build_fetch_graph(graph: QueryGraph, operation: Operation, roots: list[RootPart]) -> FetchGraph:
