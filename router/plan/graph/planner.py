@@ -19,7 +19,7 @@ from router.errors import PlanningError
 from router.operation.ir import Field, InlineFragment, Selection, print_selections
 from router.operation.normalize import Operation
 from router.plan.build import build_plan
-from router.plan.graph.combination import Solution, Solver
+from router.plan.graph.combination import Local, Solution, Solver
 from router.plan.graph.fetch_graph import FetchGraph
 from router.plan.graph.query_graph import QueryGraph
 from router.plan.graph.walk import Budget, Walk
@@ -91,7 +91,7 @@ def find_best_combination(solver: Solver, operation: Operation) -> list[RootPart
                 options.append((cost, graph, solution))
             _, graph, solution = min(options, key=lambda o: o[0])
             tried.add(graph)
-            if solution.remainder and _under_type_condition(solution.remainder):
+            if _split_by_type(solution.remainder, solution):
                 # Another subgraph's answer to the root field may be another object: the parts
                 # under type conditions cannot be merged from two root fetches.
                 raise PlanningError(
@@ -108,13 +108,26 @@ def find_best_combination(solver: Solver, operation: Operation) -> list[RootPart
     return parts
 
 
-def _under_type_condition(selections: tuple[Selection, ...]) -> bool:
-    for selection in selections:
-        if isinstance(selection, InlineFragment) and selection.type_condition is not None:
-            return True
-        inner = selection.selections
-        if inner and _under_type_condition(inner):
-            return True
+def _split_by_type(remainder: tuple[Selection, ...], solution: Solution) -> bool:
+    """Whether the remainder has type-conditioned parts of an object the solution also
+    fetches: another subgraph's answer to the root field may be another object, so such parts
+    cannot be merged from two root fetches."""
+    local = {
+        item.field.response_name: item.child
+        for item in solution.items
+        if isinstance(item, Local) and item.child is not None
+    }
+    for selection in remainder:
+        if isinstance(selection, InlineFragment):
+            if selection.type_condition is not None:
+                return True
+            if _split_by_type(selection.selections, solution):
+                return True
+            continue
+        child = local.get(selection.response_name)
+        if child is not None and selection.selections:
+            if _split_by_type(selection.selections, child):
+                return True
     return False
 
 
