@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from router.errors import PlanningError
 from router.operation.ir import Field, InlineFragment, Selection, print_selections
 from router.operation.normalize import Operation
-from router.plan.build import build_plan
 from router.plan.graph.combination import Local, Solution, Solver
 from router.plan.graph.fetch_graph import FetchGraph
 from router.plan.graph.query_graph import QueryGraph
+from router.plan.graph.query_plan import build_query_plan
 from router.plan.graph.walk import Budget, Walk
 from router.plan.nodes import QueryPlan
 from router.plan.planner import INTROSPECTION_ROOT_FIELDS
@@ -41,7 +41,7 @@ class GraphQueryPlanner:
         walk = Walk(self.graph, labels, Budget(self.max_steps))
         roots = find_best_combination(Solver(self.graph, walk), operation)
         fetch_graph = build_fetch_graph(self.graph, operation, roots)
-        return build_plan(self.supergraph, operation, fetch_graph.roots)
+        return build_query_plan(self.supergraph, operation, fetch_graph.roots)
 
 
 @dataclass(frozen=True, slots=True)
