@@ -15,7 +15,7 @@ from router.operation.normalize import normalize
 from router.plan.graph import GraphQueryPlanner
 from router.plan.graph.query_graph import QueryGraph
 from router.plan.graph.walk import Budget, Walk
-from router.plan.nodes import Fetch, QueryPlan
+from router.plan.nodes import Fetch, Flatten, Parallel, QueryPlan, Sequence
 from router.plan.planner import PlanningBudgetExceeded, QueryPlanner
 from router.supergraph.load import load_supergraph
 from router.supergraph.model import Supergraph
@@ -196,3 +196,28 @@ def test_provides_on_an_interface_field_with_type_conditions() -> None:
     plan = plan_with(GraphQueryPlanner(supergraph), "{ pet { id ... on Cat { name } } }")
     assert [f.service for f in plan.fetches] == ["pets"]
     assert "... on Cat" in plan.fetches[0].operation
+
+
+def test_benchmark_workload_plan_starts_each_subgraph_once_per_level() -> None:
+    """Fetches to one subgraph from different branches start together (one Parallel per
+    level), so batching entity fetches sends 7 requests per answer, as Hive Gateway does."""
+    supergraph = compose_dir(WORKLOAD)
+    plan = plan_with(GraphQueryPlanner(supergraph), (WORKLOAD / "query.graphql").read_text())
+    assert isinstance(plan.node, Sequence)
+    requests = []
+    for level in plan.node.nodes:
+        nodes = level.nodes if isinstance(level, Parallel) else (level,)
+        requests.append(sorted({_service(n) for n in nodes}))
+    assert requests == [
+        ["accounts", "products"],
+        ["inventory", "reviews"],
+        ["accounts", "products"],
+        ["inventory"],
+    ]
+
+
+def _service(node: object) -> str:
+    if isinstance(node, Flatten):
+        return node.node.service
+    assert isinstance(node, Fetch)
+    return node.service
