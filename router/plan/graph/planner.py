@@ -22,6 +22,7 @@ from router.plan.graph.combination import Local, Solution, Solver
 from router.plan.graph.fetch_graph import FetchGraph
 from router.plan.graph.query_graph import QueryGraph
 from router.plan.graph.query_plan import build_query_plan
+from router.plan.graph.shared_roots import share_root_field
 from router.plan.graph.walk import Budget, Walk
 from router.plan.nodes import QueryPlan
 from router.plan.planner import INTROSPECTION_ROOT_FIELDS
@@ -103,8 +104,16 @@ def find_best_combination(solver: Solver, operation: Operation) -> list[RootPart
                     f"cannot plan {root_type}.{root_field.name}: "
                     f"{print_selections(solution.remainder)} is out of reach of {graph}"
                 )
-            parts.append(RootPart(graph, solution))
             remaining = solution.remainder
+            if operation.kind != "mutation" and not remaining:
+                others = [g for g in candidates if g != graph]
+                shared = share_root_field(solver, root_type, graph, solution, others, used)
+                if shared is not None:
+                    solution, other, theirs = shared
+                    parts.append(RootPart(graph, solution))
+                    parts.append(RootPart(other, theirs))
+                    continue
+            parts.append(RootPart(graph, solution))
     return parts
 
 
