@@ -103,7 +103,8 @@ class Walk:
         for selection in field_set:
             if isinstance(selection, InlineFragment):
                 inner = selection.type_condition or type_name
-                if not self._satisfies(graph, inner, selection.selections, provided):
+                narrowed = provided_for_type(provided, inner) if provided is not None else None
+                if not self._satisfies(graph, inner, selection.selections, narrowed):
                     return False
                 continue
             if not self.knows(graph, type_name, selection.name, provided):
