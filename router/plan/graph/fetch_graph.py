@@ -121,6 +121,9 @@ class FetchGraph:
         path: tuple[str, ...],
     ) -> None:
         edge = jump.edge
+        # the key is selected under the conditions in force here (a fetch that only gives a
+        # key for a further hop runs exactly when that hop may)
+        group.condition_sets.append(frozenset(self._conditions))
         if id(builder) not in self._entity_roots:
             builder.add_field(TYPENAME)
         if jump.key_here:
