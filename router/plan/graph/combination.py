@@ -168,7 +168,9 @@ class Solver:
                     items.append(Local(selection, "String", 0, None))
                 continue
             if abstract:
-                self._abstract_field(graph, type_name, selection, provided, names, items, pending)
+                self._abstract_field(
+                    graph, type_name, selection, provided, names, items, pending, candidates
+                )
                 continue
             edge = self.walk.resolving(graph, type_name, selection.name)
             is_provided = provided_field(provided, selection.name)
@@ -180,7 +182,15 @@ class Solver:
                 )
             ):
                 self._local(
-                    graph, type_name, selection, provided, is_provided, items, pending, candidates
+                    graph,
+                    type_name,
+                    selection,
+                    provided,
+                    is_provided,
+                    items,
+                    pending,
+                    candidates,
+                    names,
                 )
             else:
                 pending.append(selection)
@@ -211,7 +221,8 @@ class Solver:
         is_provided: bool,
         items: list[Item],
         pending: list[Selection],
-        candidates: frozenset[str] = frozenset(),
+        candidates: frozenset[str],
+        names: Names,
     ) -> None:
         edge = self.qg.field_edge(graph, type_name, selection.name)
         model = self.qg.sg.field(type_name, selection.name)
@@ -224,7 +235,12 @@ class Solver:
         if not is_provided and edge is not None and edge.provides:
             child_provided = (child_provided or ()) + edge.provides
         below = self._child_candidates(graph, type_name, selection.name, child_type, candidates)
-        child = self.solve(graph, child_type, selection.selections, child_provided, None, below)
+        # every client field at this response path shares the object: its names are theirs
+        same = response_names(names).get(selection.response_name, [selection])
+        below_names = tuple(s for f in same for s in (f.selections or ()))
+        child = self.solve(
+            graph, child_type, selection.selections, child_provided, below_names, below
+        )
         if child.remainder:
             pending.append(selection.with_selections(child.remainder))
             child = _no_remainder(child)
@@ -269,6 +285,7 @@ class Solver:
         names: Names,
         items: list[Item],
         pending: list[Selection],
+        candidates: frozenset[str],
     ) -> None:
         """A field on an interface: resolved for the interface here, jumped at the interface
         level, or split into one fragment per implementation this subgraph has."""
@@ -283,6 +300,8 @@ class Solver:
                 provided_field(provided, selection.name),
                 items,
                 pending,
+                candidates,
+                names,
             )
             return
         routes = self.walk.routes(graph, type_name, provided)

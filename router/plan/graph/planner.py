@@ -59,7 +59,8 @@ def find_best_combination(solver: Solver, operation: Operation) -> list[RootPart
     qg = solver.qg
     root_type = qg.root_types[operation.kind]
     parts: list[RootPart] = []
-    for root_field in root_fields(operation.selections):
+    fields = tuple(root_fields(operation.selections))
+    for root_field in fields:
         remaining: tuple[Selection, ...] = (root_field,)
         tried: set[str] = set()
         while remaining:
@@ -80,7 +81,7 @@ def find_best_combination(solver: Solver, operation: Operation) -> list[RootPart
                 used = {parts[-1].graph} if parts else set()
             options = []
             for graph in candidates:
-                solution = solver.solve(graph, root_type, remaining, None)
+                solution = solver.solve(graph, root_type, remaining, None, fields)
                 new_fetch = 0 if graph in used else 1
                 cost = (
                     len(solution.remainder),
