@@ -20,8 +20,8 @@ from router.plan.graph.combination import (
     Local,
     LocalFragment,
     Solution,
-    argument_paths,
 )
+from router.plan.graph.naming import argument_paths
 from router.plan.graph.query_graph import QueryGraph
 from router.plan.groups import FetchGroup, _is_ancestor, _top_under
 
