@@ -509,3 +509,24 @@ async def test_a_type_condition_the_subgraph_relates_otherwise_is_sent_as_its_ob
         "{ anotherFeed { id ... on Post { createdAt ... on TextPost { body } } } }"
     )
     assert response == {"data": {"anotherFeed": [{"id": "i1", "createdAt": "today"}]}}
+
+
+def case_supergraph(name: str) -> str:
+    """The supergraph of the plan case `tests/cases/<name>` (its subgraphs composed)."""
+    case = Path(__file__).parent / "cases" / name / "subgraphs"
+    return compose(**{f.stem: f.read_text() for f in sorted(case.glob("*.graphql"))})
+
+
+async def test_an_impossible_nested_type_condition_answers_an_empty_object() -> None:
+    # No Account is a Chat: `... on Node { ... on Chat { … } }` inside Account selects nothing.
+    fake = FakeSubgraphs()
+    fake.on(
+        "accounts",
+        "query { account { __typename } }",
+        {},
+        {"data": {"account": {"__typename": "Account"}}},
+    )
+    response = await Router.from_sdl(
+        case_supergraph("impossible-nested-type-condition"), fake
+    ).execute("{ account { ... on Node { ... on Chat { text } } } }")
+    assert response == {"data": {"account": {}}}

@@ -127,6 +127,8 @@ class _Planning:
                     continue
                 if not self._may_be(graph, type_name, inner_type):
                     continue  # no object this subgraph returns here can match the condition
+                if self.sg.types[type_name].kind == "object":
+                    inner_type = type_name  # `... on Node` inside an object: still that object
                 inner_local, inner_rest = self._split_selections(
                     graph, inner_type, selection.selections
                 )
