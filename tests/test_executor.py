@@ -530,3 +530,45 @@ async def test_an_impossible_nested_type_condition_answers_an_empty_object() -> 
         case_supergraph("impossible-nested-type-condition"), fake
     ).execute("{ account { ... on Node { ... on Chat { text } } } }")
     assert response == {"data": {"account": {}}}
+
+
+async def test_provides_on_an_interface_field_gets_the_rest_through_the_parent_key() -> None:
+    # books provides Dog.name below `book.animals`, not Cat.name nor the animals' ids (external
+    # there): those come with `animals` again from the animals subgraph, through Book's key.
+    fake = FakeSubgraphs()
+    fake.on(
+        "books",
+        "query { book { animals { __typename ... on Dog { name } } __typename id } }",
+        {},
+        {
+            "data": {
+                "book": {
+                    "animals": [{"__typename": "Dog", "name": "Fido"}, {"__typename": "Cat"}],
+                    "__typename": "Book",
+                    "id": "b1",
+                }
+            }
+        },
+    )
+    fake.on(
+        "animals",
+        ENTITIES + "{ ... on Book { animals { __typename id ... on Cat { name } } } } }",
+        {"representations": [{"__typename": "Book", "id": "b1"}]},
+        {
+            "data": {
+                "_entities": [
+                    {
+                        "animals": [
+                            {"__typename": "Dog", "id": "d1"},
+                            {"__typename": "Cat", "id": "c1", "name": "Tom"},
+                        ]
+                    }
+                ]
+            }
+        },
+    )
+    response = await Router.from_sdl(case_supergraph("provides-on-interface-field"), fake).execute(
+        "{ book { animals { id ... on Dog { name } ... on Cat { name } } } }"
+    )
+    animals = [{"id": "d1", "name": "Fido"}, {"id": "c1", "name": "Tom"}]
+    assert response == {"data": {"book": {"animals": animals}}}

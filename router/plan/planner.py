@@ -99,14 +99,24 @@ class _Planning:
             remaining = rest
 
     def _split(
-        self, graph: str, type_name: str, selection: Field
+        self,
+        graph: str,
+        type_name: str,
+        selection: Field,
+        provided: tuple[Selection, ...] | None = None,
     ) -> tuple[Field | None, Field | None]:
-        """The part of a field `graph` can answer (itself or through entity jumps), and the rest."""
+        """The part of a field `graph` can answer (itself, with what an enclosing `@provides`
+        gives it, or through entity jumps), and the rest."""
         if selection.selections is None:
             return selection, None
         model = self.sg.field(type_name, selection.name)
         assert model is not None
-        local, rest = self._split_selections(graph, model.type_in(graph), selection.selections)
+        child_provided = _provided_child(provided, selection.name)
+        if graph in model.provides_by_graph:
+            child_provided = (child_provided or ()) + model.provides_by_graph[graph]
+        local, rest = self._split_selections(
+            graph, model.type_in(graph), selection.selections, child_provided
+        )
         if not local and not rest:
             local = (TYPENAME,)  # nothing asked here can match: still fetch the field itself
         return (
@@ -115,7 +125,11 @@ class _Planning:
         )
 
     def _split_selections(
-        self, graph: str, type_name: str, selections: tuple[Selection, ...]
+        self,
+        graph: str,
+        type_name: str,
+        selections: tuple[Selection, ...],
+        provided: tuple[Selection, ...] | None = None,
     ) -> tuple[tuple[Selection, ...], tuple[Selection, ...]]:
         local: list[Selection] = []
         rest: list[Selection] = []
@@ -130,7 +144,10 @@ class _Planning:
                 if self.sg.types[type_name].kind == "object":
                     inner_type = type_name  # `... on Node` inside an object: still that object
                 inner_local, inner_rest = self._split_selections(
-                    graph, inner_type, selection.selections
+                    graph,
+                    inner_type,
+                    selection.selections,
+                    _provided_for_type(provided, selection.type_condition or inner_type),
                 )
                 if inner_local:
                     local.append(_with_selections(selection, inner_local))
@@ -140,8 +157,10 @@ class _Planning:
             if selection.name == "__typename":
                 local.append(selection)
                 continue
-            if self._resolves_here(graph, type_name, selection.name):
-                part, remainder = self._split(graph, type_name, selection)
+            if self._resolves_here(graph, type_name, selection.name) or _is_provided(
+                provided, selection.name
+            ):
+                part, remainder = self._split(graph, type_name, selection, provided)
                 if remainder is not None and self._entity_elsewhere(
                     graph, type_name, selection.name
                 ):
@@ -151,7 +170,7 @@ class _Planning:
                     local.append(part)
                 if remainder is not None:
                     rest.append(remainder)
-            elif self._reachable(graph, type_name, selection.name):
+            elif self._reachable(graph, type_name, selection.name, provided=provided):
                 local.append(selection)
             else:
                 rest.append(selection)
@@ -164,18 +183,39 @@ class _Planning:
                 f"planning the operation takes more than {self.max_steps} steps"
             )
 
-    def _reachable(self, graph: str, type_name: str, field_name: str, depth: int = 0) -> bool:
-        """Whether a fetch from `graph` can get `type.field` through an entity jump."""
+    def _reachable(
+        self,
+        graph: str,
+        type_name: str,
+        field_name: str,
+        depth: int = 0,
+        provided: tuple[Selection, ...] | None = None,
+    ) -> bool:
+        """Whether a fetch from `graph` can get `type.field` through an entity jump (with the
+        key fields an enclosing `@provides` gives it)."""
         self._step()
         model = self.sg.types.get(type_name)
         if model is None:
             return False
         if model.kind != "object":
-            return True  # abstract positions are planned per implementation
+            if self.sg.is_interface_object(type_name, graph):
+                return True  # planned through a subgraph that knows the implementations
+            for target in self.sg.resolving_graphs(type_name, field_name, self.labels):
+                if target != graph and self.sg.resolvable_keys(type_name, target):
+                    if self._usable_key(graph, type_name, target, provided) is not None:
+                        return True  # one jump for the interface as a whole
+            # Otherwise planned per implementation: each must get the field.
+            return all(
+                self._resolves_here(graph, t, field_name)
+                or _is_provided(_provided_for_type(provided, t), field_name)
+                or self._reachable(graph, t, field_name, depth, _provided_for_type(provided, t))
+                for t in self.sg.possible_types(type_name, graph)
+                if self.sg.field(t, field_name) is not None
+            )
         targets = [
             t for t in self.sg.resolving_graphs(type_name, field_name, self.labels) if t != graph
         ]
-        if any(self._usable_key(graph, type_name, t, None) for t in targets):
+        if any(self._usable_key(graph, type_name, t, provided) for t in targets):
             return True
         if depth < 2 and any(
             self._usable_key(graph, type_name, t, None, remote=True, depth=depth + 1)
@@ -183,7 +223,7 @@ class _Planning:
         ):
             return True
         for middle in self.sg.graph_ids():  # two hops: through a subgraph that can give a key
-            if middle != graph and self._usable_key(graph, type_name, middle, None):
+            if middle != graph and self._usable_key(graph, type_name, middle, provided):
                 if any(self._usable_key(middle, type_name, t, None) for t in targets):
                     return True
         return bool(self._interface_route(type_name, field_name))
@@ -518,8 +558,8 @@ class _Planning:
         if self.sg.can_resolve(group.graph, type_name, selection.name, self.labels) or _is_provided(
             provided, selection.name
         ):
-            if selection.selections and not _is_provided(provided, selection.name):
-                local, rest = self._split(group.graph, type_name, selection)
+            if selection.selections:
+                local, rest = self._split(group.graph, type_name, selection, provided)
                 if rest is not None and self._entity_elsewhere(
                     group.graph, type_name, selection.name, provided
                 ):
