@@ -572,3 +572,12 @@ async def test_provides_on_an_interface_field_gets_the_rest_through_the_parent_k
     )
     animals = [{"id": "d1", "name": "Fido"}, {"id": "c1", "name": "Tom"}]
     assert response == {"data": {"book": {"animals": animals}}}
+
+
+async def test_a_variable_default_with_an_at_sign_reaches_the_subgraph_whole() -> None:
+    sdl = compose(echo=FED + "type Query { echo(text: String): String }")
+    fake = FakeSubgraphs()
+    query = 'query($text: String = "hello @world") { echo(text: $text) }'
+    fake.on("echo", query, {"text": "hello @world"}, {"data": {"echo": "hello @world"}})
+    response = await Router.from_sdl(sdl, fake).execute(query)
+    assert response == {"data": {"echo": "hello @world"}}
