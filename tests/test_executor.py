@@ -581,3 +581,21 @@ async def test_a_variable_default_with_an_at_sign_reaches_the_subgraph_whole() -
     fake.on("echo", query, {"text": "hello @world"}, {"data": {"echo": "hello @world"}})
     response = await Router.from_sdl(sdl, fake).execute(query)
     assert response == {"data": {"echo": "hello @world"}}
+
+
+async def test_a_root_field_under_a_fragment_with_the_same_directive_is_sent_valid() -> None:
+    # `@include` twice on one field is invalid: the fragment's stays on a fragment around it.
+    query = (
+        'query($a: Boolean!, $b: Boolean!) { ... @include(if: $a) { order(id: "1") '
+        "@include(if: $b) { id } } }"
+    )
+    fake = FakeSubgraphs()
+    fake.on(
+        "orders",
+        'query($a: Boolean!, $b: Boolean!) { ... @include(if: $a) { order(id: "1") '
+        "@include(if: $b) { id } } }",
+        {"a": True, "b": True},
+        {"data": {"order": {"id": "1"}}},
+    )
+    response = await Router.from_sdl(SUPERGRAPH, fake).execute(query, {"a": True, "b": True})
+    assert response == {"data": {"order": {"id": "1"}}}

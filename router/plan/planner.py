@@ -74,14 +74,17 @@ class _Planning:
     # --- entry ----------------------------------------------------------------------------
 
     def run(self) -> QueryPlan:
-        for root_field in self._root_fields(self.operation.selections):
-            self._plan_root_field(root_field)
+        for root_field, wrappers in self._root_fields(self.operation.selections, ()):
+            self._plan_root_field(root_field, wrappers)
         return build_plan(self.sg, self.operation, self.roots)
 
-    def _plan_root_field(self, root_field: Field) -> None:
+    def _plan_root_field(
+        self, root_field: Field, wrappers: tuple[InlineFragment, ...] = ()
+    ) -> None:
         """A query root field goes to the subgraph that covers most of it; what that subgraph
         can neither resolve nor reach through an entity key is fetched from the next subgraph
-        that has the root field too (shared root fields), and the parts merge at the root."""
+        that has the root field too (shared root fields), and the parts merge at the root.
+        `wrappers`: the fragments with directives it is under, kept around it in the fetch."""
         remaining: Field | None = root_field
         tried: set[str] = set()
         while remaining is not None:
@@ -95,7 +98,12 @@ class _Planning:
                 local, rest = self._split(graph, self.root_type, remaining)
             if local is not None:
                 group = self._root_group(graph)
-                self._plan_field(group, group.selections, self.root_type, local, (), None)
+                builder = group.selections
+                for wrapper in wrappers:
+                    builder = builder.add_fragment(
+                        None, wrapper.directives, variables=wrapper.variables
+                    )
+                self._plan_field(group, builder, self.root_type, local, (), None)
             remaining = rest
 
     def _split(
@@ -268,27 +276,31 @@ class _Planning:
         wanted = here & set(self.sg.possible_types(condition))
         return bool(wanted) and wanted <= set(self.sg.possible_types(condition, graph))
 
-    def _root_fields(self, selections: tuple[Selection, ...]) -> Iterator[Field]:
-        """Root fields in order; fragments on the root type are flattened (their conditions
-        moved onto the fields), and router-answered fields (__typename, introspection) skipped."""
+    def _root_fields(
+        self, selections: tuple[Selection, ...], wrappers: tuple[InlineFragment, ...]
+    ) -> Iterator[tuple[Field, tuple[InlineFragment, ...]]]:
+        """Root fields in order, each with the fragments with directives it is under (their
+        conditions also moved onto the field, for Condition nodes); router-answered fields
+        (__typename, introspection) skipped."""
         for selection in selections:
             if isinstance(selection, Field):
                 if selection.name == "__typename" or selection.name in INTROSPECTION_ROOT_FIELDS:
                     continue
-                yield selection
+                yield selection, wrappers
             else:
-                for inner in self._root_fields(selection.selections):
-                    if selection.directives:
+                inner_wrappers = wrappers + ((selection,) if selection.directives else ())
+                for inner, around in self._root_fields(selection.selections, inner_wrappers):
+                    if selection.conditions:
                         inner = Field(
                             inner.name,
                             inner.alias,
                             inner.arguments,
-                            inner.directives + selection.directives,
+                            inner.directives,
                             inner.selections,
-                            inner.variables | selection.variables,
+                            inner.variables,
                             inner.conditions + selection.conditions,
                         )
-                    yield inner
+                    yield inner, around
 
     def _root_group(self, graph: str) -> FetchGroup:
         if self.operation.kind == "mutation":
