@@ -599,3 +599,28 @@ async def test_a_root_field_under_a_fragment_with_the_same_directive_is_sent_val
     )
     response = await Router.from_sdl(SUPERGRAPH, fake).execute(query, {"a": True, "b": True})
     assert response == {"data": {"order": {"id": "1"}}}
+
+
+async def test_a_field_under_a_skipped_fragment_is_skipped_in_the_entity_fetch_too() -> None:
+    fake = FakeSubgraphs()
+    fake.on(
+        "products",
+        "query($s: Boolean!) { product { price __typename id ... @skip(if: $s) "
+        "{ __typename id } } }",
+        {"s": True},
+        {"data": {"product": {"price": 1.5, "__typename": "Product", "id": "p1"}}},
+    )
+    fake.on(
+        "flags",
+        "query($representations: [_Any!]!, $s: Boolean!) { _entities(representations: "
+        "$representations) { ... on Product { include ... @skip(if: $s) { neverCalled } } } }",
+        {"representations": [{"__typename": "Product", "id": "p1"}], "s": True},
+        {"data": {"_entities": [{"include": True}]}},
+    )
+    response = await Router.from_sdl(
+        case_supergraph("fragment-condition-over-entity-jump"), fake
+    ).execute(
+        "query($s: Boolean!) { product { price include ... @skip(if: $s) { neverCalled } } }",
+        {"s": True},
+    )
+    assert response == {"data": {"product": {"price": 1.5, "include": True}}}

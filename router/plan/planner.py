@@ -64,6 +64,10 @@ class _Planning:
         self._jumping: set[tuple[str, str, tuple[str, ...], Field]] = set()
         self._candidates: dict[int, frozenset[str]] = {}
         self._conditions: list[FieldCondition] = []
+        self._wrappers: list[InlineFragment] = []
+        """The fragments with directives around the selections being planned, at the current
+        object (a field's sub-selection starts afresh): an entity fetch for a field under them
+        selects it under them too."""
         """Variable @skip/@include conditions of the selections being planned (a stack)."""
         """id(builder) → the subgraphs that could resolve that position (see _union_member_safe)."""
         self._client_names, self._contested = _response_names(operation.selections)
@@ -423,10 +427,14 @@ class _Planning:
     ) -> None:
         pushed = [c for c in fragment.conditions if c.variable]
         self._conditions.extend(pushed)
+        if fragment.directives:
+            self._wrappers.append(fragment)
         try:
             self._plan_fragment_inner(group, builder, type_name, fragment, path, provided)
         finally:
             del self._conditions[len(self._conditions) - len(pushed) :]
+            if fragment.directives:
+                self._wrappers.pop()
 
     def _plan_fragment_inner(
         self,
@@ -609,14 +617,18 @@ class _Planning:
         child_provided = _provided_child(provided, selection.name)
         if group.graph in model.provides_by_graph:
             child_provided = (child_provided or ()) + model.provides_by_graph[group.graph]
-        self._plan_selections(
-            group,
-            child,
-            model.type_in(group.graph),
-            selection.selections,
-            child_path,
-            child_provided,
-        )
+        wrappers, self._wrappers = self._wrappers, []
+        try:
+            self._plan_selections(
+                group,
+                child,
+                model.type_in(group.graph),
+                selection.selections,
+                child_path,
+                child_provided,
+            )
+        finally:
+            self._wrappers = wrappers
         del self._conditions[len(self._conditions) - len(pushed) :]
 
     # --- entity jumps ---------------------------------------------------------------------
@@ -727,11 +739,14 @@ class _Planning:
             representation.add_all(required)
         if entity_type != type_name or self.sg.is_interface_object(entity_type, target):
             child.rewrites.add(entity_type)
+        into = child.entity_selection(entity_type)
+        for wrapper in self._wrappers:  # e.g. `... @skip(if: $s) { field }`: the same there
+            into = into.add_fragment(None, wrapper.directives, variables=wrapper.variables)
         # At the root of an entity fetch the representation's fields are already in the data:
         # they count as provided (a key for a further jump need not be fetched again).
         self._plan_field(
             child,
-            child.entity_selection(entity_type),
+            into,
             entity_type,
             selection,
             path,
