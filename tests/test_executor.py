@@ -624,3 +624,25 @@ async def test_a_field_under_a_skipped_fragment_is_skipped_in_the_entity_fetch_t
         {"s": True},
     )
     assert response == {"data": {"product": {"price": 1.5, "include": True}}}
+
+
+async def test_a_field_under_nested_abstract_conditions_is_fetched() -> None:
+    # `... on AnotherPost { ... on ImagePost { createdAt } }` below `feed: [Post]` from a, which
+    # has no AnotherPost: its ImagePosts still get createdAt (from b).
+    fake = FakeSubgraphs()
+    fake.on(
+        "a",
+        "query { feed { __typename id ... on ImagePost { __typename id } } }",
+        {},
+        {"data": {"feed": [{"__typename": "ImagePost", "id": "i1"}]}},
+    )
+    fake.on(
+        "b",
+        ENTITIES + "{ ... on ImagePost { createdAt } } }",
+        {"representations": [{"__typename": "ImagePost", "id": "i1"}]},
+        {"data": {"_entities": [{"createdAt": "today"}]}},
+    )
+    response = await Router.from_sdl(
+        case_supergraph("nested-condition-unknown-in-subgraph"), fake
+    ).execute("{ feed { id ... on AnotherPost { ... on ImagePost { createdAt } } } }")
+    assert response == {"data": {"feed": [{"id": "i1", "createdAt": "today"}]}}

@@ -262,10 +262,14 @@ class _Planning:
         if condition == type_name or condition not in self.sg.types:
             return True
         here = (
-            set(self.sg.possible_types(type_name, graph))
+            set(
+                self.sg.possible_types(
+                    type_name, graph if self.sg.in_graph(type_name, graph) else None
+                )
+            )
             if self.sg.types[type_name].kind != "object"
             else {type_name}
-        )
+        )  # (a type the subgraph lacks comes from a condition: its objects anywhere)
         if self.sg.is_interface_object(type_name, graph):
             return True  # the concrete type is only known elsewhere
         return bool(here & set(self.sg.possible_types(condition)))
