@@ -646,3 +646,14 @@ async def test_a_field_under_nested_abstract_conditions_is_fetched() -> None:
         case_supergraph("nested-condition-unknown-in-subgraph"), fake
     ).execute("{ feed { id ... on AnotherPost { ... on ImagePost { createdAt } } } }")
     assert response == {"data": {"feed": [{"id": "i1", "createdAt": "today"}]}}
+
+
+async def test_a_field_asked_twice_under_other_conditions_is_fetched_when_either_holds() -> None:
+    query = (
+        'query($a: Boolean!, $b: Boolean!) { order(id: "1") { x: id @skip(if: $a) '
+        "x: id @skip(if: $b) } }"
+    )
+    fake = FakeSubgraphs()
+    fake.on("orders", query, {"a": True, "b": False}, {"data": {"order": {"x": "1"}}})
+    response = await Router.from_sdl(SUPERGRAPH, fake).execute(query, {"a": True, "b": False})
+    assert response == {"data": {"order": {"x": "1"}}}
