@@ -605,9 +605,8 @@ async def test_a_field_under_a_skipped_fragment_is_skipped_in_the_entity_fetch_t
     fake = FakeSubgraphs()
     fake.on(
         "products",
-        "query($s: Boolean!) { product { price __typename id ... @skip(if: $s) "
-        "{ __typename id } } }",
-        {"s": True},
+        "query { product { price __typename id } }",
+        {},
         {"data": {"product": {"price": 1.5, "__typename": "Product", "id": "p1"}}},
     )
     fake.on(
@@ -657,3 +656,29 @@ async def test_a_field_asked_twice_under_other_conditions_is_fetched_when_either
     fake.on("orders", query, {"a": True, "b": False}, {"data": {"order": {"x": "1"}}})
     response = await Router.from_sdl(SUPERGRAPH, fake).execute(query, {"a": True, "b": False})
     assert response == {"data": {"order": {"x": "1"}}}
+
+
+async def test_a_skipped_requires_field_leaves_the_representation_whole_for_the_others() -> None:
+    # cost needs weight, label needs size; one entity fetch gets both: with `cost` skipped its
+    # requirement is still selected, so the representation label needs is complete.
+    fake = FakeSubgraphs()
+    fake.on(
+        "catalog",
+        "query { products { __typename id weight size } }",
+        {},
+        {"data": {"products": [{"__typename": "Product", "id": "p1", "weight": 3, "size": "L"}]}},
+    )
+    fake.on(
+        "shipping",
+        "query($representations: [_Any!]!, $c: Boolean!) { _entities(representations: "
+        "$representations) { ... on Product { ... @skip(if: $c) { cost } label } } }",
+        {
+            "representations": [{"__typename": "Product", "id": "p1", "weight": 3, "size": "L"}],
+            "c": True,
+        },
+        {"data": {"_entities": [{"label": "large"}]}},
+    )
+    response = await Router.from_sdl(
+        case_supergraph("requires-under-conditional-fragment"), fake
+    ).execute("query($c: Boolean!) { products { ... @skip(if: $c) { cost } label } }", {"c": True})
+    assert response == {"data": {"products": [{"label": "large"}]}}

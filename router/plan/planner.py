@@ -65,6 +65,8 @@ class _Planning:
         self._candidates: dict[int, frozenset[str]] = {}
         self._conditions: list[FieldCondition] = []
         self._wrappers: list[InlineFragment] = []
+        self._plain: dict[int, SelectionBuilder] = {}
+        """id(builder under fragment directives) → the same place without them (`_enter`)."""
         """The fragments with directives around the selections being planned, at the current
         object (a field's sub-selection starts afresh): an entity fetch for a field under them
         selects it under them too."""
@@ -469,11 +471,7 @@ class _Planning:
         ):
             return
         if condition is None or condition == type_name:
-            target = (
-                builder.add_fragment(None, fragment.directives, variables=fragment.variables)
-                if fragment.directives
-                else builder
-            )
+            target = self._enter(builder, None, fragment)
             self._plan_selections(group, target, type_name, fragment.selections, path, provided)
             return
         if self.sg.in_graph(condition, group.graph) and (
@@ -486,9 +484,7 @@ class _Planning:
                 and self._condition_known(group.graph, type_name, condition)
             )
         ):
-            inner = builder.add_fragment(
-                condition, fragment.directives, variables=fragment.variables
-            )
+            inner = self._enter(builder, condition, fragment)
             inner_provided = _provided_for_type(provided, condition)
             self._plan_selections(
                 group, inner, condition, fragment.selections, path, inner_provided
@@ -504,10 +500,29 @@ class _Planning:
         ):
             if object_type not in wanted:
                 continue
-            inner = builder.add_fragment(
-                object_type, fragment.directives, variables=fragment.variables
-            )
+            inner = self._enter(builder, object_type, fragment)
             self._plan_selections(group, inner, object_type, fragment.selections, path, provided)
+
+    def _enter(
+        self, builder: SelectionBuilder, type_condition: str | None, fragment: InlineFragment
+    ) -> SelectionBuilder:
+        """The builder for a fragment's selections (`... on T @directives`, or `builder` itself
+        for a plain `...`). Under directives, it is paired with the same place without them
+        (`_plain`): what an entity jump needs there (keys, `@requires` fields) is selected
+        unconditionally, so a representation other fields share is whole whatever the
+        directives say."""
+        if type_condition is None and not fragment.directives:
+            return builder
+        inner = builder.add_fragment(
+            type_condition, fragment.directives, variables=fragment.variables
+        )
+        base = self._plain.get(id(builder))
+        if fragment.directives or base is not None:
+            base = base if base is not None else builder
+            self._plain[id(inner)] = (
+                base.add_fragment(type_condition) if type_condition is not None else base
+            )
+        return inner
 
     def _plan_field(
         self,
@@ -722,6 +737,7 @@ class _Planning:
         """Resolve `selection` (a field of `type_name` here) in `target`, where the object is
         the entity `entity_type`: the type itself, or an interface the target has as an
         interface object."""
+        builder = self._plain.get(id(builder), builder)  # keys and requirements: unconditional
         builder.add_field(TYPENAME)
         key_fields = self._internal(key.selections)
         elsewhere = self._add_key(group.graph, builder, type_name, key_fields, provided)
