@@ -20,6 +20,7 @@ from graphql import (
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    VariableDefinitionNode,
     print_ast,
 )
 
@@ -68,8 +69,7 @@ def normalize(document: DocumentNode, operation_name: str | None) -> Operation:
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
     variables = {
-        v.variable.name.value: print_ast(v).split(" @", 1)[0]
-        for v in definition.variable_definitions or ()
+        v.variable.name.value: _print_variable(v) for v in definition.variable_definitions or ()
     }
     return Operation(
         kind=definition.operation.value,
@@ -78,6 +78,15 @@ def normalize(document: DocumentNode, operation_name: str | None) -> Operation:
         variable_definitions=variables,
         definition=definition,
     )
+
+
+def _print_variable(definition: VariableDefinitionNode) -> str:
+    """`$name: Type = default`, printed from the AST: the variable's own directives are not
+    sent to subgraphs (a default value may contain any text, `" @"` included)."""
+    text = f"${definition.variable.name.value}: {print_ast(definition.type)}"
+    if definition.default_value is not None:
+        text += f" = {print_ast(definition.default_value)}"
+    return text
 
 
 class _Normalizer:
