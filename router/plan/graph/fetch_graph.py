@@ -37,10 +37,32 @@ class FetchGraph:
         self._touched: list[set[FetchGroup]] = []
         self._entity_roots: set[int] = set()
         """ids of the builders under `_entities`: their objects' `__typename` is known."""
+        self._outer: dict[int, SelectionBuilder] = {}
+        """id(builder of a fragment with @skip/@include) → where keys for jumps from inside it
+        go: outside the condition, so a representation other fields share stays whole."""
+        self._wrappers: dict[int, tuple[InlineFragment, ...]] = {}
+        """id(builder) → the @skip/@include fragments around it at its object: fields jumped
+        from inside keep them in the entity fetch."""
 
-    def add_root(self, graph: str, type_name: str, solution: Solution) -> None:
+    def add_root(
+        self,
+        graph: str,
+        type_name: str,
+        solution: Solution,
+        wrappers: tuple[InlineFragment, ...] = (),
+    ) -> None:
+        """A root fetch's part; `wrappers` are the @skip/@include fragments around the root
+        field in the operation, kept as fragments (one field takes one @include)."""
         group = self._root_group(graph)
-        self.emit(group, group.selections, type_name, solution, ())
+        builder = group.selections
+        pushed = [c for w in wrappers for c in w.conditions if c.variable]
+        for wrapper in wrappers:
+            builder = builder.add_fragment(None, wrapper.directives, variables=wrapper.variables)
+        self._conditions.extend(pushed)
+        try:
+            self.emit(group, builder, type_name, solution, ())
+        finally:
+            del self._conditions[len(self._conditions) - len(pushed) :]
 
     def _root_group(self, graph: str) -> FetchGroup:
         if self.kind == "mutation":  # mutation fields run in order: only the last may grow
@@ -70,7 +92,7 @@ class FetchGraph:
             if isinstance(item, Local):
                 self._local(group, builder, item, path)
             elif isinstance(item, LocalFragment):
-                self._fragment(group, builder, item, path)
+                self._fragment(group, builder, type_name, item, path)
             else:
                 self._jump(group, builder, type_name, item, path)
 
@@ -98,6 +120,7 @@ class FetchGraph:
         self,
         group: FetchGroup,
         builder: SelectionBuilder,
+        type_name: str,
         item: LocalFragment,
         path: tuple[str, ...],
     ) -> None:
@@ -105,6 +128,19 @@ class FetchGraph:
         inner = builder.add_fragment(
             fragment.type_condition, fragment.directives, variables=fragment.variables
         )
+        same_type = fragment.type_condition in (None, type_name)
+        base = self._outer.get(id(builder))
+        if fragment.directives:
+            base = base or builder
+            self._outer[id(inner)] = (
+                base if same_type else base.add_fragment(fragment.type_condition)
+            )
+            self._wrappers[id(inner)] = (*self._wrappers.get(id(builder), ()), fragment)
+        elif base is not None:
+            self._outer[id(inner)] = (
+                base if same_type else base.add_fragment(fragment.type_condition)
+            )
+            self._wrappers[id(inner)] = self._wrappers.get(id(builder), ())
         pushed = [c for c in fragment.conditions if c.variable]
         self._conditions.extend(pushed)
         try:
@@ -121,17 +157,20 @@ class FetchGraph:
         path: tuple[str, ...],
     ) -> None:
         edge = jump.edge
+        wrappers = self._wrappers.get(id(builder), ())
+        keys = self._outer.get(id(builder), builder)
         # the key is selected under the conditions in force here (a fetch that only gives a
-        # key for a further hop runs exactly when that hop may)
-        group.condition_sets.append(frozenset(self._conditions))
+        # key for a further hop runs exactly when that hop may), the wrappers' aside
+        around = {c for w in wrappers for c in w.conditions}
+        group.condition_sets.append(frozenset(c for c in self._conditions if c not in around))
         if id(builder) not in self._entity_roots:
-            builder.add_field(TYPENAME)
+            keys.add_field(TYPENAME)
         if jump.key_here:
-            builder.add_all(_selectable(self.qg, group.graph, type_name, jump.key))
+            keys.add_all(_selectable(self.qg, group.graph, type_name, jump.key))
         parent, stage = group, 0
         if jump.requires_solution is not None:
             parent, stage = self._after_requirements(
-                group, builder, type_name, jump.requires_solution, path
+                group, keys, type_name, jump.requires_solution, path
             )
         child = parent.child(
             edge.target,
@@ -149,7 +188,10 @@ class FetchGraph:
         self._entity_roots.add(id(target))
         if self.qg.kind(edge.type) == "interface" and not edge.interface_object:
             target.add_field(TYPENAME)  # the concrete type, for the type conditions below
-        self.emit(child, target, edge.type, jump.solution, path)
+        inner = target
+        for wrapper in wrappers:
+            inner = inner.add_fragment(None, wrapper.directives, variables=wrapper.variables)
+        self.emit(child, inner, edge.type, jump.solution, path)
         if not target:
             target.add_field(TYPENAME)
 

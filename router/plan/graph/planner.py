@@ -51,6 +51,8 @@ class RootPart:
 
     graph: str
     solution: Solution
+    wrappers: tuple[InlineFragment, ...] = ()
+    """The @skip/@include fragments around the root field in the operation."""
 
 
 def find_best_combination(solver: Solver, operation: Operation) -> list[RootPart]:
@@ -59,8 +61,9 @@ def find_best_combination(solver: Solver, operation: Operation) -> list[RootPart
     qg = solver.qg
     root_type = qg.root_types[operation.kind]
     parts: list[RootPart] = []
-    fields = tuple(root_fields(operation.selections))
-    for root_field in fields:
+    wrapped = list(root_fields(operation.selections))
+    fields = tuple(f for f, _ in wrapped)
+    for root_field, wrappers in wrapped:
         remaining: tuple[Selection, ...] = (root_field,)
         tried: set[str] = set()
         while remaining:
@@ -111,10 +114,10 @@ def find_best_combination(solver: Solver, operation: Operation) -> list[RootPart
                 shared = share_root_field(solver, root_type, graph, solution, others, used)
                 if shared is not None:
                     solution, other, theirs = shared
-                    parts.append(RootPart(graph, solution))
-                    parts.append(RootPart(other, theirs))
+                    parts.append(RootPart(graph, solution, wrappers))
+                    parts.append(RootPart(other, theirs, wrappers))
                     continue
-            parts.append(RootPart(graph, solution))
+            parts.append(RootPart(graph, solution, wrappers))
     return parts
 
 
@@ -145,28 +148,21 @@ def build_fetch_graph(graph: QueryGraph, operation: Operation, roots: list[RootP
     fetch_graph = FetchGraph(graph, operation.kind)
     root_type = graph.root_types[operation.kind]
     for part in roots:
-        fetch_graph.add_root(part.graph, root_type, part.solution)
+        fetch_graph.add_root(part.graph, root_type, part.solution, part.wrappers)
     return fetch_graph
 
 
-def root_fields(selections: tuple[Selection, ...]) -> Iterator[Field]:
-    """Root fields in order; fragments on the root type are flattened (their conditions
-    moved onto the fields), and router-answered fields (__typename, introspection) skipped."""
+def root_fields(
+    selections: tuple[Selection, ...], wrappers: tuple[InlineFragment, ...] = ()
+) -> Iterator[tuple[Field, tuple[InlineFragment, ...]]]:
+    """Root fields in order, each with the fragments with directives around it (fragments on
+    the root type are otherwise flattened); router-answered fields (__typename, introspection)
+    skipped."""
     for selection in selections:
         if isinstance(selection, Field):
             if selection.name == "__typename" or selection.name in INTROSPECTION_ROOT_FIELDS:
                 continue
-            yield selection
+            yield selection, wrappers
             continue
-        for inner in root_fields(selection.selections):
-            if selection.directives:
-                inner = Field(
-                    inner.name,
-                    inner.alias,
-                    inner.arguments,
-                    inner.directives + selection.directives,
-                    inner.selections,
-                    inner.variables | selection.variables,
-                    inner.conditions + selection.conditions,
-                )
-            yield inner
+        around = (*wrappers, selection) if selection.directives else wrappers
+        yield from root_fields(selection.selections, around)
