@@ -156,10 +156,12 @@ class Solver:
         """The position of the selection each item (and each pending selection) came from:
         jumps are emitted where their first selection was, as the client ordered them."""
         waiting: list[int] = []
+        left: list[int] = []
         spliced = _spliced(selections, type_name, self.qg)
         for position, selection in enumerate(spliced):
             placed.extend([position - 1] * (len(items) - len(placed)))
             waiting.extend([position - 1] * (len(pending) - len(waiting)))
+            left.extend([position - 1] * (len(remainder) - len(left)))
             if isinstance(selection, InlineFragment):
                 if interface_object and selection.type_condition not in (None, type_name):
                     pending.append(selection)  # the concrete type is known elsewhere
@@ -204,6 +206,7 @@ class Solver:
         last = len(spliced) - 1
         placed.extend([last] * (len(items) - len(placed)))
         waiting.extend([last] * (len(pending) - len(waiting)))
+        left.extend([last] * (len(remainder) - len(left)))
         if pending:
             jumps, unreachable = self._combine(graph, type_name, tuple(pending), provided, names)
             for jump in jumps:
@@ -214,7 +217,13 @@ class Solver:
                         default=last,
                     )
                 )
-            remainder.extend(unreachable)
+            for selection in unreachable:
+                remainder.append(selection)
+                left.append(
+                    next((waiting[i] for i, p in enumerate(pending) if p is selection), last)
+                )
+            order = sorted(range(len(remainder)), key=lambda i: left[i])
+            remainder = [remainder[i] for i in order]
             order = sorted(range(len(items)), key=lambda i: placed[i])
             items = [items[i] for i in order]
         return _costed(tuple(items), tuple(remainder))
@@ -317,13 +326,19 @@ class Solver:
         ) or not self.qg.possible_types(type_name, graph):
             pending.append(selection)
             return
+        split = []
         for object_type in self.qg.possible_types(type_name, graph):
             if self.qg.sg.field(object_type, selection.name) is None:
                 continue
-            fragment = InlineFragment(object_type, (selection,))
             inner = self.solve(
                 graph, object_type, (selection,), provided_for_type(provided, object_type), names
             )
+            split.append((object_type, inner))
+        if split and all(inner.remainder == (selection,) for _, inner in split):
+            pending.append(selection)  # no implementation's part is here: ask for it as it is
+            return
+        for object_type, inner in split:
+            fragment = InlineFragment(object_type, (selection,))
             items.append(LocalFragment(fragment, object_type, _no_remainder(inner)))
             if inner.remainder:
                 pending.append(InlineFragment(object_type, inner.remainder))
