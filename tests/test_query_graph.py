@@ -221,3 +221,26 @@ def _service(node: object) -> str:
         return node.node.service
     assert isinstance(node, Fetch)
     return node.service
+
+
+def test_shared_root_field_becomes_a_parallel_root_fetch_when_that_saves_fetches() -> None:
+    """`viewer` is shareable: b's own root fetch gives both bTitles, instead of one entity
+    fetch per path after a's (3 fetches, 2 in a chain → 2, in parallel)."""
+    books = (
+        "type Query {{ viewer: Viewer @shareable }}\n"
+        "type Viewer {{ first: Book @shareable second: Book @shareable }}\n"
+        'type Book @key(fields: "id") {{ id: ID! {own}: String }}\n'
+    )
+    supergraph = compose_sdls(
+        {
+            "a": _link("key", "shareable") + books.format(own="aTitle"),
+            "b": _link("key", "shareable") + books.format(own="bTitle"),
+        }
+    )
+    plan = plan_with(
+        GraphQueryPlanner(supergraph),
+        "{ viewer { first { aTitle bTitle } second { aTitle bTitle } } }",
+    )
+    assert isinstance(plan.node, Parallel)
+    assert sorted(f.service for f in plan.fetches) == ["a", "b"]
+    assert not any(f.is_entity_fetch for f in plan.fetches)
