@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from router.compose import compose_subgraphs, read_subgraph
 from router.execute.transport import HttpTransport, SubgraphFetchError
 from router.router import Router
 from tests.support.fake_subgraphs import FakeSubgraphs
@@ -419,3 +420,300 @@ async def test_entity_fetches_ready_together_go_as_one_request(batch: bool) -> N
     assert [(e["message"], e["path"]) for e in response["errors"]] == [
         ("no email", ["b", "customer", "email"])
     ]
+
+
+# --- operations the planner once got wrong (issue #11), answered over fake subgraphs --------
+
+
+def compose(**subgraphs: str) -> str:
+    """A supergraph of the given subgraphs (name → SDL), each routed to `http://<name>`."""
+    return compose_subgraphs(
+        [read_subgraph(name, f"http://{name}", sdl) for name, sdl in subgraphs.items()]
+    )
+
+
+FED = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])\n'
+CHAT_REPS = (
+    "query($representations: [_Any!]!) { _entities(representations: $representations) "
+    "{ ... on Chat { account { __typename } } } }"
+)
+
+
+async def test_a_selection_emptied_by_literal_skip_include_answers_an_empty_object() -> None:
+    sdl = compose(
+        chats=FED
+        + 'type Query { chat: Chat } type Chat @key(fields: "id") { id: ID! text: String }',
+        accounts=FED
+        + 'type Chat @key(fields: "id") { id: ID! account: Account! } '
+        + "type Account { id: ID! name: String }",
+    )
+    fake = FakeSubgraphs()
+    fake.on(
+        "chats",
+        "query { chat { text __typename id } }",
+        {},
+        {"data": {"chat": {"text": "hi", "__typename": "Chat", "id": "c1"}}},
+    )
+    fake.on(
+        "accounts",
+        CHAT_REPS,
+        {"representations": [{"__typename": "Chat", "id": "c1"}]},
+        {"data": {"_entities": [{"account": {"__typename": "Account"}}]}},
+    )
+    response = await Router.from_sdl(sdl, fake).execute(
+        "{ chat { text account { id @skip(if: true) name @include(if: false) } } }"
+    )
+    assert response == {"data": {"chat": {"text": "hi", "account": {}}}}
+
+
+ENTITIES = "query($representations: [_Any!]!) { _entities(representations: $representations) "
+
+
+async def test_a_client_alias_on_a_key_name_gets_its_own_field_not_the_key() -> None:
+    sdl = compose(
+        users=FED
+        + 'type Query { randomUser: User } type User @key(fields: "id") { id: ID! rid: ID }',
+        nicknames=FED + 'type User @key(fields: "id") { id: ID! nickname: String }',
+    )
+    fake = FakeSubgraphs()
+    fake.on(
+        "users",
+        "query { randomUser { __typename id__internal: id id: rid } }",
+        {},
+        {"data": {"randomUser": {"__typename": "User", "id__internal": "u1", "id": "r1"}}},
+    )
+    fake.on(
+        "nicknames",
+        ENTITIES + "{ ... on User { nickname } } }",
+        {"representations": [{"__typename": "User", "id": "u1"}]},
+        {"data": {"_entities": [{"nickname": "Al"}]}},
+    )
+    response = await Router.from_sdl(sdl, fake).execute("{ randomUser { nickname id: rid } }")
+    assert response == {"data": {"randomUser": {"nickname": "Al", "id": "r1"}}}
+
+
+async def test_a_client_alias_on_a_required_name_gets_its_own_field() -> None:
+    shareable = FED.replace('["@key"]', '["@key", "@shareable", "@external", "@requires"]')
+    sdl = compose(
+        entities=shareable
+        + 'type Query { entity: Entity } type Entity @key(fields: "id") { id: ID! data: Data } '
+        + "type Data @shareable { foo: String! qux: String! }",
+        requirers=shareable
+        + 'type Entity @key(fields: "id") { id: ID! data: Data @external '
+        + 'requirer: String! @requires(fields: "data { foo }") } '
+        + "type Data @shareable { foo: String! }",
+    )
+    fake = FakeSubgraphs()
+    fake.on(
+        "entities",
+        "query { entity { __typename id data { foo__internal: foo foo: qux } } }",
+        {},
+        {
+            "data": {
+                "entity": {
+                    "__typename": "Entity",
+                    "id": "e1",
+                    "data": {"foo__internal": "FOO", "foo": "QUX"},
+                }
+            }
+        },
+    )
+    fake.on(
+        "requirers",
+        ENTITIES + "{ ... on Entity { requirer } } }",
+        {"representations": [{"__typename": "Entity", "id": "e1", "data": {"foo": "FOO"}}]},
+        {"data": {"_entities": [{"requirer": "needs FOO"}]}},
+    )
+    response = await Router.from_sdl(sdl, fake).execute("{ entity { requirer data { foo: qux } } }")
+    assert response == {"data": {"entity": {"requirer": "needs FOO", "data": {"foo": "QUX"}}}}
+
+
+async def test_a_type_condition_the_subgraph_relates_otherwise_is_sent_as_its_objects() -> None:
+    # `ImagePost implements Post` only in a; in b it implements AnotherPost alone, so b refuses
+    # `... on Post` inside `AnotherPost`: the condition goes as the objects it stands for there.
+    case = Path(__file__).parent / "cases" / "type-condition-unknown-in-subgraph" / "subgraphs"
+    sdl = compose(**{f.stem: f.read_text() for f in sorted(case.glob("*.graphql"))})
+    fake = FakeSubgraphs()
+    fake.on(
+        "b",
+        "query { anotherFeed { __typename id ... on ImagePost { createdAt } } }",
+        {},
+        {"data": {"anotherFeed": [{"__typename": "ImagePost", "id": "i1", "createdAt": "today"}]}},
+    )
+    response = await Router.from_sdl(sdl, fake).execute(
+        "{ anotherFeed { id ... on Post { createdAt ... on TextPost { body } } } }"
+    )
+    assert response == {"data": {"anotherFeed": [{"id": "i1", "createdAt": "today"}]}}
+
+
+def case_supergraph(name: str) -> str:
+    """The supergraph of the plan case `tests/cases/<name>` (its subgraphs composed)."""
+    case = Path(__file__).parent / "cases" / name / "subgraphs"
+    return compose(**{f.stem: f.read_text() for f in sorted(case.glob("*.graphql"))})
+
+
+async def test_an_impossible_nested_type_condition_answers_an_empty_object() -> None:
+    # No Account is a Chat: `... on Node { ... on Chat { … } }` inside Account selects nothing.
+    fake = FakeSubgraphs()
+    fake.on(
+        "accounts",
+        "query { account { __typename } }",
+        {},
+        {"data": {"account": {"__typename": "Account"}}},
+    )
+    response = await Router.from_sdl(
+        case_supergraph("impossible-nested-type-condition"), fake
+    ).execute("{ account { ... on Node { ... on Chat { text } } } }")
+    assert response == {"data": {"account": {}}}
+
+
+async def test_provides_on_an_interface_field_gets_the_rest_through_the_parent_key() -> None:
+    # books provides Dog.name below `book.animals`, not Cat.name nor the animals' ids (external
+    # there): those come with `animals` again from the animals subgraph, through Book's key.
+    fake = FakeSubgraphs()
+    fake.on(
+        "books",
+        "query { book { animals { __typename ... on Dog { name } } __typename id } }",
+        {},
+        {
+            "data": {
+                "book": {
+                    "animals": [{"__typename": "Dog", "name": "Fido"}, {"__typename": "Cat"}],
+                    "__typename": "Book",
+                    "id": "b1",
+                }
+            }
+        },
+    )
+    fake.on(
+        "animals",
+        ENTITIES + "{ ... on Book { animals { __typename id ... on Cat { name } } } } }",
+        {"representations": [{"__typename": "Book", "id": "b1"}]},
+        {
+            "data": {
+                "_entities": [
+                    {
+                        "animals": [
+                            {"__typename": "Dog", "id": "d1"},
+                            {"__typename": "Cat", "id": "c1", "name": "Tom"},
+                        ]
+                    }
+                ]
+            }
+        },
+    )
+    response = await Router.from_sdl(case_supergraph("provides-on-interface-field"), fake).execute(
+        "{ book { animals { id ... on Dog { name } ... on Cat { name } } } }"
+    )
+    animals = [{"id": "d1", "name": "Fido"}, {"id": "c1", "name": "Tom"}]
+    assert response == {"data": {"book": {"animals": animals}}}
+
+
+async def test_a_variable_default_with_an_at_sign_reaches_the_subgraph_whole() -> None:
+    sdl = compose(echo=FED + "type Query { echo(text: String): String }")
+    fake = FakeSubgraphs()
+    query = 'query($text: String = "hello @world") { echo(text: $text) }'
+    fake.on("echo", query, {"text": "hello @world"}, {"data": {"echo": "hello @world"}})
+    response = await Router.from_sdl(sdl, fake).execute(query)
+    assert response == {"data": {"echo": "hello @world"}}
+
+
+async def test_a_root_field_under_a_fragment_with_the_same_directive_is_sent_valid() -> None:
+    # `@include` twice on one field is invalid: the fragment's stays on a fragment around it.
+    query = (
+        'query($a: Boolean!, $b: Boolean!) { ... @include(if: $a) { order(id: "1") '
+        "@include(if: $b) { id } } }"
+    )
+    fake = FakeSubgraphs()
+    fake.on(
+        "orders",
+        'query($a: Boolean!, $b: Boolean!) { ... @include(if: $a) { order(id: "1") '
+        "@include(if: $b) { id } } }",
+        {"a": True, "b": True},
+        {"data": {"order": {"id": "1"}}},
+    )
+    response = await Router.from_sdl(SUPERGRAPH, fake).execute(query, {"a": True, "b": True})
+    assert response == {"data": {"order": {"id": "1"}}}
+
+
+async def test_a_field_under_a_skipped_fragment_is_skipped_in_the_entity_fetch_too() -> None:
+    fake = FakeSubgraphs()
+    fake.on(
+        "products",
+        "query { product { price __typename id } }",
+        {},
+        {"data": {"product": {"price": 1.5, "__typename": "Product", "id": "p1"}}},
+    )
+    fake.on(
+        "flags",
+        "query($representations: [_Any!]!, $s: Boolean!) { _entities(representations: "
+        "$representations) { ... on Product { include ... @skip(if: $s) { neverCalled } } } }",
+        {"representations": [{"__typename": "Product", "id": "p1"}], "s": True},
+        {"data": {"_entities": [{"include": True}]}},
+    )
+    response = await Router.from_sdl(
+        case_supergraph("fragment-condition-over-entity-jump"), fake
+    ).execute(
+        "query($s: Boolean!) { product { price include ... @skip(if: $s) { neverCalled } } }",
+        {"s": True},
+    )
+    assert response == {"data": {"product": {"price": 1.5, "include": True}}}
+
+
+async def test_a_field_under_nested_abstract_conditions_is_fetched() -> None:
+    # `... on AnotherPost { ... on ImagePost { createdAt } }` below `feed: [Post]` from a, which
+    # has no AnotherPost: its ImagePosts still get createdAt (from b).
+    fake = FakeSubgraphs()
+    fake.on(
+        "a",
+        "query { feed { __typename id ... on ImagePost { __typename id } } }",
+        {},
+        {"data": {"feed": [{"__typename": "ImagePost", "id": "i1"}]}},
+    )
+    fake.on(
+        "b",
+        ENTITIES + "{ ... on ImagePost { createdAt } } }",
+        {"representations": [{"__typename": "ImagePost", "id": "i1"}]},
+        {"data": {"_entities": [{"createdAt": "today"}]}},
+    )
+    response = await Router.from_sdl(
+        case_supergraph("nested-condition-unknown-in-subgraph"), fake
+    ).execute("{ feed { id ... on AnotherPost { ... on ImagePost { createdAt } } } }")
+    assert response == {"data": {"feed": [{"id": "i1", "createdAt": "today"}]}}
+
+
+async def test_a_field_asked_twice_under_other_conditions_is_fetched_when_either_holds() -> None:
+    query = (
+        'query($a: Boolean!, $b: Boolean!) { order(id: "1") { x: id @skip(if: $a) '
+        "x: id @skip(if: $b) } }"
+    )
+    fake = FakeSubgraphs()
+    fake.on("orders", query, {"a": True, "b": False}, {"data": {"order": {"x": "1"}}})
+    response = await Router.from_sdl(SUPERGRAPH, fake).execute(query, {"a": True, "b": False})
+    assert response == {"data": {"order": {"x": "1"}}}
+
+
+async def test_a_skipped_requires_field_leaves_the_representation_whole_for_the_others() -> None:
+    # cost needs weight, label needs size; one entity fetch gets both: with `cost` skipped its
+    # requirement is still selected, so the representation label needs is complete.
+    fake = FakeSubgraphs()
+    fake.on(
+        "catalog",
+        "query { products { __typename id weight size } }",
+        {},
+        {"data": {"products": [{"__typename": "Product", "id": "p1", "weight": 3, "size": "L"}]}},
+    )
+    fake.on(
+        "shipping",
+        "query($representations: [_Any!]!, $c: Boolean!) { _entities(representations: "
+        "$representations) { ... on Product { ... @skip(if: $c) { cost } label } } }",
+        {
+            "representations": [{"__typename": "Product", "id": "p1", "weight": 3, "size": "L"}],
+            "c": True,
+        },
+        {"data": {"_entities": [{"label": "large"}]}},
+    )
+    response = await Router.from_sdl(
+        case_supergraph("requires-under-conditional-fragment"), fake
+    ).execute("query($c: Boolean!) { products { ... @skip(if: $c) { cost } label } }", {"c": True})
+    assert response == {"data": {"products": [{"label": "large"}]}}

@@ -64,20 +64,33 @@ class _Planning:
         self._jumping: set[tuple[str, str, tuple[str, ...], Field]] = set()
         self._candidates: dict[int, frozenset[str]] = {}
         self._conditions: list[FieldCondition] = []
+        self._wrappers: list[InlineFragment] = []
+        self._plain: dict[int, SelectionBuilder] = {}
+        """id(builder under fragment directives) → the same place without them (`_enter`)."""
+        """The fragments with directives around the selections being planned, at the current
+        object (a field's sub-selection starts afresh): an entity fetch for a field under them
+        selects it under them too."""
         """Variable @skip/@include conditions of the selections being planned (a stack)."""
         """id(builder) → the subgraphs that could resolve that position (see _union_member_safe)."""
+        self._client_names, self._contested = _response_names(operation.selections)
+        """Every response name of the operation, and those it gives to another field than the
+        one of that name (an alias `id: rid`, or arguments): a key or required field of that
+        name gets an alias of its own (see `_internal`)."""
 
     # --- entry ----------------------------------------------------------------------------
 
     def run(self) -> QueryPlan:
-        for root_field in self._root_fields(self.operation.selections):
-            self._plan_root_field(root_field)
+        for root_field, wrappers in self._root_fields(self.operation.selections, ()):
+            self._plan_root_field(root_field, wrappers)
         return build_plan(self.sg, self.operation, self.roots)
 
-    def _plan_root_field(self, root_field: Field) -> None:
+    def _plan_root_field(
+        self, root_field: Field, wrappers: tuple[InlineFragment, ...] = ()
+    ) -> None:
         """A query root field goes to the subgraph that covers most of it; what that subgraph
         can neither resolve nor reach through an entity key is fetched from the next subgraph
-        that has the root field too (shared root fields), and the parts merge at the root."""
+        that has the root field too (shared root fields), and the parts merge at the root.
+        `wrappers`: the fragments with directives it is under, kept around it in the fetch."""
         remaining: Field | None = root_field
         tried: set[str] = set()
         while remaining is not None:
@@ -91,18 +104,33 @@ class _Planning:
                 local, rest = self._split(graph, self.root_type, remaining)
             if local is not None:
                 group = self._root_group(graph)
-                self._plan_field(group, group.selections, self.root_type, local, (), None)
+                builder = group.selections
+                for wrapper in wrappers:
+                    builder = builder.add_fragment(
+                        None, wrapper.directives, variables=wrapper.variables
+                    )
+                self._plan_field(group, builder, self.root_type, local, (), None)
             remaining = rest
 
     def _split(
-        self, graph: str, type_name: str, selection: Field
+        self,
+        graph: str,
+        type_name: str,
+        selection: Field,
+        provided: tuple[Selection, ...] | None = None,
     ) -> tuple[Field | None, Field | None]:
-        """The part of a field `graph` can answer (itself or through entity jumps), and the rest."""
+        """The part of a field `graph` can answer (itself, with what an enclosing `@provides`
+        gives it, or through entity jumps), and the rest."""
         if selection.selections is None:
             return selection, None
         model = self.sg.field(type_name, selection.name)
         assert model is not None
-        local, rest = self._split_selections(graph, model.type_in(graph), selection.selections)
+        child_provided = _provided_child(provided, selection.name)
+        if graph in model.provides_by_graph:
+            child_provided = (child_provided or ()) + model.provides_by_graph[graph]
+        local, rest = self._split_selections(
+            graph, model.type_in(graph), selection.selections, child_provided
+        )
         if not local and not rest:
             local = (TYPENAME,)  # nothing asked here can match: still fetch the field itself
         return (
@@ -111,7 +139,11 @@ class _Planning:
         )
 
     def _split_selections(
-        self, graph: str, type_name: str, selections: tuple[Selection, ...]
+        self,
+        graph: str,
+        type_name: str,
+        selections: tuple[Selection, ...],
+        provided: tuple[Selection, ...] | None = None,
     ) -> tuple[tuple[Selection, ...], tuple[Selection, ...]]:
         local: list[Selection] = []
         rest: list[Selection] = []
@@ -123,8 +155,13 @@ class _Planning:
                     continue
                 if not self._may_be(graph, type_name, inner_type):
                     continue  # no object this subgraph returns here can match the condition
+                if self.sg.types[type_name].kind == "object":
+                    inner_type = type_name  # `... on Node` inside an object: still that object
                 inner_local, inner_rest = self._split_selections(
-                    graph, inner_type, selection.selections
+                    graph,
+                    inner_type,
+                    selection.selections,
+                    _provided_for_type(provided, selection.type_condition or inner_type),
                 )
                 if inner_local:
                     local.append(_with_selections(selection, inner_local))
@@ -134,8 +171,10 @@ class _Planning:
             if selection.name == "__typename":
                 local.append(selection)
                 continue
-            if self._resolves_here(graph, type_name, selection.name):
-                part, remainder = self._split(graph, type_name, selection)
+            if self._resolves_here(graph, type_name, selection.name) or _is_provided(
+                provided, selection.name
+            ):
+                part, remainder = self._split(graph, type_name, selection, provided)
                 if remainder is not None and self._entity_elsewhere(
                     graph, type_name, selection.name
                 ):
@@ -145,7 +184,7 @@ class _Planning:
                     local.append(part)
                 if remainder is not None:
                     rest.append(remainder)
-            elif self._reachable(graph, type_name, selection.name):
+            elif self._reachable(graph, type_name, selection.name, provided=provided):
                 local.append(selection)
             else:
                 rest.append(selection)
@@ -158,18 +197,39 @@ class _Planning:
                 f"planning the operation takes more than {self.max_steps} steps"
             )
 
-    def _reachable(self, graph: str, type_name: str, field_name: str, depth: int = 0) -> bool:
-        """Whether a fetch from `graph` can get `type.field` through an entity jump."""
+    def _reachable(
+        self,
+        graph: str,
+        type_name: str,
+        field_name: str,
+        depth: int = 0,
+        provided: tuple[Selection, ...] | None = None,
+    ) -> bool:
+        """Whether a fetch from `graph` can get `type.field` through an entity jump (with the
+        key fields an enclosing `@provides` gives it)."""
         self._step()
         model = self.sg.types.get(type_name)
         if model is None:
             return False
         if model.kind != "object":
-            return True  # abstract positions are planned per implementation
+            if self.sg.is_interface_object(type_name, graph):
+                return True  # planned through a subgraph that knows the implementations
+            for target in self.sg.resolving_graphs(type_name, field_name, self.labels):
+                if target != graph and self.sg.resolvable_keys(type_name, target):
+                    if self._usable_key(graph, type_name, target, provided) is not None:
+                        return True  # one jump for the interface as a whole
+            # Otherwise planned per implementation: each must get the field.
+            return all(
+                self._resolves_here(graph, t, field_name)
+                or _is_provided(_provided_for_type(provided, t), field_name)
+                or self._reachable(graph, t, field_name, depth, _provided_for_type(provided, t))
+                for t in self.sg.possible_types(type_name, graph)
+                if self.sg.field(t, field_name) is not None
+            )
         targets = [
             t for t in self.sg.resolving_graphs(type_name, field_name, self.labels) if t != graph
         ]
-        if any(self._usable_key(graph, type_name, t, None) for t in targets):
+        if any(self._usable_key(graph, type_name, t, provided) for t in targets):
             return True
         if depth < 2 and any(
             self._usable_key(graph, type_name, t, None, remote=True, depth=depth + 1)
@@ -177,7 +237,7 @@ class _Planning:
         ):
             return True
         for middle in self.sg.graph_ids():  # two hops: through a subgraph that can give a key
-            if middle != graph and self._usable_key(graph, type_name, middle, None):
+            if middle != graph and self._usable_key(graph, type_name, middle, provided):
                 if any(self._usable_key(middle, type_name, t, None) for t in targets):
                     return True
         return bool(self._interface_route(type_name, field_name))
@@ -204,35 +264,53 @@ class _Planning:
         if condition == type_name or condition not in self.sg.types:
             return True
         here = (
-            set(self.sg.possible_types(type_name, graph))
+            set(
+                self.sg.possible_types(
+                    type_name, graph if self.sg.in_graph(type_name, graph) else None
+                )
+            )
             if self.sg.types[type_name].kind != "object"
             else {type_name}
-        )
+        )  # (a type the subgraph lacks comes from a condition: its objects anywhere)
         if self.sg.is_interface_object(type_name, graph):
             return True  # the concrete type is only known elsewhere
         return bool(here & set(self.sg.possible_types(condition)))
 
-    def _root_fields(self, selections: tuple[Selection, ...]) -> Iterator[Field]:
-        """Root fields in order; fragments on the root type are flattened (their conditions
-        moved onto the fields), and router-answered fields (__typename, introspection) skipped."""
+    def _condition_known(self, graph: str, type_name: str, condition: str) -> bool:
+        """Whether `graph` relates `condition` to `type_name` as the supergraph does: every
+        object it may return at a `type_name` position that is a `condition` in the supergraph
+        is one in `graph` too. (An implementation may declare an interface in one subgraph
+        only, e.g. `ImagePost implements Post` where `AnotherPost` is its only interface in
+        another: there, `... on Post` inside `AnotherPost` is refused.)"""
+        here = set(self.sg.possible_types(type_name, graph))
+        wanted = here & set(self.sg.possible_types(condition))
+        return bool(wanted) and wanted <= set(self.sg.possible_types(condition, graph))
+
+    def _root_fields(
+        self, selections: tuple[Selection, ...], wrappers: tuple[InlineFragment, ...]
+    ) -> Iterator[tuple[Field, tuple[InlineFragment, ...]]]:
+        """Root fields in order, each with the fragments with directives it is under (their
+        conditions also moved onto the field, for Condition nodes); router-answered fields
+        (__typename, introspection) skipped."""
         for selection in selections:
             if isinstance(selection, Field):
                 if selection.name == "__typename" or selection.name in INTROSPECTION_ROOT_FIELDS:
                     continue
-                yield selection
+                yield selection, wrappers
             else:
-                for inner in self._root_fields(selection.selections):
-                    if selection.directives:
+                inner_wrappers = wrappers + ((selection,) if selection.directives else ())
+                for inner, around in self._root_fields(selection.selections, inner_wrappers):
+                    if selection.conditions:
                         inner = Field(
                             inner.name,
                             inner.alias,
                             inner.arguments,
-                            inner.directives + selection.directives,
+                            inner.directives,
                             inner.selections,
-                            inner.variables | selection.variables,
+                            inner.variables,
                             inner.conditions + selection.conditions,
                         )
-                    yield inner
+                    yield inner, around
 
     def _root_group(self, graph: str) -> FetchGroup:
         if self.operation.kind == "mutation":
@@ -355,10 +433,14 @@ class _Planning:
     ) -> None:
         pushed = [c for c in fragment.conditions if c.variable]
         self._conditions.extend(pushed)
+        if fragment.directives:
+            self._wrappers.append(fragment)
         try:
             self._plan_fragment_inner(group, builder, type_name, fragment, path, provided)
         finally:
             del self._conditions[len(self._conditions) - len(pushed) :]
+            if fragment.directives:
+                self._wrappers.pop()
 
     def _plan_fragment_inner(
         self,
@@ -389,21 +471,20 @@ class _Planning:
         ):
             return
         if condition is None or condition == type_name:
-            target = (
-                builder.add_fragment(None, fragment.directives, variables=fragment.variables)
-                if fragment.directives
-                else builder
-            )
+            target = self._enter(builder, None, fragment)
             self._plan_selections(group, target, type_name, fragment.selections, path, provided)
             return
         if self.sg.in_graph(condition, group.graph) and (
-            self.sg.types[condition].kind == "object"
-            or self.sg.types[condition].kind == self.sg.types[type_name].kind
-            or self.sg.is_interface_object(condition, group.graph)
-        ):
-            inner = builder.add_fragment(
-                condition, fragment.directives, variables=fragment.variables
+            self.sg.is_interface_object(condition, group.graph)
+            or (
+                (
+                    self.sg.types[condition].kind == "object"
+                    or self.sg.types[condition].kind == self.sg.types[type_name].kind
+                )
+                and self._condition_known(group.graph, type_name, condition)
             )
+        ):
+            inner = self._enter(builder, condition, fragment)
             inner_provided = _provided_for_type(provided, condition)
             self._plan_selections(
                 group, inner, condition, fragment.selections, path, inner_provided
@@ -419,10 +500,29 @@ class _Planning:
         ):
             if object_type not in wanted:
                 continue
-            inner = builder.add_fragment(
-                object_type, fragment.directives, variables=fragment.variables
-            )
+            inner = self._enter(builder, object_type, fragment)
             self._plan_selections(group, inner, object_type, fragment.selections, path, provided)
+
+    def _enter(
+        self, builder: SelectionBuilder, type_condition: str | None, fragment: InlineFragment
+    ) -> SelectionBuilder:
+        """The builder for a fragment's selections (`... on T @directives`, or `builder` itself
+        for a plain `...`). Under directives, it is paired with the same place without them
+        (`_plain`): what an entity jump needs there (keys, `@requires` fields) is selected
+        unconditionally, so a representation other fields share is whole whatever the
+        directives say."""
+        if type_condition is None and not fragment.directives:
+            return builder
+        inner = builder.add_fragment(
+            type_condition, fragment.directives, variables=fragment.variables
+        )
+        base = self._plain.get(id(builder))
+        if fragment.directives or base is not None:
+            base = base if base is not None else builder
+            self._plain[id(inner)] = (
+                base.add_fragment(type_condition) if type_condition is not None else base
+            )
+        return inner
 
     def _plan_field(
         self,
@@ -497,8 +597,8 @@ class _Planning:
         if self.sg.can_resolve(group.graph, type_name, selection.name, self.labels) or _is_provided(
             provided, selection.name
         ):
-            if selection.selections and not _is_provided(provided, selection.name):
-                local, rest = self._split(group.graph, type_name, selection)
+            if selection.selections:
+                local, rest = self._split(group.graph, type_name, selection, provided)
                 if rest is not None and self._entity_elsewhere(
                     group.graph, type_name, selection.name, provided
                 ):
@@ -536,14 +636,18 @@ class _Planning:
         child_provided = _provided_child(provided, selection.name)
         if group.graph in model.provides_by_graph:
             child_provided = (child_provided or ()) + model.provides_by_graph[group.graph]
-        self._plan_selections(
-            group,
-            child,
-            model.type_in(group.graph),
-            selection.selections,
-            child_path,
-            child_provided,
-        )
+        wrappers, self._wrappers = self._wrappers, []
+        try:
+            self._plan_selections(
+                group,
+                child,
+                model.type_in(group.graph),
+                selection.selections,
+                child_path,
+                child_provided,
+            )
+        finally:
+            self._wrappers = wrappers
         del self._conditions[len(self._conditions) - len(pushed) :]
 
     # --- entity jumps ---------------------------------------------------------------------
@@ -633,13 +737,15 @@ class _Planning:
         """Resolve `selection` (a field of `type_name` here) in `target`, where the object is
         the entity `entity_type`: the type itself, or an interface the target has as an
         interface object."""
+        builder = self._plain.get(id(builder), builder)  # keys and requirements: unconditional
         builder.add_field(TYPENAME)
-        elsewhere = self._add_key(group.graph, builder, type_name, key.selections, provided)
+        key_fields = self._internal(key.selections)
+        elsewhere = self._add_key(group.graph, builder, type_name, key_fields, provided)
         parent, stage = group, 0
         model = self.sg.field(entity_type, selection.name)
         required = model.requires_by_graph.get(target) if model else None
         if required:
-            required = _alias_arguments(required)
+            required = self._internal(required)
         needed = (elsewhere or ()) + (required or ())
         if needed:
             parent, stage = self._ensure(group, builder, type_name, needed, path, provided)
@@ -648,16 +754,19 @@ class _Planning:
         )
         representation = child.representation(entity_type)
         representation.add_field(TYPENAME)
-        representation.add_all(key.selections)
+        representation.add_all(key_fields)
         if required:
             representation.add_all(required)
         if entity_type != type_name or self.sg.is_interface_object(entity_type, target):
             child.rewrites.add(entity_type)
+        into = child.entity_selection(entity_type)
+        for wrapper in self._wrappers:  # e.g. `... @skip(if: $s) { field }`: the same there
+            into = into.add_fragment(None, wrapper.directives, variables=wrapper.variables)
         # At the root of an entity fetch the representation's fields are already in the data:
         # they count as provided (a key for a further jump need not be fetched again).
         self._plan_field(
             child,
-            child.entity_selection(entity_type),
+            into,
             entity_type,
             selection,
             path,
@@ -755,12 +864,13 @@ class _Planning:
             key = self._usable_key(group.graph, interface, graph, None)
             if key is None:
                 continue
+            key_fields = self._internal(key.selections)
             builder.add_field(TYPENAME)
-            builder.add_all(key.selections)
+            builder.add_all(key_fields)
             child = group.child(graph, path)
             representation = child.representation(interface)
             representation.add_field(TYPENAME)
-            representation.add_all(key.selections)
+            representation.add_all(key_fields)
             child.entity_selection(interface).add_field(TYPENAME)
             return child
         raise PlanningError(
@@ -789,14 +899,16 @@ class _Planning:
                 second = self._usable_key(middle, type_name, target, None)
                 if second is None:
                     continue
+                first_fields = self._internal(first.selections)
+                second_fields = self._internal(second.selections)
                 builder.add_field(TYPENAME)
-                builder.add_all(first.selections)
+                builder.add_all(first_fields)
                 hop = group.child(middle, path)
                 hop.representation(type_name).add_field(TYPENAME)
-                hop.representation(type_name).add_all(first.selections)
+                hop.representation(type_name).add_all(first_fields)
                 hop_builder = hop.entity_selection(type_name)
                 hop_builder.add_field(TYPENAME)
-                hop_builder.add_all(second.selections)
+                hop_builder.add_all(second_fields)
                 self._jump(hop, hop_builder, type_name, selection, path, None)
                 return
         raise PlanningError(
@@ -939,6 +1051,46 @@ class _Planning:
                     return False
         return True
 
+    def _internal(self, selections: tuple[Selection, ...]) -> tuple[Selection, ...]:
+        """Key and required fields as the planner selects them: under an alias of their own
+        where the client's operation uses their name for another field (`id: rid`) or the field
+        takes arguments (the client may ask it with others), so the planner's value and the
+        client's never share a response name. Representations read the alias and send the
+        field's name (router/execute/projection.py)."""
+        result: list[Selection] = []
+        for selection in selections:
+            if isinstance(selection, InlineFragment):
+                result.append(_with_selections(selection, self._internal(selection.selections)))
+                continue
+            inner = self._internal(selection.selections) if selection.selections else None
+            alias = selection.alias
+            if alias is None and selection.arguments:
+                digest = hashlib.sha1(selection.arguments.encode()).hexdigest()[:8]
+                alias = self._unused(f"{selection.name}__required_{digest}")
+            elif alias is None and selection.name in self._contested:
+                alias = self._unused(f"{selection.name}__internal")
+            result.append(
+                Field(
+                    selection.name,
+                    alias,
+                    selection.arguments,
+                    selection.directives,
+                    inner if selection.selections is not None else selection.selections,
+                    selection.variables,
+                    selection.conditions,
+                )
+            )
+        return tuple(result)
+
+    def _unused(self, alias: str) -> str:
+        """`alias`, or `alias_N` with the first N that is no response name of the operation."""
+        if alias not in self._client_names:
+            return alias
+        n = 1
+        while f"{alias}_{n}" in self._client_names:
+            n += 1
+        return f"{alias}_{n}"
+
     def _ensure(
         self,
         group: FetchGroup,
@@ -982,34 +1134,22 @@ def _argument_paths(
     return found
 
 
-def _alias_arguments(selections: tuple[Selection, ...]) -> tuple[Selection, ...]:
-    """Required fields that take arguments get an alias of their own, so they never clash with
-    the same field asked by the client with other arguments. Representations are built from
-    the alias and sent under the field's name."""
-    result: list[Selection] = []
-    for selection in selections:
+def _response_names(selections: tuple[Selection, ...]) -> tuple[frozenset[str], frozenset[str]]:
+    """All response names of an operation's fields, and the ones given to a field of another
+    name or with arguments (`id: rid`, `name: id`, `reviews(first: 1)`)."""
+    names: set[str] = set()
+    contested: set[str] = set()
+    pending = list(selections)
+    while pending:
+        selection = pending.pop()
         if isinstance(selection, InlineFragment):
-            result.append(_with_selections(selection, _alias_arguments(selection.selections)))
+            pending.extend(selection.selections)
             continue
-        inner = (
-            _alias_arguments(selection.selections) if selection.selections else selection.selections
-        )
-        alias = selection.alias
-        if selection.arguments and alias is None:
-            digest = hashlib.sha1(selection.arguments.encode()).hexdigest()[:8]
-            alias = f"{selection.name}__required_{digest}"
-        result.append(
-            Field(
-                selection.name,
-                alias,
-                selection.arguments,
-                selection.directives,
-                inner,
-                selection.variables,
-                selection.conditions,
-            )
-        )
-    return tuple(result)
+        names.add(selection.response_name)
+        if selection.response_name != selection.name or selection.arguments:
+            contested.add(selection.response_name)
+        pending.extend(selection.selections or ())
+    return frozenset(names), frozenset(contested)
 
 
 def _with_selections(fragment: InlineFragment, selections: tuple[Selection, ...]) -> InlineFragment:

@@ -1,0 +1,7 @@
+"""The planner on an explicit query graph (issue #11): `GraphQueryPlanner` in planner.py, the
+graph in query_graph.py, its questions in walk.py, the search for the cheapest plan in
+combination.py, fetch groups in fetch_graph.py. Chosen with ROUTER_PLANNER=graph."""
+
+from router.plan.graph.planner import GraphQueryPlanner
+
+__all__ = ["GraphQueryPlanner"]
