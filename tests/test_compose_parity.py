@@ -6,7 +6,9 @@ recorded by `python tools/compose_parity.py` (re-run it after adding or changing
 `--check` re-derives every record and fails on any difference):
 
 - `apollo_errors.txt`: the error codes Apollo refuses the set with, one a line; or
-- `apollo_supergraph.graphql` and `apollo_hints.txt`: Apollo's supergraph and hint codes.
+- `apollo_supergraph.graphql` and `apollo_hints.txt`: Apollo's supergraph and hint codes;
+- `apollo_inputs.sha256`: the digest of the subgraph files they were recorded from (a case
+  edited since fails test_every_case_is_recorded until it is recorded again).
 
 Apollo's records are the expectations here, for every case. The older files of the first 16
 cases (`expected_errors.txt`, `supergraph.graphql`) are snapshots of *our* composer's exact
@@ -29,6 +31,7 @@ turns its case into an XPASS failure, and the entry must then be removed (raise 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -329,6 +332,15 @@ def cases(known: dict[str, str], names: list[str]) -> list[Any]:
     ]
 
 
+def inputs_digest(case: Path) -> str:
+    """sha256 over the case's subgraph files, as tools/compose_parity.py records it."""
+    digest = hashlib.sha256()
+    for path in sorted((case / "subgraphs").glob("*.graphql")):
+        digest.update(f"{path.name}\n{len(path.read_bytes())}\n".encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def composed_by_apollo() -> list[str]:
     return [case for case in ALL if (CASES / case / "apollo_supergraph.graphql").exists()]
 
@@ -447,6 +459,11 @@ def test_every_case_is_recorded() -> None:
             f"{case}: run tools/compose_parity.py to record Apollo's outcome"
         )
         assert composed == (directory / "apollo_hints.txt").exists(), case
+        digest = directory / "apollo_inputs.sha256"
+        assert digest.exists() and digest.read_text().strip() == inputs_digest(directory), (
+            f"{case}: its subgraphs changed since Apollo's outcome was recorded:"
+            " run tools/compose_parity.py"
+        )
     assert len(ALL) >= MIN_CASES, f"the corpus has {len(ALL)} cases, fewer than {MIN_CASES}"
 
 
