@@ -20,7 +20,7 @@ This file asserts, per case:
 - test_supergraph_matches_apollo (cases Apollo composes): ours composes too, its API schema
   prints as Apollo's does (graphql-core, lexicographically sorted), and its join metadata (every
   `@join__*` directive, graphs named by subgraph, field sets re-printed, default arguments
-  dropped) equals Apollo's;
+  dropped, and the other directives applied, `@tag`, `@inaccessible` …) equals Apollo's;
 - test_links_match_apollo (cases Apollo composes): the `@link`ed spec URLs (so versions) agree;
 - test_our_output_loads: whatever our composer outputs loads in our router;
 and over the corpus, test_parity_floor: the parity percentages measured never go down.
@@ -167,6 +167,7 @@ CODES_DIFFER: dict[str, str] = {
 
 SUPERGRAPH_DIFFERS: dict[str, str] = {
     "authenticated-requires-scopes-valid": "API schema and join metadata differ",
+    "compose-directive-valid": "join metadata differ at Product.name",
     "context-valid": "API schema and join metadata differ",
     "directive-executable-in-all-subgraphs-valid": "API schema differ",
     "fed1-and-fed2": "join metadata differ at Product",
@@ -278,7 +279,7 @@ MIN_CASES = 150
 
 # Measured parity (see test_parity_floor): it may only go up.
 BROKEN_PARITY_FLOOR = 0.2794
-VALID_PARITY_FLOOR = 0.7567
+VALID_PARITY_FLOOR = 0.7432
 
 
 @dataclass(frozen=True, slots=True)
@@ -362,14 +363,17 @@ def api_schema(sdl: str) -> str:
 
 
 def join_metadata(sdl: str) -> list[tuple[str, str, tuple[tuple[str, str], ...]]]:
-    """Every `@join__*` directive as (schema coordinate, directive, sorted arguments), sorted;
-    graphs by subgraph name, field sets re-printed, arguments at their default dropped."""
+    """Every directive applied in the supergraph but `@link` (test_links_match_apollo) and
+    `@join__graph` (graphs are named by subgraph instead): the `@join__*` metadata and what the
+    API schema leaves out (`@tag`, `@inaccessible`, `@cost`, `@authenticated`, composed
+    directives …), as (schema coordinate, directive, sorted arguments), sorted; field sets
+    re-printed, arguments at their default dropped."""
     document = parse(sdl)
     graphs = _graph_names(document)
     found = []
     for coordinate, directive in _directives(document):
         name = directive.name.value
-        if not name.startswith("join__") or name == "join__graph":
+        if name in ("link", "join__graph"):
             continue
         arguments = []
         for argument in directive.arguments or ():
