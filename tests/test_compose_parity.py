@@ -31,7 +31,6 @@ turns its case into an XPASS failure, and the entry must then be removed (raise 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -56,6 +55,7 @@ from router.compose import compose_subgraphs, read_subgraph
 from router.compose.merge import CompositionFailed
 from router.errors import RouterError
 from router.supergraph.load import load_supergraph
+from tools.compose_parity import inputs_digest
 
 CASES = Path(__file__).parent / "compose_cases"
 ALL = sorted(p.name for p in CASES.iterdir() if (p / "subgraphs").is_dir())
@@ -331,15 +331,6 @@ def cases(known: dict[str, str], names: list[str]) -> list[Any]:
         )
         for name in names
     ]
-
-
-def inputs_digest(case: Path) -> str:
-    """sha256 over the case's subgraph files, as tools/compose_parity.py records it."""
-    digest = hashlib.sha256()
-    for path in sorted((case / "subgraphs").glob("*.graphql")):
-        digest.update(f"{path.name}\n{len(path.read_bytes())}\n".encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
 
 
 def composed_by_apollo() -> list[str]:
