@@ -82,6 +82,7 @@ CODES_DIFFER: dict[str, str] = {
     "external-type-mismatch": "ours: FIELD_TYPE_MISMATCH",
     "field-argument-default-mismatch": "ours accepts it",
     "inaccessible-default-value": "ours accepts it",
+    "inaccessible-enum-only-inaccessible-values": "ours accepts it",
     "inaccessible-implemented-by": "ours accepts it",
     "inaccessible-only-children": "ours accepts it",
     "inaccessible-required-argument": "ours accepts it",
@@ -164,6 +165,7 @@ SUPERGRAPH_DIFFERS: dict[str, str] = {
     "context-valid": "API schema and applied directives differ",
     "directive-executable-in-all-subgraphs-valid": "API schema differ",
     "fed1-and-fed2": "applied directives differ at Product",
+    "fed1-extend-in-both-subgraphs-valid": "applied directives differ at Product",
     "fed1-requires-local-field": "applied directives differ at Product, Product.shipping",
     "field-argument-nullability-compatible-valid": "API schema differ",
     "inaccessible-type-unreferenced-valid": "ours refuses it",
@@ -192,11 +194,15 @@ LINKS_DIFFER: dict[str, str] = {
     "directive-executable-in-one-subgraph-valid": "ours links join/v0.5; Apollo links join/v0.3",
     "enum-output-union-valid": "ours links join/v0.5; Apollo links join/v0.3",
     "enum-unused-valid": "ours links join/v0.5; Apollo links join/v0.3",
+    "enum-value-inaccessible-in-one-subgraph-valid": "ours links join/v0.5; Apollo links join/v0.3",
     "external-on-type-valid": "ours links join/v0.5; Apollo links join/v0.3",
     "fed1-and-fed2": "ours links join/v0.5; Apollo links join/v0.3",
+    "fed1-extend-in-both-subgraphs-valid": "ours links join/v0.5; Apollo links join/v0.3",
     "fed1-requires-local-field": "ours links join/v0.5; Apollo links join/v0.3",
+    "fed2-extend-type-with-base-valid": "ours links join/v0.5; Apollo links join/v0.3",
     "field-argument-nullability-compatible-valid": "ours links join/v0.5; Apollo links join/v0.3",
     "field-argument-optional-in-one-valid": "ours links join/v0.5; Apollo links join/v0.3",
+    "field-deprecated-in-one-valid": "ours links join/v0.5; Apollo links join/v0.3",
     "field-description-differs-valid": "ours links join/v0.5; Apollo links join/v0.3",
     "field-type-interface-subtype-valid": "ours links join/v0.5; Apollo links join/v0.3",
     "field-type-nullability-compatible-valid": "ours links join/v0.5; Apollo links join/v0.3",
@@ -204,6 +210,7 @@ LINKS_DIFFER: dict[str, str] = {
     "inaccessible-enum-value-valid": "ours links join/v0.5; Apollo links join/v0.3",
     "inaccessible-field-valid": "ours links join/v0.5; Apollo links join/v0.3",
     "inaccessible-in-one-subgraph-valid": "ours links join/v0.5; Apollo links join/v0.3",
+    "inaccessible-interface-field-all-implementations-valid": "ours links join/v0.5; Apollo links join/v0.3",
     "inaccessible-type-unreferenced-valid": "ours refuses it",
     "input-default-only-in-one-valid": "ours links join/v0.5; Apollo links join/v0.3",
     "input-enum-intersection": "ours links join/v0.5; Apollo links join/v0.3",
@@ -214,6 +221,7 @@ LINKS_DIFFER: dict[str, str] = {
     "interface-object-interface-without-key-valid": "ours links join/v0.5; Apollo links join/v0.3",
     "interface-object-two-subgraphs-valid": "ours links join/v0.5; Apollo links join/v0.3",
     "interface-object-valid": "ours links join/v0.5; Apollo links join/v0.3",
+    "interface-object-with-requires-valid": "ours links join/v0.5; Apollo links join/v0.3",
     "key-different-per-subgraph-valid": "ours links join/v0.5; Apollo links join/v0.3",
     "key-fed1-extend-without-external-valid": "ours links join/v0.5; Apollo links join/v0.3",
     "key-list-field-valid": "ours links join/v0.5; Apollo links join/v0.3",
@@ -227,6 +235,7 @@ LINKS_DIFFER: dict[str, str] = {
     "link-unknown-spec-valid": "ours links join/v0.5; Apollo links join/v0.3",
     "link-unparsable-url-valid": "ours links join/v0.5; Apollo links join/v0.3",
     "mutation-and-subscription-valid": "ours links join/v0.5; Apollo links join/v0.3",
+    "override-and-shareable-both-subgraphs-valid": "ours links join/v0.5; Apollo links join/v0.3",
     "override-custom-label-valid": "ours links join/v0.5; Apollo links join/v0.4",
     "override-from-unknown-subgraph-valid": "ours links join/v0.5; Apollo links join/v0.3",
     "override-label-percent": "ours links join/v0.5; Apollo links join/v0.4",
@@ -239,13 +248,16 @@ LINKS_DIFFER: dict[str, str] = {
     "provides-valid": "ours links join/v0.5; Apollo links join/v0.3",
     "requires-fed1-valid": "ours links join/v0.5; Apollo links join/v0.3",
     "requires-field-with-arguments-valid": "ours links join/v0.5; Apollo links join/v0.3",
+    "requires-from-third-subgraph-valid": "ours links join/v0.5; Apollo links join/v0.3",
     "requires-nested-valid": "ours links join/v0.5; Apollo links join/v0.3",
     "requires-valid": "ours links join/v0.5; Apollo links join/v0.3",
     "root-query-renamed-in-one-subgraph-valid": "ours links join/v0.5; Apollo links join/v0.3",
     "root-query-renamed-valid": "our supergraph does not parse",
     "satisfiability-interface-entity-valid": "ours links join/v0.5; Apollo links join/v0.3",
+    "satisfiability-multi-hop-entities-valid": "ours links join/v0.5; Apollo links join/v0.3",
     "satisfiability-provides-valid": "ours links join/v0.5; Apollo links join/v0.3",
     "scalar-in-both-valid": "ours links join/v0.5; Apollo links join/v0.3",
+    "shareable-on-type-and-field-valid": "ours links join/v0.5; Apollo links join/v0.3",
     "shareable-value-type": "ours links join/v0.5; Apollo links join/v0.3",
     "sharing-entity-field-shareable-valid": "ours links join/v0.5; Apollo links join/v0.3",
     "sharing-fed1-entity-field-in-two-valid": "ours links join/v0.5; Apollo links join/v0.3",
@@ -254,6 +266,7 @@ LINKS_DIFFER: dict[str, str] = {
     "tag-valid": "ours links join/v0.5; Apollo links join/v0.3",
     "type-service-redefined-valid": "ours links join/v0.5; Apollo links join/v0.3",
     "union-members-merged-valid": "ours links join/v0.5; Apollo links join/v0.3",
+    "union-of-entities-across-subgraphs-valid": "ours links join/v0.5; Apollo links join/v0.3",
 }
 """Cases Apollo composes where our supergraph links other spec versions than Apollo's."""
 
@@ -271,8 +284,8 @@ OUTPUT_DOES_NOT_LOAD: dict[str, str] = {
 MIN_CASES = 150
 
 # Measured parity (see test_parity_floor): it may only go up.
-BROKEN_PARITY_FLOOR = 0.2794
-VALID_PARITY_FLOOR = 0.7432
+BROKEN_PARITY_FLOOR = 0.2928
+VALID_PARITY_FLOOR = 0.7647
 
 
 def cases(known: dict[str, str], names: list[str]) -> list[Any]:
