@@ -682,3 +682,28 @@ async def test_a_skipped_requires_field_leaves_the_representation_whole_for_the_
         case_supergraph("requires-under-conditional-fragment"), fake
     ).execute("query($c: Boolean!) { products { ... @skip(if: $c) { cost } label } }", {"c": True})
     assert response == {"data": {"products": [{"label": "large"}]}}
+
+
+async def test_the_typename_of_an_interface_object_is_fetched_whatever_the_conditions() -> None:
+    fake = FakeSubgraphs()
+    fake.on(
+        "presence",
+        "query { onlineAccounts { __typename id } }",
+        {},
+        {"data": {"onlineAccounts": [{"__typename": "Account", "id": "1"}]}},
+    )
+    fake.on(
+        "accounts",
+        "query($representations: [_Any!]!, $c: Boolean!) { _entities(representations: "
+        "$representations) { ... on Account { __typename ... on Member { id @include(if: $c) } "
+        "} } }",
+        {"representations": [{"__typename": "Account", "id": "1"}], "c": False},
+        {"data": {"_entities": [{"__typename": "Member"}]}},
+    )
+    response = await Router.from_sdl(
+        case_supergraph("interface-object-typename-conditional"), fake
+    ).execute(
+        "query($c: Boolean!) { onlineAccounts { __typename ... on Member { id @include(if: $c) } } }",
+        {"c": False},
+    )
+    assert response == {"data": {"onlineAccounts": [{"__typename": "Member"}]}}

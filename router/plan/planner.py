@@ -542,7 +542,8 @@ class _Planning:
         )
         if selection.name == "__typename":
             if self._needs_concrete_type(group.graph, type_name):
-                self._concrete_type(group, builder, type_name, path)
+                own = frozenset(c for c in selection.conditions if c.variable)
+                self._concrete_type(group, builder, type_name, path, own)
             else:
                 builder.add_field(selection)
             return
@@ -852,10 +853,16 @@ class _Planning:
         )
 
     def _concrete_type(
-        self, group: FetchGroup, builder: SelectionBuilder, interface: str, path: tuple[str, ...]
+        self,
+        group: FetchGroup,
+        builder: SelectionBuilder,
+        interface: str,
+        path: tuple[str, ...],
+        conditions: frozenset[FieldCondition] = frozenset(),
     ) -> FetchGroup:
         """Fetch the concrete `__typename` of interface-object objects from a subgraph where the
-        interface is a real entity interface; returns that fetch group."""
+        interface is a real entity interface; returns that fetch group. It is needed under the
+        active conditions (and `conditions`, the asking field's own)."""
         for graph in self.sg.graph_ids():
             if graph == group.graph or not self.sg.in_graph(interface, graph):
                 continue
@@ -872,6 +879,7 @@ class _Planning:
             representation.add_field(TYPENAME)
             representation.add_all(key_fields)
             child.entity_selection(interface).add_field(TYPENAME)
+            child.condition_sets.append(frozenset(self._conditions) | conditions)
             return child
         raise PlanningError(
             f"no subgraph knows the implementations of {interface} "
