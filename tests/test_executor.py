@@ -707,3 +707,19 @@ async def test_the_typename_of_an_interface_object_is_fetched_whatever_the_condi
         {"c": False},
     )
     assert response == {"data": {"onlineAccounts": [{"__typename": "Member"}]}}
+
+
+async def test_nested_conditions_narrow_to_the_objects_both_admit() -> None:
+    # In b, ImagePost is an AnotherPost and not a Post; in the supergraph it is both, so
+    # `... on Post { ... on AnotherPost { … } }` inside AnotherPost selects its fields.
+    fake = FakeSubgraphs()
+    fake.on(
+        "b",
+        "query { anotherFeed { __typename ... on ImagePost { at: createdAt } } }",
+        {},
+        {"data": {"anotherFeed": [{"__typename": "ImagePost", "at": "today"}]}},
+    )
+    response = await Router.from_sdl(
+        case_supergraph("nested-conditions-narrow-per-object"), fake
+    ).execute("{ anotherFeed { ... on Post { ... on AnotherPost { at: createdAt } } } }")
+    assert response == {"data": {"anotherFeed": [{"at": "today"}]}}

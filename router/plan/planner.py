@@ -144,7 +144,10 @@ class _Planning:
         type_name: str,
         selections: tuple[Selection, ...],
         provided: tuple[Selection, ...] | None = None,
+        runtime: frozenset[str] | None = None,
     ) -> tuple[tuple[Selection, ...], tuple[Selection, ...]]:
+        """`runtime`: the object types the position can be, narrowed by the enclosing type
+        conditions (None: all that `graph` may return at a `type_name` position)."""
         local: list[Selection] = []
         rest: list[Selection] = []
         for selection in selections:
@@ -153,8 +156,15 @@ class _Planning:
                 if inner_type != type_name and self._needs_concrete_type(graph, type_name):
                     local.append(selection)  # planned through the interface's owner
                     continue
-                if not self._may_be(graph, type_name, inner_type):
-                    continue  # no object this subgraph returns here can match the condition
+                inner_runtime = runtime
+                if self.sg.is_interface_object(type_name, graph):
+                    inner_runtime = None  # the concrete type is only known elsewhere
+                elif inner_type != type_name and inner_type in self.sg.types:
+                    inner_runtime = (
+                        runtime if runtime is not None else self._runtime(graph, type_name)
+                    ) & frozenset(self.sg.possible_types(inner_type))
+                    if not inner_runtime:
+                        continue  # no object this subgraph returns here can match
                 if self.sg.types[type_name].kind == "object":
                     inner_type = type_name  # `... on Node` inside an object: still that object
                 inner_local, inner_rest = self._split_selections(
@@ -162,6 +172,7 @@ class _Planning:
                     inner_type,
                     selection.selections,
                     _provided_for_type(provided, selection.type_condition or inner_type),
+                    inner_runtime,
                 )
                 if inner_local:
                     local.append(_with_selections(selection, inner_local))
@@ -263,18 +274,17 @@ class _Planning:
         """Whether an object `graph` returns at a `type_name` position can match `condition`."""
         if condition == type_name or condition not in self.sg.types:
             return True
-        here = (
-            set(
-                self.sg.possible_types(
-                    type_name, graph if self.sg.in_graph(type_name, graph) else None
-                )
-            )
-            if self.sg.types[type_name].kind != "object"
-            else {type_name}
-        )  # (a type the subgraph lacks comes from a condition: its objects anywhere)
         if self.sg.is_interface_object(type_name, graph):
             return True  # the concrete type is only known elsewhere
-        return bool(here & set(self.sg.possible_types(condition)))
+        return bool(self._runtime(graph, type_name) & set(self.sg.possible_types(condition)))
+
+    def _runtime(self, graph: str, type_name: str) -> frozenset[str]:
+        """The object types `graph` may return at a `type_name` position (a type the subgraph
+        lacks comes from a type condition: its objects anywhere)."""
+        if self.sg.types[type_name].kind == "object":
+            return frozenset({type_name})
+        in_graph = self.sg.in_graph(type_name, graph)
+        return frozenset(self.sg.possible_types(type_name, graph if in_graph else None))
 
     def _condition_known(self, graph: str, type_name: str, condition: str) -> bool:
         """Whether `graph` relates `condition` to `type_name` as the supergraph does: every
@@ -500,7 +510,9 @@ class _Planning:
         ):
             if object_type not in wanted:
                 continue
-            inner = self._enter(builder, object_type, fragment)
+            inner = self._enter(
+                builder, None if object_type == type_name else object_type, fragment
+            )
             self._plan_selections(group, inner, object_type, fragment.selections, path, provided)
 
     def _enter(
