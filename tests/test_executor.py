@@ -723,3 +723,18 @@ async def test_nested_conditions_narrow_to_the_objects_both_admit() -> None:
         case_supergraph("nested-conditions-narrow-per-object"), fake
     ).execute("{ anotherFeed { ... on Post { ... on AnotherPost { at: createdAt } } } }")
     assert response == {"data": {"anotherFeed": [{"at": "today"}]}}
+
+
+async def test_a_root_field_asked_twice_goes_to_the_subgraph_that_has_all_of_it() -> None:
+    fake = FakeSubgraphs()
+    fake.on(
+        "b",
+        "query($c: Boolean!) { media { id } media @skip(if: $c) { title } }",
+        {"c": False},
+        {"data": {"media": {"id": "m1", "title": "Dune"}}},
+    )
+    response = await Router.from_sdl(case_supergraph("root-field-asked-twice"), fake).execute(
+        "query($c: Boolean!) { media { id } media @skip(if: $c) { title } }", {"c": False}
+    )
+    assert response == {"data": {"media": {"id": "m1", "title": "Dune"}}}
+    assert [service for service, _ in fake.calls] == ["b"]

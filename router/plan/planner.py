@@ -80,21 +80,39 @@ class _Planning:
     # --- entry ----------------------------------------------------------------------------
 
     def run(self) -> QueryPlan:
-        for root_field, wrappers in self._root_fields(self.operation.selections, ()):
-            self._plan_root_field(root_field, wrappers)
+        fields = list(self._root_fields(self.operation.selections, ()))
+        # One response name asked several times (under other directives) is one field for the
+        # client: all its parts go to the subgraph chosen for all of them together.
+        together: dict[str, Field] = {}
+        for field, _ in fields:
+            known = together.get(field.response_name)
+            if known is None or known.selections is None or field.selections is None:
+                together.setdefault(field.response_name, field)
+            else:
+                together[field.response_name] = known.with_selections(
+                    known.selections + field.selections
+                )
+        for root_field, wrappers in fields:
+            self._plan_root_field(root_field, wrappers, together[root_field.response_name])
         return build_plan(self.sg, self.operation, self.roots)
 
     def _plan_root_field(
-        self, root_field: Field, wrappers: tuple[InlineFragment, ...] = ()
+        self,
+        root_field: Field,
+        wrappers: tuple[InlineFragment, ...] = (),
+        together: Field | None = None,
     ) -> None:
         """A query root field goes to the subgraph that covers most of it; what that subgraph
         can neither resolve nor reach through an entity key is fetched from the next subgraph
         that has the root field too (shared root fields), and the parts merge at the root.
-        `wrappers`: the fragments with directives it is under, kept around it in the fetch."""
+        `wrappers`: the fragments with directives it is under, kept around it in the fetch;
+        `together`: all the parts of its response name, which choose the first subgraph."""
         remaining: Field | None = root_field
         tried: set[str] = set()
         while remaining is not None:
-            graph = self._choose_root_graph(remaining, exclude=tried)
+            graph = self._choose_root_graph(
+                together if not tried and together is not None else remaining, exclude=tried
+            )
             tried.add(graph)
             local: Field | None
             rest: Field | None
