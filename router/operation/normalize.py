@@ -44,7 +44,7 @@ class Operation:
     name: str | None
     selections: tuple[Selection, ...]
     variable_definitions: dict[str, str]
-    """Variable name → its definition as printed (`$id: ID!`), for subgraph operations."""
+    """Variable name → its definition as printed (`$id: ID! = 1`), for subgraph operations."""
     definition: OperationDefinitionNode
 
 
@@ -69,7 +69,8 @@ def normalize(document: DocumentNode, operation_name: str | None) -> Operation:
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
     variables = {
-        v.variable.name.value: _print_variable(v) for v in definition.variable_definitions or ()
+        v.variable.name.value: print_variable_definition(v)
+        for v in definition.variable_definitions or ()
     }
     return Operation(
         kind=definition.operation.value,
@@ -80,13 +81,18 @@ def normalize(document: DocumentNode, operation_name: str | None) -> Operation:
     )
 
 
-def _print_variable(definition: VariableDefinitionNode) -> str:
-    """`$name: Type = default`, printed from the AST: the variable's own directives are not
-    sent to subgraphs (a default value may contain any text, `" @"` included)."""
-    text = f"${definition.variable.name.value}: {print_ast(definition.type)}"
-    if definition.default_value is not None:
-        text += f" = {print_ast(definition.default_value)}"
-    return text
+def print_variable_definition(definition: VariableDefinitionNode) -> str:
+    """`$name: Type = default`, printed from the AST. Directives on the definition are left out,
+    as Apollo's planner leaves them out of subgraph operations (they concern the client's
+    operation, and a subgraph need not define them)."""
+    return print_ast(
+        VariableDefinitionNode(
+            variable=definition.variable,
+            type=definition.type,
+            default_value=definition.default_value,
+            directives=(),
+        )
+    )
 
 
 class _Normalizer:
