@@ -738,3 +738,28 @@ async def test_a_root_field_asked_twice_goes_to_the_subgraph_that_has_all_of_it(
     )
     assert response == {"data": {"media": {"id": "m1", "title": "Dune"}}}
     assert [service for service, _ in fake.calls] == ["b"]
+
+
+async def test_a_skipped_requires_field_split_per_implementation_keeps_the_representation() -> None:
+    fake = FakeSubgraphs()
+    fake.on(
+        "catalog",
+        "query($c: Boolean!) { items { __typename ... @skip(if: $c) { __typename } "
+        "... on Book { __typename id weight size } } }",
+        {"c": True},
+        {"data": {"items": [{"__typename": "Book", "id": "b1", "weight": 3, "size": "L"}]}},
+    )
+    fake.on(
+        "shipping",
+        "query($representations: [_Any!]!, $c: Boolean!) { _entities(representations: "
+        "$representations) { ... on Book { ... @skip(if: $c) { cost } label } } }",
+        {
+            "representations": [{"__typename": "Book", "id": "b1", "weight": 3, "size": "L"}],
+            "c": True,
+        },
+        {"data": {"_entities": [{"label": "large"}]}},
+    )
+    response = await Router.from_sdl(
+        case_supergraph("requires-under-conditional-fragment-on-interface"), fake
+    ).execute("query($c: Boolean!) { items { ... @skip(if: $c) { cost } label } }", {"c": True})
+    assert response == {"data": {"items": [{"label": "large"}]}}

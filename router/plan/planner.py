@@ -602,7 +602,7 @@ class _Planning:
             for object_type in self.sg.possible_types(type_name, group.graph):
                 if self.sg.field(object_type, selection.name) is None:
                     continue
-                inner = builder.add_fragment(object_type)
+                inner = self._enter(builder, object_type, InlineFragment(object_type, ()))
                 self._plan_field(
                     group,
                     inner,
