@@ -717,3 +717,84 @@ async def test_a_skipped_requires_field_leaves_the_representation_whole_for_the_
         case_supergraph("requires-under-conditional-fragment"), fake
     ).execute("query($c: Boolean!) { products { ... @skip(if: $c) { cost } label } }", {"c": True})
     assert response == {"data": {"products": [{"label": "large"}]}}
+
+
+async def test_the_typename_of_an_interface_object_is_fetched_whatever_the_conditions() -> None:
+    fake = FakeSubgraphs()
+    fake.on(
+        "presence",
+        "query { onlineAccounts { __typename id } }",
+        {},
+        {"data": {"onlineAccounts": [{"__typename": "Account", "id": "1"}]}},
+    )
+    fake.on(
+        "accounts",
+        "query($representations: [_Any!]!, $c: Boolean!) { _entities(representations: "
+        "$representations) { ... on Account { __typename ... on Member { id @include(if: $c) } "
+        "} } }",
+        {"representations": [{"__typename": "Account", "id": "1"}], "c": False},
+        {"data": {"_entities": [{"__typename": "Member"}]}},
+    )
+    response = await Router.from_sdl(
+        case_supergraph("interface-object-typename-conditional"), fake
+    ).execute(
+        "query($c: Boolean!) { onlineAccounts { __typename ... on Member { id @include(if: $c) } } }",
+        {"c": False},
+    )
+    assert response == {"data": {"onlineAccounts": [{"__typename": "Member"}]}}
+
+
+async def test_nested_conditions_narrow_to_the_objects_both_admit() -> None:
+    # In b, ImagePost is an AnotherPost and not a Post; in the supergraph it is both, so
+    # `... on Post { ... on AnotherPost { … } }` inside AnotherPost selects its fields.
+    fake = FakeSubgraphs()
+    fake.on(
+        "b",
+        "query { anotherFeed { __typename ... on ImagePost { at: createdAt } } }",
+        {},
+        {"data": {"anotherFeed": [{"__typename": "ImagePost", "at": "today"}]}},
+    )
+    response = await Router.from_sdl(
+        case_supergraph("nested-conditions-narrow-per-object"), fake
+    ).execute("{ anotherFeed { ... on Post { ... on AnotherPost { at: createdAt } } } }")
+    assert response == {"data": {"anotherFeed": [{"at": "today"}]}}
+
+
+async def test_a_root_field_asked_twice_goes_to_the_subgraph_that_has_all_of_it() -> None:
+    fake = FakeSubgraphs()
+    fake.on(
+        "b",
+        "query($c: Boolean!) { media { id } media @skip(if: $c) { title } }",
+        {"c": False},
+        {"data": {"media": {"id": "m1", "title": "Dune"}}},
+    )
+    response = await Router.from_sdl(case_supergraph("root-field-asked-twice"), fake).execute(
+        "query($c: Boolean!) { media { id } media @skip(if: $c) { title } }", {"c": False}
+    )
+    assert response == {"data": {"media": {"id": "m1", "title": "Dune"}}}
+    assert [service for service, _ in fake.calls] == ["b"]
+
+
+async def test_a_skipped_requires_field_split_per_implementation_keeps_the_representation() -> None:
+    fake = FakeSubgraphs()
+    fake.on(
+        "catalog",
+        "query($c: Boolean!) { items { __typename ... @skip(if: $c) { __typename } "
+        "... on Book { __typename id weight size } } }",
+        {"c": True},
+        {"data": {"items": [{"__typename": "Book", "id": "b1", "weight": 3, "size": "L"}]}},
+    )
+    fake.on(
+        "shipping",
+        "query($representations: [_Any!]!, $c: Boolean!) { _entities(representations: "
+        "$representations) { ... on Book { ... @skip(if: $c) { cost } label } } }",
+        {
+            "representations": [{"__typename": "Book", "id": "b1", "weight": 3, "size": "L"}],
+            "c": True,
+        },
+        {"data": {"_entities": [{"label": "large"}]}},
+    )
+    response = await Router.from_sdl(
+        case_supergraph("requires-under-conditional-fragment-on-interface"), fake
+    ).execute("query($c: Boolean!) { items { ... @skip(if: $c) { cost } label } }", {"c": True})
+    assert response == {"data": {"items": [{"label": "large"}]}}

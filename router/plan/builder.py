@@ -8,25 +8,17 @@ from router.operation.ir import Field, InlineFragment, Selection
 _TYPENAME: tuple[Selection, ...] = (Field("__typename"),)
 
 
-def _same_field(known: Field | InlineFragment, field: Field) -> None:
-    assert isinstance(known, Field)
-    if (known.name, known.arguments) != (field.name, field.arguments):
-        raise PlanningError(
-            f"response name {field.response_name!r} is used for two different fields"
-        )
-
-
 class SelectionBuilder:
     """Ordered selections; adding a field or fragment that is already there merges into it."""
 
-    __slots__ = ("_conditional", "_entries")
+    __slots__ = ("_by_name", "_entries")
 
     def __init__(self) -> None:
         self._entries: dict[
             tuple[str, ...], tuple[Field | InlineFragment, SelectionBuilder | None]
         ] = {}
-        self._conditional: dict[str, list[tuple[str, ...]]] = {}
-        """Response name → the keys of the fields with directives under it, in order."""
+        self._by_name: dict[str, list[tuple[str, ...]]] = {}
+        """Response name → the keys of its fields (one per set of directives)."""
 
     def __bool__(self) -> bool:
         return bool(self._entries)
@@ -34,38 +26,22 @@ class SelectionBuilder:
     def add_field(self, field: Field) -> SelectionBuilder | None:
         """Add `field` (its own selections ignored); returns the builder for its sub-selections.
 
-        One response name holds one field, once: the same field with other directives is kept
-        beside it (`x: id @skip(if: $a) x: id @skip(if: $b)`: valid, and the subgraph returns
-        `x` when either holds), unless one of them has none, which then stands for all."""
+        One response name holds one field. With other directives it is kept beside the others
+        (`x: id @skip(if: $a) x: id @skip(if: $b) x: id`: valid, and the subgraph returns `x`
+        when any of them holds), each with its own sub-selections, as Apollo's planner does."""
         name = field.response_name
-        plain = self._entries.get(("field", name, ""))
-        if plain is not None:
-            _same_field(plain[0], field)
-            return plain[1]
+        for other in self._by_name.get(name, ()):
+            known = self._entries[other][0]
+            assert isinstance(known, Field)
+            if (known.name, known.arguments) != (field.name, field.arguments):
+                raise PlanningError(f"response name {name!r} is used for two different fields")
         key = ("field", name, field.directives)
         existing = self._entries.get(key)
         if existing is not None:
-            _same_field(existing[0], field)
             return existing[1]
-        conditional = self._conditional.get(name, [])
-        for other in conditional:
-            _same_field(self._entries[other][0], field)
-        if not field.directives and conditional:
-            # The unconditional field takes the place (and sub-selections) of the first
-            # conditional one; the others stay, harmless beside it.
-            first = conditional.pop(0)
-            child = self._entries[first][1]
-            self._entries = {
-                (key if k == first else k): (
-                    (field.with_selections(None), child) if k == first else v
-                )
-                for k, v in self._entries.items()
-            }
-            return child
         child = SelectionBuilder() if field.selections is not None else None
         self._entries[key] = (field.with_selections(None), child)
-        if field.directives:
-            self._conditional.setdefault(name, []).append(key)
+        self._by_name.setdefault(name, []).append(key)
         return child
 
     def add_fragment(

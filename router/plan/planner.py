@@ -80,21 +80,39 @@ class _Planning:
     # --- entry ----------------------------------------------------------------------------
 
     def run(self) -> QueryPlan:
-        for root_field, wrappers in self._root_fields(self.operation.selections, ()):
-            self._plan_root_field(root_field, wrappers)
+        fields = list(self._root_fields(self.operation.selections, ()))
+        # One response name asked several times (under other directives) is one field for the
+        # client: all its parts go to the subgraph chosen for all of them together.
+        together: dict[str, Field] = {}
+        for field, _ in fields:
+            known = together.get(field.response_name)
+            if known is None or known.selections is None or field.selections is None:
+                together.setdefault(field.response_name, field)
+            else:
+                together[field.response_name] = known.with_selections(
+                    known.selections + field.selections
+                )
+        for root_field, wrappers in fields:
+            self._plan_root_field(root_field, wrappers, together[root_field.response_name])
         return build_plan(self.sg, self.operation, self.roots)
 
     def _plan_root_field(
-        self, root_field: Field, wrappers: tuple[InlineFragment, ...] = ()
+        self,
+        root_field: Field,
+        wrappers: tuple[InlineFragment, ...] = (),
+        together: Field | None = None,
     ) -> None:
         """A query root field goes to the subgraph that covers most of it; what that subgraph
         can neither resolve nor reach through an entity key is fetched from the next subgraph
         that has the root field too (shared root fields), and the parts merge at the root.
-        `wrappers`: the fragments with directives it is under, kept around it in the fetch."""
+        `wrappers`: the fragments with directives it is under, kept around it in the fetch;
+        `together`: all the parts of its response name, which choose the first subgraph."""
         remaining: Field | None = root_field
         tried: set[str] = set()
         while remaining is not None:
-            graph = self._choose_root_graph(remaining, exclude=tried)
+            graph = self._choose_root_graph(
+                together if not tried and together is not None else remaining, exclude=tried
+            )
             tried.add(graph)
             local: Field | None
             rest: Field | None
@@ -144,7 +162,10 @@ class _Planning:
         type_name: str,
         selections: tuple[Selection, ...],
         provided: tuple[Selection, ...] | None = None,
+        runtime: frozenset[str] | None = None,
     ) -> tuple[tuple[Selection, ...], tuple[Selection, ...]]:
+        """`runtime`: the object types the position can be, narrowed by the enclosing type
+        conditions (None: all that `graph` may return at a `type_name` position)."""
         local: list[Selection] = []
         rest: list[Selection] = []
         for selection in selections:
@@ -153,8 +174,15 @@ class _Planning:
                 if inner_type != type_name and self._needs_concrete_type(graph, type_name):
                     local.append(selection)  # planned through the interface's owner
                     continue
-                if not self._may_be(graph, type_name, inner_type):
-                    continue  # no object this subgraph returns here can match the condition
+                inner_runtime = runtime
+                if self.sg.is_interface_object(type_name, graph):
+                    inner_runtime = None  # the concrete type is only known elsewhere
+                elif inner_type != type_name and inner_type in self.sg.types:
+                    inner_runtime = (
+                        runtime if runtime is not None else self._runtime(graph, type_name)
+                    ) & frozenset(self.sg.possible_types(inner_type))
+                    if not inner_runtime:
+                        continue  # no object this subgraph returns here can match
                 if self.sg.types[type_name].kind == "object":
                     inner_type = type_name  # `... on Node` inside an object: still that object
                 inner_local, inner_rest = self._split_selections(
@@ -162,6 +190,7 @@ class _Planning:
                     inner_type,
                     selection.selections,
                     _provided_for_type(provided, selection.type_condition or inner_type),
+                    inner_runtime,
                 )
                 if inner_local:
                     local.append(_with_selections(selection, inner_local))
@@ -263,18 +292,17 @@ class _Planning:
         """Whether an object `graph` returns at a `type_name` position can match `condition`."""
         if condition == type_name or condition not in self.sg.types:
             return True
-        here = (
-            set(
-                self.sg.possible_types(
-                    type_name, graph if self.sg.in_graph(type_name, graph) else None
-                )
-            )
-            if self.sg.types[type_name].kind != "object"
-            else {type_name}
-        )  # (a type the subgraph lacks comes from a condition: its objects anywhere)
         if self.sg.is_interface_object(type_name, graph):
             return True  # the concrete type is only known elsewhere
-        return bool(here & set(self.sg.possible_types(condition)))
+        return bool(self._runtime(graph, type_name) & set(self.sg.possible_types(condition)))
+
+    def _runtime(self, graph: str, type_name: str) -> frozenset[str]:
+        """The object types `graph` may return at a `type_name` position (a type the subgraph
+        lacks comes from a type condition: its objects anywhere)."""
+        if self.sg.types[type_name].kind == "object":
+            return frozenset({type_name})
+        in_graph = self.sg.in_graph(type_name, graph)
+        return frozenset(self.sg.possible_types(type_name, graph if in_graph else None))
 
     def _condition_known(self, graph: str, type_name: str, condition: str) -> bool:
         """Whether `graph` relates `condition` to `type_name` as the supergraph does: every
@@ -500,7 +528,9 @@ class _Planning:
         ):
             if object_type not in wanted:
                 continue
-            inner = self._enter(builder, object_type, fragment)
+            inner = self._enter(
+                builder, None if object_type == type_name else object_type, fragment
+            )
             self._plan_selections(group, inner, object_type, fragment.selections, path, provided)
 
     def _enter(
@@ -542,7 +572,8 @@ class _Planning:
         )
         if selection.name == "__typename":
             if self._needs_concrete_type(group.graph, type_name):
-                self._concrete_type(group, builder, type_name, path)
+                own = frozenset(c for c in selection.conditions if c.variable)
+                self._concrete_type(group, builder, type_name, path, own)
             else:
                 builder.add_field(selection)
             return
@@ -571,7 +602,7 @@ class _Planning:
             for object_type in self.sg.possible_types(type_name, group.graph):
                 if self.sg.field(object_type, selection.name) is None:
                     continue
-                inner = builder.add_fragment(object_type)
+                inner = self._enter(builder, object_type, InlineFragment(object_type, ()))
                 self._plan_field(
                     group,
                     inner,
@@ -852,10 +883,16 @@ class _Planning:
         )
 
     def _concrete_type(
-        self, group: FetchGroup, builder: SelectionBuilder, interface: str, path: tuple[str, ...]
+        self,
+        group: FetchGroup,
+        builder: SelectionBuilder,
+        interface: str,
+        path: tuple[str, ...],
+        conditions: frozenset[FieldCondition] = frozenset(),
     ) -> FetchGroup:
         """Fetch the concrete `__typename` of interface-object objects from a subgraph where the
-        interface is a real entity interface; returns that fetch group."""
+        interface is a real entity interface; returns that fetch group. It is needed under the
+        active conditions (and `conditions`, the asking field's own)."""
         for graph in self.sg.graph_ids():
             if graph == group.graph or not self.sg.in_graph(interface, graph):
                 continue
@@ -872,6 +909,7 @@ class _Planning:
             representation.add_field(TYPENAME)
             representation.add_all(key_fields)
             child.entity_selection(interface).add_field(TYPENAME)
+            child.condition_sets.append(frozenset(self._conditions) | conditions)
             return child
         raise PlanningError(
             f"no subgraph knows the implementations of {interface} "
