@@ -63,7 +63,14 @@ def find_best_combination(solver: Solver, operation: Operation) -> list[RootPart
     parts: list[RootPart] = []
     wrapped = list(root_fields(operation.selections))
     fields = tuple(f for f, _ in wrapped)
-    for root_field, wrappers in wrapped:
+    for index, (root_field, wrappers) in enumerate(wrapped):
+        # The same response name asked again later (under other directives, say) is best
+        # answered by the same root fetch: prefer a subgraph that can answer those too.
+        again = [
+            f
+            for f, _ in wrapped[index + 1 :]
+            if f.response_name == root_field.response_name and f.name == root_field.name
+        ]
         remaining: tuple[Selection, ...] = (root_field,)
         tried: set[str] = set()
         while remaining:
@@ -86,9 +93,13 @@ def find_best_combination(solver: Solver, operation: Operation) -> list[RootPart
             for graph in candidates:
                 solution = solver.solve(graph, root_type, remaining, None, fields)
                 new_fetch = 0 if graph in used else 1
+                elsewhere = 0  # what the later occurrences cost beyond this root fetch
+                for later in again:
+                    theirs = solver.solve(graph, root_type, (later,), None, fields)
+                    elsewhere += theirs.fetches + (1 if theirs.remainder else 0)
                 cost = (
                     len(solution.remainder),
-                    solution.fetches + new_fetch,
+                    solution.fetches + new_fetch + elsewhere,
                     solution.depth,
                     -solution.local,
                     graph,
