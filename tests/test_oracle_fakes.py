@@ -90,6 +90,14 @@ def test_an_external_field_is_answered_only_where_provided() -> None:
     assert "User.name is external" in messages(answer)
 
 
+def test_provides_on_a_path_adds_to_the_provides_of_the_fields_below() -> None:
+    reviews, _ = fake("oracle_cases/provides", "reviews")
+    # topReview provides author { handle }; author itself provides name
+    assert "errors" not in reviews.answer({"query": "{ topReview { author { handle name } } }"})
+    refused = reviews.answer({"query": "{ reviews { author { handle } } }"})
+    assert "User.handle is external" in messages(refused)
+
+
 def test_provides_on_an_interface_typed_field_covers_only_its_type_conditions() -> None:
     reviews, data = fake("oracle_cases/provides", "reviews")
     assert "errors" not in reviews.answer(

@@ -130,7 +130,8 @@ class FakeSubgraph:
         if join is not None and join.requires:
             self._check_requires(parent, type_name, join.requires)
         if local and join is not None and join.provides:
-            provided = field_set(join.provides)
+            own = field_set(join.provides)
+            provided = own if provided is None else _merged(provided, own)
         value = value_of(self.data, parent.record, name, args)
         return _wrap(value, provided)
 
@@ -190,6 +191,10 @@ def _empty_selection_sets(document: DocumentNode) -> list[GraphQLError]:
 
     visit(document, Empty())
     return found
+
+
+def _merged(first: SelectionSetNode, second: SelectionSetNode) -> SelectionSetNode:
+    return SelectionSetNode(selections=(*first.selections, *second.selections))
 
 
 def _wrap(value: Any, provided: SelectionSetNode | None) -> Any:

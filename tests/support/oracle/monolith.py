@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from graphql import GraphQLResolveInfo, execute, parse
+from graphql import GraphQLResolveInfo, execute, parse, validate
 
 from router.types import JSONObject
 from tests.support.oracle.dataset import DataSet, Record, value_of
@@ -25,9 +25,13 @@ def monolith_answer(
     def resolve_type(value: Record, info: GraphQLResolveInfo, abstract: Any) -> str:
         return value.typename
 
+    document = parse(query)
+    invalid = validate(data.supergraph.api_schema, document)
+    if invalid:
+        return {"errors": [e.formatted for e in invalid]}
     result = execute(
         data.supergraph.api_schema,
-        parse(query),
+        document,
         root_value=data.root,
         variable_values=variables or {},
         operation_name=operation_name,
