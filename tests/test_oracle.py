@@ -154,6 +154,7 @@ def test_the_random_run_sent_its_budget() -> None:
     if set(SENT) != {case.name for case in CASES}:
         pytest.skip("the property did not run for every supergraph in this session")
     assert sum(SENT.values()) >= min(TOTAL_BUDGET, EXAMPLES * len(CASES)), (SENT, LEFT_OUT)
+    print(f"\noracle: {sum(SENT.values())} operations sent; left out: {json.dumps(LEFT_OUT)}")
 
 
 # --- the known bugs, one explicit case each ----------------------------------------------------
