@@ -75,8 +75,8 @@ EXCLUDED: dict[str, Exclusion] = {
         lambda _, op: features.conditions_that_differ(op) or features.dropped_selection_first(op)
     ),
     "a field selected more than once into one object, inside and outside a fragment: its "
-    "fields from other subgraphs land out of order": lambda _, op: features.split_across_fragments(
-        op
+    "fields from other subgraphs land out of order": (
+        lambda _, op: features.split_across_fragments(op)
     ),
     "a root field under two @skip or two @include (its own and a fragment's): the subgraph "
     "gets the directive twice": lambda _, op: features.repeated_root_condition(op),
