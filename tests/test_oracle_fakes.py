@@ -238,3 +238,59 @@ def test_the_oracle_sees_a_wrong_value_a_wrong_order_and_a_refusal() -> None:
         assert list(expected["data"]["variants"][0]) == ["label", "sku"]
     finally:
         harness.close()
+
+
+# --- the fakes' schemas ------------------------------------------------------------------------
+
+
+def _shape(sdl: str) -> dict[str, Any]:
+    """Each object, interface and union of a schema: its kind, fields (with types) or members."""
+    from graphql import GraphQLInterfaceType, GraphQLObjectType, GraphQLUnionType, build_ast_schema
+
+    schema = build_ast_schema(parse_sdl_without_directives(sdl), assume_valid=True)
+    found: dict[str, Any] = {}
+    for name, named in schema.type_map.items():
+        if name.startswith("_"):
+            continue
+        if isinstance(named, (GraphQLObjectType, GraphQLInterfaceType)):
+            fields = {f: str(d.type) for f, d in named.fields.items() if not f.startswith("_")}
+            interfaces = sorted(i.name for i in named.interfaces)
+            if fields or name != "Query":
+                found[name] = (type(named).__name__, fields, interfaces)
+        elif isinstance(named, GraphQLUnionType):
+            found[name] = ("union", sorted(m.name for m in named.types))
+    return found
+
+
+def parse_sdl_without_directives(sdl: str) -> Any:
+    from graphql import REMOVE, DirectiveNode, SchemaExtensionNode, Visitor, parse, visit
+
+    class Strip(Visitor):
+        def enter(self, node: Any, *_: Any) -> Any:
+            if isinstance(node, (DirectiveNode, SchemaExtensionNode)):
+                return REMOVE
+            return None
+
+    return visit(parse(sdl + "\nscalar _Any"), Strip())
+
+
+OVERRIDDEN_AWAY = {
+    ("cases/override", "legacy"): {"Account": {"plan"}},
+    ("oracle_cases/override", "old"): {"Account": {"plan"}},
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_each_fake_exposes_its_subgraphs_own_schema(name: str) -> None:
+    """Rebuilt from the join metadata, a fake's schema is the subgraph's SDL (federation
+    directives aside), but for fields another subgraph overrides without a label."""
+    from tests.support.oracle.subgraph_schema import subgraph_sdl
+    from tests.support.oracle.supergraphs import TESTS
+
+    supergraph = CASES[name].load()
+    for graph in supergraph.graphs.values():
+        own = _shape((TESTS / name / "subgraphs" / f"{graph.name}.graphql").read_text())
+        for type_name, fields in OVERRIDDEN_AWAY.get((name, graph.name), {}).items():
+            kind, known, interfaces = own[type_name]
+            own[type_name] = (kind, {f: t for f, t in known.items() if f not in fields}, interfaces)
+        assert _shape(subgraph_sdl(supergraph, graph.id)) == own, graph.name
