@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import signal
 import sys
 import time
 from collections import Counter
@@ -55,7 +56,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-selections", type=int, default=14)
     parser.add_argument("--max-depth", type=int, default=4)
     parser.add_argument(
-        "--shrink", type=int, default=3, help="mismatches shrunk per suite (0: none)"
+        "--shrink", type=int, default=2, help="mismatches shrunk per suite (0: none)"
     )
     return parser.parse_args(argv)
 
@@ -222,7 +223,7 @@ class Run:
                 return classify(got["router"], got["hive"], got["apollo"])[0] == MISMATCH
 
             small, small_vars, tries = shrink(
-                schema, _anonymous(operation.query), operation.variables, still_fails
+                schema, _anonymous(operation.query), operation.variables, still_fails, budget=40
             )
             final, sent = self.send_all(small, small_vars, None)
             record["shrunk"] = {
@@ -278,8 +279,14 @@ def summary(results: list[SuiteResult], args: argparse.Namespace, elapsed: float
     return "\n".join(lines) + "\n"
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops the run as Ctrl-C does: children stopped, summary kept
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)  # also when started in the background
     started = time.monotonic()
     node = node_binary()
     ensure_packages(node)

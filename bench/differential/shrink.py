@@ -1,7 +1,8 @@
 """A smaller operation that still shows a mismatch: greedy removal, one node at a time.
 
-Candidates drop one field, fragment, spread, directive or argument, or one alias; fragments and
-variables left unused go too. A candidate is kept when it is still valid against the API schema
+Candidates drop one field, fragment, spread, directive, argument or alias, splice an inline
+fragment into its enclosing selection set, or inline a named fragment; fragments and variables
+left unused go too. Candidates with an empty selection set are never sent. A candidate is kept when it is still valid against the API schema
 and `still_fails` (the caller re-sends it to the three gateways) says the mismatch remains.
 """
 
@@ -18,7 +19,9 @@ from graphql import (
     FragmentSpreadNode,
     GraphQLError,
     GraphQLSchema,
+    InlineFragmentNode,
     OperationDefinitionNode,
+    SelectionSetNode,
     VariableNode,
     Visitor,
     parse,
@@ -31,29 +34,66 @@ REMOVABLE = ("field", "inline_fragment", "fragment_spread", "directive", "argume
 
 
 class _Edit(Visitor):
-    """Removes the `target`-th removable node (or the alias of a field, counted separately)."""
+    """Applies the `target`-th candidate edit, counting candidates in document order.
 
-    def __init__(self, target: int) -> None:
+    Candidates: remove a field, fragment, spread, directive or argument; drop a field's alias;
+    splice an inline fragment's selections into the enclosing set; inline a fragment spread.
+    """
+
+    def __init__(self, target: int, fragments: dict[str, FragmentDefinitionNode]) -> None:
         super().__init__()
         self.target = target
+        self.fragments = fragments
         self.seen = 0
+
+    def hit(self) -> bool:
+        self.seen += 1
+        return self.seen - 1 == self.target
 
     def enter(self, node: Any, *_: Any) -> Any:
         kind = node.kind
-        if kind in REMOVABLE:
-            self.seen += 1
-            if self.seen - 1 == self.target:
-                return REMOVE
-        if kind == "field" and node.alias is not None:
-            self.seen += 1
-            if self.seen - 1 == self.target:
-                return FieldNode(
-                    name=node.name,
-                    arguments=node.arguments,
-                    directives=node.directives,
-                    selection_set=node.selection_set,
-                )
+        if kind in REMOVABLE and self.hit():
+            return REMOVE
+        if kind == "field" and node.alias is not None and self.hit():
+            return FieldNode(
+                name=node.name,
+                arguments=node.arguments,
+                directives=node.directives,
+                selection_set=node.selection_set,
+            )
+        if kind == "fragment_spread" and node.name.value in self.fragments and self.hit():
+            fragment = self.fragments[node.name.value]
+            return InlineFragmentNode(
+                type_condition=fragment.type_condition,
+                directives=node.directives,
+                selection_set=fragment.selection_set,
+            )
+        if kind == "selection_set":
+            for index, selection in enumerate(node.selections):
+                if isinstance(selection, InlineFragmentNode) and self.hit():
+                    spliced = (
+                        *node.selections[:index],
+                        *selection.selection_set.selections,
+                        *node.selections[index + 1 :],
+                    )
+                    return SelectionSetNode(selections=spliced)
         return None
+
+
+def _has_empty_selection_set(document: DocumentNode) -> bool:
+    empty = _Empty()
+    visit(document, empty)
+    return empty.found
+
+
+class _Empty(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found = False
+
+    def enter_selection_set(self, node: SelectionSetNode, *_: Any) -> None:
+        if not node.selections:
+            self.found = True
 
 
 class _Uses(Visitor):
@@ -122,12 +162,17 @@ def shrink(
     target = 0
     while tries < budget:
         document = parse(query)
-        edit = _Edit(target)
+        fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        edit = _Edit(target, fragments)
         edited = visit(document, edit)
         if target >= edit.seen:
             break  # every candidate of the current operation failed
         target += 1
         try:
+            if _has_empty_selection_set(edited):
+                continue
             candidate, candidate_variables = _tidy(edited, variables)
             if validate(schema, parse(candidate)):
                 continue
