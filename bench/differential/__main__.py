@@ -69,6 +69,7 @@ class SuiteResult:
     subgraph_requests: Counter[str] = field(default_factory=Counter)
     shrunk: int = 0
     note: str = ""
+    mismatches: list[str] = field(default_factory=list)  # one readable line each
 
 
 class Run:
@@ -233,8 +234,20 @@ class Run:
                 "answers": {n: a.as_json() for n, a in final.items()},
                 "subgraph_requests": sent,
             }
+        if verdict == MISMATCH:
+            shown = record.get("shrunk", record)
+            result.mismatches.append(
+                f"- {suite} #{index}: `{' '.join(shown['query'].split())}` "
+                f"{json.dumps(shown['variables'])}\n  - ours: {_brief(shown['answers']['router'])}"
+                f"\n  - references: {_brief(shown['answers']['apollo'])}"
+            )
         out.write(json.dumps(record) + "\n")
         out.flush()
+
+
+def _brief(answer: dict[str, Any], limit: int = 300) -> str:
+    text = json.dumps(answer["body"]) if answer["transport"] is None else answer["transport"]
+    return text if len(text) <= limit else text[:limit] + " …"
 
 
 def _anonymous(query: str) -> str:
@@ -276,6 +289,9 @@ def summary(results: list[SuiteResult], args: argparse.Namespace, elapsed: float
         f"references agree on {total[AGREE] + total[MISMATCH]} of {ops}; we differ on "
         f"{total[MISMATCH]} of those",
     ]
+    listed = [line for r in results for line in r.mismatches]
+    if listed:
+        lines += ["", "## Mismatches (shrunk where the record has `shrunk`)", "", *listed]
     return "\n".join(lines) + "\n"
 
 
