@@ -8,7 +8,8 @@ installed. For each of its suites (not `mutations`), random valid operations
 (tests/support/operations.py) over the suite's API schema, with the argument values its own test
 queries use and the key values their answers hold, are sent to our router, to Hive Gateway with
 Hive Router's Rust query planner (`@graphql-hive/router-runtime`) and to Apollo Gateway, each on
-the suite's supergraph. Each answer is reduced to its `data` and whether it has errors, and each
+the suite's supergraph (our router without limits of its own: no alias, depth or cost limit, as
+the references have none). Each answer is reduced to its `data` and whether it has errors, and each
 operation is classified:
 
 - agree: all three answer the same;

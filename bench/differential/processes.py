@@ -64,6 +64,15 @@ export const gatewayConfig = defineConfig({ unifiedGraphHandler, maskedErrors: f
 
 READY_TIMEOUT = 90.0
 
+# Our router with the references' posture, so that only answers are compared: no alias, depth or
+# cost limit of its own (the references have none), subgraph error messages shown.
+ROUTER_CONFIG = """\
+# Written by bench/differential.
+limits: { max_depth: 1000, max_aliases: 100000 }
+demand_control: { enabled: false }
+include_subgraph_errors: { all: true }
+"""
+
 
 def node_binary() -> str:
     """Node >= 22: from PATH, else the one bench/gateways.py installs into bench/.cache/node."""
@@ -138,8 +147,12 @@ class Gateway:
 
     def command(self, node: str, supergraph: Path) -> tuple[list[str], dict[str, str], Path]:
         if self.name == "router":
-            cmd = [str(VENV_PYTHON), "-m", "router", "serve", "--supergraph", str(supergraph)]
-            return [*cmd, "--port", str(self.port), "--no-reload"], {}, ROOT
+            config = RUN / "router.yaml"
+            config.parent.mkdir(parents=True, exist_ok=True)
+            config.write_text(ROUTER_CONFIG)
+            cmd = [str(VENV_PYTHON), "-m", "router", "serve", "--config", str(config)]
+            cmd += ["--supergraph", str(supergraph), "--port", str(self.port), "--no-reload"]
+            return cmd, {}, ROOT
         if self.name == "hive":
             folder = DIFF_CACHE / "hive-gateway"
             bin_js = folder / "node_modules" / "@graphql-hive" / "gateway" / "dist" / "bin.js"
