@@ -1,0 +1,353 @@
+"""The command: see bench/differential/__init__.py."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import signal
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.differential import literals as literal_values  # noqa: E402
+from bench.differential.compare import AGREE, CONTESTED, MISMATCH, Answer, classify  # noqa: E402
+from bench.differential.processes import (  # noqa: E402
+    RUN,
+    Gateway,
+    ensure_packages,
+    node_binary,
+    start_audit,
+    start_gateway,
+)
+from bench.differential.proxy import RecordingProxy  # noqa: E402
+from bench.differential.shrink import shrink  # noqa: E402
+from bench.gateways import BenchError, Children, http_call, say  # noqa: E402
+
+SERVE_PORT = 4300
+GATEWAYS = (
+    Gateway("router", 4301, "/graphql"),
+    Gateway("hive", 4302, "/graphql"),
+    Gateway("apollo", 4303, "/"),
+)
+PROXY_BASE = 4311  # one recording proxy per gateway: 4311, 4312, 4313
+SKIPPED_SUITES = {"mutations"}
+REQUEST_TIMEOUT = 30.0
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.differential", description=__doc__)
+    parser.add_argument(
+        "--audit", required=True, type=Path, help="federation-gateway-audit checkout"
+    )
+    parser.add_argument("--seed", type=int, default=int(time.time()) % 100_000)
+    parser.add_argument("--count", type=int, default=20, help="operations per suite")
+    parser.add_argument("--suites", default="", help="comma-separated suite ids (default: all)")
+    parser.add_argument("--out", type=Path, default=RUN / "differential.jsonl")
+    parser.add_argument("--max-selections", type=int, default=14)
+    parser.add_argument("--max-depth", type=int, default=4)
+    parser.add_argument(
+        "--shrink", type=int, default=2, help="mismatches shrunk per suite (0: none)"
+    )
+    return parser.parse_args(argv)
+
+
+@dataclass(slots=True)
+class SuiteResult:
+    suite: str
+    verdicts: Counter[str] = field(default_factory=Counter)
+    sides: Counter[str] = field(default_factory=Counter)
+    subgraph_requests: Counter[str] = field(default_factory=Counter)
+    shrunk: int = 0
+    note: str = ""
+    mismatches: list[str] = field(default_factory=list)  # one readable line each
+
+
+class Run:
+    """One differential run: the gateways, their proxies and the output file."""
+
+    def __init__(self, args: argparse.Namespace, children: Children, node: str) -> None:
+        self.args = args
+        self.children = children
+        self.node = node
+        self.proxies = {
+            g.name: RecordingProxy(PROXY_BASE + i, SERVE_PORT) for i, g in enumerate(GATEWAYS)
+        }
+        self.pool = ThreadPoolExecutor(max_workers=len(GATEWAYS))
+        self.procs: dict[str, Any] = {}
+
+    def close(self) -> None:
+        for proxy in self.proxies.values():
+            proxy.close()
+        self.pool.shutdown(wait=False)
+
+    # -- one request -----------------------------------------------------------------------
+
+    def send(
+        self, gateway: Gateway, query: str, variables: dict[str, Any], name: str | None
+    ) -> Answer:
+        payload: dict[str, Any] = {"query": query, "variables": variables}
+        if name is not None:
+            payload["operationName"] = name
+        try:
+            status, raw = http_call(
+                gateway.port, "POST", gateway.path, json.dumps(payload).encode(), REQUEST_TIMEOUT
+            )
+        except OSError as exc:
+            return Answer(0, None, f"{type(exc).__name__}: {exc}")
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return Answer(status, raw.decode(errors="replace")[:2000], f"HTTP {status}, not JSON")
+        if status >= 500 and not isinstance(body, dict):
+            return Answer(status, body, f"HTTP {status}")
+        return Answer(status, body)
+
+    def send_all(
+        self, query: str, variables: dict[str, Any], name: str | None
+    ) -> tuple[dict[str, Answer], dict[str, list[Any]]]:
+        for proxy in self.proxies.values():
+            proxy.take()
+        futures = {g.name: self.pool.submit(self.send, g, query, variables, name) for g in GATEWAYS}
+        answers = {n: f.result() for n, f in futures.items()}
+        exchanges = {n: [e.as_json() for e in self.proxies[n].take()] for n in answers}
+        return answers, exchanges
+
+    # -- one suite -------------------------------------------------------------------------
+
+    def suite(self, suite: str, out: TextIO) -> SuiteResult:
+        from graphql import GraphQLSchema
+
+        from router.errors import SupergraphError
+        from router.supergraph.load import load_supergraph
+        from tests.support.operations import RandomChooser, random_operation
+
+        result = SuiteResult(suite)
+        _, raw = http_call(SERVE_PORT, "GET", f"/{suite}/supergraph")
+        sdl = raw.decode()
+        status_tests, raw_tests = http_call(SERVE_PORT, "GET", f"/{suite}/tests")
+        tests = json.loads(raw_tests) if status_tests == 200 else []
+        try:
+            schema: GraphQLSchema = load_supergraph(sdl).api_schema
+        except SupergraphError as exc:
+            result.note = f"skipped: our router refuses the supergraph ({exc})"
+            return result
+        files = {}
+        for index, gateway in enumerate(GATEWAYS):
+            proxied = re.sub(
+                r'(@join__graph\([^)]*url:\s*")https?://[^/"]+',
+                rf"\g<1>http://127.0.0.1:{PROXY_BASE + index}",
+                sdl,
+            )
+            files[gateway.name] = RUN / "supergraphs" / f"{suite}-{gateway.name}.graphql"
+            files[gateway.name].parent.mkdir(parents=True, exist_ok=True)
+            files[gateway.name].write_text(proxied)
+        (RUN / "supergraphs" / f"{suite}.graphql").write_text(sdl)
+        procs = {}
+        try:
+            for gateway in GATEWAYS:
+                procs[gateway.name] = start_gateway(
+                    self.children, gateway, self.node, files[gateway.name], suite
+                )
+            queries = [t["query"] for t in tests]
+            found = literal_values.from_queries(schema, queries)
+            bodies = [self.send(GATEWAYS[2], q, {}, None).body for q in queries]
+            literals = literal_values.from_answers(schema, bodies, found)
+            for index in range(self.args.count):
+                choose = RandomChooser(f"{self.args.seed}:{suite}:{index}")
+                operation = random_operation(
+                    schema,
+                    choose,
+                    literals,
+                    max_depth=self.args.max_depth,
+                    max_selections=choose.integer(1, self.args.max_selections),
+                )
+                self.one(suite, index, schema, operation, result, out)
+                for gateway in GATEWAYS:
+                    if procs[gateway.name].poll() is not None:
+                        say(f"  {gateway.name} exited on {suite} #{index}: restarting")
+                        procs[gateway.name] = start_gateway(
+                            self.children, gateway, self.node, files[gateway.name], suite
+                        )
+        finally:
+            for proc in procs.values():
+                self.children.stop(proc)
+        return result
+
+    def one(
+        self,
+        suite: str,
+        index: int,
+        schema: Any,
+        operation: Any,
+        result: SuiteResult,
+        out: TextIO,
+    ) -> None:
+        answers, exchanges = self.send_all(
+            operation.query, operation.variables, operation.operation_name
+        )
+        verdict, side = classify(answers["router"], answers["hive"], answers["apollo"])
+        result.verdicts[verdict] += 1
+        for name, requests in exchanges.items():
+            result.subgraph_requests[name] += len(requests)
+        if verdict == AGREE:
+            return
+        record: dict[str, Any] = {
+            "suite": suite,
+            "seed": self.args.seed,
+            "index": index,
+            "verdict": verdict,
+            "sides_with": side,
+            "query": operation.query,
+            "variables": operation.variables,
+            "operationName": operation.operation_name,
+            "answers": {n: a.as_json() for n, a in answers.items()},
+            "subgraph_requests": exchanges,
+            "supergraph": str(RUN / "supergraphs" / f"{suite}.graphql"),
+        }
+        if verdict == CONTESTED:
+            result.sides[side or "neither"] += 1
+        if verdict == MISMATCH and result.shrunk < self.args.shrink:
+            result.shrunk += 1
+
+            def still_fails(query: str, variables: dict[str, Any]) -> bool:
+                got, _ = self.send_all(query, variables, None)
+                return classify(got["router"], got["hive"], got["apollo"])[0] == MISMATCH
+
+            small, small_vars, tries = shrink(
+                schema, _anonymous(operation.query), operation.variables, still_fails, budget=40
+            )
+            final, sent = self.send_all(small, small_vars, None)
+            record["shrunk"] = {
+                "query": small,
+                "variables": small_vars,
+                "tries": tries,
+                "answers": {n: a.as_json() for n, a in final.items()},
+                "subgraph_requests": sent,
+            }
+        if verdict == MISMATCH:
+            shown = record.get("shrunk", record)
+            result.mismatches.append(
+                f"- {suite} #{index}: `{' '.join(shown['query'].split())}` "
+                f"{json.dumps(shown['variables'])}\n  - ours: {_brief(shown['answers']['router'])}"
+                f"\n  - references: {_brief(shown['answers']['apollo'])}"
+            )
+        out.write(json.dumps(record) + "\n")
+        out.flush()
+
+
+def _brief(answer: dict[str, Any], limit: int = 300) -> str:
+    text = json.dumps(answer["body"]) if answer["transport"] is None else answer["transport"]
+    return text if len(text) <= limit else text[:limit] + " …"
+
+
+def _anonymous(query: str) -> str:
+    """The operation without its name (a shrunk operation is sent without operationName)."""
+    return re.sub(r"\b(query|mutation)\s+(Generated|Op)\b", r"\1", query)
+
+
+def summary(results: list[SuiteResult], args: argparse.Namespace, elapsed: float) -> str:
+    lines = [
+        f"# differential run: seed {args.seed}, {args.count} operations per suite, "
+        f"max {args.max_selections} selections, {elapsed:.0f} s",
+        "",
+        "| suite | ops | agree | MISMATCH | contested (hive/apollo/neither) | subgraph requests per op (router/hive/apollo) | note |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    total: Counter[str] = Counter()
+    sides: Counter[str] = Counter()
+    requests: Counter[str] = Counter()
+    for r in results:
+        ops = sum(r.verdicts.values())
+        total.update(r.verdicts)
+        sides.update(r.sides)
+        requests.update(r.subgraph_requests)
+        per_op = "/".join(
+            f"{r.subgraph_requests[g.name] / ops:.2f}" if ops else "-" for g in GATEWAYS
+        )
+        contested = (
+            f"{r.verdicts[CONTESTED]} ({r.sides['hive']}/{r.sides['apollo']}/{r.sides['neither']})"
+        )
+        lines.append(
+            f"| {r.suite} | {ops} | {r.verdicts[AGREE]} | {r.verdicts[MISMATCH]} | {contested} | {per_op} | {r.note} |"
+        )
+    ops = sum(total.values())
+    per_op = "/".join(f"{requests[g.name] / ops:.2f}" if ops else "-" for g in GATEWAYS)
+    lines += [
+        f"| **all** | {ops} | {total[AGREE]} | {total[MISMATCH]} | {total[CONTESTED]} "
+        f"({sides['hive']}/{sides['apollo']}/{sides['neither']}) | {per_op} | |",
+        "",
+        f"references agree on {total[AGREE] + total[MISMATCH]} of {ops}; we differ on "
+        f"{total[MISMATCH]} of those",
+    ]
+    listed = [line for r in results for line in r.mismatches]
+    if listed:
+        lines += ["", "## Mismatches (shrunk where the record has `shrunk`)", "", *listed]
+    return "\n".join(lines) + "\n"
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops the run as Ctrl-C does: children stopped, summary kept
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)  # also when started in the background
+    started = time.monotonic()
+    node = node_binary()
+    ensure_packages(node)
+    RUN.mkdir(parents=True, exist_ok=True)
+    children = Children(RUN / "children.json")
+    children.reap_leftovers()
+    run: Run | None = None
+    results: list[SuiteResult] = []
+    try:
+        say(f"starting the audit's serve on port {SERVE_PORT} ...")
+        start_audit(children, node, args.audit.resolve(), SERVE_PORT)
+        _, raw = http_call(SERVE_PORT, "GET", "/supergraphs")
+        available = [re.sub(r".*/([^/]+)/supergraph$", r"\1", url) for url in json.loads(raw)]
+        wanted = [s for s in args.suites.split(",") if s] or available
+        unknown = sorted(set(wanted) - set(available))
+        if unknown:
+            raise BenchError(f"unknown suites {unknown}; the audit has {sorted(available)}")
+        suites = [s for s in wanted if s not in SKIPPED_SUITES]
+        run = Run(args, children, node)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        with args.out.open("w") as out:
+            for suite in suites:
+                result = run.suite(suite, out)
+                results.append(result)
+                v = result.verdicts
+                say(
+                    f"{suite}: {sum(v.values())} ops, {v[AGREE]} agree, {v[MISMATCH]} MISMATCH, "
+                    f"{v[CONTESTED]} contested {dict(result.sides)} {result.note}"
+                )
+    except BenchError as exc:
+        say(f"error: {exc}")
+        return 1
+    except KeyboardInterrupt:
+        say("interrupted")
+    finally:
+        if run is not None:
+            run.close()
+        children.stop_all()
+    text = summary(results, args, time.monotonic() - started)
+    summary_file = args.out.with_name(args.out.name + ".summary.md")
+    summary_file.write_text(text)
+    say(text)
+    say(f"records: {args.out}; summary: {summary_file}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
