@@ -66,34 +66,12 @@ Exclusion = Callable[[Supergraph, Operation], bool]
 EXCLUDED: dict[str, Exclusion] = {
     # Each: operations the router is known to answer wrongly (findings-oracle.md, and a strict
     # xfail case in KNOWN_BUGS below). Remove an entry when its bug is fixed.
-    "a response name that is a key or @requires field's name, for another field or with "
-    "arguments (planning fails, or the key's value is answered, or the subgraph refuses "
-    "conflicting fields)": features.alias_reuses_a_planner_name,
-    "a response name selected twice, one kept and one dropped by its own @skip/@include (one "
-    "condition is used for both); or a name whose first selection is dropped (it keeps that "
-    "selection's position in the response)": (
-        lambda _, op: features.conditions_that_differ(op) or features.dropped_selection_first(op)
-    ),
+    "a response name whose first selection is dropped by its @skip/@include: it keeps that "
+    "selection's position in the response": lambda _, op: features.dropped_selection_first(op),
     "a field selected more than once into one object, inside and outside a fragment: its "
     "fields from other subgraphs land out of order": (
         lambda _, op: features.split_across_fragments(op)
     ),
-    "a root field under two @skip or two @include (its own and a fragment's): the subgraph "
-    "gets the directive twice": lambda _, op: features.repeated_root_condition(op),
-    "a sub-selection literal @skip(if: true)/@include(if: false) empty entirely: the "
-    "subgraph gets `{ }`": (lambda _, op: features.emptied_selection(op)),
-    "on an interface that is an interface object somewhere, a fragment whose selections "
-    "@skip/@include drop entirely: __typename is left the interface's name": (
-        features.emptied_interface_object_fragment
-    ),
-    "a type condition inside a fragment on another abstract type: the fields are not "
-    "fetched": lambda _, op: features.nested_abstract_condition(op),
-    "a type condition a subgraph defining the enclosing type does not know (an implementation "
-    "moved with @override): forwarded verbatim, the subgraph refuses it": (
-        features.condition_unknown_in_a_subgraph
-    ),
-    "a @requires field under a fragment's @skip/@include: another @requires field of the "
-    "same subgraph is nulled when the fragment is dropped": features.conditional_requires,
 }
 
 
@@ -170,6 +148,23 @@ class Regression:
 
 
 KNOWN_BUGS: dict[str, Regression] = {
+    "a_dropped_first_selection_keeps_its_position": Regression(
+        "cases/interface-object",
+        "query($c: Boolean!) { accounts { id @include(if: $c) __typename id } }",
+        {"c": False},
+    ),
+    "a_dropped_first_root_selection_keeps_its_position": Regression(
+        "cases/inaccessible",
+        "query($c: Boolean!) { __typename @skip(if: $c) t: __typename __typename }",
+        {"c": True},
+    ),
+    "a_field_selected_inside_and_outside_a_fragment_answers_out_of_order": Regression(
+        "oracle_cases/override",
+        "{ accounts { id } ... on Query { accounts { plan } } accounts { __typename } }",
+    ),
+}
+FIXED: dict[str, Regression] = {
+    # Known bugs fixed since: each must keep passing (move a case here from KNOWN_BUGS).
     "alias_of_a_key_field_name_fails_planning": Regression(
         "cases/compound-key", "{ variants { available sku: region { code } } }"
     ),
@@ -197,20 +192,6 @@ KNOWN_BUGS: dict[str, Regression] = {
         "oracle_cases/requires",
         'query($id: ID!) { product(id: $id) { cost(zone: "a") } product(id: $id) { duty } }',
         {"id": "id-10"},
-    ),
-    "a_dropped_first_selection_keeps_its_position": Regression(
-        "cases/interface-object",
-        "query($c: Boolean!) { accounts { id @include(if: $c) __typename id } }",
-        {"c": False},
-    ),
-    "a_dropped_first_root_selection_keeps_its_position": Regression(
-        "cases/inaccessible",
-        "query($c: Boolean!) { __typename @skip(if: $c) t: __typename __typename }",
-        {"c": True},
-    ),
-    "a_field_selected_inside_and_outside_a_fragment_answers_out_of_order": Regression(
-        "oracle_cases/override",
-        "{ accounts { id } ... on Query { accounts { plan } } accounts { __typename } }",
     ),
     "the_same_field_twice_with_different_conditions_takes_the_first_condition": Regression(
         "cases/compound-key",
@@ -242,9 +223,6 @@ KNOWN_BUGS: dict[str, Regression] = {
         "query($c: Boolean!) { onlineAccounts { __typename ... on Member { id @include(if: $c) } } }",
         {"c": False},
     ),
-}
-FIXED: dict[str, Regression] = {
-    # Known bugs fixed since: each must keep passing (move a case here from KNOWN_BUGS).
 }
 CASE_BY_NAME = {case.name: case for case in CASES}
 
