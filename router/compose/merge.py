@@ -12,9 +12,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from router.compose.subgraph import SField, SType, Subgraph
+from router.compose.subgraph import SField, SType, Subgraph, is_external, key_field_names
 from router.errors import RouterError
-from router.operation.ir import Field, InlineFragment, Selection, parse_field_set
 
 LINK = "https://specs.apollo.dev/link/v1.0"
 JOIN = "https://specs.apollo.dev/join/v0.5"
@@ -119,23 +118,6 @@ def merge_types(subgraphs: Sequence[Subgraph]) -> dict[str, Merged]:
                 entry.kind = "interface"
             entry.parts.append((subgraph, stype))
     return merged
-
-
-def key_field_names(stype: SType) -> set[str]:
-    names: set[str] = set()
-    for key in stype.keys:
-        names |= _top_level_names(parse_field_set(str(key.get("fields", ""))))
-    return names
-
-
-def _top_level_names(selections: Iterable[Selection]) -> set[str]:
-    names: set[str] = set()
-    for selection in selections:
-        if isinstance(selection, Field):
-            names.add(selection.name)
-        elif isinstance(selection, InlineFragment):
-            names |= _top_level_names(selection.selections)
-    return names
 
 
 def _nullable(type_text: str) -> str:
@@ -362,14 +344,7 @@ class Printer:
         return list(extra.items())
 
     def _external(self, source: FieldSource) -> bool:
-        if not source.field.has("external"):
-            return False
-        # @external on the key fields of a type extension (or of any Fed 1 type) only restates
-        # the key: the subgraph does resolve them.
-        restated = (source.stype.extension or not source.subgraph.federation2) and (
-            source.field.name in key_field_names(source.stype)
-        )
-        return not restated
+        return is_external(source.subgraph, source.stype, source.field)
 
     def _most_general(self, types: set[str]) -> str:
         """The supergraph type of an output field typed differently across subgraphs: the
@@ -569,7 +544,9 @@ def _string(value: str | None) -> str:
 def compose_subgraphs(subgraphs: Sequence[Subgraph]) -> str:
     """The supergraph SDL for these subgraphs (in any order); CompositionFailed lists every
     rule they break."""
+    from router.compose.rules import merged_errors, subgraph_errors
     from router.compose.validate import (
+        CompositionError,
         validate_inaccessible,
         validate_merge,
         validate_satisfiability,
@@ -577,10 +554,28 @@ def compose_subgraphs(subgraphs: Sequence[Subgraph]) -> str:
     )
 
     ordered = sorted(subgraphs, key=lambda s: s.name)
-    errors = [error for subgraph in ordered for error in validate_subgraph(subgraph)]
+    unreadable = [
+        CompositionError(
+            "INVALID_GRAPHQL",
+            f"[{s.name}] The schema is not valid GraphQL SDL: {s.syntax_error} Fix the syntax "
+            "and compose again.",
+            (s.name,),
+        )
+        for s in ordered
+        if s.syntax_error is not None
+    ]
+    if unreadable:
+        raise CompositionFailed(unreadable)
+    errors = [
+        error
+        for subgraph in ordered
+        for error in (*validate_subgraph(subgraph), *subgraph_errors(subgraph))
+    ]
+    if errors:  # as Apollo does, merge only subgraphs that are valid on their own
+        raise CompositionFailed(errors)
     merged = merge_types(ordered)
     merge_errors, hints = validate_merge(ordered, merged)
-    errors += merge_errors + validate_inaccessible(merged)
+    errors += merge_errors + merged_errors(ordered, merged) + validate_inaccessible(merged)
     if not errors:
         errors += validate_satisfiability(ordered, merged)
     if errors:

@@ -10,6 +10,7 @@ The machinery subgraph libraries print (`_service`, `_entities`, `_Any`, `_Entit
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +40,7 @@ from graphql import (
 )
 
 from router.errors import RouterError
+from router.operation.ir import Field, InlineFragment, Selection, parse_field_set
 
 FEDERATION_DIRECTIVES = (
     "key",
@@ -151,6 +153,27 @@ class SType:
         return self.directives.get("key", [])
 
 
+@dataclass(frozen=True, slots=True)
+class LinkImport:
+    """One element of a `@link(import:)`: `"@key"`, or `{ name: "@key", as: "@primaryKey" }`."""
+
+    name: str
+    local: str
+    valid: bool = True
+    """False when the element is neither a string nor an object with a string `name`."""
+
+
+@dataclass(frozen=True, slots=True)
+class FederationLink:
+    """The subgraph's `@link` to the federation spec."""
+
+    url: str
+    version: tuple[int, int]
+    prefix: str
+    """What unimported federation names are prefixed with (`federation__` unless `as:`)."""
+    imports: tuple[LinkImport, ...] = ()
+
+
 @dataclass
 class Subgraph:
     name: str
@@ -160,22 +183,37 @@ class Subgraph:
     roots: dict[str, str]
     """Operation kind → root type name in this subgraph."""
     other_directives: set[str] = field(default_factory=set)
+    link: FederationLink | None = None
+    """The `@link` to federation (None for a Federation 1 subgraph)."""
+    directive_definitions: dict[str, DirectiveDefinitionNode] = field(default_factory=dict)
+    """Directive definitions the SDL writes, by their local name."""
+    syntax_error: str | None = None
+    """Why the SDL does not parse (then the subgraph has no types)."""
+    explicit_roots: dict[str, str] = field(default_factory=dict)
+    """Root types a `schema { ... }` definition or extension names, by operation kind."""
 
 
 def read_subgraph(name: str, url: str, sdl: str) -> Subgraph:
+    """The subgraph an SDL describes. An SDL that does not parse gives a subgraph with
+    `syntax_error` set, which composition refuses as INVALID_GRAPHQL."""
     try:
         document = parse(sdl, no_location=False)
     except GraphQLError as exc:
-        raise SubgraphError(f"subgraph {name!r}: schema is not valid SDL: {exc.message}") from None
+        return Subgraph(name, url, True, {}, {}, syntax_error=exc.message)
     names, federation2 = _directive_names(document)
+    link = _federation_link(document)
     types: dict[str, SType] = {}
     roots = {"query": "Query", "mutation": "Mutation", "subscription": "Subscription"}
+    explicit: dict[str, str] = {}
+    definitions: dict[str, DirectiveDefinitionNode] = {}
     for definition in document.definitions:
         if isinstance(definition, (SchemaDefinitionNode, SchemaExtensionNode)):
             for operation in definition.operation_types or ():
                 roots[operation.operation.value] = operation.type.name.value
+                explicit[operation.operation.value] = operation.type.name.value
             continue
         if isinstance(definition, DirectiveDefinitionNode):
+            definitions.setdefault(definition.name.value, definition)
             continue
         kind = _KINDS.get(type(definition))
         if kind is None:
@@ -201,7 +239,46 @@ def read_subgraph(name: str, url: str, sdl: str) -> Subgraph:
     ]:
         del types[type_name]  # a root type that had only _service/_entities
         present = {k: r for k, r in present.items() if r != type_name}
-    return Subgraph(name=name, url=url, federation2=federation2, types=types, roots=present)
+    return Subgraph(
+        name=name,
+        url=url,
+        federation2=federation2,
+        types=types,
+        roots=present,
+        link=link,
+        directive_definitions=definitions,
+        explicit_roots=explicit,
+    )
+
+
+def _federation_link(document: DocumentNode) -> FederationLink | None:
+    for definition in document.definitions:
+        if not isinstance(definition, (SchemaDefinitionNode, SchemaExtensionNode)):
+            continue
+        for directive in definition.directives or ():
+            if directive.name.value != "link":
+                continue
+            args = _arguments(directive)
+            url = str(args.get("url", ""))
+            match = _FEDERATION_URL.match(url)
+            if not match:
+                continue
+            imports = []
+            for item in args.get("import") or ():
+                if isinstance(item, str):
+                    imports.append(LinkImport(item, item))
+                elif isinstance(item, dict) and isinstance(item.get("name"), str):
+                    local = item.get("as")
+                    imports.append(LinkImport(item["name"], str(local or item["name"])))
+                else:
+                    imports.append(LinkImport(str(item), str(item), valid=False))
+            return FederationLink(
+                url=url,
+                version=(int(match.group(1)), int(match.group(2))),
+                prefix=str(args.get("as") or "federation") + "__",
+                imports=tuple(imports),
+            )
+    return None
 
 
 def _directive_names(document: DocumentNode) -> tuple[dict[str, str], bool]:
@@ -320,3 +397,38 @@ def _field_like_value(node: Any, names: dict[str, str]) -> SField:
         directives=_directives(node, names),
         description=_description(node),
     )
+
+
+def key_field_names(stype: SType) -> set[str]:
+    """The top-level fields the type's @key directives select."""
+    names: set[str] = set()
+    for key in stype.keys:
+        fields = key.get("fields")
+        if isinstance(fields, str):
+            try:
+                names |= _top_level_names(parse_field_set(fields))
+            except GraphQLError:
+                continue  # KEY_INVALID_FIELDS says why
+    return names
+
+
+def _top_level_names(selections: Iterable[Selection]) -> set[str]:
+    names: set[str] = set()
+    for selection in selections:
+        if isinstance(selection, Field):
+            names.add(selection.name)
+        elif isinstance(selection, InlineFragment):
+            names |= _top_level_names(selection.selections)
+    return names
+
+
+def is_external(subgraph: Subgraph, stype: SType, sfield: SField) -> bool:
+    """Whether the subgraph only declares the field (another resolves it). @external on the key
+    fields of a type extension (or of any Fed 1 type) only restates the key: the subgraph does
+    resolve them."""
+    if not sfield.has("external"):
+        return False
+    restated = (stype.extension or not subgraph.federation2) and (
+        sfield.name in key_field_names(stype)
+    )
+    return not restated

@@ -18,23 +18,21 @@ Hints (FROM_SUBGRAPH_DOES_NOT_EXIST) are returned separately: they do not fail c
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from graphql import GraphQLError
 
+from router.compose.errors import CompositionError
 from router.compose.merge import Merged
-from router.compose.subgraph import SField, SType, Subgraph
+from router.compose.subgraph import SField, SType, Subgraph, is_external
 from router.operation.ir import Field, InlineFragment, Selection, parse_field_set
 
-
-@dataclass(frozen=True, slots=True)
-class CompositionError:
-    code: str
-    message: str
-    subgraphs: tuple[str, ...] = ()
-
-    def __str__(self) -> str:
-        return f"[{self.code}] {self.message}"
+__all__ = [
+    "CompositionError",
+    "validate_inaccessible",
+    "validate_merge",
+    "validate_satisfiability",
+    "validate_subgraph",
+]
 
 
 def named(type_text: str) -> str:
@@ -54,7 +52,9 @@ def validate_subgraph(subgraph: Subgraph) -> list[CompositionError]:
     used_external: set[tuple[str, str]] = set()
     for stype in subgraph.types.values():
         for key in stype.keys:
-            fields = str(key.get("fields", ""))
+            fields = key.get("fields")
+            if not isinstance(fields, str):
+                continue  # KEY_INVALID_FIELDS_TYPE (rules/keys.py)
             problem, names = _check_field_set(subgraph, stype.name, fields)
             if problem:
                 errors.append(
@@ -71,9 +71,9 @@ def validate_subgraph(subgraph: Subgraph) -> list[CompositionError]:
                 ("provides", "PROVIDES_INVALID_FIELDS", named(sfield.type)),
             ):
                 fields = sfield.arg(directive, "fields")
-                if fields is None:
-                    continue
-                problem, names = _check_field_set(subgraph, target, str(fields))
+                if not isinstance(fields, str) or not _composite(subgraph, target):
+                    continue  # *_INVALID_FIELDS_TYPE, PROVIDES_ON_NON_OBJECT_FIELD (rules/)
+                problem, names = _check_field_set(subgraph, target, fields)
                 if problem:
                     errors.append(
                         CompositionError(
@@ -103,6 +103,13 @@ def validate_subgraph(subgraph: Subgraph) -> list[CompositionError]:
                         )
                     )
     return errors
+
+
+def _composite(subgraph: Subgraph, type_name: str) -> bool:
+    if type_name in ("String", "Int", "Float", "Boolean", "ID"):
+        return False
+    stype = subgraph.types.get(type_name)
+    return stype is None or stype.kind in ("object", "interface", "union")
 
 
 def _implements_external_interface_field(subgraph: Subgraph, stype: SType, sfield: SField) -> bool:
@@ -206,15 +213,17 @@ def _fields(
             by_field.setdefault(name, []).append((subgraph, stype, sfield))
     for name, sources in by_field.items():
         coordinate = f"{entry.name}.{name}"
-        shapes = {_shape(f.type).replace("!", "") for _, _, f in sources}
-        nameds = {named(f.type) for _, _, f in sources}
+        # An @external declaration's type is EXTERNAL_TYPE_MISMATCH's business (rules/).
+        typed = [(s, t, f) for s, t, f in sources if not is_external(s, t, f)] or sources
+        shapes = {_shape(f.type).replace("!", "") for _, _, f in typed}
+        nameds = {named(f.type) for _, _, f in typed}
         if len(shapes) > 1 or (len(nameds) > 1 and not _related(nameds, merged)):
-            detail = ", ".join(f'type "{f.type}" in subgraph "{s.name}"' for s, _, f in sources)
+            detail = ", ".join(f'type "{f.type}" in subgraph "{s.name}"' for s, _, f in typed)
             errors.append(
                 CompositionError(
                     "FIELD_TYPE_MISMATCH",
                     f'Type of field "{coordinate}" is incompatible across subgraphs: it has {detail}',
-                    tuple(s.name for s, _, _ in sources),
+                    tuple(s.name for s, _, _ in typed),
                 )
             )
         errors += _arguments(coordinate, [(s, f) for s, _, f in sources])
@@ -255,10 +264,17 @@ def _fields(
                 if source is not None:
                     # With a label (progressive override) the two resolve it in turn, not at once.
                     overridden.add(origin)
+        # A subgraph resolves the field where it is not @external, or where a @provides there
+        # selects it.
         resolving = [
-            (s, t, f) for s, t, f in sources if not f.has("external") and s.name not in overridden
+            (s, t, f)
+            for s, t, f in sources
+            if (not f.has("external") or (t.name, f.name) in _provided(s))
+            and s.name not in overridden
         ]
-        unshared = [s.name for s, t, f in resolving if not _shareable(s, t, f)]
+        unshared = [
+            s.name for s, t, f in resolving if not f.has("external") and not _shareable(s, t, f)
+        ]
         if len(resolving) > 1 and entry.kind == "object" and unshared:
             names = ", ".join(f'"{s.name}"' for s, _, _ in resolving)
             errors.append(
@@ -298,14 +314,28 @@ def _shareable(subgraph: Subgraph, stype: SType, sfield: SField) -> bool:
     return (stype.name, sfield.name) in _key_fields(subgraph)
 
 
+def _provided(subgraph: Subgraph) -> set[tuple[str, str]]:
+    """Every (type, field) a @provides of the subgraph selects."""
+    found: set[tuple[str, str]] = set()
+    for stype in subgraph.types.values():
+        for sfield in stype.fields.values():
+            fields = sfield.arg("provides", "fields")
+            if isinstance(fields, str):
+                _, names = _check_field_set(subgraph, named(sfield.type), fields)
+                found |= names
+    return found
+
+
 def _key_fields(subgraph: Subgraph) -> set[tuple[str, str]]:
     """Every (type, field) a @key of the subgraph selects, nested selections included: key
     fields are shareable without saying so."""
     found: set[tuple[str, str]] = set()
     for stype in subgraph.types.values():
         for key in stype.keys:
-            _, names = _check_field_set(subgraph, stype.name, str(key.get("fields", "")))
-            found |= names
+            fields = key.get("fields")
+            if isinstance(fields, str):
+                _, names = _check_field_set(subgraph, stype.name, fields)
+                found |= names
     return found
 
 

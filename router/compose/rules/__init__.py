@@ -1,0 +1,34 @@
+"""Apollo's composition rules beyond the core ones in `validate.py`, one family per module:
+`links` (the federation @link), `directives` (federation directive definitions), `keys`,
+`field_sets` (@requires/@provides), `roots`, `external` and `merge_fields` (across subgraphs).
+`spec` is the federation spec's table of directives they read. Each rule returns
+`CompositionError`s with Apollo's code, naming the subgraphs involved."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from router.compose.errors import CompositionError
+from router.compose.merge import Merged
+from router.compose.rules import directives, links
+from router.compose.subgraph import Subgraph
+
+__all__ = ["merged_errors", "subgraph_errors"]
+
+
+def subgraph_errors(subgraph: Subgraph) -> list[CompositionError]:
+    """What one subgraph breaks, on its own."""
+    link_errors = links.check(subgraph)
+    if any(e.code == "UNKNOWN_FEDERATION_LINK_VERSION" for e in link_errors):
+        return link_errors  # nothing else can be read without knowing the spec's version
+    return [
+        *link_errors,
+        *directives.check(subgraph),
+    ]
+
+
+def merged_errors(
+    subgraphs: Sequence[Subgraph], merged: dict[str, Merged]
+) -> list[CompositionError]:
+    """What the subgraphs break together."""
+    return []
