@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from router.compose.errors import CompositionError
 from router.compose.merge import Merged
-from router.compose.rules import directives, links
+from router.compose.rules import directives, field_sets, keys, links
 from router.compose.subgraph import Subgraph
 
 __all__ = ["merged_errors", "subgraph_errors"]
@@ -24,6 +24,8 @@ def subgraph_errors(subgraph: Subgraph) -> list[CompositionError]:
     return [
         *link_errors,
         *directives.check(subgraph),
+        *keys.check(subgraph),
+        *field_sets.check(subgraph),
     ]
 
 
