@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from router.compose.errors import CompositionError
 from router.compose.merge import Merged
-from router.compose.rules import directives, external, field_sets, keys, links, roots
+from router.compose.rules import directives, external, field_sets, keys, links, merge_fields, roots
 from router.compose.subgraph import Subgraph
 
 __all__ = ["merged_errors", "subgraph_errors"]
@@ -34,4 +34,4 @@ def merged_errors(
     subgraphs: Sequence[Subgraph], merged: dict[str, Merged]
 ) -> list[CompositionError]:
     """What the subgraphs break together."""
-    return [*external.check(merged), *roots.check_merged(subgraphs)]
+    return [*external.check(merged), *merge_fields.check(merged), *roots.check_merged(subgraphs)]

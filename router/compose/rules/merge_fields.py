@@ -1,0 +1,120 @@
+"""Fields, arguments and input fields across subgraphs: a required argument is in every
+subgraph that resolves the field (REQUIRED_ARGUMENT_MISSING_IN_SOME_SUBGRAPH); defaults agree
+(INPUT_FIELD_DEFAULT_MISMATCH, ARGUMENT_DEFAULT_MISMATCH); an object type has every field of the
+interfaces it implements (INTERFACE_FIELD_NO_IMPLEM)."""
+
+from __future__ import annotations
+
+from router.compose.errors import CompositionError
+from router.compose.merge import Merged
+from router.compose.subgraph import SField, Subgraph, is_external
+
+
+def check(merged: dict[str, Merged]) -> list[CompositionError]:
+    errors: list[CompositionError] = []
+    for entry in merged.values():
+        if entry.kind in ("object", "interface"):
+            errors += _arguments(entry)
+        if entry.kind == "input":
+            errors += _input_defaults(entry)
+        if entry.kind == "object":
+            errors += _interface_fields(entry, merged)
+    return errors
+
+
+def _arguments(entry: Merged) -> list[CompositionError]:
+    errors = []
+    by_field: dict[str, list[tuple[Subgraph, SField]]] = {}
+    for subgraph, stype in entry.parts:
+        for name, sfield in stype.fields.items():
+            if not is_external(subgraph, stype, sfield):
+                by_field.setdefault(name, []).append((subgraph, sfield))
+    for name, sources in by_field.items():
+        coordinate = f"{entry.name}.{name}"
+        if len(sources) < 2:
+            continue
+        arguments = dict.fromkeys(a for _, f in sources for a in f.arguments)
+        for argument in arguments:
+            having = [(s, f.arguments[argument]) for s, f in sources if argument in f.arguments]
+            missing = [s.name for s, f in sources if argument not in f.arguments]
+            required = [s.name for s, a in having if a.type.endswith("!") and a.default is None]
+            if required and missing:
+                errors.append(
+                    CompositionError(
+                        "REQUIRED_ARGUMENT_MISSING_IN_SOME_SUBGRAPH",
+                        f'Argument "{coordinate}({argument}:)" is required in subgraph '
+                        + ", ".join(f'"{r}"' for r in required)
+                        + " but absent in subgraph "
+                        + ", ".join(f'"{m}"' for m in missing)
+                        + ": add it there, or make it optional everywhere.",
+                        (*required, *missing),
+                    )
+                )
+            errors += _defaults(
+                "ARGUMENT_DEFAULT_MISMATCH",
+                f'Argument "{coordinate}({argument}:)"',
+                [(s.name, a.default) for s, a in having],
+            )
+    return errors
+
+
+def _input_defaults(entry: Merged) -> list[CompositionError]:
+    errors = []
+    by_field: dict[str, list[tuple[str, str | None]]] = {}
+    for subgraph, stype in entry.parts:
+        for name, sfield in stype.fields.items():
+            by_field.setdefault(name, []).append((subgraph.name, sfield.default))
+    for name, defaults in by_field.items():
+        errors += _defaults(
+            "INPUT_FIELD_DEFAULT_MISMATCH", f'Input field "{entry.name}.{name}"', defaults
+        )
+    return errors
+
+
+def _defaults(
+    code: str, what: str, defaults: list[tuple[str, str | None]]
+) -> list[CompositionError]:
+    given = [(s, d) for s, d in defaults if d is not None]
+    if len({d for _, d in given}) < 2:
+        return []
+    detail = ", ".join(f'{d} in subgraph "{s}"' for s, d in given)
+    return [
+        CompositionError(
+            code,
+            f"{what} has different default values across subgraphs ({detail}): give it the same "
+            "default everywhere.",
+            tuple(s for s, _ in given),
+        )
+    ]
+
+
+def _interface_fields(entry: Merged, merged: dict[str, Merged]) -> list[CompositionError]:
+    errors = []
+    present = {n for _, t in entry.parts for n in t.fields}
+    implemented: dict[str, list[str]] = {}
+    for subgraph, stype in entry.parts:
+        for interface in stype.interfaces:
+            implemented.setdefault(interface, []).append(subgraph.name)
+    for interface, where in implemented.items():
+        owner = merged.get(interface)
+        if owner is None:
+            continue
+        for subgraph, itype in owner.parts:
+            if itype.has("interfaceObject"):
+                continue  # its fields reach the implementations through the interface object
+            for name in itype.fields:
+                if name in present:
+                    continue
+                present.add(name)  # one error per missing field
+                errors.append(
+                    CompositionError(
+                        "INTERFACE_FIELD_NO_IMPLEM",
+                        f'Interface field "{interface}.{name}" is declared in subgraph '
+                        f'"{subgraph.name}", but type "{entry.name}", which implements '
+                        f'"{interface}" in subgraph '
+                        + ", ".join(f'"{w}"' for w in where)
+                        + f', has no field "{name}" in any subgraph: add it to "{entry.name}".',
+                        (subgraph.name, *where),
+                    )
+                )
+    return errors
