@@ -84,7 +84,12 @@ def validate_subgraph(subgraph: Subgraph) -> list[CompositionError]:
                         )
                     )
                 used_external |= names
-    if subgraph.federation2:
+    if subgraph.federation2 and not any(
+        not _composite(subgraph, named(f.type))
+        for t in subgraph.types.values()
+        for f in t.fields.values()
+        if f.has("provides")
+    ):  # as Apollo, no EXTERNAL_UNUSED next to a @provides on a leaf field
         for stype in subgraph.types.values():
             for sfield in stype.fields.values():
                 if sfield.has("external") and (stype.name, sfield.name) not in used_external:
@@ -261,8 +266,9 @@ def _fields(
                             (subgraph.name, origin),
                         )
                     )
-                if source is not None:
+                if source is not None and not source.has("override"):
                     # With a label (progressive override) the two resolve it in turn, not at once.
+                    # Two fields overriding each other override neither (both still resolve it).
                     overridden.add(origin)
         # A subgraph resolves the field where it is not @external, or where a @provides there
         # selects it.

@@ -1,6 +1,7 @@
 """Apollo's composition rules beyond the core ones in `validate.py`, one family per module:
-`links` (the federation @link), `directives` (federation directive definitions), `keys`,
-`field_sets` (@requires/@provides), `roots`, `external` and `merge_fields` (across subgraphs).
+`graphql` (GraphQL's own SDL rules), `links` (the federation @link), `directives` (federation
+directive definitions), `keys`, `field_sets` (@requires/@provides), `roots`, `external` and
+`merge_fields` (across subgraphs).
 `spec` is the federation spec's table of directives they read. Each rule returns
 `CompositionError`s with Apollo's code, naming the subgraphs involved."""
 
@@ -10,7 +11,16 @@ from collections.abc import Sequence
 
 from router.compose.errors import CompositionError
 from router.compose.merge import Merged
-from router.compose.rules import directives, external, field_sets, keys, links, merge_fields, roots
+from router.compose.rules import (
+    directives,
+    external,
+    field_sets,
+    graphql,
+    keys,
+    links,
+    merge_fields,
+    roots,
+)
 from router.compose.subgraph import Subgraph
 
 __all__ = ["merged_errors", "subgraph_errors"]
@@ -20,9 +30,11 @@ def subgraph_errors(subgraph: Subgraph) -> list[CompositionError]:
     """What one subgraph breaks, on its own."""
     link_errors = links.check(subgraph)
     if any(e.code == "UNKNOWN_FEDERATION_LINK_VERSION" for e in link_errors):
-        return link_errors  # nothing else can be read without knowing the spec's version
+        # nothing else can be read without knowing the spec's version
+        return link_errors + graphql.unknown_directives(subgraph)
     return [
         *link_errors,
+        *graphql.check(subgraph),
         *directives.check(subgraph),
         *keys.check(subgraph),
         *field_sets.check(subgraph),
@@ -34,4 +46,9 @@ def merged_errors(
     subgraphs: Sequence[Subgraph], merged: dict[str, Merged]
 ) -> list[CompositionError]:
     """What the subgraphs break together."""
-    return [*external.check(merged), *merge_fields.check(merged), *roots.check_merged(subgraphs)]
+    return [
+        *links.check_merged(subgraphs),
+        *external.check(merged),
+        *merge_fields.check(merged),
+        *roots.check_merged(subgraphs),
+    ]

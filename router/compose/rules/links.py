@@ -1,7 +1,10 @@
-"""`@link` to the federation spec: a version Apollo knows (UNKNOWN_FEDERATION_LINK_VERSION) and
-imports of elements that version has (INVALID_LINK_DIRECTIVE_USAGE)."""
+"""`@link` to the federation spec: a version Apollo knows (UNKNOWN_FEDERATION_LINK_VERSION),
+imports of elements that version has (INVALID_LINK_DIRECTIVE_USAGE), and the directives the
+supergraph keeps imported under one name in every subgraph (LINK_IMPORT_NAME_MISMATCH)."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from router.compose.errors import CompositionError
 from router.compose.rules.spec import DIRECTIVES, KNOWN_VERSIONS, TYPES
@@ -36,6 +39,17 @@ def check(subgraph: Subgraph) -> list[CompositionError]:
                 )
             )
             continue
+        if item.name.startswith("@") != item.local.startswith("@"):
+            errors.append(
+                CompositionError(
+                    "INVALID_LINK_DIRECTIVE_USAGE",
+                    f'[{subgraph.name}] The @link imports "{item.name}" as "{item.local}": a '
+                    'directive is imported under a directive name (starting with "@") and a type '
+                    "under a type name; write both names alike.",
+                    where,
+                )
+            )
+            continue
         name = item.name.lstrip("@")
         spec = DIRECTIVES.get(name) if item.name.startswith("@") else None
         since = spec.since if spec is not None else TYPES.get(name) if name == item.name else None
@@ -48,6 +62,37 @@ def check(subgraph: Subgraph) -> list[CompositionError]:
                     f"{version} does not define{later}: remove it from the import list or correct "
                     "its name.",
                     where,
+                )
+            )
+    return errors
+
+
+COMPOSED = ("tag", "inaccessible", "authenticated", "requiresScopes", "policy", "cost", "listSize")
+"""Federation directives the supergraph keeps, so under one name."""
+
+
+def check_merged(subgraphs: Sequence[Subgraph]) -> list[CompositionError]:
+    errors = []
+    for directive in COMPOSED:
+        names: dict[str, list[str]] = {}
+        for subgraph in subgraphs:
+            link = subgraph.link
+            if link is None:
+                continue
+            imported = [i.local for i in link.imports if i.valid and i.name == f"@{directive}"]
+            if imported:
+                names.setdefault(imported[0], []).append(subgraph.name)
+        if len(names) > 1:
+            detail = ", ".join(
+                f'"{name}" in subgraph ' + ", ".join(f'"{s}"' for s in where)
+                for name, where in sorted(names.items())
+            )
+            errors.append(
+                CompositionError(
+                    "LINK_IMPORT_NAME_MISMATCH",
+                    f"The directive @{directive} is imported under different names ({detail}): "
+                    "the supergraph keeps it under one name, so import it alike everywhere.",
+                    tuple(s for where in names.values() for s in where),
                 )
             )
     return errors
