@@ -71,20 +71,10 @@ SUPERGRAPH_DIFFERS: dict[str, str] = {
 }
 """Cases Apollo composes where our supergraph is not semantically equal to Apollo's."""
 
-LINKS_DIFFER: dict[str, str] = {
-    "fed1-and-fed2": "ours links join/v0.5; Apollo join/v0.3",
-    "fed1-requires-local-field": "ours links join/v0.5; Apollo join/v0.3",
-    "input-enum-intersection": "ours links join/v0.5; Apollo join/v0.3",
-    "interface-object-valid": "ours links join/v0.5; Apollo join/v0.3",
-    "keys-compound-and-multiple": "ours links join/v0.5; Apollo join/v0.3",
-    "override-label-percent": "ours links join/v0.5; Apollo join/v0.4",
-    "override-label-source-lacks-field": "ours links join/v0.5; Apollo join/v0.4",
-    "shareable-value-type": "ours links join/v0.5; Apollo join/v0.3",
-}
+LINKS_DIFFER: dict[str, str] = {}
 """Cases Apollo composes where our supergraph links other spec versions than Apollo's."""
 
-OUTPUT_DOES_NOT_LOAD: dict[str, str] = {
-}
+OUTPUT_DOES_NOT_LOAD: dict[str, str] = {}
 """Cases where our composer outputs a supergraph our router cannot load."""
 
 MIN_CASES = 50

@@ -1,4 +1,4 @@
-"""Merge subgraphs into a supergraph SDL (`@link` v1.0, join v0.5).
+"""Merge subgraphs into a supergraph SDL (`@link` v1.0, join v0.3 to v0.5 as join.py chooses).
 
 `compose()` reads like its steps: read each subgraph, merge every type across them, then print
 the supergraph with the join metadata that says which subgraph resolves what. Subgraphs are
@@ -12,30 +12,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from router.compose.join import join_definitions, join_machinery, join_url, join_version
 from router.compose.subgraph import SField, SType, Subgraph, is_external, key_field_names
 from router.errors import RouterError
 
 LINK = "https://specs.apollo.dev/link/v1.0"
-JOIN = "https://specs.apollo.dev/join/v0.5"
 INACCESSIBLE = "https://specs.apollo.dev/inaccessible/v0.2"
 TAG = "https://specs.apollo.dev/tag/v0.3"
 COST = "https://specs.apollo.dev/cost/v0.1"
-
-JOIN_DEFINITIONS = """directive @join__directive(graphs: [join__Graph!], name: String!, args: join__DirectiveArguments) repeatable on SCHEMA | OBJECT | INTERFACE | FIELD_DEFINITION
-
-directive @join__enumValue(graph: join__Graph!) repeatable on ENUM_VALUE
-
-directive @join__field(graph: join__Graph, requires: join__FieldSet, provides: join__FieldSet, type: String, external: Boolean, override: String, usedOverridden: Boolean, overrideLabel: String, contextArguments: [join__ContextArgument!]) repeatable on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
-
-directive @join__graph(name: String!, url: String!) on ENUM_VALUE
-
-directive @join__implements(graph: join__Graph!, interface: String!) repeatable on OBJECT | INTERFACE
-
-directive @join__type(graph: join__Graph!, key: join__FieldSet, extension: Boolean! = false, resolvable: Boolean! = true, isInterfaceObject: Boolean! = false) repeatable on OBJECT | INTERFACE | UNION | ENUM | INPUT_OBJECT | SCALAR
-
-directive @join__unionMember(graph: join__Graph!, member: String!) repeatable on UNION
-
-directive @link(url: String, as: String, for: link__Purpose, import: [link__Import]) repeatable on SCHEMA"""
 
 INACCESSIBLE_DEFINITION = (
     "directive @inaccessible on FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ARGUMENT_DEFINITION"
@@ -53,33 +37,6 @@ COST_DEFINITIONS = (
     "directive @listSize(assumedSize: Int, slicingArguments: [String!], sizedFields: [String!],"
     " requireOneSlicingArgument: Boolean = true) on FIELD_DEFINITION"
 )
-
-MACHINERY_TYPES = '''input join__ContextArgument {
-  name: String!
-  type: String!
-  context: String!
-  selection: join__FieldValue!
-}
-
-scalar join__DirectiveArguments
-
-scalar join__FieldSet
-
-scalar join__FieldValue
-
-scalar link__Import
-
-enum link__Purpose {
-  """
-  `SECURITY` features provide metadata necessary to securely resolve fields.
-  """
-  SECURITY
-
-  """
-  `EXECUTION` features provide metadata necessary for operation execution.
-  """
-  EXECUTION
-}'''
 
 
 def graph_enum_name(subgraph_name: str) -> str:
@@ -160,8 +117,9 @@ class Printer:
             )
             if root in merged
         ]
-        links = [f'  @link(url: "{LINK}")', f'  @link(url: "{JOIN}", for: EXECUTION)']
-        definitions = [JOIN_DEFINITIONS]
+        version = join_version(self.subgraphs)
+        links = [f'  @link(url: "{LINK}")', f'  @link(url: "{join_url(version)}", for: EXECUTION)']
+        definitions = [join_definitions(version)]
         if self.uses_inaccessible:
             links.append(f'  @link(url: "{INACCESSIBLE}", for: SECURITY)')
             definitions.append(INACCESSIBLE_DEFINITION)
@@ -182,7 +140,7 @@ class Printer:
             + "\n}"
         )
         directives = "\n\n".join(sorted("\n\n".join(definitions).split("\n\n")))
-        return "\n\n".join([schema, directives, *types, graph_enum, MACHINERY_TYPES]) + "\n"
+        return "\n\n".join([schema, directives, *types, graph_enum, join_machinery(version)]) + "\n"
 
     # --- types ---------------------------------------------------------------------------
 
