@@ -12,9 +12,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from graphql import GraphQLError
+
+from router.compose.field_set import used_fields
 from router.compose.join import join_definitions, join_machinery, join_url, join_version
-from router.compose.subgraph import SField, SType, Subgraph, is_external, key_field_names
+from router.compose.subgraph import SField, SType, Subgraph, is_external
 from router.errors import RouterError
+from router.operation.ir import Field, parse_field_set
 
 LINK = "https://specs.apollo.dev/link/v1.0"
 INACCESSIBLE = "https://specs.apollo.dev/inaccessible/v0.2"
@@ -183,11 +187,16 @@ class Printer:
         for subgraph, stype in merged.parts:
             graph = graph_enum_name(subgraph.name)
             is_root = merged.name in subgraph.roots.values() or merged.name == "Query"
-            extension = ", extension: true" if stype.extension and not is_root else ""
+            # As Apollo: only a key says it is an extension, and Fed 1's upgrade turns an
+            # `extend type` into a definition (an @extends stays).
+            extended = not is_root and (
+                stype.has("extends") or (stype.extension and subgraph.federation2)
+            )
+            extension = ", extension: true" if extended else ""
             interface_object = ", isInterfaceObject: true" if stype.has("interfaceObject") else ""
             keys = stype.keys if merged.kind in ("object", "interface") else []
             if not keys:
-                lines.append(f"@join__type(graph: {graph}{extension}{interface_object})")
+                lines.append(f"@join__type(graph: {graph}{interface_object})")
             for key in keys:
                 resolvable = "" if key.get("resolvable", True) else ", resolvable: false"
                 fields = _string(str(key.get("fields", "")))
@@ -334,18 +343,34 @@ class Printer:
         """An overridden field its subgraph still needs: a key field, a field its @requires or
         @provides select, or the implementation of an interface field there."""
         name = source.field.name
-        if name in key_field_names(source.stype):
+        if (source.stype.name, name) in used_fields(source.subgraph):
             return True
-        for other in source.stype.fields.values():
-            for directive in ("requires", "provides"):
-                fields = other.arg(directive, "fields")
-                if fields is not None and re.search(rf"\\b{re.escape(name)}\\b", str(fields)):
-                    return True
         return any(
             name in source.subgraph.types[i].fields
             for i in source.stype.interfaces
             if i in source.subgraph.types
         )
+
+    @staticmethod
+    def _requires(source: FieldSource) -> str:
+        """The @requires field set; in a Fed 1 subgraph without the fields it resolves itself,
+        as Apollo's upgrade of Fed 1 subgraphs drops them."""
+        fields = str(source.field.arg("requires", "fields"))
+        if source.subgraph.federation2:
+            return fields
+        try:
+            selections = parse_field_set(fields)
+        except GraphQLError:
+            return fields
+        if not all(isinstance(s, Field) and not s.selections for s in selections):
+            return fields
+        kept = [
+            s.name
+            for s in selections
+            if isinstance(s, Field)
+            and (s.name not in source.stype.fields or source.stype.fields[s.name].has("external"))
+        ]
+        return " ".join(kept) if kept else fields
 
     def _join_fields(
         self, merged: Merged, sources: list[FieldSource], field_type: str
@@ -383,13 +408,14 @@ class Printer:
                 else:
                     continue  # fully overridden and unused: the subgraph no longer has it
             if sfield.has("requires"):
-                args.append(f"requires: {_string(str(sfield.arg('requires', 'fields')))}")
+                args.append(f"requires: {_string(self._requires(source))}")
             if sfield.has("provides"):
                 args.append(f"provides: {_string(str(sfield.arg('provides', 'fields')))}")
             if self._overrides(source):
                 args.append(f"override: {_string(str(sfield.arg('override', 'from')))}")
                 label = sfield.arg("override", "label")
-                if label is not None:
+                if label is not None and sfield.arg("override", "from") in by_graph:
+                    # A label only means something while the source still resolves the field.
                     args.append(f"overrideLabel: {_string(str(label))}")
             if types_differ:
                 args.append(f"type: {_string(sfield.type)}")

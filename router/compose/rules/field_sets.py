@@ -2,77 +2,15 @@
 `@provides` only on a field of object, interface or union type (PROVIDES_ON_NON_OBJECT_FIELD),
 selecting no field with arguments (PROVIDES_FIELDS_HAS_ARGS); in a Federation 2 subgraph every
 leaf they select is @external there, or under an @external field
-(REQUIRES_/PROVIDES_FIELDS_MISSING_EXTERNAL). `selected_fields` walks a field set for the
-other rules."""
+(REQUIRES_/PROVIDES_FIELDS_MISSING_EXTERNAL)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
-
-from graphql import GraphQLError
-
 from router.compose.errors import CompositionError
-from router.compose.subgraph import SField, Subgraph, is_external
-from router.operation.ir import Field, Selection, parse_field_set
+from router.compose.field_set import selected_fields
+from router.compose.subgraph import Subgraph, is_external
 
 _BUILTIN_SCALARS = {"String", "Int", "Float", "Boolean", "ID"}
-
-
-@dataclass(frozen=True, slots=True)
-class Selected:
-    """A field a field set selects, where it sits in the selection."""
-
-    parent: str
-    field: SField
-    leaf: bool
-    under_external: bool
-    """True when a field above it in the selection is @external."""
-
-    @property
-    def named(self) -> str:
-        return self.field.type.replace("[", "").replace("]", "").replace("!", "")
-
-
-def selected_fields(subgraph: Subgraph, type_name: str, text: str) -> list[Selected]:
-    """The fields `text` selects from `type_name`, known to the subgraph, at any depth (none
-    when it does not parse: KEY/REQUIRES/PROVIDES_INVALID_FIELDS say why)."""
-    try:
-        selections = parse_field_set(text)
-    except GraphQLError:
-        return []
-    return list(_walk(subgraph, type_name, selections, False))
-
-
-def _walk(
-    subgraph: Subgraph, type_name: str, selections: tuple[Selection, ...], under_external: bool
-) -> Iterator[Selected]:
-    stype = subgraph.types.get(type_name)
-    if stype is None:
-        return
-    for selection in selections:
-        if not isinstance(selection, Field):
-            condition = selection.type_condition or type_name
-            yield from _walk(subgraph, condition, selection.selections, under_external)
-            continue
-        sfield = stype.fields.get(selection.name)
-        if sfield is None:
-            continue
-        external = is_external(subgraph, stype, sfield) or (
-            stype.kind == "interface"
-            and any(
-                stype.name in t.interfaces
-                and selection.name in t.fields
-                and is_external(subgraph, t, t.fields[selection.name])
-                for t in subgraph.types.values()
-            )
-        )
-        found = Selected(type_name, sfield, not selection.selections, under_external)
-        yield found
-        if selection.selections:
-            yield from _walk(
-                subgraph, found.named, selection.selections, under_external or external
-            )
 
 
 def check(subgraph: Subgraph) -> list[CompositionError]:

@@ -6,7 +6,7 @@ a key on an interface is a key of every implementation in the subgraph
 from __future__ import annotations
 
 from router.compose.errors import CompositionError
-from router.compose.rules.field_sets import selected_fields
+from router.compose.field_set import selected_fields
 from router.compose.subgraph import Subgraph
 
 
