@@ -6,7 +6,9 @@ with `@apollo/composition` (pinned below) and writes, next to them:
 
 - `apollo_errors.txt`: Apollo's error codes, sorted, one a line, when Apollo refuses the set;
 - `apollo_supergraph.graphql` and `apollo_hints.txt` (hint codes, sorted, one a line, maybe
-  empty) when Apollo composes it.
+  empty) when Apollo composes it;
+- `apollo_inputs.sha256`: a digest of the subgraph files these were recorded from, so a test can
+  tell a record that no longer matches its case without running node.
 
 The files of the other outcome are removed, so re-running is idempotent. A subgraph that does not
 parse counts as Apollo's `INVALID_GRAPHQL`, as rover reports it. The npm packages go into an
@@ -21,6 +23,7 @@ ignored cache (bench/.cache/compose-parity/), with the small node script that dr
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -36,6 +39,7 @@ PACKAGES = {"@apollo/composition": "2.14.4", "graphql": "16.11.0"}
 ERRORS = "apollo_errors.txt"
 SUPERGRAPH = "apollo_supergraph.graphql"
 HINTS = "apollo_hints.txt"
+INPUTS = "apollo_inputs.sha256"
 
 DRIVER = """\
 // Written by tools/compose_parity.py: compose each case given on stdin with Apollo's composer.
@@ -80,11 +84,21 @@ class Outcome:
     supergraph: str | None = None
     hints: tuple[str, ...] = ()
 
-    def files(self) -> dict[str, str]:
+    def files(self, case: Path) -> dict[str, str]:
         """The recorded files' contents, by file name."""
+        digest = {INPUTS: inputs_digest(case) + "\n"}
         if self.supergraph is None:
-            return {ERRORS: _lines(self.errors)}
-        return {SUPERGRAPH: self.supergraph, HINTS: _lines(self.hints)}
+            return {ERRORS: _lines(self.errors)} | digest
+        return {SUPERGRAPH: self.supergraph, HINTS: _lines(self.hints)} | digest
+
+
+def inputs_digest(case: Path) -> str:
+    """sha256 over the case's subgraph files (names and contents, in name order)."""
+    digest = hashlib.sha256()
+    for path in sorted((case / "subgraphs").glob("*.graphql")):
+        digest.update(f"{path.name}\n{len(path.read_bytes())}\n".encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def _lines(codes: tuple[str, ...]) -> str:
@@ -161,9 +175,9 @@ def compose_with_apollo(node: str, cases: list[Path]) -> dict[str, Outcome]:
 
 def differences(case: Path, outcome: Outcome) -> list[str]:
     """How the files recorded in `case` differ from `outcome` (empty when they agree)."""
-    wanted = outcome.files()
+    wanted = outcome.files(case)
     found = []
-    for name in (ERRORS, SUPERGRAPH, HINTS):
+    for name in (ERRORS, SUPERGRAPH, HINTS, INPUTS):
         path = case / name
         if name in wanted and (not path.exists() or path.read_text() != wanted[name]):
             found.append(f"{case.name}/{name}: {'differs' if path.exists() else 'missing'}")
@@ -173,8 +187,8 @@ def differences(case: Path, outcome: Outcome) -> list[str]:
 
 
 def record(case: Path, outcome: Outcome) -> None:
-    wanted = outcome.files()
-    for name in (ERRORS, SUPERGRAPH, HINTS):
+    wanted = outcome.files(case)
+    for name in (ERRORS, SUPERGRAPH, HINTS, INPUTS):
         path = case / name
         if name in wanted:
             if not path.exists() or path.read_text() != wanted[name]:
