@@ -68,10 +68,6 @@ CODES_DIFFER: dict[str, str] = {
     "context-name-invalid": "ours accepts it",
     "context-not-set": "ours accepts it",
     "cost-on-interface-field": "ours accepts it",
-    "directive-applied-at-wrong-location": "ours accepts it",
-    "directive-applied-without-required-argument": "ours accepts it",
-    "directive-argument-wrong-value": "ours accepts it",
-    "directive-definition-requires-wrong-type": "ours accepts it",
     "directive-definition-unimported-fieldset": "ours accepts it",
     "extension-with-no-base": "ours accepts it",
     "external-argument-default-mismatch": "ours accepts it",
@@ -87,22 +83,12 @@ CODES_DIFFER: dict[str, str] = {
     "interface-key-missing-implementation-type": "ours: INVALID_FIELD_SHARING",
     "interface-object-without-interface": "ours accepts it",
     "interface-object-without-key": "ours accepts it",
-    "invalid-graphql-duplicate-field": "ours accepts it",
-    "invalid-graphql-duplicate-type": "ours accepts it",
-    "invalid-graphql-empty-type": "ours accepts it",
-    "invalid-graphql-input-as-output": "ours accepts it",
-    "invalid-graphql-missing-interface-field": "ours accepts it",
-    "invalid-graphql-unknown-directive": "ours accepts it",
     "key-directive-in-fields": "ours accepts it",
     "key-empty-fields": "ours accepts it",
     "key-interface-before-2-3": "ours accepts it",
-    "key-on-union": "ours: KEY_INVALID_FIELDS",
     "key-with-alias": "ours accepts it",
-    "link-directive-not-imported": "ours accepts it",
-    "link-fed1-uses-fed2-directive": "ours accepts it",
     "link-federation-linked-twice": "ours accepts it",
     "link-import-object-without-name": "ours: crash: KeyError",
-    "link-override-label-before-2-7": "ours accepts it",
     "list-size-applied-to-non-list": "ours accepts it",
     "list-size-invalid-slicing-argument": "ours accepts it",
     "override-label-invalid": "ours accepts it",
@@ -149,7 +135,6 @@ LINKS_DIFFER: dict[str, str] = {
 """Cases Apollo composes where our supergraph links other spec versions than Apollo's."""
 
 OUTPUT_DOES_NOT_LOAD: dict[str, str] = {
-    "invalid-graphql-empty-type": "ours writes it: the supergraph is not valid GraphQL SDL",
     "root-query-renamed-valid": "ours writes it: the supergraph is not valid GraphQL SDL",
 }
 """Cases where our composer outputs a supergraph our router cannot load."""
@@ -157,7 +142,7 @@ OUTPUT_DOES_NOT_LOAD: dict[str, str] = {
 MIN_CASES = 150
 
 # Measured parity (see test_parity_floor): it may only go up.
-BROKEN_PARITY_FLOOR = 0.5955
+BROKEN_PARITY_FLOOR = 0.6985
 VALID_PARITY_FLOOR = 0.8421
 
 

@@ -550,11 +550,12 @@ def compose_subgraphs(subgraphs: Sequence[Subgraph]) -> str:
     ]
     if unreadable:
         raise CompositionFailed(unreadable)
-    errors = [
-        error
-        for subgraph in ordered
-        for error in (*validate_subgraph(subgraph), *subgraph_errors(subgraph))
-    ]
+    errors = []
+    for subgraph in ordered:
+        own = subgraph_errors(subgraph)
+        if not any(e.code == "INVALID_GRAPHQL" for e in own):
+            own = [*validate_subgraph(subgraph), *own]
+        errors += own
     if errors:  # as Apollo does, merge only subgraphs that are valid on their own
         raise CompositionFailed(errors)
     merged = merge_types(ordered)

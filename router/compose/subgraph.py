@@ -191,6 +191,8 @@ class Subgraph:
     """Why the SDL does not parse (then the subgraph has no types)."""
     explicit_roots: dict[str, str] = field(default_factory=dict)
     """Root types a `schema { ... }` definition or extension names, by operation kind."""
+    document: DocumentNode | None = None
+    """The SDL as parsed (None when it does not parse)."""
 
 
 def read_subgraph(name: str, url: str, sdl: str) -> Subgraph:
@@ -248,6 +250,7 @@ def read_subgraph(name: str, url: str, sdl: str) -> Subgraph:
         link=link,
         directive_definitions=definitions,
         explicit_roots=explicit,
+        document=document,
     )
 
 

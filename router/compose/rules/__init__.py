@@ -32,9 +32,11 @@ def subgraph_errors(subgraph: Subgraph) -> list[CompositionError]:
     if any(e.code == "UNKNOWN_FEDERATION_LINK_VERSION" for e in link_errors):
         # nothing else can be read without knowing the spec's version
         return link_errors + graphql.unknown_directives(subgraph)
+    invalid = graphql.check(subgraph)
+    if invalid:  # as Apollo: a schema GraphQL refuses gets no federation rule checked
+        return [*link_errors, *invalid]
     return [
         *link_errors,
-        *graphql.check(subgraph),
         *directives.check(subgraph),
         *keys.check(subgraph),
         *field_sets.check(subgraph),

@@ -45,8 +45,9 @@ def _problems(
             continue
         named = _named(argument.type)
         given = scalars.get(named, named)
-        if given != expected and (federation2 or expected not in ("FieldSet",)):
-            problems.append(f'argument "{name}" is of type "{named}" where the spec has {expected}')
+        wanted = expected.replace("[", "").replace("]", "").replace("!", "")
+        if given != wanted and (federation2 or wanted != "FieldSet"):
+            problems.append(f'argument "{name}" is of type "{named}" where the spec has {wanted}')
     extra = sorted({loc.value for loc in definition.locations} - spec.locations)
     if extra:
         problems.append(

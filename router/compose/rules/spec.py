@@ -32,14 +32,35 @@ _ACCESS = frozenset({"FIELD_DEFINITION", "OBJECT", "INTERFACE", "SCALAR", "ENUM"
 @dataclass(frozen=True, slots=True)
 class DirectiveSpec:
     """A federation directive: since which version, where it may go, what arguments it takes
-    (argument → named type; `FieldSet`, `Scope`, `Policy`, `ContextFieldValue` stand for the
+    (`FieldSet`, `Scope`, `Policy`, `ContextFieldValue` stand for the
     federation scalars under whatever name the subgraph gives them)."""
 
     name: str
     since: tuple[int, int]
     locations: frozenset[str]
     arguments: dict[str, str]
+    """Argument → its type as printed (`FieldSet!`, `[String!]`)."""
+    repeatable: bool = False
 
+
+_COST = frozenset(
+    {
+        "ARGUMENT_DEFINITION",
+        "ENUM",
+        "FIELD_DEFINITION",
+        "INPUT_FIELD_DEFINITION",
+        "OBJECT",
+        "SCALAR",
+    }
+)
+_FIELDS = {"fields": "FieldSet!"}
+_SIZES = {
+    "assumedSize": "Int",
+    "slicingArguments": "[String!]",
+    "sizedFields": "[String!]",
+    "requireOneSlicingArgument": "Boolean",
+}
+_OBJECT_OR_FIELD = frozenset({"OBJECT", "FIELD_DEFINITION"})
 
 DIRECTIVES: dict[str, DirectiveSpec] = {
     spec.name: spec
@@ -48,30 +69,29 @@ DIRECTIVES: dict[str, DirectiveSpec] = {
             "key",
             (2, 0),
             frozenset({"OBJECT", "INTERFACE"}),
-            {"fields": "FieldSet", "resolvable": "Boolean"},
+            {**_FIELDS, "resolvable": "Boolean"},
+            repeatable=True,
         ),
-        DirectiveSpec("requires", (2, 0), frozenset({"FIELD_DEFINITION"}), {"fields": "FieldSet"}),
-        DirectiveSpec("provides", (2, 0), frozenset({"FIELD_DEFINITION"}), {"fields": "FieldSet"}),
-        DirectiveSpec(
-            "external", (2, 0), frozenset({"OBJECT", "FIELD_DEFINITION"}), {"reason": "String"}
-        ),
-        DirectiveSpec("tag", (2, 0), _EVERYWHERE | {"SCHEMA"}, {"name": "String"}),
+        DirectiveSpec("requires", (2, 0), frozenset({"FIELD_DEFINITION"}), _FIELDS),
+        DirectiveSpec("provides", (2, 0), frozenset({"FIELD_DEFINITION"}), _FIELDS),
+        DirectiveSpec("external", (2, 0), _OBJECT_OR_FIELD, {"reason": "String"}),
+        DirectiveSpec("tag", (2, 0), _EVERYWHERE | {"SCHEMA"}, {"name": "String!"}, True),
         DirectiveSpec("extends", (2, 0), frozenset({"OBJECT", "INTERFACE"}), {}),
-        DirectiveSpec("shareable", (2, 0), frozenset({"OBJECT", "FIELD_DEFINITION"}), {}),
+        DirectiveSpec("shareable", (2, 0), _OBJECT_OR_FIELD, {}, repeatable=True),
         DirectiveSpec("inaccessible", (2, 0), _EVERYWHERE, {}),
         DirectiveSpec(
             "override",
             (2, 0),
             frozenset({"FIELD_DEFINITION"}),
-            {"from": "String", "label": "String"},
+            {"from": "String!", "label": "String"},
         ),
-        DirectiveSpec("composeDirective", (2, 1), frozenset({"SCHEMA"}), {"name": "String"}),
+        DirectiveSpec("composeDirective", (2, 1), frozenset({"SCHEMA"}), {"name": "String"}, True),
         DirectiveSpec("interfaceObject", (2, 3), frozenset({"OBJECT"}), {}),
         DirectiveSpec("authenticated", (2, 5), _ACCESS, {}),
-        DirectiveSpec("requiresScopes", (2, 5), _ACCESS, {"scopes": "Scope"}),
-        DirectiveSpec("policy", (2, 6), _ACCESS, {"policies": "Policy"}),
+        DirectiveSpec("requiresScopes", (2, 5), _ACCESS, {"scopes": "[[Scope!]!]!"}),
+        DirectiveSpec("policy", (2, 6), _ACCESS, {"policies": "[[Policy!]!]!"}),
         DirectiveSpec(
-            "context", (2, 8), frozenset({"OBJECT", "INTERFACE", "UNION"}), {"name": "String"}
+            "context", (2, 8), frozenset({"OBJECT", "INTERFACE", "UNION"}), {"name": "String!"}
         ),
         DirectiveSpec(
             "fromContext",
@@ -79,35 +99,9 @@ DIRECTIVES: dict[str, DirectiveSpec] = {
             frozenset({"ARGUMENT_DEFINITION"}),
             {"field": "ContextFieldValue"},
         ),
-        DirectiveSpec(
-            "cost",
-            (2, 9),
-            frozenset(
-                {
-                    "ARGUMENT_DEFINITION",
-                    "ENUM",
-                    "FIELD_DEFINITION",
-                    "INPUT_FIELD_DEFINITION",
-                    "OBJECT",
-                    "SCALAR",
-                }
-            ),
-            {"weight": "Int"},
-        ),
-        DirectiveSpec(
-            "listSize",
-            (2, 9),
-            frozenset({"FIELD_DEFINITION"}),
-            {
-                "assumedSize": "Int",
-                "slicingArguments": "String",
-                "sizedFields": "String",
-                "requireOneSlicingArgument": "Boolean",
-            },
-        ),
-        DirectiveSpec(
-            "cacheTag", (2, 12), frozenset({"OBJECT", "FIELD_DEFINITION"}), {"format": "String"}
-        ),
+        DirectiveSpec("cost", (2, 9), _COST, {"weight": "Int!"}),
+        DirectiveSpec("listSize", (2, 9), frozenset({"FIELD_DEFINITION"}), _SIZES),
+        DirectiveSpec("cacheTag", (2, 12), _OBJECT_OR_FIELD, {"format": "String!"}, True),
     )
 }
 FEDERATION1_DIRECTIVES = ("key", "requires", "provides", "external", "tag", "extends")
@@ -127,8 +121,8 @@ def directive_names(subgraph: Subgraph) -> dict[str, str]:
         return {name: name for name in FEDERATION1_DIRECTIVES}
     names = {link.prefix + name: name for name in DIRECTIVES}
     for item in link.imports:
-        if item.valid and item.name.startswith("@"):
-            names[item.local.lstrip("@")] = item.name.lstrip("@")
+        if item.valid and item.name.startswith("@") and item.name[1:] in DIRECTIVES:
+            names[item.local.lstrip("@")] = item.name[1:]
     return names
 
 
@@ -143,3 +137,15 @@ def type_names(subgraph: Subgraph) -> dict[str, str]:
         if item.valid and not item.name.startswith("@"):
             names[item.local] = item.name
     return names
+
+
+def arguments_at(spec: DirectiveSpec, version: tuple[int, int]) -> dict[str, str]:
+    """The directive's arguments under a federation version (@override's `label` from 2.7)."""
+    if spec.name == "override" and version < (2, 7):
+        return {"from": spec.arguments["from"]}
+    return spec.arguments
+
+
+def repeatable_at(spec: DirectiveSpec, version: tuple[int, int]) -> bool:
+    """Whether the directive is repeatable under a federation version (@shareable from 2.2)."""
+    return spec.repeatable and (spec.name != "shareable" or version >= (2, 2))
