@@ -241,6 +241,7 @@ def read_subgraph(name: str, url: str, sdl: str) -> Subgraph:
     ]:
         del types[type_name]  # a root type that had only _service/_entities
         present = {k: r for k, r in present.items() if r != type_name}
+    present = _default_root_names(types, present)
     return Subgraph(
         name=name,
         url=url,
@@ -435,3 +436,30 @@ def is_external(subgraph: Subgraph, stype: SType, sfield: SField) -> bool:
         sfield.name in key_field_names(stype)
     )
     return not restated
+
+
+_DEFAULT_ROOTS = {"query": "Query", "mutation": "Mutation", "subscription": "Subscription"}
+
+
+def _default_root_names(types: dict[str, SType], roots: dict[str, str]) -> dict[str, str]:
+    """Root types renamed in `schema { ... }` take their default names, as they have in the
+    supergraph (unless another type has that name: ROOT_QUERY_USED and its kin say so)."""
+    renames = {
+        root: _DEFAULT_ROOTS[kind]
+        for kind, root in roots.items()
+        if root != _DEFAULT_ROOTS[kind] and _DEFAULT_ROOTS[kind] not in types
+    }
+    if not renames:
+        return roots
+    for old, new in renames.items():
+        stype = types.pop(old)
+        stype.name = new
+        types[new] = stype
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, renames)) + r")\b")
+    for stype in types.values():
+        for sfield in stype.fields.values():
+            for typed in (sfield, *sfield.arguments.values()):
+                typed.type = pattern.sub(lambda m: renames[m.group(1)], typed.type)
+        stype.interfaces = [renames.get(i, i) for i in stype.interfaces]
+        stype.members = [renames.get(m, m) for m in stype.members]
+    return {kind: renames.get(root, root) for kind, root in roots.items()}

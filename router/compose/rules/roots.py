@@ -16,7 +16,7 @@ def check(subgraph: Subgraph) -> list[CompositionError]:
     errors = []
     for kind, default in DEFAULT_ROOTS.items():
         root = subgraph.explicit_roots.get(kind, default)
-        if root != default and default in subgraph.types:
+        if root != default and default in subgraph.types and root in subgraph.types:
             errors.append(
                 CompositionError(
                     f"ROOT_{kind.upper()}_USED",
