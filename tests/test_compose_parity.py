@@ -112,7 +112,6 @@ SUPERGRAPH_DIFFERS: dict[str, str] = {
     "authenticated-requires-scopes-valid": "API schema and join metadata differ",
     "compose-directive-valid": "join metadata differ at Product.name",
     "context-valid": "API schema and join metadata differ",
-    "directive-executable-in-all-subgraphs-valid": "API schema differ",
     "field-argument-nullability-compatible-valid": "API schema differ",
     "inaccessible-type-unreferenced-valid": "ours refuses it",
     "input-default-only-in-one-valid": "API schema differ",

@@ -14,11 +14,14 @@ from typing import Any
 
 from graphql import GraphQLError
 
+from router.compose.errors import CompositionError
+from router.compose.executable import executable_directives
 from router.compose.field_set import used_fields
 from router.compose.join import join_definitions, join_machinery, join_url, join_version
 from router.compose.subgraph import SField, SType, Subgraph, is_external
-from router.errors import RouterError
+from router.errors import RouterError, SupergraphError
 from router.operation.ir import Field, parse_field_set
+from router.supergraph.load import load_supergraph
 
 LINK = "https://specs.apollo.dev/link/v1.0"
 INACCESSIBLE = "https://specs.apollo.dev/inaccessible/v0.2"
@@ -106,6 +109,7 @@ class Printer:
         self.uses_inaccessible = False
         self.uses_tag = False
         self.uses_cost = False
+        self.hints: list[CompositionError] = []
 
     # --- whole document ------------------------------------------------------------------
 
@@ -143,6 +147,8 @@ class Printer:
             )
             + "\n}"
         )
+        executable, self.hints = executable_directives(self.subgraphs)
+        definitions += executable
         directives = "\n\n".join(sorted("\n\n".join(definitions).split("\n\n")))
         return "\n\n".join([schema, directives, *types, graph_enum, join_machinery(version)]) + "\n"
 
@@ -525,9 +531,24 @@ def _string(value: str | None) -> str:
     return '"' + escaped + '"'
 
 
+@dataclass(frozen=True, slots=True)
+class Composition:
+    """A composed supergraph and the hints composition gave on the way (Apollo's hint codes)."""
+
+    supergraph: str
+    hints: tuple[CompositionError, ...] = ()
+
+
 def compose_subgraphs(subgraphs: Sequence[Subgraph]) -> str:
     """The supergraph SDL for these subgraphs (in any order); CompositionFailed lists every
     rule they break."""
+    return compose(subgraphs).supergraph
+
+
+def compose(subgraphs: Sequence[Subgraph]) -> Composition:
+    """Validate each subgraph, merge, validate the merged types, check satisfiability, print —
+    and load what was printed, so that a supergraph the router cannot serve is never returned.
+    CompositionFailed lists every rule the subgraphs break."""
     from router.compose.rules import merged_errors, subgraph_errors
     from router.compose.validate import (
         CompositionError,
@@ -565,7 +586,24 @@ def compose_subgraphs(subgraphs: Sequence[Subgraph]) -> str:
         errors += validate_satisfiability(ordered, merged)
     if errors:
         raise CompositionFailed(errors, hints)
-    return Printer(ordered).document(merged)
+    printer = Printer(ordered)
+    supergraph = printer.document(merged)
+    try:
+        load_supergraph(supergraph)
+    except SupergraphError as exc:
+        raise CompositionFailed(
+            [
+                CompositionError(
+                    "INVALID_SUPERGRAPH",
+                    f"The supergraph composed from subgraphs {', '.join(s.name for s in ordered)} "
+                    f"cannot be served ({exc}): this is a defect of our composer, not of the "
+                    "subgraphs; please report it with the subgraphs' schemas.",
+                    tuple(s.name for s in ordered),
+                )
+            ],
+            hints,
+        ) from None
+    return Composition(supergraph, tuple(hints + printer.hints))
 
 
 class CompositionFailed(RouterError):
