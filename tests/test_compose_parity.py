@@ -23,7 +23,9 @@ This file asserts, per case:
   dropped, and the other directives applied, `@tag`, `@inaccessible` …) equals Apollo's;
 - test_links_match_apollo (cases Apollo composes): the `@link`ed spec URLs (so versions) agree;
 - test_our_output_loads: whatever our composer outputs loads in our router;
-and over the corpus, test_parity_floor: the parity percentages measured never go down.
+and over the corpus, test_parity_floor: the parity percentages measured never go down, and the
+known-difference lists are exactly the cases that differ. The comparison itself is
+tools/parity.py (`python -m tools.parity` prints the current gap list).
 
 Known differences are listed below, each with a reason, as strict xfails: a fix in our composer
 turns its case into an XPASS failure, and the entry must then be removed (raise the floor too).
@@ -31,34 +33,25 @@ turns its case into an XPASS failure, and the entry must then be removed (raise 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
-from graphql import (
-    DirectiveNode,
-    DocumentNode,
-    EnumTypeDefinitionNode,
-    GraphQLError,
-    Node,
-    lexicographic_sort_schema,
-    parse,
-    print_ast,
-    print_schema,
-    value_from_ast_untyped,
-)
 
-from router.compose import compose_subgraphs, read_subgraph
-from router.compose.merge import CompositionFailed
-from router.errors import RouterError
 from router.supergraph.load import load_supergraph
 from tools.compose_parity import inputs_digest
+from tools.parity import (
+    CASES,
+    all_cases,
+    api_schema,
+    apollo,
+    applied_directives,
+    composed_by_apollo,
+    links,
+    ours,
+    semantically_equal,
+)
 
-CASES = Path(__file__).parent / "compose_cases"
-ALL = sorted(p.name for p in CASES.iterdir() if (p / "subgraphs").is_dir())
+ALL = all_cases()
 
 # --- known differences: case → why ours differs (strict xfail; remove the entry once fixed) ---
 
@@ -109,15 +102,15 @@ CODES_DIFFER: dict[str, str] = {
 """Cases where our set of error codes is not Apollo's."""
 
 SUPERGRAPH_DIFFERS: dict[str, str] = {
-    "authenticated-requires-scopes-valid": "API schema and join metadata differ",
-    "compose-directive-valid": "join metadata differ at Product.name",
-    "context-valid": "API schema and join metadata differ",
+    "authenticated-requires-scopes-valid": "API schema and applied directives differ",
+    "compose-directive-valid": "applied directives differ at Product.name",
+    "context-valid": "API schema and applied directives differ",
     "field-argument-nullability-compatible-valid": "API schema differ",
     "inaccessible-type-unreferenced-valid": "ours refuses it",
     "input-default-only-in-one-valid": "API schema differ",
-    "input-field-nullability-differs-valid": "API schema and join metadata differ",
-    "override-from-unknown-subgraph-valid": "join metadata differ at Product.stock",
-    "policy-valid": "API schema and join metadata differ",
+    "input-field-nullability-differs-valid": "API schema and applied directives differ",
+    "override-from-unknown-subgraph-valid": "applied directives differ at Product.stock",
+    "policy-valid": "API schema and applied directives differ",
 }
 """Cases Apollo composes where our supergraph is not semantically equal to Apollo's."""
 
@@ -137,46 +130,7 @@ MIN_CASES = 150
 
 # Measured parity (see test_parity_floor): it may only go up.
 BROKEN_PARITY_FLOOR = 0.6985
-VALID_PARITY_FLOOR = 0.8684
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """A composer's verdict on a case: error codes, or a supergraph."""
-
-    codes: frozenset[str]
-    supergraph: str | None = None
-
-
-def apollo(case: str) -> Outcome:
-    directory = CASES / case
-    errors = directory / "apollo_errors.txt"
-    supergraph = directory / "apollo_supergraph.graphql"
-    if errors.exists():
-        return Outcome(frozenset(errors.read_text().split()))
-    assert supergraph.exists(), (
-        f"{case}: Apollo's outcome is not recorded: run tools/compose_parity.py"
-    )
-    return Outcome(frozenset(), supergraph.read_text())
-
-
-@cache
-def ours(case: str) -> Outcome:
-    """Our composer's verdict; a subgraph it cannot read counts as its error's `code` (or the
-    exception's class name when it has none), a crash as `crash: <exception>`: neither ever
-    equals an Apollo code."""
-    try:
-        subgraphs = [
-            read_subgraph(f.stem, f"http://{f.stem}:4000/graphql", f.read_text())
-            for f in sorted((CASES / case / "subgraphs").glob("*.graphql"))
-        ]
-        return Outcome(frozenset(), compose_subgraphs(subgraphs))
-    except CompositionFailed as failure:
-        return Outcome(frozenset(error.code for error in failure.errors))
-    except RouterError as error:
-        return Outcome(frozenset({str(getattr(error, "code", None) or type(error).__name__)}))
-    except Exception as crash:  # a bug of ours, reported as a code no Apollo case has
-        return Outcome(frozenset({f"crash: {type(crash).__name__}"}))
+VALID_PARITY_FLOOR = 0.8815
 
 
 def cases(known: dict[str, str], names: list[str]) -> list[Any]:
@@ -189,115 +143,6 @@ def cases(known: dict[str, str], names: list[str]) -> list[Any]:
         )
         for name in names
     ]
-
-
-def composed_by_apollo() -> list[str]:
-    return [case for case in ALL if (CASES / case / "apollo_supergraph.graphql").exists()]
-
-
-# --- semantic comparison of supergraphs --------------------------------------------------------
-
-DEFAULTS = {
-    "extension": "false",
-    "resolvable": "true",
-    "isInterfaceObject": "false",
-    "external": "false",
-    "usedOverridden": "false",
-}
-FIELD_SETS = {"key", "requires", "provides", "fields"}
-
-
-def api_schema(sdl: str) -> str:
-    return print_schema(lexicographic_sort_schema(load_supergraph(sdl).api_schema))
-
-
-def join_metadata(sdl: str) -> list[tuple[str, str, tuple[tuple[str, str], ...]]]:
-    """Every directive applied in the supergraph but `@link` (test_links_match_apollo) and
-    `@join__graph` (graphs are named by subgraph instead): the `@join__*` metadata and what the
-    API schema leaves out (`@tag`, `@inaccessible`, `@cost`, `@authenticated`, composed
-    directives …), as (schema coordinate, directive, sorted arguments), sorted; field sets
-    re-printed, arguments at their default dropped."""
-    document = parse(sdl)
-    graphs = _graph_names(document)
-    found = []
-    for coordinate, directive in _directives(document):
-        name = directive.name.value
-        if name in ("link", "join__graph"):
-            continue
-        arguments = []
-        for argument in directive.arguments or ():
-            key, value = argument.name.value, print_ast(argument.value)
-            if DEFAULTS.get(key) == value:
-                continue
-            if key == "graph":
-                value = graphs.get(value, value)
-            elif key == "graphs":
-                value = ",".join(sorted(graphs.get(g, g) for g in _enum_list(argument.value)))
-            elif key in FIELD_SETS:
-                value = _field_set(value_from_ast_untyped(argument.value))
-            arguments.append((key, value))
-        found.append((coordinate, name, tuple(sorted(arguments))))
-    return sorted(found)
-
-
-def _graph_names(document: DocumentNode) -> dict[str, str]:
-    """join__Graph enum value → subgraph name (from `@join__graph(name:)`)."""
-    names = {}
-    for definition in document.definitions:
-        if (
-            isinstance(definition, EnumTypeDefinitionNode)
-            and definition.name.value == "join__Graph"
-        ):
-            for value in definition.values or ():
-                for directive in value.directives or ():
-                    if directive.name.value == "join__graph":
-                        args = {
-                            a.name.value: value_from_ast_untyped(a.value)
-                            for a in directive.arguments or ()
-                        }
-                        names[value.name.value] = str(args["name"])
-    return names
-
-
-def _enum_list(node: Any) -> list[str]:
-    values = getattr(node, "values", None)
-    return [print_ast(v) for v in values] if values is not None else [print_ast(node)]
-
-
-def _field_set(text: Any) -> str:
-    try:
-        return " ".join(print_ast(parse("{" + str(text) + "}").definitions[0]).split())
-    except GraphQLError:
-        return str(text)
-
-
-def _directives(document: DocumentNode) -> Iterator[tuple[str, DirectiveNode]]:
-    """(schema coordinate, directive) for every directive applied in the document."""
-
-    def walk(node: Node, coordinate: str) -> Iterator[tuple[str, DirectiveNode]]:
-        for directive in getattr(node, "directives", None) or ():
-            yield coordinate, directive
-        for child_list in ("fields", "values", "arguments"):
-            for child in getattr(node, child_list, None) or ():
-                if isinstance(child, DirectiveNode) or not hasattr(child, "name"):
-                    continue
-                yield from walk(child, f"{coordinate}.{child.name.value}")
-
-    for definition in document.definitions:
-        name = getattr(definition, "name", None)
-        yield from walk(definition, name.value if name is not None else "schema")
-
-
-def links(sdl: str) -> list[str]:
-    """The spec URLs the supergraph `@link`s, with their purpose, sorted."""
-    found = []
-    for coordinate, directive in _directives(parse(sdl)):
-        if coordinate == "schema" and directive.name.value == "link":
-            args = {
-                a.name.value: value_from_ast_untyped(a.value) for a in directive.arguments or ()
-            }
-            found.append(f"{args.get('url')} for:{args.get('for')}")
-    return sorted(found)
 
 
 # --- the tests ---------------------------------------------------------------------------------
@@ -331,7 +176,7 @@ def test_supergraph_matches_apollo(case: str) -> None:
     assert theirs is not None
     assert mine is not None, f"{case}: ours refuses with {sorted(ours(case).codes)}"
     assert api_schema(mine) == api_schema(theirs)
-    assert join_metadata(mine) == join_metadata(theirs)
+    assert applied_directives(mine) == applied_directives(theirs)
 
 
 @pytest.mark.parametrize("case", cases(LINKS_DIFFER, composed_by_apollo()))
@@ -348,23 +193,11 @@ def test_our_output_loads(case: str) -> None:
         load_supergraph(supergraph)
 
 
-def _semantically_equal(case: str) -> bool:
-    theirs, mine = apollo(case).supergraph, ours(case).supergraph
-    if theirs is None or mine is None:
-        return False
-    try:
-        return api_schema(mine) == api_schema(theirs) and join_metadata(mine) == join_metadata(
-            theirs
-        )
-    except RouterError:
-        return False
-
-
 def test_parity_floor(capsys: pytest.CaptureFixture[str]) -> None:
     broken = [case for case in ALL if apollo(case).codes]
     valid = composed_by_apollo()
     broken_equal = sum(1 for case in broken if ours(case).codes == apollo(case).codes)
-    valid_equal = sum(1 for case in valid if _semantically_equal(case))
+    valid_equal = sum(1 for case in valid if semantically_equal(case))
     with capsys.disabled():
         print(
             f"\ncomposition parity: broken {broken_equal}/{len(broken)} cases with Apollo's codes,"
@@ -374,3 +207,5 @@ def test_parity_floor(capsys: pytest.CaptureFixture[str]) -> None:
     assert valid_equal / len(valid) >= VALID_PARITY_FLOOR
     differing = {case for case in ALL if ours(case).codes != apollo(case).codes}
     assert differing == set(CODES_DIFFER), "CODES_DIFFER is out of date"
+    unequal = {case for case in valid if not semantically_equal(case)}
+    assert unequal == set(SUPERGRAPH_DIFFERS), "SUPERGRAPH_DIFFERS is out of date"
