@@ -231,7 +231,7 @@ def _fields(
                     tuple(s.name for s, _, _ in typed),
                 )
             )
-        errors += _arguments(coordinate, [(s, f) for s, _, f in sources])
+        errors += _arguments(coordinate, [(s, f) for s, _, f in typed])
         overridden = set()
         for subgraph, _, sfield in sources:
             origin = sfield.arg("override", "from")

@@ -1,9 +1,9 @@
 """Apollo's composition rules beyond the core ones in `validate.py`, one family per module:
 `graphql` (GraphQL's own SDL rules), `links` (the federation @link), `directives` (federation
-directive definitions), `keys`, `field_sets` (@requires/@provides), `roots`, `external` and
-`merge_fields` (across subgraphs).
-`spec` is the federation spec's table of directives they read. Each rule returns
-`CompositionError`s with Apollo's code, naming the subgraphs involved."""
+directive definitions), `keys`, `field_sets` (@requires/@provides), `roots`, `usage` (where
+federation directives may go), `external` and `merge_fields` (across subgraphs). `spec` is the
+federation spec's table of directives they read. Each rule returns `CompositionError`s with
+Apollo's code, naming the subgraphs involved."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from router.compose.rules import (
     links,
     merge_fields,
     roots,
+    usage,
 )
 from router.compose.subgraph import Subgraph
 
@@ -41,6 +42,7 @@ def subgraph_errors(subgraph: Subgraph) -> list[CompositionError]:
         *keys.check(subgraph),
         *field_sets.check(subgraph),
         *roots.check(subgraph),
+        *usage.check(subgraph),
     ]
 
 
@@ -53,4 +55,5 @@ def merged_errors(
         *external.check(merged),
         *merge_fields.check(merged),
         *roots.check_merged(subgraphs),
+        *usage.check_merged(merged, subgraphs),
     ]

@@ -1,7 +1,7 @@
 """@external fields against the subgraphs that resolve them: some subgraph does
 (EXTERNAL_MISSING_ON_BASE), with a type the external declaration accepts
 (EXTERNAL_TYPE_MISMATCH) and every argument it has (EXTERNAL_ARGUMENT_MISSING), of the same type
-(EXTERNAL_ARGUMENT_TYPE_MISMATCH)."""
+(EXTERNAL_ARGUMENT_TYPE_MISMATCH) with the same default (EXTERNAL_ARGUMENT_DEFAULT_MISMATCH)."""
 
 from __future__ import annotations
 
@@ -75,7 +75,17 @@ def _field(
                         (subgraph.name, owner),
                     )
                 )
-            elif declared.type != definition.type:
+            elif declared.default != definition.default:
+                errors.append(
+                    CompositionError(
+                        "EXTERNAL_ARGUMENT_DEFAULT_MISMATCH",
+                        f'Argument "{coordinate}({argument}:)" has default {declared.default} in '
+                        f'subgraph "{subgraph.name}", where the field is @external, but '
+                        f'{definition.default} in subgraph "{owner}": give it the same default.',
+                        (subgraph.name, owner),
+                    )
+                )
+            if declared is not None and declared.type != definition.type:
                 errors.append(
                     CompositionError(
                         "EXTERNAL_ARGUMENT_TYPE_MISMATCH",

@@ -1,7 +1,7 @@
 """Fields, arguments and input fields across subgraphs: a required argument is in every
 subgraph that resolves the field (REQUIRED_ARGUMENT_MISSING_IN_SOME_SUBGRAPH); defaults agree
-(INPUT_FIELD_DEFAULT_MISMATCH, ARGUMENT_DEFAULT_MISMATCH); an object type has every field of the
-interfaces it implements (INTERFACE_FIELD_NO_IMPLEM)."""
+(INPUT_FIELD_DEFAULT_MISMATCH, FIELD_ARGUMENT_DEFAULT_MISMATCH); an object type has every field
+of the interfaces it implements (INTERFACE_FIELD_NO_IMPLEM)."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def _arguments(entry: Merged) -> list[CompositionError]:
                     )
                 )
             errors += _defaults(
-                "ARGUMENT_DEFAULT_MISMATCH",
+                "FIELD_ARGUMENT_DEFAULT_MISMATCH",
                 f'Argument "{coordinate}({argument}:)"',
                 [(s.name, a.default) for s, a in having],
             )
