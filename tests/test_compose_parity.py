@@ -60,7 +60,6 @@ CODES_DIFFER: dict[str, str] = {
     "compose-directive-not-linked": "ours accepts it",
     "context-name-invalid": "ours accepts it",
     "context-not-set": "ours accepts it",
-    "directive-definition-unimported-fieldset": "ours accepts it",
     "extension-with-no-base": "ours accepts it",
     "inaccessible-default-value": "ours accepts it",
     "inaccessible-implemented-by": "ours accepts it",
@@ -69,11 +68,6 @@ CODES_DIFFER: dict[str, str] = {
     "inaccessible-type-unreferenced-valid": "ours refuses a set Apollo composes (SATISFIABILITY_ERROR)",
     "input-field-type-mismatch": "ours accepts it",
     "interface-key-missing-implementation-type": "ours: INVALID_FIELD_SHARING",
-    "key-directive-in-fields": "ours accepts it",
-    "key-empty-fields": "ours accepts it",
-    "key-with-alias": "ours accepts it",
-    "link-federation-linked-twice": "ours accepts it",
-    "link-import-object-without-name": "ours: crash: KeyError",
     "override-of-field-with-requires": "ours accepts it",
     "provides-directive-in-fields": "ours accepts it",
     "query-fields-all-inaccessible": "ours accepts it",
@@ -113,7 +107,7 @@ OUTPUT_DOES_NOT_LOAD: dict[str, str] = {}
 MIN_CASES = 150
 
 # Measured parity (see test_parity_floor): it may only go up.
-BROKEN_PARITY_FLOOR = 0.8161
+BROKEN_PARITY_FLOOR = 0.8602
 VALID_PARITY_FLOOR = 0.8815
 
 

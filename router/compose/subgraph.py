@@ -172,6 +172,8 @@ class FederationLink:
     prefix: str
     """What unimported federation names are prefixed with (`federation__` unless `as:`)."""
     imports: tuple[LinkImport, ...] = ()
+    repeated: bool = False
+    """True when the schema links the federation spec more than once."""
 
 
 @dataclass
@@ -256,6 +258,20 @@ def read_subgraph(name: str, url: str, sdl: str) -> Subgraph:
 
 
 def _federation_link(document: DocumentNode) -> FederationLink | None:
+    links = [
+        d
+        for definition in document.definitions
+        if isinstance(definition, (SchemaDefinitionNode, SchemaExtensionNode))
+        for d in definition.directives or ()
+        if d.name.value == "link" and _FEDERATION_URL.match(str(_arguments(d).get("url", "")))
+    ]
+    first = _first_federation_link(document)
+    if first is not None and len(links) > 1:
+        return FederationLink(first.url, first.version, first.prefix, first.imports, True)
+    return first
+
+
+def _first_federation_link(document: DocumentNode) -> FederationLink | None:
     for definition in document.definitions:
         if not isinstance(definition, (SchemaDefinitionNode, SchemaExtensionNode)):
             continue
@@ -300,6 +316,8 @@ def _directive_names(document: DocumentNode) -> tuple[dict[str, str], bool]:
             names = {prefix + d: d for d in FEDERATION_DIRECTIVES}
             for item in args.get("import") or ():
                 if isinstance(item, dict):
+                    if not isinstance(item.get("name"), str):
+                        continue  # INVALID_LINK_DIRECTIVE_USAGE (rules/links.py)
                     local, original = str(item.get("as") or item["name"]), str(item["name"])
                 else:
                     local = original = item

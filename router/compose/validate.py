@@ -59,7 +59,7 @@ def validate_subgraph(subgraph: Subgraph) -> list[CompositionError]:
             if problem:
                 errors.append(
                     CompositionError(
-                        "KEY_INVALID_FIELDS",
+                        _field_set_code("KEY_INVALID_FIELDS", problem),
                         f'[{subgraph.name}] On type "{stype.name}", for @key(fields: "{fields}"): {problem}',
                         (subgraph.name,),
                     )
@@ -77,7 +77,7 @@ def validate_subgraph(subgraph: Subgraph) -> list[CompositionError]:
                 if problem:
                     errors.append(
                         CompositionError(
-                            code,
+                            _field_set_code(code, problem),
                             f'[{subgraph.name}] On field "{stype.name}.{sfield.name}", for '
                             f'@{directive}(fields: "{fields}"): {problem}',
                             (subgraph.name,),
@@ -110,6 +110,17 @@ def validate_subgraph(subgraph: Subgraph) -> list[CompositionError]:
     return errors
 
 
+_DIRECTIVE_IN_FIELDS = "it applies a directive, and a field set cannot: remove it"
+
+
+def _field_set_code(code: str, problem: str) -> str:
+    """KEY_INVALID_FIELDS, or KEY_DIRECTIVE_IN_FIELDS_ARG when a directive is the problem (and
+    the same for @requires and @provides)."""
+    if problem == _DIRECTIVE_IN_FIELDS:
+        return code.replace("INVALID_FIELDS", "DIRECTIVE_IN_FIELDS_ARG")
+    return code
+
+
 def _composite(subgraph: Subgraph, type_name: str) -> bool:
     if type_name in ("String", "Int", "Float", "Boolean", "ID"):
         return False
@@ -127,6 +138,8 @@ def _check_field_set(
     subgraph: Subgraph, type_name: str, text: str
 ) -> tuple[str | None, set[tuple[str, str]]]:
     """A problem with a field set (None when fine), and the (type, field) pairs it selects."""
+    if not text.strip():
+        return "it selects no field", set()
     try:
         selections = parse_field_set(text)
     except GraphQLError as exc:
@@ -153,6 +166,10 @@ def _walk_field_set(
                 return problem
             continue
         assert isinstance(selection, Field)
+        if selection.directives:
+            return _DIRECTIVE_IN_FIELDS
+        if selection.alias:
+            return f'it aliases field "{selection.name}" as "{selection.alias}": remove the alias'
         if selection.name == "__typename":
             continue
         sfield = stype.fields.get(selection.name)

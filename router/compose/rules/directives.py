@@ -7,7 +7,7 @@ from __future__ import annotations
 from graphql import DirectiveDefinitionNode
 
 from router.compose.errors import CompositionError
-from router.compose.rules.spec import DIRECTIVES, directive_names, type_names
+from router.compose.rules.spec import DIRECTIVES, TYPES, directive_names, type_names
 from router.compose.subgraph import Subgraph
 
 
@@ -44,8 +44,9 @@ def _problems(
             problems.append(f'it has an argument "{name}" the spec does not have')
             continue
         named = _named(argument.type)
-        given = scalars.get(named, named)
         wanted = expected.replace("[", "").replace("]", "").replace("!", "")
+        # A federation scalar only under a name the @link gives it (`FieldSet` needs importing).
+        given = scalars.get(named, "") if wanted in TYPES else named
         if given != wanted and (federation2 or wanted != "FieldSet"):
             problems.append(f'argument "{name}" is of type "{named}" where the spec has {wanted}')
     extra = sorted({loc.value for loc in definition.locations} - spec.locations)

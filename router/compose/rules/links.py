@@ -28,6 +28,15 @@ def check(subgraph: Subgraph) -> list[CompositionError]:
             )
         ]
     errors = []
+    if link.repeated:
+        errors.append(
+            CompositionError(
+                "INVALID_LINK_DIRECTIVE_USAGE",
+                f"[{subgraph.name}] The schema links the federation spec more than once: keep "
+                "one @link to it, with every import.",
+                where,
+            )
+        )
     for item in link.imports:
         if not item.valid:
             errors.append(
