@@ -60,18 +60,14 @@ CODES_DIFFER: dict[str, str] = {
     "compose-directive-not-linked": "ours accepts it",
     "context-name-invalid": "ours accepts it",
     "context-not-set": "ours accepts it",
-    "extension-with-no-base": "ours accepts it",
     "inaccessible-default-value": "ours accepts it",
     "inaccessible-implemented-by": "ours accepts it",
     "inaccessible-only-children": "ours accepts it",
     "inaccessible-required-argument": "ours accepts it",
     "inaccessible-type-unreferenced-valid": "ours refuses a set Apollo composes (SATISFIABILITY_ERROR)",
-    "input-field-type-mismatch": "ours accepts it",
     "interface-key-missing-implementation-type": "ours: INVALID_FIELD_SHARING",
     "override-of-field-with-requires": "ours accepts it",
-    "provides-directive-in-fields": "ours accepts it",
     "query-fields-all-inaccessible": "ours accepts it",
-    "requires-directive-in-fields": "ours accepts it",
     "satisfiability-key-field-unreachable": "ours accepts it",
     "satisfiability-requires-unreachable": "ours accepts it",
     "sharing-mismatched-runtime-types": "ours accepts it",
@@ -107,7 +103,7 @@ OUTPUT_DOES_NOT_LOAD: dict[str, str] = {}
 MIN_CASES = 150
 
 # Measured parity (see test_parity_floor): it may only go up.
-BROKEN_PARITY_FLOOR = 0.8602
+BROKEN_PARITY_FLOOR = 0.8897
 VALID_PARITY_FLOOR = 0.8815
 
 

@@ -166,8 +166,6 @@ def _walk_field_set(
                 return problem
             continue
         assert isinstance(selection, Field)
-        if selection.directives:
-            return _DIRECTIVE_IN_FIELDS
         if selection.alias:
             return f'it aliases field "{selection.name}" as "{selection.alias}": remove the alias'
         if selection.name == "__typename":
@@ -176,6 +174,8 @@ def _walk_field_set(
         if sfield is None:
             return f'field "{selection.name}" is not defined on type "{type_name}"'
         names.add((type_name, selection.name))
+        if selection.directives:
+            return _DIRECTIVE_IN_FIELDS
         if selection.selections:
             problem = _walk_field_set(subgraph, named(sfield.type), selection.selections, names)
             if problem:
@@ -430,6 +430,21 @@ def _input(entry: Merged) -> list[CompositionError]:
     errors = []
     field_sets = {s.name: t.fields for s, t in entry.parts}
     common = set.intersection(*(set(f) for f in field_sets.values()))
+    for name in sorted(common):
+        defined = [(s, f[name]) for s, f in field_sets.items()]
+        if (
+            len({named(f.type) for _, f in defined}) > 1
+            or len({_shape(f.type).replace("!", "") for _, f in defined}) > 1
+        ):
+            detail = ", ".join(f'type "{f.type}" in subgraph "{s}"' for s, f in defined)
+            errors.append(
+                CompositionError(
+                    "FIELD_TYPE_MISMATCH",
+                    f'Type of input field "{entry.name}.{name}" is incompatible across '
+                    f"subgraphs: it has {detail}",
+                    tuple(s for s, _ in defined),
+                )
+            )
     for subgraph, fields in field_sets.items():
         for name, sfield in fields.items():
             if name in common:

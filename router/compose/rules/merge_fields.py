@@ -19,7 +19,32 @@ def check(merged: dict[str, Merged]) -> list[CompositionError]:
             errors += _input_defaults(entry)
         if entry.kind == "object":
             errors += _interface_fields(entry, merged)
+        errors += _extension_base(entry)
     return errors
+
+
+def _extension_base(entry: Merged) -> list[CompositionError]:
+    """EXTENSION_WITH_NO_BASE: a type every subgraph only extends (`extend type`; Fed 1's
+    extensions of object and interface types count as definitions, as its upgrade makes them)."""
+    if entry.name in ("Query", "Mutation", "Subscription"):
+        return []
+    extending = []
+    for subgraph, stype in entry.parts:
+        if stype.name in subgraph.roots.values():
+            return []
+        upgraded = not subgraph.federation2 and stype.kind in ("object", "interface")
+        if not stype.extension or stype.has("extends") or upgraded:
+            return []
+        extending.append(subgraph.name)
+    return [
+        CompositionError(
+            "EXTENSION_WITH_NO_BASE",
+            f'[{s}] Type "{entry.name}" is only extended (`extend`), and no subgraph defines '
+            "it: write `type` instead of `extend type` in the subgraph that owns it.",
+            (s,),
+        )
+        for s in extending
+    ]
 
 
 def _arguments(entry: Merged) -> list[CompositionError]:
