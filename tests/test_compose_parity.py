@@ -60,14 +60,9 @@ CODES_DIFFER: dict[str, str] = {
     "compose-directive-not-linked": "ours accepts it",
     "context-name-invalid": "ours accepts it",
     "context-not-set": "ours accepts it",
-    "inaccessible-default-value": "ours accepts it",
-    "inaccessible-implemented-by": "ours accepts it",
-    "inaccessible-only-children": "ours accepts it",
-    "inaccessible-required-argument": "ours accepts it",
     "inaccessible-type-unreferenced-valid": "ours refuses a set Apollo composes (SATISFIABILITY_ERROR)",
     "interface-key-missing-implementation-type": "ours: INVALID_FIELD_SHARING",
     "override-of-field-with-requires": "ours accepts it",
-    "query-fields-all-inaccessible": "ours accepts it",
     "satisfiability-key-field-unreachable": "ours accepts it",
     "satisfiability-requires-unreachable": "ours accepts it",
     "sharing-mismatched-runtime-types": "ours accepts it",
@@ -103,7 +98,7 @@ OUTPUT_DOES_NOT_LOAD: dict[str, str] = {}
 MIN_CASES = 150
 
 # Measured parity (see test_parity_floor): it may only go up.
-BROKEN_PARITY_FLOOR = 0.8897
+BROKEN_PARITY_FLOOR = 0.9264
 VALID_PARITY_FLOOR = 0.8815
 
 

@@ -1,9 +1,9 @@
 """Apollo's composition rules beyond the core ones in `validate.py`, one family per module:
 `graphql` (GraphQL's own SDL rules), `links` (the federation @link), `directives` (federation
 directive definitions), `keys`, `field_sets` (@requires/@provides), `roots`, `usage` (where
-federation directives may go), `external` and `merge_fields` (across subgraphs). `spec` is the
-federation spec's table of directives they read. Each rule returns `CompositionError`s with
-Apollo's code, naming the subgraphs involved."""
+federation directives may go), and across subgraphs `external`, `merge_fields` and
+`inaccessible`. `spec` is the federation spec's table of directives they read. Each rule
+returns `CompositionError`s with Apollo's code, naming the subgraphs involved."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from router.compose.rules import (
     external,
     field_sets,
     graphql,
+    inaccessible,
     keys,
     links,
     merge_fields,
@@ -54,6 +55,7 @@ def merged_errors(
         *links.check_merged(subgraphs),
         *external.check(merged),
         *merge_fields.check(merged),
+        *inaccessible.check(merged),
         *roots.check_merged(subgraphs),
         *usage.check_merged(merged, subgraphs),
     ]
