@@ -504,12 +504,17 @@ def validate_inaccessible(merged: dict[str, Merged]) -> list[CompositionError]:
 def validate_satisfiability(
     subgraphs: Sequence[Subgraph], merged: dict[str, Merged]
 ) -> list[CompositionError]:
-    """The common case of an unreachable field: it is resolved only in subgraphs where its type
-    is neither reachable from a root field nor an entity with a resolvable key."""
-    reachable = {s.name: _reachable_types(s) for s in subgraphs}
+    """The common cases of an unreachable field: it is resolved only in subgraphs a query
+    cannot enter the type in — neither from their root fields nor through a resolvable @key
+    whose fields another subgraph, already holding the type, can give. Types no query reaches
+    in any subgraph are not checked (no query can ask for them)."""
+    reachable = _reachable(subgraphs)
+    anywhere = set().union(*reachable.values()) if reachable else set()
     errors = []
     for entry in merged.values():
         if entry.kind != "object" or entry.name in ("Query", "Mutation", "Subscription"):
+            continue
+        if entry.name not in anywhere:
             continue
         for name in dict.fromkeys(n for _, t in entry.parts for n in t.fields):
             defined = [
@@ -519,30 +524,70 @@ def validate_satisfiability(
             ]
             if not defined:
                 continue
-            if any(_enterable(s, t, reachable[s.name]) for s, t in defined):
+            if any(entry.name in reachable[s.name] for s, _ in defined):
                 continue
             where = ", ".join(f'"{s.name}"' for s, _ in defined)
             errors.append(
                 CompositionError(
                     "SATISFIABILITY_ERROR",
-                    f'The field "{entry.name}.{name}" cannot be reached from any root field: it is only '
-                    f'resolved in subgraph {where}, where "{entry.name}" has no resolvable @key and no '
-                    "field leads to it.",
+                    f'The field "{entry.name}.{name}" cannot be reached by any query: it is only '
+                    f'resolved in subgraph {where}, where no root field leads to "{entry.name}" '
+                    "and no other subgraph that has it can give the fields of a resolvable @key "
+                    "there.",
                     tuple(s.name for s, _ in defined),
                 )
             )
     return errors
 
 
-def _enterable(subgraph: Subgraph, stype: SType, reachable: set[str]) -> bool:
-    if stype.name in reachable:
-        return True
-    return any(key.get("resolvable", True) for key in stype.keys)
+def _reachable(subgraphs: Sequence[Subgraph]) -> dict[str, set[str]]:
+    """Per subgraph, the types a query can be in there: from its roots, then (until nothing
+    changes) from entities another subgraph holding them can jump in with a resolvable key."""
+    reach = {s.name: _walk_types(s, list(s.roots.values())) for s in subgraphs}
+    changed = True
+    while changed:
+        changed = False
+        for target in subgraphs:
+            for stype in target.types.values():
+                if stype.name in reach[target.name]:
+                    continue
+                if any(
+                    _key_given(source, stype.name, key)
+                    for key in stype.keys
+                    if key.get("resolvable", True) is not False
+                    for source in subgraphs
+                    if source is not target and stype.name in reach[source.name]
+                ):
+                    reach[target.name] |= _walk_types(target, [stype.name])
+                    changed = True
+    return reach
 
 
-def _reachable_types(subgraph: Subgraph) -> set[str]:
+def _key_given(source: Subgraph, type_name: str, key: dict[str, object]) -> bool:
+    """Whether `source` has the top-level fields of `key` on `type_name` (resolved there)."""
+    fields = key.get("fields")
+    if not isinstance(fields, str):
+        return False
+    try:
+        selections = parse_field_set(fields)
+    except GraphQLError:
+        return False
+    stype = source.types.get(type_name)
+    if stype is None:
+        return False
+    for selection in selections:
+        if not isinstance(selection, Field):
+            continue
+        sfield = stype.fields.get(selection.name)
+        if sfield is None or is_external(source, stype, sfield):
+            if not (stype.kind == "interface" or stype.has("interfaceObject")):
+                return False
+    return True
+
+
+def _walk_types(subgraph: Subgraph, start: list[str]) -> set[str]:
     seen: set[str] = set()
-    stack = list(subgraph.roots.values())
+    stack = list(start)
     while stack:
         name = stack.pop()
         if name in seen or name not in subgraph.types:
@@ -553,16 +598,4 @@ def _reachable_types(subgraph: Subgraph) -> set[str]:
         stack.extend(stype.members)
         if stype.kind == "interface":
             stack.extend(t.name for t in subgraph.types.values() if name in t.interfaces)
-    # entities reachable through a key make what they lead to reachable too
-    for stype in subgraph.types.values():
-        if any(k.get("resolvable", True) for k in stype.keys) and stype.name not in seen:
-            stack = [stype.name]
-            while stack:
-                name = stack.pop()
-                if name in seen or name not in subgraph.types:
-                    continue
-                seen.add(name)
-                child = subgraph.types[name]
-                stack.extend(named(f.type) for f in child.fields.values() if not f.has("external"))
-                stack.extend(child.members)
     return seen
