@@ -417,7 +417,7 @@ class Printer:
                 args.append(f"requires: {_string(self._requires(source))}")
             if sfield.has("provides"):
                 args.append(f"provides: {_string(str(sfield.arg('provides', 'fields')))}")
-            if self._overrides(source):
+            if sfield.has("override"):  # printed even when the source does not exist, as Apollo
                 args.append(f"override: {_string(str(sfield.arg('override', 'from')))}")
                 label = sfield.arg("override", "label")
                 if label is not None and sfield.arg("override", "from") in by_graph:
@@ -436,8 +436,7 @@ class Printer:
             return ""
         parts = []
         for name in names:
-            argument = definitions[0].arguments[name]
-            text = f"{name}: {argument.type}"
+            text = f"{name}: {_strictest([d.arguments[name].type for d in definitions])}"
             default = next(
                 (d.arguments[name].default for d in definitions if d.arguments[name].default), None
             )
@@ -496,13 +495,18 @@ class Printer:
             if len(defined) != len(merged.parts):
                 continue  # input types merge by intersection
             sfield = defined[0].field
-            text = self._description(sfield.description, "  ") + f"  {name}: {sfield.type}"
-            default = next((s.field.default for s in defined if s.field.default), None)
-            if default is not None:
-                text += f" = {default}"
+            types = [s.field.type for s in defined]
+            text = self._description(sfield.description, "  ") + f"  {name}: {_strictest(types)}"
+            defaults = [s.field.default for s in defined]
+            if None not in defaults:  # a default only some subgraphs give is dropped (a hint)
+                text += f" = {defaults[0]}"
             text += "".join(
                 f" {d}" for d in self._common_directives([s.field.directives for s in defined])
             )
+            if len(set(types)) > 1:
+                text += "".join(
+                    f' @join__field(graph: {s.graph}, type: "{s.field.type}")' for s in defined
+                )
             lines.append(text)
         return "\n".join(lines)
 
@@ -520,6 +524,12 @@ class Printer:
             return f'{indent}"""{text}"""\n'
         body = "\n".join(indent + line if line else "" for line in text.split("\n"))
         return f'{indent}"""\n{body}\n{indent}"""\n'
+
+
+def _strictest(types: list[str]) -> str:
+    """An input's merged type: the one with the most non-null marks (a client must satisfy
+    every subgraph)."""
+    return max(types, key=lambda t: t.count("!"))
 
 
 def _named(type_text: str) -> str:
