@@ -57,17 +57,18 @@ def apollo(case: str) -> Outcome:
     supergraph = directory / "apollo_supergraph.graphql"
     if errors.exists():
         return Outcome(frozenset(errors.read_text().split()))
-    assert supergraph.exists(), (
-        f"{case}: Apollo's outcome is not recorded: run tools/compose_parity.py"
-    )
+    if not supergraph.exists():
+        raise FileNotFoundError(
+            f"{case}: Apollo's outcome is not recorded: run tools/compose_parity.py"
+        )
     return Outcome(frozenset(), supergraph.read_text())
 
 
 @cache
 def ours(case: str) -> Outcome:
-    """Our composer's verdict; a subgraph it cannot read counts as its error's `code` (or the
-    exception's class name when it has none), a crash as `crash: <exception>`: neither ever
-    equals an Apollo code."""
+    """Our composer's verdict. A subgraph it cannot read counts as its error's `code`, or as the
+    exception's class name when the error has none; a crash as `crash: <exception>`. Neither of
+    the last two is ever an Apollo code."""
     try:
         subgraphs = [
             read_subgraph(f.stem, f"http://{f.stem}:4000/graphql", f.read_text())
