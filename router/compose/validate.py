@@ -1,16 +1,19 @@
-"""Composition rules: what makes a set of subgraphs fail to compose, with Apollo's error codes.
+"""The core composition rules, with Apollo's error codes (the other families are in
+`router/compose/rules/`, one module each; the pipeline in merge.py runs both).
 
 Each check returns `CompositionError`s naming the types, fields and subgraphs involved:
 
-    per subgraph      KEY_INVALID_FIELDS, REQUIRES_INVALID_FIELDS, PROVIDES_INVALID_FIELDS,
+    per subgraph      KEY_INVALID_FIELDS, REQUIRES_INVALID_FIELDS, PROVIDES_INVALID_FIELDS
+                      (empty, aliased, unknown fields), *_DIRECTIVE_IN_FIELDS_ARG,
                       EXTERNAL_UNUSED
     across subgraphs  TYPE_KIND_MISMATCH, FIELD_TYPE_MISMATCH, FIELD_ARGUMENT_TYPE_MISMATCH,
                       INVALID_FIELD_SHARING, ENUM_VALUE_MISMATCH, EMPTY_MERGED_ENUM_TYPE,
                       REQUIRED_INPUT_FIELD_MISSING_IN_SOME_SUBGRAPH, EMPTY_MERGED_INPUT_TYPE,
                       OVERRIDE_FROM_SELF_ERROR, OVERRIDE_SOURCE_HAS_OVERRIDE
     visibility        REFERENCED_INACCESSIBLE (an accessible field typed with an inaccessible type)
-    reachability      SATISFIABILITY_ERROR (a field only on an entity no other subgraph can
-                      reach: no resolvable @key there and no root path to it)
+    reachability      SATISFIABILITY_ERROR (a field only where no query can enter its type:
+                      no root path there, and no resolvable @key whose fields another
+                      subgraph holding the type can give; not Apollo's full query-path walk)
 
 Hints (FROM_SUBGRAPH_DOES_NOT_EXIST) are returned separately: they do not fail composition.
 """
