@@ -60,7 +60,6 @@ CODES_DIFFER: dict[str, str] = {
     "compose-directive-not-linked": "ours accepts it",
     "context-name-invalid": "ours accepts it",
     "context-not-set": "ours accepts it",
-    "interface-key-missing-implementation-type": "ours: INVALID_FIELD_SHARING",
     "override-of-field-with-requires": "ours accepts it",
     "sharing-mismatched-runtime-types": "ours accepts it",
     "type-kind-input-vs-object": "ours: TYPE_KIND_MISMATCH",
@@ -89,7 +88,7 @@ OUTPUT_DOES_NOT_LOAD: dict[str, str] = {}
 MIN_CASES = 150
 
 # Measured parity (see test_parity_floor): it may only go up.
-BROKEN_PARITY_FLOOR = 0.9428
+BROKEN_PARITY_FLOOR = 0.95
 VALID_PARITY_FLOOR = 0.954
 
 

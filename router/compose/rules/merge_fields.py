@@ -1,7 +1,8 @@
 """Fields, arguments and input fields across subgraphs: a required argument is in every
 subgraph that resolves the field (REQUIRED_ARGUMENT_MISSING_IN_SOME_SUBGRAPH); defaults agree
 (INPUT_FIELD_DEFAULT_MISMATCH, FIELD_ARGUMENT_DEFAULT_MISMATCH); an object type has every field
-of the interfaces it implements (INTERFACE_FIELD_NO_IMPLEM)."""
+of the interfaces it implements (INTERFACE_FIELD_NO_IMPLEM); a subgraph keying an interface
+defines all its implementations (INTERFACE_KEY_MISSING_IMPLEMENTATION_TYPE)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,46 @@ def check(merged: dict[str, Merged]) -> list[CompositionError]:
             errors += _input_defaults(entry)
         if entry.kind == "object":
             errors += _interface_fields(entry, merged)
+        if entry.kind == "interface":
+            errors += _keyed_interface(entry, merged)
         errors += _extension_base(entry)
+    return errors
+
+
+def _keyed_interface(entry: Merged, merged: dict[str, Merged]) -> list[CompositionError]:
+    """INTERFACE_KEY_MISSING_IMPLEMENTATION_TYPE: a subgraph that gives an interface a @key
+    defines every type implementing it anywhere (it must resolve any of them by that key)."""
+    implementations = [
+        other.name
+        for other in merged.values()
+        if other.kind == "object" and any(entry.name in t.interfaces for _, t in other.parts)
+    ]
+    errors = []
+    for subgraph, itype in entry.parts:
+        if not itype.keys or itype.has("interfaceObject") or itype.kind != "interface":
+            continue
+        missing = [
+            name
+            for name in implementations
+            if entry.name not in getattr(subgraph.types.get(name), "interfaces", ())
+        ]
+        if missing:
+            errors.append(
+                CompositionError(
+                    "INTERFACE_KEY_MISSING_IMPLEMENTATION_TYPE",
+                    f'[{subgraph.name}] Interface "{entry.name}" has a @key here, but its '
+                    "implementation"
+                    + ("s " if len(missing) > 1 else " ")
+                    + ", ".join(f'"{m}"' for m in missing)
+                    + " (from other subgraphs) "
+                    + ("are" if len(missing) > 1 else "is")
+                    + " not defined here: define "
+                    + ("them" if len(missing) > 1 else "it")
+                    + f' implementing "{entry.name}", or make "{entry.name}" an '
+                    "@interfaceObject here.",
+                    (subgraph.name,),
+                )
+            )
     return errors
 
 
