@@ -205,9 +205,12 @@ def _plan(args: argparse.Namespace) -> int:
 
 
 def _compose(args: argparse.Namespace) -> int:
-    from router.compose import compose_config
+    from router.compose import compose_config_with_hints
 
-    sdl = compose_config(args.config)
+    composition = compose_config_with_hints(args.config)
+    for hint in composition.hints:  # Apollo's hints: worth reading, never a failure
+        print(f"warning {hint}", file=sys.stderr)
+    sdl = composition.supergraph
     if args.output:
         args.output.write_text(sdl)
     else:

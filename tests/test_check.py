@@ -117,3 +117,43 @@ def test_cli_exit_code_and_json(tmp_path: Path) -> None:
     assert report["data"]["success"] is False
     assert [p["code"] for p in report["data"]["problems"]] == ["STALE_SUPERGRAPH"]
     assert report["error"]["code"] == "CHECK_FAILED"
+
+
+def test_no_queries_is_named_by_check_and_compose_writes_nothing(tmp_path: Path) -> None:
+    config, supergraph = project(tmp_path)
+    (tmp_path / "a.graphql").write_text(FED + 'type Product @key(fields: "id") { id: ID! }\n')
+    result = run_check(config, supergraph)
+    assert codes(result) == ["NO_QUERIES"]  # the cause, not a syntax error of the output
+    output = tmp_path / "out.graphql"
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "router",
+            "compose",
+            "--config",
+            str(config),
+            "--output",
+            str(output),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode != 0 and "NO_QUERIES" in run.stderr
+    assert not output.exists()
+
+
+def test_compose_prints_hints_as_warnings(tmp_path: Path) -> None:
+    config, _ = project(
+        tmp_path,
+        a=A + "directive @trace(level: Int) on FIELD | QUERY\n",
+        b=B + "directive @trace(level: Int) on FIELD\n",
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "router", "compose", "--config", str(config)],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0
+    assert "warning [INCONSISTENT_EXECUTABLE_DIRECTIVE_LOCATIONS]" in run.stderr
+    assert "directive @trace(level: Int) on FIELD\n" in run.stdout  # the locations all allow

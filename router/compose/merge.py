@@ -1,4 +1,4 @@
-"""Merge subgraphs into a supergraph SDL (`@link` v1.0, join v0.5).
+"""Merge subgraphs into a supergraph SDL (`@link` v1.0, join v0.3 to v0.5 as join.py chooses).
 
 `compose()` reads like its steps: read each subgraph, merge every type across them, then print
 the supergraph with the join metadata that says which subgraph resolves what. Subgraphs are
@@ -12,31 +12,21 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from router.compose.subgraph import SField, SType, Subgraph
-from router.errors import RouterError
-from router.operation.ir import Field, InlineFragment, Selection, parse_field_set
+from graphql import GraphQLError
+
+from router.compose.errors import CompositionError
+from router.compose.executable import executable_directives
+from router.compose.field_set import used_fields
+from router.compose.join import join_definitions, join_machinery, join_url, join_version
+from router.compose.subgraph import SField, SType, Subgraph, is_external
+from router.errors import RouterError, SupergraphError
+from router.operation.ir import Field, parse_field_set
+from router.supergraph.load import load_supergraph
 
 LINK = "https://specs.apollo.dev/link/v1.0"
-JOIN = "https://specs.apollo.dev/join/v0.5"
 INACCESSIBLE = "https://specs.apollo.dev/inaccessible/v0.2"
 TAG = "https://specs.apollo.dev/tag/v0.3"
 COST = "https://specs.apollo.dev/cost/v0.1"
-
-JOIN_DEFINITIONS = """directive @join__directive(graphs: [join__Graph!], name: String!, args: join__DirectiveArguments) repeatable on SCHEMA | OBJECT | INTERFACE | FIELD_DEFINITION
-
-directive @join__enumValue(graph: join__Graph!) repeatable on ENUM_VALUE
-
-directive @join__field(graph: join__Graph, requires: join__FieldSet, provides: join__FieldSet, type: String, external: Boolean, override: String, usedOverridden: Boolean, overrideLabel: String, contextArguments: [join__ContextArgument!]) repeatable on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
-
-directive @join__graph(name: String!, url: String!) on ENUM_VALUE
-
-directive @join__implements(graph: join__Graph!, interface: String!) repeatable on OBJECT | INTERFACE
-
-directive @join__type(graph: join__Graph!, key: join__FieldSet, extension: Boolean! = false, resolvable: Boolean! = true, isInterfaceObject: Boolean! = false) repeatable on OBJECT | INTERFACE | UNION | ENUM | INPUT_OBJECT | SCALAR
-
-directive @join__unionMember(graph: join__Graph!, member: String!) repeatable on UNION
-
-directive @link(url: String, as: String, for: link__Purpose, import: [link__Import]) repeatable on SCHEMA"""
 
 INACCESSIBLE_DEFINITION = (
     "directive @inaccessible on FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ARGUMENT_DEFINITION"
@@ -54,33 +44,6 @@ COST_DEFINITIONS = (
     "directive @listSize(assumedSize: Int, slicingArguments: [String!], sizedFields: [String!],"
     " requireOneSlicingArgument: Boolean = true) on FIELD_DEFINITION"
 )
-
-MACHINERY_TYPES = '''input join__ContextArgument {
-  name: String!
-  type: String!
-  context: String!
-  selection: join__FieldValue!
-}
-
-scalar join__DirectiveArguments
-
-scalar join__FieldSet
-
-scalar join__FieldValue
-
-scalar link__Import
-
-enum link__Purpose {
-  """
-  `SECURITY` features provide metadata necessary to securely resolve fields.
-  """
-  SECURITY
-
-  """
-  `EXECUTION` features provide metadata necessary for operation execution.
-  """
-  EXECUTION
-}'''
 
 
 def graph_enum_name(subgraph_name: str) -> str:
@@ -121,23 +84,6 @@ def merge_types(subgraphs: Sequence[Subgraph]) -> dict[str, Merged]:
     return merged
 
 
-def key_field_names(stype: SType) -> set[str]:
-    names: set[str] = set()
-    for key in stype.keys:
-        names |= _top_level_names(parse_field_set(str(key.get("fields", ""))))
-    return names
-
-
-def _top_level_names(selections: Iterable[Selection]) -> set[str]:
-    names: set[str] = set()
-    for selection in selections:
-        if isinstance(selection, Field):
-            names.add(selection.name)
-        elif isinstance(selection, InlineFragment):
-            names |= _top_level_names(selection.selections)
-    return names
-
-
 def _nullable(type_text: str) -> str:
     return type_text[:-1] if type_text.endswith("!") else type_text
 
@@ -163,6 +109,7 @@ class Printer:
         self.uses_inaccessible = False
         self.uses_tag = False
         self.uses_cost = False
+        self.hints: list[CompositionError] = []
 
     # --- whole document ------------------------------------------------------------------
 
@@ -178,8 +125,9 @@ class Printer:
             )
             if root in merged
         ]
-        links = [f'  @link(url: "{LINK}")', f'  @link(url: "{JOIN}", for: EXECUTION)']
-        definitions = [JOIN_DEFINITIONS]
+        version = join_version(self.subgraphs)
+        links = [f'  @link(url: "{LINK}")', f'  @link(url: "{join_url(version)}", for: EXECUTION)']
+        definitions = [join_definitions(version)]
         if self.uses_inaccessible:
             links.append(f'  @link(url: "{INACCESSIBLE}", for: SECURITY)')
             definitions.append(INACCESSIBLE_DEFINITION)
@@ -199,8 +147,10 @@ class Printer:
             )
             + "\n}"
         )
+        executable, self.hints = executable_directives(self.subgraphs)
+        definitions += executable
         directives = "\n\n".join(sorted("\n\n".join(definitions).split("\n\n")))
-        return "\n\n".join([schema, directives, *types, graph_enum, MACHINERY_TYPES]) + "\n"
+        return "\n\n".join([schema, directives, *types, graph_enum, join_machinery(version)]) + "\n"
 
     # --- types ---------------------------------------------------------------------------
 
@@ -243,11 +193,16 @@ class Printer:
         for subgraph, stype in merged.parts:
             graph = graph_enum_name(subgraph.name)
             is_root = merged.name in subgraph.roots.values() or merged.name == "Query"
-            extension = ", extension: true" if stype.extension and not is_root else ""
+            # As Apollo: only a key says it is an extension, and Fed 1's upgrade turns an
+            # `extend type` into a definition (an @extends stays).
+            extended = not is_root and (
+                stype.has("extends") or (stype.extension and subgraph.federation2)
+            )
+            extension = ", extension: true" if extended else ""
             interface_object = ", isInterfaceObject: true" if stype.has("interfaceObject") else ""
             keys = stype.keys if merged.kind in ("object", "interface") else []
             if not keys:
-                lines.append(f"@join__type(graph: {graph}{extension}{interface_object})")
+                lines.append(f"@join__type(graph: {graph}{interface_object})")
             for key in keys:
                 resolvable = "" if key.get("resolvable", True) else ", resolvable: false"
                 fields = _string(str(key.get("fields", "")))
@@ -362,14 +317,7 @@ class Printer:
         return list(extra.items())
 
     def _external(self, source: FieldSource) -> bool:
-        if not source.field.has("external"):
-            return False
-        # @external on the key fields of a type extension (or of any Fed 1 type) only restates
-        # the key: the subgraph does resolve them.
-        restated = (source.stype.extension or not source.subgraph.federation2) and (
-            source.field.name in key_field_names(source.stype)
-        )
-        return not restated
+        return is_external(source.subgraph, source.stype, source.field)
 
     def _most_general(self, types: set[str]) -> str:
         """The supergraph type of an output field typed differently across subgraphs: the
@@ -401,18 +349,34 @@ class Printer:
         """An overridden field its subgraph still needs: a key field, a field its @requires or
         @provides select, or the implementation of an interface field there."""
         name = source.field.name
-        if name in key_field_names(source.stype):
+        if (source.stype.name, name) in used_fields(source.subgraph):
             return True
-        for other in source.stype.fields.values():
-            for directive in ("requires", "provides"):
-                fields = other.arg(directive, "fields")
-                if fields is not None and re.search(rf"\\b{re.escape(name)}\\b", str(fields)):
-                    return True
         return any(
             name in source.subgraph.types[i].fields
             for i in source.stype.interfaces
             if i in source.subgraph.types
         )
+
+    @staticmethod
+    def _requires(source: FieldSource) -> str:
+        """The @requires field set; in a Fed 1 subgraph without the fields it resolves itself,
+        as Apollo's upgrade of Fed 1 subgraphs drops them."""
+        fields = str(source.field.arg("requires", "fields"))
+        if source.subgraph.federation2:
+            return fields
+        try:
+            selections = parse_field_set(fields)
+        except GraphQLError:
+            return fields
+        if not all(isinstance(s, Field) and not s.selections for s in selections):
+            return fields
+        kept = [
+            s.name
+            for s in selections
+            if isinstance(s, Field)
+            and (s.name not in source.stype.fields or source.stype.fields[s.name].has("external"))
+        ]
+        return " ".join(kept) if kept else fields
 
     def _join_fields(
         self, merged: Merged, sources: list[FieldSource], field_type: str
@@ -450,13 +414,14 @@ class Printer:
                 else:
                     continue  # fully overridden and unused: the subgraph no longer has it
             if sfield.has("requires"):
-                args.append(f"requires: {_string(str(sfield.arg('requires', 'fields')))}")
+                args.append(f"requires: {_string(self._requires(source))}")
             if sfield.has("provides"):
                 args.append(f"provides: {_string(str(sfield.arg('provides', 'fields')))}")
-            if self._overrides(source):
+            if sfield.has("override"):  # printed even when the source does not exist, as Apollo
                 args.append(f"override: {_string(str(sfield.arg('override', 'from')))}")
                 label = sfield.arg("override", "label")
-                if label is not None:
+                if label is not None and sfield.arg("override", "from") in by_graph:
+                    # A label only means something while the source still resolves the field.
                     args.append(f"overrideLabel: {_string(str(label))}")
             if types_differ:
                 args.append(f"type: {_string(sfield.type)}")
@@ -471,8 +436,7 @@ class Printer:
             return ""
         parts = []
         for name in names:
-            argument = definitions[0].arguments[name]
-            text = f"{name}: {argument.type}"
+            text = f"{name}: {_strictest([d.arguments[name].type for d in definitions])}"
             default = next(
                 (d.arguments[name].default for d in definitions if d.arguments[name].default), None
             )
@@ -531,13 +495,18 @@ class Printer:
             if len(defined) != len(merged.parts):
                 continue  # input types merge by intersection
             sfield = defined[0].field
-            text = self._description(sfield.description, "  ") + f"  {name}: {sfield.type}"
-            default = next((s.field.default for s in defined if s.field.default), None)
-            if default is not None:
-                text += f" = {default}"
+            types = [s.field.type for s in defined]
+            text = self._description(sfield.description, "  ") + f"  {name}: {_strictest(types)}"
+            defaults = [s.field.default for s in defined]
+            if None not in defaults:  # a default only some subgraphs give is dropped (a hint)
+                text += f" = {defaults[0]}"
             text += "".join(
                 f" {d}" for d in self._common_directives([s.field.directives for s in defined])
             )
+            if len(set(types)) > 1:
+                text += "".join(
+                    f' @join__field(graph: {s.graph}, type: "{s.field.type}")' for s in defined
+                )
             lines.append(text)
         return "\n".join(lines)
 
@@ -557,6 +526,12 @@ class Printer:
         return f'{indent}"""\n{body}\n{indent}"""\n'
 
 
+def _strictest(types: list[str]) -> str:
+    """An input's merged type: the one with the most non-null marks (a client must satisfy
+    every subgraph)."""
+    return max(types, key=lambda t: t.count("!"))
+
+
 def _named(type_text: str) -> str:
     return type_text.replace("[", "").replace("]", "").replace("!", "")
 
@@ -566,10 +541,27 @@ def _string(value: str | None) -> str:
     return '"' + escaped + '"'
 
 
+@dataclass(frozen=True, slots=True)
+class Composition:
+    """A composed supergraph and the hints composition gave on the way (Apollo's hint codes)."""
+
+    supergraph: str
+    hints: tuple[CompositionError, ...] = ()
+
+
 def compose_subgraphs(subgraphs: Sequence[Subgraph]) -> str:
     """The supergraph SDL for these subgraphs (in any order); CompositionFailed lists every
     rule they break."""
+    return compose(subgraphs).supergraph
+
+
+def compose(subgraphs: Sequence[Subgraph]) -> Composition:
+    """Validate each subgraph, merge, validate the merged types, check satisfiability, print —
+    and load what was printed, so that a supergraph the router cannot serve is never returned.
+    CompositionFailed lists every rule the subgraphs break."""
+    from router.compose.rules import merged_errors, subgraph_errors
     from router.compose.validate import (
+        CompositionError,
         validate_inaccessible,
         validate_merge,
         validate_satisfiability,
@@ -577,15 +569,51 @@ def compose_subgraphs(subgraphs: Sequence[Subgraph]) -> str:
     )
 
     ordered = sorted(subgraphs, key=lambda s: s.name)
-    errors = [error for subgraph in ordered for error in validate_subgraph(subgraph)]
+    unreadable = [
+        CompositionError(
+            "INVALID_GRAPHQL",
+            f"[{s.name}] The schema is not valid GraphQL SDL: {s.syntax_error} Fix the syntax "
+            "and compose again.",
+            (s.name,),
+        )
+        for s in ordered
+        if s.syntax_error is not None
+    ]
+    if unreadable:
+        raise CompositionFailed(unreadable)
+    errors = []
+    for subgraph in ordered:
+        own = subgraph_errors(subgraph)
+        if not any(e.code == "INVALID_GRAPHQL" for e in own):
+            own = [*validate_subgraph(subgraph), *own]
+        errors += own
+    if errors:  # as Apollo does, merge only subgraphs that are valid on their own
+        raise CompositionFailed(errors)
     merged = merge_types(ordered)
     merge_errors, hints = validate_merge(ordered, merged)
-    errors += merge_errors + validate_inaccessible(merged)
+    errors += merge_errors + merged_errors(ordered, merged) + validate_inaccessible(merged)
     if not errors:
         errors += validate_satisfiability(ordered, merged)
     if errors:
         raise CompositionFailed(errors, hints)
-    return Printer(ordered).document(merged)
+    printer = Printer(ordered)
+    supergraph = printer.document(merged)
+    try:
+        load_supergraph(supergraph)
+    except SupergraphError as exc:
+        raise CompositionFailed(
+            [
+                CompositionError(
+                    "INVALID_SUPERGRAPH",
+                    f"The supergraph composed from subgraphs {', '.join(s.name for s in ordered)} "
+                    f"cannot be served ({exc}): this is a defect of our composer, not of the "
+                    "subgraphs; please report it with the subgraphs' schemas.",
+                    tuple(s.name for s in ordered),
+                )
+            ],
+            hints,
+        ) from None
+    return Composition(supergraph, tuple(hints + printer.hints))
 
 
 class CompositionFailed(RouterError):

@@ -10,6 +10,7 @@ The machinery subgraph libraries print (`_service`, `_entities`, `_Any`, `_Entit
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +40,7 @@ from graphql import (
 )
 
 from router.errors import RouterError
+from router.operation.ir import Field, InlineFragment, Selection, parse_field_set
 
 FEDERATION_DIRECTIVES = (
     "key",
@@ -151,6 +153,29 @@ class SType:
         return self.directives.get("key", [])
 
 
+@dataclass(frozen=True, slots=True)
+class LinkImport:
+    """One element of a `@link(import:)`: `"@key"`, or `{ name: "@key", as: "@primaryKey" }`."""
+
+    name: str
+    local: str
+    valid: bool = True
+    """False when the element is neither a string nor an object with a string `name`."""
+
+
+@dataclass(frozen=True, slots=True)
+class FederationLink:
+    """The subgraph's `@link` to the federation spec."""
+
+    url: str
+    version: tuple[int, int]
+    prefix: str
+    """What unimported federation names are prefixed with (`federation__` unless `as:`)."""
+    imports: tuple[LinkImport, ...] = ()
+    repeated: bool = False
+    """True when the schema links the federation spec more than once."""
+
+
 @dataclass
 class Subgraph:
     name: str
@@ -160,22 +185,39 @@ class Subgraph:
     roots: dict[str, str]
     """Operation kind → root type name in this subgraph."""
     other_directives: set[str] = field(default_factory=set)
+    link: FederationLink | None = None
+    """The `@link` to federation (None for a Federation 1 subgraph)."""
+    directive_definitions: dict[str, DirectiveDefinitionNode] = field(default_factory=dict)
+    """Directive definitions the SDL writes, by their local name."""
+    syntax_error: str | None = None
+    """Why the SDL does not parse (then the subgraph has no types)."""
+    explicit_roots: dict[str, str] = field(default_factory=dict)
+    """Root types a `schema { ... }` definition or extension names, by operation kind."""
+    document: DocumentNode | None = None
+    """The SDL as parsed (None when it does not parse)."""
 
 
 def read_subgraph(name: str, url: str, sdl: str) -> Subgraph:
+    """The subgraph an SDL describes. An SDL that does not parse gives a subgraph with
+    `syntax_error` set, which composition refuses as INVALID_GRAPHQL."""
     try:
         document = parse(sdl, no_location=False)
     except GraphQLError as exc:
-        raise SubgraphError(f"subgraph {name!r}: schema is not valid SDL: {exc.message}") from None
+        return Subgraph(name, url, True, {}, {}, syntax_error=exc.message)
     names, federation2 = _directive_names(document)
+    link = _federation_link(document)
     types: dict[str, SType] = {}
     roots = {"query": "Query", "mutation": "Mutation", "subscription": "Subscription"}
+    explicit: dict[str, str] = {}
+    definitions: dict[str, DirectiveDefinitionNode] = {}
     for definition in document.definitions:
         if isinstance(definition, (SchemaDefinitionNode, SchemaExtensionNode)):
             for operation in definition.operation_types or ():
                 roots[operation.operation.value] = operation.type.name.value
+                explicit[operation.operation.value] = operation.type.name.value
             continue
         if isinstance(definition, DirectiveDefinitionNode):
+            definitions.setdefault(definition.name.value, definition)
             continue
         kind = _KINDS.get(type(definition))
         if kind is None:
@@ -201,7 +243,62 @@ def read_subgraph(name: str, url: str, sdl: str) -> Subgraph:
     ]:
         del types[type_name]  # a root type that had only _service/_entities
         present = {k: r for k, r in present.items() if r != type_name}
-    return Subgraph(name=name, url=url, federation2=federation2, types=types, roots=present)
+    present = _default_root_names(types, present)
+    return Subgraph(
+        name=name,
+        url=url,
+        federation2=federation2,
+        types=types,
+        roots=present,
+        link=link,
+        directive_definitions=definitions,
+        explicit_roots=explicit,
+        document=document,
+    )
+
+
+def _federation_link(document: DocumentNode) -> FederationLink | None:
+    links = [
+        d
+        for definition in document.definitions
+        if isinstance(definition, (SchemaDefinitionNode, SchemaExtensionNode))
+        for d in definition.directives or ()
+        if d.name.value == "link" and _FEDERATION_URL.match(str(_arguments(d).get("url", "")))
+    ]
+    first = _first_federation_link(document)
+    if first is not None and len(links) > 1:
+        return FederationLink(first.url, first.version, first.prefix, first.imports, True)
+    return first
+
+
+def _first_federation_link(document: DocumentNode) -> FederationLink | None:
+    for definition in document.definitions:
+        if not isinstance(definition, (SchemaDefinitionNode, SchemaExtensionNode)):
+            continue
+        for directive in definition.directives or ():
+            if directive.name.value != "link":
+                continue
+            args = _arguments(directive)
+            url = str(args.get("url", ""))
+            match = _FEDERATION_URL.match(url)
+            if not match:
+                continue
+            imports = []
+            for item in args.get("import") or ():
+                if isinstance(item, str):
+                    imports.append(LinkImport(item, item))
+                elif isinstance(item, dict) and isinstance(item.get("name"), str):
+                    local = item.get("as")
+                    imports.append(LinkImport(item["name"], str(local or item["name"])))
+                else:
+                    imports.append(LinkImport(str(item), str(item), valid=False))
+            return FederationLink(
+                url=url,
+                version=(int(match.group(1)), int(match.group(2))),
+                prefix=str(args.get("as") or "federation") + "__",
+                imports=tuple(imports),
+            )
+    return None
 
 
 def _directive_names(document: DocumentNode) -> tuple[dict[str, str], bool]:
@@ -219,6 +316,8 @@ def _directive_names(document: DocumentNode) -> tuple[dict[str, str], bool]:
             names = {prefix + d: d for d in FEDERATION_DIRECTIVES}
             for item in args.get("import") or ():
                 if isinstance(item, dict):
+                    if not isinstance(item.get("name"), str):
+                        continue  # INVALID_LINK_DIRECTIVE_USAGE (rules/links.py)
                     local, original = str(item.get("as") or item["name"]), str(item["name"])
                 else:
                     local = original = item
@@ -320,3 +419,65 @@ def _field_like_value(node: Any, names: dict[str, str]) -> SField:
         directives=_directives(node, names),
         description=_description(node),
     )
+
+
+def key_field_names(stype: SType) -> set[str]:
+    """The top-level fields the type's @key directives select."""
+    names: set[str] = set()
+    for key in stype.keys:
+        fields = key.get("fields")
+        if isinstance(fields, str):
+            try:
+                names |= _top_level_names(parse_field_set(fields))
+            except GraphQLError:
+                continue  # KEY_INVALID_FIELDS says why
+    return names
+
+
+def _top_level_names(selections: Iterable[Selection]) -> set[str]:
+    names: set[str] = set()
+    for selection in selections:
+        if isinstance(selection, Field):
+            names.add(selection.name)
+        elif isinstance(selection, InlineFragment):
+            names |= _top_level_names(selection.selections)
+    return names
+
+
+def is_external(subgraph: Subgraph, stype: SType, sfield: SField) -> bool:
+    """Whether the subgraph only declares the field (another resolves it). @external on the key
+    fields of a type extension (or of any Fed 1 type) only restates the key: the subgraph does
+    resolve them."""
+    if not sfield.has("external"):
+        return False
+    restated = (stype.extension or not subgraph.federation2) and (
+        sfield.name in key_field_names(stype)
+    )
+    return not restated
+
+
+_DEFAULT_ROOTS = {"query": "Query", "mutation": "Mutation", "subscription": "Subscription"}
+
+
+def _default_root_names(types: dict[str, SType], roots: dict[str, str]) -> dict[str, str]:
+    """Root types renamed in `schema { ... }` take their default names, as they have in the
+    supergraph (unless another type has that name: ROOT_QUERY_USED and its kin say so)."""
+    renames = {
+        root: _DEFAULT_ROOTS[kind]
+        for kind, root in roots.items()
+        if root != _DEFAULT_ROOTS[kind] and _DEFAULT_ROOTS[kind] not in types
+    }
+    if not renames:
+        return roots
+    for old, new in renames.items():
+        stype = types.pop(old)
+        stype.name = new
+        types[new] = stype
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, renames)) + r")\b")
+    for stype in types.values():
+        for sfield in stype.fields.values():
+            for typed in (sfield, *sfield.arguments.values()):
+                typed.type = pattern.sub(lambda m: renames[m.group(1)], typed.type)
+        stype.interfaces = [renames.get(i, i) for i in stype.interfaces]
+        stype.members = [renames.get(m, m) for m in stype.members]
+    return {kind: renames.get(root, root) for kind, root in roots.items()}

@@ -1,16 +1,19 @@
-"""Composition rules: what makes a set of subgraphs fail to compose, with Apollo's error codes.
+"""The core composition rules, with Apollo's error codes (the other families are in
+`router/compose/rules/`, one module each; the pipeline in merge.py runs both).
 
 Each check returns `CompositionError`s naming the types, fields and subgraphs involved:
 
-    per subgraph      KEY_INVALID_FIELDS, REQUIRES_INVALID_FIELDS, PROVIDES_INVALID_FIELDS,
+    per subgraph      KEY_INVALID_FIELDS, REQUIRES_INVALID_FIELDS, PROVIDES_INVALID_FIELDS
+                      (empty, aliased, unknown fields), *_DIRECTIVE_IN_FIELDS_ARG,
                       EXTERNAL_UNUSED
     across subgraphs  TYPE_KIND_MISMATCH, FIELD_TYPE_MISMATCH, FIELD_ARGUMENT_TYPE_MISMATCH,
                       INVALID_FIELD_SHARING, ENUM_VALUE_MISMATCH, EMPTY_MERGED_ENUM_TYPE,
                       REQUIRED_INPUT_FIELD_MISSING_IN_SOME_SUBGRAPH, EMPTY_MERGED_INPUT_TYPE,
                       OVERRIDE_FROM_SELF_ERROR, OVERRIDE_SOURCE_HAS_OVERRIDE
     visibility        REFERENCED_INACCESSIBLE (an accessible field typed with an inaccessible type)
-    reachability      SATISFIABILITY_ERROR (a field only on an entity no other subgraph can
-                      reach: no resolvable @key there and no root path to it)
+    reachability      SATISFIABILITY_ERROR (a field only where no query can enter its type:
+                      no root path there, and no resolvable @key whose fields another
+                      subgraph holding the type can give; not Apollo's full query-path walk)
 
 Hints (FROM_SUBGRAPH_DOES_NOT_EXIST) are returned separately: they do not fail composition.
 """
@@ -18,23 +21,21 @@ Hints (FROM_SUBGRAPH_DOES_NOT_EXIST) are returned separately: they do not fail c
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from graphql import GraphQLError
 
+from router.compose.errors import CompositionError
 from router.compose.merge import Merged
-from router.compose.subgraph import SField, SType, Subgraph
+from router.compose.subgraph import SField, SType, Subgraph, is_external
 from router.operation.ir import Field, InlineFragment, Selection, parse_field_set
 
-
-@dataclass(frozen=True, slots=True)
-class CompositionError:
-    code: str
-    message: str
-    subgraphs: tuple[str, ...] = ()
-
-    def __str__(self) -> str:
-        return f"[{self.code}] {self.message}"
+__all__ = [
+    "CompositionError",
+    "validate_inaccessible",
+    "validate_merge",
+    "validate_satisfiability",
+    "validate_subgraph",
+]
 
 
 def named(type_text: str) -> str:
@@ -54,12 +55,14 @@ def validate_subgraph(subgraph: Subgraph) -> list[CompositionError]:
     used_external: set[tuple[str, str]] = set()
     for stype in subgraph.types.values():
         for key in stype.keys:
-            fields = str(key.get("fields", ""))
+            fields = key.get("fields")
+            if not isinstance(fields, str):
+                continue  # KEY_INVALID_FIELDS_TYPE (rules/keys.py)
             problem, names = _check_field_set(subgraph, stype.name, fields)
             if problem:
                 errors.append(
                     CompositionError(
-                        "KEY_INVALID_FIELDS",
+                        _field_set_code("KEY_INVALID_FIELDS", problem),
                         f'[{subgraph.name}] On type "{stype.name}", for @key(fields: "{fields}"): {problem}',
                         (subgraph.name,),
                     )
@@ -71,20 +74,25 @@ def validate_subgraph(subgraph: Subgraph) -> list[CompositionError]:
                 ("provides", "PROVIDES_INVALID_FIELDS", named(sfield.type)),
             ):
                 fields = sfield.arg(directive, "fields")
-                if fields is None:
-                    continue
-                problem, names = _check_field_set(subgraph, target, str(fields))
+                if not isinstance(fields, str) or not _composite(subgraph, target):
+                    continue  # *_INVALID_FIELDS_TYPE, PROVIDES_ON_NON_OBJECT_FIELD (rules/)
+                problem, names = _check_field_set(subgraph, target, fields)
                 if problem:
                     errors.append(
                         CompositionError(
-                            code,
+                            _field_set_code(code, problem),
                             f'[{subgraph.name}] On field "{stype.name}.{sfield.name}", for '
                             f'@{directive}(fields: "{fields}"): {problem}',
                             (subgraph.name,),
                         )
                     )
                 used_external |= names
-    if subgraph.federation2:
+    if subgraph.federation2 and not any(
+        not _composite(subgraph, named(f.type))
+        for t in subgraph.types.values()
+        for f in t.fields.values()
+        if f.has("provides")
+    ):  # as Apollo, no EXTERNAL_UNUSED next to a @provides on a leaf field
         for stype in subgraph.types.values():
             for sfield in stype.fields.values():
                 if sfield.has("external") and (stype.name, sfield.name) not in used_external:
@@ -105,6 +113,24 @@ def validate_subgraph(subgraph: Subgraph) -> list[CompositionError]:
     return errors
 
 
+_DIRECTIVE_IN_FIELDS = "it applies a directive, and a field set cannot: remove it"
+
+
+def _field_set_code(code: str, problem: str) -> str:
+    """KEY_INVALID_FIELDS, or KEY_DIRECTIVE_IN_FIELDS_ARG when a directive is the problem (and
+    the same for @requires and @provides)."""
+    if problem == _DIRECTIVE_IN_FIELDS:
+        return code.replace("INVALID_FIELDS", "DIRECTIVE_IN_FIELDS_ARG")
+    return code
+
+
+def _composite(subgraph: Subgraph, type_name: str) -> bool:
+    if type_name in ("String", "Int", "Float", "Boolean", "ID"):
+        return False
+    stype = subgraph.types.get(type_name)
+    return stype is None or stype.kind in ("object", "interface", "union")
+
+
 def _implements_external_interface_field(subgraph: Subgraph, stype: SType, sfield: SField) -> bool:
     return any(
         sfield.name in subgraph.types[i].fields for i in stype.interfaces if i in subgraph.types
@@ -115,6 +141,8 @@ def _check_field_set(
     subgraph: Subgraph, type_name: str, text: str
 ) -> tuple[str | None, set[tuple[str, str]]]:
     """A problem with a field set (None when fine), and the (type, field) pairs it selects."""
+    if not text.strip():
+        return "it selects no field", set()
     try:
         selections = parse_field_set(text)
     except GraphQLError as exc:
@@ -141,12 +169,16 @@ def _walk_field_set(
                 return problem
             continue
         assert isinstance(selection, Field)
+        if selection.alias:
+            return f'it aliases field "{selection.name}" as "{selection.alias}": remove the alias'
         if selection.name == "__typename":
             continue
         sfield = stype.fields.get(selection.name)
         if sfield is None:
             return f'field "{selection.name}" is not defined on type "{type_name}"'
         names.add((type_name, selection.name))
+        if selection.directives:
+            return _DIRECTIVE_IN_FIELDS
         if selection.selections:
             problem = _walk_field_set(subgraph, named(sfield.type), selection.selections, names)
             if problem:
@@ -206,18 +238,20 @@ def _fields(
             by_field.setdefault(name, []).append((subgraph, stype, sfield))
     for name, sources in by_field.items():
         coordinate = f"{entry.name}.{name}"
-        shapes = {_shape(f.type).replace("!", "") for _, _, f in sources}
-        nameds = {named(f.type) for _, _, f in sources}
+        # An @external declaration's type is EXTERNAL_TYPE_MISMATCH's business (rules/).
+        typed = [(s, t, f) for s, t, f in sources if not is_external(s, t, f)] or sources
+        shapes = {_shape(f.type).replace("!", "") for _, _, f in typed}
+        nameds = {named(f.type) for _, _, f in typed}
         if len(shapes) > 1 or (len(nameds) > 1 and not _related(nameds, merged)):
-            detail = ", ".join(f'type "{f.type}" in subgraph "{s.name}"' for s, _, f in sources)
+            detail = ", ".join(f'type "{f.type}" in subgraph "{s.name}"' for s, _, f in typed)
             errors.append(
                 CompositionError(
                     "FIELD_TYPE_MISMATCH",
                     f'Type of field "{coordinate}" is incompatible across subgraphs: it has {detail}',
-                    tuple(s.name for s, _, _ in sources),
+                    tuple(s.name for s, _, _ in typed),
                 )
             )
-        errors += _arguments(coordinate, [(s, f) for s, _, f in sources])
+        errors += _arguments(coordinate, [(s, f) for s, _, f in typed])
         overridden = set()
         for subgraph, _, sfield in sources:
             origin = sfield.arg("override", "from")
@@ -252,13 +286,21 @@ def _fields(
                             (subgraph.name, origin),
                         )
                     )
-                if source is not None:
+                if source is not None and not source.has("override"):
                     # With a label (progressive override) the two resolve it in turn, not at once.
+                    # Two fields overriding each other override neither (both still resolve it).
                     overridden.add(origin)
+        # A subgraph resolves the field where it is not @external, or where a @provides there
+        # selects it.
         resolving = [
-            (s, t, f) for s, t, f in sources if not f.has("external") and s.name not in overridden
+            (s, t, f)
+            for s, t, f in sources
+            if (not f.has("external") or (t.name, f.name) in _provided(s))
+            and s.name not in overridden
         ]
-        unshared = [s.name for s, t, f in resolving if not _shareable(s, t, f)]
+        unshared = [
+            s.name for s, t, f in resolving if not f.has("external") and not _shareable(s, t, f)
+        ]
         if len(resolving) > 1 and entry.kind == "object" and unshared:
             names = ", ".join(f'"{s.name}"' for s, _, _ in resolving)
             errors.append(
@@ -298,14 +340,28 @@ def _shareable(subgraph: Subgraph, stype: SType, sfield: SField) -> bool:
     return (stype.name, sfield.name) in _key_fields(subgraph)
 
 
+def _provided(subgraph: Subgraph) -> set[tuple[str, str]]:
+    """Every (type, field) a @provides of the subgraph selects."""
+    found: set[tuple[str, str]] = set()
+    for stype in subgraph.types.values():
+        for sfield in stype.fields.values():
+            fields = sfield.arg("provides", "fields")
+            if isinstance(fields, str):
+                _, names = _check_field_set(subgraph, named(sfield.type), fields)
+                found |= names
+    return found
+
+
 def _key_fields(subgraph: Subgraph) -> set[tuple[str, str]]:
     """Every (type, field) a @key of the subgraph selects, nested selections included: key
     fields are shareable without saying so."""
     found: set[tuple[str, str]] = set()
     for stype in subgraph.types.values():
         for key in stype.keys:
-            _, names = _check_field_set(subgraph, stype.name, str(key.get("fields", "")))
-            found |= names
+            fields = key.get("fields")
+            if isinstance(fields, str):
+                _, names = _check_field_set(subgraph, stype.name, fields)
+                found |= names
     return found
 
 
@@ -377,6 +433,21 @@ def _input(entry: Merged) -> list[CompositionError]:
     errors = []
     field_sets = {s.name: t.fields for s, t in entry.parts}
     common = set.intersection(*(set(f) for f in field_sets.values()))
+    for name in sorted(common):
+        defined = [(s, f[name]) for s, f in field_sets.items()]
+        if (
+            len({named(f.type) for _, f in defined}) > 1
+            or len({_shape(f.type).replace("!", "") for _, f in defined}) > 1
+        ):
+            detail = ", ".join(f'type "{f.type}" in subgraph "{s}"' for s, f in defined)
+            errors.append(
+                CompositionError(
+                    "FIELD_TYPE_MISMATCH",
+                    f'Type of input field "{entry.name}.{name}" is incompatible across '
+                    f"subgraphs: it has {detail}",
+                    tuple(s for s, _ in defined),
+                )
+            )
     for subgraph, fields in field_sets.items():
         for name, sfield in fields.items():
             if name in common:
@@ -436,12 +507,17 @@ def validate_inaccessible(merged: dict[str, Merged]) -> list[CompositionError]:
 def validate_satisfiability(
     subgraphs: Sequence[Subgraph], merged: dict[str, Merged]
 ) -> list[CompositionError]:
-    """The common case of an unreachable field: it is resolved only in subgraphs where its type
-    is neither reachable from a root field nor an entity with a resolvable key."""
-    reachable = {s.name: _reachable_types(s) for s in subgraphs}
+    """The common cases of an unreachable field: it is resolved only in subgraphs a query
+    cannot enter the type in — neither from their root fields nor through a resolvable @key
+    whose fields another subgraph, already holding the type, can give. Types no query reaches
+    in any subgraph are not checked (no query can ask for them)."""
+    reachable = _reachable(subgraphs)
+    anywhere = set().union(*reachable.values()) if reachable else set()
     errors = []
     for entry in merged.values():
         if entry.kind != "object" or entry.name in ("Query", "Mutation", "Subscription"):
+            continue
+        if entry.name not in anywhere:
             continue
         for name in dict.fromkeys(n for _, t in entry.parts for n in t.fields):
             defined = [
@@ -451,30 +527,70 @@ def validate_satisfiability(
             ]
             if not defined:
                 continue
-            if any(_enterable(s, t, reachable[s.name]) for s, t in defined):
+            if any(entry.name in reachable[s.name] for s, _ in defined):
                 continue
             where = ", ".join(f'"{s.name}"' for s, _ in defined)
             errors.append(
                 CompositionError(
                     "SATISFIABILITY_ERROR",
-                    f'The field "{entry.name}.{name}" cannot be reached from any root field: it is only '
-                    f'resolved in subgraph {where}, where "{entry.name}" has no resolvable @key and no '
-                    "field leads to it.",
+                    f'The field "{entry.name}.{name}" cannot be reached by any query: it is only '
+                    f'resolved in subgraph {where}, where no root field leads to "{entry.name}" '
+                    "and no other subgraph that has it can give the fields of a resolvable @key "
+                    "there.",
                     tuple(s.name for s, _ in defined),
                 )
             )
     return errors
 
 
-def _enterable(subgraph: Subgraph, stype: SType, reachable: set[str]) -> bool:
-    if stype.name in reachable:
-        return True
-    return any(key.get("resolvable", True) for key in stype.keys)
+def _reachable(subgraphs: Sequence[Subgraph]) -> dict[str, set[str]]:
+    """Per subgraph, the types a query can be in there: from its roots, then (until nothing
+    changes) from entities another subgraph holding them can jump in with a resolvable key."""
+    reach = {s.name: _walk_types(s, list(s.roots.values())) for s in subgraphs}
+    changed = True
+    while changed:
+        changed = False
+        for target in subgraphs:
+            for stype in target.types.values():
+                if stype.name in reach[target.name]:
+                    continue
+                if any(
+                    _key_given(source, stype.name, key)
+                    for key in stype.keys
+                    if key.get("resolvable", True) is not False
+                    for source in subgraphs
+                    if source is not target and stype.name in reach[source.name]
+                ):
+                    reach[target.name] |= _walk_types(target, [stype.name])
+                    changed = True
+    return reach
 
 
-def _reachable_types(subgraph: Subgraph) -> set[str]:
+def _key_given(source: Subgraph, type_name: str, key: dict[str, object]) -> bool:
+    """Whether `source` has the top-level fields of `key` on `type_name` (resolved there)."""
+    fields = key.get("fields")
+    if not isinstance(fields, str):
+        return False
+    try:
+        selections = parse_field_set(fields)
+    except GraphQLError:
+        return False
+    stype = source.types.get(type_name)
+    if stype is None:
+        return False
+    for selection in selections:
+        if not isinstance(selection, Field):
+            continue
+        sfield = stype.fields.get(selection.name)
+        if sfield is None or is_external(source, stype, sfield):
+            if not (stype.kind == "interface" or stype.has("interfaceObject")):
+                return False
+    return True
+
+
+def _walk_types(subgraph: Subgraph, start: list[str]) -> set[str]:
     seen: set[str] = set()
-    stack = list(subgraph.roots.values())
+    stack = list(start)
     while stack:
         name = stack.pop()
         if name in seen or name not in subgraph.types:
@@ -485,16 +601,4 @@ def _reachable_types(subgraph: Subgraph) -> set[str]:
         stack.extend(stype.members)
         if stype.kind == "interface":
             stack.extend(t.name for t in subgraph.types.values() if name in t.interfaces)
-    # entities reachable through a key make what they lead to reachable too
-    for stype in subgraph.types.values():
-        if any(k.get("resolvable", True) for k in stype.keys) and stype.name not in seen:
-            stack = [stype.name]
-            while stack:
-                name = stack.pop()
-                if name in seen or name not in subgraph.types:
-                    continue
-                seen.add(name)
-                child = subgraph.types[name]
-                stack.extend(named(f.type) for f in child.fields.values() if not f.has("external"))
-                stack.extend(child.members)
     return seen

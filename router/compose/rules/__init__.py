@@ -1,0 +1,61 @@
+"""Apollo's composition rules beyond the core ones in `validate.py`, one family per module:
+`graphql` (GraphQL's own SDL rules), `links` (the federation @link), `directives` (federation
+directive definitions), `keys`, `field_sets` (@requires/@provides), `roots`, `usage` (where
+federation directives may go), and across subgraphs `external`, `merge_fields` and
+`inaccessible`. `spec` is the federation spec's table of directives they read. Each rule
+returns `CompositionError`s with Apollo's code, naming the subgraphs involved."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from router.compose.errors import CompositionError
+from router.compose.merge import Merged
+from router.compose.rules import (
+    directives,
+    external,
+    field_sets,
+    graphql,
+    inaccessible,
+    keys,
+    links,
+    merge_fields,
+    roots,
+    usage,
+)
+from router.compose.subgraph import Subgraph
+
+__all__ = ["merged_errors", "subgraph_errors"]
+
+
+def subgraph_errors(subgraph: Subgraph) -> list[CompositionError]:
+    """What one subgraph breaks, on its own."""
+    link_errors = links.check(subgraph)
+    if any(e.code == "UNKNOWN_FEDERATION_LINK_VERSION" for e in link_errors):
+        # nothing else can be read without knowing the spec's version
+        return link_errors + graphql.unknown_directives(subgraph)
+    invalid = graphql.check(subgraph)
+    if invalid:  # as Apollo: a schema GraphQL refuses gets no federation rule checked
+        return [*link_errors, *invalid]
+    return [
+        *link_errors,
+        *directives.check(subgraph),
+        *keys.check(subgraph),
+        *field_sets.check(subgraph),
+        *roots.check(subgraph),
+        *usage.check(subgraph),
+    ]
+
+
+def merged_errors(
+    subgraphs: Sequence[Subgraph], merged: dict[str, Merged]
+) -> list[CompositionError]:
+    """What the subgraphs break together."""
+    return [
+        *links.check_merged(subgraphs),
+        *external.check(merged),
+        *merge_fields.check(merged),
+        *inaccessible.check(merged),
+        *roots.check_merged(subgraphs),
+        *usage.check_merged(merged, subgraphs),
+    ]
