@@ -1,5 +1,6 @@
-"""Which planner the router builds: the greedy one (planner.py, the default) or the one on an
-explicit query graph (graph/, `ROUTER_PLANNER=graph`)."""
+"""Which planner the router builds: the one on an explicit query graph (graph/, the default), or
+the greedy walk it replaces (planner.py, `ROUTER_PLANNER=greedy`), kept for one release so a
+plan can be compared with the old one's while the new one settles."""
 
 from __future__ import annotations
 
@@ -16,11 +17,11 @@ class Planner(Protocol):
 
 
 def planner_for(supergraph: Supergraph, max_steps: int) -> Planner:
-    """`ROUTER_PLANNER=graph` chooses the query-graph planner; anything else the default."""
-    if os.environ.get("ROUTER_PLANNER") == "graph":
-        from router.plan.graph import GraphQueryPlanner
+    """The query-graph planner; `ROUTER_PLANNER=greedy` the greedy one."""
+    if os.environ.get("ROUTER_PLANNER") == "greedy":
+        from router.plan.planner import QueryPlanner
 
-        return GraphQueryPlanner(supergraph, max_steps)
-    from router.plan.planner import QueryPlanner
+        return QueryPlanner(supergraph, max_steps)
+    from router.plan.graph import GraphQueryPlanner
 
-    return QueryPlanner(supergraph, max_steps)
+    return GraphQueryPlanner(supergraph, max_steps)
