@@ -30,9 +30,10 @@ from router.execute.executor import Executor
 from router.execute.transport import HttpTransport, SubgraphTransport
 from router.operation.ir import Selection
 from router.operation.normalize import Operation, normalize, select_operation
-from router.plan.choose import planner_for
+from router.plan.graph import GraphQueryPlanner
+from router.plan.graph.planner import INTROSPECTION_ROOT_FIELDS
+from router.plan.graph.walk import PlanningBudgetExceeded
 from router.plan.nodes import QueryPlan
-from router.plan.planner import INTROSPECTION_ROOT_FIELDS, PlanningBudgetExceeded
 from router.request.cache import BoundedCache
 from router.request.cost import DemandControl, DemandControlSettings
 from router.request.document import parse_document
@@ -86,7 +87,7 @@ class Router:
             {graph.name: graph.url for graph in supergraph.graphs.values()}
         )
         self.limits = limits or Limits()
-        self.planner = planner_for(supergraph, self.limits.max_planning_steps)
+        self.planner = GraphQueryPlanner(supergraph, self.limits.max_planning_steps)
         self.executor = Executor(
             self.transport,
             self._is_subtype,

@@ -25,8 +25,10 @@ from router.plan.graph.query_plan import build_query_plan
 from router.plan.graph.shared_roots import share_root_field
 from router.plan.graph.walk import Budget, Walk
 from router.plan.nodes import QueryPlan
-from router.plan.planner import INTROSPECTION_ROOT_FIELDS
 from router.supergraph.model import Supergraph
+
+INTROSPECTION_ROOT_FIELDS = ("__schema", "__type")
+"""Root fields the router answers from the API schema itself, never planned."""
 
 
 class GraphQueryPlanner:

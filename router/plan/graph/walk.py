@@ -10,12 +10,16 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterator
 
+from router.errors import PlanningError
 from router.operation.ir import Field, InlineFragment, Selection
 from router.plan.graph.query_graph import FieldEdge, KeyEdge, QueryGraph
-from router.plan.planner import PlanningBudgetExceeded
 
 Route = tuple[KeyEdge, ...]
 """Key edges followed in order; the last one's target is where the fields are resolved."""
+
+
+class PlanningBudgetExceeded(PlanningError):
+    """Planning this operation would take more than the planner's budget of steps."""
 
 
 class Budget:
