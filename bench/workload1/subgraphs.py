@@ -64,6 +64,7 @@ directive @key(fields: FieldSet!, resolvable: Boolean = true) repeatable on OBJE
 directive @external on FIELD_DEFINITION | OBJECT
 directive @requires(fields: FieldSet!) on FIELD_DEFINITION
 directive @provides(fields: FieldSet!) on FIELD_DEFINITION
+directive @shareable repeatable on FIELD_DEFINITION | OBJECT
 type _Service { sdl: String! }
 """
 
