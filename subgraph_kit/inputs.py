@@ -42,7 +42,11 @@ class RefuseNulCharacters(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
         document = context.graphql_document
-        where = _nul_argument(document, context.variables or {}) if document else None
+        variables = context.variables or {}
+        # The document is walked only when NUL can be in it: a literal NUL is the escape
+        # `\u0000` in the text (the lexer refuses a raw one), a variable's is in its value.
+        maybe = "\\u" in (context.query or "") or _in_value(variables, "$") is not None
+        where = _nul_argument(document, variables) if maybe and document else None
         if where is not None:
             error = BadUserInput(
                 f"{where} must not contain the NUL character (U+0000)", field=where
