@@ -200,8 +200,9 @@ def test_typename_of_an_interface_object_no_object_implements_is_a_planning_erro
     """non-resolvable-interface-object: `Node` is an interface in `a` with no implementation,
     so `a`'s `_Entity` has no member that can be a `Node`; `... on Node { __typename }` sent
     there is refused by `a` (the router then answered `{"__typename": "Node"}`, an interface
-    name, as the object's type). No subgraph knows the object's type: planning fails, as in
-    Apollo's planner; the fields `b` itself resolves still plan."""
+    name, as the object's type). There is no key edge into `a` for `Node`, so no subgraph
+    knows the object's type: planning fails, as in Apollo's planner; the fields `b` itself
+    resolves still plan."""
     supergraph = compose_sdls(
         {
             "a": _link("key", "interfaceObject")
@@ -216,6 +217,7 @@ def test_typename_of_an_interface_object_no_object_implements_is_a_planning_erro
             + "type Query { b: Node }\n",
         }
     )
+    assert QueryGraph(supergraph).key_edges("Node") == ()  # a's `_Entity` cannot be a Node
     planner = GraphQueryPlanner(supergraph)
     with pytest.raises(PlanningError, match="__typename"):
         plan_with(planner, "{ b { __typename id } }")

@@ -462,12 +462,9 @@ class Solver:
     def _resolves(self, target: str, edge: KeyEdge, selection: Selection, source: str) -> bool:
         entity = edge.type
         if isinstance(selection, InlineFragment) or selection.name == "__typename":
-            # concrete types of interface objects: a subgraph with the real interface and an
-            # object implementing it there (else `... on T` cannot be in its `_Entity`)
-            return (
-                self.qg.has_type(target, entity)
-                and not self.qg.is_interface_object(entity, target)
-                and bool(self.qg.possible_types(entity, target))
+            # concrete types of interface objects: a subgraph with the real interface
+            return self.qg.has_type(target, entity) and not self.qg.is_interface_object(
+                entity, target
             )
         found = self.walk.resolving(target, entity, selection.name)
         if found is None:
