@@ -11,6 +11,7 @@ import pytest
 from graphql import build_ast_schema, parse, validate
 
 from router.compose import compose_subgraphs, read_subgraph
+from router.errors import PlanningError
 from router.operation.normalize import normalize
 from router.plan.graph import GraphQueryPlanner
 from router.plan.graph.query_graph import QueryGraph
@@ -193,6 +194,35 @@ def test_provides_on_an_interface_field_with_type_conditions() -> None:
     plan = plan_with(GraphQueryPlanner(supergraph), "{ pet { id ... on Cat { name } } }")
     assert [f.service for f in plan.fetches] == ["pets"]
     assert "... on Cat" in plan.fetches[0].operation
+
+
+def test_typename_of_an_interface_object_no_object_implements_is_a_planning_error() -> None:
+    """non-resolvable-interface-object: `Node` is an interface in `a` with no implementation,
+    so `a`'s `_Entity` has no member that can be a `Node`; `... on Node { __typename }` sent
+    there is refused by `a` (the router then answered `{"__typename": "Node"}`, an interface
+    name, as the object's type). There is no key edge into `a` for `Node`, so no subgraph
+    knows the object's type: planning fails, as in Apollo's planner; the fields `b` itself
+    resolves still plan."""
+    supergraph = compose_sdls(
+        {
+            "a": _link("key", "interfaceObject")
+            + 'interface Node @key(fields: "id") { id: ID! }\n'
+            + 'type Product @key(fields: "id", resolvable: false) @interfaceObject { id: ID! }\n'
+            + "type Query { a: Node product: Product! }\n",
+            "b": _link("key", "interfaceObject")
+            + 'type Node @key(fields: "id", resolvable: false) @interfaceObject '
+            + "{ id: ID! field: String }\n"
+            + 'interface Product @key(fields: "id") { id: ID! }\n'
+            + 'type Bread implements Product @key(fields: "id") { id: ID! name: String! }\n'
+            + "type Query { b: Node }\n",
+        }
+    )
+    assert QueryGraph(supergraph).key_edges("Node") == ()  # a's `_Entity` cannot be a Node
+    planner = GraphQueryPlanner(supergraph)
+    with pytest.raises(PlanningError, match="__typename"):
+        plan_with(planner, "{ b { __typename id } }")
+    (fetch,) = plan_with(planner, "{ b { id field } }").fetches
+    assert fetch.service == "b"
 
 
 def test_benchmark_workload_plan_starts_each_subgraph_once_per_level() -> None:

@@ -8,7 +8,8 @@ Nodes are (subgraph, type) pairs. Edges:
   labels at plan time;
 - key edges: objects of an entity type can be sent to `target` as representations of one of
   its resolvable keys (the key's field set is the edge's condition); for an `@interfaceObject`
-  target the representation is typed as the interface;
+  target the representation is typed as the interface; none into a subgraph where the type is
+  an interface that no object implements (its `_Entity` cannot answer it);
 - abstract edges: an interface or union at (graph, type) can be each of its possible types
   that `graph` knows (`possible_types`);
 - root edges: the root type of each operation kind in every subgraph that has one.
@@ -84,8 +85,19 @@ class QueryGraph:
                         supergraph.is_interface_object(type_model.name, graph),
                     )
                     for graph in sorted(type_model.joins)
+                    if self._takes_representations(type_model.name, type_model.kind, graph)
                     for key in supergraph.resolvable_keys(type_model.name, graph)
                 )
+
+    def _takes_representations(self, type_name: str, kind: str, graph: str) -> bool:
+        """`_entities` in `graph` can answer `type_name`: an object, an @interfaceObject, or
+        an interface some object implements there (an interface with no implementation in
+        `graph` has no member in its `_Entity`, so `... on Interface` is refused there)."""
+        return (
+            kind == "object"
+            or self.sg.is_interface_object(type_name, graph)
+            or bool(self.sg.possible_types(type_name, graph))
+        )
 
     def _field_edges(self, graph: str, type_name: str) -> dict[str, FieldEdge]:
         edges: dict[str, FieldEdge] = {}
