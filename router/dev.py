@@ -4,8 +4,11 @@ Reads supergraph.yaml, starts every subgraph whose schema file lives in a runnab
 package (`python -m PACKAGE --port PORT`, the port taken from its routing URL), composes the
 supergraph, starts the router (hot reload on, development defaults), waits until everything is
 ready while saying so, prints the GraphiQL URL, re-composes and hot-reloads when a subgraph's
-schema file changes, and stops everything on Ctrl-C. With `--in-process` the services run
-inside the router's process: one process, no network hop between router and subgraphs.
+schema file changes, restarts a service when its Python code changes (its package and the
+sibling packages it imports; its schema file is then re-printed from the code with
+`--print-schema`, which re-composes when it changed), and stops everything on Ctrl-C. With
+`--in-process` the services run inside the router's process: one process, no network hop
+between router and subgraphs (no code reload there).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import contextlib
 import importlib
 import inspect
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -142,26 +146,37 @@ def _processes(
             ],
         )
     )
-    processes: list[tuple[str, subprocess.Popen[bytes]]] = []
+    processes: dict[str, subprocess.Popen[bytes]] = {}
     signal.signal(signal.SIGTERM, _stop)  # `kill` stops the children too, as Ctrl-C does
+    # the code each service starts from: a change made while it starts restarts it
+    code = {s.name: code_snapshot(s) for s in subgraphs}
     try:
         for name, port, command in commands:
             say(f"starting {name} on port {port} ...")
-            # Its own process group: the terminal's Ctrl-C reaches only dev, which then stops
-            # each child once (a child in dev's group would get SIGINT twice and fail loudly).
-            process = subprocess.Popen(command, env=env, process_group=0)
-            processes.append((name, process))
-            deadline = time.monotonic() + 60
-            while not healthy(port):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    say(f"error: {name} did not start (see its output above)")
-                    return 1
-                time.sleep(0.2)
-            say(f"{name} is ready")
+            _start(processes, name, port, command, env)
+            if processes[name].poll() is not None or not healthy(port):
+                return 1
         _banner(subgraphs, router_port)
         watched = {s.schema_file: _mtime(s.schema_file) for s in subgraphs}
-        while all(p.poll() is None for _, p in processes):
+        by_command = {name: (port, command) for name, port, command in commands}
+        broken: set[str] = set()  # services whose changed code did not start: waiting for a fix
+        while all(p.poll() is None or n in broken for n, p in processes.items()):
             time.sleep(1)
+            for subgraph in subgraphs:
+                now = code_snapshot(subgraph)
+                if now == code[subgraph.name]:
+                    continue
+                code[subgraph.name] = now
+                say(f"{subgraph.name}: its code changed: restarting it ...")
+                _halt(processes[subgraph.name])
+                port, command = by_command[subgraph.name]
+                _start(processes, subgraph.name, port, command, env)
+                if processes[subgraph.name].poll() is not None:
+                    broken.add(subgraph.name)
+                    say(f"{subgraph.name}: fix its code; dev starts it again when it changes")
+                    continue
+                broken.discard(subgraph.name)
+                _export_schema(subgraph, env)
             _recompose_if_changed(watched, config_path, supergraph_file)
         say("a process stopped; stopping the others")
         return 1
@@ -169,12 +184,81 @@ def _processes(
         say("stopping ...")
         return 0
     finally:
-        for _, process in reversed(processes):
+        for process in reversed(processes.values()):
             if process.poll() is None:
                 process.send_signal(signal.SIGINT)
-        for _, process in processes:
+        for process in processes.values():
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=10)
+
+
+def _start(
+    processes: dict[str, subprocess.Popen[bytes]],
+    name: str,
+    port: int,
+    command: list[str],
+    env: dict[str, str],
+) -> None:
+    """Start a child (in `processes` at once, so a stop while it starts stops it too) and wait
+    until it answers /health (or stops, or 60 s pass: said)."""
+    # Its own process group: the terminal's Ctrl-C reaches only dev, which then stops each
+    # child once (a child in dev's group would get SIGINT twice and fail loudly).
+    process = processes[name] = subprocess.Popen(command, env=env, process_group=0)
+    deadline = time.monotonic() + 60
+    while not healthy(port):
+        if process.poll() is not None or time.monotonic() > deadline:
+            say(f"error: {name} did not start (see its output above)")
+            return
+        time.sleep(0.2)
+    say(f"{name} is ready")
+
+
+def _halt(process: subprocess.Popen[bytes]) -> None:
+    """Stop a child as Ctrl-C would, then for good when it has not stopped in 10 s."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def code_snapshot(subgraph: DevSubgraph) -> dict[Path, int]:
+    """Modification times of the Python files a service runs from this project: its package,
+    and every sibling package its modules import (a shared chassis such as subgraph_kit)."""
+    package = subgraph.schema_file.parent
+    folders = {package}
+    for source in package.rglob("*.py"):
+        try:
+            text = source.read_text()
+        except OSError:
+            continue
+        for name in _IMPORTED.findall(text):
+            sibling = package.parent / name
+            if (sibling / "__init__.py").exists():
+                folders.add(sibling)
+    return {path: _mtime(path) for folder in sorted(folders) for path in folder.rglob("*.py")}
+
+
+_IMPORTED = re.compile(r"^\s*(?:from|import)\s+([A-Za-z_][A-Za-z0-9_]*)", re.MULTILINE)
+
+
+def _export_schema(subgraph: DevSubgraph, env: dict[str, str]) -> None:
+    """After a code change: the service's schema from its code (`--print-schema`) written to
+    its schema file when it differs, which re-composes the supergraph."""
+    printed = subprocess.run(
+        [sys.executable, "-m", subgraph.package, "--print-schema"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if printed.returncode != 0 or not printed.stdout.strip():
+        return  # a service that cannot print its schema keeps its file
+    if printed.stdout != subgraph.schema_file.read_text():
+        say(f"{subgraph.name}: its schema changed: writing {subgraph.schema_file}")
+        subgraph.schema_file.write_text(printed.stdout)
 
 
 def _stop(signum: int, frame: object) -> None:
@@ -250,7 +334,7 @@ def _banner(subgraphs: list[DevSubgraph], router_port: int, *, in_process: bool 
         for s in subgraphs:
             say(f"  {s.name}: http://127.0.0.1:{s.port}/graphql")
     say(
-        "editing a subgraph's schema file re-composes and reloads the router; "
+        "editing a service's code restarts it, its schema file re-composes and reloads the router; "
         "Ctrl-C stops everything"
     )
 

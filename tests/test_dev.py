@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from router.compose.config import load_config
-from router.dev import _recompose_if_changed, compose, plan_subgraphs
+from router.dev import DevSubgraph, _recompose_if_changed, code_snapshot, compose, plan_subgraphs
 from tests.support.services import free_port
 
 ROOT = Path(__file__).parents[1]
@@ -170,3 +170,171 @@ def test_dev_needs_runnable_packages(tmp_path: Path) -> None:
     )
     with pytest.raises(RouterError, match="runnable Python package"):
         plan_subgraphs(load_config(config))
+
+
+SERVICE_MAIN = '''
+"""A small runnable subgraph for dev's tests: python -m hello_svc --port P | --print-schema."""
+import json
+import sys
+
+import uvicorn
+from graphql import build_schema, graphql_sync
+
+from hello_svc.words import FIELDS
+from shared_kit.link import LINK
+
+QUERY = "type Query {\\n" + "".join(f"  {name}: String\\n" for name in FIELDS) + "}\\n"
+SDL = LINK + QUERY
+
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    if scope["path"] == "/health":
+        payload = b"{}"
+    else:
+        query = json.loads(body)["query"]
+        result = graphql_sync(build_schema(QUERY), query, root_value=FIELDS)
+        payload = json.dumps({"data": result.data}).encode()
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": payload})
+
+
+if "--print-schema" in sys.argv:
+    print(SDL, end="")
+else:
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[sys.argv.index("--port") + 1]),
+                log_level="warning")
+'''
+LINK = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])\n'
+
+
+def write_service(root: Path, fields: dict[str, str]) -> None:
+    (root / "hello_svc").mkdir(exist_ok=True)
+    (root / "shared_kit").mkdir(exist_ok=True)
+    (root / "hello_svc" / "__init__.py").write_text("")
+    (root / "hello_svc" / "__main__.py").write_text(SERVICE_MAIN)
+    (root / "shared_kit" / "__init__.py").write_text("")
+    (root / "shared_kit" / "link.py").write_text(f"LINK = {LINK!r}\n")
+    rewrite_later(root / "hello_svc" / "words.py", f"FIELDS = {fields!r}\n")
+
+
+def rewrite_later(path: Path, text: str) -> None:
+    """Write a file with a modification time a watcher cannot miss."""
+    previous = path.stat().st_mtime_ns if path.exists() else 0
+    path.write_text(text)
+    stamp = max(previous + 1_000_000_000, path.stat().st_mtime_ns)
+    os.utime(path, ns=(stamp, stamp))
+
+
+def test_the_code_a_service_runs_is_its_package_and_the_siblings_it_imports(
+    tmp_path: Path,
+) -> None:
+    write_service(tmp_path, {"hello": "hi"})
+    (tmp_path / "hello_svc" / "schema.graphql").write_text("")
+    (tmp_path / "unrelated").mkdir()
+    (tmp_path / "unrelated" / "__init__.py").write_text("")
+    files = code_snapshot(
+        DevSubgraph("hello", "hello_svc", 1, tmp_path / "hello_svc" / "schema.graphql")
+    )
+    assert {p.relative_to(tmp_path).as_posix() for p in files} == {
+        "hello_svc/__init__.py",
+        "hello_svc/__main__.py",
+        "hello_svc/words.py",
+        "shared_kit/__init__.py",
+        "shared_kit/link.py",
+    }
+
+
+def test_dev_restarts_a_service_whose_code_changed_and_recomposes_a_changed_schema(
+    tmp_path: Path,
+) -> None:
+    write_service(tmp_path, {"hello": "hi"})
+    schema = tmp_path / "hello_svc" / "schema.graphql"
+    schema.write_text(LINK + "type Query {\n  hello: String\n}\n")
+    service_port, router_port = free_port(), free_port()
+    config = tmp_path / "supergraph.yaml"
+    config.write_text(
+        "subgraphs:\n"
+        f"  hello: {{ routing_url: 'http://127.0.0.1:{service_port}/graphql', "
+        f"schema: {{ file: {schema} }} }}\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "router",
+            "dev",
+            "--config",
+            str(config),
+            "--port",
+            str(router_port),
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        process_group=0,
+    )
+    lines: list[str] = []
+    reader = threading.Thread(
+        target=lambda: lines.extend(line.decode() for line in process.stdout or []), daemon=True
+    )
+    reader.start()
+
+    def answer(query: str) -> object:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                return httpx.post(
+                    f"http://127.0.0.1:{router_port}/graphql", json={"query": query}, timeout=2
+                ).json()
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        return None
+
+    def eventually(query: str, expected: object) -> object:
+        deadline = time.monotonic() + 60
+        got = None
+        while time.monotonic() < deadline:
+            got = answer(query)
+            if got == expected:
+                break
+            time.sleep(0.3)
+        return got
+
+    try:
+        assert answer("{ hello }") == {"data": {"hello": "hi"}}
+        rewrite_later(tmp_path / "hello_svc" / "words.py", "FIELDS = {'hello': 'hello again'}\n")
+        assert eventually("{ hello }", {"data": {"hello": "hello again"}}) == {
+            "data": {"hello": "hello again"}
+        }
+        # code that does not start: dev says so and waits for the next change
+        rewrite_later(tmp_path / "hello_svc" / "words.py", "FIELDS = {'hello': \n")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any("fix its code" in x for x in lines):
+            time.sleep(0.3)
+        assert process.poll() is None
+        # a new field: the schema file is re-printed from the code and the supergraph recomposed
+        rewrite_later(
+            tmp_path / "hello_svc" / "words.py", "FIELDS = {'hello': 'hey', 'bye': 'ciao'}\n"
+        )
+        assert eventually("{ hello bye }", {"data": {"hello": "hey", "bye": "ciao"}}) == {
+            "data": {"hello": "hey", "bye": "ciao"}
+        }
+        assert "bye: String" in schema.read_text()
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        process.wait(timeout=30)
+        reader.join(timeout=10)
+    output = "".join(lines)
+    assert "hello: its code changed: restarting it" in output
+    assert "hello: fix its code; dev starts it again when it changes" in output
