@@ -333,8 +333,10 @@ def _banner(subgraphs: list[DevSubgraph], router_port: int, *, in_process: bool 
     if not in_process:
         for s in subgraphs:
             say(f"  {s.name}: http://127.0.0.1:{s.port}/graphql")
+    if not in_process:
+        say("editing a service's Python code restarts it")
     say(
-        "editing a service's code restarts it, its schema file re-composes and reloads the router; "
+        "editing a subgraph's schema file re-composes and reloads the router; "
         "Ctrl-C stops everything"
     )
 
