@@ -33,13 +33,9 @@ from bench.differential.proxy import RecordingProxy  # noqa: E402
 from bench.differential.shrink import shrink  # noqa: E402
 from bench.gateways import BenchError, Children, http_call, say  # noqa: E402
 
-SERVE_PORT = 4300
-GATEWAYS = (
-    Gateway("router", 4301, "/graphql"),
-    Gateway("hive", 4302, "/graphql"),
-    Gateway("apollo", 4303, "/"),
-)
-PROXY_BASE = 4311  # one recording proxy per gateway: 4311, 4312, 4313
+PORT_BASE = 4300  # the audit's serve; gateways on base+1..3, their proxies on base+11..13
+GATEWAY_NAMES = ("router", "hive", "apollo")
+GATEWAY_PATHS = {"router": "/graphql", "hive": "/graphql", "apollo": "/"}
 SKIPPED_SUITES = {"mutations"}
 REQUEST_TIMEOUT = 30.0
 
@@ -57,6 +53,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-depth", type=int, default=4)
     parser.add_argument(
         "--shrink", type=int, default=2, help="mismatches shrunk per suite (0: none)"
+    )
+    parser.add_argument(
+        "--port-base",
+        type=int,
+        default=PORT_BASE,
+        help="the audit's serve on this port, gateways on +1..+3, their proxies on +11..+13",
     )
     return parser.parse_args(argv)
 
@@ -79,10 +81,16 @@ class Run:
         self.args = args
         self.children = children
         self.node = node
+        self.serve_port = args.port_base
+        self.gateways = tuple(
+            Gateway(name, args.port_base + 1 + i, GATEWAY_PATHS[name])
+            for i, name in enumerate(GATEWAY_NAMES)
+        )
+        self.proxy_ports = {g.name: args.port_base + 11 + i for i, g in enumerate(self.gateways)}
         self.proxies = {
-            g.name: RecordingProxy(PROXY_BASE + i, SERVE_PORT) for i, g in enumerate(GATEWAYS)
+            name: RecordingProxy(port, self.serve_port) for name, port in self.proxy_ports.items()
         }
-        self.pool = ThreadPoolExecutor(max_workers=len(GATEWAYS))
+        self.pool = ThreadPoolExecutor(max_workers=len(self.gateways))
         self.procs: dict[str, Any] = {}
 
     def close(self) -> None:
@@ -117,7 +125,9 @@ class Run:
     ) -> tuple[dict[str, Answer], dict[str, list[Any]]]:
         for proxy in self.proxies.values():
             proxy.take()
-        futures = {g.name: self.pool.submit(self.send, g, query, variables, name) for g in GATEWAYS}
+        futures = {
+            g.name: self.pool.submit(self.send, g, query, variables, name) for g in self.gateways
+        }
         answers = {n: f.result() for n, f in futures.items()}
         exchanges = {n: [e.as_json() for e in self.proxies[n].take()] for n in answers}
         return answers, exchanges
@@ -132,9 +142,9 @@ class Run:
         from tests.support.operations import RandomChooser, random_operation
 
         result = SuiteResult(suite)
-        _, raw = http_call(SERVE_PORT, "GET", f"/{suite}/supergraph")
+        _, raw = http_call(self.serve_port, "GET", f"/{suite}/supergraph")
         sdl = raw.decode()
-        status_tests, raw_tests = http_call(SERVE_PORT, "GET", f"/{suite}/tests")
+        status_tests, raw_tests = http_call(self.serve_port, "GET", f"/{suite}/tests")
         tests = json.loads(raw_tests) if status_tests == 200 else []
         try:
             schema: GraphQLSchema = load_supergraph(sdl).api_schema
@@ -142,10 +152,10 @@ class Run:
             result.note = f"skipped: our router refuses the supergraph ({exc})"
             return result
         files = {}
-        for index, gateway in enumerate(GATEWAYS):
+        for gateway in self.gateways:
             proxied = re.sub(
                 r'(@join__graph\([^)]*url:\s*")https?://[^/"]+',
-                rf"\g<1>http://127.0.0.1:{PROXY_BASE + index}",
+                rf"\g<1>http://127.0.0.1:{self.proxy_ports[gateway.name]}",
                 sdl,
             )
             files[gateway.name] = RUN / "supergraphs" / f"{suite}-{gateway.name}.graphql"
@@ -154,13 +164,13 @@ class Run:
         (RUN / "supergraphs" / f"{suite}.graphql").write_text(sdl)
         procs = {}
         try:
-            for gateway in GATEWAYS:
+            for gateway in self.gateways:
                 procs[gateway.name] = start_gateway(
                     self.children, gateway, self.node, files[gateway.name], suite
                 )
             queries = [t["query"] for t in tests]
             found = literal_values.from_queries(schema, queries)
-            bodies = [self.send(GATEWAYS[2], q, {}, None).body for q in queries]
+            bodies = [self.send(self.gateways[2], q, {}, None).body for q in queries]
             literals = literal_values.from_answers(schema, bodies, found)
             for index in range(self.args.count):
                 choose = RandomChooser(f"{self.args.seed}:{suite}:{index}")
@@ -172,7 +182,7 @@ class Run:
                     max_selections=choose.integer(1, self.args.max_selections),
                 )
                 self.one(suite, index, schema, operation, result, out)
-                for gateway in GATEWAYS:
+                for gateway in self.gateways:
                     if procs[gateway.name].poll() is not None:
                         say(f"  {gateway.name} exited on {suite} #{index}: restarting")
                         procs[gateway.name] = start_gateway(
@@ -272,7 +282,7 @@ def summary(results: list[SuiteResult], args: argparse.Namespace, elapsed: float
         sides.update(r.sides)
         requests.update(r.subgraph_requests)
         per_op = "/".join(
-            f"{r.subgraph_requests[g.name] / ops:.2f}" if ops else "-" for g in GATEWAYS
+            f"{r.subgraph_requests[g] / ops:.2f}" if ops else "-" for g in GATEWAY_NAMES
         )
         contested = (
             f"{r.verdicts[CONTESTED]} ({r.sides['hive']}/{r.sides['apollo']}/{r.sides['neither']})"
@@ -281,7 +291,7 @@ def summary(results: list[SuiteResult], args: argparse.Namespace, elapsed: float
             f"| {r.suite} | {ops} | {r.verdicts[AGREE]} | {r.verdicts[MISMATCH]} | {contested} | {per_op} | {r.note} |"
         )
     ops = sum(total.values())
-    per_op = "/".join(f"{requests[g.name] / ops:.2f}" if ops else "-" for g in GATEWAYS)
+    per_op = "/".join(f"{requests[g] / ops:.2f}" if ops else "-" for g in GATEWAY_NAMES)
     lines += [
         f"| **all** | {ops} | {total[AGREE]} | {total[MISMATCH]} | {total[CONTESTED]} "
         f"({sides['hive']}/{sides['apollo']}/{sides['neither']}) | {per_op} | |",
@@ -312,9 +322,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     run: Run | None = None
     results: list[SuiteResult] = []
     try:
-        say(f"starting the audit's serve on port {SERVE_PORT} ...")
-        start_audit(children, node, args.audit.resolve(), SERVE_PORT)
-        _, raw = http_call(SERVE_PORT, "GET", "/supergraphs")
+        say(f"starting the audit's serve on port {args.port_base} ...")
+        start_audit(children, node, args.audit.resolve(), args.port_base)
+        _, raw = http_call(args.port_base, "GET", "/supergraphs")
         available = [re.sub(r".*/([^/]+)/supergraph$", r"\1", url) for url in json.loads(raw)]
         wanted = [s for s in args.suites.split(",") if s] or available
         unknown = sorted(set(wanted) - set(available))
