@@ -1,7 +1,7 @@
 """The generative differential harness: random operations, our router against two references.
 
     .venv/bin/python -m bench.differential --audit AUDIT_DIR [--seed N] [--count N]
-        [--suites a,b] [--out FILE] [--max-selections N] [--shrink N]
+        [--suites a,b] [--out FILE] [--max-selections N] [--shrink N] [--port-base P]
 
 AUDIT_DIR is a checkout of graphql-hive/federation-gateway-audit with its npm dependencies
 installed. For each of its suites (not `mutations`), random valid operations
@@ -17,12 +17,29 @@ operation is classified:
   shrunk to a smaller operation that still shows it);
 - contested: the references disagree (we side with Hive, with Apollo, or with neither).
 
+Every MISMATCH and contested operation is then judged on evidence the harness gathers itself
+(`evidence`): the operation with its aliases renamed to fresh names is sent to the three
+gateways, and an answer that changes under the renaming (mapped back, and the same when the
+original is sent again) shows its gateway wrong; an answer the spec rules out whatever the data
+(`shape`: `data: null` without errors, a selected name missing, `null` at a non-null position...)
+shows it wrong too. A MISMATCH where both references change under the renaming, ours does not
+and equals their renamed answers becomes `references-wrong`; one where ours is shown wrong stays
+and says so. For a contested operation the record says whom the evidence supports and why
+(`supports`, `why`: `undecided` when no evidence applies). Records keep the first verdict
+(`first_verdict`), the shown-wrong gateways (`reference_bugs`, `router_bugs`) and the evidence
+(`evidence`: the renamed query and answers, the shape violations).
+
 Every gateway reaches the audit's subgraphs through its own recording proxy, so each record also
 holds the subgraph requests it made (and their answers): for a contested operation, these show
 who is right. Mismatches and contested operations go to --out as JSON lines; the summary is
 printed and written next to it (`<out>.summary.md`).
 
+Ports: the audit's serve on --port-base (4300), the gateways on the next three, their proxies on
+base+11..13.
+
 Modules: `processes` (npm installs, the audit's server, the gateways), `proxy` (recording
-proxies), `literals` (argument values from the suites), `compare` (normalise, classify), `shrink`
-(smaller operations), `__main__` (the command).
+proxies), `literals` (argument values from the suites), `compare` (normalise, classify),
+`rename` and `shape` (the evidence's pure parts), `evidence` (who is shown wrong, the final
+verdict), `report` (per-suite results, the summary), `shrink` (smaller operations), `__main__`
+(the command).
 """

@@ -8,10 +8,8 @@ import re
 import signal
 import sys
 import time
-from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -20,7 +18,15 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.differential import literals as literal_values  # noqa: E402
-from bench.differential.compare import AGREE, CONTESTED, MISMATCH, Answer, classify  # noqa: E402
+from bench.differential.compare import (  # noqa: E402
+    AGREE,
+    CONTESTED,
+    MISMATCH,
+    REFERENCES_WRONG,
+    Answer,
+    classify,
+)
+from bench.differential.evidence import Judgement, judge  # noqa: E402
 from bench.differential.processes import (  # noqa: E402
     RUN,
     Gateway,
@@ -30,6 +36,9 @@ from bench.differential.processes import (  # noqa: E402
     start_gateway,
 )
 from bench.differential.proxy import RecordingProxy  # noqa: E402
+from bench.differential.rename import map_back, rename_aliases  # noqa: E402
+from bench.differential.report import SuiteResult, summary  # noqa: E402
+from bench.differential.shape import violations  # noqa: E402
 from bench.differential.shrink import shrink  # noqa: E402
 from bench.gateways import BenchError, Children, http_call, say  # noqa: E402
 
@@ -61,17 +70,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="the audit's serve on this port, gateways on +1..+3, their proxies on +11..+13",
     )
     return parser.parse_args(argv)
-
-
-@dataclass(slots=True)
-class SuiteResult:
-    suite: str
-    verdicts: Counter[str] = field(default_factory=Counter)
-    sides: Counter[str] = field(default_factory=Counter)
-    subgraph_requests: Counter[str] = field(default_factory=Counter)
-    shrunk: int = 0
-    note: str = ""
-    mismatches: list[str] = field(default_factory=list)  # one readable line each
 
 
 class Run:
@@ -205,18 +203,25 @@ class Run:
         answers, exchanges = self.send_all(
             operation.query, operation.variables, operation.operation_name
         )
-        verdict, side = classify(answers["router"], answers["hive"], answers["apollo"])
-        result.verdicts[verdict] += 1
+        first, side = classify(answers["router"], answers["hive"], answers["apollo"])
+        result.first_verdicts[first] += 1
         for name, requests in exchanges.items():
             result.subgraph_requests[name] += len(requests)
-        if verdict == AGREE:
+        if first == AGREE:
+            result.verdicts[first] += 1
             return
+        judgement, evidence = self.evidence(schema, operation, answers, first)
+        verdict = judgement.verdict
+        result.verdicts[verdict] += 1
         record: dict[str, Any] = {
             "suite": suite,
             "seed": self.args.seed,
             "index": index,
             "verdict": verdict,
+            "first_verdict": first,
             "sides_with": side,
+            **judgement.as_json(),
+            "evidence": evidence,
             "query": operation.query,
             "variables": operation.variables,
             "operationName": operation.operation_name,
@@ -226,6 +231,13 @@ class Run:
         }
         if verdict == CONTESTED:
             result.sides[side or "neither"] += 1
+            result.contested.append((index, side or "neither", judgement.supports, judgement.why))
+        if verdict == REFERENCES_WRONG:
+            result.references_wrong.append(
+                f"- {suite} #{index}: `{' '.join(operation.query.split())}` "
+                f"{json.dumps(operation.variables)}\n  - ours: {_brief(record['answers']['router'])}"
+                f"\n  - references: {_brief(record['answers']['apollo'])}\n  - {judgement.why}"
+            )
         if verdict == MISMATCH and result.shrunk < self.args.shrink:
             result.shrunk += 1
 
@@ -250,9 +262,45 @@ class Run:
                 f"- {suite} #{index}: `{' '.join(shown['query'].split())}` "
                 f"{json.dumps(shown['variables'])}\n  - ours: {_brief(shown['answers']['router'])}"
                 f"\n  - references: {_brief(shown['answers']['apollo'])}"
+                f"\n  - evidence: {judgement.why}"
             )
         out.write(json.dumps(record) + "\n")
         out.flush()
+
+    def evidence(
+        self, schema: Any, operation: Any, answers: dict[str, Answer], first: str
+    ) -> tuple[Judgement, dict[str, Any]]:
+        """The alias-renamed operation sent to the three gateways, the shapes checked, judged."""
+        shape = {
+            n: violations(schema, operation.query, operation.variables, a.body)
+            for n, a in answers.items()
+            if a.transport is None
+        }
+        original = {n: a.key() for n, a in answers.items()}
+        evidence: dict[str, Any] = {"shape": {n: v for n, v in shape.items() if v}}
+        renaming = rename_aliases(operation.query)
+        if renaming is None:
+            evidence["renamed"] = None
+            return judge(first, original, None, frozenset(), shape), evidence
+        got, _ = self.send_all(renaming.query, operation.variables, operation.operation_name)
+        renamed = {n: _mapped_back(a, renaming.back).key() for n, a in got.items()}
+        unstable: set[str] = set()
+        if any(renamed[n] != original[n] for n in original):
+            again, _ = self.send_all(operation.query, operation.variables, operation.operation_name)
+            unstable = {n for n, a in again.items() if a.key() != original[n]}
+        evidence["renamed"] = {
+            "query": renaming.query,
+            "answers": {n: a.as_json() for n, a in got.items()},
+            "changed": sorted(n for n in original if renamed[n] != original[n]),
+            "unstable": sorted(unstable),
+        }
+        return judge(first, original, renamed, frozenset(unstable), shape), evidence
+
+
+def _mapped_back(answer: Answer, back: Any) -> Answer:
+    if answer.transport is not None or not isinstance(answer.body, dict):
+        return answer
+    return Answer(answer.status, {**answer.body, "data": map_back(answer.body.get("data"), back)})
 
 
 def _brief(answer: dict[str, Any], limit: int = 300) -> str:
@@ -263,46 +311,6 @@ def _brief(answer: dict[str, Any], limit: int = 300) -> str:
 def _anonymous(query: str) -> str:
     """The operation without its name (a shrunk operation is sent without operationName)."""
     return re.sub(r"\b(query|mutation)\s+(Generated|Op)\b", r"\1", query)
-
-
-def summary(results: list[SuiteResult], args: argparse.Namespace, elapsed: float) -> str:
-    lines = [
-        f"# differential run: seed {args.seed}, {args.count} operations per suite, "
-        f"max {args.max_selections} selections, {elapsed:.0f} s",
-        "",
-        "| suite | ops | agree | MISMATCH | contested (hive/apollo/neither) | subgraph requests per op (router/hive/apollo) | note |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    total: Counter[str] = Counter()
-    sides: Counter[str] = Counter()
-    requests: Counter[str] = Counter()
-    for r in results:
-        ops = sum(r.verdicts.values())
-        total.update(r.verdicts)
-        sides.update(r.sides)
-        requests.update(r.subgraph_requests)
-        per_op = "/".join(
-            f"{r.subgraph_requests[g] / ops:.2f}" if ops else "-" for g in GATEWAY_NAMES
-        )
-        contested = (
-            f"{r.verdicts[CONTESTED]} ({r.sides['hive']}/{r.sides['apollo']}/{r.sides['neither']})"
-        )
-        lines.append(
-            f"| {r.suite} | {ops} | {r.verdicts[AGREE]} | {r.verdicts[MISMATCH]} | {contested} | {per_op} | {r.note} |"
-        )
-    ops = sum(total.values())
-    per_op = "/".join(f"{requests[g] / ops:.2f}" if ops else "-" for g in GATEWAY_NAMES)
-    lines += [
-        f"| **all** | {ops} | {total[AGREE]} | {total[MISMATCH]} | {total[CONTESTED]} "
-        f"({sides['hive']}/{sides['apollo']}/{sides['neither']}) | {per_op} | |",
-        "",
-        f"references agree on {total[AGREE] + total[MISMATCH]} of {ops}; we differ on "
-        f"{total[MISMATCH]} of those",
-    ]
-    listed = [line for r in results for line in r.mismatches]
-    if listed:
-        lines += ["", "## Mismatches (shrunk where the record has `shrunk`)", "", *listed]
-    return "\n".join(lines) + "\n"
 
 
 def _interrupt(signum: int, frame: Any) -> None:
@@ -351,7 +359,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if run is not None:
             run.close()
         children.stop_all()
-    text = summary(results, args, time.monotonic() - started)
+    title = (
+        f"seed {args.seed}, {args.count} operations per suite, max {args.max_selections} "
+        f"selections, {time.monotonic() - started:.0f} s"
+    )
+    text = summary(results, title)
     summary_file = args.out.with_name(args.out.name + ".summary.md")
     summary_file.write_text(text)
     say(text)
