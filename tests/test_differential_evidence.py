@@ -12,15 +12,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from graphql import build_schema, graphql_sync, parse, validate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.differential.compare import AGREE, CONTESTED, MISMATCH, REFERENCES_WRONG, Answer
-from bench.differential.evidence import RENAMING, SHAPE, UNDECIDED, judge
+from bench.differential.evidence import OPERATION, RENAMING, SHAPE, UNDECIDED, judge
+from bench.differential.own import SUPERGRAPH, OwnGraph, proxied_supergraph
 from bench.differential.rename import map_back, rename_aliases
 from bench.differential.report import SuiteResult, summary
-from bench.differential.shape import violations
+from bench.differential.shape import determined, violations
 from tests.support.operations import HypothesisChooser, random_operation
 
 SCHEMA = build_schema(
@@ -237,3 +239,43 @@ def test_the_summary_counts_the_verdicts_before_and_after_the_evidence() -> None
     assert "| hive | 0 | 1 | 0 | 0 |" in text  # we side with hive: the evidence supports apollo
     assert f"| s #7 | hive | apollo | hive: {RENAMING} |" in text
     assert "- s #3: `{ a }`" in text
+
+
+def test_the_operation_alone_fixes_the_answer_when_it_collects_only_typename() -> None:
+    query = """
+    query ($off: Boolean = false) {
+      ... @include(if: $off) { user(id: "u1") { id } }
+      t: __typename ... on Query { __typename }
+      items @skip(if: true) { __typename }
+    }
+    """
+    assert determined(SCHEMA, query, {}) == {"t": "Query", "__typename": "Query"}
+    assert determined(SCHEMA, query, {}) == execute(query)["data"]
+    assert determined(SCHEMA, query, {"off": True}) is None  # now user is fetched
+    assert determined(SCHEMA, "{ ... @skip(if: true) { items { __typename } } }", {}) == {}
+    fixed = Answer(200, {"data": {}}).key()
+    planning_failed = Answer(200, {"errors": [{"message": "no plan"}]}).key()
+    original = {"router": fixed, "hive": planning_failed, "apollo": planning_failed}
+    got = judge(MISMATCH, original, None, determined=fixed)
+    assert got.verdict == REFERENCES_WRONG
+    assert got.as_json()["reference_bugs"] == {"hive": OPERATION, "apollo": OPERATION}
+    ours_wrong = judge(MISMATCH, {**original, "router": planning_failed}, None, determined=fixed)
+    assert ours_wrong.verdict == MISMATCH and ours_wrong.why == f"ours: {OPERATION}"
+    contested = judge(CONTESTED, {**original, "apollo": fixed}, None, determined=fixed)
+    assert (contested.supports, contested.why) == ("apollo", f"hive: {OPERATION}")
+
+
+# --- our own graph -------------------------------------------------------------------------------
+
+
+def test_our_supergraph_is_pointed_at_the_proxy_one_path_per_subgraph() -> None:
+    sdl = SUPERGRAPH.read_text()
+    proxied = proxied_supergraph(sdl, 5999)
+    assert 'url: "http://127.0.0.1:5999/customers/graphql"' in proxied
+    assert 'url: "http://127.0.0.1:5999/orders/graphql"' in proxied
+    assert proxied.count("http://") == sdl.count("http://")
+    graph = OwnGraph({"customers": 6001, "orders": 6002})
+    assert graph.route("/customers/graphql") == (6001, "/graphql")
+    assert graph.route("/orders/graphql?x=1") == (6002, "/graphql?x=1")
+    with pytest.raises(LookupError):
+        graph.route("/graphql")

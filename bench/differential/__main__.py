@@ -18,6 +18,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.differential import literals as literal_values  # noqa: E402
+from bench.differential import own as own_graph  # noqa: E402
 from bench.differential.compare import (  # noqa: E402
     AGREE,
     CONTESTED,
@@ -35,10 +36,10 @@ from bench.differential.processes import (  # noqa: E402
     start_audit,
     start_gateway,
 )
-from bench.differential.proxy import RecordingProxy  # noqa: E402
+from bench.differential.proxy import RecordingProxy, Route  # noqa: E402
 from bench.differential.rename import map_back, rename_aliases  # noqa: E402
 from bench.differential.report import SuiteResult, summary  # noqa: E402
-from bench.differential.shape import violations  # noqa: E402
+from bench.differential.shape import determined, violations  # noqa: E402
 from bench.differential.shrink import shrink  # noqa: E402
 from bench.gateways import BenchError, Children, http_call, say  # noqa: E402
 
@@ -51,8 +52,11 @@ REQUEST_TIMEOUT = 30.0
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.differential", description=__doc__)
+    parser.add_argument("--audit", type=Path, help="federation-gateway-audit checkout")
     parser.add_argument(
-        "--audit", required=True, type=Path, help="federation-gateway-audit checkout"
+        "--own",
+        action="store_true",
+        help="our own supergraph.graphql in front of our services (SQLite, seeded), not the audit",
     )
     parser.add_argument("--seed", type=int, default=int(time.time()) % 100_000)
     parser.add_argument("--count", type=int, default=20, help="operations per suite")
@@ -69,13 +73,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=PORT_BASE,
         help="the audit's serve on this port, gateways on +1..+3, their proxies on +11..+13",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if not args.own and args.audit is None:
+        parser.error("--audit is needed (or --own, for our own graph)")
+    return args
 
 
 class Run:
     """One differential run: the gateways, their proxies and the output file."""
 
-    def __init__(self, args: argparse.Namespace, children: Children, node: str) -> None:
+    def __init__(
+        self, args: argparse.Namespace, children: Children, node: str, route: Route | None = None
+    ) -> None:
         self.args = args
         self.children = children
         self.node = node
@@ -85,8 +94,9 @@ class Run:
             for i, name in enumerate(GATEWAY_NAMES)
         )
         self.proxy_ports = {g.name: args.port_base + 11 + i for i, g in enumerate(self.gateways)}
+        upstream: int | Route = self.serve_port if route is None else route
         self.proxies = {
-            name: RecordingProxy(port, self.serve_port) for name, port in self.proxy_ports.items()
+            name: RecordingProxy(port, upstream) for name, port in self.proxy_ports.items()
         }
         self.pool = ThreadPoolExecutor(max_workers=len(self.gateways))
         self.procs: dict[str, Any] = {}
@@ -133,6 +143,41 @@ class Run:
     # -- one suite -------------------------------------------------------------------------
 
     def suite(self, suite: str, out: TextIO) -> SuiteResult:
+        """One audit suite: its supergraph and test queries from the audit's serve."""
+        _, raw = http_call(self.serve_port, "GET", f"/{suite}/supergraph")
+        sdl = raw.decode()
+        status_tests, raw_tests = http_call(self.serve_port, "GET", f"/{suite}/tests")
+        tests = json.loads(raw_tests) if status_tests == 200 else []
+        proxied = {
+            gateway.name: re.sub(
+                r'(@join__graph\([^)]*url:\s*")https?://[^/"]+',
+                rf"\g<1>http://127.0.0.1:{self.proxy_ports[gateway.name]}",
+                sdl,
+            )
+            for gateway in self.gateways
+        }
+        return self.operations(suite, sdl, proxied, [t["query"] for t in tests], [], out)
+
+    def own(self, answers: list[Any], out: TextIO) -> SuiteResult:
+        """Our own supergraph in front of our services (`answers`: the seed's, for literals)."""
+        sdl = own_graph.SUPERGRAPH.read_text()
+        proxied = {
+            g.name: own_graph.proxied_supergraph(sdl, self.proxy_ports[g.name])
+            for g in self.gateways
+        }
+        return self.operations("own", sdl, proxied, [], answers, out)
+
+    def operations(
+        self,
+        suite: str,
+        sdl: str,
+        proxied: dict[str, str],
+        queries: list[str],
+        answers: list[Any],
+        out: TextIO,
+    ) -> SuiteResult:
+        """--count random operations over `sdl`'s API schema, each gateway on its `proxied`
+        supergraph; argument literals from `queries` (and their answers) and `answers`."""
         from graphql import GraphQLSchema
 
         from router.errors import SupergraphError
@@ -140,10 +185,6 @@ class Run:
         from tests.support.operations import RandomChooser, random_operation
 
         result = SuiteResult(suite)
-        _, raw = http_call(self.serve_port, "GET", f"/{suite}/supergraph")
-        sdl = raw.decode()
-        status_tests, raw_tests = http_call(self.serve_port, "GET", f"/{suite}/tests")
-        tests = json.loads(raw_tests) if status_tests == 200 else []
         try:
             schema: GraphQLSchema = load_supergraph(sdl).api_schema
         except SupergraphError as exc:
@@ -151,14 +192,9 @@ class Run:
             return result
         files = {}
         for gateway in self.gateways:
-            proxied = re.sub(
-                r'(@join__graph\([^)]*url:\s*")https?://[^/"]+',
-                rf"\g<1>http://127.0.0.1:{self.proxy_ports[gateway.name]}",
-                sdl,
-            )
             files[gateway.name] = RUN / "supergraphs" / f"{suite}-{gateway.name}.graphql"
             files[gateway.name].parent.mkdir(parents=True, exist_ok=True)
-            files[gateway.name].write_text(proxied)
+            files[gateway.name].write_text(proxied[gateway.name])
         (RUN / "supergraphs" / f"{suite}.graphql").write_text(sdl)
         procs = {}
         try:
@@ -166,10 +202,9 @@ class Run:
                 procs[gateway.name] = start_gateway(
                     self.children, gateway, self.node, files[gateway.name], suite
                 )
-            queries = [t["query"] for t in tests]
             found = literal_values.from_queries(schema, queries)
             bodies = [self.send(self.gateways[2], q, {}, None).body for q in queries]
-            literals = literal_values.from_answers(schema, bodies, found)
+            literals = literal_values.from_answers(schema, bodies + answers, found)
             for index in range(self.args.count):
                 choose = RandomChooser(f"{self.args.seed}:{suite}:{index}")
                 operation = random_operation(
@@ -277,11 +312,16 @@ class Run:
             if a.transport is None
         }
         original = {n: a.key() for n, a in answers.items()}
-        evidence: dict[str, Any] = {"shape": {n: v for n, v in shape.items() if v}}
+        fixed = determined(schema, operation.query, operation.variables)
+        expected = None if fixed is None else Answer(200, {"data": fixed}).key()
+        evidence: dict[str, Any] = {
+            "shape": {n: v for n, v in shape.items() if v},
+            "determined": fixed,
+        }
         renaming = rename_aliases(operation.query)
         if renaming is None:
             evidence["renamed"] = None
-            return judge(first, original, None, frozenset(), shape), evidence
+            return judge(first, original, None, frozenset(), shape, expected), evidence
         got, _ = self.send_all(renaming.query, operation.variables, operation.operation_name)
         renamed = {n: _mapped_back(a, renaming.back).key() for n, a in got.items()}
         unstable: set[str] = set()
@@ -294,7 +334,7 @@ class Run:
             "changed": sorted(n for n in original if renamed[n] != original[n]),
             "unstable": sorted(unstable),
         }
-        return judge(first, original, renamed, frozenset(unstable), shape), evidence
+        return judge(first, original, renamed, frozenset(unstable), shape, expected), evidence
 
 
 def _mapped_back(answer: Answer, back: Any) -> Answer:
@@ -311,6 +351,16 @@ def _brief(answer: dict[str, Any], limit: int = 300) -> str:
 def _anonymous(query: str) -> str:
     """The operation without its name (a shrunk operation is sent without operationName)."""
     return re.sub(r"\b(query|mutation)\s+(Generated|Op)\b", r"\1", query)
+
+
+def _said(result: SuiteResult) -> SuiteResult:
+    v = result.verdicts
+    say(
+        f"{result.suite}: {sum(v.values())} ops, {v[AGREE]} agree, {v[MISMATCH]} MISMATCH, "
+        f"{v[REFERENCES_WRONG]} references-wrong, {v[CONTESTED]} contested "
+        f"{dict(result.sides)} {result.note}"
+    )
+    return result
 
 
 def _interrupt(signum: int, frame: Any) -> None:
@@ -330,26 +380,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     run: Run | None = None
     results: list[SuiteResult] = []
     try:
-        say(f"starting the audit's serve on port {args.port_base} ...")
-        start_audit(children, node, args.audit.resolve(), args.port_base)
-        _, raw = http_call(args.port_base, "GET", "/supergraphs")
-        available = [re.sub(r".*/([^/]+)/supergraph$", r"\1", url) for url in json.loads(raw)]
-        wanted = [s for s in args.suites.split(",") if s] or available
-        unknown = sorted(set(wanted) - set(available))
-        if unknown:
-            raise BenchError(f"unknown suites {unknown}; the audit has {sorted(available)}")
-        suites = [s for s in wanted if s not in SKIPPED_SUITES]
-        run = Run(args, children, node)
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        with args.out.open("w") as out:
-            for suite in suites:
-                result = run.suite(suite, out)
-                results.append(result)
-                v = result.verdicts
-                say(
-                    f"{suite}: {sum(v.values())} ops, {v[AGREE]} agree, {v[MISMATCH]} MISMATCH, "
-                    f"{v[CONTESTED]} contested {dict(result.sides)} {result.note}"
-                )
+        if args.own:
+            say(f"starting our services on ports {args.port_base + 21}, {args.port_base + 22} ...")
+            graph = own_graph.start(children, RUN, args.port_base)
+            answers = own_graph.seed(graph)
+            run = Run(args, children, node, graph.route)
+            with args.out.open("w") as out:
+                results.append(_said(run.own(answers, out)))
+        else:
+            say(f"starting the audit's serve on port {args.port_base} ...")
+            start_audit(children, node, args.audit.resolve(), args.port_base)
+            _, raw = http_call(args.port_base, "GET", "/supergraphs")
+            available = [re.sub(r".*/([^/]+)/supergraph$", r"\1", u) for u in json.loads(raw)]
+            wanted = [s for s in args.suites.split(",") if s] or available
+            unknown = sorted(set(wanted) - set(available))
+            if unknown:
+                raise BenchError(f"unknown suites {unknown}; the audit has {sorted(available)}")
+            suites = [s for s in wanted if s not in SKIPPED_SUITES]
+            run = Run(args, children, node)
+            with args.out.open("w") as out:
+                for suite in suites:
+                    results.append(_said(run.suite(suite, out)))
     except BenchError as exc:
         say(f"error: {exc}")
         return 1

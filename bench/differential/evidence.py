@@ -9,16 +9,19 @@ Two kinds of evidence, each sound on its own (it never calls a right answer wron
 - `response-shape`: the answer breaks a rule the spec sets whatever the data
   (`bench/differential/shape.py`): `data: null` without errors, a selected name missing, an
   unselected one present, `null` at a non-null position...
+- `operation-alone`: the operation fixes the whole answer (its root collects only `__typename`,
+  or nothing: `{}`), and the answer is another.
 
 `judge` turns the verdict of `compare.classify` and this evidence into the final verdict:
 
-- MISMATCH becomes `references-wrong` only when both references change under the renaming, ours
-  does not, and ours equals both references' renamed answers (so the three agree on the renamed
-  operation and only the references contradict themselves). Shape evidence alone never turns a
-  MISMATCH: our answer being well-formed does not show its values right.
+- MISMATCH becomes `references-wrong` only when ours is confirmed: both references change under
+  the renaming, ours does not, and ours equals both references' renamed answers (so the three
+  agree on the renamed operation and only the references contradict themselves); or the
+  operation alone fixes the answer and ours is it. Shape evidence alone never turns a MISMATCH:
+  our answer being well-formed does not show its values right.
 - MISMATCH stays when ours is shown wrong (the record says by what).
 - contested: the evidence supports the reference not shown wrong when exactly one is; `ours`
-  when both are and ours equals both renamed answers; else it is undecided.
+  when both are and ours is confirmed as above; else it is undecided.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from bench.differential.compare import CONTESTED, MISMATCH, REFERENCES_WRONG
 
 RENAMING = "alias-renaming"
 SHAPE = "response-shape"
+OPERATION = "operation-alone"
 REFERENCES = ("hive", "apollo")
 UNDECIDED = "undecided"
 
@@ -61,12 +65,14 @@ def shown_wrong(
     renamed: Mapping[str, str] | None,
     unstable: frozenset[str],
     shape: Mapping[str, Sequence[str]],
+    determined: str | None = None,
 ) -> dict[str, list[str]]:
     """Per gateway, the evidence that shows it wrong (gateways with none are left out).
 
     `original` and `renamed` are comparable answers (`Answer.key()`, the renamed one mapped back);
     `unstable` are gateways that answered the original differently when it was sent again (their
-    renaming evidence does not count); `shape` the spec violations of each original answer."""
+    renaming evidence does not count); `shape` the spec violations of each original answer;
+    `determined` the comparable answer the operation alone fixes, if it does."""
     found: dict[str, list[str]] = {}
     for gateway, answer in original.items():
         reasons = []
@@ -74,6 +80,8 @@ def shown_wrong(
             reasons.append(RENAMING)
         if shape.get(gateway):
             reasons.append(SHAPE)
+        if determined is not None and answer != determined:
+            reasons.append(OPERATION)
         if reasons:
             found[gateway] = reasons
     return found
@@ -85,18 +93,19 @@ def judge(
     renamed: Mapping[str, str] | None,
     unstable: frozenset[str] = frozenset(),
     shape: Mapping[str, Sequence[str]] | None = None,
+    determined: str | None = None,
 ) -> Judgement:
     """The final verdict on a MISMATCH or contested operation (others are returned unchanged)."""
     if verdict not in (MISMATCH, CONTESTED):
         return Judgement(verdict)
-    wrong = shown_wrong(original, renamed, unstable, shape or {})
+    wrong = shown_wrong(original, renamed, unstable, shape or {}, determined)
     ours = original["router"]
     confirmed = (
         renamed is not None
         and not unstable & {"router", *REFERENCES}
         and renamed["router"] == ours
         and all(renamed[r] == ours and RENAMING in wrong.get(r, ()) for r in REFERENCES)
-    )
+    ) or (determined is not None and ours == determined)
     refs_wrong = [r for r in REFERENCES if r in wrong]
     if "router" in wrong:
         why = f"ours: {', '.join(wrong['router'])}"
@@ -105,6 +114,9 @@ def judge(
         right = [r for r in REFERENCES if r not in wrong]
         return Judgement(CONTESTED, wrong, right[0] if len(right) == 1 else None, why)
     if verdict == MISMATCH:
+        if confirmed and determined is not None:
+            why = f"{OPERATION}: the operation fixes the answer, ours is it"
+            return Judgement(REFERENCES_WRONG, wrong, None, why)
         if confirmed:
             why = f"{RENAMING}: both references change, ours does not and equals their renamed answers"
             return Judgement(REFERENCES_WRONG, wrong, None, why)
@@ -117,5 +129,5 @@ def judge(
         supported = next(r for r in REFERENCES if r not in wrong)
         return Judgement(CONTESTED, wrong, supported, shown)
     if refs_wrong and confirmed:
-        return Judgement(CONTESTED, wrong, "ours", f"{shown}; ours equals their renamed answers")
+        return Judgement(CONTESTED, wrong, "ours", f"{shown}; ours confirmed")
     return Judgement(CONTESTED, wrong, None, f"{shown} (both)" if refs_wrong else UNDECIDED)

@@ -11,6 +11,10 @@ the object's own type. An abstract object is checked against each possible type 
 
 `violations(schema, query, variables, body)` lists what breaks these rules, empty when nothing
 does. Each rule follows from the spec alone, so a violation shows that gateway wrong.
+
+`determined(schema, query, variables)` is the whole answer when the operation alone fixes it:
+every root field it collects is `__typename` (none at all: `{}`), which no subgraph answers and
+nothing can fail.
 """
 
 from __future__ import annotations
@@ -62,6 +66,23 @@ def violations(
         return ["data is not an object"]
     checker = _Checker(schema, document, operation, variables)
     return checker.object(data, root, [operation.selection_set], "")
+
+
+def determined(
+    schema: GraphQLSchema, query: str, variables: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """The answer's data when the operation alone fixes it, else None."""
+    document = parse(query)
+    operation = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
+    root = schema.query_type
+    if operation.operation.value != "query" or root is None:
+        return None
+    fields = _Checker(schema, document, operation, variables).collect(
+        root, [operation.selection_set]
+    )
+    if any(node.name.value != "__typename" for nodes in fields.values() for node in nodes):
+        return None
+    return {key: root.name for key in fields}
 
 
 class _Checker:
