@@ -128,10 +128,15 @@ def test_renaming_never_changes_the_spec_executors_answer(data: st.DataObject) -
 
 @PROPERTY
 @given(st.data())
-def test_the_spec_executors_answers_break_no_shape_rule(data: st.DataObject) -> None:
+def test_the_spec_executors_answers_break_no_shape_rule_and_match_what_the_operation_fixes(
+    data: st.DataObject,
+) -> None:
     operation = random_operation(SCHEMA, HypothesisChooser(data), max_selections=12)
     body = execute(operation.query, operation.variables)
     assert violations(SCHEMA, operation.query, operation.variables, body) == []
+    fixed = determined(SCHEMA, operation.query, operation.variables)
+    if fixed is not None:
+        assert body == {"data": fixed}
 
 
 def test_shape_rules_catch_what_the_spec_rules_out() -> None:
