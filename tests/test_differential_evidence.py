@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from graphql import build_schema, graphql_sync, parse, validate
@@ -18,11 +19,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.differential.compare import AGREE, CONTESTED, MISMATCH, REFERENCES_WRONG, Answer
-from bench.differential.evidence import OPERATION, RENAMING, SHAPE, UNDECIDED, judge
+from bench.differential.evidence import OPERATION, RENAMING, SHAPE, SUBGRAPH, UNDECIDED, judge
 from bench.differential.own import SUPERGRAPH, OwnGraph, proxied_supergraph
 from bench.differential.rename import map_back, rename_aliases
 from bench.differential.report import SuiteResult, summary
 from bench.differential.shape import determined, violations
+from bench.differential.subgraphs import dropped_root_values, root_owners
+from router.supergraph.load import load_supergraph
 from tests.support.operations import HypothesisChooser, random_operation
 
 SCHEMA = build_schema(
@@ -281,6 +284,51 @@ def test_our_supergraph_is_pointed_at_the_proxy_one_path_per_subgraph() -> None:
     assert proxied.count("http://") == sdl.count("http://")
     graph = OwnGraph({"customers": 6001, "orders": 6002})
     assert graph.route("/customers/graphql") == (6001, "/graphql")
+    supergraph = load_supergraph(sdl)
+    paths = {g: urlsplit(x.url).path for g, x in load_supergraph(proxied).graphs.items()}
+    owners = root_owners(supergraph, paths)
+    assert owners["customer"] == "/customers/graphql" and owners["order"] == "/orders/graphql"
+    assert set(owners) == set(supergraph.api_schema.query_type.fields)  # each has one owner
     assert graph.route("/orders/graphql?x=1") == (6002, "/graphql?x=1")
     with pytest.raises(LookupError):
         graph.route("/graphql")
+
+
+def test_a_root_value_dropped_without_an_error_is_shown_by_the_subgraphs_answer() -> None:
+    query = 'query ($u: ID = "u1") { user(id: $u) { id } n: node(id: "p1") { id } }'
+    owners = {"user": "/users", "node": "/nodes"}
+    exchange = {
+        "path": "/users",
+        "request": {"query": "query ($a: ID!) { user(id: $a) { id } }", "variables": {"a": "u1"}},
+        "response": {"data": {"user": {"id": "u1"}}},
+    }
+    lost = {"data": {"user": None, "n": {"id": "p1"}}}
+    expected = ["user: null without an error; a subgraph answered user non-null"]
+    assert dropped_root_values(SCHEMA, query, {}, lost, [exchange], owners) == expected
+    # a null with an error, or one Apollo notes in valueCompletion, may be right
+    assert (
+        dropped_root_values(SCHEMA, query, {}, {**lost, "errors": [{}]}, [exchange], owners) == []
+    )
+    noted = {**lost, "extensions": {"valueCompletion": [{"message": "nulled"}]}}
+    assert dropped_root_values(SCHEMA, query, {}, noted, [exchange], owners) == []
+    # other arguments, a null or failing subgraph answer, a directive: nothing to compare
+    assert dropped_root_values(SCHEMA, query, {"u": "u2"}, lost, [exchange], owners) == []
+    null = {**exchange, "response": {"data": {"user": None}}}
+    failing = {**exchange, "response": {"data": {"user": {"id": "u1"}}, "errors": [{}]}}
+    directive = {
+        **exchange,
+        "request": {"query": '{ user(id: "u1") @include(if: true) { id } }', "variables": {}},
+    }
+    elsewhere = {**exchange, "path": "/nodes"}  # not the subgraph that resolves user
+    for other in (null, failing, directive, elsewhere):
+        assert dropped_root_values(SCHEMA, query, {}, lost, [other], owners) == []
+    assert dropped_root_values(SCHEMA, query, {}, lost, [exchange], {}) == []
+    kept = {"data": {"user": {"id": "u1"}, "n": None}}
+    assert dropped_root_values(SCHEMA, query, {}, kept, [exchange], owners) == []
+    got = judge(
+        CONTESTED,
+        {"router": OURS, "hive": THEIRS, "apollo": OURS},
+        None,
+        dropped={"hive": expected},
+    )
+    assert (got.supports, got.why) == ("apollo", f"hive: {SUBGRAPH}")

@@ -28,7 +28,9 @@ and equals their renamed answers becomes `references-wrong`; one where ours is s
 and says so. For a contested operation the record says whom the evidence supports and why
 (`supports`, `why`: `undecided` when no evidence applies). Third: when the operation alone fixes
 the answer (its root collects only `__typename`, or nothing), any other answer is wrong
-(`operation-alone`), and ours being it confirms ours. Records keep the first verdict
+(`operation-alone`), and ours being it confirms ours. Fourth, from the recorded subgraph
+answers (`subgraphs`): a root field a gateway answers `null` without any error, where a subgraph
+it asked answered that field with the same arguments non-null (`subgraph-answer`). Records keep the first verdict
 (`first_verdict`), the shown-wrong gateways (`reference_bugs`, `router_bugs`) and the evidence
 (`evidence`: the renamed query and answers, the shape violations).
 
@@ -48,7 +50,7 @@ base+11..13, our services (`--own`) on base+21 and +22.
 
 Modules: `processes` (npm installs, the audit's server, the gateways), `proxy` (recording
 proxies), `literals` (argument values from the suites), `compare` (normalise, classify),
-`rename` and `shape` (the evidence's pure parts), `evidence` (who is shown wrong, the final
+`rename`, `shape` and `subgraphs` (the evidence's pure parts), `evidence` (who is shown wrong, the final
 verdict), `report` (per-suite results, the summary), `own` (our services for `--own`), `shrink`
 (smaller operations), `__main__` (the command).
 """

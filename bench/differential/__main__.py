@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TextIO
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
@@ -41,6 +42,7 @@ from bench.differential.rename import map_back, rename_aliases  # noqa: E402
 from bench.differential.report import SuiteResult, summary  # noqa: E402
 from bench.differential.shape import determined, violations  # noqa: E402
 from bench.differential.shrink import shrink  # noqa: E402
+from bench.differential.subgraphs import dropped_root_values, root_owners  # noqa: E402
 from bench.gateways import BenchError, Children, http_call, say  # noqa: E402
 
 PORT_BASE = 4300  # the audit's serve; gateways on base+1..3, their proxies on base+11..13
@@ -100,6 +102,7 @@ class Run:
         }
         self.pool = ThreadPoolExecutor(max_workers=len(self.gateways))
         self.procs: dict[str, Any] = {}
+        self.owners: dict[str, str] = {}  # the suite's root fields -> their one subgraph's path
 
     def close(self) -> None:
         for proxy in self.proxies.values():
@@ -186,10 +189,16 @@ class Run:
 
         result = SuiteResult(suite)
         try:
-            schema: GraphQLSchema = load_supergraph(sdl).api_schema
+            supergraph = load_supergraph(sdl)
         except SupergraphError as exc:
             result.note = f"skipped: our router refuses the supergraph ({exc})"
             return result
+        schema: GraphQLSchema = supergraph.api_schema
+        paths = {
+            g: urlsplit(graph.url).path
+            for g, graph in load_supergraph(proxied["router"]).graphs.items()
+        }
+        self.owners = root_owners(supergraph, paths)
         files = {}
         for gateway in self.gateways:
             files[gateway.name] = RUN / "supergraphs" / f"{suite}-{gateway.name}.graphql"
@@ -245,7 +254,7 @@ class Run:
         if first == AGREE:
             result.verdicts[first] += 1
             return
-        judgement, evidence = self.evidence(schema, operation, answers, first)
+        judgement, evidence = self.evidence(schema, operation, answers, exchanges, first)
         verdict = judgement.verdict
         result.verdicts[verdict] += 1
         record: dict[str, Any] = {
@@ -303,7 +312,12 @@ class Run:
         out.flush()
 
     def evidence(
-        self, schema: Any, operation: Any, answers: dict[str, Answer], first: str
+        self,
+        schema: Any,
+        operation: Any,
+        answers: dict[str, Answer],
+        exchanges: dict[str, list[Any]],
+        first: str,
     ) -> tuple[Judgement, dict[str, Any]]:
         """The alias-renamed operation sent to the three gateways, the shapes checked, judged."""
         shape = {
@@ -314,14 +328,22 @@ class Run:
         original = {n: a.key() for n, a in answers.items()}
         fixed = determined(schema, operation.query, operation.variables)
         expected = None if fixed is None else Answer(200, {"data": fixed}).key()
+        everyone = [e for sent in exchanges.values() for e in sent]
+        dropped = {
+            n: dropped_root_values(
+                schema, operation.query, operation.variables, a.body, everyone, self.owners
+            )
+            for n, a in answers.items()
+        }
         evidence: dict[str, Any] = {
             "shape": {n: v for n, v in shape.items() if v},
             "determined": fixed,
+            "dropped": {n: v for n, v in dropped.items() if v},
         }
         renaming = rename_aliases(operation.query)
         if renaming is None:
             evidence["renamed"] = None
-            return judge(first, original, None, frozenset(), shape, expected), evidence
+            return judge(first, original, None, frozenset(), shape, expected, dropped), evidence
         got, _ = self.send_all(renaming.query, operation.variables, operation.operation_name)
         renamed = {n: _mapped_back(a, renaming.back).key() for n, a in got.items()}
         unstable: set[str] = set()
@@ -334,7 +356,8 @@ class Run:
             "changed": sorted(n for n in original if renamed[n] != original[n]),
             "unstable": sorted(unstable),
         }
-        return judge(first, original, renamed, frozenset(unstable), shape, expected), evidence
+        judgement = judge(first, original, renamed, frozenset(unstable), shape, expected, dropped)
+        return judgement, evidence
 
 
 def _mapped_back(answer: Answer, back: Any) -> Answer:

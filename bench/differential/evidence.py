@@ -9,6 +9,8 @@ Two kinds of evidence, each sound on its own (it never calls a right answer wron
 - `response-shape`: the answer breaks a rule the spec sets whatever the data
   (`bench/differential/shape.py`): `data: null` without errors, a selected name missing, an
   unselected one present, `null` at a non-null position...
+- `subgraph-answer`: the gateway answers `null` for a root field, without any error, that a
+  subgraph it asked answered non-null with the same arguments (`bench/differential/subgraphs.py`).
 - `operation-alone`: the operation fixes the whole answer (its root collects only `__typename`,
   or nothing: `{}`), and the answer is another.
 
@@ -35,6 +37,7 @@ from bench.differential.compare import CONTESTED, MISMATCH, REFERENCES_WRONG
 RENAMING = "alias-renaming"
 SHAPE = "response-shape"
 OPERATION = "operation-alone"
+SUBGRAPH = "subgraph-answer"
 REFERENCES = ("hive", "apollo")
 UNDECIDED = "undecided"
 
@@ -66,13 +69,15 @@ def shown_wrong(
     unstable: frozenset[str],
     shape: Mapping[str, Sequence[str]],
     determined: str | None = None,
+    dropped: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, list[str]]:
     """Per gateway, the evidence that shows it wrong (gateways with none are left out).
 
     `original` and `renamed` are comparable answers (`Answer.key()`, the renamed one mapped back);
     `unstable` are gateways that answered the original differently when it was sent again (their
     renaming evidence does not count); `shape` the spec violations of each original answer;
-    `determined` the comparable answer the operation alone fixes, if it does."""
+    `determined` the comparable answer the operation alone fixes, if it does; `dropped` the root
+    values each gateway lost that a subgraph gave it."""
     found: dict[str, list[str]] = {}
     for gateway, answer in original.items():
         reasons = []
@@ -82,6 +87,8 @@ def shown_wrong(
             reasons.append(SHAPE)
         if determined is not None and answer != determined:
             reasons.append(OPERATION)
+        if dropped and dropped.get(gateway):
+            reasons.append(SUBGRAPH)
         if reasons:
             found[gateway] = reasons
     return found
@@ -94,11 +101,12 @@ def judge(
     unstable: frozenset[str] = frozenset(),
     shape: Mapping[str, Sequence[str]] | None = None,
     determined: str | None = None,
+    dropped: Mapping[str, Sequence[str]] | None = None,
 ) -> Judgement:
     """The final verdict on a MISMATCH or contested operation (others are returned unchanged)."""
     if verdict not in (MISMATCH, CONTESTED):
         return Judgement(verdict)
-    wrong = shown_wrong(original, renamed, unstable, shape or {}, determined)
+    wrong = shown_wrong(original, renamed, unstable, shape or {}, determined, dropped)
     ours = original["router"]
     confirmed = (
         renamed is not None

@@ -64,7 +64,7 @@ def violations(
         return [] if body.get("errors") else ["data is null without errors"]
     if root is None or not isinstance(data, dict):
         return ["data is not an object"]
-    checker = _Checker(schema, document, operation, variables)
+    checker = Checker(schema, document, operation, variables)
     return checker.object(data, root, [operation.selection_set], "")
 
 
@@ -77,7 +77,7 @@ def determined(
     root = schema.query_type
     if operation.operation.value != "query" or root is None:
         return None
-    fields = _Checker(schema, document, operation, variables).collect(
+    fields = Checker(schema, document, operation, variables).collect(
         root, [operation.selection_set]
     )
     if any(node.name.value != "__typename" for nodes in fields.values() for node in nodes):
@@ -85,7 +85,9 @@ def determined(
     return {key: root.name for key in fields}
 
 
-class _Checker:
+class Checker:
+    """CollectFields over one operation (its variables with their defaults), and the checks."""
+
     def __init__(
         self,
         schema: GraphQLSchema,
