@@ -350,6 +350,8 @@ class Run:
         if any(renamed[n] != original[n] for n in original):
             again, _ = self.send_all(operation.query, operation.variables, operation.operation_name)
             unstable = {n for n, a in again.items() if a.key() != original[n]}
+        # a renamed answer that is no GraphQL response (time-out, refused) is no evidence either
+        unstable |= {n for n, a in got.items() if a.transport is not None}
         evidence["renamed"] = {
             "query": renaming.query,
             "answers": {n: a.as_json() for n, a in got.items()},
