@@ -15,6 +15,7 @@ from typing import Any
 AGREE = "agree"
 MISMATCH = "MISMATCH"
 CONTESTED = "contested"
+REFERENCES_WRONG = "references-wrong"  # a MISMATCH where evidence shows both references wrong
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.client
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -41,11 +42,15 @@ def _json_or_text(raw: bytes) -> Any:
         return raw.decode(errors="replace")[:2000]
 
 
-class RecordingProxy:
-    """Forwards 127.0.0.1:`port` to 127.0.0.1:`upstream`; `take()` returns what was recorded."""
+Route = Callable[[str], tuple[int, str]]  # request path -> upstream port and path
 
-    def __init__(self, port: int, upstream: int) -> None:
-        self.upstream = upstream
+
+class RecordingProxy:
+    """Forwards 127.0.0.1:`port` to 127.0.0.1:`upstream` (a port, or a `Route` choosing one per
+    path); `take()` returns what was recorded."""
+
+    def __init__(self, port: int, upstream: int | Route) -> None:
+        self.route: Route = upstream if callable(upstream) else (lambda path: (upstream, path))
         self._lock = threading.Lock()
         self._exchanges: list[Exchange] = []
         proxy = self
@@ -68,13 +73,14 @@ class RecordingProxy:
                     k: v for k, v in self.headers.items() if k.lower() in ("content-type", "accept")
                 }
                 try:
-                    conn = http.client.HTTPConnection("127.0.0.1", proxy.upstream, timeout=30)
-                    conn.request(self.command, self.path, body=body or None, headers=headers)
+                    upstream, path = proxy.route(self.path)
+                    conn = http.client.HTTPConnection("127.0.0.1", upstream, timeout=30)
+                    conn.request(self.command, path, body=body or None, headers=headers)
                     answer = conn.getresponse()
                     status, raw = answer.status, answer.read()
                     content_type = answer.getheader("content-type") or "application/json"
                     conn.close()
-                except OSError as exc:
+                except (OSError, LookupError) as exc:
                     status, raw, content_type = 502, str(exc).encode(), "text/plain"
                 if self.command == "POST":
                     proxy._record(
