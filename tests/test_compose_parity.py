@@ -60,9 +60,6 @@ CODES_DIFFER: dict[str, str] = {
     "compose-directive-not-linked": "ours accepts it",
     "context-name-invalid": "ours accepts it",
     "context-not-set": "ours accepts it",
-    "override-of-field-with-requires": "ours accepts it",
-    "sharing-mismatched-runtime-types": "ours accepts it",
-    "type-kind-input-vs-object": "ours: TYPE_KIND_MISMATCH",
 }
 """Cases where our set of error codes is not Apollo's."""
 
@@ -88,7 +85,7 @@ OUTPUT_DOES_NOT_LOAD: dict[str, str] = {}
 MIN_CASES = 150
 
 # Measured parity (see test_parity_floor): it may only go up.
-BROKEN_PARITY_FLOOR = 0.95
+BROKEN_PARITY_FLOOR = 0.971
 VALID_PARITY_FLOOR = 0.954
 
 
