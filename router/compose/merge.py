@@ -602,7 +602,7 @@ def compose(subgraphs: Sequence[Subgraph]) -> Composition:
     """Validate each subgraph, merge, validate the merged types, check satisfiability, print —
     and load what was printed, so that a supergraph the router cannot serve is never returned.
     CompositionFailed lists every rule the subgraphs break."""
-    from router.compose.rules import merged_errors, subgraph_errors
+    from router.compose.rules import context, merged_errors, subgraph_errors
     from router.compose.validate import (
         CompositionError,
         validate_inaccessible,
@@ -636,7 +636,9 @@ def compose(subgraphs: Sequence[Subgraph]) -> Composition:
     merge_errors, hints = validate_merge(ordered, merged)
     errors += merge_errors + merged_errors(ordered, merged) + validate_inaccessible(merged)
     if not errors:
-        errors += validate_satisfiability(ordered, merged)
+        errors += validate_satisfiability(ordered, merged) + context.check_satisfiable(
+            ordered, merged
+        )
     if errors:
         raise CompositionFailed(errors, hints)
     printer = Printer(ordered)

@@ -8,11 +8,14 @@ of the subgraph sets (CONTEXT_NOT_SET) with a selection that picks one field of 
 type on every such type (CONTEXT_INVALID_SELECTION), and the field's type has a resolvable key
 (CONTEXT_NO_RESOLVABLE_KEY). Across subgraphs: an argument contextual in one subgraph is
 nullable or defaulted where it is not (CONTEXTUAL_ARGUMENT_NOT_CONTEXTUAL_IN_ALL_SUBGRAPHS).
+Satisfiability: no query reaches the field without passing through a type setting the context
+(SATISFIABILITY_ERROR).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from graphql import (
     FieldNode,
@@ -29,7 +32,7 @@ from router.compose.errors import CompositionError
 from router.compose.merge import Merged
 from router.compose.subgraph import SField, SType, Subgraph
 
-__all__ = ["check", "check_merged"]
+__all__ = ["check", "check_merged", "check_satisfiable"]
 
 _NAME = re.compile(r"^[A-Za-z]\w*$")
 
@@ -353,3 +356,82 @@ def check_merged(merged: dict[str, Merged]) -> list[CompositionError]:
                             )
                         )
     return errors
+
+
+# --- satisfiability ----------------------------------------------------------------------------
+
+
+def check_satisfiable(
+    subgraphs: Sequence[Subgraph], merged: dict[str, Merged]
+) -> list[CompositionError]:
+    """SATISFIABILITY_ERROR for a field with a contextual argument that a query can reach
+    without passing through a type setting its context (then the router has no value to pass).
+    Apollo finds it walking query paths; here the walk is over the merged types, from the root
+    types, never entering a type that sets the context (or is one of its possible types)."""
+    roots = sorted({root for s in subgraphs for root in s.roots.values()})
+    errors = []
+    for entry in merged.values():
+        if entry.kind != "object":
+            continue
+        for subgraph, stype in entry.parts:
+            for sfield in stype.fields.values():
+                for argument in sfield.arguments.values():
+                    value = argument.arg("fromContext", "field")
+                    reference = parse_context(str(value)) if value is not None else None
+                    if reference is None:
+                        continue
+                    setters = _setters(merged, subgraph.name, reference.context)
+                    if entry.name not in _reachable_avoiding(merged, roots, setters):
+                        continue
+                    errors.append(
+                        CompositionError(
+                            "SATISFIABILITY_ERROR",
+                            f'A query can reach "{entry.name}.{sfield.name}" without passing'
+                            " through a type that sets the context"
+                            f' "{reference.context}" its argument "{argument.name}" comes from'
+                            f' (subgraph "{subgraph.name}"): the router would have no value'
+                            " for it. Set the context on every type such a query goes"
+                            " through, or make that path impossible.",
+                            (subgraph.name,),
+                        )
+                    )
+    return errors
+
+
+def _setters(merged: dict[str, Merged], subgraph: str, context: str) -> set[str]:
+    """The types setting the context in the subgraph, and their possible object types."""
+    found = {
+        entry.name
+        for entry in merged.values()
+        for s, t in entry.parts
+        if s.name == subgraph
+        and any(a.get("name") == context for a in t.directives.get("context", ()))
+    }
+    for entry in merged.values():
+        for _, t in entry.parts:
+            if found & set(t.interfaces):
+                found.add(entry.name)
+            if t.name in found:
+                found |= set(t.members)
+    return found
+
+
+def _reachable_avoiding(merged: dict[str, Merged], roots: list[str], avoid: set[str]) -> set[str]:
+    seen: set[str] = set()
+    stack = [r for r in roots if r in merged]
+    while stack:
+        name = stack.pop()
+        if name in seen or name in avoid or name not in merged:
+            continue
+        seen.add(name)
+        entry = merged[name]
+        for _, t in entry.parts:
+            stack.extend(_named(f.type) for f in t.fields.values() if not f.has("external"))
+            stack.extend(t.members)
+        if entry.kind == "interface":
+            stack.extend(
+                other.name
+                for other in merged.values()
+                if any(name in t.interfaces for _, t in other.parts)
+            )
+    return seen
