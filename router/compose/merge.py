@@ -469,7 +469,7 @@ class Printer:
         return found
 
     def _arguments(self, definitions: list[SField]) -> str:
-        contextual = set(contextual_arguments(definitions))  # the router passes them
+        contextual = set(contextual_arguments(definitions))  # from a context, not clients
         names = [
             n
             for n in definitions[0].arguments
