@@ -206,8 +206,15 @@ class Router:
         except PlanningBudgetExceeded as exc:
             raise RequestError(str(exc), "MAX_PLANNING_STEPS_LIMIT") from None
         except PlanningError as exc:
+            contextual = self.supergraph.contextual_fields()
+            note = (
+                f" (fields with arguments from a @context, not passed by this router yet, are"
+                f" never planned: {', '.join(contextual)})"
+                if contextual
+                else ""
+            )
             raise RequestError(
-                f"the operation cannot be planned: {exc}", "QUERY_PLANNING_FAILED", status=500
+                f"the operation cannot be planned: {exc}{note}", "QUERY_PLANNING_FAILED", status=500
             ) from None
         prepared = Prepared(
             document=document,

@@ -14,6 +14,7 @@ from typing import Any
 
 from graphql import GraphQLError
 
+from router.compose.context_value import contextual_arguments, parse_context
 from router.compose.errors import CompositionError
 from router.compose.executable import executable_directives
 from router.compose.field_set import used_fields
@@ -27,6 +28,7 @@ LINK = "https://specs.apollo.dev/link/v1.0"
 INACCESSIBLE = "https://specs.apollo.dev/inaccessible/v0.2"
 TAG = "https://specs.apollo.dev/tag/v0.3"
 COST = "https://specs.apollo.dev/cost/v0.1"
+CONTEXT = "https://specs.apollo.dev/context/v0.1"
 
 INACCESSIBLE_DEFINITION = (
     "directive @inaccessible on FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ARGUMENT_DEFINITION"
@@ -36,6 +38,12 @@ TAG_DEFINITION = (
     "directive @tag(name: String!) repeatable on FIELD_DEFINITION | OBJECT | INTERFACE | UNION"
     " | ARGUMENT_DEFINITION | SCALAR | ENUM | ENUM_VALUE | INPUT_OBJECT | INPUT_FIELD_DEFINITION"
     " | SCHEMA"
+)
+
+CONTEXT_DEFINITIONS = (
+    "directive @context(name: String!) repeatable on INTERFACE | OBJECT | UNION\n\n"
+    "directive @context__fromContext(field: context__ContextFieldValue) on ARGUMENT_DEFINITION"
+    "\n\nscalar context__ContextFieldValue"
 )
 
 COST_DEFINITIONS = (
@@ -100,8 +108,8 @@ class FieldSource:
 
 
 class Printer:
-    """Prints the supergraph; collects which linked features (inaccessible, tag, cost) were
-    used."""
+    """Prints the supergraph; collects which linked features (inaccessible, tag, cost,
+    context) were used."""
 
     def __init__(self, subgraphs: Sequence[Subgraph]) -> None:
         self.subgraphs = subgraphs
@@ -109,6 +117,7 @@ class Printer:
         self.uses_inaccessible = False
         self.uses_tag = False
         self.uses_cost = False
+        self.uses_context = False
         self.hints: list[CompositionError] = []
 
     # --- whole document ------------------------------------------------------------------
@@ -137,6 +146,9 @@ class Printer:
         if self.uses_cost:
             links.append(f'  @link(url: "{COST}", import: ["@cost", "@listSize"])')
             definitions.append(COST_DEFINITIONS)
+        if self.uses_context:
+            links.append(f'  @link(url: "{CONTEXT}", for: SECURITY)')
+            definitions.append(CONTEXT_DEFINITIONS)
         schema = "schema\n" + "\n".join(links) + "\n{\n"
         schema += "".join(f"  {kind}: {root}\n" for kind, root in roots) + "}"
         graph_enum = (
@@ -212,6 +224,11 @@ class Printer:
         for subgraph, stype in merged.parts:
             graph = graph_enum_name(subgraph.name)
             lines += [f'@join__unionMember(graph: {graph}, member: "{m}")' for m in stype.members]
+        for subgraph, stype in merged.parts:
+            # Context names are per subgraph: Apollo prefixes them with the subgraph's name.
+            for args in stype.directives.get("context", ()) if subgraph.federation2 else ():
+                self.uses_context = True
+                lines.append(f"@context(name: {_string(subgraph.name + '__' + str(args['name']))})")
         lines += self._common_directives([t.directives for _, t in merged.parts])
         return "".join(f"\n  {line}" for line in lines) if lines else ""
 
@@ -397,6 +414,7 @@ class Printer:
             or s.field.has("requires")
             or s.field.has("provides")
             or self._overrides(s)
+            or contextual_arguments([s.field])
             for s in sources
         )
         if not special and not overridden and set(by_graph) == set(merged.graphs):
@@ -427,11 +445,36 @@ class Printer:
                 args.append(f"type: {_string(sfield.type)}")
             if self._external(source):
                 args.append("external: true")
+            context_arguments = self._context_arguments(source)
+            if context_arguments:
+                args.append(f"contextArguments: [{', '.join(context_arguments)}]")
             lines.append(f"@join__field({', '.join(args)})")
         return lines
 
+    @staticmethod
+    def _context_arguments(source: FieldSource) -> list[str]:
+        """The field's arguments that take their value from a context in this subgraph, as
+        `join__ContextArgument` values (the context named as the type's @context is)."""
+        found = []
+        for name, argument in source.field.arguments.items():
+            value = argument.arg("fromContext", "field")
+            reference = parse_context(str(value)) if value is not None else None
+            if reference is None:
+                continue
+            context = _string(f"{source.subgraph.name}__{reference.context}")
+            found.append(
+                f"{{context: {context}, name: {_string(name)}, type: {_string(argument.type)},"
+                f" selection: {_string(reference.selection)}}}"
+            )
+        return found
+
     def _arguments(self, definitions: list[SField]) -> str:
-        names = [n for n in definitions[0].arguments if all(n in d.arguments for d in definitions)]
+        contextual = set(contextual_arguments(definitions))  # from a context, not clients
+        names = [
+            n
+            for n in definitions[0].arguments
+            if n not in contextual and all(n in d.arguments for d in definitions)
+        ]
         if not names:
             return ""
         parts = []
@@ -559,7 +602,7 @@ def compose(subgraphs: Sequence[Subgraph]) -> Composition:
     """Validate each subgraph, merge, validate the merged types, check satisfiability, print —
     and load what was printed, so that a supergraph the router cannot serve is never returned.
     CompositionFailed lists every rule the subgraphs break."""
-    from router.compose.rules import merged_errors, subgraph_errors
+    from router.compose.rules import context, merged_errors, subgraph_errors
     from router.compose.validate import (
         CompositionError,
         validate_inaccessible,
@@ -593,7 +636,9 @@ def compose(subgraphs: Sequence[Subgraph]) -> Composition:
     merge_errors, hints = validate_merge(ordered, merged)
     errors += merge_errors + merged_errors(ordered, merged) + validate_inaccessible(merged)
     if not errors:
-        errors += validate_satisfiability(ordered, merged)
+        errors += validate_satisfiability(ordered, merged) + context.check_satisfiable(
+            ordered, merged
+        )
     if errors:
         raise CompositionFailed(errors, hints)
     printer = Printer(ordered)

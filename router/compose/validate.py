@@ -9,11 +9,13 @@ Each check returns `CompositionError`s naming the types, fields and subgraphs in
     across subgraphs  TYPE_KIND_MISMATCH, FIELD_TYPE_MISMATCH, FIELD_ARGUMENT_TYPE_MISMATCH,
                       INVALID_FIELD_SHARING, ENUM_VALUE_MISMATCH, EMPTY_MERGED_ENUM_TYPE,
                       REQUIRED_INPUT_FIELD_MISSING_IN_SOME_SUBGRAPH, EMPTY_MERGED_INPUT_TYPE,
-                      OVERRIDE_FROM_SELF_ERROR, OVERRIDE_SOURCE_HAS_OVERRIDE
+                      OVERRIDE_FROM_SELF_ERROR, OVERRIDE_SOURCE_HAS_OVERRIDE,
+                      OVERRIDE_COLLISION_WITH_ANOTHER_DIRECTIVE
     visibility        REFERENCED_INACCESSIBLE (an accessible field typed with an inaccessible type)
     reachability      SATISFIABILITY_ERROR (a field only where no query can enter its type:
                       no root path there, and no resolvable @key whose fields another
-                      subgraph holding the type can give; not Apollo's full query-path walk)
+                      subgraph holding the type can give; not Apollo's full query-path walk),
+                      SHAREABLE_HAS_MISMATCHED_RUNTIME_TYPES
 
 Hints (FROM_SUBGRAPH_DOES_NOT_EXIST) are returned separately: they do not fail composition.
 """
@@ -215,6 +217,11 @@ def validate_merge(
                     tuple(s.name for s, _ in entry.parts),
                 )
             )
+            first = entry.parts[0][1].kind
+            if first == "input":
+                # As Apollo: the first subgraph's kind wins, and a subgraph defining the name
+                # with another kind counts as an input type without fields.
+                errors += _input(_as_kind(entry, first))
             continue
         if entry.kind in ("object", "interface"):
             errors += _fields(entry, names, hints, merged)
@@ -253,7 +260,7 @@ def _fields(
             )
         errors += _arguments(coordinate, [(s, f) for s, _, f in typed])
         overridden = set()
-        for subgraph, _, sfield in sources:
+        for subgraph, stype, sfield in sources:
             origin = sfield.arg("override", "from")
             if origin is None:
                 continue
@@ -286,10 +293,17 @@ def _fields(
                             (subgraph.name, origin),
                         )
                     )
-                if source is not None and not source.has("override"):
-                    # With a label (progressive override) the two resolve it in turn, not at once.
-                    # Two fields overriding each other override neither (both still resolve it).
-                    overridden.add(origin)
+                elif source is not None:
+                    external = is_external(subgraph, stype, sfield)
+                    conflict = _override_conflict(
+                        coordinate, subgraph.name, external, origin, source
+                    )
+                    if conflict is not None:
+                        errors.append(conflict)  # and the @override takes no effect
+                    else:
+                        # With a label (progressive override) the two resolve it in turn, not at
+                        # once. Two fields overriding each other override neither.
+                        overridden.add(origin)
         # A subgraph resolves the field where it is not @external, or where a @provides there
         # selects it.
         resolving = [
@@ -313,6 +327,29 @@ def _fields(
                 )
             )
     return errors
+
+
+def _override_conflict(
+    coordinate: str, subgraph: str, external: bool, origin: str, source: SField
+) -> CompositionError | None:
+    """OVERRIDE_COLLISION_WITH_ANOTHER_DIRECTIVE, as Apollo: the overridden field has @requires
+    or @provides in its subgraph (what it needs or provides would be lost with it), or the
+    overriding field is @external (it does not resolve the field it claims). Such an @override
+    takes no effect, so both subgraphs still resolve the field."""
+    conflicting = next((d for d in ("requires", "provides") if source.has(d)), None)
+    where = origin
+    if conflicting is None and external:
+        conflicting, where = "external", subgraph
+    if conflicting is None:
+        return None
+    return CompositionError(
+        "OVERRIDE_COLLISION_WITH_ANOTHER_DIRECTIVE",
+        f'Field "{coordinate}" in subgraph "{subgraph}" has @override(from: "{origin}"), '
+        f'but the field is marked @{conflicting} in subgraph "{where}": an overridden field may '
+        "not have @requires or @provides, nor the overriding one @external. Remove one of the "
+        "two directives.",
+        (subgraph, origin),
+    )
 
 
 def _related(nameds: set[str], merged: dict[str, Merged]) -> bool:
@@ -429,6 +466,12 @@ def _enum(entry: Merged, merged: dict[str, Merged]) -> list[CompositionError]:
     return []
 
 
+def _as_kind(entry: Merged, kind: str) -> Merged:
+    """The entry with every part of another kind emptied to a `kind` type without fields."""
+    parts = [(s, t if t.kind == kind else SType(t.name, kind)) for s, t in entry.parts]
+    return Merged(entry.name, kind, parts)
+
+
 def _input(entry: Merged) -> list[CompositionError]:
     errors = []
     field_sets = {s.name: t.fields for s, t in entry.parts}
@@ -540,7 +583,66 @@ def validate_satisfiability(
                     tuple(s.name for s, _ in defined),
                 )
             )
+    return errors + _runtime_types(merged, reachable)
+
+
+def _runtime_types(
+    merged: dict[str, Merged], reachable: dict[str, set[str]]
+) -> list[CompositionError]:
+    """SHAREABLE_HAS_MISMATCHED_RUNTIME_TYPES: a shared field of abstract type, resolved by
+    several subgraphs a query can be in there, whose possible object types in those subgraphs
+    have none in common (each would answer with a type the others never return). Apollo finds
+    it walking query paths; here every subgraph resolving the field where its type is reachable
+    takes part."""
+    errors = []
+    for entry in merged.values():
+        if entry.kind != "object":
+            continue
+        for name in dict.fromkeys(n for _, t in entry.parts for n in t.fields):
+            runtime: dict[str, set[str]] = {}
+            for subgraph, stype in entry.parts:
+                sfield = stype.fields.get(name)
+                if (
+                    sfield is None
+                    or is_external(subgraph, stype, sfield)
+                    or entry.name not in reachable[subgraph.name]
+                    or not _shareable(subgraph, stype, sfield)
+                ):
+                    continue
+                target = subgraph.types.get(named(sfield.type))
+                if target is None or target.kind not in ("interface", "union"):
+                    continue
+                runtime[subgraph.name] = _possible_types(subgraph, target)
+            if len(runtime) < 2 or not any(runtime.values()):
+                continue
+            if set.intersection(*runtime.values()):
+                continue
+            detail = "; ".join(
+                f'in "{graph}", ' + (", ".join(f'"{t}"' for t in sorted(types)) or "none")
+                for graph, types in runtime.items()
+            )
+            errors.append(
+                CompositionError(
+                    "SHAREABLE_HAS_MISMATCHED_RUNTIME_TYPES",
+                    f'Shared field "{entry.name}.{name}" returns an abstract type whose possible '
+                    f"object types have none in common across the subgraphs resolving it ({detail}):"
+                    " a shared field must resolve the same way everywhere, so those subgraphs need"
+                    " at least one object type in common there.",
+                    tuple(runtime),
+                )
+            )
     return errors
+
+
+def _possible_types(subgraph: Subgraph, abstract: SType) -> set[str]:
+    """The object types of the subgraph a value of this interface or union can be."""
+    if abstract.kind == "union":
+        return set(abstract.members)
+    return {
+        t.name
+        for t in subgraph.types.values()
+        if t.kind == "object" and not t.has("interfaceObject") and abstract.name in t.interfaces
+    }
 
 
 def _reachable(subgraphs: Sequence[Subgraph]) -> dict[str, set[str]]:

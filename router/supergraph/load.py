@@ -21,6 +21,7 @@ from graphql import (
     GraphQLScalarType,
     GraphQLUnionType,
     ListValueNode,
+    ObjectValueNode,
     SchemaDefinitionNode,
     StringValueNode,
     build_ast_schema,
@@ -32,6 +33,7 @@ from router.errors import SupergraphError
 from router.operation.ir import parse_field_set
 from router.supergraph.api_schema import build_api_schema
 from router.supergraph.model import (
+    ContextArgument,
     EntityKey,
     FieldModel,
     Graph,
@@ -45,7 +47,9 @@ from router.supergraph.model import (
 SUPPORTED_JOIN = ("v0.2", "v0.3", "v0.4", "v0.5")
 # Features the router knows how to honour; any other feature linked `for: EXECUTION` or
 # `for: SECURITY` would change results or access rules the router would silently ignore.
-UNDERSTOOD_FEATURES = {"link", "join", "inaccessible", "tag", "core", "cost"}
+# `context` is read (`@context`, `@join__field(contextArguments:)`), and a field with context
+# arguments is never planned (JoinField.resolves) until the router passes them.
+UNDERSTOOD_FEATURES = {"link", "join", "inaccessible", "tag", "core", "cost", "context"}
 _LINK_URL = re.compile(r"https://specs\.apollo\.dev/(?P<name>[a-zA-Z_]+)/(?P<version>v\d+\.\d+)")
 
 
@@ -83,7 +87,7 @@ def load_supergraph(sdl: str) -> Supergraph:
     for named in schema.type_map.values():
         if named.name.startswith("__") or _is_machinery(named.name, links):
             continue
-        model = _type_model(named, prefix, graphs)
+        model = _type_model(named, prefix, graphs, links.get("context", {}).get("alias", "context"))
         if model is not None:
             types[model.name] = model
     roots = {
@@ -154,6 +158,8 @@ def _literal(node: Any) -> Any:
         return node.value
     if isinstance(node, ListValueNode):
         return [_literal(v) for v in node.values]
+    if isinstance(node, ObjectValueNode):
+        return {f.name.value: _literal(f.value) for f in node.fields}
     return getattr(node, "value", None)
 
 
@@ -196,7 +202,9 @@ def _kind(named: GraphQLNamedType) -> Kind:
     return "scalar"
 
 
-def _type_model(named: GraphQLNamedType, prefix: str, graphs: dict[str, Graph]) -> TypeModel | None:
+def _type_model(
+    named: GraphQLNamedType, prefix: str, graphs: dict[str, Graph], context: str = "context"
+) -> TypeModel | None:
     kind = _kind(named)
     node = named.ast_node
     joins: dict[str, JoinType] = {}
@@ -220,7 +228,8 @@ def _type_model(named: GraphQLNamedType, prefix: str, graphs: dict[str, Graph]) 
     if not joins:
         # A type with no @join__type (built-in scalars, some v0.2 supergraphs) is in every graph.
         joins = {graph: JoinType(graph, ()) for graph in graphs}
-    model = TypeModel(name=named.name, kind=kind, joins=joins, fields={})
+    contexts = tuple(str(a.get("name")) for a in _directives(node, context))
+    model = TypeModel(name=named.name, kind=kind, joins=joins, fields={}, contexts=contexts)
     if isinstance(named, (GraphQLObjectType, GraphQLInterfaceType)):
         for field_name, field_def in named.fields.items():
             model.fields[field_name] = _field_model(named.name, field_name, field_def, prefix)
@@ -260,6 +269,16 @@ def _field_model(parent: str, name: str, field_def: Any, prefix: str) -> FieldMo
             override=args.get("override"),
             used_overridden=bool(args.get("usedOverridden", False)),
             override_label=args.get("overrideLabel"),
+            context_arguments=tuple(
+                ContextArgument(
+                    name=str(a.get("name")),
+                    type=str(a.get("type")),
+                    context=str(a.get("context")),
+                    selection=str(a.get("selection")),
+                )
+                for a in args.get("contextArguments") or ()
+                if isinstance(a, dict)
+            ),
         )
         for args in _directives(field_def.ast_node, f"{prefix}field")
     )

@@ -47,6 +47,18 @@ class JoinType:
 
 
 @dataclass(frozen=True, slots=True)
+class ContextArgument:
+    """`join__ContextArgument`: an argument the subgraph takes from a context (@fromContext), not
+    from the client: the value `selection` selects on the nearest enclosing type that sets
+    `context` (a type's `@context(name:)`)."""
+
+    name: str
+    type: str
+    context: str
+    selection: str
+
+
+@dataclass(frozen=True, slots=True)
 class JoinField:
     """`@join__field`: how one subgraph knows a field."""
 
@@ -58,10 +70,16 @@ class JoinField:
     override: str | None = None
     used_overridden: bool = False
     override_label: str | None = None
+    context_arguments: tuple[ContextArgument, ...] = ()
+    """Arguments the subgraph needs from a context (join v0.5 `contextArguments:`)."""
 
     def resolves(self, labels: frozenset[str]) -> bool:
-        """Whether this subgraph answers the field, given the active override labels."""
+        """Whether this subgraph answers the field, given the active override labels. A field
+        with context arguments is not answered: the router does not pass them yet, and asking
+        without them would give a wrong answer (planning fails instead)."""
         if self.graph is None or self.external or self.used_overridden:
+            return False
+        if self.context_arguments:
             return False
         if self.override_label is None:
             return True
@@ -114,6 +132,8 @@ class TypeModel:
     """Per graph, the interfaces this type implements there."""
     members: dict[str, frozenset[str]] = field(default_factory=dict)
     """Per graph, a union's members there."""
+    contexts: tuple[str, ...] = ()
+    """The contexts the type sets (`@context(name:)`, names prefixed by their subgraph)."""
 
     def keys_in(self, graph: str) -> tuple[EntityKey, ...]:
         join = self.joins.get(graph)
@@ -173,6 +193,15 @@ class Supergraph:
             return True
         join = field_model.join_for(graph)
         return join is not None and join.resolves(labels)
+
+    def contextual_fields(self) -> list[str]:
+        """`Type.field` of every field some subgraph resolves with context arguments."""
+        return sorted(
+            f"{t.name}.{f.name}"
+            for t in self.types.values()
+            for f in t.fields.values()
+            if any(j.context_arguments for j in f.joins)
+        )
 
     def resolvable_keys(self, type_name: str, graph: str) -> tuple[EntityKey, ...]:
         return tuple(k for k in self.types[type_name].keys_in(graph) if k.resolvable)

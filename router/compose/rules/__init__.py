@@ -1,9 +1,10 @@
 """Apollo's composition rules beyond the core ones in `validate.py`, one family per module:
 `graphql` (GraphQL's own SDL rules), `links` (the federation @link), `directives` (federation
 directive definitions), `keys`, `field_sets` (@requires/@provides), `roots`, `usage` (where
-federation directives may go), and across subgraphs `external`, `merge_fields` and
-`inaccessible`. `spec` is the federation spec's table of directives they read. Each rule
-returns `CompositionError`s with Apollo's code, naming the subgraphs involved."""
+federation directives may go), `context` (@context/@fromContext), and across subgraphs
+`external`, `merge_fields`, `inaccessible` and `context`. `spec` is the federation spec's table
+of directives they read. Each rule returns `CompositionError`s with Apollo's code, naming the
+subgraphs involved."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from collections.abc import Sequence
 from router.compose.errors import CompositionError
 from router.compose.merge import Merged
 from router.compose.rules import (
+    context,
     directives,
     external,
     field_sets,
@@ -44,6 +46,7 @@ def subgraph_errors(subgraph: Subgraph) -> list[CompositionError]:
         *field_sets.check(subgraph),
         *roots.check(subgraph),
         *usage.check(subgraph),
+        *context.check(subgraph),
     ]
 
 
@@ -58,4 +61,5 @@ def merged_errors(
         *inaccessible.check(merged),
         *roots.check_merged(subgraphs),
         *usage.check_merged(merged, subgraphs),
+        *context.check_merged(merged),
     ]
