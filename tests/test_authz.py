@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from router.authz import Grant, Identity, PolicyRequest
+from router.authz.access import AccessIndex
 from router.authz.restrict import Removal, scrub
 from router.config import parse_config
 from router.errors import SupergraphError
@@ -451,3 +452,18 @@ def test_scrub_drops_removed_values_the_planner_fetched_for_itself() -> None:
         "search": [{"__typename": "Staff"}, {"__typename": "Customer", "id": "c", "name": "m"}],
         "nested": [[{"id": "3"}]],
     }
+
+
+def test_an_interface_field_is_as_strict_as_its_implementations() -> None:
+    """Apollo's composer copies an implementation's field requirements onto the interface
+    field; the router does not rely on it (a supergraph from another composer may not)."""
+    sdl = supergraph_sdl("interface")
+    on_interface = '  secret: String @requiresScopes(scopes: [["staff"]])\n}\n\ntype Customer'
+    assert on_interface in sdl
+    for text in (sdl, sdl.replace(on_interface, "  secret: String\n}\n\ntype Customer")):
+        index = AccessIndex(load_supergraph(text))
+        staff = Access(scopes=((frozenset({"staff"}),),))
+        assert index.field("Account", "secret", False) == staff
+        assert index.field("Customer", "secret", False) == Access()
+        assert index.field("Staff", "secret", False) == staff
+        assert index.field("Account", "id", False) == Access()
