@@ -332,10 +332,16 @@ class Router:
         unauthorized: list[JSONObject] = []
         removals: tuple[Removal, ...] = ()
         if prepared.needs is not None and self.authorizer is not None:
-            restriction = await self._authorize(prepared, identity)
+            authorizer = self.authorizer
+            grant = authorizer.held(identity, prepared.needs)
+            if authorizer.asks(prepared.needs, grant):  # the policy evaluator, once
+                grant = await authorizer.grant(identity, prepared.operation, prepared.needs)
+            restriction = prepared.restrictions.get(grant) or authorizer.restriction(
+                prepared.operation, grant, prepared.restrictions
+            )
             if restriction.removals:
-                settings = self.authorizer.settings
-                self.authorizer.report(prepared.operation, restriction)
+                settings = authorizer.settings
+                authorizer.report(prepared.operation, restriction)
                 unauthorized = list(restriction.errors)
                 if settings.reject_unauthorized and not settings.dry_run:
                     return {"errors": unauthorized}
@@ -380,11 +386,6 @@ class Router:
         if extensions:
             response["extensions"] = extensions
         return response
-
-    async def _authorize(self, prepared: Prepared, identity: Identity) -> Restriction:
-        assert self.authorizer is not None and prepared.needs is not None
-        grant = await self.authorizer.grant(identity, prepared.operation, prepared.needs)
-        return self.authorizer.restriction(prepared.operation, grant, prepared.restrictions)
 
     def _restrict(
         self, query: str, operation_name: str | None, prepared: Prepared, restriction: Restriction

@@ -34,13 +34,27 @@ class Authorizer:
     def needs(self, operation: Operation) -> Needs | None:
         return needs(self.index, operation)
 
+    def held(self, identity: Identity, needed: Needs) -> Grant:
+        """What the identity holds of `needed` by itself (no policy evaluator asked)."""
+        return Grant(
+            identity.authenticated,
+            identity.scopes & needed.scopes,
+            identity.policies & needed.policies if identity.policies else frozenset(),
+        )
+
+    def asks(self, needed: Needs, held: Grant) -> bool:
+        """Whether the policy evaluator must be asked for this grant."""
+        return self.settings.policy_evaluator is not None and bool(needed.policies - held.policies)
+
     async def grant(self, identity: Identity, operation: Operation, needed: Needs) -> Grant:
-        policies = identity.policies & needed.policies
+        """What the identity holds of `needed`, the policy evaluator asked (once) for the
+        needed policies it does not hold already."""
+        held = self.held(identity, needed)
         evaluator = self.settings.policy_evaluator
-        if evaluator is not None and needed.policies - policies:
-            request = PolicyRequest(needed.policies, operation.name, operation.kind)
-            policies = policies | await evaluate(evaluator, identity, request)
-        return Grant(identity.authenticated, identity.scopes & needed.scopes, policies)
+        if evaluator is None or not self.asks(needed, held):
+            return held
+        request = PolicyRequest(needed.policies, operation.name, operation.kind)
+        return held._replace(policies=held.policies | await evaluate(evaluator, identity, request))
 
     def restriction(
         self,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -71,11 +71,11 @@ Identify = Callable[[IncomingRequest], "Identity | Awaitable[Identity]"]
 """The server's per-request seam: the request → its Identity (sync or async)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Grant:
+class Grant(NamedTuple):
     """What one request holds of what one operation needs: only the scopes and policies the
     operation mentions, so every requester holding the same of them shares one restriction
-    (the key restrictions and their plans are cached by, as Apollo's cache key metadata)."""
+    (the key restrictions and their plans are cached by, as Apollo's cache key metadata).
+    A tuple: it is hashed per request."""
 
     authenticated: bool
     scopes: frozenset[str]
