@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from router.authentication import AuthenticationError, JwksSettings, JwtSettings, JwtVerifier
 from router.authentication.settings import TokenSource
+from router.config import ConfigError, parse_config, subgraph_headers
 from tests.support.faulty import serve_in_thread
 from tests.support.jwks import AUDIENCE, ISSUER, JwksServer, SigningKey, sign
 
@@ -236,3 +237,96 @@ async def test_a_jwks_file_that_cannot_be_read_is_an_error(tmp_path: Path) -> No
     verifier = JwtVerifier(settings((tmp_path / "missing.json").as_uri()))
     with pytest.raises(JwksError, match="cannot read"):
         await verifier.start()
+
+
+def test_router_yaml_reads_jwt_in_apollo_routers_shape() -> None:
+    config = parse_config(
+        """
+authentication:
+  router:
+    jwt:
+      jwks:
+        - url: https://idp.test/.well-known/jwks.json
+          issuers: [https://idp.test/]
+          audiences: [orders-api]
+          algorithms: [RS256, ES256]
+          poll_interval: 30s
+        - url: file:///etc/router/jwks.json
+      header_name: X-Auth
+      header_value_prefix: Token
+      sources: [{ type: cookie, name: authz }]
+      leeway: 5s
+"""
+    )
+    assert config.jwt is not None
+    first, second = config.jwt.jwks
+    assert (first.issuers, first.audiences, first.algorithms) == (
+        ("https://idp.test/",),
+        ("orders-api",),
+        ("RS256", "ES256"),
+    )
+    assert (first.poll_interval, second.poll_interval) == (30.0, 60.0)
+    assert config.jwt.sources == (
+        TokenSource("header", "x-auth", "Token"),
+        TokenSource("cookie", "authz"),
+    )
+    assert config.jwt.leeway == 5.0
+    assert parse_config("").jwt is None
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("authentication: { router: { jwt: { jwks: [] } } }", "jwks must be a list"),
+        ("authentication: { router: { jwt: { jwks: [{ issuers: [a] }] } } }", "url is required"),
+        ("authentication: { router: { jwt: { jwks: [{ url: ftp://x }] } } }", "https://"),
+        (
+            "authentication: { router: { jwt: { jwks: [{ url: 'https://x', algorithms: [none] }] } } }",
+            "'none' is not one of",
+        ),
+        ("authentication: { router: { jwt: { jwks: [{ url: 'https://x', kid: 1 }] } } }", "kid"),
+        ("authentication: { router: { oauth: {} } }", "oauth"),
+    ],
+)
+def test_bad_jwt_settings_are_refused(text: str, reason: str) -> None:
+    with pytest.raises(ConfigError, match=reason):
+        parse_config(text)
+
+
+RULES = """
+headers:
+  all:
+    request:
+      - propagate: { matching: "x-.*" }
+      - propagate: { named: x-other, rename: x-customer-id }
+      - insert: { name: x-customer-id, from_claim: sub }
+      - insert: { name: x-org, from_claim: org.id }
+      - insert: { name: x-scopes, from_claim: scope }
+"""
+
+
+def test_claims_become_headers_and_the_client_cannot_send_them() -> None:
+    config = parse_config(RULES)
+    incoming = {"x-customer-id": "c-evil", "x-other": "c-evil-too", "x-tenant": "t1"}
+    claims = {"sub": "c1", "org": {"id": 7}, "scope": ["read", "write"]}
+    assert subgraph_headers(config, "orders", incoming, claims) == {
+        "x-other": "c-evil-too",  # as itself, by `matching`; its rename to x-customer-id lost
+        "x-tenant": "t1",
+        "x-customer-id": "c1",
+        "x-org": "7",
+        "x-scopes": "read write",
+    }
+    # anonymous: the header is simply not there, whatever the client sent
+    assert subgraph_headers(config, "orders", incoming, None) == {
+        "x-other": "c-evil-too",
+        "x-tenant": "t1",
+    }
+
+
+def test_an_insert_rule_has_a_value_or_a_claim() -> None:
+    with pytest.raises(ConfigError, match="one of value or from_claim"):
+        parse_config("headers: { all: { request: [ { insert: { name: x-a } } ] } }")
+    with pytest.raises(ConfigError, match="one of value or from_claim"):
+        parse_config(
+            "headers: { all: { request: [ { insert: { name: x-a, value: v, from_claim: sub } } ] } }"
+        )
