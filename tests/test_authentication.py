@@ -8,6 +8,8 @@ import base64
 import hashlib
 import hmac
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -330,3 +332,35 @@ def test_an_insert_rule_has_a_value_or_a_claim() -> None:
         parse_config(
             "headers: { all: { request: [ { insert: { name: x-a, value: v, from_claim: sub } } ] } }"
         )
+
+
+async def test_the_development_token_verifies_against_the_development_jwks(tmp_path: Path) -> None:
+    keys = tmp_path / "dev-keys"
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [
+            sys.executable,
+            "-m",
+            "router",
+            "token",
+            "--sub",
+            "c3",
+            "--scope",
+            "customers:email",
+            "--keys",
+            str(keys),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    printed = done.stdout.strip()
+    assert (keys / "dev-signing-key.pem").stat().st_mode & 0o077 == 0
+    jwks = JwksSettings((keys / "dev-jwks.json").as_uri(), issuers=("pyfederation-dev",))
+    verifier = JwtVerifier(JwtSettings((jwks,)))
+    await verifier.start()
+    try:
+        claims = await verifier.authenticate(bearer(printed))
+    finally:
+        await verifier.close()
+    assert claims is not None and (claims["sub"], claims["scope"]) == ("c3", "customers:email")
