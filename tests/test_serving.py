@@ -653,9 +653,9 @@ async def test_in_flight_deduplication(setting: str, expected_calls: int) -> Non
 
 def test_entity_batching_is_configurable() -> None:
     default = build_router(SUPERGRAPH, parse_config(""))
-    on_config = parse_config("traffic_shaping: { all: { batch_entity_fetches: true } }")
-    assert default.executor.batch_entities is False
-    assert build_router(SUPERGRAPH, on_config).executor.batch_entities is True
+    off_config = parse_config("traffic_shaping: { all: { batch_entity_fetches: false } }")
+    assert default.executor.batch_entities is True  # as Hive Gateway batches
+    assert build_router(SUPERGRAPH, off_config).executor.batch_entities is False
     with pytest.raises(ConfigError, match="batch_entity_fetches"):
         parse_config("traffic_shaping: { all: { batch_entity_fetches: sometimes } }")
 

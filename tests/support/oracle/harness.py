@@ -34,7 +34,9 @@ class Harness:
         supergraph = case.load()
         data = build_dataset(supergraph, seed)
         transport = OracleTransport.for_supergraph(supergraph, data, case.labels)
-        router = Router(supergraph, transport, override_labels=case.labels)
+        # entity fetches batched, as the served router does by default (router.yaml
+        # traffic_shaping.all.batch_entity_fetches)
+        router = Router(supergraph, transport, override_labels=case.labels, batch_entities=True)
         return cls(case, supergraph, data, transport, router, asyncio.new_event_loop())
 
     def mismatch(
