@@ -46,6 +46,12 @@
     batching:          { enabled: false, max_size: 10 }
     progressive_override: { labels: [...] }
     plugins:           { experimental.expose_query_plan: false }
+    authorization:     { require_authentication: false,
+                         directives: { enabled: true, dry_run: false, reject_unauthorized: false,
+                                       errors: { log: true, response: errors | extensions |
+                                                 disabled },
+                                       policy_evaluator: "package.module:function" } }
+                       (router/authz/settings.py)
     telemetry:         { metrics: { prometheus: { enabled: true, path: /metrics } },
                          tracing: { enabled: false, service_name: router,
                                     otlp_endpoint: http://collector:4318/v1/traces } }
@@ -77,6 +83,8 @@ from typing import Any
 import yaml
 
 from router.authentication.settings import ALGORITHMS, JwksSettings, JwtSettings, TokenSource
+from router.authz.policies import load_evaluator
+from router.authz.settings import AuthorizationSettings
 from router.errors import RouterError
 from router.execute.masking import SHOW_ALL, ErrorInclusion, SubgraphErrors
 from router.request.cost import DemandControlSettings
@@ -197,6 +205,7 @@ class Config:
     tracing_enabled: bool = False
     service_name: str = "router"
     otlp_endpoint: str | None = None
+    authorization: AuthorizationSettings = field(default_factory=AuthorizationSettings)
 
 
 def dev_mode(config: Config) -> Config:
@@ -439,8 +448,12 @@ def parse_config(
             tracing_enabled="enabled",
         )
     )
+    values["authorization"] = _authorization(
+        reader.section("authorization", {"require_authentication", "directives"})
+    )
     reader.no_unknown(
         {
+            "authorization",
             "supergraph",
             "headers",
             "authentication",
@@ -553,6 +566,35 @@ def _demand_control(section: _Reader) -> DemandControlSettings:
         mode=mode,
         list_size=picked.get("list_size", defaults.list_size),
         max=picked.get("max", defaults.max),
+    )
+
+
+def _authorization(section: _Reader) -> AuthorizationSettings:
+    """`authorization` in Apollo Router's shape, with our `directives.policy_evaluator`."""
+    directives = section.section(
+        "directives", {"enabled", "dry_run", "reject_unauthorized", "errors", "policy_evaluator"}
+    )
+    errors = directives.section("errors", {"log", "response"})
+    response = errors.raw.get("response", "errors")
+    if response not in ("errors", "extensions", "disabled"):
+        raise ConfigError(
+            "authorization.directives.errors.response must be errors, extensions or disabled, "
+            f"got {response!r}"
+        )
+    evaluator = None
+    name = directives.text("policy_evaluator") if "policy_evaluator" in directives.raw else None
+    if name is not None:
+        try:
+            evaluator = load_evaluator(name)
+        except ValueError as exc:
+            raise ConfigError(f"authorization.directives.policy_evaluator: {exc}") from None
+    return AuthorizationSettings(
+        **section.pick(require_authentication=bool),
+        **directives.pick(enabled=bool, dry_run=bool, reject_unauthorized=bool),
+        **_rename(errors.pick(log=bool), log_errors="log"),
+        errors_in=response,
+        policy_evaluator=evaluator,
+        policy_evaluator_name=name,
     )
 
 

@@ -7,6 +7,12 @@ plan, shaper) is prepared once (the request phase, `router/request/`, each step 
 `Limits` budget) and kept in an LRU cache bounded in bytes, keyed by (document, operation name,
 active override labels). A refused document is remembered by its digest, so sending it again
 costs one lookup.
+
+With authorization directives in the supergraph (router/authz/), each request's `Identity` is
+checked before execution: an operation that needs nothing costs nothing more; otherwise the
+requester's `Grant` picks the operation's restriction (cached per operation and grant), whose
+own plan is cached under what it removed, so two requesters never share a wrongly filtered
+plan.
 """
 
 from __future__ import annotations
@@ -19,12 +25,14 @@ import random
 import re
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from graphql import DocumentNode, GraphQLError, GraphQLSchema, execute
 from graphql.execution.values import get_variable_values
 
+from router.authz import ANONYMOUS, AuthorizationSettings, Authorizer, Grant, Identity
+from router.authz.restrict import Needs, Removal, Restriction, scrub
 from router.errors import PlanningError, RequestError
 from router.execute.executor import Executor
 from router.execute.transport import HttpTransport, SubgraphTransport
@@ -55,6 +63,12 @@ class Prepared:
     plan: QueryPlan
     shaper: Shaper
     introspection: bool
+    labels: frozenset[str] = frozenset()
+    """The override labels it was planned with."""
+    needs: Needs | None = None
+    """What its selections require of the requester (None: nothing)."""
+    restrictions: dict[Grant, Restriction] = field(default_factory=dict, compare=False)
+    """Per grant, what authorization removes (router/authz/authorizer.py)."""
 
 
 class Router:
@@ -80,6 +94,7 @@ class Router:
         tracing: Tracing | None = None,
         batch_entities: bool = False,
         demand_control: DemandControlSettings | None = None,
+        authorization: AuthorizationSettings | None = None,
     ) -> None:
         self.tracing = tracing or Tracing.off()
         self.supergraph = supergraph
@@ -99,6 +114,11 @@ class Router:
         )
         self.demand_control = DemandControl.for_supergraph(supergraph, demand_control)
         """Each operation's static cost estimate, checked before any fetch (request/cost.py)."""
+        settings = authorization or AuthorizationSettings()
+        self.authorizer = (
+            Authorizer(supergraph, settings) if supergraph.has_access and settings.enabled else None
+        )
+        """None when the supergraph has no authorization directives or they are disabled."""
         self.introspection_enabled = introspection
         self.override_labels = override_labels
         self._percent_labels = _percent_labels(supergraph)
@@ -108,6 +128,10 @@ class Router:
         self._rejected: BoundedCache[tuple[bytes, str | None, frozenset[str]], _Refusal] = (
             BoundedCache(REJECTIONS_BYTES, REJECTIONS_ENTRIES)
         )
+        self._restricted: BoundedCache[
+            tuple[str, str | None, frozenset[str], tuple[Removal, ...]], Prepared
+        ] = BoundedCache(plan_cache_bytes // 4, plan_cache_size)
+        """Plans of restricted operations, keyed by what authorization removed."""
         self._preparer = ThreadPoolExecutor(1, thread_name_prefix="router-prepare")
         self._preparing = 0
         self.cache_hits = 0
@@ -217,6 +241,8 @@ class Router:
             introspection=any(
                 getattr(s, "name", None) in INTROSPECTION_ROOT_FIELDS for s in operation.selections
             ),
+            labels=labels,
+            needs=self.authorizer.needs(operation) if self.authorizer is not None else None,
         )
         if prepared.introspection and not self.introspection_enabled:
             raise RequestError("introspection is disabled on this router", "INTROSPECTION_DISABLED")
@@ -294,14 +320,31 @@ class Router:
         labels: frozenset[str] | None = None,
         prepared: Prepared | None = None,
         count: bool = True,
+        identity: Identity = ANONYMOUS,
     ) -> JSONObject:
         """The GraphQL response (`data`, `errors`) for one request. Never raises for a bad
         request or a failing subgraph: those are answered as GraphQL errors. `prepared` skips
-        the cache lookup when the caller already made it."""
+        the cache lookup when the caller already made it; `identity` is the requester."""
         if prepared is None:
             prepared, failure = self.try_prepare(query, operation_name, labels, count=count)
             if prepared is None:
                 return failure
+        unauthorized: list[JSONObject] = []
+        removals: tuple[Removal, ...] = ()
+        if prepared.needs is not None and self.authorizer is not None:
+            restriction = await self._authorize(prepared, identity)
+            if restriction.removals:
+                settings = self.authorizer.settings
+                self.authorizer.report(prepared.operation, restriction)
+                unauthorized = restriction.errors()
+                if settings.reject_unauthorized and not settings.dry_run:
+                    return {"errors": unauthorized}
+                if not settings.dry_run:
+                    try:
+                        prepared = self._restrict(query, operation_name, prepared, restriction)
+                    except RequestError as exc:
+                        return {"errors": [exc.to_graphql()]}
+                    removals = restriction.removals
         coerced = _coerce_variables(self.api_schema, prepared.operation, variables or {})
         if isinstance(coerced, list):
             return {"errors": [_graphql_error(e, "BAD_USER_INPUT") for e in coerced]}
@@ -311,19 +354,63 @@ class Router:
         if refused is not None:
             return refused
         result = await self.executor.execute(prepared.plan, coerced, headers)
+        if removals:
+            scrub(result.data, removals)
         extra = self._introspect(prepared, coerced) if prepared.introspection else None
         failed = bool(result.errors)
         completion: list[JSONObject] = []
+        # the unauthorized errors go first, and explain the nulls they cause to the shaper
+        errors = [*unauthorized, *result.errors] if unauthorized else result.errors
         data = prepared.shaper.shape(
-            result.data, coerced, result.errors, extra, result.null_entities, completion
+            result.data, coerced, errors, extra, result.null_entities, completion
         )
         response: JSONObject = {"data": data}
-        if result.errors:
-            response["errors"] = result.errors
+        extensions: JSONObject = {}
+        if unauthorized and self.authorizer is not None:
+            where = self.authorizer.settings.errors_in
+            if where != "errors":
+                del errors[: len(unauthorized)]
+            if where == "extensions":
+                extensions["authorizationErrors"] = unauthorized
+        if errors:
+            response["errors"] = errors
         if completion and not failed:
             # Nulls from entities answered null: not errors, but shown, as Apollo does.
-            response["extensions"] = {"valueCompletion": completion}
+            extensions["valueCompletion"] = completion
+        if extensions:
+            response["extensions"] = extensions
         return response
+
+    async def _authorize(self, prepared: Prepared, identity: Identity) -> Restriction:
+        assert self.authorizer is not None and prepared.needs is not None
+        grant = await self.authorizer.grant(identity, prepared.operation, prepared.needs)
+        return self.authorizer.restriction(prepared.operation, grant, prepared.restrictions)
+
+    def _restrict(
+        self, query: str, operation_name: str | None, prepared: Prepared, restriction: Restriction
+    ) -> Prepared:
+        """The prepared operation without what `restriction` removed: its own plan (cached
+        under the removals), the original's shaper (which nulls what is missing)."""
+        key = (query, operation_name, prepared.labels, restriction.removals)
+        found = self._restricted.get(key)
+        if found is not None:
+            return found
+        operation = replace(prepared.operation, selections=restriction.selections)
+        try:
+            with self.tracing.span("plan"):
+                plan = self.planner.plan(operation, prepared.labels)
+        except PlanningBudgetExceeded as exc:
+            raise RequestError(str(exc), "MAX_PLANNING_STEPS_LIMIT") from None
+        except PlanningError as exc:
+            raise RequestError(
+                f"the operation cannot be planned: {exc}", "QUERY_PLANNING_FAILED", status=500
+            ) from None
+        shaper = prepared.shaper
+        if restriction.shaped is not None:  # a fragment was removed: its objects answer {}
+            shaper = Shaper(self.api_schema, replace(operation, selections=restriction.shaped))
+        found = replace(prepared, operation=operation, plan=plan, shaper=shaper, restrictions={})
+        self._restricted.put(key, found, _weight(query, restriction.selections))
+        return found
 
     def _introspect(self, prepared: Prepared, variables: Variables) -> JSONObject:
         result = execute(

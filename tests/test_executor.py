@@ -315,9 +315,9 @@ def test_supergraphs_linking_unsupported_features_are_refused() -> None:
     with_auth = SUPERGRAPH.replace(
         '@link(url: "https://specs.apollo.dev/join/v0.5", for: EXECUTION)',
         '@link(url: "https://specs.apollo.dev/join/v0.5", for: EXECUTION)\n'
-        '  @link(url: "https://specs.apollo.dev/authenticated/v0.1", for: SECURITY)',
+        '  @link(url: "https://specs.apollo.dev/audit/v0.1", for: SECURITY)',
     )
-    with pytest.raises(SupergraphError, match=r"authenticated/v0\.1 for SECURITY"):
+    with pytest.raises(SupergraphError, match=r"audit/v0\.1 for SECURITY"):
         Router.from_sdl(with_auth)
     with pytest.raises(SupergraphError, match="no @link to the join spec"):
         Router.from_sdl("type Query { a: Int }")

@@ -18,6 +18,9 @@ body is not JSON 415 (INVALID_CONTENT_TYPE_HEADER), a WebSocket upgrade 400
 `traffic_shaping.router.concurrency_limit`, GraphQL requests beyond that many in flight get 503
 (REQUEST_CONCURRENCY_LIMITED); /health and /metrics always answer.
 Header values are decoded as latin-1 (as Starlette does), so no byte in them is an error.
+Each GraphQL request's `Identity` comes from the app's `identify` hook (router/authz/identity.py;
+anonymous by default), once per HTTP request; with `authorization.require_authentication` an
+anonymous one gets 401 (AUTH_ERROR), and a hook raising a RequestError answers with it.
 Connection-level limits (header count and size, read deadlines) are in `connections.py`.
 
 Written against raw ASGI (no framework) because it is the request hot path.
@@ -28,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import inspect
 import json
 import logging
 import re
@@ -40,6 +44,7 @@ from urllib.parse import parse_qs
 
 import orjson
 
+from router.authz import ANONYMOUS, Identify, Identity, IncomingRequest
 from router.config import Config
 from router.errors import RequestError
 from router.execute.transport import HttpTransport
@@ -103,6 +108,7 @@ def build_router(
         tracing=tracing or _tracing(config),
         batch_entities=config.batch_entity_fetches,
         demand_control=config.demand_control,
+        authorization=config.authorization,
     )
 
 
@@ -133,7 +139,10 @@ class RouterApp:
         metrics: Metrics | None = None,
         router_factory: Callable[[str, Config], Router] | None = None,
         config_file: Path | None = None,
+        identify: Identify | None = None,
     ) -> None:
+        self.identify = identify
+        """Who sends each request (JWT authentication plugs in here); None: anonymous."""
         self.config_file = config_file
         """router.yaml, watched with the supergraph: a good new version applies at once."""
         self.config = config or Config()
@@ -313,6 +322,7 @@ class RouterApp:
         operation: str | None
         try:
             self._csrf(method, headers)
+            identity = await self._identity(scope, method, headers)
             if method == "POST":
                 self._json_content_type(headers)
                 request = await self._read_json(receive, headers)
@@ -327,11 +337,11 @@ class RouterApp:
                         f"got {len(request)}",
                         "BATCH_LIMIT_EXCEEDED",
                     )
-                answers = await self._batch(request, method, headers)
+                answers = await self._batch(request, method, headers, identity)
                 status, body = 200, [answer for _, answer in answers]
                 operation = "batch"
             else:
-                status, response = await self._one(request, method, headers)
+                status, response = await self._one(request, method, headers, identity)
                 body, operation = (
                     response,
                     request.get("operationName") if isinstance(request, dict) else None,
@@ -340,8 +350,19 @@ class RouterApp:
             status, body, operation = exc.status, {"errors": [exc.to_graphql()]}, None
         return status, body, operation
 
+    async def _identity(
+        self, scope: dict[str, Any], method: str, headers: dict[str, str]
+    ) -> Identity:
+        identity = ANONYMOUS
+        if self.identify is not None:
+            found = self.identify(IncomingRequest(method, scope["path"], headers))
+            identity = await found if inspect.isawaitable(found) else found
+        if self.config.authorization.require_authentication and not identity.authenticated:
+            raise RequestError("unauthenticated", "AUTH_ERROR", status=401)
+        return identity
+
     async def _batch(
-        self, items: list[Any], method: str, headers: dict[str, str]
+        self, items: list[Any], method: str, headers: dict[str, str], identity: Identity
     ) -> list[tuple[int, JSONObject]]:
         """A batch's answers, in its order. Its items run concurrently unless one may be a
         mutation: then one after another, in order, because clients batch "change, then read
@@ -349,11 +370,13 @@ class RouterApp:
         mutation's root fields run serially). Anything not plainly a query counts as a
         possible mutation."""
         if any(_may_mutate(item) for item in items):
-            return [await self._one(item, method, headers) for item in items]
-        return list(await asyncio.gather(*(self._one(item, method, headers) for item in items)))
+            return [await self._one(item, method, headers, identity) for item in items]
+        return list(
+            await asyncio.gather(*(self._one(item, method, headers, identity) for item in items))
+        )
 
     async def _one(
-        self, request: Any, method: str, headers: dict[str, str]
+        self, request: Any, method: str, headers: dict[str, str], identity: Identity = ANONYMOUS
     ) -> tuple[int, JSONObject]:
         """Answer one GraphQL request (of a batch, maybe): status and response body."""
         try:
@@ -392,7 +415,7 @@ class RouterApp:
         except RequestError as exc:
             return exc.status, {"errors": [exc.to_graphql()]}
         response = await self._execute_shared(
-            router, query, variables, operation_name, headers, expose
+            router, query, variables, operation_name, headers, expose, identity
         )
         if expose == "true" and "data" in response:
             response.setdefault("extensions", {})["apolloQueryPlan"] = _plan_extension(
@@ -425,23 +448,30 @@ class RouterApp:
         operation_name: str | None,
         headers: dict[str, str],
         expose: str,
+        identity: Identity = ANONYMOUS,
     ) -> JSONObject:
         """Execute, or join an identical query already executing (inbound de-duplication).
 
         Identical means the same document, operation, variables, and the same headers the
         router's rules forward to subgraphs (so nobody receives an answer made with another
-        client's credentials). Mutations always run on their own. The shared response is only
-        read (serialised) by each request, never changed."""
+        client's credentials), and the same identity (authorization answers each its own).
+        Mutations always run on their own. The shared response is only read (serialised) by
+        each request, never changed."""
         if not self.config.deduplicate_requests or expose:
             return await router.execute(
-                query, variables, operation_name, headers=headers, count=False
+                query, variables, operation_name, headers=headers, count=False, identity=identity
             )
         prepared, failure = router.try_prepare(query, operation_name, count=False)
         if prepared is None:
             return failure
         if prepared.operation.kind != "query":
             return await router.execute(
-                query, variables, operation_name, headers=headers, prepared=prepared
+                query,
+                variables,
+                operation_name,
+                headers=headers,
+                prepared=prepared,
+                identity=identity,
             )
         forwarded: tuple[tuple[str, str, str], ...] = ()
         if router.executor.subgraph_headers is not None:
@@ -458,6 +488,7 @@ class RouterApp:
             operation_name,
             orjson.dumps(variables, option=orjson.OPT_SORT_KEYS),
             forwarded,
+            identity.fingerprint(),
         )
         shared = self._in_flight.get(key)
         if shared is not None:
@@ -470,13 +501,23 @@ class RouterApp:
                 # The request executing it was cancelled (its router timeout), not this
                 # one: execute it here, within this request's own time.
                 return await router.execute(
-                    query, variables, operation_name, headers=headers, prepared=prepared
+                    query,
+                    variables,
+                    operation_name,
+                    headers=headers,
+                    prepared=prepared,
+                    identity=identity,
                 )
         shared = asyncio.get_running_loop().create_future()
         self._in_flight[key] = shared
         try:
             response = await router.execute(
-                query, variables, operation_name, headers=headers, prepared=prepared
+                query,
+                variables,
+                operation_name,
+                headers=headers,
+                prepared=prepared,
+                identity=identity,
             )
         except BaseException as exc:
             shared.set_exception(exc)

@@ -266,8 +266,19 @@ class _Run:
 
 
 def _related(path: tuple[str | int, ...], known: list[tuple[str | int, ...]]) -> bool:
-    """Whether `path` is at, under or above one of the `known` paths."""
-    return any(path[: len(k)] == k or k[: len(path)] == path for k in known)
+    """Whether `path` is at, under or above one of the `known` paths (where `@` in a known
+    path, as authorization errors give them, stands for any list index)."""
+    return any(
+        path[: len(k)] == k or k[: len(path)] == path or ("@" in k and _matches(path, k))
+        for k in known
+    )
+
+
+def _matches(path: tuple[str | int, ...], known: tuple[str | int, ...]) -> bool:
+    return all(
+        step == other or (other == "@" and isinstance(step, int))
+        for step, other in zip(path, known, strict=False)
+    )
 
 
 class _Generator(FunctionSource):

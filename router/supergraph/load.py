@@ -1,4 +1,8 @@
-"""Read a Federation 2 supergraph SDL (`@link` v1.0, join v0.2–v0.5) into a `Supergraph`."""
+"""Read a Federation 2 supergraph SDL (`@link` v1.0, join v0.2–v0.5) into a `Supergraph`.
+
+The authorization features (authenticated, requiresScopes and policy v0.1, linked `for:
+SECURITY`) are read onto the types and fields they annotate (`Access`), under whatever name
+the `@link` gives them (`as:`, or a renaming `import:`); router/authz/ enforces them."""
 
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ from graphql import (
     GraphQLScalarType,
     GraphQLUnionType,
     ListValueNode,
+    ObjectValueNode,
     SchemaDefinitionNode,
     StringValueNode,
     build_ast_schema,
@@ -32,6 +37,9 @@ from router.errors import SupergraphError
 from router.operation.ir import parse_field_set
 from router.supergraph.api_schema import build_api_schema
 from router.supergraph.model import (
+    OPEN,
+    Access,
+    Alternatives,
     EntityKey,
     FieldModel,
     Graph,
@@ -45,7 +53,19 @@ from router.supergraph.model import (
 SUPPORTED_JOIN = ("v0.2", "v0.3", "v0.4", "v0.5")
 # Features the router knows how to honour; any other feature linked `for: EXECUTION` or
 # `for: SECURITY` would change results or access rules the router would silently ignore.
-UNDERSTOOD_FEATURES = {"link", "join", "inaccessible", "tag", "core", "cost"}
+UNDERSTOOD_FEATURES = {
+    "link",
+    "join",
+    "inaccessible",
+    "tag",
+    "core",
+    "cost",
+    "authenticated",
+    "requiresScopes",
+    "policy",
+}
+AUTHORIZATION_FEATURES = {"authenticated": "v0.1", "requiresScopes": "v0.1", "policy": "v0.1"}
+"""The authorization features the router enforces (router/authz/), at the versions it knows."""
 _LINK_URL = re.compile(r"https://specs\.apollo\.dev/(?P<name>[a-zA-Z_]+)/(?P<version>v\d+\.\d+)")
 
 
@@ -67,7 +87,10 @@ def load_supergraph(sdl: str) -> Supergraph:
             f"join spec {join['version']} is not supported (supported: {', '.join(SUPPORTED_JOIN)})"
         )
     for name, link in links.items():
-        if link["for"] in ("EXECUTION", "SECURITY") and name not in UNDERSTOOD_FEATURES:
+        known = AUTHORIZATION_FEATURES.get(name, link["version"])
+        if link["for"] in ("EXECUTION", "SECURITY") and (
+            name not in UNDERSTOOD_FEATURES or link["version"] != known
+        ):
             raise SupergraphError(
                 f"the supergraph links {link['url']} for {link['for']}, which this router does "
                 "not support; serving it would give wrong results or skip access rules"
@@ -79,11 +102,12 @@ def load_supergraph(sdl: str) -> Supergraph:
 
     prefix = f"{join['alias']}__"
     graphs = _graphs(document, prefix)
+    access = _AccessReader(links)
     types: dict[str, TypeModel] = {}
     for named in schema.type_map.values():
         if named.name.startswith("__") or _is_machinery(named.name, links):
             continue
-        model = _type_model(named, prefix, graphs)
+        model = _type_model(named, prefix, graphs, access)
         if model is not None:
             types[model.name] = model
     roots = {
@@ -105,6 +129,7 @@ def load_supergraph(sdl: str) -> Supergraph:
         api_schema=api_schema,
         join_version=join["version"],
         root_types=roots,
+        has_access=access.used,
     )
 
 
@@ -136,6 +161,7 @@ def _links(document: DocumentNode) -> dict[str, dict[str, Any]]:
                 "version": match["version"],
                 "alias": args.get("as") or name,
                 "for": args.get("for"),
+                "import": args.get("import") or [],
             }
     return found
 
@@ -154,7 +180,53 @@ def _literal(node: Any) -> Any:
         return node.value
     if isinstance(node, ListValueNode):
         return [_literal(v) for v in node.values]
+    if isinstance(node, ObjectValueNode):
+        return {f.name.value: _literal(f.value) for f in node.fields}
     return getattr(node, "value", None)
+
+
+class _AccessReader:
+    """Reads `@authenticated`, `@requiresScopes` and `@policy` under the names the
+    supergraph's `@link`s give them."""
+
+    def __init__(self, links: dict[str, dict[str, Any]]) -> None:
+        self.names = {
+            feature: _directive_name(links[feature], feature)
+            for feature in AUTHORIZATION_FEATURES
+            if feature in links
+        }
+        self.used = False
+
+    def read(self, node: Any) -> Access:
+        if not self.names or node is None:
+            return OPEN
+        access = OPEN
+        for feature, name in self.names.items():
+            for args in _directives(node, name):
+                if feature == "authenticated":
+                    access = access & Access(authenticated=True)
+                elif feature == "requiresScopes":
+                    access = access & Access(scopes=(_alternatives(args.get("scopes")),))
+                else:
+                    access = access & Access(policies=(_alternatives(args.get("policies")),))
+        self.used = self.used or bool(access)
+        return access
+
+
+def _directive_name(link: dict[str, Any], feature: str) -> str:
+    """The name a feature's main directive has in this schema: as imported (`import:
+    [{name: "@requiresScopes", as: "@scopes"}]`, `import: ["@policy"]`), else the link's
+    alias (`as: "auth"` → `@auth`)."""
+    for entry in link["import"]:
+        if entry == f"@{feature}":
+            return feature
+        if isinstance(entry, dict) and entry.get("name") == f"@{feature}":
+            return str(entry.get("as") or entry["name"]).removeprefix("@")
+    return str(link["alias"])
+
+
+def _alternatives(value: Any) -> Alternatives:
+    return tuple(frozenset(inner or ()) for inner in value or ())
 
 
 def _directives(node: Any, name: str) -> list[dict[str, Any]]:
@@ -196,7 +268,9 @@ def _kind(named: GraphQLNamedType) -> Kind:
     return "scalar"
 
 
-def _type_model(named: GraphQLNamedType, prefix: str, graphs: dict[str, Graph]) -> TypeModel | None:
+def _type_model(
+    named: GraphQLNamedType, prefix: str, graphs: dict[str, Graph], access: _AccessReader
+) -> TypeModel | None:
     kind = _kind(named)
     node = named.ast_node
     joins: dict[str, JoinType] = {}
@@ -220,10 +294,11 @@ def _type_model(named: GraphQLNamedType, prefix: str, graphs: dict[str, Graph]) 
     if not joins:
         # A type with no @join__type (built-in scalars, some v0.2 supergraphs) is in every graph.
         joins = {graph: JoinType(graph, ()) for graph in graphs}
-    model = TypeModel(name=named.name, kind=kind, joins=joins, fields={})
+    model = TypeModel(name=named.name, kind=kind, joins=joins, fields={}, access=access.read(node))
     if isinstance(named, (GraphQLObjectType, GraphQLInterfaceType)):
         for field_name, field_def in named.fields.items():
             model.fields[field_name] = _field_model(named.name, field_name, field_def, prefix)
+            model.fields[field_name].access = access.read(field_def.ast_node)
         implements: dict[str, set[str]] = {}
         for args in _directives(node, f"{prefix}implements"):
             implements.setdefault(args["graph"], set()).add(args["interface"])

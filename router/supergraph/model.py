@@ -16,6 +16,39 @@ from router.operation.ir import Selection
 
 Kind = Literal["object", "interface", "union", "enum", "input", "scalar"]
 
+Alternatives = tuple[frozenset[str], ...]
+"""`[["read", "write"], ["admin"]]`: any one inner set, held entirely (read and write, or admin)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """What a field or type asks of the requester: `@authenticated`, `@requiresScopes(scopes:)`
+    and `@policy(policies:)`. Requirements met together (a field's and its type's) all hold."""
+
+    authenticated: bool = False
+    scopes: tuple[Alternatives, ...] = ()
+    policies: tuple[Alternatives, ...] = ()
+
+    def __and__(self, other: Access) -> Access:
+        return Access(
+            self.authenticated or other.authenticated,
+            _union(self.scopes, other.scopes),
+            _union(self.policies, other.policies),
+        )
+
+    def __bool__(self) -> bool:
+        return self.authenticated or bool(self.scopes) or bool(self.policies)
+
+
+def _union(
+    left: tuple[Alternatives, ...], right: tuple[Alternatives, ...]
+) -> tuple[Alternatives, ...]:
+    return left + tuple(r for r in right if r not in left)
+
+
+OPEN = Access()
+"""No requirement."""
+
 
 @dataclass(frozen=True, slots=True)
 class Graph:
@@ -84,6 +117,8 @@ class FieldModel:
     """How many lists wrap the named type (`[[T!]]` → 2): the `@`s a path gets below it."""
     requires_by_graph: dict[str, tuple[Selection, ...]] = field(default_factory=dict)
     provides_by_graph: dict[str, tuple[Selection, ...]] = field(default_factory=dict)
+    access: Access = OPEN
+    """Its authorization directives (the field's own; its type's are on the type)."""
 
     def type_text_in(self, graph: str) -> str:
         """The full type the field has in `graph`."""
@@ -114,6 +149,8 @@ class TypeModel:
     """Per graph, the interfaces this type implements there."""
     members: dict[str, frozenset[str]] = field(default_factory=dict)
     """Per graph, a union's members there."""
+    access: Access = OPEN
+    """Its authorization directives (objects, interfaces, scalars, enums)."""
 
     def keys_in(self, graph: str) -> tuple[EntityKey, ...]:
         join = self.joins.get(graph)
@@ -132,6 +169,8 @@ class Supergraph:
     join_version: str
     root_types: dict[str, str]
     """Operation kind ("query", "mutation", "subscription") → root type name."""
+    has_access: bool = False
+    """Whether any type or field carries an authorization directive (router/authz/)."""
 
     # --- questions the planner asks ---------------------------------------------------------
 
