@@ -9,6 +9,7 @@ sending the same token is verified once (the cache is dropped when any key set c
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -25,7 +26,7 @@ from jwt.exceptions import (
     MissingRequiredClaimError,
 )
 
-from router.authentication.jwks import JwksKeys
+from router.authentication.jwks import JwksError, JwksKeys
 from router.authentication.settings import JwtSettings, TokenSource
 
 Claims = Mapping[str, Any]
@@ -56,9 +57,14 @@ class JwtVerifier:
         self.settings = settings
         self.keys = keys or JwksKeys(settings)
         self._cache: OrderedDict[str, _Cached] = OrderedDict()
+        self._started: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        await self.keys.start()
+        """Read the key sets and start polling them (done by the first `authenticate` when
+        not called before); a JWKS file that cannot be read raises."""
+        if self._started is None:
+            self._started = asyncio.create_task(self.keys.start())
+        await asyncio.shield(self._started)
 
     async def close(self) -> None:
         await self.keys.close()
@@ -75,6 +81,11 @@ class JwtVerifier:
         token = self.token(headers)
         if token is None:
             return None
+        if self._started is None or not self._started.done():
+            try:
+                await self.start()
+            except JwksError as exc:
+                raise AuthenticationError(f"no key set to verify tokens with: {exc}") from None
         return await self.verify(token)
 
     async def verify(self, token: str) -> Claims:
