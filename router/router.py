@@ -128,9 +128,9 @@ class Router:
         self._rejected: BoundedCache[tuple[bytes, str | None, frozenset[str]], _Refusal] = (
             BoundedCache(REJECTIONS_BYTES, REJECTIONS_ENTRIES)
         )
-        self._restricted: BoundedCache[
-            tuple[str, str | None, frozenset[str], tuple[Removal, ...]], Prepared
-        ] = BoundedCache(plan_cache_bytes // 4, plan_cache_size)
+        self._restricted: BoundedCache[tuple[str, str | None, frozenset[str], str], Prepared] = (
+            BoundedCache(plan_cache_bytes // 4, plan_cache_size)
+        )
         """Plans of restricted operations, keyed by what authorization removed."""
         self._preparer = ThreadPoolExecutor(1, thread_name_prefix="router-prepare")
         self._preparing = 0
@@ -336,7 +336,7 @@ class Router:
             if restriction.removals:
                 settings = self.authorizer.settings
                 self.authorizer.report(prepared.operation, restriction)
-                unauthorized = restriction.errors()
+                unauthorized = list(restriction.errors)
                 if settings.reject_unauthorized and not settings.dry_run:
                     return {"errors": unauthorized}
                 if not settings.dry_run:
@@ -392,7 +392,7 @@ class Router:
     ) -> Prepared:
         """The prepared operation without what `restriction` removed: its own plan (cached
         under the removals), the original's shaper (which nulls what is missing)."""
-        key = (query, operation_name, prepared.labels, restriction.removals)
+        key = (query, operation_name, prepared.labels, restriction.key)
         found = self._restricted.get(key)
         if found is not None:
             return found

@@ -5,18 +5,34 @@ paths, and what the subgraphs were sent (an unauthorized field is never fetched)
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, note, settings
+from hypothesis import strategies as st
 
-from router.authz import Identity, PolicyRequest
+from router.authz import Grant, Identity, PolicyRequest
+from router.authz.access import AccessIndex
+from router.authz.restrict import Removal, scrub
+from router.config import parse_config
 from router.errors import SupergraphError
+from router.server.app import build_router
 from router.supergraph.load import load_supergraph
 from router.supergraph.model import Access
-from tests.support.authz import FakeServer, ask, fake_subgraphs, router_over, supergraph_sdl
+from tests.support.authz import (
+    FakeServer,
+    ask,
+    coordinates,
+    fake_subgraphs,
+    router_over,
+    supergraph_sdl,
+)
+from tests.support.operations import HypothesisChooser, random_operation
+from tests.support.oracle import build_dataset
 
 UNAUTHORIZED = "UNAUTHORIZED_FIELD_OR_TYPE"
 ADMIN = {"sub": "a1", "scope": "admin read:phone"}
@@ -311,6 +327,19 @@ async def test_requesters_never_share_a_filtered_plan_or_answer(shop: Served) ->
     assert ("email" in reader[1][0], "phone" in reader[1][0]) == (True, False)
 
 
+async def test_identical_requests_in_flight_are_shared_only_by_the_same_requester() -> None:
+    with fake_subgraphs(delay=0.3) as (sdl, server):
+        async with router_over(sdl) as (client, _):
+            query = "{ customers { id email } }"
+            answers = await asyncio.gather(
+                ask(client, query, ADMIN), ask(client, query), ask(client, query)
+            )
+            admin, first, second = (a.json() for a in answers)
+            assert "errors" not in admin and all(c["email"] for c in admin["data"]["customers"])
+            assert first == second and first["errors"] == unauthorized(["customers", "@", "email"])
+            assert len(server.received) == 2  # the two anonymous requests shared one fetch
+
+
 async def test_the_restriction_is_computed_once_per_operation_and_grant() -> None:
     with fake_subgraphs() as (sdl, _server):
         async with router_over(sdl) as (client, app):
@@ -321,3 +350,120 @@ async def test_the_restriction_is_computed_once_per_operation_and_grant() -> Non
             # anonymous, and authenticated without the scope (two users: one grant), and with
             assert len(prepared.restrictions) == 3
             assert len(app.router._restricted) == 1  # only one of them removes anything
+
+
+# --- the property: random operations, random requesters ----------------------------------------
+
+SCOPES = ("read:email", "admin", "read:phone")
+POLICIES = ("hr", "support", "admin")
+PROPERTY = settings(
+    max_examples=150,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+def test_random_operations_by_random_requesters_never_fetch_what_they_may_not_see() -> None:
+    with fake_subgraphs() as (sdl, server):
+        router = build_router(sdl, parse_config(""))
+        supergraph = router.supergraph
+        schemas = {name: fake.schema for name, fake in server.fakes.items()}
+        literals = build_dataset(supergraph, seed=6).key_literals()
+        loop = asyncio.new_event_loop()
+        checked = {"fields": 0, "removed": 0}
+
+        def forbidden(grant: Grant, service: str, query: str) -> list[str]:
+            found = []
+            for parent, name in coordinates(schemas[service], query):
+                model = supergraph.field(parent, name)
+                if model is None:  # _entities, __typename
+                    continue
+                checked["fields"] += 1
+                access = model.access & supergraph.types[parent].access
+                returned = supergraph.types.get(model.type_name)
+                if returned is not None:
+                    access = access & returned.access
+                if not grant.allows(access):
+                    found.append(f"{service}: {parent}.{name}")
+            return found
+
+        @PROPERTY
+        @given(st.data())
+        def check(draw: st.DataObject) -> None:
+            operation = random_operation(
+                supergraph.api_schema, HypothesisChooser(draw), literals, max_selections=12
+            )
+            authenticated = draw.draw(st.booleans())
+            scopes = draw.draw(st.sets(st.sampled_from(SCOPES)))
+            policies = frozenset(draw.draw(st.sets(st.sampled_from(POLICIES))))
+            identity = (
+                Identity.from_claims({"scope": " ".join(sorted(scopes))}, policies)
+                if authenticated
+                else Identity(policies=policies)
+            )
+            note(f"{operation.query}\n{identity}")
+            server.reset()
+            body = loop.run_until_complete(
+                router.execute(
+                    operation.query,
+                    operation.variables,
+                    operation.operation_name,
+                    identity=identity,
+                )
+            )
+            grant = Grant(authenticated, identity.scopes, policies)
+            leaks = [p for s, b in server.received for p in forbidden(grant, s, b["query"])]
+            assert leaks == [], leaks
+            assert server.refusals() == []
+            codes = {e["extensions"]["code"] for e in body.get("errors", [])}
+            assert codes <= {UNAUTHORIZED}, body
+            checked["removed"] += UNAUTHORIZED in codes
+
+        try:
+            check()
+        finally:
+            loop.run_until_complete(router.close())
+            loop.close()
+        # the run reached restricted and allowed fields alike
+        assert checked["removed"] >= 20 and checked["fields"] >= 150, checked
+
+
+def test_scrub_drops_removed_values_the_planner_fetched_for_itself() -> None:
+    data: dict[str, Any] = {
+        "customers": [{"id": "1", "email": "a@x"}, {"id": "2", "email": "b@x"}],
+        "search": [
+            {"__typename": "Staff", "id": "s", "name": "n"},
+            {"__typename": "Customer", "id": "c", "name": "m"},
+        ],
+        "nested": [[{"email": "c@x", "id": "3"}]],
+    }
+    scrub(
+        data,
+        (
+            Removal(("customers", "@"), ("email",)),
+            Removal(("search", "@"), ("id", "name"), frozenset({"Staff"})),
+            Removal(("nested", "@", "@"), ("email",)),
+        ),
+    )
+    assert data == {
+        "customers": [{"id": "1"}, {"id": "2"}],
+        "search": [{"__typename": "Staff"}, {"__typename": "Customer", "id": "c", "name": "m"}],
+        "nested": [[{"id": "3"}]],
+    }
+
+
+def test_an_interface_field_is_as_strict_as_its_implementations() -> None:
+    """Apollo's composer copies an implementation's field requirements onto the interface
+    field; the router does not rely on it (a supergraph from another composer may not)."""
+    sdl = supergraph_sdl("interface")
+    on_interface = '  secret: String @requiresScopes(scopes: [["staff"]])\n}\n\ntype Customer'
+    assert on_interface in sdl
+    for text in (sdl, sdl.replace(on_interface, "  secret: String\n}\n\ntype Customer")):
+        index = AccessIndex(load_supergraph(text))
+        staff = Access(scopes=((frozenset({"staff"}),),))
+        assert index.field("Account", "secret", False) == staff
+        assert index.field("Customer", "secret", False) == Access()
+        assert index.field("Staff", "secret", False) == staff
+        assert index.field("Account", "id", False) == Access()

@@ -57,7 +57,7 @@ class Authorizer:
         return found
 
     def report(self, operation: Operation, restriction: Restriction) -> None:
-        if self.settings.log_errors:
+        if self.settings.log_errors and logger.isEnabledFor(logging.WARNING):
             logger.warning(
                 "unauthorized %s%s: %s%s",
                 operation.kind,

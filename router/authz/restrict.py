@@ -68,15 +68,28 @@ class Restriction:
     removals: tuple[Removal, ...]
     shaped: tuple[Selection, ...] | None = None
     """What is shaped when a fragment was removed: without it (None: the original)."""
+    errors: tuple[JSONObject, ...] = ()
+    """One UNAUTHORIZED_FIELD_OR_TYPE error per removed path (shared: never to be changed)."""
+    key: str = ""
+    """What was removed, as one string (the restricted plan's cache key; hashed once)."""
 
-    def errors(self) -> list[JSONObject]:
-        seen: dict[Path, None] = {}
-        for removal in self.removals:
-            seen.setdefault(removal.error_path, None)
-        return [
+    @classmethod
+    def of(
+        cls,
+        selections: tuple[Selection, ...],
+        removals: tuple[Removal, ...],
+        shaped: tuple[Selection, ...] | None,
+    ) -> Restriction:
+        paths = list(dict.fromkeys(r.error_path for r in removals))
+        errors = tuple(
             {"message": MESSAGE, "path": list(path), "extensions": {"code": UNAUTHORIZED}}
-            for path in seen
-        ]
+            for path in paths
+        )
+        key = "|".join(
+            "/".join(r.path) + ":" + ",".join(r.keys) + ":" + ",".join(sorted(r.types or ()))
+            for r in removals
+        )
+        return cls(selections, removals, shaped, errors, key)
 
 
 def needs(index: AccessIndex, operation: Operation) -> Needs | None:
@@ -118,7 +131,7 @@ def restrict(index: AccessIndex, operation: Operation, grant: Grant) -> Restrict
     if not removals:
         return Restriction(operation.selections, ())
     fragments = any(r.types is not None for r in removals)
-    return Restriction(planned or (TYPENAME,), tuple(removals), shaped if fragments else None)
+    return Restriction.of(planned or (TYPENAME,), tuple(removals), shaped if fragments else None)
 
 
 def _restrict(

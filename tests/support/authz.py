@@ -9,6 +9,7 @@ authentication uses in production.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Iterator
@@ -49,7 +50,9 @@ def supergraph_sdl(case: str = "shop") -> str:
 class FakeServer:
     """Every fake subgraph under `/<name>`, recording (subgraph, body) per request."""
 
-    def __init__(self, supergraph: Supergraph, seed: int = 6) -> None:
+    def __init__(self, supergraph: Supergraph, seed: int = 6, delay: float = 0.0) -> None:
+        self.delay = delay
+        """Seconds each answer waits (so concurrent requests overlap)."""
         data = build_dataset(supergraph, seed=seed)
         self.fakes = {
             g.name: FakeSubgraph(supergraph, g.id, data) for g in supergraph.graphs.values()
@@ -62,6 +65,8 @@ class FakeServer:
         name = scope["path"].strip("/")
         body = json.loads(await read_body(receive) or b"{}")
         self.received.append((name, body))
+        if self.delay:
+            await asyncio.sleep(self.delay)
         payload = json.dumps(self.fakes[name].answer(body)).encode()
         await send(
             {
@@ -90,10 +95,10 @@ def identify(request: IncomingRequest) -> Identity:
 
 
 @contextlib.contextmanager
-def fake_subgraphs(case: str = "shop") -> Iterator[tuple[str, FakeServer]]:
+def fake_subgraphs(case: str = "shop", delay: float = 0.0) -> Iterator[tuple[str, FakeServer]]:
     """The case's supergraph pointing at its fakes, served; yields (sdl, server)."""
     sdl = supergraph_sdl(case)
-    server = FakeServer(load_supergraph(sdl))
+    server = FakeServer(load_supergraph(sdl), delay=delay)
     with serve_in_thread(server) as url:
         for name in server.fakes:
             sdl = sdl.replace(f"http://{name}/graphql", f"{url}/{name}")
