@@ -3,6 +3,7 @@
 python -m router serve   --supergraph supergraph.graphql [--host 127.0.0.1] [--port 4000]
 python -m router plan    --supergraph supergraph.graphql QUERY_FILE [--json]
 python -m router compose --config supergraph.yaml [--output supergraph.graphql]
+python -m router token   --sub 1 [--scope customers:email] [--keys .data/dev-keys]
 """
 
 from __future__ import annotations
@@ -59,6 +60,15 @@ def main(argv: list[str] | None = None) -> int:
     dev.add_argument("--port", type=int, default=int(os.environ.get("ROUTER_PORT", 4000)))
     dev.add_argument("--in-process", action="store_true", help="run the services inside the router")
 
+    token = commands.add_parser(
+        "token",
+        help="print a development token (signed by the dev key `dev` makes; never for production)",
+    )
+    token.add_argument("--sub", required=True, help="the subject: a customer id")
+    token.add_argument("--scope", action="append", default=[], help="a scope (repeatable)")
+    token.add_argument("--hours", type=float, default=8.0, help="lifetime (8 hours)")
+    token.add_argument("--keys", type=Path, default=Path(".data/dev-keys"))
+
     check = commands.add_parser("check", help="fail when the graph or its files are not right")
     check.add_argument("--config", required=True, type=Path)
     check.add_argument("--supergraph", type=Path, default=Path("supergraph.graphql"))
@@ -86,6 +96,12 @@ def main(argv: list[str] | None = None) -> int:
             return _plan(args)
         if args.command == "check":
             return _check(args)
+        if args.command == "token":
+            from router.authentication.development import DevelopmentKeys
+
+            keys = DevelopmentKeys(args.keys)
+            print(keys.token(args.sub, args.scope, lifetime=args.hours * 3600))
+            return 0
         if args.command == "dev":
             from router.dev import run_dev
 

@@ -6,7 +6,15 @@
                                             needs supergraph.introspection: true
     headers:           { all: { request: [rules] }, subgraphs: { NAME: { request: [rules] } } }
                        rules: {propagate: {named | matching, rename?, default?}},
-                              {insert: {name, value}}, {remove: {named | matching}}
+                              {insert: {name, value}}, {insert: {name, from_claim: sub}},
+                              {remove: {named | matching}}
+                       (a header inserted from a claim is never taken from the client)
+    authentication:    { router: { jwt: { jwks: [{ url, issuers, audiences, algorithms,
+                                                   poll_interval }],
+                                          header_name: Authorization,
+                                          header_value_prefix: Bearer,
+                                          sources: [{ type: cookie, name }], leeway: 60s } } }
+                       (router/authentication/settings.py)
     cors:              { origins: [...], allow_any_origin: false, allow_credentials: false,
                          allow_headers: [...] }   ("*" in origins = allow_any_origin; either
                          with allow_credentials is refused, as Apollo Router refuses it)
@@ -74,6 +82,7 @@ from typing import Any
 
 import yaml
 
+from router.authentication.settings import ALGORITHMS, JwksSettings, JwtSettings, TokenSource
 from router.authz.policies import load_evaluator
 from router.authz.settings import AuthorizationSettings
 from router.errors import RouterError
@@ -111,6 +120,8 @@ class HeaderRule:
     rename: str | None = None
     default: str | None = None
     value: str | None = None
+    claim: str | None = None
+    """insert: the value of this claim of the request's verified token (dotted for nested)."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +134,8 @@ class Config:
     """GraphiQL for browsers on GET of the GraphQL path (router.yaml `sandbox.enabled`)."""
     supergraph_file: Path | None = None
     header_rules: dict[str, tuple[HeaderRule, ...]] = field(default_factory=dict)
+    jwt: JwtSettings | None = None
+    """authentication.router.jwt: tokens verified at the router (router/authentication/)."""
     """'*' for all subgraphs, else per subgraph name (applied after '*')."""
     cors_origins: tuple[str, ...] = ()
     cors_allow_credentials: bool = False
@@ -265,6 +278,13 @@ def parse_config(
             _Reader(sub, f"headers.subgraphs.{name}", {"request"}), f"headers.subgraphs.{name}"
         )
     values["header_rules"] = rules
+    authentication = reader.section("authentication", {"router"}).section("router", {"jwt"})
+    if "jwt" in authentication.raw:
+        values["jwt"] = _jwt(
+            authentication.section(
+                "jwt", {"jwks", "header_name", "header_value_prefix", "sources", "leeway"}
+            )
+        )
 
     cors = reader.section(
         "cors", {"origins", "allow_any_origin", "allow_credentials", "allow_headers"}
@@ -436,6 +456,7 @@ def parse_config(
             "authorization",
             "supergraph",
             "headers",
+            "authentication",
             "cors",
             "limits",
             "demand_control",
@@ -453,6 +474,65 @@ def parse_config(
         }
     )
     return Config(**values)
+
+
+def _jwt(section: _Reader) -> JwtSettings:
+    """`authentication.router.jwt` in Apollo Router's shape."""
+    raw_jwks = section.raw.get("jwks")
+    if not isinstance(raw_jwks, list) or not raw_jwks:
+        raise ConfigError(f"{section.where}.jwks must be a list of JWKS (each with a url)")
+    jwks = []
+    for index, item in enumerate(raw_jwks):
+        entry = _Reader(
+            item,
+            f"{section.where}.jwks[{index}]",
+            {"url", "issuers", "audiences", "algorithms", "poll_interval"},
+        )
+        if "url" not in entry.raw:
+            raise ConfigError(f"{entry.where}.url is required (https://…, file://…)")
+        url = entry.text("url")
+        if not url.startswith(("https://", "http://", "file://")):
+            raise ConfigError(
+                f"{entry.where}.url must be https://, http:// or file://, got {url!r}"
+            )
+        lists: dict[str, Any] = {
+            k: tuple(entry.strings(k))
+            for k in ("issuers", "audiences", "algorithms")
+            if k in entry.raw
+        }
+        unknown = [a for a in lists.get("algorithms", ()) if a not in ALGORITHMS]
+        if unknown:
+            raise ConfigError(
+                f"{entry.where}.algorithms: {unknown[0]!r} is not one of {', '.join(ALGORITHMS)}"
+            )
+        if "poll_interval" in entry.raw:
+            lists["poll_interval"] = entry.duration("poll_interval")
+        jwks.append(JwksSettings(url, **lists))
+    header = TokenSource(
+        "header",
+        str(section.raw.get("header_name", "Authorization")).lower(),
+        str(section.raw.get("header_value_prefix", "Bearer")),
+    )
+    sources = [header]
+    for index, item in enumerate(section.raw.get("sources") or []):
+        source = _Reader(
+            item, f"{section.where}.sources[{index}]", {"type", "name", "value_prefix"}
+        )
+        kind = source.raw.get("type")
+        if kind not in ("header", "cookie") or "name" not in source.raw:
+            raise ConfigError(f"{source.where} must be {{type: header | cookie, name: …}}")
+        name = source.text("name")
+        sources.append(
+            TokenSource(
+                kind,
+                name.lower() if kind == "header" else name,
+                str(source.raw.get("value_prefix", "")),
+            )
+        )
+    options: dict[str, Any] = {}
+    if "leeway" in section.raw:
+        options["leeway"] = section.duration("leeway")
+    return JwtSettings(tuple(jwks), tuple(sources), **options)
 
 
 def _inclusion(raw: Any, inherited: ErrorInclusion, where: str) -> ErrorInclusion:
@@ -633,12 +713,16 @@ def _header_rules(section: _Reader, where: str) -> tuple[HeaderRule, ...]:
         if kind not in ("propagate", "insert", "remove"):
             raise ConfigError(f"{spot}: unknown rule {kind!r} (use propagate, insert or remove)")
         rule = _Reader(
-            body, f"{spot}.{kind}", {"named", "matching", "rename", "default", "name", "value"}
+            body,
+            f"{spot}.{kind}",
+            {"named", "matching", "rename", "default", "name", "value", "from_claim"},
         )
         named = rule.raw.get("named") or rule.raw.get("name")
         matching = rule.raw.get("matching")
-        if kind == "insert" and (not named or "value" not in rule.raw):
-            raise ConfigError(f"{spot}.insert needs name and value")
+        if kind == "insert" and (not named or ("value" in rule.raw) == ("from_claim" in rule.raw)):
+            raise ConfigError(f"{spot}.insert needs name and one of value or from_claim")
+        if kind != "insert" and "from_claim" in rule.raw:
+            raise ConfigError(f"{spot}: from_claim is for insert rules")
         if kind != "insert" and not (named or matching):
             raise ConfigError(f"{spot}.{kind} needs named or matching")
         if named and str(named).lower() in HOP_BY_HOP and kind != "remove":
@@ -657,15 +741,28 @@ def _header_rules(section: _Reader, where: str) -> tuple[HeaderRule, ...]:
                 rename=str(rule.raw["rename"]).lower() if rule.raw.get("rename") else None,
                 default=str(rule.raw["default"]) if "default" in rule.raw else None,
                 value=str(rule.raw["value"]) if "value" in rule.raw else None,
+                claim=rule.text("from_claim") if "from_claim" in rule.raw else None,
             )
         )
     return tuple(rules)
 
 
-def subgraph_headers(config: Config, service: str, incoming: Mapping[str, str]) -> dict[str, str]:
-    """The headers to send to `service` for a client request with `incoming` headers."""
+def subgraph_headers(
+    config: Config,
+    service: str,
+    incoming: Mapping[str, str],
+    claims: Mapping[str, Any] | None = None,
+) -> dict[str, str]:
+    """The headers to send to `service` for a client request with `incoming` headers and the
+    `claims` of its verified token (None: anonymous). A header some rule inserts from a claim
+    never comes from the client: without the claim it is not sent at all."""
+    rules = (*config.header_rules.get("*", ()), *config.header_rules.get(service, ()))
+    from_claims = {rule.named for rule in rules if rule.claim is not None}
+    if from_claims:
+        incoming = {k: v for k, v in incoming.items() if k not in from_claims}
     out: dict[str, str] = {}
-    for rule in (*config.header_rules.get("*", ()), *config.header_rules.get(service, ())):
+    claimed: dict[str, str] = {}
+    for rule in rules:
         if rule.kind == "propagate":
             if rule.named is not None:
                 value = incoming.get(rule.named, rule.default)
@@ -676,12 +773,36 @@ def subgraph_headers(config: Config, service: str, incoming: Mapping[str, str]) 
                     if name not in HOP_BY_HOP and rule.matching.fullmatch(name):
                         out[name] = value
         elif rule.kind == "insert":
-            assert rule.named is not None and rule.value is not None
-            out[rule.named] = rule.value
+            assert rule.named is not None
+            if rule.claim is None:
+                assert rule.value is not None
+                out[rule.named] = rule.value
+            else:
+                value = claim(claims, rule.claim)
+                if value is not None:
+                    claimed[rule.named] = value
         else:
             for name in list(out):
                 if name == rule.named or (
                     rule.matching is not None and rule.matching.fullmatch(name)
                 ):
                     del out[name]
-    return {k: v for k, v in out.items() if k not in HOP_BY_HOP}
+    out = {k: v for k, v in out.items() if k not in HOP_BY_HOP and k not in from_claims}
+    return out | claimed
+
+
+def claim(claims: Mapping[str, Any] | None, path: str) -> str | None:
+    """A claim as a header value: `sub`, or `org.id` for a nested one; lists joined by spaces
+    (as `scope` is); None when absent or not a scalar."""
+    value: Any = claims
+    for part in path.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return None
+        value = value[part]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return " ".join(value)
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    return None

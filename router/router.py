@@ -34,7 +34,7 @@ from graphql.execution.values import get_variable_values
 from router.authz import ANONYMOUS, AuthorizationSettings, Authorizer, Grant, Identity
 from router.authz.restrict import Needs, Removal, Restriction, scrub
 from router.errors import PlanningError, RequestError
-from router.execute.executor import Executor
+from router.execute.executor import Executor, SubgraphHeaders
 from router.execute.transport import HttpTransport, SubgraphTransport
 from router.operation.ir import Selection
 from router.operation.normalize import Operation, normalize, select_operation
@@ -88,7 +88,7 @@ class Router:
         override_labels: frozenset[str] = frozenset(),
         limits: Limits | None = None,
         introspection: bool = True,
-        subgraph_headers: Callable[[str, Mapping[str, str]], Mapping[str, str]] | None = None,
+        subgraph_headers: SubgraphHeaders | None = None,
         show_subgraph_errors: Callable[[str], bool] | None = None,
         on_fetch: Callable[[str, float, bool], None] | None = None,
         tracing: Tracing | None = None,
@@ -366,7 +366,8 @@ class Router:
         refused = self.demand_control.refuse(prepared.document, definition, coerced)
         if refused is not None:
             return refused
-        result = await self.executor.execute(prepared.plan, coerced, headers)
+        claims = identity.claims if identity.authenticated else None
+        result = await self.executor.execute(prepared.plan, coerced, headers, claims)
         if removals:
             scrub(result.data, removals)
         extra = self._introspect(prepared, coerced) if prepared.introspection else None

@@ -31,6 +31,9 @@ from router.plan.nodes import Condition, Fetch, Flatten, Parallel, PlanNode, Que
 from router.telemetry import Tracing
 from router.types import JSONObject, ResponsePath, Variables
 
+SubgraphHeaders = Callable[[str, Mapping[str, str], Mapping[str, Any] | None], Mapping[str, str]]
+"""(subgraph, the client's headers, its token's claims or None) → the headers sent to it."""
+
 V = TypeVar("V")
 
 
@@ -52,7 +55,7 @@ class Executor:
         transport: SubgraphTransport,
         is_subtype: Any,
         *,
-        subgraph_headers: Callable[[str, Mapping[str, str]], Mapping[str, str]] | None = None,
+        subgraph_headers: SubgraphHeaders | None = None,
         show_subgraph_errors: Callable[[str], bool] | None = None,
         on_fetch: Callable[[str, float, bool], None] | None = None,
         tracing: Tracing | None = None,
@@ -91,9 +94,15 @@ class Executor:
         return self._batched.get(fetches)
 
     async def execute(
-        self, plan: QueryPlan, variables: Variables, headers: Mapping[str, str] | None = None
+        self,
+        plan: QueryPlan,
+        variables: Variables,
+        headers: Mapping[str, str] | None = None,
+        claims: Mapping[str, Any] | None = None,
     ) -> ExecutionResult:
-        run = _Run(self, variables, headers)
+        """`headers` are the client request's, `claims` its verified token's (None:
+        anonymous): router.yaml's header rules make each subgraph's headers from both."""
+        run = _Run(self, variables, headers, claims)
         if plan.node is not None:
             await run.node(plan.node)
         return ExecutionResult(run.data, run.errors, run.null_entities)
@@ -119,10 +128,17 @@ class _PerNodes(Generic[V]):
 
 
 class _Run:
-    def __init__(self, executor: Executor, variables: Variables, headers: Mapping[str, str] | None):
+    def __init__(
+        self,
+        executor: Executor,
+        variables: Variables,
+        headers: Mapping[str, str] | None,
+        claims: Mapping[str, Any] | None = None,
+    ):
         self.executor = executor
         self.variables = variables
         self.headers = headers
+        self.claims = claims
         self.data: JSONObject = {}
         self.errors: list[JSONObject] = []
         self.null_entities: list[ResponsePath] = []
@@ -167,7 +183,7 @@ class _Run:
         # Only headers that router.yaml's rules select reach a subgraph; none by default.
         headers = None
         if self.executor.subgraph_headers is not None:
-            headers = self.executor.subgraph_headers(service, self.headers or {})
+            headers = self.executor.subgraph_headers(service, self.headers or {}, self.claims)
         started = time.perf_counter()
         tracing = self.executor.tracing
         transport = self.executor.transport

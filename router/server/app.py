@@ -44,6 +44,8 @@ from urllib.parse import parse_qs
 
 import orjson
 
+from router.authentication import AuthenticationError, JwtVerifier
+from router.authentication.jwks import JwksError
 from router.authz import ANONYMOUS, Identify, Identity, IncomingRequest
 from router.config import Config
 from router.errors import RequestError
@@ -100,7 +102,9 @@ def build_router(
             max_planning_steps=config.max_planning_steps,
         ),
         introspection=config.introspection,
-        subgraph_headers=(lambda service, incoming: subgraph_headers(config, service, incoming))
+        subgraph_headers=(
+            lambda service, incoming, claims: subgraph_headers(config, service, incoming, claims)
+        )
         if config.header_rules
         else None,
         show_subgraph_errors=config.subgraph_errors,
@@ -142,7 +146,10 @@ class RouterApp:
         identify: Identify | None = None,
     ) -> None:
         self.identify = identify
-        """Who sends each request (JWT authentication plugs in here); None: anonymous."""
+        """Who sends each request; None: from router.yaml's authentication.router.jwt when
+        set (`_authenticate`), else anonymous."""
+        self._jwt: JwtVerifier | None = None
+        self._closing: set[asyncio.Task[None]] = set()
         self.config_file = config_file
         """router.yaml, watched with the supergraph: a good new version applies at once."""
         self.config = config or Config()
@@ -354,12 +361,29 @@ class RouterApp:
         self, scope: dict[str, Any], method: str, headers: dict[str, str]
     ) -> Identity:
         identity = ANONYMOUS
-        if self.identify is not None:
+        if self.config.jwt is not None and self.identify is None:
+            identity = await self._authenticate(headers)
+        elif self.identify is not None:
             found = self.identify(IncomingRequest(method, scope["path"], headers))
             identity = await found if inspect.isawaitable(found) else found
         if self.config.authorization.require_authentication and not identity.authenticated:
             raise RequestError("unauthenticated", "AUTH_ERROR", status=401)
         return identity
+
+    async def _authenticate(self, headers: dict[str, str]) -> Identity:
+        """authentication.router.jwt: the token's claims, anonymous without a token, 401
+        UNAUTHENTICATED for a bad one (router/authentication/)."""
+        settings = self.config.jwt
+        assert settings is not None
+        if self._jwt is None or self._jwt.settings != settings:
+            if self._jwt is not None:  # router.yaml changed its jwt settings
+                self._closing.add(asyncio.create_task(self._jwt.close()))
+            self._jwt = JwtVerifier(settings)
+        try:
+            claims = await self._jwt.authenticate(headers)
+        except AuthenticationError as exc:
+            raise RequestError(exc.message, exc.code, status=exc.status) from None
+        return ANONYMOUS if claims is None else Identity.from_claims(claims)
 
     async def _batch(
         self, items: list[Any], method: str, headers: dict[str, str], identity: Identity
@@ -479,7 +503,9 @@ class RouterApp:
                 sorted(
                     (service, name, value)
                     for service in sorted({g.name for g in router.supergraph.graphs.values()})
-                    for name, value in router.executor.subgraph_headers(service, headers).items()
+                    for name, value in router.executor.subgraph_headers(
+                        service, headers, identity.claims if identity.authenticated else None
+                    ).items()
                 )
             )
         key = (
@@ -718,6 +744,13 @@ class RouterApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                if self.config.jwt is not None and self.identify is None:
+                    self._jwt = JwtVerifier(self.config.jwt)
+                    try:
+                        await self._jwt.start()
+                    except JwksError as exc:
+                        await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                        return
                 if self.supergraph_file is not None:
                     self._reloader = asyncio.create_task(self._watch(self.supergraph_file))
                 await send({"type": "lifespan.startup.complete"})
@@ -727,6 +760,8 @@ class RouterApp:
                 for router in [self.router, *self._draining]:
                     with contextlib.suppress(Exception):
                         await router.close()
+                if self._jwt is not None:
+                    await self._jwt.close()
                 self._draining.clear()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
