@@ -11,6 +11,7 @@ import pytest
 from graphql import build_ast_schema, parse, validate
 
 from router.compose import compose_subgraphs, read_subgraph
+from router.errors import PlanningError
 from router.operation.normalize import normalize
 from router.plan.graph import GraphQueryPlanner
 from router.plan.graph.query_graph import QueryGraph
@@ -193,6 +194,33 @@ def test_provides_on_an_interface_field_with_type_conditions() -> None:
     plan = plan_with(GraphQueryPlanner(supergraph), "{ pet { id ... on Cat { name } } }")
     assert [f.service for f in plan.fetches] == ["pets"]
     assert "... on Cat" in plan.fetches[0].operation
+
+
+def test_no_key_edge_into_an_interface_entity_without_implementation_there() -> None:
+    """federation-gateway-audit non-resolvable-interface-object: a's `interface Node @key` has
+    no implementation, so a's `_entities` refuses `... on Node`; b's Node is an interface
+    object whose key is not resolvable. Node's concrete type is nowhere to be had."""
+    supergraph = compose_sdls(
+        {
+            "a": _link("key", "interfaceObject")
+            + 'interface Node @key(fields: "id") { id: ID! }\n'
+            + 'type Product @key(fields: "id", resolvable: false) @interfaceObject { id: ID! }\n'
+            + "type Query { a: Node product: Product! }\n",
+            "b": _link("key", "interfaceObject")
+            + 'type Node @key(fields: "id", resolvable: false) @interfaceObject '
+            + "{ id: ID! field: String }\n"
+            + 'interface Product @key(fields: "id") { id: ID! }\n'
+            + 'type Bread implements Product @key(fields: "id") { id: ID! name: String! }\n'
+            + "type Query { b: Node }\n",
+        }
+    )
+    graph = QueryGraph(supergraph)
+    assert graph.key_edges("Node") == ()
+    assert [e.target.lower() for e in graph.key_edges("Product")] == ["b"]
+    planner = GraphQueryPlanner(supergraph)
+    with pytest.raises(PlanningError, match=r"Query\.b"):
+        plan_with(planner, "{ b { __typename field } }")
+    assert [f.service for f in plan_with(planner, "{ b { id field } }").fetches] == ["b"]
 
 
 def test_benchmark_workload_plan_starts_each_subgraph_once_per_level() -> None:

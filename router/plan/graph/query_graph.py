@@ -8,7 +8,8 @@ Nodes are (subgraph, type) pairs. Edges:
   labels at plan time;
 - key edges: objects of an entity type can be sent to `target` as representations of one of
   its resolvable keys (the key's field set is the edge's condition); for an `@interfaceObject`
-  target the representation is typed as the interface;
+  target the representation is typed as the interface; none into a subgraph whose interface
+  entity has no implementation there (its `_entities` has no object to answer with);
 - abstract edges: an interface or union at (graph, type) can be each of its possible types
   that `graph` knows (`possible_types`);
 - root edges: the root type of each operation kind in every subgraph that has one.
@@ -84,8 +85,19 @@ class QueryGraph:
                         supergraph.is_interface_object(type_model.name, graph),
                     )
                     for graph in sorted(type_model.joins)
+                    if self._has_entities(type_model.name, type_model.kind, graph)
                     for key in supergraph.resolvable_keys(type_model.name, graph)
                 )
+
+    def _has_entities(self, type_name: str, kind: str, graph: str) -> bool:
+        """Whether `graph`'s `_entities` can answer objects of the type: an object, an
+        @interfaceObject, or an interface with an implementation there (an `... on` an
+        interface no object of the subgraph implements is refused by it)."""
+        return (
+            kind == "object"
+            or self.sg.is_interface_object(type_name, graph)
+            or bool(self.sg.possible_types(type_name, graph))
+        )
 
     def _field_edges(self, graph: str, type_name: str) -> dict[str, FieldEdge]:
         edges: dict[str, FieldEdge] = {}
