@@ -240,6 +240,11 @@ FIXED: dict[str, Regression] = {
             {"c": True},
         )
     ),
+    "a_condition_on_a_shared_root_object_itself_fails_planning": Regression(
+        "cases/conditional-fragment-on-a-shared-root-object",
+        "query($c: Boolean!) { viewer { ... on Viewer @include(if: $c) { name age } } }",
+        {"c": True},
+    ),
 }
 CASE_BY_NAME = {case.name: case for case in CASES}
 
