@@ -223,6 +223,28 @@ FIXED: dict[str, Regression] = {
         "query($c: Boolean!) { onlineAccounts { __typename ... on Member { id @include(if: $c) } } }",
         {"c": False},
     ),
+    "an_abstract_condition_at_an_object_is_split_over_every_implementation": Regression(
+        "cases/abstract-condition-at-an-object",
+        'query($a: Boolean!) { account(id: "id-1") { ... on Node @include(if: $a) { id } } }',
+        {"a": True},
+    ),
+    "an_abstract_condition_behind_a_key_jump_is_split_over_every_implementation": Regression(
+        "cases/abstract-condition-at-an-object",
+        'query($b: Boolean!) { account(id: "id-1") { chats { ... on Node @skip(if: $b) { id ... on Chat { text } } } } }',
+        {"b": False},
+    ),
+    "an_abstract_condition_whose_interface_lacks_the_field_in_the_subgraph_fails_planning": (
+        Regression(
+            "cases/provides-on-interface-under-condition",
+            "query($c: Boolean!) { book { ... on Media @include(if: $c) { animals { id } } } }",
+            {"c": True},
+        )
+    ),
+    "a_condition_on_a_shared_root_object_itself_fails_planning": Regression(
+        "cases/conditional-fragment-on-a-shared-root-object",
+        "query($c: Boolean!) { viewer { ... on Viewer @include(if: $c) { name age } } }",
+        {"c": True},
+    ),
 }
 CASE_BY_NAME = {case.name: case for case in CASES}
 

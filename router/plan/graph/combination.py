@@ -373,6 +373,16 @@ class Solver:
         )
         if condition == type_name or known:
             targets = [(condition, fragment)]
+            if (
+                condition != type_name
+                and self.qg.kind(type_name) == "object"
+                and type_name in wanted
+                and not self.qg.is_interface_object(condition, graph)
+            ):
+                # At an object the runtime type is known: an abstract condition that holds for
+                # it narrows nothing; the fields inside are the object's (its own, its key
+                # edges), under the fragment's directives alone, as Apollo sends it.
+                targets = [(type_name, _retyped(fragment, None))]
         else:
             targets = [
                 (t, _retyped(fragment, t))
@@ -629,7 +639,7 @@ def _spliced(
     return result
 
 
-def _retyped(fragment: InlineFragment, type_name: str) -> InlineFragment:
+def _retyped(fragment: InlineFragment, type_name: str | None) -> InlineFragment:
     return InlineFragment(
         type_name, fragment.selections, fragment.directives, fragment.variables, fragment.conditions
     )

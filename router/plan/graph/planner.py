@@ -109,7 +109,7 @@ def find_best_combination(solver: Solver, operation: Operation) -> list[RootPart
                 options.append((cost, graph, solution))
             _, graph, solution = min(options, key=lambda o: o[0])
             tried.add(graph)
-            if _split_by_type(solution.remainder, solution):
+            if _split_by_type(solution.remainder, solution, root_type, qg):
                 # Another subgraph's answer to the root field may be another object: the parts
                 # under type conditions cannot be merged from two root fetches.
                 raise PlanningError(
@@ -134,25 +134,30 @@ def find_best_combination(solver: Solver, operation: Operation) -> list[RootPart
     return parts
 
 
-def _split_by_type(remainder: tuple[Selection, ...], solution: Solution) -> bool:
+def _split_by_type(
+    remainder: tuple[Selection, ...], solution: Solution, type_name: str, graph: QueryGraph
+) -> bool:
     """Whether the remainder has type-conditioned parts of an object the solution also
     fetches: another subgraph's answer to the root field may be another object, so such parts
-    cannot be merged from two root fetches."""
+    cannot be merged from two root fetches. A condition on the object type itself (`... on
+    Viewer @include(if: $c)` at a Viewer) selects no other object: not a split."""
     local = {
-        item.field.response_name: item.child
+        item.field.response_name: item
         for item in solution.items
         if isinstance(item, Local) and item.child is not None
     }
     for selection in remainder:
         if isinstance(selection, InlineFragment):
-            if selection.type_condition is not None:
+            condition = selection.type_condition
+            same_object = condition == type_name and graph.kind(type_name) == "object"
+            if condition is not None and not same_object:
                 return True
-            if _split_by_type(selection.selections, solution):
+            if _split_by_type(selection.selections, solution, type_name, graph):
                 return True
             continue
-        child = local.get(selection.response_name)
-        if child is not None and selection.selections:
-            if _split_by_type(selection.selections, child):
+        item = local.get(selection.response_name)
+        if item is not None and item.child is not None and selection.selections:
+            if _split_by_type(selection.selections, item.child, item.child_type, graph):
                 return True
     return False
 
