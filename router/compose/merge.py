@@ -14,6 +14,7 @@ from typing import Any
 
 from graphql import GraphQLError
 
+from router.compose.access import AccessControl
 from router.compose.errors import CompositionError
 from router.compose.executable import executable_directives
 from router.compose.field_set import used_fields
@@ -110,11 +111,13 @@ class Printer:
         self.uses_tag = False
         self.uses_cost = False
         self.hints: list[CompositionError] = []
+        self.access = AccessControl(subgraphs, {})
 
     # --- whole document ------------------------------------------------------------------
 
     def document(self, merged: dict[str, Merged]) -> str:
         self.merged = merged
+        self.access = AccessControl(self.subgraphs, _implementations(merged))
         types = [self.type(merged[name]) for name in sorted(merged)]
         roots = [
             (kind, root)
@@ -137,6 +140,9 @@ class Printer:
         if self.uses_cost:
             links.append(f'  @link(url: "{COST}", import: ["@cost", "@listSize"])')
             definitions.append(COST_DEFINITIONS)
+        links += [f"  {link}" for link in self.access.links()]
+        access = self.access.definitions()
+        definitions += [d for d in access if d.startswith("directive ")]
         schema = "schema\n" + "\n".join(links) + "\n{\n"
         schema += "".join(f"  {kind}: {root}\n" for kind, root in roots) + "}"
         graph_enum = (
@@ -147,10 +153,13 @@ class Printer:
             )
             + "\n}"
         )
-        executable, self.hints = executable_directives(self.subgraphs)
+        executable, hints = executable_directives(self.subgraphs)
+        self.hints = hints + self.access.hints
         definitions += executable
         directives = "\n\n".join(sorted("\n\n".join(definitions).split("\n\n")))
-        return "\n\n".join([schema, directives, *types, graph_enum, join_machinery(version)]) + "\n"
+        scalars = [d for d in access if not d.startswith("directive ")]
+        machinery = [graph_enum, join_machinery(version), *scalars]
+        return "\n\n".join([schema, directives, *types, *machinery]) + "\n"
 
     # --- types ---------------------------------------------------------------------------
 
@@ -213,6 +222,7 @@ class Printer:
             graph = graph_enum_name(subgraph.name)
             lines += [f'@join__unionMember(graph: {graph}, member: "{m}")' for m in stype.members]
         lines += self._common_directives([t.directives for _, t in merged.parts])
+        lines += self.access.on_type(merged.name, [t for _, t in merged.parts])
         return "".join(f"\n  {line}" for line in lines) if lines else ""
 
     def _common_directives(
@@ -278,7 +288,8 @@ class Printer:
             blocks.append(self._field(merged, name, sources))
         for name, type_text in self._interface_object_fields(merged, set(sources_by_name)):
             # Added by an @interfaceObject: no subgraph resolves it on the object type itself.
-            blocks.append(f"  {name}: {type_text} @join__field")
+            access = self.access.on_field(f"{merged.name}.{name}", [])
+            blocks.append(f"  {name}: {type_text} @join__field" + "".join(f" {a}" for a in access))
         return "\n\n".join(blocks) if any("\n" in b for b in blocks) else "\n".join(blocks)
 
     def _field(self, merged: Merged, name: str, sources: list[FieldSource]) -> str:
@@ -297,6 +308,9 @@ class Printer:
         lines = self._common_directives(maps, cost=False)
         lines += self._join_fields(merged, sources, field_type)
         lines += self._cost_directives(maps)  # after @join__field, as Apollo prints them
+        lines += self.access.on_field(
+            f"{merged.name}.{name}", [s.field for s in sources if not self._external(s)]
+        )
         return text + "".join(f" {line}" for line in lines)
 
     def _interface_object_fields(self, merged: Merged, present: set[str]) -> list[tuple[str, str]]:
@@ -526,6 +540,19 @@ class Printer:
         return f'{indent}"""\n{body}\n{indent}"""\n'
 
 
+def _implementations(merged: dict[str, Merged]) -> dict[str, list[str]]:
+    """Each supergraph interface → the object types that implement it in some subgraph."""
+    return {
+        name: [
+            o.name
+            for o in merged.values()
+            if o.kind == "object" and any(name in t.interfaces for _, t in o.parts)
+        ]
+        for name, entry in merged.items()
+        if entry.kind == "interface"
+    }
+
+
 def _strictest(types: list[str]) -> str:
     """An input's merged type: the one with the most non-null marks (a client must satisfy
     every subgraph)."""
@@ -599,7 +626,7 @@ def compose(subgraphs: Sequence[Subgraph]) -> Composition:
     printer = Printer(ordered)
     supergraph = printer.document(merged)
     try:
-        load_supergraph(supergraph)
+        _self_check(supergraph, printer.access.links())
     except SupergraphError as exc:
         raise CompositionFailed(
             [
@@ -614,6 +641,21 @@ def compose(subgraphs: Sequence[Subgraph]) -> Composition:
             hints,
         ) from None
     return Composition(supergraph, tuple(hints + printer.hints))
+
+
+def _self_check(supergraph: str, security_links: list[str]) -> None:
+    """Load the supergraph as the router does. The access-control specs are checked apart: a
+    router that does not enforce them rightly refuses the supergraph (to serve it would skip
+    its access rules), but the supergraph itself is what Apollo composes, so the rest of it must
+    load without those links."""
+    try:
+        load_supergraph(supergraph)
+    except SupergraphError:
+        if not security_links:
+            raise
+        load_supergraph(
+            "\n".join(line for line in supergraph.split("\n") if line.strip() not in security_links)
+        )
 
 
 class CompositionFailed(RouterError):
