@@ -99,6 +99,52 @@ def _print(requirement: Requirement) -> str:
     return "[" + ", ".join("[" + ", ".join(_key(n) for n in c) + "]" for c in requirement) + "]"
 
 
+@dataclass(frozen=True, slots=True)
+class Requirements:
+    """What a supergraph element requires of a request: authentication, scopes, policies
+    (None: that directive is not applied)."""
+
+    authenticated: bool = False
+    scopes: Requirement | None = None
+    policies: Requirement | None = None
+
+    def printed(self) -> list[str]:
+        """The directives that say so, as the supergraph prints them."""
+        found = ["@authenticated"] if self.authenticated else []
+        if self.scopes is not None:
+            found.append(f"@requiresScopes(scopes: {_print(self.scopes)})")
+        if self.policies is not None:
+            found.append(f"@policy(policies: {_print(self.policies)})")
+        return found
+
+    def both(self, other: Requirements) -> Requirements:
+        """What satisfying both requires."""
+
+        def conjunction(a: Requirement | None, b: Requirement | None) -> Requirement | None:
+            given = [v for v in (a, b) if v is not None]
+            return dnf_conjunction(given) if given else None
+
+        return Requirements(
+            self.authenticated or other.authenticated,
+            conjunction(self.scopes, other.scopes),
+            conjunction(self.policies, other.policies),
+        )
+
+    def satisfies(self, other: Requirements) -> bool:
+        """Whether every request that meets these requirements meets `other`'s too."""
+        return (
+            (self.authenticated or not other.authenticated)
+            and _implies(self.scopes, other.scopes)
+            and _implies(self.policies, other.policies)
+        )
+
+
+def _implies(first: Requirement | None, second: Requirement | None) -> bool:
+    """Each alternative of `first` includes some alternative of `second`."""
+    left, right = first or [[]], second or [[]]
+    return all(any(set(b) <= set(a) for b in right) for a in left)
+
+
 class AccessControl:
     """The access-control directives of one composition: what each supergraph element gets,
     and which specs the supergraph links."""
@@ -142,21 +188,25 @@ class AccessControl:
 
     def on_type(self, name: str, parts: Iterable[SType]) -> list[str]:
         """The directives a supergraph type gets from its definitions `parts`."""
-        return self._merged(name, [t.directives for t in parts])
+        return self.requirements(name, [t.directives for t in parts]).printed()
 
     def on_field(self, coordinate: str, fields: Iterable[SField]) -> list[str]:
         """The directives a supergraph field gets from its (non-external) definitions."""
-        return self._merged(coordinate, [f.directives for f in fields])
+        return self.requirements(coordinate, [f.directives for f in fields]).printed()
 
-    def _merged(self, coordinate: str, maps: list[dict[str, list[dict[str, Any]]]]) -> list[str]:
-        printed = []
+    def requirements(
+        self, coordinate: str, maps: list[dict[str, list[dict[str, Any]]]]
+    ) -> Requirements:
+        """What the supergraph element at `coordinate` requires, from the directive maps of
+        its definitions and what it inherits."""
+        merged: dict[str, Requirement | None] = {}
         for spec in SPECS:
             given = [a for d in maps for a in d.get(spec.name, ())]
             given += self._extra.get((coordinate, spec.name), [])
             if not given:
                 continue
             if spec.argument is None:
-                printed.append(f"@{spec.name}")
+                merged[spec.name] = None
                 continue
             values: list[Requirement] = []
             for applied in given:
@@ -174,8 +224,12 @@ class AccessControl:
                         f" supergraph requires all of them, {_print(values[0])}.",
                     )
                 )
-            printed.append(f"@{spec.name}({spec.argument}: {_print(values[0])})")
-        return printed
+            merged[spec.name] = values[0]
+        return Requirements(
+            authenticated="authenticated" in merged,
+            scopes=merged.get("requiresScopes"),
+            policies=merged.get("policy"),
+        )
 
     # --- the supergraph's links and definitions ------------------------------------------
 

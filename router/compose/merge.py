@@ -117,7 +117,7 @@ class Printer:
 
     def document(self, merged: dict[str, Merged]) -> str:
         self.merged = merged
-        self.access = AccessControl(self.subgraphs, _implementations(merged))
+        self.access = AccessControl(self.subgraphs, implementations(merged))
         types = [self.type(merged[name]) for name in sorted(merged)]
         roots = [
             (kind, root)
@@ -540,7 +540,7 @@ class Printer:
         return f'{indent}"""\n{body}\n{indent}"""\n'
 
 
-def _implementations(merged: dict[str, Merged]) -> dict[str, list[str]]:
+def implementations(merged: dict[str, Merged]) -> dict[str, list[str]]:
     """Each supergraph interface → the object types that implement it in some subgraph."""
     return {
         name: [
@@ -586,7 +586,7 @@ def compose(subgraphs: Sequence[Subgraph]) -> Composition:
     """Validate each subgraph, merge, validate the merged types, check satisfiability, print —
     and load what was printed, so that a supergraph the router cannot serve is never returned.
     CompositionFailed lists every rule the subgraphs break."""
-    from router.compose.rules import merged_errors, subgraph_errors
+    from router.compose.rules import merged_errors, post_merge_errors, subgraph_errors
     from router.compose.validate import (
         CompositionError,
         validate_inaccessible,
@@ -611,7 +611,7 @@ def compose(subgraphs: Sequence[Subgraph]) -> Composition:
     errors = []
     for subgraph in ordered:
         own = subgraph_errors(subgraph)
-        if not any(e.code == "INVALID_GRAPHQL" for e in own):
+        if not any(e.code in ("INVALID_GRAPHQL", "INVALID_LINK_DIRECTIVE_USAGE") for e in own):
             own = [*validate_subgraph(subgraph), *own]
         errors += own
     if errors:  # as Apollo does, merge only subgraphs that are valid on their own
@@ -619,6 +619,8 @@ def compose(subgraphs: Sequence[Subgraph]) -> Composition:
     merged = merge_types(ordered)
     merge_errors, hints = validate_merge(ordered, merged)
     errors += merge_errors + merged_errors(ordered, merged) + validate_inaccessible(merged)
+    if not errors:
+        errors += post_merge_errors(ordered, merged)
     if not errors:
         errors += validate_satisfiability(ordered, merged)
     if errors:
