@@ -15,6 +15,7 @@ from typing import Any
 from graphql import GraphQLError
 
 from router.compose.access import AccessControl
+from router.compose.composed import composed_directives
 from router.compose.errors import CompositionError
 from router.compose.executable import executable_directives
 from router.compose.field_set import used_fields
@@ -112,6 +113,7 @@ class Printer:
         self.uses_cost = False
         self.hints: list[CompositionError] = []
         self.access = AccessControl(subgraphs, {})
+        self.composed = composed_directives(subgraphs)
 
     # --- whole document ------------------------------------------------------------------
 
@@ -140,9 +142,10 @@ class Printer:
         if self.uses_cost:
             links.append(f'  @link(url: "{COST}", import: ["@cost", "@listSize"])')
             definitions.append(COST_DEFINITIONS)
-        links += [f"  {link}" for link in self.access.links()]
+        links += [f"  {link}" for link in self.access.links() + self.composed.links]
         access = self.access.definitions()
         definitions += [d for d in access if d.startswith("directive ")]
+        definitions += self.composed.definitions.values()
         schema = "schema\n" + "\n".join(links) + "\n{\n"
         schema += "".join(f"  {kind}: {root}\n" for kind, root in roots) + "}"
         graph_enum = (
@@ -154,7 +157,7 @@ class Printer:
             + "\n}"
         )
         executable, hints = executable_directives(self.subgraphs)
-        self.hints = hints + self.access.hints
+        self.hints = hints + self.access.hints + self.composed.hints
         definitions += executable
         directives = "\n\n".join(sorted("\n\n".join(definitions).split("\n\n")))
         scalars = [d for d in access if not d.startswith("directive ")]
@@ -223,6 +226,9 @@ class Printer:
             lines += [f'@join__unionMember(graph: {graph}, member: "{m}")' for m in stype.members]
         lines += self._common_directives([t.directives for _, t in merged.parts])
         lines += self.access.on_type(merged.name, [t for _, t in merged.parts])
+        lines += self.composed.applied(
+            merged.name, [(s.name, t.directives) for s, t in merged.parts]
+        )
         return "".join(f"\n  {line}" for line in lines) if lines else ""
 
     def _common_directives(
@@ -299,17 +305,17 @@ class Printer:
         field_type = sources[0].field.type if len(types) == 1 else self._most_general(types)
         description = next((s.field.description for s in sources if s.field.description), None)
         text = self._description(description, "  ") + "  " + name
-        text += self._arguments(
-            [s.field for s in sources if not self._external(s)] or [sources[0].field]
-        )
+        resolving = [s for s in sources if not self._external(s)]
+        text += self._arguments([s.field for s in resolving or sources[:1]], resolving)
         text += f": {field_type}"
         # Apollo prints @inaccessible/@tag/@deprecated before @join__field on fields.
         maps = [s.field.directives for s in sources]
         lines = self._common_directives(maps, cost=False)
         lines += self._join_fields(merged, sources, field_type)
         lines += self._cost_directives(maps)  # after @join__field, as Apollo prints them
-        lines += self.access.on_field(
-            f"{merged.name}.{name}", [s.field for s in sources if not self._external(s)]
+        lines += self.access.on_field(f"{merged.name}.{name}", [s.field for s in resolving])
+        lines += self.composed.applied(
+            f"{merged.name}.{name}", [(s.subgraph.name, s.field.directives) for s in resolving]
         )
         return text + "".join(f" {line}" for line in lines)
 
@@ -444,7 +450,7 @@ class Printer:
             lines.append(f"@join__field({', '.join(args)})")
         return lines
 
-    def _arguments(self, definitions: list[SField]) -> str:
+    def _arguments(self, definitions: list[SField], sources: list[FieldSource]) -> str:
         names = [n for n in definitions[0].arguments if all(n in d.arguments for d in definitions)]
         if not names:
             return ""
@@ -460,6 +466,17 @@ class Printer:
                 f" {line}"
                 for line in self._common_directives(
                     [d.arguments[name].directives for d in definitions]
+                )
+            )
+            text += "".join(
+                f" {line}"
+                for line in self.composed.applied(
+                    name,
+                    [
+                        (s.subgraph.name, s.field.arguments[name].directives)
+                        for s in sources
+                        if name in s.field.arguments
+                    ],
                 )
             )
             parts.append(text)
@@ -494,6 +511,9 @@ class Printer:
         for name, sources in values.items():
             directives = [f"@join__enumValue(graph: {graph_enum_name(s.name)})" for s, _ in sources]
             directives += self._common_directives([v.directives for _, v in sources])
+            directives += self.composed.applied(
+                f"{merged.name}.{name}", [(s.name, v.directives) for s, v in sources]
+            )
             description = next((v.description for _, v in sources if v.description), None)
             lines.append(
                 self._description(description, "  ")
@@ -516,6 +536,13 @@ class Printer:
                 text += f" = {defaults[0]}"
             text += "".join(
                 f" {d}" for d in self._common_directives([s.field.directives for s in defined])
+            )
+            text += "".join(
+                f" {d}"
+                for d in self.composed.applied(
+                    f"{merged.name}.{name}",
+                    [(s.subgraph.name, s.field.directives) for s in defined],
+                )
             )
             if len(set(types)) > 1:
                 text += "".join(

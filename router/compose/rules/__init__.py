@@ -2,9 +2,9 @@
 `graphql` (GraphQL's own SDL rules), `links` (the federation @link), `directives` (federation
 directive definitions), `keys`, `field_sets` (@requires/@provides), `roots`, `usage` (where
 federation directives may go), `access` (@authenticated, @requiresScopes, @policy), and across
-subgraphs `external`, `merge_fields`, `inaccessible` and `access`. `spec` is the federation
-spec's table of directives they read. Each rule returns `CompositionError`s with Apollo's code,
-naming the subgraphs involved."""
+subgraphs `external`, `merge_fields`, `inaccessible`, `compose_directives` and `access`. `spec`
+is the federation spec's table of directives they read. Each rule returns `CompositionError`s
+with Apollo's code, naming the subgraphs involved."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from router.compose.errors import CompositionError
 from router.compose.merge import Merged
 from router.compose.rules import (
     access,
+    compose_directives,
     directives,
     external,
     field_sets,
@@ -65,6 +66,7 @@ def merged_errors(
         *inaccessible.check(merged),
         *roots.check_merged(subgraphs),
         *usage.check_merged(merged, subgraphs),
+        *compose_directives.check_merged(subgraphs),
     ]
 
 
