@@ -84,6 +84,8 @@ OUTPUT_DOES_NOT_LOAD: dict[str, str] = {
             "access-interface-inherits-valid",
             "access-interface-object-valid",
             "access-on-scalar-and-enum-valid",
+            "access-prefixed-valid",
+            "access-renamed-import-valid",
             "access-requires-covered-by-type-valid",
             "access-requires-transitive-valid",
             "access-scopes-merged-valid",
@@ -97,7 +99,7 @@ MIN_CASES = 150
 
 # Measured parity (see test_parity_floor): it may only go up.
 BROKEN_PARITY_FLOOR = 0.967
-VALID_PARITY_FLOOR = 0.989
+VALID_PARITY_FLOOR = 0.99
 
 
 def cases(known: dict[str, str], names: list[str]) -> list[Any]:

@@ -15,7 +15,7 @@ where the field is asked for.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,10 +43,11 @@ class AccessSpec:
     def url(self) -> str:
         return f"https://specs.apollo.dev/{self.name}/{self.version}"
 
-    def definition(self) -> str:
+    def definition(self, name: str) -> str:
+        """The directive's definition, under the supergraph's name for it."""
         if self.argument is None:
-            return f"directive @{self.name} on {LOCATIONS}"
-        return f"directive @{self.name}({self.argument}: [[{self.scalar}!]!]!) on {LOCATIONS}"
+            return f"directive @{name} on {LOCATIONS}"
+        return f"directive @{name}({self.argument}: [[{self.scalar}!]!]!) on {LOCATIONS}"
 
 
 SPECS = (
@@ -108,13 +109,14 @@ class Requirements:
     scopes: Requirement | None = None
     policies: Requirement | None = None
 
-    def printed(self) -> list[str]:
-        """The directives that say so, as the supergraph prints them."""
-        found = ["@authenticated"] if self.authenticated else []
+    def printed(self, names: Mapping[str, str]) -> list[str]:
+        """The directives that say so, as the supergraph prints them (`names`: spec name →
+        the supergraph's)."""
+        found = [f"@{names['authenticated']}"] if self.authenticated else []
         if self.scopes is not None:
-            found.append(f"@requiresScopes(scopes: {_print(self.scopes)})")
+            found.append(f"@{names['requiresScopes']}(scopes: {_print(self.scopes)})")
         if self.policies is not None:
-            found.append(f"@policy(policies: {_print(self.policies)})")
+            found.append(f"@{names['policy']}(policies: {_print(self.policies)})")
         return found
 
     def both(self, other: Requirements) -> Requirements:
@@ -152,13 +154,16 @@ class AccessControl:
     def __init__(self, subgraphs: Sequence[Subgraph], implementations: dict[str, list[str]]):
         """`implementations`: each supergraph interface → the object types implementing it."""
         self.hints: list[CompositionError] = []
-        self.used = {
-            spec.name
-            for spec in SPECS
-            for subgraph in subgraphs
-            for applied in _applications(subgraph)
-            if spec.name in applied
-        }
+        self.names = {spec.name: spec.name for spec in SPECS}
+        """Spec name → the directive's name in the supergraph: the subgraphs' (who apply it
+        under one name, or LINK_IMPORT_NAME_MISMATCH says otherwise)."""
+        self.used: set[str] = set()
+        for subgraph in subgraphs:
+            names = {name for directives in _applications(subgraph) for name in directives}
+            for spec in SPECS:
+                if spec.name in names and spec.name not in self.used:
+                    self.used.add(spec.name)
+                    self.names[spec.name] = local_name(subgraph, spec.name)
         interfaces: dict[str, list[str]] = {}
         for interface, objects in implementations.items():
             for name in objects:
@@ -188,11 +193,11 @@ class AccessControl:
 
     def on_type(self, name: str, parts: Iterable[SType]) -> list[str]:
         """The directives a supergraph type gets from its definitions `parts`."""
-        return self.requirements(name, [t.directives for t in parts]).printed()
+        return self.requirements(name, [t.directives for t in parts]).printed(self.names)
 
     def on_field(self, coordinate: str, fields: Iterable[SField]) -> list[str]:
         """The directives a supergraph field gets from its (non-external) definitions."""
-        return self.requirements(coordinate, [f.directives for f in fields]).printed()
+        return self.requirements(coordinate, [f.directives for f in fields]).printed(self.names)
 
     def requirements(
         self, coordinate: str, maps: list[dict[str, list[dict[str, Any]]]]
@@ -234,17 +239,38 @@ class AccessControl:
     # --- the supergraph's links and definitions ------------------------------------------
 
     def links(self) -> list[str]:
-        return [f'@link(url: "{s.url}", for: SECURITY)' for s in SPECS if s.name in self.used]
+        links = []
+        for spec in SPECS:
+            if spec.name not in self.used:
+                continue
+            name = self.names[spec.name]
+            renamed = f', import: [{{name: "@{spec.name}", as: "@{name}"}}]'
+            links.append(
+                f'@link(url: "{spec.url}", for: SECURITY{renamed if name != spec.name else ""})'
+            )
+        return links
 
     def definitions(self) -> list[str]:
         """Directive definitions and scalars, each a block of its own."""
         blocks = []
         for spec in SPECS:
             if spec.name in self.used:
-                blocks.append(spec.definition())
+                blocks.append(spec.definition(self.names[spec.name]))
                 if spec.scalar is not None:
                     blocks.append(f"scalar {spec.scalar}")
         return blocks
+
+
+def local_name(subgraph: Subgraph, directive: str) -> str:
+    """The name a federation directive goes by in the subgraph: as imported, else prefixed
+    (`federation__policy`); a Federation 1 subgraph's own."""
+    link = subgraph.link
+    if link is None:
+        return directive
+    for item in link.imports:
+        if item.valid and item.name == f"@{directive}":
+            return item.local.lstrip("@")
+    return link.prefix + directive
 
 
 def _applications(subgraph: Subgraph) -> Iterable[dict[str, list[dict[str, Any]]]]:
