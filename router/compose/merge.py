@@ -611,8 +611,9 @@ def compose_subgraphs(subgraphs: Sequence[Subgraph]) -> str:
 
 def compose(subgraphs: Sequence[Subgraph]) -> Composition:
     """Validate each subgraph, merge, validate the merged types, check satisfiability, print —
-    and load what was printed, so that a supergraph the router cannot serve is never returned.
-    CompositionFailed lists every rule the subgraphs break."""
+    and load what was printed, so that a supergraph the router cannot serve is never returned
+    (but for the access-control specs it may not enforce: `_self_check`). CompositionFailed
+    lists every rule the subgraphs break."""
     from router.compose.rules import merged_errors, post_merge_errors, subgraph_errors
     from router.compose.validate import (
         CompositionError,
