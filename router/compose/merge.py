@@ -14,6 +14,8 @@ from typing import Any
 
 from graphql import GraphQLError
 
+from router.compose.access import AccessControl
+from router.compose.composed import composed_directives
 from router.compose.context_value import contextual_arguments, parse_context
 from router.compose.errors import CompositionError
 from router.compose.executable import executable_directives
@@ -119,11 +121,14 @@ class Printer:
         self.uses_cost = False
         self.uses_context = False
         self.hints: list[CompositionError] = []
+        self.access = AccessControl(subgraphs, {})
+        self.composed = composed_directives(subgraphs)
 
     # --- whole document ------------------------------------------------------------------
 
     def document(self, merged: dict[str, Merged]) -> str:
         self.merged = merged
+        self.access = AccessControl(self.subgraphs, implementations(merged))
         types = [self.type(merged[name]) for name in sorted(merged)]
         roots = [
             (kind, root)
@@ -149,6 +154,10 @@ class Printer:
         if self.uses_context:
             links.append(f'  @link(url: "{CONTEXT}", for: SECURITY)')
             definitions.append(CONTEXT_DEFINITIONS)
+        links += [f"  {link}" for link in self.access.links() + self.composed.links]
+        access = self.access.definitions()
+        definitions += [d for d in access if d.startswith("directive ")]
+        definitions += self.composed.definitions.values()
         schema = "schema\n" + "\n".join(links) + "\n{\n"
         schema += "".join(f"  {kind}: {root}\n" for kind, root in roots) + "}"
         graph_enum = (
@@ -159,10 +168,13 @@ class Printer:
             )
             + "\n}"
         )
-        executable, self.hints = executable_directives(self.subgraphs)
+        executable, hints = executable_directives(self.subgraphs)
+        self.hints = hints + self.access.hints + self.composed.hints
         definitions += executable
         directives = "\n\n".join(sorted("\n\n".join(definitions).split("\n\n")))
-        return "\n\n".join([schema, directives, *types, graph_enum, join_machinery(version)]) + "\n"
+        scalars = [d for d in access if not d.startswith("directive ")]
+        machinery = [graph_enum, join_machinery(version), *scalars]
+        return "\n\n".join([schema, directives, *types, *machinery]) + "\n"
 
     # --- types ---------------------------------------------------------------------------
 
@@ -230,6 +242,10 @@ class Printer:
                 self.uses_context = True
                 lines.append(f"@context(name: {_string(subgraph.name + '__' + str(args['name']))})")
         lines += self._common_directives([t.directives for _, t in merged.parts])
+        lines += self.access.on_type(merged.name, [t for _, t in merged.parts])
+        lines += self.composed.applied(
+            merged.name, [(s.name, t.directives) for s, t in merged.parts]
+        )
         return "".join(f"\n  {line}" for line in lines) if lines else ""
 
     def _common_directives(
@@ -295,7 +311,8 @@ class Printer:
             blocks.append(self._field(merged, name, sources))
         for name, type_text in self._interface_object_fields(merged, set(sources_by_name)):
             # Added by an @interfaceObject: no subgraph resolves it on the object type itself.
-            blocks.append(f"  {name}: {type_text} @join__field")
+            access = self.access.on_field(f"{merged.name}.{name}", [])
+            blocks.append(f"  {name}: {type_text} @join__field" + "".join(f" {a}" for a in access))
         return "\n\n".join(blocks) if any("\n" in b for b in blocks) else "\n".join(blocks)
 
     def _field(self, merged: Merged, name: str, sources: list[FieldSource]) -> str:
@@ -305,15 +322,18 @@ class Printer:
         field_type = sources[0].field.type if len(types) == 1 else self._most_general(types)
         description = next((s.field.description for s in sources if s.field.description), None)
         text = self._description(description, "  ") + "  " + name
-        text += self._arguments(
-            [s.field for s in sources if not self._external(s)] or [sources[0].field]
-        )
+        resolving = [s for s in sources if not self._external(s)]
+        text += self._arguments([s.field for s in resolving or sources[:1]], resolving)
         text += f": {field_type}"
         # Apollo prints @inaccessible/@tag/@deprecated before @join__field on fields.
         maps = [s.field.directives for s in sources]
         lines = self._common_directives(maps, cost=False)
         lines += self._join_fields(merged, sources, field_type)
         lines += self._cost_directives(maps)  # after @join__field, as Apollo prints them
+        lines += self.access.on_field(f"{merged.name}.{name}", [s.field for s in resolving])
+        lines += self.composed.applied(
+            f"{merged.name}.{name}", [(s.subgraph.name, s.field.directives) for s in resolving]
+        )
         return text + "".join(f" {line}" for line in lines)
 
     def _interface_object_fields(self, merged: Merged, present: set[str]) -> list[tuple[str, str]]:
@@ -468,7 +488,7 @@ class Printer:
             )
         return found
 
-    def _arguments(self, definitions: list[SField]) -> str:
+    def _arguments(self, definitions: list[SField], sources: list[FieldSource]) -> str:
         contextual = set(contextual_arguments(definitions))  # from a context, not clients
         names = [
             n
@@ -489,6 +509,17 @@ class Printer:
                 f" {line}"
                 for line in self._common_directives(
                     [d.arguments[name].directives for d in definitions]
+                )
+            )
+            text += "".join(
+                f" {line}"
+                for line in self.composed.applied(
+                    name,
+                    [
+                        (s.subgraph.name, s.field.arguments[name].directives)
+                        for s in sources
+                        if name in s.field.arguments
+                    ],
                 )
             )
             parts.append(text)
@@ -523,6 +554,9 @@ class Printer:
         for name, sources in values.items():
             directives = [f"@join__enumValue(graph: {graph_enum_name(s.name)})" for s, _ in sources]
             directives += self._common_directives([v.directives for _, v in sources])
+            directives += self.composed.applied(
+                f"{merged.name}.{name}", [(s.name, v.directives) for s, v in sources]
+            )
             description = next((v.description for _, v in sources if v.description), None)
             lines.append(
                 self._description(description, "  ")
@@ -546,6 +580,13 @@ class Printer:
             text += "".join(
                 f" {d}" for d in self._common_directives([s.field.directives for s in defined])
             )
+            text += "".join(
+                f" {d}"
+                for d in self.composed.applied(
+                    f"{merged.name}.{name}",
+                    [(s.subgraph.name, s.field.directives) for s in defined],
+                )
+            )
             if len(set(types)) > 1:
                 text += "".join(
                     f' @join__field(graph: {s.graph}, type: "{s.field.type}")' for s in defined
@@ -567,6 +608,19 @@ class Printer:
             return f'{indent}"""{text}"""\n'
         body = "\n".join(indent + line if line else "" for line in text.split("\n"))
         return f'{indent}"""\n{body}\n{indent}"""\n'
+
+
+def implementations(merged: dict[str, Merged]) -> dict[str, list[str]]:
+    """Each supergraph interface → the object types that implement it in some subgraph."""
+    return {
+        name: [
+            o.name
+            for o in merged.values()
+            if o.kind == "object" and any(name in t.interfaces for _, t in o.parts)
+        ]
+        for name, entry in merged.items()
+        if entry.kind == "interface"
+    }
 
 
 def _strictest(types: list[str]) -> str:
@@ -602,7 +656,7 @@ def compose(subgraphs: Sequence[Subgraph]) -> Composition:
     """Validate each subgraph, merge, validate the merged types, check satisfiability, print —
     and load what was printed, so that a supergraph the router cannot serve is never returned.
     CompositionFailed lists every rule the subgraphs break."""
-    from router.compose.rules import context, merged_errors, subgraph_errors
+    from router.compose.rules import context, merged_errors, post_merge_errors, subgraph_errors
     from router.compose.validate import (
         CompositionError,
         validate_inaccessible,
@@ -627,7 +681,7 @@ def compose(subgraphs: Sequence[Subgraph]) -> Composition:
     errors = []
     for subgraph in ordered:
         own = subgraph_errors(subgraph)
-        if not any(e.code == "INVALID_GRAPHQL" for e in own):
+        if not any(e.code in ("INVALID_GRAPHQL", "INVALID_LINK_DIRECTIVE_USAGE") for e in own):
             own = [*validate_subgraph(subgraph), *own]
         errors += own
     if errors:  # as Apollo does, merge only subgraphs that are valid on their own
@@ -635,6 +689,8 @@ def compose(subgraphs: Sequence[Subgraph]) -> Composition:
     merged = merge_types(ordered)
     merge_errors, hints = validate_merge(ordered, merged)
     errors += merge_errors + merged_errors(ordered, merged) + validate_inaccessible(merged)
+    if not errors:
+        errors += post_merge_errors(ordered, merged)
     if not errors:
         errors += validate_satisfiability(ordered, merged) + context.check_satisfiable(
             ordered, merged
@@ -644,7 +700,7 @@ def compose(subgraphs: Sequence[Subgraph]) -> Composition:
     printer = Printer(ordered)
     supergraph = printer.document(merged)
     try:
-        load_supergraph(supergraph)
+        load_supergraph(supergraph)  # as the router will
     except SupergraphError as exc:
         raise CompositionFailed(
             [

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from router.compose.access import local_name
 from router.compose.errors import CompositionError
 from router.compose.rules.spec import DIRECTIVES, KNOWN_VERSIONS, TYPES
 from router.compose.subgraph import Subgraph
@@ -77,7 +78,8 @@ def check(subgraph: Subgraph) -> list[CompositionError]:
 
 
 COMPOSED = ("tag", "inaccessible", "authenticated", "requiresScopes", "policy", "cost", "listSize")
-"""Federation directives the supergraph keeps, so under one name."""
+"""Federation directives the supergraph keeps, so under one name: the one every subgraph that
+applies it gives it (imported, `as:` renamed or `federation__` prefixed)."""
 
 
 def check_merged(subgraphs: Sequence[Subgraph]) -> list[CompositionError]:
@@ -85,12 +87,9 @@ def check_merged(subgraphs: Sequence[Subgraph]) -> list[CompositionError]:
     for directive in COMPOSED:
         names: dict[str, list[str]] = {}
         for subgraph in subgraphs:
-            link = subgraph.link
-            if link is None:
+            if subgraph.link is None or directive not in _applied(subgraph):
                 continue
-            imported = [i.local for i in link.imports if i.valid and i.name == f"@{directive}"]
-            if imported:
-                names.setdefault(imported[0], []).append(subgraph.name)
+            names.setdefault(f"@{local_name(subgraph, directive)}", []).append(subgraph.name)
         if len(names) > 1:
             detail = ", ".join(
                 f'"{name}" in subgraph ' + ", ".join(f'"{s}"' for s in where)
@@ -105,3 +104,15 @@ def check_merged(subgraphs: Sequence[Subgraph]) -> list[CompositionError]:
                 )
             )
     return errors
+
+
+def _applied(subgraph: Subgraph) -> set[str]:
+    """The directives the subgraph applies anywhere, by canonical name."""
+    found: set[str] = set()
+    for stype in subgraph.types.values():
+        found |= set(stype.directives)
+        for sfield in [*stype.fields.values(), *stype.values.values()]:
+            found |= set(sfield.directives)
+            for argument in sfield.arguments.values():
+                found |= set(argument.directives)
+    return found
