@@ -372,7 +372,9 @@ class Solver:
             )
         )
         if condition == type_name or known:
-            targets = [(condition, fragment)]
+            # at an object type, the fragment's selections are that object's
+            at = type_name if self.qg.kind(type_name) == "object" else condition
+            targets = [(at, fragment)]
         else:
             targets = [
                 (t, _retyped(fragment, t))
