@@ -64,14 +64,9 @@ ORACLE = settings(
 Exclusion = Callable[[Supergraph, Operation], bool]
 
 EXCLUDED: dict[str, Exclusion] = {
-    # Each: operations the router is known to answer wrongly (findings-oracle.md, and a strict
-    # xfail case in KNOWN_BUGS below). Remove an entry when its bug is fixed.
-    "a response name whose first selection is dropped by its @skip/@include: it keeps that "
-    "selection's position in the response": lambda _, op: features.dropped_selection_first(op),
-    "a field selected more than once into one object, inside and outside a fragment: its "
-    "fields from other subgraphs land out of order": (
-        lambda _, op: features.split_across_fragments(op)
-    ),
+    # Each: operations the router is known to answer wrongly (a predicate of
+    # tests/support/oracle/features.py, and a strict xfail case in KNOWN_BUGS below), with the
+    # reason as its key. Remove an entry when its bug is fixed.
 }
 
 
@@ -148,20 +143,7 @@ class Regression:
 
 
 KNOWN_BUGS: dict[str, Regression] = {
-    "a_dropped_first_selection_keeps_its_position": Regression(
-        "cases/interface-object",
-        "query($c: Boolean!) { accounts { id @include(if: $c) __typename id } }",
-        {"c": False},
-    ),
-    "a_dropped_first_root_selection_keeps_its_position": Regression(
-        "cases/inaccessible",
-        "query($c: Boolean!) { __typename @skip(if: $c) t: __typename __typename }",
-        {"c": True},
-    ),
-    "a_field_selected_inside_and_outside_a_fragment_answers_out_of_order": Regression(
-        "oracle_cases/override",
-        "{ accounts { id } ... on Query { accounts { plan } } accounts { __typename } }",
-    ),
+    # Known bugs: each fails until it is fixed (then move it to FIXED).
 }
 FIXED: dict[str, Regression] = {
     # Known bugs fixed since: each must keep passing (move a case here from KNOWN_BUGS).
@@ -245,39 +227,53 @@ FIXED: dict[str, Regression] = {
         "query($c: Boolean!) { viewer { ... on Viewer @include(if: $c) { name age } } }",
         {"c": True},
     ),
+    "a_dropped_first_selection_keeps_its_position": Regression(
+        "cases/interface-object",
+        "query($c: Boolean!) { accounts { id @include(if: $c) __typename id } }",
+        {"c": False},
+    ),
+    "a_dropped_first_root_selection_keeps_its_position": Regression(
+        "cases/inaccessible",
+        "query($c: Boolean!) { __typename @skip(if: $c) t: __typename __typename }",
+        {"c": True},
+    ),
+    "a_field_selected_inside_and_outside_a_fragment_answers_out_of_order": Regression(
+        "oracle_cases/override",
+        "{ accounts { id } ... on Query { accounts { plan } } accounts { __typename } }",
+    ),
+    "a_conditional_fragment_on_an_interface_at_an_object_is_planned_for_every_implementation": (
+        Regression(
+            "cases/impossible-nested-type-condition",
+            "query($c: Boolean!) { account { ... on Node @skip(if: $c) { id } } }",
+            {"c": False},
+        )
+    ),
 }
 CASE_BY_NAME = {case.name: case for case in CASES}
 
 
-@pytest.mark.xfail(strict=True, reason="a known router bug (findings-oracle.md)")
-@pytest.mark.parametrize("name", sorted(KNOWN_BUGS))
+NONE = [pytest.param("none", marks=pytest.mark.skip(reason="none"))]
+
+
+@pytest.mark.xfail(strict=True, reason="a known router bug")
+@pytest.mark.parametrize("name", sorted(KNOWN_BUGS) or NONE)
 def test_known_bug(name: str, harnesses: Any) -> None:
     regression = KNOWN_BUGS[name]
     harness: Harness = harnesses(CASE_BY_NAME[regression.case])
     assert harness.mismatch(regression.query, regression.variables) is None
 
 
-@pytest.mark.parametrize("name", sorted(FIXED) or [pytest.param("none", marks=pytest.mark.skip)])
+@pytest.mark.parametrize("name", sorted(FIXED) or NONE)
 def test_fixed_bug(name: str, harnesses: Any) -> None:
     regression = FIXED[name]
     harness: Harness = harnesses(CASE_BY_NAME[regression.case])
     assert harness.mismatch(regression.query, regression.variables) is None
 
 
-@pytest.mark.parametrize("name", sorted(KNOWN_BUGS))
+@pytest.mark.parametrize("name", sorted(KNOWN_BUGS) or NONE)
 def test_the_random_run_leaves_each_known_bug_out(name: str) -> None:
     """Each known bug is behind an `EXCLUDED` entry, and only while it is known."""
     regression = KNOWN_BUGS[name]
     supergraph = CASE_BY_NAME[regression.case].load()
     drawn = GeneratedOperation(regression.query, regression.variables, None)
     assert excluded(supergraph, drawn)
-
-
-def test_the_random_run_sends_plain_operations() -> None:
-    supergraph = CASE_BY_NAME["oracle_cases/requires"].load()
-    for query in (
-        "{ products { id cost label duty billing owner { id ... on Person { name } } } }",
-        "query($c: Boolean!) { products { id @skip(if: $c) dims { width } } }",
-        "{ products { a: id b: weight owner { __typename } } }",
-    ):
-        assert excluded(supergraph, GeneratedOperation(query, {"c": True}, None)) == []

@@ -3,10 +3,10 @@ merged per response key, variables listed with their printed definitions.
 
 Each named fragment is normalised once and its IR shared by every spread of it, and within a
 selection set fields with one response key and the same directives are merged into the first
-(whose position the response keeps), and a fragment that repeats an earlier one is dropped. So
-the IR's size, and the planner's and the shaper's work on it, follow the operation's distinct
-fields: a spread bomb (`fragment F2 { ...F1 ...F1 }` thirty levels deep) is thirty levels of
-one fragment each."""
+(whose position the response keeps) unless a selection between them selects that key too, and
+a fragment that repeats an earlier one is dropped. So the IR's size, and the planner's and the
+shaper's work on it, follow the operation's distinct fields: a spread bomb
+(`fragment F2 { ...F1 ...F1 }` thirty levels deep) is thirty levels of one fragment each."""
 
 from __future__ import annotations
 
@@ -161,21 +161,31 @@ class _Normalizer:
 def merge(selections: list[Selection]) -> tuple[Selection, ...]:
     """Fields with one response key and the same directives become one, at the first one's
     place, with their sub-selections merged; a fragment equal to an earlier one is dropped.
-    (Validation has made sure fields with one response key are the same field.)"""
+    (Validation has made sure fields with one response key are the same field.)
+
+    A field is merged into an earlier one only when nothing between them selects its response
+    key (a field with other directives, a fragment that selects it): the response orders the
+    key's sub-fields by their first included selection, in document order (CollectFields), and
+    the selections between would otherwise come after the merged ones."""
     result: list[Selection] = []
     fields: dict[tuple[str, str, str], int] = {}
+    latest: dict[str, int] = {}
+    """Response key → the index in `result` of the last selection that selects it."""
     fragments: set[InlineFragment] = set()
     for selection in selections:
         if isinstance(selection, InlineFragment):
             if selection in fragments:
-                continue
+                continue  # everything it selects was selected, in this order, by the first
             fragments.add(selection)
+            for name in response_names(selection.selections):
+                latest[name] = len(result)
             result.append(selection)
             continue
-        key = (selection.response_name, selection.arguments, selection.directives)
+        name = selection.response_name
+        key = (name, selection.arguments, selection.directives)
         at = fields.get(key)
-        if at is None:
-            fields[key] = len(result)
+        if at is None or latest[name] != at:
+            fields[key] = latest[name] = len(result)
             result.append(selection)
             continue
         first = result[at]
@@ -186,6 +196,17 @@ def merge(selections: list[Selection]) -> tuple[Selection, ...]:
                     merge([*first.selections, *selection.selections])
                 )
     return tuple(result)
+
+
+def response_names(selections: tuple[Selection, ...]) -> set[str]:
+    """The response keys some selections put into their object, fragments' included."""
+    names: set[str] = set()
+    for selection in selections:
+        if isinstance(selection, Field):
+            names.add(selection.response_name)
+        else:
+            names |= response_names(selection.selections)
+    return names
 
 
 def _is_variable_condition(directive: object) -> bool:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from graphql import (
     GraphQLEnumType,
@@ -61,6 +61,47 @@ class _Field:
     """Condition sets of its occurrences: included when any set holds entirely ('()' = always)."""
 
 
+class _Fields(NamedTuple):
+    """One selection set's fields at one runtime type, each at its first selection's place."""
+
+    fields: list[_Field]
+    order: _Order | None
+    """When a field's first selection may be dropped while a later one is kept (by
+    `@skip`/`@include` on variables), the order of the response keys is the variables'."""
+
+
+class _Order:
+    """The order of one object's response keys when it depends on the variables: each key where
+    its first included selection is (GraphQL's CollectFields), applied to the shaped object."""
+
+    __slots__ = ("_occurrences",)
+
+    def __init__(self, occurrences: list[tuple[str, tuple[Condition, ...]]]) -> None:
+        kept = []
+        settled: set[str] = set()
+        for name, conditions in occurrences:
+            if name not in settled:
+                kept.append((name, conditions))
+                if not conditions:
+                    settled.add(name)  # always included here: no later selection counts
+        self._occurrences = tuple(kept)
+
+    def __call__(self, result: JSONObject, variables: Variables) -> JSONObject:
+        ordered: JSONObject = {}
+        for name, conditions in self._occurrences:
+            if name in result and name not in ordered:
+                if all(c.holds(variables) for c in conditions):
+                    ordered[name] = result[name]
+        return ordered
+
+
+def _may_move(condition_sets: list[tuple[Condition, ...]]) -> bool:
+    """Whether a response key's first selection can be dropped while a later one is kept: a
+    later one's conditions do not include all of the first one's."""
+    first = set(condition_sets[0])
+    return bool(first) and any(not first <= set(later) for later in condition_sets[1:])
+
+
 class _ObjectPlan:
     """The shaping plan of one selection set at one composite type: per runtime type, its field
     list and the Python function generated from it (see _Generator)."""
@@ -74,10 +115,10 @@ class _ObjectPlan:
         self.static = static
         self._groups = groups
         self.root = root
-        self._by_runtime: dict[str, list[_Field]] = {}
+        self._by_runtime: dict[str, _Fields] = {}
         self._functions: dict[str, _ShapeFunction] = {}
 
-    def fields(self, runtime: Any) -> list[_Field]:
+    def fields(self, runtime: Any) -> _Fields:
         compiled = self._by_runtime.get(runtime.name)
         if compiled is None:
             compiled = self._by_runtime[runtime.name] = self._shaper.compile_fields(
@@ -124,12 +165,21 @@ class Shaper:
 
     # --- compiling ------------------------------------------------------------------------
 
-    def compile_fields(self, runtime: Any, groups: list[tuple[Selection, ...]]) -> list[_Field]:
-        merged: dict[
-            str, tuple[Field, list[tuple[Condition, ...]], list[tuple[Selection, ...]]]
-        ] = {}
+    def compile_fields(self, runtime: Any, groups: list[tuple[Selection, ...]]) -> _Fields:
+        occurrences: list[tuple[Field, tuple[Condition, ...]]] = []
         for selections in groups:
-            self._collect(runtime, selections, (), merged)
+            self._collect(runtime, selections, (), occurrences)
+        merged: dict[str, tuple[Field, list[tuple[Condition, ...]], list[tuple[Selection, ...]]]]
+        merged = {}
+        for selection, on_the_way in occurrences:
+            entry = merged.get(selection.response_name)
+            if entry is None:
+                entry = merged[selection.response_name] = (selection, [], [])
+            entry[1].append(on_the_way)
+            if selection.selections:
+                # The occurrence's own conditions go down to its sub-fields, so a field
+                # that only a skipped occurrence asked for stays out.
+                entry[2].append(_with_conditions(selection.selections, on_the_way))
         compiled = []
         for name, (first, condition_sets, child_groups) in merged.items():
             conditions = () if any(not c for c in condition_sets) else tuple(condition_sets)
@@ -154,28 +204,25 @@ class Shaper:
                     conditions,
                 )
             )
-        return compiled
+        movable = any(_may_move(condition_sets) for _, condition_sets, _ in merged.values())
+        order = _Order([(f.response_name, c) for f, c in occurrences]) if movable else None
+        return _Fields(compiled, order)
 
     def _collect(
         self,
         runtime: Any,
         selections: tuple[Selection, ...],
         inherited: tuple[Condition, ...],
-        merged: dict[str, tuple[Field, list[tuple[Condition, ...]], list[tuple[Selection, ...]]]],
+        occurrences: list[tuple[Field, tuple[Condition, ...]]],
     ) -> None:
+        """The fields `selections` put into an object of type `runtime`, in document order
+        (fragments that apply expanded in place), each with every condition on its way."""
         for selection in selections:
             conditions = inherited + selection.conditions
             if isinstance(selection, Field):
-                entry = merged.get(selection.response_name)
-                if entry is None:
-                    entry = merged[selection.response_name] = (selection, [], [])
-                entry[1].append(conditions)
-                if selection.selections:
-                    # The occurrence's own conditions go down to its sub-fields, so a field
-                    # that only a skipped occurrence asked for stays out.
-                    entry[2].append(_with_conditions(selection.selections, conditions))
+                occurrences.append((selection, conditions))
             elif self._applies(selection, runtime):
-                self._collect(runtime, selection.selections, conditions, merged)
+                self._collect(runtime, selection.selections, conditions, occurrences)
 
     def _applies(self, fragment: InlineFragment, runtime: Any) -> bool:
         condition = fragment.type_condition
@@ -297,7 +344,8 @@ class _Generator(FunctionSource):
         emit("def _shape(value, run, path):")
         emit("    result = {}")
         emit("    get = value.get")
-        for entry in plan.fields(runtime):
+        fields, order = plan.fields(runtime)
+        for entry in fields:
             indent = "    "
             if entry.conditions:
                 emit(f"    if {self.bind(_condition_test(entry.conditions))}(run.variables):")
@@ -313,7 +361,10 @@ class _Generator(FunctionSource):
             emit(f"{indent}v = get({name})")
             self.complete(entry.type, name, self.bind(entry), indent)
             emit(f"{indent}result[{name}] = v")
-        emit("    return result")
+        if order is None:
+            emit("    return result")
+        else:
+            emit(f"    return {self.bind(order)}(result, run.variables)")
         function: _ShapeFunction = self.build("_shape", f"shape {runtime.name}")
         return function
 

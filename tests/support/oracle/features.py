@@ -236,35 +236,6 @@ def _own_condition(node: FieldNode) -> bool:
     return any(d.name.value in CONDITIONS for d in node.directives or ())
 
 
-def dropped_selection_first(operation: Operation) -> bool:
-    """A response name whose first selection in an object is dropped by `@skip`/`@include`
-    (or is below a dropped field) while a later one is kept, so that it may move in the
-    response (`a @skip(if: true) b a` answers `b, a`): for any object type the response
-    object can be."""
-    schema = operation.schema
-    for scope in scopes(operation):
-        if not scope:
-            continue
-        named = schema.get_type(scope[0].chain[0])
-        runtime = schema.get_possible_types(named) if is_abstract_type(named) else [named]  # type: ignore[arg-type]
-        for object_type in runtime:
-            applying = [o for o in scope if all(_applies(schema, object_type, t) for t in o.chain)]
-            kept = {o.response_name for o in applying if o.included}
-            first: dict[str, bool] = {}
-            for occurrence in applying:
-                first.setdefault(occurrence.response_name, occurrence.included)
-            if any(not first[name] for name in kept):
-                return True
-    return False
-
-
-def _applies(schema: GraphQLSchema, object_type: Any, condition: str) -> bool:
-    named = schema.get_type(condition)
-    if named is object_type:
-        return True
-    return is_abstract_type(named) and schema.is_sub_type(named, object_type)  # type: ignore[arg-type]
-
-
 def repeated_root_condition(operation: Operation) -> bool:
     """A root field under two `@skip`s or two `@include`s: its own and those of fragments on
     the root type around it."""
@@ -372,16 +343,3 @@ def emptied_interface_object_fragment(supergraph: Supergraph, operation: Operati
 def _interface_object(supergraph: Supergraph, type_name: str) -> bool:
     model = supergraph.types.get(type_name)
     return model is not None and any(j.is_interface_object for j in model.joins.values())
-
-
-def split_across_fragments(operation: Operation) -> bool:
-    """A field with a sub-selection selected more than once into one object, inside and
-    outside a fragment (`a { x } ... on T { a { y } } a { z }`)."""
-    for scope in scopes(operation):
-        chains: dict[str, set[tuple[str, ...]]] = {}
-        for occurrence in scope:
-            if occurrence.node.selection_set is not None:
-                chains.setdefault(occurrence.response_name, set()).add(occurrence.chain)
-        if any(len(found) > 1 for found in chains.values()):
-            return True
-    return False
