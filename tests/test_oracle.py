@@ -67,11 +67,6 @@ EXCLUDED: dict[str, Exclusion] = {
     # Each: operations the router is known to answer wrongly (a predicate of
     # tests/support/oracle/features.py, and a strict xfail case in KNOWN_BUGS below), with the
     # reason as its key. Remove an entry when its bug is fixed.
-    "a @requires field under a selection its own @skip/@include drops while the same response "
-    "name is kept elsewhere: the entity fetch asks for it, its representation lacks the "
-    "required field, the kept sibling's field answers null": (
-        lambda supergraph, op: features.requires_under_a_dropped_selection(supergraph, op)
-    ),
 }
 
 
@@ -149,14 +144,14 @@ class Regression:
 
 KNOWN_BUGS: dict[str, Regression] = {
     # Known bugs: each fails until it is fixed (then move it to FIXED).
+}
+FIXED: dict[str, Regression] = {
+    # Known bugs fixed since: each must keep passing (move a case here from KNOWN_BUGS).
     "a_requires_field_under_a_dropped_duplicate_field_nulls_its_kept_sibling": Regression(
         "cases/requires-under-conditional-fragment",
         "query($c1: Boolean!) { ... { products @skip(if: $c1) { label } } products { cost } }",
         {"c1": True},
     ),
-}
-FIXED: dict[str, Regression] = {
-    # Known bugs fixed since: each must keep passing (move a case here from KNOWN_BUGS).
     "alias_of_a_key_field_name_fails_planning": Regression(
         "cases/compound-key", "{ variants { available sku: region { code } } }"
     ),

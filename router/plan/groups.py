@@ -25,9 +25,14 @@ class FetchGroup:
     """This group's stage within its parent."""
     rewrites: set[str] = field(default_factory=set)
     condition_sets: list[frozenset[FieldCondition]] = field(default_factory=list)
+    """The @skip/@include conditions active for each field planned into this fetch."""
     required_arguments: dict[tuple[str, ...], str] = field(default_factory=dict)
     """Arguments of the required fields in its representations, by field path."""
-    """The @skip/@include conditions active for each field planned into this fetch."""
+    guard: frozenset[FieldCondition] = frozenset()
+    """For a fetch with `@requires` inputs, the @skip/@include of the fields around the jump
+    into it: jumps from under other ones get another fetch (the same response name selected
+    once with a condition and once without reaches one path, but the required fields each
+    representation needs are selected only where its own field is included)."""
 
     @property
     def children(self) -> list[FetchGroup]:
@@ -51,9 +56,11 @@ class FetchGroup:
         *,
         stage: int = 0,
         arguments: dict[tuple[str, ...], str] | None = None,
+        guard: frozenset[FieldCondition] = frozenset(),
     ) -> FetchGroup:
-        """The child fetch for (graph, path), created when missing, or when the one there needs
-        the same required field with other arguments (a representation holds one value each)."""
+        """The child fetch for (graph, path, guard), created when missing, or when the one there
+        needs the same required field with other arguments (a representation holds one value
+        each)."""
         while len(self.stages) <= stage:
             self.stages.append([])
         wanted = arguments or {}
@@ -61,11 +68,14 @@ class FetchGroup:
             if (
                 existing.graph == graph
                 and existing.path == path
+                and existing.guard == guard
                 and all(existing.required_arguments.get(k, v) == v for k, v in wanted.items())
             ):
                 existing.required_arguments.update(wanted)
                 return existing
-        group = FetchGroup(graph=graph, path=path, parent=self, entity=True, stage=stage)
+        group = FetchGroup(
+            graph=graph, path=path, parent=self, entity=True, stage=stage, guard=guard
+        )
         group.required_arguments.update(wanted)
         self.stages[stage].append(group)
         return group

@@ -162,7 +162,8 @@ class FetchGraph:
         # the key is selected under the conditions in force here (a fetch that only gives a
         # key for a further hop runs exactly when that hop may), the wrappers' aside
         around = {c for w in wrappers for c in w.conditions}
-        group.condition_sets.append(frozenset(c for c in self._conditions if c not in around))
+        guard = frozenset(c for c in self._conditions if c not in around)
+        group.condition_sets.append(guard)
         if id(builder) not in self._entity_roots:
             keys.add_field(TYPENAME)
         if jump.key_here:
@@ -177,6 +178,9 @@ class FetchGraph:
             path,
             stage=stage,
             arguments=argument_paths(jump.requires, (edge.type,)),
+            # a jump with @requires from under a field's own condition gets its own fetch: its
+            # representation's required fields are selected only where that field is included
+            guard=guard if jump.requires else frozenset(),
         )
         representation = child.representation(edge.type)
         representation.add_field(TYPENAME)

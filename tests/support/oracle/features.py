@@ -232,18 +232,6 @@ def conditions_that_differ(operation: Operation) -> bool:
     return False
 
 
-def requires_under_a_dropped_selection(supergraph: Supergraph, operation: Operation) -> bool:
-    """`conditions_that_differ`, in an operation that selects a `@requires` field anywhere
-    (`{ products @skip(if: $c) { label } products { cost } }`, label and cost `@requires`)."""
-    if not conditions_that_differ(operation):
-        return False
-    return any(
-        (f := supergraph.field(o.parent, o.node.name.value)) is not None and f.requires_by_graph
-        for scope in scopes(operation, everything=True)
-        for o in scope
-    )
-
-
 def _own_condition(node: FieldNode) -> bool:
     return any(d.name.value in CONDITIONS for d in node.directives or ())
 
