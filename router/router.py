@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from graphql import DocumentNode, GraphQLError, GraphQLSchema, execute
+from graphql import DocumentNode, GraphQLError, GraphQLSchema, OperationDefinitionNode, execute
 from graphql.execution.values import get_variable_values
 
 from router.authz import ANONYMOUS, AuthorizationSettings, Authorizer, Grant, Identity
@@ -36,6 +36,7 @@ from router.authz.restrict import Needs, Removal, Restriction, scrub
 from router.errors import PlanningError, RequestError
 from router.execute.executor import Executor, SubgraphHeaders
 from router.execute.transport import HttpTransport, SubgraphTransport
+from router.operation.fold import conditional_variables, fold
 from router.operation.ir import Selection
 from router.operation.normalize import Operation, normalize, select_operation
 from router.plan.graph import GraphQueryPlanner
@@ -305,6 +306,52 @@ class Router:
         except RequestError as exc:
             return None, {"errors": [exc.to_graphql()]}
 
+    def try_prepare_for(
+        self,
+        query: str,
+        variables: Variables | None,
+        operation_name: str | None = None,
+        labels: frozenset[str] | None = None,
+        *,
+        count: bool = True,
+    ) -> tuple[Prepared | None, JSONObject, str]:
+        """`try_prepare`, and for an operation that cannot be planned, the operation as this
+        request's variables decide its @skip/@include (router/operation/fold.py): a selection
+        they drop cannot make the request fail. Also the query text that was prepared."""
+        prepared, failure = self.try_prepare(query, operation_name, labels, count=count)
+        codes = [e.get("extensions", {}).get("code") for e in failure.get("errors", [])]
+        if prepared is not None or codes != ["QUERY_PLANNING_FAILED"]:
+            return prepared, failure, query
+        folded = self._folded(query, operation_name, variables or {})
+        if folded is None or folded == query:
+            return None, failure, query
+        again, _ = self.try_prepare(folded, operation_name, labels, count=count)
+        return (again, {}, folded) if again is not None else (None, failure, query)
+
+    def _folded(self, query: str, operation_name: str | None, variables: Variables) -> str | None:
+        try:
+            document = parse_document(query, self.limits, locations=False)
+        except (GraphQLError, RequestError):
+            return None
+        names = conditional_variables(document)
+        if not names:
+            return None
+        operations = [
+            d
+            for d in document.definitions
+            if isinstance(d, OperationDefinitionNode)
+            and (operation_name is None or (d.name and d.name.value == operation_name))
+        ]
+        if len(operations) != 1:
+            return None
+        result: Any = get_variable_values(
+            self.api_schema, operations[0].variable_definitions or (), variables
+        )
+        if isinstance(result, list):
+            return None  # the request's own error is reported by the normal path
+        coerced = dict(getattr(result, "coerced", result))
+        return fold(document, {name: coerced.get(name) for name in names})
+
     def request_labels(self) -> frozenset[str]:
         """The progressive-override labels active for one request: the configured ones, and each
         `percent(N)` label of the supergraph with probability N%."""
@@ -333,7 +380,9 @@ class Router:
         request or a failing subgraph: those are answered as GraphQL errors. `prepared` skips
         the cache lookup when the caller already made it; `identity` is the requester."""
         if prepared is None:
-            prepared, failure = self.try_prepare(query, operation_name, labels, count=count)
+            prepared, failure, query = self.try_prepare_for(
+                query, variables, operation_name, labels, count=count
+            )
             if prepared is None:
                 return failure
         unauthorized: list[JSONObject] = []

@@ -485,7 +485,9 @@ class RouterApp:
             return await router.execute(
                 query, variables, operation_name, headers=headers, count=False, identity=identity
             )
-        prepared, failure = router.try_prepare(query, operation_name, count=False)
+        prepared, failure, query = router.try_prepare_for(
+            query, variables, operation_name, count=False
+        )
         if prepared is None:
             return failure
         if prepared.operation.kind != "query":
