@@ -17,6 +17,7 @@ import pytest
 
 from router.compose.config import load_config
 from router.dev import DevSubgraph, _recompose_if_changed, code_snapshot, compose, plan_subgraphs
+from tests.support.files import rewrite
 from tests.support.services import free_port
 
 ROOT = Path(__file__).parents[1]
@@ -223,15 +224,7 @@ def write_service(root: Path, fields: dict[str, str]) -> None:
     (root / "hello_svc" / "__main__.py").write_text(SERVICE_MAIN)
     (root / "shared_kit" / "__init__.py").write_text("")
     (root / "shared_kit" / "link.py").write_text(f"LINK = {LINK!r}\n")
-    rewrite_later(root / "hello_svc" / "words.py", f"FIELDS = {fields!r}\n")
-
-
-def rewrite_later(path: Path, text: str) -> None:
-    """Write a file with a modification time a watcher cannot miss."""
-    previous = path.stat().st_mtime_ns if path.exists() else 0
-    path.write_text(text)
-    stamp = max(previous + 1_000_000_000, path.stat().st_mtime_ns)
-    os.utime(path, ns=(stamp, stamp))
+    rewrite(root / "hello_svc" / "words.py", f"FIELDS = {fields!r}\n")
 
 
 def test_the_code_a_service_runs_is_its_package_and_the_siblings_it_imports(
@@ -313,20 +306,18 @@ def test_dev_restarts_a_service_whose_code_changed_and_recomposes_a_changed_sche
 
     try:
         assert answer("{ hello }") == {"data": {"hello": "hi"}}
-        rewrite_later(tmp_path / "hello_svc" / "words.py", "FIELDS = {'hello': 'hello again'}\n")
+        rewrite(tmp_path / "hello_svc" / "words.py", "FIELDS = {'hello': 'hello again'}\n")
         assert eventually("{ hello }", {"data": {"hello": "hello again"}}) == {
             "data": {"hello": "hello again"}
         }
         # code that does not start: dev says so and waits for the next change
-        rewrite_later(tmp_path / "hello_svc" / "words.py", "FIELDS = {'hello': \n")
+        rewrite(tmp_path / "hello_svc" / "words.py", "FIELDS = {'hello': \n")
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not any("fix its code" in x for x in lines):
             time.sleep(0.3)
         assert process.poll() is None
         # a new field: the schema file is re-printed from the code and the supergraph recomposed
-        rewrite_later(
-            tmp_path / "hello_svc" / "words.py", "FIELDS = {'hello': 'hey', 'bye': 'ciao'}\n"
-        )
+        rewrite(tmp_path / "hello_svc" / "words.py", "FIELDS = {'hello': 'hey', 'bye': 'ciao'}\n")
         assert eventually("{ hello bye }", {"data": {"hello": "hey", "bye": "ciao"}}) == {
             "data": {"hello": "hey", "bye": "ciao"}
         }

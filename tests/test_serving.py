@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import hashlib
 import json
-import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -23,6 +22,7 @@ from router.config import ConfigError, parse_config
 from router.server.app import RouterApp, build_router
 from router.server.metrics import Metrics
 from tests.support.faulty import faulty_app, serve_in_thread
+from tests.support.files import rewrite
 from tests.support.recording_subgraph import RecordingSubgraph
 
 ROOT = Path(__file__).parents[1]
@@ -50,14 +50,6 @@ async def serving(
             transport = httpx.ASGITransport(app=manager.app)
             async with httpx.AsyncClient(transport=transport, base_url="http://router") as client:
                 yield client, subgraph, app
-
-
-def rewrite(path: Path, text: str) -> None:
-    """Write a watched file with a modification time the watcher cannot miss."""
-    previous = path.stat().st_mtime_ns if path.exists() else 0
-    path.write_text(text)
-    stamp = max(previous + 1_000_000_000, path.stat().st_mtime_ns)
-    os.utime(path, ns=(stamp, stamp))
 
 
 def codes(response: httpx.Response) -> list[str]:
