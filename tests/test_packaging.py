@@ -197,3 +197,23 @@ def test_the_demo_services_install_on_their_own(wheels: dict[str, Path], tmp_pat
     missing = run([bin_dir / "python", "-c", "import router"], tmp_path)
     assert "No module named 'router'" in missing.stderr
     assert not (bin_dir / "fedrouter").exists()
+
+
+def test_an_application_with_its_own_router_module_embeds_ours(tmp_path: Path) -> None:
+    """As the README says: the application's `router` inside its package never meets ours, and a
+    stray router.py beside a script shadows ours unless Python runs with -P."""
+    app = tmp_path / "myapp"
+    app.mkdir()
+    (app / "__init__.py").write_text("")
+    (app / "router.py").write_text("ROUTES = ['/']\n")
+    main = "import myapp.router\nfrom router.router import Router\nprint(myapp.router.ROUTES, Router.__name__)\n"
+    (tmp_path / "main.py").write_text(main)
+    both = run([sys.executable, "main.py"], tmp_path)
+    assert both.stdout == "['/'] Router\n", both.stderr
+    (tmp_path / "router.py").write_text("ROUTES = ['/']\n")  # the stray one, beside the script
+    shadowed = run([sys.executable, "main.py"], tmp_path)
+    assert "'router' is not a package" in shadowed.stderr
+    safe = run(
+        [sys.executable, "-P", "-c", "from router.router import Router; print('ours')"], tmp_path
+    )
+    assert safe.stdout == "ours\n", safe.stderr
