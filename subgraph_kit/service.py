@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -45,25 +46,41 @@ def service_parser(
     def env(name: str, default: object) -> Any:
         return environ.get(f"{env_prefix}_{name}", default)
 
+    script = os.path.basename(sys.argv[0])  # the console script (customer-subgraph), if it is one
     parser = argparse.ArgumentParser(
-        prog=f"python -m {prog}",
-        description=f"Serve the {prog} (Strawberry, Federation 2) with uvicorn.",
+        prog=script if script.replace("-", "_") == prog else f"python -m {prog}",
+        description=f"Serve the {prog} (Strawberry, Federation 2) with uvicorn. Every flag "
+        f"defaults to its {env_prefix}_* environment variable.",
     )
-    parser.add_argument("--host", default=env("HOST", defaults.host))
-    parser.add_argument("--port", type=int, default=int(env("PORT", defaults.port)))
+    parser.add_argument(
+        "--host",
+        default=env("HOST", defaults.host),
+        help=f"address to listen on ({env_prefix}_HOST; default: {defaults.host})",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(env("PORT", defaults.port)),
+        help=f"port to listen on ({env_prefix}_PORT; default: {defaults.port})",
+    )
     parser.add_argument(
         "--database-url",
         default=env("DATABASE_URL", defaults.database_url),
-        help="sqlite:///path/to/file.sqlite3 (default) or postgresql://user:pass@host/db",
+        help=f"sqlite:///path/to/file.sqlite3 or postgresql://user:pass@host/db "
+        f"({env_prefix}_DATABASE_URL; default: {defaults.database_url})",
     )
     parser.add_argument(
         "--no-seed",
         dest="seed",
         action="store_false",
         default=str(env("SEED", "1")).lower() not in ("0", "false", "no"),
-        help="do not insert the demo data into an empty database",
+        help=f"do not insert the demo data into an empty database ({env_prefix}_SEED=0)",
     )
-    parser.add_argument("--log-level", default=env("LOG_LEVEL", defaults.log_level))
+    parser.add_argument(
+        "--log-level",
+        default=env("LOG_LEVEL", defaults.log_level),
+        help=f"uvicorn's log level ({env_prefix}_LOG_LEVEL; default: {defaults.log_level})",
+    )
     parser.add_argument(
         "--print-schema", action="store_true", help="print the subgraph SDL and exit"
     )
@@ -133,7 +150,12 @@ def service_main(
     def main(argv: Sequence[str] | None = None) -> None:
         settings, print_schema = parse_args(argv, os.environ)
         if print_schema:
-            sys.stdout.write(schema.as_str() + "\n")
+            try:
+                sys.stdout.write(schema.as_str() + "\n")
+                sys.stdout.flush()
+            except BrokenPipeError:  # `--print-schema | head`: quiet, SIGPIPE's status
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                raise SystemExit(128 + signal.SIGPIPE) from None
             return
         uvicorn.run(
             create_app(settings),
