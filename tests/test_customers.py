@@ -145,7 +145,7 @@ async def test_entities_with_100_representations_is_one_select(customers: GraphQ
     query = """
     query($r: [_Any!]!) { _entities(representations: $r) { ... on Customer { id name } } }
     """
-    with recorded_selects(customers.app.state.engine) as selects:  # type: ignore[attr-defined]
+    with recorded_selects(customers.app.state.database) as selects:  # type: ignore[attr-defined]
         entities = (await customers.data(query, {"r": representations}))["_entities"]
     assert len(selects) == 1
     assert "customers" in selects[0]
@@ -205,3 +205,4 @@ async def test_nul_characters_in_strings_are_bad_user_input(customers: GraphQLCl
         assert body["errors"][0]["extensions"]["field"] == field
         assert body.get("data") is None, body
     assert (await customers.data(PAGE, {"first": 10}))["customers"]["totalCount"] == 3
+
