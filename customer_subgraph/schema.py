@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry.dataloader import DataLoader
@@ -14,6 +15,7 @@ from customer_subgraph.repository import CustomerRecord, EmailTaken, NewCustomer
 from customer_subgraph.validation import clean_email, clean_name
 from subgraph_kit import Conflict, Cursors, NotFound, PageInfo, check_page_size, federated_schema
 from subgraph_kit.database import Database
+from subgraph_kit.entities import in_order, primary_keys, wanted
 from subgraph_kit.idempotency import KeyReused, clean_idempotency_key, key_reused
 from subgraph_kit.pagination import DEFAULT_PAGE_SIZE, PAGE_SIZE, parse_key
 
@@ -53,11 +55,13 @@ class Customer:
         )
 
     @classmethod
-    async def resolve_reference(
-        cls, info: Info[Context, None], id: strawberry.ID
-    ) -> Customer | None:
-        key = parse_key(id)
-        return None if key is None else await info.context.customer_loader.load(key)
+    async def resolve_references(
+        cls, info: Info[Context, None], representations: list[dict[str, Any]]
+    ) -> list[object]:
+        """All of an `_entities` request's customers, in one query."""
+        keys = primary_keys("Customer", representations)
+        found = await repository.get_by_ids(info.context.database, wanted(keys))
+        return in_order(keys, found, cls.from_record)
 
 
 @strawberry.type

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import strawberry
 from strawberry.dataloader import DataLoader
@@ -39,6 +40,7 @@ from subgraph_kit import (
     federated_schema,
 )
 from subgraph_kit.database import Database
+from subgraph_kit.entities import in_order, primary_keys, wanted
 from subgraph_kit.idempotency import KeyReused, clean_idempotency_key, key_reused
 from subgraph_kit.pagination import DEFAULT_PAGE_SIZE, PAGE_SIZE, parse_key
 
@@ -140,8 +142,13 @@ class Order:
         ]
 
     @classmethod
-    async def resolve_reference(cls, info: Info[Context, None], id: strawberry.ID) -> Order | None:
-        return await _load_order(info, id)
+    async def resolve_references(
+        cls, info: Info[Context, None], representations: list[dict[str, Any]]
+    ) -> list[object]:
+        """All of an `_entities` request's orders, in one query."""
+        keys = primary_keys("Order", representations)
+        found = await repository.get_by_ids(info.context.database, wanted(keys))
+        return in_order(keys, found, cls.from_record)
 
 
 async def _load_order(info: Info[Context, None], id: object) -> Order | None:
@@ -206,8 +213,13 @@ class Customer:
         return _connection(records, limit, after, count)
 
     @classmethod
-    def resolve_reference(cls, id: strawberry.ID) -> Customer:
-        return cls(id=strawberry.ID(str(id)))
+    async def resolve_references(
+        cls, info: Info[Context, None], representations: list[dict[str, Any]]
+    ) -> list[object]:
+        """Any customer id is one: orders know customers only by their id."""
+        if any("id" not in r for r in representations):
+            raise BadUserInput("a representation of Customer has no id", field="representations")
+        return [cls(id=strawberry.ID(str(r["id"]))) for r in representations]
 
 
 @strawberry.input
