@@ -1,7 +1,7 @@
 """What each layer of a service costs, and what the services answer per second.
 
     .venv/bin/python bench/services.py [--duration 5] [--warmup 1] [--concurrency 1,10]
-        [--baseline DIR] [--ports 6600]
+        [--rounds 3] [--baseline DIR] [--ports 6600]
 
 1. In process, CPU microseconds per call: the SQL alone (the standard `sqlite3` module, SQLAlchemy
    Core sync, SQLAlchemy's asyncio engine on aiosqlite, subgraph_kit's Database), graphql-core's
@@ -12,7 +12,9 @@
    services, for `customer(id)`, `order(id)`, `_entities` × 100 distinct customers and orders,
    `_entities` × 100 customers' order pages, and a page of 50 orders. With `--baseline DIR` (a
    checkout of older code, e.g. `git worktree add /tmp/before main`), the services from DIR
-   answer the same requests in the same run, on the same databases.
+   answer the same requests in the same run, on the same databases. All servers run at once and
+   take turns, round after round; the table has each one's medians, with the server's own CPU
+   time per request (robust to other load on the machine, where wall time is not).
 
 The databases are SQLite files in a temporary folder, seeded with 120 customers and 150 orders.
 Every answer is checked. `--ports` gives the first of the ports the servers listen on (default:
@@ -27,6 +29,7 @@ import contextlib
 import os
 import shutil
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
@@ -301,40 +304,68 @@ def cpu_seconds(pid: int) -> float:
 
 @dataclass
 class Row:
-    """One scenario's load, and the CPU the server spent on it."""
+    """One scenario over several rounds: the medians of requests/s, p50, p99 and server CPU."""
 
-    measured: Measured
-    cpu_ms: float  # server CPU per request
+    name: str
+    rounds: list[tuple[Measured, float]]  # each round's load, and server CPU ms per request
 
     def line(self) -> str:
-        return self.measured.row() + f" {self.cpu_ms:.2f} |"
+        def median(values: list[float]) -> float:
+            return statistics.median(values)
+
+        loads = [m for m, _ in self.rounds]
+        rps = median([m.rps for m in loads])
+        p50 = median([statistics.median(m.latencies) * 1000 for m in loads])
+        p99 = median([m.percentile(99) for m in loads])
+        cpu = median([c for _, c in self.rounds])
+        requests = sum(m.requests for m in loads)
+        errors = sum(m.errors for m in loads)
+        return f"| {self.name} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {requests} | {errors} | {cpu:.2f} |"
 
 
-async def load(
-    label: str,
+async def one_round(
+    name: str,
     server: ServiceProcess,
+    body: dict[str, Any],
+    check: Callable[[Any], bool],
+    concurrency: int,
+    options: dict[str, Any],
+) -> tuple[Measured, float]:
+    """Warm-up, then the measured window, whose server CPU time (from /proc, so other load on
+    the machine does not count) is divided by its requests."""
+    assert server.process is not None
+    pid, url = server.process.pid, f"{server.url}/graphql"
+    warmup, seconds = options["warmup"], options["seconds"]
+    await measure(name, url, body, check, concurrency=concurrency, seconds=0, warmup=warmup)
+    before = cpu_seconds(pid)
+    measured = await measure(
+        name, url, body, check, concurrency=concurrency, seconds=seconds, warmup=0
+    )
+    return measured, (cpu_seconds(pid) - before) / (measured.requests + 1) * 1000
+
+
+async def interleaved(
+    servers: dict[str, ServiceProcess],
     scenarios: list[tuple[str, dict[str, Any], Callable[[Any], bool]]],
     options: dict[str, Any],
     concurrencies: list[int],
+    rounds: int,
 ) -> list[Row]:
-    """Each scenario at each concurrency: warm-up, then the measured window, whose server CPU
-    time (from /proc, so other load on the machine does not count) is divided by its requests."""
-    assert server.process is not None
-    pid, url = server.process.pid, f"{server.url}/graphql"
+    """Each scenario at each concurrency on every server, round after round, the servers taking
+    turns within a round (so a change in the machine's other load reaches all of them alike)."""
     rows = []
-    for name, body, check in scenarios:
+    for scenario, body, check in scenarios:
         for concurrency in concurrencies:
-            title = f"{label}: {name}, c={concurrency}"
-            warmup, seconds = options["warmup"], options["seconds"]
-            await measure(
-                title, url, body, check, concurrency=concurrency, seconds=0, warmup=warmup
-            )
-            before = cpu_seconds(pid)
-            measured = await measure(
-                title, url, body, check, concurrency=concurrency, seconds=seconds, warmup=0
-            )
-            spent = cpu_seconds(pid) - before
-            rows.append(Row(measured, spent / (measured.requests + 1) * 1000))
+            found: dict[str, list[tuple[Measured, float]]] = {label: [] for label in servers}
+            for _ in range(rounds):
+                for label, server in servers.items():
+                    name = f"{label}: {scenario}, c={concurrency}"
+                    found[label].append(
+                        await one_round(name, server, body, check, concurrency, options)
+                    )
+            rows += [
+                Row(f"{label}: {scenario}, c={concurrency}", found[label]) for label in servers
+            ]
     return rows
 
 
@@ -345,28 +376,41 @@ async def over_http(
     options: dict[str, Any],
     concurrencies: list[int],
     baseline: Path | None,
+    rounds: int,
 ) -> list[Row]:
-    results: list[Row] = []
-    floor_scenarios = CUSTOMER_SCENARIOS
-    for driver in ("sqlite3", "aiosqlite", "database"):
-        args = ["--database", str(customers_db), "--driver", driver]
-        with running("bench.minimal_service", args, ports) as floor:
-            label = f"Starlette + {driver}"
-            results += await load(label, floor, floor_scenarios, options, concurrencies)
     trees: list[tuple[str, Path | None]] = [("before", baseline)] if baseline else []
     trees.append(("now", None))
-    for label, tree in trees:
+    with contextlib.ExitStack() as stack:
+        floors = {
+            f"Starlette + {driver}": stack.enter_context(
+                running(
+                    "bench.minimal_service",
+                    ["--database", str(customers_db), "--driver", driver],
+                    ports,
+                )
+            )
+            for driver in ("sqlite3", "aiosqlite", "database")
+        }
         customer_args = ["--database-url", f"sqlite:///{customers_db}", "--no-seed"]
-        with running("customer_subgraph", customer_args, ports, tree) as customers:
-            results += await load(
-                f"customers {label}", customers, CUSTOMER_SCENARIOS, options, concurrencies
+        customer_services = {
+            f"customers {label}": stack.enter_context(
+                running("customer_subgraph", customer_args, ports, tree)
             )
+            for label, tree in trees
+        }
         order_args = ["--database-url", f"sqlite:///{orders_db}", "--no-seed"]
-        with running("order_subgraph", order_args, ports, tree) as orders:
-            results += await load(
-                f"orders {label}", orders, ORDER_SCENARIOS, options, concurrencies
+        order_services = {
+            f"orders {label}": stack.enter_context(
+                running("order_subgraph", order_args, ports, tree)
             )
-    return results
+            for label, tree in trees
+        }
+        return [
+            *await interleaved(
+                floors | customer_services, CUSTOMER_SCENARIOS, options, concurrencies, rounds
+            ),
+            *await interleaved(order_services, ORDER_SCENARIOS, options, concurrencies, rounds),
+        ]
 
 
 async def main() -> None:
@@ -378,6 +422,7 @@ async def main() -> None:
     parser.add_argument("--concurrency", default="1,10", help="requests in flight, e.g. 1,10")
     parser.add_argument("--baseline", type=Path, help="a tree of older code to measure too")
     parser.add_argument("--ports", type=int, default=0, help="first port to listen on")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per scenario (medians)")
     parser.add_argument("--skip-layers", action="store_true", help="only the HTTP table")
     args = parser.parse_args()
     concurrencies = [int(c) for c in args.concurrency.split(",")]
@@ -394,13 +439,19 @@ async def main() -> None:
                 os.sched_setaffinity(0, {1})
         options = {"seconds": args.duration, "warmup": args.warmup}
         results = await over_http(
-            customers_db, orders_db, Ports(args.ports), options, concurrencies, args.baseline
+            customers_db,
+            orders_db,
+            Ports(args.ports),
+            options,
+            concurrencies,
+            args.baseline,
+            args.rounds,
         )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     print(
-        f"\nOver HTTP, {args.duration:g} s per scenario after {args.warmup:g} s warm-up; "
-        "server on CPU 0, load generator on CPU 1; SQLite\n"
+        f"\nOver HTTP, medians of {args.rounds} interleaved rounds of {args.duration:g} s after "
+        f"{args.warmup:g} s warm-up; servers on CPU 0, load generator on CPU 1; SQLite\n"
     )
     print(HEADER.replace("errors |\n", "errors | server CPU ms/req |\n") + "---:|")
     for result in results:
