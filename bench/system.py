@@ -115,16 +115,23 @@ def through_router(router: str) -> dict[str, Step]:
         answer = await graphql(session, router, CUSTOMER_WITH_ORDERS, id="7")
         return answer is not None and len(answer["data"]["customer"]["orders"]["edges"]) >= 1
 
-    async def create(session: aiohttp.ClientSession) -> bool:
-        answer = await graphql(session, router, CREATE_ORDER, input=NEW_ORDER)
-        return answer is not None and answer["data"]["createOrder"]["total"]["amount"] == "2.50"
-
     return {
         "order with its customer": order,
         "page of 50 orders": page,
         "customer with their orders": customer,
-        "createOrder": create,
+        "createOrder": create_order(router),
     }
+
+
+def create_order(url: str) -> Step:
+    """`createOrder` at `url` (the orders service asks the customers service itself, so going
+    to the orders service directly is the whole plan: one fetch)."""
+
+    async def create(session: aiohttp.ClientSession) -> bool:
+        answer = await graphql(session, url, CREATE_ORDER, input=NEW_ORDER)
+        return answer is not None and answer["data"]["createOrder"]["total"]["amount"] == "2.50"
+
+    return create
 
 
 def plan_fetches(customers: str, orders: str) -> dict[str, Step]:
@@ -155,16 +162,11 @@ def plan_fetches(customers: str, orders: str) -> dict[str, Step]:
         second = await graphql(session, orders, ENTITIES_ORDERS_OF, r=r)
         return second is not None and len(second["data"]["_entities"][0]["orders"]["edges"]) >= 1
 
-    async def create(session: aiohttp.ClientSession) -> bool:
-        # the orders service asks the customers service itself: one fetch for the router
-        answer = await graphql(session, orders, CREATE_ORDER, input=NEW_ORDER)
-        return answer is not None and answer["data"]["createOrder"]["total"]["amount"] == "2.50"
-
     return {
         "order with its customer": order,
         "page of 50 orders": page,
         "customer with their orders": customer,
-        "createOrder": create,
+        "createOrder": create_order(orders),
     }
 
 
