@@ -6,9 +6,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import strawberry
-from sqlalchemy.ext.asyncio import AsyncEngine
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
@@ -39,6 +39,8 @@ from subgraph_kit import (
     check_page_size,
     federated_schema,
 )
+from subgraph_kit.database import Database
+from subgraph_kit.entities import in_order, primary_keys, wanted
 from subgraph_kit.idempotency import KeyReused, clean_idempotency_key, key_reused
 from subgraph_kit.pagination import DEFAULT_PAGE_SIZE, PAGE_SIZE, parse_key
 
@@ -49,9 +51,9 @@ OrderStatus = strawberry.enum(Status, name="OrderStatus", description=Status.__d
 
 @dataclass(slots=True)
 class Context:
-    """Per-request state: the engine, the customers client and the request's DataLoaders."""
+    """Per-request state: the database, the customers client and the request's DataLoaders."""
 
-    engine: AsyncEngine
+    database: Database
     customers: CustomersClient
     orders: DataLoader[int, OrderRecord | None]
     items: DataLoader[int, list[ItemRecord]]
@@ -59,25 +61,25 @@ class Context:
     customer_order_counts: DataLoader[tuple[str, Status | None], int]
 
 
-def make_context(engine: AsyncEngine, customers: CustomersClient) -> Context:
+def make_context(database: Database, customers: CustomersClient) -> Context:
     async def load_orders(ids: list[int]) -> list[OrderRecord | None]:
-        found = await repository.get_by_ids(engine, ids)
+        found = await repository.get_by_ids(database, ids)
         return [found.get(i) for i in ids]
 
     async def load_items(ids: list[int]) -> list[list[ItemRecord]]:
-        found = await repository.items_for_orders(engine, ids)
+        found = await repository.items_for_orders(database, ids)
         return [found.get(i, []) for i in ids]
 
     async def load_pages(keys: list[PageKey]) -> list[list[OrderRecord]]:
-        found = await repository.pages_for_customers(engine, keys)
+        found = await repository.pages_for_customers(database, keys)
         return [found[key] for key in keys]
 
     async def load_counts(keys: list[tuple[str, Status | None]]) -> list[int]:
-        found = await repository.counts_for_customers(engine, keys)
+        found = await repository.counts_for_customers(database, keys)
         return [found[key] for key in keys]
 
     return Context(
-        engine=engine,
+        database=database,
         customers=customers,
         orders=DataLoader(load_fn=load_orders),
         items=DataLoader(load_fn=load_items),
@@ -140,8 +142,13 @@ class Order:
         ]
 
     @classmethod
-    async def resolve_reference(cls, info: Info[Context, None], id: strawberry.ID) -> Order | None:
-        return await _load_order(info, id)
+    async def resolve_references(
+        cls, info: Info[Context, None], representations: list[dict[str, Any]]
+    ) -> list[object]:
+        """All of an `_entities` request's orders, in one query."""
+        keys = primary_keys("Order", representations)
+        found = await repository.get_by_ids(info.context.database, wanted(keys))
+        return in_order(keys, found, cls.from_record)
 
 
 async def _load_order(info: Info[Context, None], id: object) -> Order | None:
@@ -206,8 +213,13 @@ class Customer:
         return _connection(records, limit, after, count)
 
     @classmethod
-    def resolve_reference(cls, id: strawberry.ID) -> Customer:
-        return cls(id=strawberry.ID(str(id)))
+    async def resolve_references(
+        cls, info: Info[Context, None], representations: list[dict[str, Any]]
+    ) -> list[object]:
+        """Any customer id is one: orders know customers only by their id."""
+        if any("id" not in r for r in representations):
+            raise BadUserInput("a representation of Customer has no id", field="representations")
+        return [cls(id=strawberry.ID(str(r["id"]))) for r in representations]
 
 
 @strawberry.input
@@ -262,14 +274,14 @@ class Query:
     ) -> OrderConnection:
         limit = check_page_size(first)
         after_id = CURSORS.decode(after)
-        engine = info.context.engine
+        database = info.context.database
         customer = str(customer_id) if customer_id is not None else None
         records = await repository.list_page(
-            engine, customer_id=customer, status=status, limit=limit + 1, after_id=after_id
+            database, customer_id=customer, status=status, limit=limit + 1, after_id=after_id
         )
 
         def count() -> Awaitable[int]:
-            return repository.count(engine, customer_id=customer, status=status)
+            return repository.count(database, customer_id=customer, status=status)
 
         return _connection(records, limit, after, count)
 
@@ -292,17 +304,17 @@ class Mutation:
                 input.idempotency_key, field="input.idempotencyKey"
             ),
         )
-        engine = info.context.engine
+        database = info.context.database
         try:
             # A retry is answered from the database alone: the customer was checked when the
             # order was created, and nothing is written now.
-            if (created := await repository.find_by_idempotency_key(engine, order)) is not None:
+            if (created := await repository.find_by_idempotency_key(database, order)) is not None:
                 return Order.from_record(created)
             if not await info.context.customers.exists(order.customer_id):
                 raise BadUserInput(
                     f"no customer has id {order.customer_id!r}", field="input.customerId"
                 )
-            return Order.from_record(await repository.create(engine, order))
+            return Order.from_record(await repository.create(database, order))
         except KeyReused:
             raise key_reused("order", field="input.idempotencyKey") from None
 
@@ -315,7 +327,7 @@ class Mutation:
         record = None
         if key is not None:
             record, _ = await repository.set_status(
-                info.context.engine, key, Status.CANCELLED, only_from=CANCELLABLE
+                info.context.database, key, Status.CANCELLED, only_from=CANCELLABLE
             )
         if record is None:
             raise NotFound(f"no order has id {id!r}", field="id")

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import orjson
 import strawberry
 import uvicorn
 from cross_web import HTTPException
@@ -98,6 +99,14 @@ class ContextGraphQL(GraphQL[Any, None]):
     def __init__(self, schema: strawberry.Schema, context: Callable[[], Any]) -> None:
         super().__init__(schema)
         self._context = context
+
+    def decode_json(self, data: str | bytes) -> object:
+        """orjson, several times faster than the standard module at 100 representations (its
+        JSONDecodeError is the standard one's subclass, so a bad body is answered as before)."""
+        return orjson.loads(data)
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
 
     async def get_context(self, request: Any, response: Any) -> Any:
         return self._context()

@@ -184,8 +184,8 @@ async def test_entities_of_100_orders_is_one_select_per_type(orders_client: Grap
     ids = [str(1 + i % 7) for i in range(100)]  # 1..5 exist, 6 and 7 do not
     query = """query($r: [_Any!]!) { _entities(representations: $r) {
         ... on Order { id status total { amount } items { sku } } } }"""
-    engine = orders_client.app.state.engine  # type: ignore[attr-defined]
-    with recorded_selects(engine) as selects:
+    database = orders_client.app.state.database  # type: ignore[attr-defined]
+    with recorded_selects(database) as selects:
         entities = (
             await orders_client.data(query, {"r": [{"__typename": "Order", "id": i} for i in ids]})
         )["_entities"]
@@ -200,8 +200,8 @@ async def test_entities_of_100_customers_with_orders_batch(orders_client: GraphQ
     ids = [str(1 + i % 4) for i in range(100)]  # customers 1 and 2 have orders, 3 and 4 none
     query = """query($r: [_Any!]!) { _entities(representations: $r) {
         ... on Customer { id orders(first: 2) { totalCount edges { node { id } } pageInfo { hasNextPage } } } } }"""
-    engine = orders_client.app.state.engine  # type: ignore[attr-defined]
-    with recorded_selects(engine) as selects:
+    database = orders_client.app.state.database  # type: ignore[attr-defined]
+    with recorded_selects(database) as selects:
         entities = (
             await orders_client.data(
                 query, {"r": [{"__typename": "Customer", "id": i} for i in ids]}
