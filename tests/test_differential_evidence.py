@@ -222,7 +222,9 @@ def test_typename_5_ours_is_confirmed_when_the_references_renamed_answers_fail_a
     renamed = dict.fromkeys(keys, Answer(200, FAILED).key())  # the same fetch, the same error
     got = judge(MISMATCH, keys, renamed, shape={n: v for n, v in shape.items() if v})
     assert got.verdict == REFERENCES_WRONG
-    assert got.as_json()["reference_bugs"] == {n: f"{RENAMING}, {SHAPE}" for n in ("hive", "apollo")}
+    assert got.as_json()["reference_bugs"] == {
+        n: f"{RENAMING}, {SHAPE}" for n in ("hive", "apollo")
+    }
 
 
 # --- verdicts ------------------------------------------------------------------------------------
