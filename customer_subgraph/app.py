@@ -38,7 +38,7 @@ def create_app(settings: Settings) -> Starlette:
 
     return service_app(
         schema,
-        context=lambda: make_context(state["engine"]),
+        context=lambda caller: make_context(state["engine"], caller),
         engine=lambda: state["engine"],
         lifespan=lifespan,
     )

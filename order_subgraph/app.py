@@ -54,7 +54,7 @@ def create_app(
 
     return service_app(
         schema,
-        context=lambda: make_context(state["engine"], state["customers"]),
+        context=lambda caller: make_context(state["engine"], state["customers"], caller),
         engine=lambda: state["engine"],
         lifespan=lifespan,
     )

@@ -37,7 +37,7 @@
     include_subgraph_errors: { all: false, subgraphs: { NAME: true } }
                        each entry true, false or { redact_message: true,
                        allow_extensions_keys: [...],
-                       client_codes: [BAD_USER_INPUT, NOT_FOUND, CONFLICT] }
+                       client_codes: [BAD_USER_INPUT, NOT_FOUND, CONFLICT, FORBIDDEN] }
                        (router/execute/masking.py); a subgraph's object overrides the keys it
                        sets, the rest comes from `all`
     csrf:              { unsafe_disabled: false, required_headers: [...] }

@@ -3,9 +3,10 @@ a subgraph of this platform behaves.
 
 Apollo error codes on every error (`errors`), cursor pagination and the shared `PageInfo`
 (`pagination`), SQLite/PostgreSQL engines and the schema created at start-up (`db`), idempotency
-keys for creates (`idempotency`), string input every store can keep (`inputs`), the federation
-schema with its parser and validation caches and request limits (`schema`), and the service's
-ASGI app, settings and CLI (`service`). The services import this package, never each other.
+keys for creates (`idempotency`), the caller the router forwards (`caller`), string input every
+store can keep (`inputs`), the federation schema with its parser and validation caches and
+request limits (`schema`), and the service's ASGI app, settings and CLI (`service`). The
+services import this package, never each other.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from subgraph_kit.errors import (
     BadUserInput,
     Conflict,
+    Forbidden,
     NotFound,
     ServiceUnavailable,
     UserError,
@@ -25,6 +27,7 @@ __all__ = [
     "BadUserInput",
     "Conflict",
     "Cursors",
+    "Forbidden",
     "NotFound",
     "PageInfo",
     "ServiceSettings",
