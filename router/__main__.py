@@ -3,7 +3,7 @@
 python -m router serve   --supergraph supergraph.graphql [--host 127.0.0.1] [--port 4000]
 python -m router plan    --supergraph supergraph.graphql QUERY_FILE [--json]
 python -m router compose --config supergraph.yaml [--output supergraph.graphql]
-python -m router token   --sub 1 [--scope customers:email] [--keys .data/dev-keys]
+python -m router token   --sub 1 [--scope read:email] [--keys .data/dev-keys]
 """
 
 from __future__ import annotations
