@@ -41,7 +41,7 @@ def create_app(settings: Settings) -> Starlette:
 
     return service_app(
         schema,
-        context=lambda: make_context(state["database"]),
+        context=lambda caller: make_context(state["database"], caller),
         engine=lambda: state["database"].engine,
         lifespan=lifespan,
     )

@@ -14,6 +14,7 @@ from customer_subgraph import repository
 from customer_subgraph.repository import CustomerRecord, EmailTaken, NewCustomer
 from customer_subgraph.validation import clean_email, clean_name
 from subgraph_kit import Conflict, Cursors, NotFound, PageInfo, check_page_size, federated_schema
+from subgraph_kit.caller import STAFF_SCOPE, Caller
 from subgraph_kit.database import Database
 from subgraph_kit.entities import in_order, primary_keys, wanted
 from subgraph_kit.idempotency import KeyReused, clean_idempotency_key, key_reused
@@ -21,36 +22,52 @@ from subgraph_kit.pagination import DEFAULT_PAGE_SIZE, PAGE_SIZE, parse_key
 
 CURSORS = Cursors("customer")
 
+READ_EMAIL_SCOPE = "read:email"
+"""The scope a token needs for `Customer.email` (or `staff`); a customer still reads only their
+own email unless staff."""
+
 
 @dataclass(slots=True)
 class Context:
-    """Per-request state: the database and the request's DataLoader."""
+    """Per-request state: the database, who is calling, and the request's DataLoader."""
 
     database: Database
     customer_loader: DataLoader[int, Customer | None]
+    caller: Caller
 
 
-def make_context(database: Database) -> Context:
+def make_context(database: Database, caller: Caller) -> Context:
     async def load(ids: list[int]) -> list[Customer | None]:
         found = await repository.get_by_ids(database, ids)
         return [Customer.from_record(found[i]) if i in found else None for i in ids]
 
-    return Context(database=database, customer_loader=DataLoader(load_fn=load))
+    return Context(database=database, customer_loader=DataLoader(load_fn=load), caller=caller)
+
+
+def _email(root: Customer, info: Info[Context, None]) -> str | None:
+    info.context.caller.check_acts_for(str(root.id), "read a customer's email")
+    return root.address
 
 
 @strawberry.federation.type(keys=["id"], description="A customer who places orders.")
 class Customer:
     id: strawberry.ID
     name: str
-    email: str
+    email: str | None = strawberry.federation.field(
+        resolver=_email,
+        description="The customer's email: for the customer themself (with the `read:email` "
+        "scope) or staff; anyone else gets null and FORBIDDEN.",
+        requires_scopes=[[READ_EMAIL_SCOPE], [STAFF_SCOPE]],
+    )
     created_at: datetime = strawberry.field(description="When the customer was created (UTC).")
+    address: strawberry.Private[str]
 
     @classmethod
     def from_record(cls, record: CustomerRecord) -> Customer:
         return cls(
             id=strawberry.ID(str(record.id)),
             name=record.name,
-            email=record.email,
+            address=record.email,
             created_at=record.created_at,
         )
 
@@ -100,6 +117,15 @@ class UpdateCustomerInput:
 
 @strawberry.type
 class Query:
+    @strawberry.federation.field(
+        description="The customer the request's token is for (its `sub`), or null.",
+        authenticated=True,
+    )
+    async def me(self, info: Info[Context, None]) -> Customer | None:
+        subject = info.context.caller.customer_id
+        key = None if subject is None else parse_key(subject)
+        return None if key is None else await info.context.customer_loader.load(key)
+
     @strawberry.field(description="The customer with this id, or null.")
     async def customer(self, info: Info[Context, None], id: strawberry.ID) -> Customer | None:
         key = parse_key(id)
@@ -162,11 +188,15 @@ class Mutation:
         except KeyReused:
             raise key_reused("customer", field="input.idempotencyKey") from None
 
-    @strawberry.mutation(description="Change a customer's name or email.")
+    @strawberry.federation.mutation(
+        description="Change a customer's name or email: the customer themself or staff.",
+        authenticated=True,
+    )
     async def update_customer(
         self, info: Info[Context, None], id: strawberry.ID, input: UpdateCustomerInput
     ) -> Customer | None:
         key = parse_key(id)
+        info.context.caller.check_acts_for(str(id), "change a customer", field="id")
         database = info.context.database
         changes: dict[str, str] = {}
         if input.name is not strawberry.UNSET:

@@ -58,7 +58,7 @@ def create_app(
 
     return service_app(
         schema,
-        context=lambda: make_context(state["database"], state["customers"]),
+        context=lambda caller: make_context(state["database"], state["customers"], caller),
         engine=lambda: state["database"].engine,
         lifespan=lifespan,
     )

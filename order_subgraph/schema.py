@@ -34,11 +34,13 @@ from subgraph_kit import (
     BadUserInput,
     Conflict,
     Cursors,
+    Forbidden,
     NotFound,
     PageInfo,
     check_page_size,
     federated_schema,
 )
+from subgraph_kit.caller import Caller
 from subgraph_kit.database import Database
 from subgraph_kit.entities import in_order, primary_keys, wanted
 from subgraph_kit.idempotency import KeyReused, clean_idempotency_key, key_reused
@@ -51,17 +53,19 @@ OrderStatus = strawberry.enum(Status, name="OrderStatus", description=Status.__d
 
 @dataclass(slots=True)
 class Context:
-    """Per-request state: the database, the customers client and the request's DataLoaders."""
+    """Per-request state: the database, the customers client, who is calling, and the
+    request's DataLoaders."""
 
     database: Database
     customers: CustomersClient
+    caller: Caller
     orders: DataLoader[int, OrderRecord | None]
     items: DataLoader[int, list[ItemRecord]]
     customer_orders: DataLoader[PageKey, list[OrderRecord]]
     customer_order_counts: DataLoader[tuple[str, Status | None], int]
 
 
-def make_context(database: Database, customers: CustomersClient) -> Context:
+def make_context(database: Database, customers: CustomersClient, caller: Caller) -> Context:
     async def load_orders(ids: list[int]) -> list[OrderRecord | None]:
         found = await repository.get_by_ids(database, ids)
         return [found.get(i) for i in ids]
@@ -81,6 +85,7 @@ def make_context(database: Database, customers: CustomersClient) -> Context:
     return Context(
         database=database,
         customers=customers,
+        caller=caller,
         orders=DataLoader(load_fn=load_orders),
         items=DataLoader(load_fn=load_items),
         customer_orders=DataLoader(load_fn=load_pages),
@@ -152,9 +157,13 @@ class Order:
 
 
 async def _load_order(info: Info[Context, None], id: object) -> Order | None:
+    """The order, None when there is none; FORBIDDEN when it is another customer's."""
     key = parse_key(id)
     record = None if key is None else await info.context.orders.load(key)
-    return Order.from_record(record) if record is not None else None
+    if record is None:
+        return None
+    info.context.caller.check_acts_for(record.customer_id, "read an order", field="id")
+    return Order.from_record(record)
 
 
 @strawberry.type
@@ -194,14 +203,20 @@ def _connection(
 class Customer:
     id: strawberry.ID
 
-    @strawberry.field(description="This customer's orders, newest first.", directives=[PAGE_SIZE])
+    @strawberry.federation.field(
+        description="This customer's orders, newest first: for the customer themself or staff; "
+        "anyone else gets null and FORBIDDEN.",
+        directives=[PAGE_SIZE],
+        authenticated=True,
+    )
     async def orders(
         self,
         info: Info[Context, None],
         first: int = DEFAULT_PAGE_SIZE,
         after: str | None = None,
         status: OrderStatus | None = None,  # type: ignore[valid-type]
-    ) -> OrderConnection:
+    ) -> OrderConnection | None:
+        info.context.caller.check_acts_for(str(self.id), "read a customer's orders")
         limit = check_page_size(first)
         after_id = CURSORS.decode(after)
         key = PageKey(str(self.id), status, limit + 1, after_id)
@@ -231,7 +246,11 @@ class OrderItemInput:
 
 @strawberry.input
 class CreateOrderInput:
-    customer_id: strawberry.ID
+    customer_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Who places the order: the token's own customer when left out; another "
+        "customer only for staff (else FORBIDDEN).",
+    )
     items: list[OrderItemInput]
     currency: str = "USD"
     idempotency_key: str | None = strawberry.field(
@@ -256,13 +275,20 @@ def _clean_items(items: list[OrderItemInput]) -> tuple[ItemRecord, ...]:
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="The order with this id, or null.")
+    @strawberry.federation.field(
+        description="The order with this id, or null: the caller's own, or any for staff "
+        "(else FORBIDDEN).",
+        authenticated=True,
+    )
     async def order(self, info: Info[Context, None], id: strawberry.ID) -> Order | None:
         return await _load_order(info, id)
 
-    @strawberry.field(
-        description="Orders, newest first, optionally of one customer or status.",
+    @strawberry.federation.field(
+        description="Orders, newest first, optionally of one status: the caller's own, or for "
+        "staff every customer's (`customerId` picks one; another customer's is FORBIDDEN "
+        "unless staff).",
         directives=[PAGE_SIZE],
+        authenticated=True,
     )
     async def orders(
         self,
@@ -271,11 +297,18 @@ class Query:
         status: OrderStatus | None = None,  # type: ignore[valid-type]
         first: int = DEFAULT_PAGE_SIZE,
         after: str | None = None,
-    ) -> OrderConnection:
+    ) -> OrderConnection | None:
         limit = check_page_size(first)
         after_id = CURSORS.decode(after)
         database = info.context.database
+        caller = info.context.caller
         customer = str(customer_id) if customer_id is not None else None
+        if customer is None and not caller.staff:  # a customer's own, unless staff
+            customer = caller.customer_id
+            if customer is None:
+                raise Forbidden("only staff may list every customer's orders", field="customerId")
+        if customer is not None:
+            caller.check_acts_for(customer, "list a customer's orders", field="customerId")
         records = await repository.list_page(
             database, customer_id=customer, status=status, limit=limit + 1, after_id=after_id
         )
@@ -288,16 +321,22 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(
-        description="Place an order for an existing customer. Nothing is written unless the "
-        "customers service confirms the customer exists. With an idempotencyKey, a retry of the "
-        "same input returns the first order instead of placing a second one."
+    @strawberry.federation.mutation(
+        description="Place an order for the token's customer (staff: for any existing "
+        "customer). Nothing is written unless the customers service confirms the customer "
+        "exists. With an idempotencyKey, a retry of the same input returns the first order "
+        "instead of placing a second one.",
+        authenticated=True,
     )
     async def create_order(
         self, info: Info[Context, None], input: CreateOrderInput
     ) -> Order | None:
+        caller = info.context.caller
+        wanted = caller.customer_id if input.customer_id is None else str(input.customer_id)
+        customer_id = clean_customer_id(wanted or "", field="input.customerId")
+        caller.check_acts_for(customer_id, "place an order for a customer", "input.customerId")
         order = NewOrder(
-            customer_id=clean_customer_id(str(input.customer_id), field="input.customerId"),
+            customer_id=customer_id,
             currency=clean_currency(input.currency, field="input.currency"),
             items=_clean_items(input.items),
             idempotency_key=clean_idempotency_key(
@@ -318,14 +357,17 @@ class Mutation:
         except KeyReused:
             raise key_reused("order", field="input.idempotencyKey") from None
 
-    @strawberry.mutation(
-        description="Cancel an order that has not shipped yet. Cancelling a cancelled order "
-        "changes nothing; a shipped or delivered order cannot be cancelled (CONFLICT)."
+    @strawberry.federation.mutation(
+        description="Cancel an order that has not shipped yet: the customer's own, or any for "
+        "staff (else FORBIDDEN). Cancelling a cancelled order changes nothing; a shipped or "
+        "delivered order cannot be cancelled (CONFLICT).",
+        authenticated=True,
     )
     async def cancel_order(self, info: Info[Context, None], id: strawberry.ID) -> Order | None:
         key = parse_key(id)
         record = None
-        if key is not None:
+        if key is not None and (found := await info.context.orders.load(key)) is not None:
+            info.context.caller.check_acts_for(found.customer_id, "cancel an order", field="id")
             record, _ = await repository.set_status(
                 info.context.database, key, Status.CANCELLED, only_from=CANCELLABLE
             )

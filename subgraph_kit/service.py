@@ -24,6 +24,8 @@ from starlette.routing import Route
 from strawberry.asgi import GraphQL
 from strawberry.types.unset import UNSET
 
+from subgraph_kit.caller import Caller
+
 
 @dataclass(frozen=True)
 class ServiceSettings:
@@ -94,9 +96,10 @@ def common_settings(args: argparse.Namespace) -> dict[str, Any]:
 
 
 class ContextGraphQL(GraphQL[Any, None]):
-    """Strawberry's ASGI view, with each request's context made by a factory."""
+    """Strawberry's ASGI view, with each request's context made by a factory from the request's
+    `Caller` (the customer and scopes the router forwards)."""
 
-    def __init__(self, schema: strawberry.Schema, context: Callable[[], Any]) -> None:
+    def __init__(self, schema: strawberry.Schema, context: Callable[[Caller], Any]) -> None:
         super().__init__(schema)
         self._context = context
 
@@ -109,7 +112,7 @@ class ContextGraphQL(GraphQL[Any, None]):
         return orjson.dumps(data)
 
     async def get_context(self, request: Any, response: Any) -> Any:
-        return self._context()
+        return self._context(Caller.from_headers(request.headers))
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         """Requests Strawberry refuses before GraphQL runs (a body that is not JSON, no query, a
@@ -126,7 +129,7 @@ class ContextGraphQL(GraphQL[Any, None]):
 def service_app(
     schema: strawberry.Schema,
     *,
-    context: Callable[[], Any],
+    context: Callable[[Caller], Any],
     engine: Callable[[], AsyncEngine],
     lifespan: Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]],
 ) -> Starlette:

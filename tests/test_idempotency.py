@@ -19,6 +19,7 @@ from order_subgraph import repository as order_repository
 from order_subgraph.db import order_items, orders
 from order_subgraph.repository import ItemRecord, NewOrder
 from subgraph_kit.db import create_engine
+from tests.support.auth import STAFF_HEADERS
 from tests.support.gate import gate
 from tests.support.orders import CREATE, order_input, orders_service, stored_rows
 from tests.support.services import GraphQLClient, ServiceProcess, error_codes, free_port
@@ -180,7 +181,7 @@ async def test_two_processes_given_one_key_at_once_write_one_order(
             before = await stored_count(engine, orders)
 
             async def create(replica: ServiceProcess) -> Any:
-                async with replica.client() as http:
+                async with replica.client(STAFF_HEADERS) as http:
                     return await GraphQLClient(http).data(
                         CREATE, {"input": order_input("2", idempotencyKey=KEY)}
                     )
@@ -276,7 +277,7 @@ async def test_two_customer_processes_given_one_key_at_once_write_one_customer(
         before = await stored_count(engine, customers_table)
 
         async def create(replica: ServiceProcess) -> Any:
-            async with replica.client() as http:
+            async with replica.client(STAFF_HEADERS) as http:
                 return await GraphQLClient(http).data(CREATE_CUSTOMER, {"input": new_customer()})
 
         answers = await asyncio.gather(*(create(replicas[i % 2]) for i in range(8)))

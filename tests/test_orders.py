@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.auth import router_headers
 from tests.support.faulty import faulty_server
 from tests.support.orders import CREATE, order_input, orders_service, stored_rows
 from tests.support.services import GraphQLClient, error_codes, free_port
@@ -114,8 +115,17 @@ async def test_invalid_order_input_is_refused_before_any_call(
         assert await stored_rows(client) == before
 
 
-async def test_missing_customer_id_variable_is_bad_user_input(orders_client: GraphQLClient) -> None:
-    body = await orders_client(CREATE, {"input": {"items": order_input()["items"]}})
+async def test_missing_customer_id_is_the_callers_own_customer(
+    orders_client: GraphQLClient,
+) -> None:
+    items = {"items": order_input()["items"]}
+    orders_client.http.headers.update(router_headers("2"))
+    order = (await orders_client.data(CREATE, {"input": items}))["createOrder"]
+    assert order["customer"] == {"id": "2"}
+    # a request with no customer at all (none the router forwarded) names what is missing
+    for name in router_headers("2"):
+        del orders_client.http.headers[name]
+    body = await orders_client(CREATE, {"input": items})
     assert error_codes(body) == ["BAD_USER_INPUT"]
     assert "customerId" in body["errors"][0]["message"]
 

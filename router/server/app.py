@@ -63,6 +63,8 @@ JSON = b"application/json"
 GRAPHQL_RESPONSE = b"application/graphql-response+json"
 APQ_ENTRIES = 10_000
 APQ_BYTES = 32 * 1024 * 1024
+IDENTITIES_KEPT = 10_000
+"""Identities remembered per verified token (`RouterApp._authenticate`)."""
 SIMPLE_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "text/plain")
 JSON_CONTENT_TYPES = ("application/json", "application/graphql-response+json")
 ALLOWED_METHODS = b"GET, POST, OPTIONS"
@@ -149,6 +151,8 @@ class RouterApp:
         """Who sends each request; None: from router.yaml's authentication.router.jwt when
         set (`_authenticate`), else anonymous."""
         self._jwt: JwtVerifier | None = None
+        self._identities: dict[int, tuple[Any, Identity]] = {}
+        """The Identity of each verified claims object lately seen (`_authenticate`)."""
         self._closing: set[asyncio.Task[None]] = set()
         self.config_file = config_file
         """router.yaml, watched with the supergraph: a good new version applies at once."""
@@ -383,7 +387,19 @@ class RouterApp:
             claims = await self._jwt.authenticate(headers)
         except AuthenticationError as exc:
             raise RequestError(exc.message, exc.code, status=exc.status) from None
-        return ANONYMOUS if claims is None else Identity.from_claims(claims)
+        if claims is None:
+            return ANONYMOUS
+        # The verifier answers a token it verified before with the same claims object: its
+        # Identity (scopes parsed, fingerprint made) is made once too. Holding the claims keeps
+        # their id from being reused while remembered.
+        known = self._identities.get(id(claims))
+        if known is not None and known[0] is claims:
+            return known[1]
+        if len(self._identities) >= IDENTITIES_KEPT:
+            self._identities.clear()
+        identity = Identity.from_claims(claims)
+        self._identities[id(claims)] = (claims, identity)
+        return identity
 
     async def _batch(
         self, items: list[Any], method: str, headers: dict[str, str], identity: Identity
