@@ -150,10 +150,18 @@ class Order:
     async def resolve_references(
         cls, info: Info[Context, None], representations: list[dict[str, Any]]
     ) -> list[object]:
-        """All of an `_entities` request's orders, in one query."""
+        """All of an `_entities` request's orders, in one query; another customer's order is
+        that item's FORBIDDEN."""
         keys = primary_keys("Order", representations)
         found = await repository.get_by_ids(info.context.database, wanted(keys))
-        return in_order(keys, found, cls.from_record)
+        caller = info.context.caller
+
+        def answer(record: OrderRecord) -> object:
+            if not caller.may_act_for(record.customer_id):
+                return Forbidden("only the customer themself or staff may read an order")
+            return cls.from_record(record)
+
+        return in_order(keys, found, answer)
 
 
 async def _load_order(info: Info[Context, None], id: object) -> Order | None:
