@@ -89,7 +89,9 @@ def test_bundle_matches_versions_txt() -> None:
     on_disk = {p.name for p in STATIC_DIR.iterdir()} - {"VERSIONS.txt"}
     assert set(VERSIONS.files) == on_disk
     for name, (source, digest) in VERSIONS.files.items():
-        assert re.fullmatch(r"(@?[\w.-]+/)?[\w.-]+@\d+\.\d+\.\d+|src/[\w.-]+|build\.mjs", source), name
+        assert re.fullmatch(r"(@?[\w.-]+/)?[\w.-]+@\d+\.\d+\.\d+|src/[\w.-]+|build\.mjs", source), (
+            name
+        )
         assert hashlib.sha256((STATIC_DIR / name).read_bytes()).hexdigest() == digest, name
     total = sum((STATIC_DIR / name).stat().st_size for name in on_disk)
     assert total < 12 * 1024 * 1024, f"the bundle grew to {total} bytes"
@@ -293,6 +295,12 @@ def browser() -> Iterator[Any]:
             launched.close()
 
 
+_EDITOR_TEXT = """() => [...document.querySelectorAll('.graphiql-query-editor .view-line')]
+    .sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top))
+    .map(line => line.textContent.replace(/\\u00a0/g, ' '))
+    .join('\\n')"""
+
+
 class Visit:
     """One page in the browser, with every request it made and every problem it reported."""
 
@@ -329,29 +337,49 @@ class Visit:
         assert response.headers["content-type"].startswith("text/html")
         assert introspection.value.status == 200
         _expect()(self.editor()).to_contain_text("__typename", timeout=20_000)
+        # The GraphQL language (brackets, indentation, completion) is on in the editor.
+        graphql = self.page.locator('.graphiql-query-editor [data-mode-id="graphql"]')
+        _expect()(graphql).to_have_count(1, timeout=20_000)
 
     def editor(self) -> Any:
         return self.page.locator(".graphiql-query-editor .monaco-editor")
 
     def editor_text(self) -> str:
         """The query editor's text, its lines in order (Monaco draws them absolutely placed)."""
-        lines: list[str] = self.page.evaluate(
-            """() => [...document.querySelectorAll('.graphiql-query-editor .view-line')]
-                .sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top))
-                .map(line => line.textContent.replace(/\u00a0/g, ' '))"""
+        text: str = self.page.evaluate(f"() => ({_EDITOR_TEXT})()")
+        return text
+
+    def wait_for_editor_words(self, expected: str) -> None:
+        """Wait until the editor shows `expected` (whitespace aside): Monaco draws typed text
+        a frame later, and indents it as it likes."""
+        words = " ".join(expected.split())
+        self.page.wait_for_function(
+            f"words => ({_EDITOR_TEXT})().split(/\\s+/).filter(Boolean).join(' ') === words",
+            arg=words,
+            timeout=10_000,
         )
-        return "\n".join(lines)
 
     def type_query(self, lines: list[str]) -> None:
-        """Type the operation as a person would, a line at a time; the editor indents and
-        closes brackets itself, so the lines are given without indentation or closing braces."""
+        """Type the operation as a person would, a line at a time, without indentation or
+        closing braces: the editor indents, and a line ending in `{` is typed with its `}`
+        (which overtypes the one the editor may have closed), the cursor put back between them.
+        A line `}` steps past such a brace."""
         page = self.page
         self.editor().click()
         page.keyboard.press("Control+A")
         page.keyboard.press("Delete")
         for index, line in enumerate(lines):
-            page.keyboard.type(line)
-            if index < len(lines) - 1:
+            if line == "}":
+                page.keyboard.press("Escape")
+                page.keyboard.press("ArrowDown")
+                page.keyboard.press("End")
+            elif line.endswith("{"):
+                page.keyboard.type(line + "}")
+                page.keyboard.press("Escape")
+                page.keyboard.press("ArrowLeft")
+            else:
+                page.keyboard.type(line)
+            if index < len(lines) - 1 and lines[index + 1] != "}":
                 # A new line as typed text: Enter would accept an open autocompletion instead.
                 page.keyboard.insert_text("\n")
         page.keyboard.press("Escape")  # close the autocompletion list, if open
@@ -359,7 +387,7 @@ class Visit:
     def run(self, query: str) -> Any:
         """Type `query` (one line) and run it with the ▶ button; the result pane's locator."""
         self.type_query([query])
-        assert " ".join(self.editor_text().split()) == query
+        self.wait_for_editor_words(query)
         return self.run_typed()
 
     def run_typed(self) -> Any:
@@ -483,7 +511,7 @@ def test_graphiql_draws_the_plan_of_an_order_with_its_customer(browser: Any) -> 
             pane = visit.open_plan_pane()
             expect(pane).to_have_attribute("data-state", "empty")
             visit.type_query(ORDER_LINES)
-            assert visit.editor_text() == ORDER_QUERY
+            visit.wait_for_editor_words(ORDER_QUERY)
             result = visit.run_typed()
             expect(result).to_contain_text('"alice@example.com"', timeout=20_000)
             expect(result).to_contain_text('"PAID"')
@@ -536,6 +564,92 @@ def test_graphiql_draws_the_plan_of_an_order_with_its_customer(browser: Any) -> 
     # The schema came without asking for a plan; the operation, run with the pane open, asked.
     assert [h.get(PLAN_HEADER) for h in site.posts] == [None, "true"]
     assert [service for service, _ in fake.calls] == ["orders", "customers"]
+
+
+BRANCHED_LINES = [
+    "query OrderAndCustomer($withCustomer: Boolean!) {",
+    'customer(id: "2") {',
+    "name",
+    "}",
+    'order(id: "1") {',
+    "id",
+    "customer @include(if: $withCustomer) {",
+    "email",
+]
+
+
+def test_graphiql_draws_parallel_and_conditional_steps(browser: Any) -> None:
+    expect = _expect()
+    site, fake = _site(router_exposes=True, page_asks=True)
+    fake.on(
+        "customers",
+        'query OrderAndCustomer__customers__0 { customer(id: "2") { name } }',
+        {},
+        {"data": {"customer": {"name": "Bob"}}},
+    )
+    fake.on(
+        "orders",
+        "query OrderAndCustomer__orders__1($withCustomer: Boolean!) "
+        '{ order(id: "1") { id customer @include(if: $withCustomer) { __typename id } } }',
+        {"withCustomer": True},
+        {"data": {"order": {"id": "1", "customer": {"__typename": "Customer", "id": "7"}}}},
+    )
+    fake.on(
+        "customers",
+        "query OrderAndCustomer__customers__2($representations: [_Any!]!) "
+        "{ _entities(representations: $representations) { ... on Customer { email } } }",
+        {"representations": [{"__typename": "Customer", "id": "7"}]},
+        {"data": {"_entities": [{"email": "alice@example.com"}]}},
+    )
+    visit = Visit(browser)
+    page = visit.page
+    try:
+        with serve(site) as base:
+            visit.open(base)
+            pane = visit.open_plan_pane()
+            visit.type_query(BRANCHED_LINES)
+            visit.wait_for_editor_words(
+                'query OrderAndCustomer($withCustomer: Boolean!) { customer(id: "2") { name } '
+                'order(id: "1") { id customer @include(if: $withCustomer) { email } } }'
+            )
+            page.get_by_text("Variables", exact=True).click()
+            page.locator(".graphiql-editor-tool .monaco-editor").first.click()
+            page.keyboard.type('{"withCustomer": true')  # the editor closes the brace
+            result = visit.run_typed()
+            expect(result).to_contain_text('"Bob"', timeout=20_000)
+            expect(result).to_contain_text('"alice@example.com"')
+            expect(pane).to_have_attribute("data-state", "plan", timeout=10_000)
+            graph = pane.locator(".plan-graph")
+            kinds = graph.locator("[data-kind]").evaluate_all(
+                "nodes => nodes.map(n => n.dataset.kind + (n.dataset.service ? ':' + "
+                "n.dataset.service : '') + (n.dataset.path ? ' ' + n.dataset.path : ''))"
+            )
+            assert kinds == [
+                "Parallel",
+                "Fetch:customers",
+                "Sequence",
+                "Fetch:orders",
+                "Include",
+                "Flatten order.customer",
+                "Fetch:customers",
+            ]
+            include = graph.locator("[data-kind=Include]")
+            expect(include.locator(":scope > .plan-node-header")).to_contain_text("$withCustomer")
+            # Parallel branches stand side by side (where the pane is wide enough).
+            visit.widen_plugin_pane(800)
+            branches = graph.locator("[data-kind=Parallel] > .plan-children > .plan-child")
+            expect(branches).to_have_count(2)
+            left, right = (branches.nth(i).bounding_box() for i in range(2))
+            assert left is not None and right is not None
+            assert right["x"] > left["x"] + left["width"] and right["y"] == left["y"]
+            shot = SCREENSHOT.with_name(SCREENSHOT.stem + "-branches.png")
+            page.screenshot(path=str(shot))
+            print(f"GraphiQL plan screenshot: {shot}")
+    finally:
+        page.close()
+    visit.check_stayed_local(site)
+    assert [h.get(PLAN_HEADER) for h in site.posts] == [None, "true"]
+    assert sorted(service for service, _ in fake.calls) == ["customers", "customers", "orders"]
 
 
 def test_results_carry_no_plan_until_the_pane_asks(browser: Any) -> None:
