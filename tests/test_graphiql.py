@@ -5,8 +5,9 @@ The browser tests drive the system Chromium (Debian: `apt-get install chromium`)
 for Python (`pip install playwright`; never `playwright install`, which downloads browsers).
 Either missing skips them locally and fails them when CI or REQUIRE_BROWSER is set.
 
-`GraphiQLSite` serves `graphiql_html()` and the assets itself (so these tests do not depend on
-how `RouterApp` routes them) and hands every other request to a real `RouterApp`, whose
+`GraphiQLSite` serves `graphiql_html()` itself (so a test can have the page ask for plans from a
+router that refuses them) and hands every other request, the assets too, to a real `RouterApp`,
+whose
 `expose_query_plan` setting decides whether it answers `Apollo-Expose-Query-Plan: true` with
 `extensions.apolloQueryPlan` or refuses it (`QUERY_PLAN_NOT_EXPOSED`).
 
@@ -24,7 +25,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -196,6 +197,49 @@ def test_page_escapes_what_it_embeds() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("accept_encoding", "gzipped"),
+    [
+        ("gzip, deflate, br", True),
+        ("br;q=1.0, gzip;q=0.5", True),
+        ("*", True),
+        ("", False),
+        ("identity", False),
+        ("gzip;q=0", False),
+        ("gzip;q=0, *", False),
+        ("*;q=0, gzip", True),
+        ("gzip;q=nonsense", False),
+    ],
+)
+async def test_router_serves_the_assets_gzipped_when_accepted(
+    accept_encoding: str, gzipped: bool
+) -> None:
+    import httpx
+
+    app = RouterApp(
+        Router.from_sdl(SUPERGRAPH, FakeSubgraphs()), Config(introspection=True, sandbox=True)
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://router") as client:
+        response = await client.get(
+            f"{STATIC_URL_PATH}/graphiql.js?v=1", headers={"accept-encoding": accept_encoding}
+        )
+        missing = await client.get(
+            f"{STATIC_URL_PATH}/nope.js", headers={"accept-encoding": "gzip"}
+        )
+    original = (STATIC_DIR / "graphiql.js").read_bytes()
+    assert response.status_code == 200 and response.headers["vary"] == "accept-encoding"
+    assert response.headers["content-type"] == "text/javascript; charset=utf-8"
+    if gzipped:
+        assert response.headers["content-encoding"] == "gzip"
+        assert int(response.headers["content-length"]) < len(original) / 2
+    else:
+        assert "content-encoding" not in response.headers
+        assert int(response.headers["content-length"]) == len(original)
+    assert response.content == original  # httpx undoes the gzip
+    assert missing.status_code == 404
+
+
 # --- GraphiQL in a real browser ---------------------------------------------------------------
 
 Scope = dict[str, Any]
@@ -225,12 +269,6 @@ class GraphiQLSite:
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         if method == "GET" and path == "/graphql" and "text/html" in headers.get("accept", ""):
             await _send(send, 200, self.page, "text/html; charset=utf-8")
-        elif method == "GET" and path.startswith(STATIC_URL_PATH + "/"):
-            found = static_file(unquote(path[len(STATIC_URL_PATH) + 1 :]))
-            if found is None:
-                await _send(send, 404, b"not found", "text/plain")
-            else:
-                await _send(send, 200, *found)
         else:
             if method == "POST" and path == "/graphql":
                 self.posts.append(headers)
@@ -306,6 +344,7 @@ class Visit:
 
     def __init__(self, browser: Any) -> None:
         self.page = browser.new_page(viewport={"width": 1440, "height": 900})
+        self.page.set_default_timeout(30_000)
         self.requested: list[str] = []
         self.problems: list[str] = []
         page = self.page
@@ -356,7 +395,7 @@ class Visit:
         self.page.wait_for_function(
             f"words => ({_EDITOR_TEXT})().split(/\\s+/).filter(Boolean).join(' ') === words",
             arg=words,
-            timeout=10_000,
+            timeout=20_000,
         )
 
     def type_query(self, lines: list[str]) -> None:
@@ -432,6 +471,9 @@ class Visit:
 def _expect() -> Any:
     from playwright.sync_api import expect
 
+    # Patient on a loaded machine (two cores shared with the rest of the suite): Monaco's
+    # first start and the lazy chunks can take seconds there.
+    expect.set_options(timeout=15_000)
     return expect
 
 
@@ -493,7 +535,9 @@ def _site(*, router_exposes: bool, page_asks: bool) -> tuple[GraphiQLSite, FakeS
         {"data": {"_entities": [{"name": "Alice", "email": "alice@example.com"}]}},
     )
     router = Router.from_sdl(SUPERGRAPH, fake)
-    app = RouterApp(router, Config(expose_query_plan=router_exposes))
+    app = RouterApp(
+        router, Config(introspection=True, sandbox=True, expose_query_plan=router_exposes)
+    )
     return GraphiQLSite(app, page_asks_for_plans=page_asks), fake
 
 

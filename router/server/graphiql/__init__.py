@@ -17,6 +17,7 @@ executed) when it opens.
 from __future__ import annotations
 
 import functools
+import gzip
 import hashlib
 import html
 import json
@@ -30,6 +31,7 @@ __all__ = [
     "STATIC_URL_PATH",
     "graphiql_html",
     "static_file",
+    "static_file_gzip",
 ]
 
 STATIC_DIR: Path = Path(__file__).resolve().parent / "static"
@@ -97,10 +99,21 @@ def static_file(name: str) -> tuple[bytes, str] | None:
 
     Only the plain file names present in `STATIC_DIR` are served (no sub-paths, so no path
     traversal); contents are read once and kept in memory (about 7 MB in all).
+    `static_file_gzip()` gives the same bytes compressed.
     """
     if name not in _allowed_names():
         return None
     return _read(name), _content_type(name)
+
+
+@functools.cache
+def static_file_gzip(name: str) -> bytes | None:
+    """The static asset called `name` gzip-compressed (for `Content-Encoding: gzip`), or None
+    if there is none. Compressed once, on first use: the bundle is a third of its size so."""
+    found = static_file(name)
+    if found is None:
+        return None
+    return gzip.compress(found[0], compresslevel=9, mtime=0)
 
 
 def graphiql_html(
