@@ -592,7 +592,7 @@ def test_the_real_router_process_applies_its_config(tmp_path: Path) -> None:
             )
             metrics = httpx.get(f"{base}/metrics").text
             html = httpx.get(f"{base}/graphql", headers={"accept": "text/html"})
-            asset = httpx.get(f"{base}/graphiql/static/graphiql.min.js")
+            asset = httpx.get(f"{base}/graphiql/static/graphiql.js")
         finally:
             router.stop()
     assert ok.json()["data"] == {"customer": {"name": "Alice"}}
