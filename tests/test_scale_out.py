@@ -56,7 +56,7 @@ def nginx_binary() -> str:
     """Debian's nginx; missing, the test is skipped locally and fails in CI (as PostgreSQL)."""
     found = find_nginx()
     if found is None:
-        message = "nginx not found (Debian: apt-get install nginx-light)"
+        message = "nginx not found (Debian: apt-get install nginx)"
         if _required():
             pytest.fail(message)
         pytest.skip(message)
