@@ -170,6 +170,9 @@ def _serve(args: argparse.Namespace) -> int:
                 workers=args.workers,
                 log_level="warning",
                 access_log=False,
+                # uvicorn's own drain in each worker (no readiness 503, no queue taken first:
+                # its worker supervisor builds plain servers), bounded as router.yaml says
+                timeout_graceful_shutdown=max(1, round(config.shutdown_timeout)),
                 **uvicorn_options(config),
             )
         return 0

@@ -29,6 +29,7 @@ import httpx
 import pytest
 
 from router.compose import compose_config
+from tests.conftest import fresh_postgres_database
 from tests.support.nginx import Nginx, find_nginx, render
 from tests.support.replicas import Replica
 from tests.support.services import ROOT, free_port
@@ -61,16 +62,6 @@ def nginx_binary() -> str:
             pytest.fail(message)
         pytest.skip(message)
     return found
-
-
-async def _database(server_url: str) -> str:
-    name = f"scale_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(server_url)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return f"{server_url.rsplit('/', 1)[0]}/{name}"
 
 
 @dataclass
@@ -214,7 +205,7 @@ def topology(
 
 
 async def _both_databases(server_url: str) -> tuple[str, str]:
-    return await _database(server_url), await _database(server_url)
+    return await fresh_postgres_database(server_url), await fresh_postgres_database(server_url)
 
 
 async def test_a_rolling_restart_under_load_loses_no_write_and_fails_no_request(
