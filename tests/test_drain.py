@@ -46,8 +46,10 @@ class SlowApp:
 async def served() -> AsyncIterator[tuple[DrainingServer, SlowApp, int, asyncio.Task[None]]]:
     app = SlowApp()
     drain = Draining(app, is_readiness=lambda scope: scope["path"] == "/ready")
-    config = uvicorn.Config(drain, host="127.0.0.1", port=0, lifespan="off", log_level="warning")
-    server = DrainingServer(config, drain, ShutdownSettings(delay=0, timeout=10))
+    config = uvicorn.Config(
+        drain, host="127.0.0.1", port=0, lifespan="off", log_level="warning", timeout_keep_alive=60
+    )
+    server = DrainingServer(config, drain, ShutdownSettings(delay=0, timeout=60))
     task = asyncio.create_task(server.serve())
     while not server.started:  # noqa: ASYNC110 (uvicorn sets a flag)
         await asyncio.sleep(0.01)
@@ -159,6 +161,21 @@ async def test_a_second_signal_stops_waiting(
     server.force_exit = True  # what handle_exit sets on a second signal
     await asyncio.wait_for(serving, 5)
     assert not app.release.is_set()
+    writer.close()
+
+
+async def test_an_idle_kept_alive_connection_does_not_hold_the_drain(
+    served: tuple[DrainingServer, SlowApp, int, asyncio.Task[None]],
+) -> None:
+    server, _, port, serving = served
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    await _get(writer, "/ready")
+    assert (await _response(reader))[0] == 200
+    server.should_exit = True
+    # the client would keep the connection 60 s (the keep-alive timeout, and the drain's):
+    # with no request running the server stops waiting for it after IDLE_GRACE and closes it
+    await asyncio.wait_for(serving, 10)
+    assert await asyncio.wait_for(reader.read(), 5) == b""
     writer.close()
 
 

@@ -16,10 +16,12 @@ SIGTERM (or Ctrl-C), the server
 3. stops listening: connections the kernel has already accepted are taken first and served, so
    the listening socket is closed with none waiting in its queue (closing it with some there
    would reset them after the client had sent its request);
-4. waits until every connection is closed (by the client, by a `Connection: close` answer, or
-   by the keep-alive timeout) or `timeout` seconds have passed, then shuts down as uvicorn does
-   (idle connections closed, requests still running cancelled after what is left of `timeout`,
-   the app's lifespan shutdown: subgraph clients and database pools closed).
+4. waits until every connection is closed (by the client, or by the server after a
+   `Connection: close` answer), but once no request has been running for `IDLE_GRACE` seconds
+   it stops waiting for idle kept-alive connections (a client may keep those open for minutes);
+   at most `timeout` seconds in all. Then it shuts down as uvicorn does (idle connections
+   closed, requests still running cancelled after what is left of `timeout`, the app's
+   lifespan shutdown: subgraph clients and database pools closed).
 
 A second signal exits at once. A supervisor's grace period (Kubernetes'
 `terminationGracePeriodSeconds`) should exceed `delay + timeout`.
@@ -38,6 +40,11 @@ from typing import Any
 
 import orjson
 import uvicorn
+
+IDLE_GRACE = 1.0
+"""Seconds an idle kept-alive connection may still carry a last request while draining: a load
+balancer that keeps choosing this server (open-source nginx does not probe readiness) sends one
+on most of them by then, and is answered."""
 
 Scope = dict[str, Any]
 ASGIApp = Callable[[Scope, Any, Any], Any]
@@ -110,16 +117,29 @@ class DrainingServer(uvicorn.Server):
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         deadline = time.monotonic() + self.settings.timeout
         self.drain.begin()
-        await self._wait(lambda: False, time.monotonic() + self.settings.delay)
+        await self._pause(time.monotonic() + self.settings.delay)
         await self.stop_listening()
-        await self._wait(lambda: not self.server_state.connections, deadline)
+        await self._wait_for_connections(deadline)
         self.config.timeout_graceful_shutdown = max(1, round(deadline - time.monotonic()))
         await super().shutdown(sockets)
 
-    async def _wait(self, done: Callable[[], bool], deadline: float) -> None:
-        # uvicorn keeps its connections in a set and its exit flags as plain attributes, and
-        # polls them itself (its main loop ticks every 0.1 s): no event to wait on
-        while not done() and not self.force_exit and time.monotonic() < deadline:  # noqa: ASYNC110
+    async def _pause(self, until: float) -> None:
+        # uvicorn keeps its exit flags as plain attributes, and polls them itself (its main loop
+        # ticks every 0.1 s): no event to wait on
+        while not self.force_exit and time.monotonic() < until:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+
+    async def _wait_for_connections(self, deadline: float) -> None:
+        state = self.server_state
+        quiet_since: float | None = None
+        while state.connections and not self.force_exit and time.monotonic() < deadline:
+            now = time.monotonic()
+            if state.tasks:  # a request is running
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = now
+            elif now - quiet_since >= IDLE_GRACE:
+                return
             await asyncio.sleep(0.05)
 
     async def stop_listening(self) -> None:
