@@ -33,6 +33,7 @@ import asyncio
 import contextlib
 import os
 import socket
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ from typing import Any
 import orjson
 import uvicorn
 
+STARTUP_FAILURE = 3  # uvicorn's exit status when the app or the socket fails at start
 IDLE_GRACE = 1.0
 """Seconds an idle kept-alive connection may still carry a last request while draining: a load
 balancer that keeps choosing this server (open-source nginx does not probe readiness) sends one
@@ -184,4 +186,9 @@ def serve(
     """Serve `app` with uvicorn until a signal, then drain as the module docstring says."""
     drain = Draining(app, is_readiness)
     config = uvicorn.Config(drain, **uvicorn_options)
-    DrainingServer(config, drain, settings).run()
+    server = DrainingServer(config, drain, settings)
+    # as uvicorn.run: a Ctrl-C, re-raised once the server has stopped, is no error to show
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    if not server.started:
+        sys.exit(STARTUP_FAILURE)
