@@ -220,8 +220,9 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from router.config import dev_mode, load_config
-    from router.server.app import RouterApp, build_router
+    from router.server.app import RouterApp, build_router, is_readiness
     from router.server.connections import uvicorn_options
+    from router.server.drain import ShutdownSettings, serve
     from router.server.factory import tune_gc
     from router.server.metrics import Metrics
     from router.supergraph.load import load_supergraph
@@ -259,6 +260,9 @@ def _serve(args: argparse.Namespace) -> int:
                 workers=args.workers,
                 log_level="warning",
                 access_log=False,
+                # uvicorn's own drain in each worker (no readiness 503, no queue taken first:
+                # its worker supervisor builds plain servers), bounded as router.yaml says
+                timeout_graceful_shutdown=max(1, round(config.shutdown_timeout)),
                 **uvicorn_options(config),
             )
         return 0
@@ -273,8 +277,15 @@ def _serve(args: argparse.Namespace) -> int:
     )
     print(f"router serving {supergraph_file} on http://{host}:{port}{config.path}", flush=True)
     tune_gc()
-    uvicorn.run(
-        app, host=host, port=port, log_level="warning", access_log=False, **uvicorn_options(config)
+    serve(
+        app,
+        is_readiness=is_readiness,
+        settings=ShutdownSettings(config.shutdown_delay, config.shutdown_timeout),
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        **uvicorn_options(config),
     )
     return 0
 

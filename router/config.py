@@ -27,8 +27,10 @@
     demand_control:    { enabled: true, mode: enforce | measure,
                          strategy: { static_estimated: { list_size: 10, max: 100000 } } }
     server:            { http: { header_read_timeout: 10s, body_read_timeout: 30s,
-                                 keep_alive_timeout: 5s } }   (read at start-up only;
-                         router/server/connections.py)
+                                 keep_alive_timeout: 5s },
+                         shutdown: { delay: 0s, timeout: 30s } }   (read at start-up only;
+                         router/server/connections.py; the drain on SIGTERM:
+                         router/server/drain.py)
     traffic_shaping:   { router: { deduplicate_requests: true, concurrency_limit: none,
                                    timeout: 30s },
                          all: { timeout: 30s, deduplicate_query: true,
@@ -171,6 +173,10 @@ class Config:
     body_read_timeout: float = 30.0
     """A request body must be whole this long after its head (ours; Apollo has none)."""
     keep_alive_timeout: float = 5.0
+    shutdown_delay: float = 0.0
+    """On SIGTERM, keep listening this long, readiness 503, before closing (a preStop sleep)."""
+    shutdown_timeout: float = 30.0
+    """On SIGTERM, wait at most this long for the connections in flight to finish."""
     router_timeout: float = 30.0
     """A whole GraphQL request (batch included) is answered by then, or gets 504."""
     concurrency_limit: int | None = None
@@ -357,7 +363,8 @@ def parse_config(
     if "http1_max_request_buf_size" in limits.raw:
         values["http1_max_request_buf_size"] = limits.size("http1_max_request_buf_size")
 
-    http = reader.section("server", {"http"}).section(
+    server = reader.section("server", {"http", "shutdown"})
+    http = server.section(
         "http", {"header_read_timeout", "body_read_timeout", "keep_alive_timeout"}
     )
     for key in ("header_read_timeout", "body_read_timeout", "keep_alive_timeout"):
@@ -365,6 +372,12 @@ def parse_config(
             values[key] = http.duration(key)
             if values[key] <= 0:
                 raise ConfigError(f"server.http.{key} must be longer than 0s")
+    shutdown = server.section("shutdown", {"delay", "timeout"})
+    for key in ("delay", "timeout"):
+        if key in shutdown.raw:
+            values[f"shutdown_{key}"] = shutdown.duration(key)
+            if values[f"shutdown_{key}"] < 0:
+                raise ConfigError(f"server.shutdown.{key} must be 0s or longer")
 
     shaping = reader.section("traffic_shaping", {"all", "subgraphs", "router"})
     router_shaping = shaping.section(

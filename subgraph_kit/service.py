@@ -1,4 +1,8 @@
-"""A service's settings, command line, and ASGI app (`/graphql` with GraphiQL, `/health`)."""
+"""A service's settings, command line, and ASGI app (`/graphql` with GraphiQL, `/health`).
+
+Served with the router's graceful drain (router/server/drain.py): on SIGTERM `/health` answers
+503 DRAINING, the requests in flight finish, then the process exits.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,6 @@ from typing import Any, TypeVar
 
 import orjson
 import strawberry
-import uvicorn
 from cross_web import HTTPException
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -24,6 +27,7 @@ from starlette.routing import Route
 from strawberry.asgi import GraphQL
 from strawberry.types.unset import UNSET
 
+from router.server.drain import ShutdownSettings, serve
 from subgraph_kit.caller import Caller
 
 
@@ -36,6 +40,10 @@ class ServiceSettings:
     database_url: str = "sqlite:///.data/service.sqlite3"
     seed: bool = True
     log_level: str = "info"
+    shutdown_delay: float = 0.0
+    """On SIGTERM, keep listening this long (`/health` 503) before closing (a preStop sleep)."""
+    shutdown_timeout: float = 30.0
+    """On SIGTERM, wait at most this long for the requests in flight to finish."""
 
 
 S = TypeVar("S", bound=ServiceSettings)
@@ -85,13 +93,33 @@ def service_parser(
         help=f"uvicorn's log level ({env_prefix}_LOG_LEVEL; default: {defaults.log_level})",
     )
     parser.add_argument(
+        "--shutdown-delay",
+        type=float,
+        default=float(env("SHUTDOWN_DELAY", defaults.shutdown_delay)),
+        help="seconds to keep listening after SIGTERM, /health answering 503 (a preStop sleep)",
+    )
+    parser.add_argument(
+        "--shutdown-timeout",
+        type=float,
+        default=float(env("SHUTDOWN_TIMEOUT", defaults.shutdown_timeout)),
+        help="seconds to wait after SIGTERM for the requests in flight to finish",
+    )
+    parser.add_argument(
         "--print-schema", action="store_true", help="print the subgraph SDL and exit"
     )
     return parser
 
 
 def common_settings(args: argparse.Namespace) -> dict[str, Any]:
-    names = ("host", "port", "database_url", "seed", "log_level")
+    names = (
+        "host",
+        "port",
+        "database_url",
+        "seed",
+        "log_level",
+        "shutdown_delay",
+        "shutdown_timeout",
+    )
     return {name: getattr(args, name) for name in names}
 
 
@@ -169,8 +197,10 @@ def service_main(
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
                 raise SystemExit(128 + signal.SIGPIPE) from None
             return
-        uvicorn.run(
+        serve(
             create_app(settings),
+            is_readiness=lambda scope: bool(scope["path"] == "/health"),
+            settings=ShutdownSettings(settings.shutdown_delay, settings.shutdown_timeout),
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level,

@@ -683,3 +683,15 @@ async def test_health_endpoints_answer_as_the_probes_expect(tmp_path: Path) -> N
             async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
                 response = await http.get("/health")
         assert (response.status_code, response.json().get("status")) == (200, HEALTH[module])
+
+
+def test_k8s_services_drain_within_their_grace_period() -> None:
+    """Each service keeps listening `shutdown_delay` seconds after SIGTERM while its pod leaves
+    the endpoints, then waits up to `shutdown_timeout` for its requests: Kubernetes must not
+    kill it before (router/server/drain.py)."""
+    for module in ("customer_subgraph", "order_subgraph"):
+        deployment, _, parsed = deployment_of(module)
+        settings = parsed.options
+        assert settings.shutdown_delay > 0, (module, "no time for the endpoints to update")
+        grace = deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+        assert grace > settings.shutdown_delay + settings.shutdown_timeout, (module, grace)

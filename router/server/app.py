@@ -8,7 +8,8 @@ Routes (the GraphQL path is `supergraph.path` in router.yaml, `/graphql` by defa
                      when `sandbox.enabled` (off by default, on with --dev)
     GET  /graphiql/static/NAME   GraphiQL's bundled assets (no internet needed), with GraphiQL;
                      gzip-compressed when the browser accepts it
-    GET  /health     {"status": "UP"}; `/health?ready` also asks every subgraph (503 if one is down)
+    GET  /health     {"status": "UP"}; `/health?ready` also asks every subgraph (503 if one is down;
+                     503 DRAINING once the process stops: router/server/drain.py)
     GET  /metrics    Prometheus text format
     OPTIONS          CORS preflight for allowed origins
 
@@ -839,6 +840,11 @@ class RouterApp:
             task = asyncio.ensure_future(router.close())
             _CLOSING.add(task)
             task.add_done_callback(_CLOSING.discard)
+
+
+def is_readiness(scope: dict[str, Any]) -> bool:
+    """Whether a request is the readiness check (`/health?ready`), as `_health` tells them."""
+    return bool(scope["path"] == "/health" and b"ready" in scope.get("query_string", b""))
 
 
 def _mtime(path: Path) -> int | None:
