@@ -389,9 +389,12 @@ def test_kustomization_lists_every_manifest_but_the_example_secret() -> None:
 def test_dockerfile_builds_the_project_as_a_non_root_user(image: str) -> None:
     dockerfile = dockerfiles()[image]
     assert dockerfile.all("FROM") == ["python:3.11-slim"]
-    # the router's image installs the router's distribution, a service's the demo services'
+    # the router's image installs the router's distribution, a service's the demo services' and
+    # the router's they depend on
     folder, install = (
-        (".", "pip install .") if image == "pyfederation/router" else ("demo", "pip install ./demo")
+        (".", "pip install .")
+        if image == "pyfederation/router"
+        else ("demo", "pip install . ./demo")
     )
     assert dockerfile.runs(install), f"the image runs `{install}`"
     # what that `pip install` needs: the metadata, the readme it names, and every package it ships

@@ -109,14 +109,14 @@ def test_the_demo_wheel_holds_the_services_and_not_the_router(wheels: dict[str, 
     assert {"customer_subgraph/schema.graphql", "order_subgraph/schema.graphql"} <= set(names)
     required = runtime_requirements(wheels["fedrouter_demo"])
     assert {"strawberry-graphql", "sqlalchemy", "aiosqlite", "asyncpg"} <= required
-    assert "fedrouter" not in required  # the services never import the router
+    assert "fedrouter" in required  # they serve with the router's drain
     scripts = entry_points(wheels["fedrouter_demo"])
     assert "customer-subgraph = customer_subgraph.__main__:main" in scripts
     assert "order-subgraph = order_subgraph.__main__:main" in scripts
 
 
-def clean_venv(path: Path, wheel: Path) -> Path:
-    """A new virtualenv with only `wheel` installed in it. Its dependencies are read from this
+def clean_venv(path: Path, *wheels: Path) -> Path:
+    """A new virtualenv with only `wheels` installed in it. Its dependencies are read from this
     environment's site-packages (a .pth line: no network), whose editable installs of this
     repository are not (the .pth files of a path added that way are never run)."""
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
@@ -132,7 +132,7 @@ def clean_venv(path: Path, wheel: Path) -> Path:
             "--quiet",
             "--no-deps",
             "--no-index",
-            str(wheel),
+            *map(str, wheels),
         ],
         check=True,
         timeout=300,
@@ -184,7 +184,7 @@ def test_the_router_installed_alone_has_its_commands_and_no_demo_service(
 
 
 def test_the_demo_services_install_on_their_own(wheels: dict[str, Path], tmp_path: Path) -> None:
-    bin_dir = clean_venv(tmp_path / "venv", wheels["fedrouter_demo"])
+    bin_dir = clean_venv(tmp_path / "venv", wheels["fedrouter_demo"], wheels["fedrouter"])
     for script, package in [
         ("customer-subgraph", "customer_subgraph"),
         ("order-subgraph", "order_subgraph"),
@@ -194,9 +194,6 @@ def test_the_demo_services_install_on_their_own(wheels: dict[str, Path], tmp_pat
         assert printed.stdout.strip() == (ROOT / package / "schema.graphql").read_text().strip()
         usage = run([bin_dir / script, "--help"], tmp_path)
         assert usage.stdout.startswith(f"usage: {script} "), usage.stdout
-    missing = run([bin_dir / "python", "-c", "import router"], tmp_path)
-    assert "No module named 'router'" in missing.stderr
-    assert not (bin_dir / "fedrouter").exists()
 
 
 def test_an_application_with_its_own_router_module_embeds_ours(tmp_path: Path) -> None:

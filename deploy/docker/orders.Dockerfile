@@ -14,13 +14,16 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin app
 
 WORKDIR /app
-# `pip install ./demo` builds the demo services' distribution (demo/pyproject.toml): its packages
-# sit beside demo/ at the repository's top level. No router in this image.
+# `pip install . ./demo` builds the demo services' distribution (demo/pyproject.toml), whose
+# packages sit beside demo/ at the repository's top level, and the router's it depends on (the
+# services serve with its drain on SIGTERM).
+COPY pyproject.toml README.md ./
+COPY router ./router
 COPY demo/pyproject.toml demo/README.md ./demo/
 COPY subgraph_kit ./subgraph_kit
 COPY customer_subgraph ./customer_subgraph
 COPY order_subgraph ./order_subgraph
-RUN pip install ./demo && rm -rf demo/build ./*.egg-info
+RUN pip install . ./demo && rm -rf build demo/build ./*.egg-info
 
 USER 10001:10001
 EXPOSE 4002
