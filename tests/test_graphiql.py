@@ -29,6 +29,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from router.authz import Identity
+from router.authz.identity import IncomingRequest
 from router.config import Config
 from router.router import Router
 from router.server.app import RouterApp
@@ -39,12 +41,21 @@ from router.server.graphiql import (
     graphiql_html,
     static_file,
 )
+from tests.support.auth import STAFF_IDENTITY
 from tests.support.fake_subgraphs import FakeSubgraphs
 from tests.support.faulty import serve_in_thread
 
 ROOT = Path(__file__).parents[1]
 RECIPE = ROOT / "tools" / "graphiql"
 SUPERGRAPH = (ROOT / "supergraph.graphql").read_text()
+
+
+def as_staff(request: IncomingRequest) -> Identity:
+    """Who uses the page in these tests: staff, as if GraphiQL's headers pane held a staff token
+    (the fields the page reads, `Customer.email` among them, are behind scopes)."""
+    return STAFF_IDENTITY
+
+
 QUERY = '{ customer(id: "1") { name } }'
 SCREENSHOT = Path(os.environ.get("GRAPHIQL_SCREENSHOT", ROOT / ".artifacts" / "graphiql-plan.png"))
 LAUNCH_ARGS = [
@@ -217,7 +228,9 @@ async def test_router_serves_the_assets_gzipped_when_accepted(
     import httpx
 
     app = RouterApp(
-        Router.from_sdl(SUPERGRAPH, FakeSubgraphs()), Config(introspection=True, sandbox=True)
+        Router.from_sdl(SUPERGRAPH, FakeSubgraphs()),
+        Config(introspection=True, sandbox=True),
+        identify=as_staff,
     )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://router") as client:
@@ -536,7 +549,9 @@ def _site(*, router_exposes: bool, page_asks: bool) -> tuple[GraphiQLSite, FakeS
     )
     router = Router.from_sdl(SUPERGRAPH, fake)
     app = RouterApp(
-        router, Config(introspection=True, sandbox=True, expose_query_plan=router_exposes)
+        router,
+        Config(introspection=True, sandbox=True, expose_query_plan=router_exposes),
+        identify=as_staff,
     )
     return GraphiQLSite(app, page_asks_for_plans=page_asks), fake
 
