@@ -30,6 +30,7 @@ import pytest
 
 from router.compose import compose_config
 from tests.conftest import fresh_postgres_database
+from tests.support.auth import jwt_yaml, staff_bearer
 from tests.support.nginx import Nginx, find_nginx, render
 from tests.support.replicas import Replica
 from tests.support.services import ROOT, free_port
@@ -143,6 +144,8 @@ def topology(
     monkeypatch.setenv("CUSTOMERS_ROUTING_URL", subgraph["CUSTOMERS"])
     monkeypatch.setenv("ORDERS_ROUTING_URL", subgraph["ORDERS"])
     supergraph.write_text(compose_config(ROOT / "supergraph.yaml"))
+    router_yaml = tmp_path / "router.yaml"  # verifies the writers' staff token
+    router_yaml.write_text(jwt_yaml())
     logs = tmp_path / "logs"
     logs.mkdir()
     customers = [
@@ -165,7 +168,7 @@ def topology(
         Replica(
             f"router-{n}",
             "router",
-            ["serve", "--supergraph", str(supergraph), "--no-reload"],
+            ["serve", "--config", str(router_yaml), "--supergraph", str(supergraph), "--no-reload"],
             logs,
             "/health?ready",
         )
@@ -212,7 +215,9 @@ async def test_a_rolling_restart_under_load_loses_no_write_and_fails_no_request(
     topology: Topology,
 ) -> None:
     limits = httpx.Limits(max_connections=READERS + WRITERS)
-    async with httpx.AsyncClient(base_url=topology.front, timeout=40, limits=limits) as http:
+    async with httpx.AsyncClient(
+        base_url=topology.front, timeout=40, limits=limits, headers=staff_bearer()
+    ) as http:
         customers = await http.post(
             "/graphql", json={"query": "{ customers(first: 2) { edges { node { id } } } }"}
         )
