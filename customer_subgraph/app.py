@@ -10,11 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
 from customer_subgraph import repository
-from customer_subgraph.db import metadata
+from customer_subgraph.migrations import MIGRATIONS
 from customer_subgraph.schema import make_context, schema
 from customer_subgraph.seed import DEMO_CUSTOMERS
 from customer_subgraph.settings import Settings
-from subgraph_kit.db import create_engine, create_schema
+from subgraph_kit.db import create_engine
+from subgraph_kit.migrations import prepare
 from subgraph_kit.service import service_app
 
 logger = logging.getLogger("customer_subgraph")
@@ -27,9 +28,14 @@ def create_app(settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url)
-        await create_schema(engine, metadata)
-        if settings.seed and (inserted := await repository.seed(engine, DEMO_CUSTOMERS)):
-            logger.info("seeded %d demo customers", inserted)
+
+        async def seed() -> None:
+            if inserted := await repository.seed(engine, DEMO_CUSTOMERS):
+                logger.info("seeded %d demo customers", inserted)
+
+        await prepare(
+            engine, MIGRATIONS, migrate=settings.migrate, seed=seed if settings.seed else None
+        )
         state["engine"] = app.state.engine = engine
         try:
             yield

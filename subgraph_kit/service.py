@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
+import logging
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -14,6 +16,7 @@ import strawberry
 import uvicorn
 from cross_web import HTTPException
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -21,6 +24,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 from strawberry.types.unset import UNSET
+
+from subgraph_kit.db import SchemaError, create_engine
+from subgraph_kit.migrations import Migrations, upgrade, upgrade_sql
 
 
 @dataclass(frozen=True)
@@ -31,6 +37,7 @@ class ServiceSettings:
     port: int = 4000
     database_url: str = "sqlite:///.data/service.sqlite3"
     seed: bool = True
+    migrate: bool = True  # upgrade the database at start-up; else only check it is up to date
     log_level: str = "info"
 
 
@@ -47,7 +54,8 @@ def service_parser(
 
     parser = argparse.ArgumentParser(
         prog=f"python -m {prog}",
-        description=f"Serve the {prog} (Strawberry, Federation 2) with uvicorn.",
+        description=f"Serve the {prog} (Strawberry, Federation 2) with uvicorn. "
+        f"`python -m {prog} migrate` upgrades its database and exits (see its --help).",
     )
     parser.add_argument("--host", default=env("HOST", defaults.host))
     parser.add_argument("--port", type=int, default=int(env("PORT", defaults.port)))
@@ -63,6 +71,14 @@ def service_parser(
         default=str(env("SEED", "1")).lower() not in ("0", "false", "no"),
         help="do not insert the demo data into an empty database",
     )
+    parser.add_argument(
+        "--no-migrate",
+        dest="migrate",
+        action="store_false",
+        default=str(env("MIGRATE", "1")).lower() not in ("0", "false", "no"),
+        help="do not upgrade the database's schema at start-up, only refuse to start unless it "
+        "is up to date (for deployments that run `migrate` once, before the service starts)",
+    )
     parser.add_argument("--log-level", default=env("LOG_LEVEL", defaults.log_level))
     parser.add_argument(
         "--print-schema", action="store_true", help="print the subgraph SDL and exit"
@@ -71,7 +87,7 @@ def service_parser(
 
 
 def common_settings(args: argparse.Namespace) -> dict[str, Any]:
-    names = ("host", "port", "database_url", "seed", "log_level")
+    names = ("host", "port", "database_url", "seed", "migrate", "log_level")
     return {name: getattr(args, name) for name in names}
 
 
@@ -127,14 +143,19 @@ def service_main(
     parse_args: Callable[[Sequence[str] | None, Mapping[str, str]], tuple[S, bool]],
     create_app: Callable[[S], Starlette],
     schema: strawberry.Schema,
+    migrations: Migrations,
 ) -> Callable[[Sequence[str] | None], None]:
-    """The `python -m <service>` entry point: serve with uvicorn, or print the SDL."""
+    """The `python -m <service>` entry point: serve with uvicorn, print the SDL, or `migrate`."""
 
     def main(argv: Sequence[str] | None = None) -> None:
+        argv = sys.argv[1:] if argv is None else list(argv)
+        if argv[:1] == ["migrate"]:
+            sys.exit(migrate_main(argv[1:], parse_args([], os.environ)[0], migrations))
         settings, print_schema = parse_args(argv, os.environ)
         if print_schema:
             sys.stdout.write(schema.as_str() + "\n")
             return
+        _log_to_stderr(settings.log_level)
         uvicorn.run(
             create_app(settings),
             host=settings.host,
@@ -143,3 +164,55 @@ def service_main(
         )
 
     return main
+
+
+def migrate_parser(service: str, defaults: ServiceSettings) -> argparse.ArgumentParser:
+    """The flags of `python -m <service> migrate`."""
+    parser = argparse.ArgumentParser(
+        prog=f"python -m {service} migrate",
+        description="Upgrade the service's database to this release's schema and exit (what "
+        "the service does at start-up unless started with --no-migrate). Safe to run while "
+        "replicas start: they take turns, and whoever comes second finds nothing to do.",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=defaults.database_url,
+        help="the database to upgrade (default: the service's own setting, from its "
+        "--database-url's environment variable)",
+    )
+    parser.add_argument(
+        "--sql",
+        action="store_true",
+        help="print the SQL that upgrades an empty database of this URL's kind, run nothing",
+    )
+    return parser
+
+
+def migrate_main(argv: Sequence[str], defaults: ServiceSettings, migrations: Migrations) -> int:
+    """`python -m <service> migrate`: upgrade the database once, as a deployment step."""
+    parser = migrate_parser(migrations.service, defaults)
+    args = parser.parse_args(argv)
+    if args.sql:
+        sys.stdout.write(upgrade_sql(args.database_url, migrations))
+        return 0
+    _log_to_stderr(defaults.log_level)
+
+    async def run() -> None:
+        engine = create_engine(args.database_url)
+        try:
+            await upgrade(engine, migrations)
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(run())
+    except (SchemaError, DBAPIError, OSError) as exc:
+        sys.stderr.write(f"error: {migrations.service} migrate: {exc}\n")
+        return 1
+    return 0
+
+
+def _log_to_stderr(level: str) -> None:
+    """The service's own log lines (the migration's outcome, the seeding) next to uvicorn's."""
+    logging.basicConfig(level=level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its summary is ours, in one line
