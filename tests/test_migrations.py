@@ -7,12 +7,14 @@ at once migrate it once; `--no-migrate`, `migrate` and `migrate --sql` as a depl
 from __future__ import annotations
 
 import asyncio
+import shutil
 import sqlite3
 import subprocess
 import sys
 import warnings
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ from typing import Any
 import asyncpg
 import pytest
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, MetaData, select, text
 from sqlalchemy.engine import make_url
@@ -64,6 +67,19 @@ async def another_database(database_url: str, request: pytest.FixtureRequest) ->
     if database_url.startswith("sqlite"):
         return database_url.replace(".sqlite3", "-other.sqlite3")
     return await fresh_postgres_database(request.getfixturevalue("postgres_server_url"))
+
+
+async def migrated_schema(
+    database_url: str, request: pytest.FixtureRequest, migrations: Migrations
+) -> list[tuple[Any, ...]]:
+    """The schema an empty database of this kind has once upgraded."""
+    migrated = create_engine(await another_database(database_url, request))
+    try:
+        await upgrade(migrated, migrations)
+        schema: list[tuple[Any, ...]] = await read(migrated, schema_of)
+        return schema
+    finally:
+        await migrated.dispose()
 
 
 # What a database holds, read from its catalogue (not through SQLAlchemy's reflection, which
@@ -169,10 +185,15 @@ async def make_previous_release_database(service: str, engine: AsyncEngine) -> N
     ddl = (CASES / "previous_release" / f"{service}.{engine.dialect.name}.sql").read_text()
     lines = [line for line in ddl.splitlines() if not line.startswith("--")]
     statements = [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
-    metadata = SERVICES[service].metadata
     async with engine.begin() as conn:
         for statement in statements:
             await conn.exec_driver_sql(statement)
+    await make_previous_release_rows(engine, service)
+
+
+async def make_previous_release_rows(engine: AsyncEngine, service: str = "orders") -> None:
+    metadata = SERVICES[service].metadata
+    async with engine.begin() as conn:
         for table, row in ROWS[service]:
             if table == "order_items":
                 row = {**row, "unit_price_cents": 500 if row["sku"] == "A" else 250}
@@ -193,12 +214,7 @@ async def test_a_database_of_the_previous_release_is_stamped_with_its_rows_kept(
     assert await read(engine, versions, migrations) == [HEAD]
     assert await read(engine, all_rows, migrations.metadata) == before
     assert await read(engine, differences, migrations.metadata, migrations) == []
-    migrated = create_engine(await another_database(database_url, request))
-    try:
-        await upgrade(migrated, migrations)
-        assert await read(engine, schema_of) == await read(migrated, schema_of)
-    finally:
-        await migrated.dispose()
+    assert await read(engine, schema_of) == await migrated_schema(database_url, request, migrations)
 
     # The service starts on it, serves the old rows and seeds nothing (the table is not empty).
     if service == "customers":
@@ -397,9 +413,62 @@ async def test_migrate_sql_prints_the_upgrade_and_runs_nothing(
         finally:
             await conn.close()
     assert await read(engine, versions, migrations) == [HEAD]
-    migrated = create_engine(await another_database(database_url, request))
-    try:
-        await upgrade(migrated, migrations)
-        assert await read(engine, schema_of) == await read(migrated, schema_of)
-    finally:
-        await migrated.dispose()
+    assert await read(engine, schema_of) == await migrated_schema(database_url, request, migrations)
+
+
+SECOND_REVISION = """
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # recreate="always": on SQLite the table is copied, the old one dropped, the copy renamed
+    with op.batch_alter_table("orders", recreate="always") as batch:
+        batch.add_column(sa.Column("note", sa.String(200), nullable=True))
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptsElsewhere(Migrations):
+    """The orders migrations, from a copy of its scripts with one more revision."""
+
+    location: str = ""
+
+    def config(self, **attributes: Any) -> Config:
+        config = Migrations.config(self, **attributes)
+        config.set_main_option("script_location", self.location)
+        return config
+
+
+async def test_a_batch_revision_keeps_the_rows_that_refer_to_the_copied_table(
+    database_url: str, engine: AsyncEngine, tmp_path: Path
+) -> None:
+    # Dropping the old `orders` with foreign keys on would cascade to its items: the SQLite
+    # upgrade runs with them off, and checks the references before it commits.
+    await upgrade(engine, ORDERS)
+    await make_previous_release_rows(engine)
+    before = await read(engine, all_rows, ORDERS.metadata)
+
+    scripts = tmp_path / "migrations"
+    shutil.copytree(ROOT / "order_subgraph" / "migrations", scripts)
+    (scripts / "versions" / "0002_note.py").write_text(SECOND_REVISION)
+    elsewhere = ScriptsElsewhere(
+        ORDERS.service, ORDERS.metadata, ORDERS.version_table, str(scripts)
+    )
+    assert await upgrade(engine, elsewhere) == Upgrade(HEAD, "0002", adopted=False)
+
+    assert await read(engine, all_rows, ORDERS.metadata) == before
+    assert len(before["order_items"]) == 2
+
+    def notes(conn: Connection) -> list[Any]:
+        return [row[0] for row in conn.exec_driver_sql("SELECT note FROM orders")]
+
+    assert await read(engine, notes) == [None]
+    async with engine.begin() as conn:  # and the reference still holds: items go with the order
+        await conn.exec_driver_sql("DELETE FROM orders")
+    assert await read(engine, all_rows, ORDERS.metadata) == {"orders": [], "order_items": []}
