@@ -1,5 +1,6 @@
-# Sourced by bin/run and bin/test: make .venv (Python 3.11+) and install the project into it,
-# again only when pyproject.toml has changed since the last install.
+# Sourced by bin/run and bin/test: make .venv (Python 3.11+) and install both distributions into
+# it, editable: the router (pyproject.toml, with the development tools) and the demo services
+# (demo/pyproject.toml); again only when either pyproject.toml has changed since the last install.
 find_python() {
   for candidate in ${PYTHON:-} python3.13 python3.12 python3.11 python3; do
     if command -v "$candidate" >/dev/null 2>&1 &&
@@ -17,11 +18,13 @@ if [ ! -x .venv/bin/python ]; then
   echo "creating .venv with $($python --version)"
   "$python" -m venv .venv
 fi
-stamp=".venv/.installed-$(.venv/bin/python -c 'import hashlib,sys; print(hashlib.sha256(open("pyproject.toml","rb").read()).hexdigest()[:16])')"
+stamp=".venv/.installed-$(cat pyproject.toml demo/pyproject.toml | .venv/bin/python -c 'import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest()[:16])')"
 if [ ! -f "$stamp" ]; then
   echo "installing the project and its dependencies into .venv"
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]' -e ./demo
+  # the one distribution before the router and the demo services were apart
+  .venv/bin/python -m pip uninstall --quiet --disable-pip-version-check -y pyfederation 2>/dev/null || true
   rm -f .venv/.installed-*
   touch "$stamp"
 fi

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -17,9 +18,14 @@ class Settings(ServiceSettings):
     database_url: str = "sqlite:///.data/customers.sqlite3"
 
 
+def build_parser(environ: Mapping[str, str] = os.environ) -> argparse.ArgumentParser:
+    """The service's flags, each defaulting to its `CUSTOMERS_*` environment variable."""
+    return service_parser("customer_subgraph", "CUSTOMERS", Settings(), environ)
+
+
 def parse_args(
     argv: Sequence[str] | None = None, environ: Mapping[str, str] = os.environ
 ) -> tuple[Settings, bool]:
     """The settings, and whether the caller asked only to print the schema."""
-    args = service_parser("customer_subgraph", "CUSTOMERS", Settings(), environ).parse_args(argv)
+    args = build_parser(environ).parse_args(argv)
     return Settings(**common_settings(args)), args.print_schema

@@ -1,9 +1,11 @@
-"""`python -m router`: serve a supergraph, print a query plan, or compose a supergraph.
+"""`fedrouter` (or `python -m router`): serve a supergraph, plan, compose, check, run the graph.
 
-python -m router serve   --supergraph supergraph.graphql [--host 127.0.0.1] [--port 4000]
-python -m router plan    --supergraph supergraph.graphql QUERY_FILE [--json]
-python -m router compose --config supergraph.yaml [--output supergraph.graphql]
-python -m router token   --sub 1 [--scope customers:email] [--keys .data/dev-keys]
+fedrouter serve   --supergraph supergraph.graphql [--host 127.0.0.1] [--port 4000]
+fedrouter plan    --supergraph supergraph.graphql QUERY_FILE [--json]
+fedrouter compose --config supergraph.yaml [--output supergraph.graphql]
+fedrouter check   --config supergraph.yaml [--baseline FILE|GIT_REF:PATH]
+fedrouter dev     [--config supergraph.yaml] [--in-process]
+fedrouter token   --sub 1 [--scope customers:email] [--keys .data/dev-keys]
 """
 
 from __future__ import annotations
@@ -21,43 +23,96 @@ from pathlib import Path
 from router.errors import RouterError
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m router", description=__doc__.split("\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True)
+def build_parser(prog: str = "python -m router") -> argparse.ArgumentParser:
+    """Every command and its flags, each with its help text (tests/test_cli.py walks them)."""
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="A GraphQL federation router: serve a supergraph, print query plans, "
+        "compose and check a graph, run it all in development.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = commands.add_parser("serve", help="serve the supergraph over HTTP")
-    serve.add_argument("--config", type=Path, help="router.yaml (Apollo Router style)")
-    serve.add_argument("--supergraph", type=Path, help="supergraph SDL (overrides supergraph.file)")
-    serve.add_argument("--host", help="overrides supergraph.listen")
-    serve.add_argument("--port", type=int, help="overrides supergraph.listen")
-    serve.add_argument("--log-level", default="info")
+    serve = commands.add_parser(
+        "serve",
+        help="serve the supergraph over HTTP",
+        description="Serve a supergraph over HTTP (GraphQL at supergraph.path, /health, "
+        "/metrics) in Apollo Router's production posture unless --dev or router.yaml says "
+        "otherwise.",
+    )
+    serve.add_argument("--config", type=Path, help="router.yaml (Apollo Router's sections)")
+    serve.add_argument(
+        "--supergraph", type=Path, help="supergraph SDL file (overrides supergraph.file)"
+    )
+    serve.add_argument("--host", help="address to listen on (overrides supergraph.listen)")
+    serve.add_argument("--port", type=int, help="port to listen on (overrides supergraph.listen)")
+    serve.add_argument(
+        "--log-level",
+        default="info",
+        type=str.lower,
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="the router's log level (default: info)",
+    )
     serve.add_argument(
         "--dev",
         action="store_true",
         help="development defaults: introspection and GraphiQL on, subgraph errors passed "
         "through, query plans exposed (without it: all off unless router.yaml says so)",
     )
-    serve.add_argument("--no-reload", action="store_true", help="do not watch the supergraph file")
+    serve.add_argument(
+        "--no-reload",
+        action="store_true",
+        help="do not watch the supergraph file and router.yaml for changes",
+    )
     serve.add_argument(
         "--workers",
         type=int,
         default=1,
-        help="worker processes (each a whole router, sharing the port)",
+        help="worker processes (each a whole router, sharing the port; default: 1)",
     )
 
-    plan = commands.add_parser("plan", help="print the query plan of an operation")
-    plan.add_argument("--supergraph", required=True, type=Path)
-    plan.add_argument("query_file", type=Path)
-    plan.add_argument("--operation-name")
+    plan = commands.add_parser(
+        "plan",
+        help="print the query plan of an operation",
+        description="Print the query plan the router would run for an operation, in Apollo's "
+        "text format or its JSON shape.",
+    )
+    plan.add_argument("--supergraph", required=True, type=Path, help="supergraph SDL file")
+    plan.add_argument("query_file", type=Path, help="file holding the operation (GraphQL)")
+    plan.add_argument("--operation-name", help="which operation of the file, when it holds several")
     plan.add_argument("--json", action="store_true", help="Apollo's JSON shape instead of text")
 
-    compose = commands.add_parser("compose", help="compose supergraph.yaml into a supergraph SDL")
-    compose.add_argument("--config", required=True, type=Path)
-    compose.add_argument("--output", type=Path)
+    compose = commands.add_parser(
+        "compose",
+        help="compose supergraph.yaml into a supergraph SDL",
+        description="Compose the subgraphs a supergraph.yaml lists (rover's format) into a "
+        "supergraph SDL; composition hints are printed to stderr as `warning [CODE]`.",
+    )
+    compose.add_argument(
+        "--config", required=True, type=Path, help="supergraph.yaml (rover's format)"
+    )
+    compose.add_argument(
+        "--output", type=Path, help="file to write the supergraph to (default: stdout)"
+    )
 
-    dev = commands.add_parser("dev", help="run the subgraphs and the router, reloading on change")
-    dev.add_argument("--config", type=Path, default=Path("supergraph.yaml"))
-    dev.add_argument("--port", type=int, default=int(os.environ.get("ROUTER_PORT", 4000)))
+    dev = commands.add_parser(
+        "dev",
+        help="run the subgraphs and the router, reloading on change",
+        description="Run the whole graph on this machine: each subgraph package and the "
+        "router, re-composing on a schema change and restarting a service whose code "
+        "changed; Ctrl-C stops everything.",
+    )
+    dev.add_argument(
+        "--config",
+        type=Path,
+        default=Path("supergraph.yaml"),
+        help="supergraph.yaml listing the subgraphs (default: supergraph.yaml)",
+    )
+    dev.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("ROUTER_PORT", 4000)),
+        help="the router's port (default: $ROUTER_PORT or 4000)",
+    )
     dev.add_argument("--in-process", action="store_true", help="run the services inside the router")
 
     token = commands.add_parser(
@@ -67,13 +122,31 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--sub", required=True, help="the subject: a customer id")
     token.add_argument("--scope", action="append", default=[], help="a scope (repeatable)")
     token.add_argument("--hours", type=float, default=8.0, help="lifetime (8 hours)")
-    token.add_argument("--keys", type=Path, default=Path(".data/dev-keys"))
+    token.add_argument(
+        "--keys",
+        type=Path,
+        default=Path(".data/dev-keys"),
+        help="folder of the development key and its JWKS (default: .data/dev-keys)",
+    )
 
-    check = commands.add_parser("check", help="fail when the graph or its files are not right")
-    check.add_argument("--config", required=True, type=Path)
-    check.add_argument("--supergraph", type=Path, default=Path("supergraph.graphql"))
+    check = commands.add_parser(
+        "check",
+        help="fail when the graph or its files are not right",
+        description="Fail (exit 1) when the subgraphs do not compose, the supergraph file is "
+        "stale, a schema file differs from its code, or the API has a breaking change.",
+    )
     check.add_argument(
-        "--baseline", help="supergraph to compare the API with (file or GIT_REF:PATH)"
+        "--config", required=True, type=Path, help="supergraph.yaml (rover's format)"
+    )
+    check.add_argument(
+        "--supergraph",
+        type=Path,
+        default=Path("supergraph.graphql"),
+        help="the committed supergraph, which must be current (default: supergraph.graphql)",
+    )
+    check.add_argument(
+        "--baseline",
+        help="supergraph to compare the API with (file or GIT_REF:PATH; default: --supergraph)",
     )
     check.add_argument(
         "--accept-breaking", action="store_true", help="report breaking changes without failing"
@@ -86,27 +159,24 @@ def main(argv: list[str] | None = None) -> int:
         help="command printing a subgraph's SDL from its code (default for Python packages: "
         "python -m PACKAGE --print-schema)",
     )
-    check.add_argument("--format", choices=["text", "json"], default="text")
+    check.add_argument(
+        "--format", choices=["text", "json"], default="text", help="output (default: text)"
+    )
+    return parser
 
+
+def script() -> int:
+    """The `fedrouter` console script: the same commands as `python -m router`."""
+    return main(prog="fedrouter")
+
+
+def main(argv: list[str] | None = None, prog: str = "python -m router") -> int:
+    parser = build_parser(prog)
     args = parser.parse_args(argv)
     try:
-        if args.command == "serve":
-            return _serve(args)
-        if args.command == "plan":
-            return _plan(args)
-        if args.command == "check":
-            return _check(args)
-        if args.command == "token":
-            from router.authentication.development import DevelopmentKeys
-
-            keys = DevelopmentKeys(args.keys)
-            print(keys.token(args.sub, args.scope, lifetime=args.hours * 3600))
-            return 0
-        if args.command == "dev":
-            from router.dev import run_dev
-
-            return run_dev(args.config, args.port, in_process=args.in_process)
-        return _compose(args)
+        status = _run(args)
+        sys.stdout.flush()  # a closed pipe fails here, not in the interpreter's last flush
+        return status
     except RouterError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -115,6 +185,26 @@ def main(argv: list[str] | None = None) -> int:
         # and keep the interpreter's last flush of stdout from failing again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 128 + signal.SIGPIPE
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "serve":
+        return _serve(args)
+    if args.command == "plan":
+        return _plan(args)
+    if args.command == "check":
+        return _check(args)
+    if args.command == "token":
+        from router.authentication.development import DevelopmentKeys
+
+        keys = DevelopmentKeys(args.keys)
+        print(keys.token(args.sub, args.scope, lifetime=args.hours * 3600))
+        return 0
+    if args.command == "dev":
+        from router.dev import run_dev
+
+        return run_dev(args.config, args.port, in_process=args.in_process)
+    return _compose(args)
 
 
 def _read(path: Path) -> str:

@@ -178,7 +178,11 @@ def _processes(
                 broken.discard(subgraph.name)
                 _export_schema(subgraph, env)
             _recompose_if_changed(watched, config_path, supergraph_file)
-        say("a process stopped; stopping the others")
+        for name, process in processes.items():
+            if process.poll() is not None and name not in broken:
+                say(
+                    f"error: {name} stopped (exit status {process.returncode}); stopping the others"
+                )
         return 1
     except KeyboardInterrupt:
         say("stopping ...")
@@ -187,9 +191,14 @@ def _processes(
         for process in reversed(processes.values()):
             if process.poll() is None:
                 process.send_signal(signal.SIGINT)
-        for process in processes.values():
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        for name, process in processes.items():
+            try:
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:  # it did not shut down in time: stopped for good
+                say(f"{name} did not stop within 10 s: killing it")
+                process.kill()
+                process.wait()
 
 
 def _start(

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -52,24 +53,41 @@ def service_parser(
     def env(name: str, default: object) -> Any:
         return environ.get(f"{env_prefix}_{name}", default)
 
+    script = os.path.basename(sys.argv[0])  # the console script (customer-subgraph), if it is one
     parser = argparse.ArgumentParser(
-        prog=f"python -m {prog}",
-        description=f"Serve the {prog} (Strawberry, Federation 2) with uvicorn. "
-        f"`python -m {prog} migrate` upgrades its database and exits (see its --help).",
+        prog=script if script.replace("-", "_") == prog else f"python -m {prog}",
+        description=f"Serve the {prog} (Strawberry, Federation 2) with uvicorn. Every flag "
+        f"defaults to its {env_prefix}_* environment variable. `{prog} migrate` upgrades its "
+        "database and exits (see its --help).",
     )
-    parser.add_argument("--host", default=env("HOST", defaults.host))
-    parser.add_argument("--port", type=int, default=int(env("PORT", defaults.port)))
+    parser.add_argument(
+        "--host",
+        default=env("HOST", defaults.host),
+        help=f"address to listen on ({env_prefix}_HOST; default: {defaults.host})",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(env("PORT", defaults.port)),
+        help=f"port to listen on ({env_prefix}_PORT; default: {defaults.port})",
+    )
     parser.add_argument(
         "--database-url",
         default=env("DATABASE_URL", defaults.database_url),
-        help="sqlite:///path/to/file.sqlite3 (default) or postgresql://user:pass@host/db",
+        help=f"sqlite:///path/to/file.sqlite3 or postgresql://user:pass@host/db "
+        f"({env_prefix}_DATABASE_URL; default: {defaults.database_url})",
     )
     parser.add_argument(
         "--no-seed",
         dest="seed",
         action="store_false",
         default=str(env("SEED", "1")).lower() not in ("0", "false", "no"),
-        help="do not insert the demo data into an empty database",
+        help=f"do not insert the demo data into an empty database ({env_prefix}_SEED=0)",
+    )
+    parser.add_argument(
+        "--log-level",
+        default=env("LOG_LEVEL", defaults.log_level),
+        help=f"uvicorn's log level ({env_prefix}_LOG_LEVEL; default: {defaults.log_level})",
     )
     parser.add_argument(
         "--no-migrate",
@@ -77,9 +95,9 @@ def service_parser(
         action="store_false",
         default=str(env("MIGRATE", "1")).lower() not in ("0", "false", "no"),
         help="do not upgrade the database's schema at start-up, only refuse to start unless it "
-        "is up to date (for deployments that run `migrate` once, before the service starts)",
+        "is up to date (for deployments that run `migrate` once, before the service starts; "
+        f"{env_prefix}_MIGRATE=0)",
     )
-    parser.add_argument("--log-level", default=env("LOG_LEVEL", defaults.log_level))
     parser.add_argument(
         "--print-schema", action="store_true", help="print the subgraph SDL and exit"
     )
@@ -153,7 +171,12 @@ def service_main(
             sys.exit(migrate_main(argv[1:], parse_args([], os.environ)[0], migrations))
         settings, print_schema = parse_args(argv, os.environ)
         if print_schema:
-            sys.stdout.write(schema.as_str() + "\n")
+            try:
+                sys.stdout.write(schema.as_str() + "\n")
+                sys.stdout.flush()
+            except BrokenPipeError:  # `--print-schema | head`: quiet, SIGPIPE's status
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                raise SystemExit(128 + signal.SIGPIPE) from None
             return
         _log_to_stderr(settings.log_level)
         uvicorn.run(
@@ -168,8 +191,9 @@ def service_main(
 
 def migrate_parser(service: str, defaults: ServiceSettings) -> argparse.ArgumentParser:
     """The flags of `python -m <service> migrate`."""
+    script = os.path.basename(sys.argv[0])  # the console script (customer-subgraph), if it is one
     parser = argparse.ArgumentParser(
-        prog=f"python -m {service} migrate",
+        prog=f"{script if script.replace('-', '_') == service else f'python -m {service}'} migrate",
         description="Upgrade the service's database to this release's schema and exit (what "
         "the service does at start-up unless started with --no-migrate). Safe to run while "
         "replicas start: they take turns, and whoever comes second finds nothing to do.",

@@ -400,12 +400,24 @@ def test_kustomization_lists_every_manifest_but_the_example_secret() -> None:
 def test_dockerfile_builds_the_project_as_a_non_root_user(image: str) -> None:
     dockerfile = dockerfiles()[image]
     assert dockerfile.all("FROM") == ["python:3.11-slim"]
-    assert dockerfile.runs("pip install ."), "the project is installed with `pip install .`"
-    # what `pip install .` needs: the metadata, the readme it names, and every package it ships
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    packages = {p.rstrip("*") for p in project["tool"]["setuptools"]["packages"]["find"]["include"]}
+    # the router's image installs the router's distribution, a service's the demo services'
+    folder, install = (
+        (".", "pip install .") if image == "pyfederation/router" else ("demo", "pip install ./demo")
+    )
+    assert dockerfile.runs(install), f"the image runs `{install}`"
+    # what that `pip install` needs: the metadata, the readme it names, and every package it ships
+    project = tomllib.loads((ROOT / folder / "pyproject.toml").read_text())
+    setuptools = project["tool"]["setuptools"]
+    if image == "pyfederation/router":
+        packages = {p.rstrip("*") for p in setuptools["packages"]["find"]["include"]}
+    else:  # the demo services' packages sit one folder up, at the repository's top level
+        assert setuptools["package-dir"] == {"": ".."}
+        packages = {p.split(".")[0] for p in setuptools["packages"]}  # subpackages come along
+    metadata = {f"{folder}/pyproject.toml", f"{folder}/{project['project']['readme']}"}
     copied = set(dockerfile.copied())
-    assert {"pyproject.toml", project["project"]["readme"], *packages} <= copied
+    assert {m.removeprefix("./") for m in metadata} | packages <= copied
+    if image == "pyfederation/router":
+        assert not {"customer_subgraph", "order_subgraph", "subgraph_kit"} & copied
     assert all((ROOT / source).exists() for source in copied), copied
     # the last USER is numeric (Kubernetes' runAsNonRoot can check it) and not root
     user = dockerfile.last("USER").split(":")[0]
@@ -444,6 +456,9 @@ def test_router_image_composes_its_supergraph_for_the_build_args(
     workdir = PurePosixPath(dockerfile.last("WORKDIR"))
     assert workdir / str(parsed.options.config) == workdir / "supergraph.yaml"
     assert "supergraph.yaml" in dockerfile.copied()
+    # with the schema files it names (the files alone: the services' code is not in this image)
+    schema_files = {str(s.file.relative_to(ROOT)) for s in load_config(SUPERGRAPH_YAML).subgraphs}
+    assert schema_files <= set(dockerfile.copied())
     # the RUN writes the very file the CMD serves
     served = parse_command(dockerfile.command(), {}, "router.Dockerfile CMD").options.supergraph
     assert parsed.options.output == served

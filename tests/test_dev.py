@@ -74,10 +74,15 @@ def test_dev_runs_the_system_and_stops_it(tmp_path: Path) -> None:
         assert graphiql.status_code == 200 and "<html" in graphiql.text.lower()
         while time.monotonic() < deadline and not any("[dev] GraphiQL:" in x for x in lines):
             time.sleep(0.1)
+        started = children(process.pid)
+        assert len(started) == 3  # the two services and the router
+        # each in a process group of its own, so the terminal's Ctrl-C reaches dev alone
+        assert all(os.getpgid(pid) == pid != process.pid for pid in started)
     finally:
         os.killpg(process.pid, signal.SIGINT)  # Ctrl-C in the terminal
         process.wait(timeout=30)
         reader.join(timeout=10)
+    assert not [pid for pid in started if Path(f"/proc/{pid}").exists()]  # every child is gone
     output = "".join(lines)
     assert "[dev] GraphiQL: http://127.0.0.1:" in output
     assert "Traceback" not in output  # each child is stopped once, by dev, not by the terminal
@@ -86,6 +91,49 @@ def test_dev_runs_the_system_and_stops_it(tmp_path: Path) -> None:
     for port in ports:  # everything it started is gone
         with socket.socket() as sock:
             assert sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def children(pid: int) -> list[int]:
+    """The processes `pid` started (Linux: /proc/PID/task/PID/children)."""
+    text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    return [int(child) for child in text.split()]
+
+
+def test_dev_names_a_child_that_stops_and_stops_the_others(tmp_path: Path) -> None:
+    ports = [free_port(), free_port(), free_port()]
+    config = dev_config(tmp_path, ports[0], ports[1])
+    process = subprocess.Popen(
+        [sys.executable, "-m", "router", "dev", "--config", str(config), "--port", str(ports[2])],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    assert process.stdout is not None
+    try:
+        for line in process.stdout:
+            lines.append(line)
+            if "[dev] the system is up" in line:
+                break
+        (orders,) = [
+            pid
+            for pid in children(process.pid)
+            if "order_subgraph" in Path(f"/proc/{pid}/cmdline").read_text()
+        ]
+        others = [pid for pid in children(process.pid) if pid != orders]
+        os.kill(orders, signal.SIGKILL)  # the orders service dies on its own
+        lines += process.stdout.readlines()
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    output = "".join(lines)
+    assert "[dev] error: orders stopped (exit status -9); stopping the others" in output
+    assert process.returncode == 1
+    assert not [pid for pid in others if Path(f"/proc/{pid}").exists()]
+    assert "Traceback" not in output
 
 
 def test_dev_stopped_with_sigterm_stops_its_children(tmp_path: Path) -> None:

@@ -13,13 +13,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin app
 
 WORKDIR /app
-# `pip install .` builds the one distribution of the repository: its metadata and all its packages.
-COPY pyproject.toml README.md ./
+# `pip install ./demo` builds the demo services' distribution (demo/pyproject.toml): its packages
+# sit beside demo/ at the repository's top level. No router in this image.
+COPY demo/pyproject.toml demo/README.md ./demo/
 COPY subgraph_kit ./subgraph_kit
 COPY customer_subgraph ./customer_subgraph
 COPY order_subgraph ./order_subgraph
-COPY router ./router
-RUN pip install . && rm -rf build ./*.egg-info
+RUN pip install ./demo && rm -rf demo/build ./*.egg-info
 
 USER 10001:10001
 EXPOSE 4001

@@ -20,17 +20,17 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin app
 
 WORKDIR /app
-# `pip install .` builds the one distribution of the repository: its metadata and all its packages.
+# `pip install .` builds the router's distribution (pyproject.toml): the router and the composer,
+# no demo service.
 COPY pyproject.toml README.md ./
-COPY subgraph_kit ./subgraph_kit
-COPY customer_subgraph ./customer_subgraph
-COPY order_subgraph ./order_subgraph
 COPY router ./router
 RUN pip install . && rm -rf build ./*.egg-info
 
-# supergraph.yaml names the subgraph schemas by path (./customer_subgraph/schema.graphql, ...),
-# copied above with their packages.
+# supergraph.yaml names the subgraph schemas by path (./customer_subgraph/schema.graphql, ...):
+# the schema files only, not the services' code.
 COPY supergraph.yaml ./
+COPY customer_subgraph/schema.graphql ./customer_subgraph/
+COPY order_subgraph/schema.graphql ./order_subgraph/
 ARG CUSTOMERS_ROUTING_URL=http://customers:4001/graphql
 ARG ORDERS_ROUTING_URL=http://orders:4002/graphql
 RUN python -m router compose --config supergraph.yaml --output /app/supergraph.graphql \
