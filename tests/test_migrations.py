@@ -427,8 +427,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # recreate="always": on SQLite the table is copied, the old one dropped, the copy renamed
-    with op.batch_alter_table("orders", recreate="always") as batch:
+    # on SQLite the table is copied, the old one dropped, the copy renamed (PostgreSQL: ALTER)
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    with op.batch_alter_table("orders", recreate="always" if sqlite else "auto") as batch:
         batch.add_column(sa.Column("note", sa.String(200), nullable=True))
 """
 
