@@ -238,7 +238,15 @@ def _stop_group(pid: int, grace: float, proc: subprocess.Popen[bytes] | None = N
             proc.wait(timeout=2)
 
 
+PORT_RANGE: list[int] = []
+"""--port-base: the ports to take servers' ports from, in order (empty: any free port)."""
+
+
 def free_port() -> int:
+    while PORT_RANGE:
+        port = PORT_RANGE.pop(0)
+        if port_is_free(port):
+            return port
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -1004,7 +1012,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="also run the router with `--workers N` on both cores (shared with wrk and the "
         "subgraphs), to see how it scales; its rows say 'router ×N workers'",
     )
+    parser.add_argument(
+        "--port-base",
+        type=int,
+        metavar="P",
+        help="servers on ports P, P+1, ... (P+99 at most; default: any free port)",
+    )
     args = parser.parse_args(argv)
+    if args.port_base is not None:
+        PORT_RANGE[:] = range(args.port_base, args.port_base + 100)
     args.duration = args.duration or (5.0 if args.quick else 30.0)
     args.warmup = args.warmup if args.warmup is not None else (2.0 if args.quick else 10.0)
     if args.connections < 1 or args.duration < 1 or args.warmup < 1:

@@ -3,13 +3,14 @@
     .venv/bin/python bench/hostile.py [--timeout 30] [--only NAME ...] [--slowloris-seconds 20]
 
 Starts the real customers and orders services (fresh SQLite files, 60 extra orders) and
-`python -m router serve` in front of them (one process, router.yaml defaults), then sends each
-hostile request of issue #10 in turn. For each case it reads the router's CPU time before and
-after (/proc/PID/task/*/schedstat, summed over its threads: nanoseconds, where /proc/PID/stat's
-utime+stime only has 10 ms ticks), its RSS after, and, from a separate process, polls
-`GET /health` every 100 ms (each poll a new connection, answered within 1 s or counted as
-missed). A case that gets no answer within `--timeout` s, or after which /health does not
-answer, kills the router and starts it again; the table says so.
+`python -m router serve` in front of them (one process, router.yaml defaults with JWT from a
+development key; every request carries a staff token, so authorization removes nothing), then
+sends each hostile request of issue #10 in turn. For each case it reads the router's CPU time
+before and after (/proc/PID/task/*/schedstat, summed over its threads: nanoseconds, where
+/proc/PID/stat's utime+stime only has 10 ms ticks), its RSS after, and, from a separate
+process, polls `GET /health` every 100 ms (each poll a new connection, answered within 1 s or
+counted as missed). A case that gets no answer within `--timeout` s, or after which /health
+does not answer, kills the router and starts it again; the table says so.
 
 Prints a markdown table: case, HTTP status(es), error code(s), router CPU ms (per request for
 the cases that send many), RSS MB after, /health answered/polled, and for the hostile
@@ -45,6 +46,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.workload2 import pin, seed_orders  # noqa: E402
+from tests.support.auth import STAFF_HEADERS, jwt_yaml, staff_bearer  # noqa: E402
+
+AUTH = staff_bearer()
+"""Every request to the router is a staff member's (nothing removed by authorization: the
+whole operation reaches planning and the services), unless a case says otherwise."""
 from tests.support.services import ServiceProcess  # noqa: E402
 
 REFUSAL_BUDGET_MS = 50.0
@@ -137,9 +143,14 @@ class System:
         sdl = sdl.replace("http://127.0.0.1:4001/graphql", f"{self.customers.url}/graphql")
         sdl = sdl.replace("http://127.0.0.1:4002/graphql", f"{self.orders.url}/graphql")
         (folder / "supergraph.graphql").write_text(sdl)
+        (folder / "router.yaml").write_text(jwt_yaml())  # JWT and claim headers, else defaults
         self.router = ServiceProcess(
             "router",
-            ["--supergraph", str(folder / "supergraph.graphql"), "--log-level", "warning"],
+            [
+                *("--supergraph", str(folder / "supergraph.graphql")),
+                *("--config", str(folder / "router.yaml")),
+                *("--log-level", "warning"),
+            ],
             subcommand=["serve"],
             prefix=pin("0"),
         ).start()
@@ -392,6 +403,7 @@ async def empty_selections(
     written = await client.post(
         f"{system.customers.url}/graphql",
         json={"query": "{ customers(first: 100) { edges { node { email } } } }"},
+        headers=STAFF_HEADERS,
     )
     emails = [e["node"]["email"] for e in written.json()["data"]["customers"]["edges"]]
     after = await order_one_status(client, system)
@@ -403,7 +415,9 @@ async def empty_selections(
 
 async def order_one_status(client: httpx.AsyncClient, system: System) -> str:
     answer = await client.post(
-        f"{system.orders.url}/graphql", json={"query": '{ order(id: "1") { status } }'}
+        f"{system.orders.url}/graphql",
+        json={"query": '{ order(id: "1") { status } }'},
+        headers=STAFF_HEADERS,
     )
     return str(answer.json()["data"]["order"]["status"])
 
@@ -503,7 +517,7 @@ async def thundering_herd(
             started = time.monotonic()
             try:
                 async with session.post(
-                    system.url, data=body, headers={"content-type": "application/json"}
+                    system.url, data=body, headers={"content-type": "application/json", **AUTH}
                 ) as response:
                     payload = await response.read()
                     outcome.add(response.status, payload)
@@ -664,7 +678,7 @@ async def run_case(
     before = cpu_ms(pid)
     rss_before = rss_mb(pid)
     outcome = Outcome()
-    async with httpx.AsyncClient(timeout=args.timeout) as client:
+    async with httpx.AsyncClient(timeout=args.timeout, headers=AUTH) as client:
         try:
             # each request has the client timeout; the case as a whole a generous bound
             await asyncio.wait_for(case.run(system, client, args, outcome), 1200)
@@ -726,7 +740,7 @@ async def main() -> None:
         poller.stop()
         system.stop()
     print(
-        f"\nrouter: python -m router serve (router.yaml defaults), real services on SQLite; "
+        f"\nrouter: python -m router serve (router.yaml defaults, JWT with a development key; requests carry a staff token), real services on SQLite; "
         f"client timeout {args.timeout:g} s; /health polled every 100 ms from another process, "
         "each poll answered within 1 s or missed; "
         f"CPU is the router's, less {POLL_COST_MS[0]:.2f} ms per answered poll (their cost at idle)\n"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,12 +43,17 @@ HEADER = "| scenario | requests/s | p50 ms | p99 ms | requests | errors |\n|---|
 
 
 async def _load(
-    url: str, payload: bytes, check: Callable[[Any], bool], concurrency: int, seconds: float
+    url: str,
+    payload: bytes,
+    check: Callable[[Any], bool],
+    concurrency: int,
+    seconds: float,
+    extra: Mapping[str, str] | None = None,
 ) -> tuple[int, int, list[float]]:
     latencies: list[float] = []
     errors = 0
     deadline = time.perf_counter() + seconds
-    headers = {"content-type": "application/json"}
+    headers = {"content-type": "application/json", **(extra or {})}
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
 
         async def worker() -> None:
@@ -77,16 +82,19 @@ async def measure(
     concurrency: int,
     seconds: float,
     warmup: float,
+    headers: Mapping[str, str] | None = None,
 ) -> Measured:
+    """`headers` go with every request (an Authorization header, say)."""
     payload = orjson.dumps(body)
+    sent = {"content-type": "application/json", **(headers or {})}
     async with (
         aiohttp.ClientSession() as session,
-        session.post(url, data=payload, headers={"content-type": "application/json"}) as response,
+        session.post(url, data=payload, headers=sent) as response,
     ):
         first = orjson.loads(await response.read())
     if not check(first):
         raise SystemExit(f"{name}: wrong answer before load: {orjson.dumps(first)[:500]!r}")
-    await _load(url, payload, check, concurrency, warmup)
+    await _load(url, payload, check, concurrency, warmup, headers)
     started = time.perf_counter()
-    requests, errors, latencies = await _load(url, payload, check, concurrency, seconds)
+    requests, errors, latencies = await _load(url, payload, check, concurrency, seconds, headers)
     return Measured(name, requests, errors, time.perf_counter() - started, latencies)

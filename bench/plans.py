@@ -13,10 +13,15 @@ AUDIT_DIR (a checkout with its npm dependencies installed) and stopped at the en
 
 Both plans are counted from their JSON (Apollo's serialised shape, which ours follows):
 fetches = the Fetch nodes (both branches of a condition counted); chain = fetches that must run
-one after the other (Sequence adds, Parallel and Condition take the longest). One table per
-suite, `MORE` where ours makes more fetches than Apollo's, `fewer` where it makes fewer,
-`longer chain` where it makes as many but more of them wait for each other, then a summary
-(with how many of our plans print exactly as Apollo's). `--out` also writes the tables as Markdown. Traffic stays on 127.0.0.1.
+one after the other (Sequence adds, Parallel and Condition take the longest); requests = the
+subgraph requests the plan sends at most: Apollo's, one per Fetch node (Apollo Gateway sends
+each alone); ours, with the entity fetches that start together to one subgraph sent as one
+request, as our router does by default (`traffic_shaping.all.batch_entity_fetches`; counted by
+`router.execute.batching.requests`). One table per suite, `MORE` where ours sends more requests
+than Apollo's, `fewer` where it sends fewer, `longer chain` where it sends as many but more of
+its fetches wait for each other; then a summary per suite (with how many of our plans print
+exactly as Apollo's) and the suites where ours sends more requests in all. `--out` also writes
+the tables as Markdown. Traffic stays on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from typing import Any
 
 from bench.gateways import CACHE, WORKLOAD, BenchError, ensure_node, npm_install, say
 from router.compose import compose_config
+from router.execute.batching import requests
 from router.router import Router
 
 PLANNER_DIR = CACHE / "apollo-planner"
@@ -83,10 +89,16 @@ console.log(JSON.stringify(out));
 
 @dataclass(frozen=True, slots=True)
 class Count:
-    """One plan's size: its Fetch nodes, and the longest chain of dependent fetches."""
+    """One plan's size: its Fetch nodes, the longest chain of dependent fetches, and the
+    subgraph requests it sends (None: one per Fetch node)."""
 
     fetches: int
     chain: int
+    batched: int | None = None
+
+    @property
+    def requests(self) -> int:
+        return self.fetches if self.batched is None else self.batched
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +162,9 @@ def ours(sdl: str, queries: list[str]) -> list[Planned]:
             except Exception as exc:  # reported in the table
                 results.append(Planned(f"{type(exc).__name__}: {exc}"))
                 continue
-            results.append(Planned(count(plan.to_json().get("node")), plan.print()))
+            counted = count(plan.to_json().get("node"))
+            counted = Count(counted.fetches, counted.chain, requests(plan.node))
+            results.append(Planned(counted, plan.print()))
         return results
     finally:
         asyncio.run(router.close())
@@ -255,8 +269,8 @@ def compare(node: str, sdl: str, queries: list[str]) -> list[Row]:
 def flag(row: Row) -> str:
     if isinstance(row.ours, str) or isinstance(row.apollo, str):
         return "error" if isinstance(row.ours, str) else "Apollo error"
-    if row.ours.fetches != row.apollo.fetches:
-        return "MORE" if row.ours.fetches > row.apollo.fetches else "fewer"
+    if row.ours.requests != row.apollo.requests:
+        return "MORE" if row.ours.requests > row.apollo.requests else "fewer"
     return "longer chain" if row.ours.chain > row.apollo.chain else ""
 
 
@@ -264,28 +278,30 @@ def table(name: str, rows: list[Row]) -> str:
     lines = [
         f"### {name}",
         "",
-        "| # | query | fetches ours | fetches Apollo | chain ours | chain Apollo | |",
-        "|---|---|---|---|---|---|---|",
+        "| # | query | fetches ours | fetches Apollo | requests ours | requests Apollo "
+        "| chain ours | chain Apollo | |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for index, row in enumerate(rows, start=1):
         cells = [_cells(row.ours), _cells(row.apollo)]
         lines.append(
             f"| {index} | `{_one_line(row.query)}` | {cells[0][0]} | {cells[1][0]} "
-            f"| {cells[0][1]} | {cells[1][1]} | {flag(row)} |"
+            f"| {cells[0][2]} | {cells[1][2]} | {cells[0][1]} | {cells[1][1]} | {flag(row)} |"
         )
         for who, result in (("ours", row.ours), ("Apollo", row.apollo)):
             if isinstance(result, str):
-                lines.append(f"|   | {who}: {_one_line(result, 200)} | | | | | |")
+                lines.append(f"|   | {who}: {_one_line(result, 200)} | | | | | | | |")
     return "\n".join(lines)
 
 
 def summary(results: dict[str, list[Row]]) -> str:
     lines = [
-        "| suite | queries | fetches ours | fetches Apollo | chain ours | chain Apollo "
-        "| ours more | ours fewer | ours longer chain | same text | errors ours / Apollo |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| suite | queries | fetches ours | fetches Apollo | requests ours | requests Apollo "
+        "| chain ours | chain Apollo | ours more | ours fewer | ours longer chain | same text "
+        "| errors ours / Apollo |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    totals = [0] * 11
+    totals = [0] * 13
     for name, rows in results.items():
         both = [(r.ours, r.apollo) for r in rows]
         counted = [(o, a) for o, a in both if isinstance(o, Count) and isinstance(a, Count)]
@@ -293,6 +309,8 @@ def summary(results: dict[str, list[Row]]) -> str:
             len(rows),
             sum(o.fetches for o, _ in counted),
             sum(a.fetches for _, a in counted),
+            sum(o.requests for o, _ in counted),
+            sum(a.requests for _, a in counted),
             sum(o.chain for o, _ in counted),
             sum(a.chain for _, a in counted),
             sum(flag(r) == "MORE" for r in rows),
@@ -308,13 +326,30 @@ def summary(results: dict[str, list[Row]]) -> str:
     return "\n".join(lines)
 
 
+def more_in_all(results: dict[str, list[Row]]) -> list[str]:
+    """The suites where our plans send more subgraph requests in all than Apollo's (queries
+    either planner cannot plan left out of both sums)."""
+    found = []
+    for name, rows in results.items():
+        counted = [
+            (r.ours, r.apollo)
+            for r in rows
+            if isinstance(r.ours, Count) and isinstance(r.apollo, Count)
+        ]
+        ours_total = sum(o.requests for o, _ in counted)
+        apollo_total = sum(a.requests for _, a in counted)
+        if ours_total > apollo_total:
+            found.append(f"{name} ({ours_total} vs {apollo_total})")
+    return found
+
+
 def _row(values: list[int]) -> str:
     """The summary's cells: the counts, the last two (errors ours, Apollo's) as `a / b`."""
     return " | ".join(map(str, values[:-2])) + f" | {values[-2]} / {values[-1]}"
 
 
 def more_fetches(results: dict[str, list[Row]]) -> str:
-    """Each query where ours makes more fetches, or a longer chain: the query, both plans."""
+    """Each query where ours sends more requests, or has a longer chain: the query, both plans."""
     parts: list[str] = []
     for name, rows in results.items():
         for index, row in enumerate(rows, start=1):
@@ -326,8 +361,10 @@ def more_fetches(results: dict[str, list[Row]]) -> str:
     return "\n\n".join(parts) or "None."
 
 
-def _cells(result: Count | str) -> tuple[str, str]:
-    return ("–", "–") if isinstance(result, str) else (str(result.fetches), str(result.chain))
+def _cells(result: Count | str) -> tuple[str, str, str]:
+    if isinstance(result, str):
+        return ("–", "–", "–")
+    return (str(result.fetches), str(result.chain), str(result.requests))
 
 
 def _one_line(text: str, limit: int = 90) -> str:
@@ -375,14 +412,17 @@ def main(argv: list[str] | None = None) -> int:
         + summary(results)
         + "\n\n## Per query\n\n"
         + "\n\n".join(tables)
-        + "\n\n## Where ours makes more fetches, or a longer chain\n\n"
+        + "\n\nSuites where ours sends more requests in all than Apollo's: "
+        + (", ".join(more_in_all(results)) or "none")
+        + "\n\n## Where ours sends more requests, or has a longer chain\n\n"
         + more_fetches(results)
     )
     say("\n" + report)
     if args.out is not None:
         args.out.write_text(report + "\n")
     more = sum(flag(r) == "MORE" for rows in results.values() for r in rows)
-    say(f"\nqueries where our plan makes more fetches than Apollo's: {more}")
+    say(f"\nqueries where our plan sends more requests than Apollo's: {more}")
+    say(f"suites where it does in all: {', '.join(more_in_all(results)) or 'none'}")
     return 0
 
 

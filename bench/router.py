@@ -6,7 +6,9 @@ Prints requests/s, p50 and p99 for a small query (an order with its customer: tw
 a large list query (100 orders with items and customers: two fetches, 20 distinct customers
 after de-duplication, about 27 KB of JSON), and the canned subgraphs measured directly so they
 are known not to be the bottleneck. The router is pinned to CPU 0, the subgraphs and the load
-generator to CPU 1 (Linux, taskset).
+generator to CPU 1 (Linux, taskset). The router verifies JWTs as the committed router.yaml does
+(a development key's JWKS, the claim headers); every request carries a staff token (`AUTH`),
+verified once and then answered from the verified-token cache.
 """
 
 from __future__ import annotations
@@ -25,7 +27,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.loadgen import HEADER, Measured, measure  # noqa: E402
+from tests.support.auth import jwt_yaml, staff_bearer  # noqa: E402
 from tests.support.services import ServiceProcess  # noqa: E402
+
+AUTH = staff_bearer()
+"""The Authorization header every request to a canned_system router sends."""
 
 SMALL = {"query": '{ order(id: "1") { id status customer { name } } }'}
 LARGE = {
@@ -85,6 +91,7 @@ async def main() -> None:
                 f"{router.url}/graphql",
                 SMALL,
                 small_ok,
+                headers=AUTH,
                 **options,
             )
         )
@@ -94,6 +101,7 @@ async def main() -> None:
                 f"{router.url}/graphql",
                 LARGE,
                 large_ok,
+                headers=AUTH,
                 **options,
             )
         )
@@ -111,7 +119,8 @@ def canned_system(
     name: str, *router_args: str, config: str = ""
 ) -> Iterator[tuple[dict[str, ServiceProcess], ServiceProcess]]:
     """Canned customers and orders subgraphs (CPU 1) and `python -m router serve` over them
-    (CPU 0) with `config` as its router.yaml, started; all stopped on exit."""
+    (CPU 0) with `config` as its router.yaml (after the JWT settings: requests send `AUTH`),
+    started; all stopped on exit."""
     canned = {
         service: ServiceProcess("bench.canned_subgraph", ["--service", service], prefix=pin("1"))
         for service in ("customers", "orders")
@@ -121,7 +130,7 @@ def canned_system(
     for service, port in (("customers", 4001), ("orders", 4002)):
         sdl = sdl.replace(f"http://127.0.0.1:{port}/graphql", f"{canned[service].url}/graphql")
     (folder / "supergraph.graphql").write_text(sdl)
-    (folder / "router.yaml").write_text(config)
+    (folder / "router.yaml").write_text(jwt_yaml() + config)
     router = ServiceProcess(
         "router",
         [

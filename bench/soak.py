@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.loadgen import _load  # noqa: E402
-from bench.router import LARGE, SMALL, canned_system, large_ok, pin, small_ok  # noqa: E402
+from bench.router import AUTH, LARGE, SMALL, canned_system, large_ok, pin, small_ok  # noqa: E402
 
 ORDER_FIELDS = (
     "id",
@@ -74,7 +74,7 @@ async def main() -> None:
         while time.monotonic() < end:
             for body, check in ((SMALL, small_ok), (LARGE, large_ok)):
                 done, failed, _ = await _load(
-                    f"{router.url}/graphql", orjson.dumps(body), check, args.concurrency, 5
+                    f"{router.url}/graphql", orjson.dumps(body), check, args.concurrency, 5, AUTH
                 )
                 total, errors = total + done, errors + failed
             samples.append((time.monotonic() - started, rss_mb(pid)))
@@ -113,7 +113,7 @@ async def distinct(count: int, sample_every: int, concurrency: int) -> None:
         print(f"{0:>9} operations  RSS {samples[-1][1]:7.1f} MB", flush=True)
         numbers = iter(range(count))
         done = 0
-        headers = {"content-type": "application/json"}
+        headers = {"content-type": "application/json", **AUTH}
         connector = aiohttp.TCPConnector(limit=concurrency)
         async with aiohttp.ClientSession(connector=connector) as session:
 

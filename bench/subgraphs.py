@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.loadgen import HEADER, Measured, measure  # noqa: E402
+from tests.support.auth import STAFF_HEADERS  # noqa: E402
 from tests.support.services import ServiceProcess  # noqa: E402
 
 
@@ -92,7 +93,12 @@ async def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="bench-subgraphs-"))
     customers_db = args.customers_db or f"sqlite:///{folder}/customers.sqlite3"
     orders_db = args.orders_db or f"sqlite:///{folder}/orders.sqlite3"
-    options = {"concurrency": args.concurrency, "seconds": args.duration, "warmup": args.warmup}
+    options: dict[str, Any] = {
+        "concurrency": args.concurrency,
+        "seconds": args.duration,
+        "warmup": args.warmup,
+        "headers": STAFF_HEADERS,  # what the router forwards for a staff token
+    }
     results: list[Measured] = []
     with service("customer_subgraph", ["--database-url", customers_db]) as customers:
         url = f"{customers.url}/graphql"

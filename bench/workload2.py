@@ -14,7 +14,8 @@ The router's overhead is its p50 minus the services' p50. The three take turns r
 request (services, router, in process, services, …) so that the drift of a shared machine falls
 on all three alike. The client is the router's own HTTP client (router/execute/http_client.py)
 for all three, so the services are timed with the leanest client we have, not with one slower
-than the router's. Services on CPU 1, router and load generator on CPU 0 (one request at a
+than the router's. Every request is a staff member's: the routers verify a development-key token
+(tests/support/auth.py) and forward its claims, the services get those headers directly. Services on CPU 1, router and load generator on CPU 0 (one request at a
 time, so they never compete).
 """
 
@@ -37,7 +38,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from router.execute.http_client import Endpoint, post  # noqa: E402
-from router.router import Router  # noqa: E402
+from tests.support.auth import (  # noqa: E402
+    STAFF_HEADERS,
+    dev_keys,
+    jwt_yaml,
+    signed_in_router,
+    staff_bearer,
+)
 from tests.support.services import ServiceProcess, free_port  # noqa: E402
 
 ORDER = {
@@ -69,28 +76,31 @@ async def plan_fetches(sdl: str, urls: dict[str, str], query: str) -> list[tuple
             calls.append((service, orjson.dumps(request)))
             return await super().send(service, request, headers)
 
-    router = Router.from_sdl(sdl, Recording(urls, deduplicate=False))
+    router = signed_in_router(sdl, Recording(urls, deduplicate=False))  # staff
     assert ok(await router.execute(query))
     await router.close()
     return calls
 
 
 HEADERS = [("content-type", "application/json")]
+SERVICE_HEADERS = HEADERS + list(STAFF_HEADERS.items())  # what the router forwards
+ROUTER_HEADERS = HEADERS + list(staff_bearer().items())
 
 
-async def once(requests: list[tuple[Endpoint, bytes]]) -> float:
+Request = tuple[Endpoint, bytes, list[tuple[str, str]]]
+
+
+async def once(requests: list[Request]) -> float:
     """Send `requests` one after the other, each answer checked; the time it took."""
     started = time.perf_counter()
-    for endpoint, payload in requests:
-        status, body = await post(endpoint, payload, HEADERS, retry_if_closed=True)
+    for endpoint, payload, headers in requests:
+        status, body = await post(endpoint, payload, headers, retry_if_closed=True)
         if status != 200 or not ok(orjson.loads(body)):
             raise SystemExit(f"{endpoint.url}: wrong answer under load: {body[:300]!r}")
     return time.perf_counter() - started
 
 
-async def in_turns(
-    ways: dict[str, list[tuple[Endpoint, bytes]]], seconds: float
-) -> dict[str, list[float]]:
+async def in_turns(ways: dict[str, list[Request]], seconds: float) -> dict[str, list[float]]:
     """Each way once per turn, for `seconds` per way in all: their latencies."""
     latencies: dict[str, list[float]] = {way: [] for way in ways}
     deadline = time.perf_counter() + seconds * len(ways)
@@ -108,7 +118,7 @@ def seed_orders(url: str) -> None:
             f'mutation {{ createOrder(input: {{customerId: "{1 + n % 3}", items: '
             f'[{{sku: "B{n}", quantity: 1, unitPrice: "1.00"}}]}}) {{ id }} }}'
         )
-        httpx.post(url, json={"query": mutation})
+        httpx.post(url, json={"query": mutation}, headers=STAFF_HEADERS)
 
 
 async def main() -> None:
@@ -145,16 +155,32 @@ async def main() -> None:
         "http://127.0.0.1:4002/graphql", urls["orders"]
     )
     (folder / "supergraph.graphql").write_text(sdl)
+    dev_keys()  # made before the routers read their JWKS
+    (folder / "router.yaml").write_text(jwt_yaml())  # JWT and the claim headers, else defaults
     router = ServiceProcess(
         "router",
-        ["--supergraph", str(folder / "supergraph.graphql"), "--log-level", "warning"],
+        [
+            "--supergraph",
+            str(folder / "supergraph.graphql"),
+            "--config",
+            str(folder / "router.yaml"),
+            "--log-level",
+            "warning",
+        ],
         subcommand=["serve"],
         prefix=pin("0"),
     ).start()
     in_process_port = free_port()
     in_process = ServiceProcess(
         "bench.inprocess_router",
-        ["--supergraph", str(folder / "supergraph.graphql"), "--data", str(folder / "inproc")],
+        [
+            "--supergraph",
+            str(folder / "supergraph.graphql"),
+            "--data",
+            str(folder / "inproc"),
+            "--config",
+            str(folder / "router.yaml"),
+        ],
         prefix=pin("0"),
     )
     in_process.port, in_process.url = in_process_port, f"http://127.0.0.1:{in_process_port}"
@@ -173,11 +199,11 @@ async def main() -> None:
             payload = orjson.dumps(body)
             ways = {
                 "services": [
-                    (endpoints[urls[service]], request)
+                    (endpoints[urls[service]], request, SERVICE_HEADERS)
                     for service, request in await plan_fetches(sdl, urls, body["query"])
                 ],
-                "router over HTTP": [(endpoints[f"{router.url}/graphql"], payload)],
-                "in process": [(endpoints[f"{in_process.url}/graphql"], payload)],
+                "router over HTTP": [(endpoints[f"{router.url}/graphql"], payload, ROUTER_HEADERS)],
+                "in process": [(endpoints[f"{in_process.url}/graphql"], payload, ROUTER_HEADERS)],
             }
             await in_turns(ways, args.warmup)
             rows.append((name, await in_turns(ways, args.duration)))

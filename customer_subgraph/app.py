@@ -6,7 +6,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
 from customer_subgraph import repository
@@ -14,6 +13,7 @@ from customer_subgraph.migrations import MIGRATIONS
 from customer_subgraph.schema import make_context, schema
 from customer_subgraph.seed import DEMO_CUSTOMERS
 from customer_subgraph.settings import Settings
+from subgraph_kit.database import Database
 from subgraph_kit.db import create_engine
 from subgraph_kit.migrations import prepare
 from subgraph_kit.service import service_app
@@ -22,29 +22,32 @@ logger = logging.getLogger("customer_subgraph")
 
 
 def create_app(settings: Settings) -> Starlette:
-    """`/graphql` and `/health`; `app.state.engine` is the database engine once started."""
-    state: dict[str, AsyncEngine] = {}
+    """`/graphql` and `/health`; once started, `app.state.database` is the service's Database
+    and `app.state.engine` its asyncio engine."""
+    state: dict[str, Database] = {}
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url)
+        database = Database(engine)
 
         async def seed() -> None:
-            if inserted := await repository.seed(engine, DEMO_CUSTOMERS):
+            if inserted := await repository.seed(database, DEMO_CUSTOMERS):
                 logger.info("seeded %d demo customers", inserted)
 
         await prepare(
             engine, MIGRATIONS, migrate=settings.migrate, seed=seed if settings.seed else None
         )
-        state["engine"] = app.state.engine = engine
+        state["database"] = app.state.database = database
+        app.state.engine = engine
         try:
             yield
         finally:
-            await engine.dispose()
+            await database.dispose()
 
     return service_app(
         schema,
-        context=lambda: make_context(state["engine"]),
-        engine=lambda: state["engine"],
+        context=lambda caller: make_context(state["database"], caller),
+        engine=lambda: state["database"].engine,
         lifespan=lifespan,
     )

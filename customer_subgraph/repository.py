@@ -1,4 +1,5 @@
-"""Reads and writes customers. Each function takes the engine and runs its own short transaction.
+"""Reads and writes customers. Each function takes the service's Database (subgraph_kit.database):
+a read is one statement, a write one short transaction.
 
 Resolvers may run concurrently within one request, so nothing here shares a connection or a
 session between calls. `create` with an idempotency key answers the customer already stored
@@ -12,11 +13,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from customer_subgraph.db import customers
+from subgraph_kit.database import Database
 from subgraph_kit.db import as_utc
 from subgraph_kit.idempotency import fingerprint, stored_row
 
@@ -50,6 +51,10 @@ class NewCustomer:
         return fingerprint(self.name, self.email)
 
 
+# The hot reads, built once: building a statement costs more than running it on SQLite.
+_BY_IDS = select(customers).where(customers.c.id.in_(bindparam("ids", expanding=True)))
+
+
 def _record(row: Any) -> CustomerRecord:
     return CustomerRecord(
         id=row.id,
@@ -60,50 +65,46 @@ def _record(row: Any) -> CustomerRecord:
     )
 
 
-async def get_by_ids(engine: AsyncEngine, ids: Iterable[int]) -> dict[int, CustomerRecord]:
+async def get_by_ids(database: Database, ids: Iterable[int]) -> dict[int, CustomerRecord]:
     """The customers with these ids, in one query; unknown ids are simply absent."""
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    async with engine.connect() as conn:
-        rows = await conn.execute(select(customers).where(customers.c.id.in_(wanted)))
-        return {row.id: _record(row) for row in rows}
+    rows = await database.rows(_BY_IDS, {"ids": wanted})
+    return {row.id: _record(row) for row in rows}
 
 
 async def list_page(
-    engine: AsyncEngine, *, limit: int, after_id: int | None
+    database: Database, *, limit: int, after_id: int | None
 ) -> list[CustomerRecord]:
     """Up to `limit` customers in id order, starting after `after_id`."""
     query = select(customers).order_by(customers.c.id).limit(limit)
     if after_id is not None:
         query = query.where(customers.c.id > after_id)
-    async with engine.connect() as conn:
-        return [_record(row) for row in await conn.execute(query)]
+    return [_record(row) for row in await database.rows(query)]
 
 
-async def count(engine: AsyncEngine) -> int:
-    async with engine.connect() as conn:
-        return int((await conn.execute(select(func.count()).select_from(customers))).scalar_one())
+async def count(database: Database) -> int:
+    return int(await database.scalar(select(func.count()).select_from(customers)))
 
 
-async def email_in_use(engine: AsyncEngine, email: str, *, except_id: int | None = None) -> bool:
+async def email_in_use(database: Database, email: str, *, except_id: int | None = None) -> bool:
     query = select(customers.c.id).where(func.lower(customers.c.email) == email.lower())
     if except_id is not None:
         query = query.where(customers.c.id != except_id)
-    async with engine.connect() as conn:
-        return (await conn.execute(query.limit(1))).first() is not None
+    return await database.first(query.limit(1)) is not None
 
 
 async def find_by_idempotency_key(
-    engine: AsyncEngine, customer: NewCustomer
+    database: Database, customer: NewCustomer
 ) -> CustomerRecord | None:
     """The customer created earlier under `customer`'s idempotency key; None when there is none
     (or `customer` has no key). Raises KeyReused when it was created from other input."""
-    row = await stored_row(engine, customers, customer.idempotency_key, customer.fingerprint)
+    row = await stored_row(database, customers, customer.idempotency_key, customer.fingerprint)
     return None if row is None else _record(row)
 
 
-async def create(engine: AsyncEngine, customer: NewCustomer) -> CustomerRecord:
+async def create(database: Database, customer: NewCustomer) -> CustomerRecord:
     """Insert a customer; raises EmailTaken when the unique email index refuses it.
 
     When the unique index refuses the idempotency key instead (the same create, retried, was
@@ -125,16 +126,15 @@ async def create(engine: AsyncEngine, customer: NewCustomer) -> CustomerRecord:
         .returning(*customers.c)
     )
     try:
-        async with engine.begin() as conn:
-            return _record((await conn.execute(statement)).one())
+        return _record(await database.transaction(lambda conn: conn.execute(statement).one()))
     except IntegrityError as exc:
-        if (existing := await find_by_idempotency_key(engine, customer)) is not None:
+        if (existing := await find_by_idempotency_key(database, customer)) is not None:
             return existing
         raise EmailTaken(customer.email) from exc
 
 
 async def update_fields(
-    engine: AsyncEngine, customer_id: int, changes: dict[str, str]
+    database: Database, customer_id: int, changes: dict[str, str]
 ) -> CustomerRecord | None:
     """Apply `changes` (column name → value); None when no such customer exists."""
     statement = (
@@ -144,22 +144,24 @@ async def update_fields(
         .returning(*customers.c)
     )
     try:
-        async with engine.begin() as conn:
-            row = (await conn.execute(statement)).first()
+        row = await database.transaction(lambda conn: conn.execute(statement).first())
     except IntegrityError as exc:
         raise EmailTaken(changes.get("email", "")) from exc
     return _record(row) if row is not None else None
 
 
-async def seed(engine: AsyncEngine, people: Sequence[tuple[str, str]]) -> int:
+async def seed(database: Database, people: Sequence[tuple[str, str]]) -> int:
     """Insert the demo customers into an empty table; returns how many were inserted."""
-    async with engine.begin() as conn:
-        if (await conn.execute(select(customers.c.id).limit(1))).first() is not None:
+
+    def insert_if_empty(conn: Connection) -> int:
+        if conn.execute(select(customers.c.id).limit(1)).first() is not None:
             return 0
         now = datetime.now(UTC)
         rows = [
             {"name": name, "email": email, "created_at": now, "updated_at": now}
             for name, email in people
         ]
-        await conn.execute(insert(customers), rows)
+        conn.execute(insert(customers), rows)
         return len(rows)
+
+    return await database.transaction(insert_if_empty)

@@ -17,6 +17,7 @@ from order_subgraph.migrations import MIGRATIONS
 from order_subgraph.schema import make_context, schema
 from order_subgraph.seed import DEMO_ORDERS
 from order_subgraph.settings import Settings
+from subgraph_kit.database import Database
 from subgraph_kit.db import create_engine
 from subgraph_kit.migrations import prepare
 from subgraph_kit.service import service_app
@@ -27,7 +28,8 @@ logger = logging.getLogger("order_subgraph")
 def create_app(
     settings: Settings, *, customers_transport: httpx.AsyncBaseTransport | None = None
 ) -> Starlette:
-    """`/graphql` and `/health`; `app.state.engine` is the database engine once started.
+    """`/graphql` and `/health`; once started, `app.state.database` is the service's Database
+    and `app.state.engine` its asyncio engine.
 
     `customers_transport` lets a caller route the customers client elsewhere than the network
     (an in-process customers app, say); by default it speaks HTTP to `settings.customers_url`.
@@ -37,9 +39,10 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url)
+        database = Database(engine)
 
         async def seed() -> None:
-            if inserted := await repository.seed(engine, DEMO_ORDERS):
+            if inserted := await repository.seed(database, DEMO_ORDERS):
                 logger.info("seeded %d demo orders", inserted)
 
         await prepare(
@@ -50,17 +53,18 @@ def create_app(
             timeout=settings.customers_timeout,
             transport=customers_transport,
         )
-        state.update(engine=engine, customers=customers)
+        state.update(database=database, customers=customers)
+        app.state.database = database
         app.state.engine = engine
         try:
             yield
         finally:
             await customers.aclose()
-            await engine.dispose()
+            await database.dispose()
 
     return service_app(
         schema,
-        context=lambda: make_context(state["engine"], state["customers"]),
-        engine=lambda: state["engine"],
+        context=lambda caller: make_context(state["database"], state["customers"], caller),
+        engine=lambda: state["database"].engine,
         lifespan=lifespan,
     )

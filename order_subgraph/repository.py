@@ -1,4 +1,5 @@
-"""Reads and writes orders. Each function takes the engine and runs its own short transaction.
+"""Reads and writes orders. Each function takes the service's Database (subgraph_kit.database):
+a read is one statement per query it names, a write one short transaction.
 
 The batch readers (`get_by_ids`, `items_for_orders`, `pages_for_customers`, `counts_for_customers`)
 answer a whole DataLoader batch in one SQL query. `create` with an idempotency key answers the
@@ -7,6 +8,7 @@ order already stored under that key, if any, instead of a second one (subgraph_k
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -14,11 +16,11 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, func, insert, select, update
+from sqlalchemy import Connection, Select, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from order_subgraph.db import order_items, orders
+from subgraph_kit.database import Database
 from subgraph_kit.db import as_utc
 from subgraph_kit.idempotency import fingerprint, stored_row
 
@@ -85,6 +87,29 @@ class PageKey:
     after_id: int | None
 
 
+# The hot reads, built once: building a statement costs more than running it on SQLite.
+_BY_IDS = select(orders).where(orders.c.id.in_(bindparam("ids", expanding=True)))
+_ITEMS_OF = (
+    select(order_items)
+    .where(order_items.c.order_id.in_(bindparam("ids", expanding=True)))
+    .order_by(order_items.c.order_id, order_items.c.position)
+)
+
+
+@functools.cache
+def _page_query(by_customer: bool, by_status: bool, after: bool) -> Select[Any]:
+    """A page of orders, newest first, for `list_page`; one statement per combination of filters,
+    filled by the bind parameters customer_id, status, after_id and limit."""
+    query = select(orders).order_by(orders.c.id.desc()).limit(bindparam("limit"))
+    if by_customer:
+        query = query.where(orders.c.customer_id == bindparam("customer_id"))
+    if by_status:
+        query = query.where(orders.c.status == bindparam("status"))
+    if after:  # newest first: the next page has smaller ids
+        query = query.where(orders.c.id < bindparam("after_id"))
+    return query
+
+
 def _record(row: Any) -> OrderRecord:
     return OrderRecord(
         id=row.id,
@@ -105,37 +130,30 @@ def _filtered(query: Select[Any], status: Status | None, after_id: int | None) -
     return query
 
 
-async def get_by_ids(engine: AsyncEngine, ids: Iterable[int]) -> dict[int, OrderRecord]:
+async def get_by_ids(database: Database, ids: Iterable[int]) -> dict[int, OrderRecord]:
     """The orders with these ids, in one query; unknown ids are simply absent."""
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    async with engine.connect() as conn:
-        rows = await conn.execute(select(orders).where(orders.c.id.in_(wanted)))
-        return {row.id: _record(row) for row in rows}
+    rows = await database.rows(_BY_IDS, {"ids": wanted})
+    return {row.id: _record(row) for row in rows}
 
 
 async def items_for_orders(
-    engine: AsyncEngine, order_ids: Iterable[int]
+    database: Database, order_ids: Iterable[int]
 ) -> dict[int, list[ItemRecord]]:
     """The items of each order, in the order they were given, in one query."""
     wanted = sorted(set(order_ids))
     found: dict[int, list[ItemRecord]] = defaultdict(list)
     if not wanted:
         return found
-    query = (
-        select(order_items)
-        .where(order_items.c.order_id.in_(wanted))
-        .order_by(order_items.c.order_id, order_items.c.position)
-    )
-    async with engine.connect() as conn:
-        for row in await conn.execute(query):
-            found[row.order_id].append(ItemRecord(row.sku, row.quantity, row.unit_price_cents))
+    for row in await database.rows(_ITEMS_OF, {"ids": wanted}):
+        found[row.order_id].append(ItemRecord(row.sku, row.quantity, row.unit_price_cents))
     return found
 
 
 async def list_page(
-    engine: AsyncEngine,
+    database: Database,
     *,
     customer_id: str | None,
     status: Status | None,
@@ -143,23 +161,25 @@ async def list_page(
     after_id: int | None,
 ) -> list[OrderRecord]:
     """Up to `limit` orders, newest first, starting after `after_id`."""
-    query = _filtered(select(orders), status, after_id).order_by(orders.c.id.desc()).limit(limit)
-    if customer_id is not None:
-        query = query.where(orders.c.customer_id == customer_id)
-    async with engine.connect() as conn:
-        return [_record(row) for row in await conn.execute(query)]
+    query = _page_query(customer_id is not None, status is not None, after_id is not None)
+    params = {
+        "customer_id": customer_id,
+        "status": status.value if status is not None else None,
+        "after_id": after_id,
+        "limit": limit,
+    }
+    return [_record(row) for row in await database.rows(query, params)]
 
 
-async def count(engine: AsyncEngine, *, customer_id: str | None, status: Status | None) -> int:
+async def count(database: Database, *, customer_id: str | None, status: Status | None) -> int:
     query = _filtered(select(func.count()).select_from(orders), status, None)
     if customer_id is not None:
         query = query.where(orders.c.customer_id == customer_id)
-    async with engine.connect() as conn:
-        return int((await conn.execute(query)).scalar_one())
+    return int(await database.scalar(query))
 
 
 async def pages_for_customers(
-    engine: AsyncEngine, keys: Sequence[PageKey]
+    database: Database, keys: Sequence[PageKey]
 ) -> dict[PageKey, list[OrderRecord]]:
     """A page of orders for each key, one query per distinct (status, limit, after) — usually one.
 
@@ -169,108 +189,108 @@ async def pages_for_customers(
     for key in keys:
         groups[(key.status, key.limit, key.after_id)].add(key.customer_id)
     pages: dict[PageKey, list[OrderRecord]] = {}
-    async with engine.connect() as conn:
-        for (status, limit, after_id), customer_ids in groups.items():
-            rank = func.row_number().over(
-                partition_by=orders.c.customer_id, order_by=orders.c.id.desc()
-            )
-            ranked = _filtered(
-                select(orders, rank.label("rank")).where(
-                    orders.c.customer_id.in_(sorted(customer_ids))
-                ),
-                status,
-                after_id,
-            ).subquery()
-            query = select(ranked).where(ranked.c.rank <= limit).order_by(ranked.c.id.desc())
-            by_customer: dict[str, list[OrderRecord]] = defaultdict(list)
-            for row in await conn.execute(query):
-                by_customer[row.customer_id].append(_record(row))
-            for customer_id in customer_ids:
-                pages[PageKey(customer_id, status, limit, after_id)] = by_customer[customer_id]
+    for (status, limit, after_id), customer_ids in groups.items():
+        rank = func.row_number().over(
+            partition_by=orders.c.customer_id, order_by=orders.c.id.desc()
+        )
+        ranked = _filtered(
+            select(orders, rank.label("rank")).where(
+                orders.c.customer_id.in_(sorted(customer_ids))
+            ),
+            status,
+            after_id,
+        ).subquery()
+        query = select(ranked).where(ranked.c.rank <= limit).order_by(ranked.c.id.desc())
+        by_customer: dict[str, list[OrderRecord]] = defaultdict(list)
+        for row in await database.rows(query):
+            by_customer[row.customer_id].append(_record(row))
+        for customer_id in customer_ids:
+            pages[PageKey(customer_id, status, limit, after_id)] = by_customer[customer_id]
     return pages
 
 
 async def counts_for_customers(
-    engine: AsyncEngine, keys: Sequence[tuple[str, Status | None]]
+    database: Database, keys: Sequence[tuple[str, Status | None]]
 ) -> dict[tuple[str, Status | None], int]:
     """How many orders each (customer, status) has, one query per distinct status."""
     groups: dict[Status | None, set[str]] = defaultdict(set)
     for customer_id, status in keys:
         groups[status].add(customer_id)
     counts: dict[tuple[str, Status | None], int] = {}
-    async with engine.connect() as conn:
-        for status, customer_ids in groups.items():
-            query = _filtered(
-                select(orders.c.customer_id, func.count())
-                .where(orders.c.customer_id.in_(sorted(customer_ids)))
-                .group_by(orders.c.customer_id),
-                status,
-                None,
-            )
-            found = {row[0]: int(row[1]) for row in await conn.execute(query)}
-            for customer_id in customer_ids:
-                counts[(customer_id, status)] = found.get(customer_id, 0)
+    for status, customer_ids in groups.items():
+        query = _filtered(
+            select(orders.c.customer_id, func.count())
+            .where(orders.c.customer_id.in_(sorted(customer_ids)))
+            .group_by(orders.c.customer_id),
+            status,
+            None,
+        )
+        found = {row[0]: int(row[1]) for row in await database.rows(query)}
+        for customer_id in customer_ids:
+            counts[(customer_id, status)] = found.get(customer_id, 0)
     return counts
 
 
-async def find_by_idempotency_key(engine: AsyncEngine, order: NewOrder) -> OrderRecord | None:
+async def find_by_idempotency_key(database: Database, order: NewOrder) -> OrderRecord | None:
     """The order created earlier under `order`'s idempotency key; None when there is none (or
     `order` has no key). Raises KeyReused when that order was created from other input."""
-    row = await stored_row(engine, orders, order.idempotency_key, order.fingerprint)
+    row = await stored_row(database, orders, order.idempotency_key, order.fingerprint)
     return None if row is None else _record(row)
 
 
-async def create(engine: AsyncEngine, order: NewOrder) -> OrderRecord:
+async def create(database: Database, order: NewOrder) -> OrderRecord:
     """Insert an order and its items in one transaction: all of it is written, or none.
 
     When the unique index refuses the idempotency key (the same create, retried, was committed
     first by another request or replica), nothing is written and the order stored under the key
     is returned instead; KeyReused when that one was created from other input.
     """
-    now = datetime.now(UTC)
-    total = sum(item.quantity * item.unit_price_cents for item in order.items)
     try:
-        async with engine.begin() as conn:
-            row = (
-                await conn.execute(
-                    insert(orders)
-                    .values(
-                        customer_id=order.customer_id,
-                        status=order.status.value,
-                        currency=order.currency,
-                        total_cents=total,
-                        created_at=now,
-                        updated_at=now,
-                        idempotency_key=order.idempotency_key,
-                        idempotency_fingerprint=(
-                            order.fingerprint if order.idempotency_key is not None else None
-                        ),
-                    )
-                    .returning(*orders.c)
-                )
-            ).one()
-            await conn.execute(
-                insert(order_items),
-                [
-                    {
-                        "order_id": row.id,
-                        "position": position,
-                        "sku": item.sku,
-                        "quantity": item.quantity,
-                        "unit_price_cents": item.unit_price_cents,
-                    }
-                    for position, item in enumerate(order.items)
-                ],
-            )
+        return _record(await database.transaction(lambda conn: _insert(conn, order)))
     except IntegrityError:
-        if (existing := await find_by_idempotency_key(engine, order)) is None:
+        if (existing := await find_by_idempotency_key(database, order)) is None:
             raise
         return existing
-    return _record(row)
+
+
+def _insert(conn: Connection, order: NewOrder) -> Any:
+    """The order's row and its items' rows; the order's row as stored."""
+    now = datetime.now(UTC)
+    total = sum(item.quantity * item.unit_price_cents for item in order.items)
+    row = conn.execute(
+        insert(orders)
+        .values(
+            customer_id=order.customer_id,
+            status=order.status.value,
+            currency=order.currency,
+            total_cents=total,
+            created_at=now,
+            updated_at=now,
+            idempotency_key=order.idempotency_key,
+            idempotency_fingerprint=(
+                order.fingerprint if order.idempotency_key is not None else None
+            ),
+        )
+        .returning(*orders.c)
+    ).one()
+    conn.execute(
+        insert(order_items),
+        [
+            {
+                "order_id": row.id,
+                "position": position,
+                "sku": item.sku,
+                "quantity": item.quantity,
+                "unit_price_cents": item.unit_price_cents,
+            }
+            for position, item in enumerate(order.items)
+        ],
+    )
+    return row
 
 
 async def set_status(
-    engine: AsyncEngine, order_id: int, status: Status, *, only_from: Sequence[Status]
+    database: Database, order_id: int, status: Status, *, only_from: Sequence[Status]
 ) -> tuple[OrderRecord | None, bool]:
     """Move an order to `status` if it is in one of `only_from`, atomically.
 
@@ -282,21 +302,21 @@ async def set_status(
         .values(status=status.value, updated_at=datetime.now(UTC))
         .returning(*orders.c)
     )
-    async with engine.begin() as conn:
-        row = (await conn.execute(statement)).first()
+
+    def move(conn: Connection) -> tuple[OrderRecord | None, bool]:
+        row = conn.execute(statement).first()
         if row is not None:
             return _record(row), True
-        current = (await conn.execute(select(orders).where(orders.c.id == order_id))).first()
+        current = conn.execute(select(orders).where(orders.c.id == order_id)).first()
         return (_record(current) if current is not None else None), False
 
+    return await database.transaction(move)
 
-async def seed(
-    engine: AsyncEngine, demo: Sequence[tuple[str, Status, Sequence[ItemRecord]]]
-) -> int:
+
+async def seed(database: Database, demo: Sequence[tuple[str, Status, Sequence[ItemRecord]]]) -> int:
     """Insert the demo orders into an empty table; returns how many were inserted."""
-    async with engine.connect() as conn:
-        if (await conn.execute(select(orders.c.id).limit(1))).first() is not None:
-            return 0
+    if await database.first(select(orders.c.id).limit(1)) is not None:
+        return 0
     for customer_id, status, items in demo:
-        await create(engine, NewOrder(customer_id, "USD", tuple(items), status))
+        await create(database, NewOrder(customer_id, "USD", tuple(items), status))
     return len(demo)

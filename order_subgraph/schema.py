@@ -6,9 +6,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import strawberry
-from sqlalchemy.ext.asyncio import AsyncEngine
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
@@ -34,11 +34,15 @@ from subgraph_kit import (
     BadUserInput,
     Conflict,
     Cursors,
+    Forbidden,
     NotFound,
     PageInfo,
     check_page_size,
     federated_schema,
 )
+from subgraph_kit.caller import Caller
+from subgraph_kit.database import Database
+from subgraph_kit.entities import in_order, primary_keys, wanted
 from subgraph_kit.idempotency import KeyReused, clean_idempotency_key, key_reused
 from subgraph_kit.pagination import DEFAULT_PAGE_SIZE, PAGE_SIZE, parse_key
 
@@ -49,36 +53,39 @@ OrderStatus = strawberry.enum(Status, name="OrderStatus", description=Status.__d
 
 @dataclass(slots=True)
 class Context:
-    """Per-request state: the engine, the customers client and the request's DataLoaders."""
+    """Per-request state: the database, the customers client, who is calling, and the
+    request's DataLoaders."""
 
-    engine: AsyncEngine
+    database: Database
     customers: CustomersClient
+    caller: Caller
     orders: DataLoader[int, OrderRecord | None]
     items: DataLoader[int, list[ItemRecord]]
     customer_orders: DataLoader[PageKey, list[OrderRecord]]
     customer_order_counts: DataLoader[tuple[str, Status | None], int]
 
 
-def make_context(engine: AsyncEngine, customers: CustomersClient) -> Context:
+def make_context(database: Database, customers: CustomersClient, caller: Caller) -> Context:
     async def load_orders(ids: list[int]) -> list[OrderRecord | None]:
-        found = await repository.get_by_ids(engine, ids)
+        found = await repository.get_by_ids(database, ids)
         return [found.get(i) for i in ids]
 
     async def load_items(ids: list[int]) -> list[list[ItemRecord]]:
-        found = await repository.items_for_orders(engine, ids)
+        found = await repository.items_for_orders(database, ids)
         return [found.get(i, []) for i in ids]
 
     async def load_pages(keys: list[PageKey]) -> list[list[OrderRecord]]:
-        found = await repository.pages_for_customers(engine, keys)
+        found = await repository.pages_for_customers(database, keys)
         return [found[key] for key in keys]
 
     async def load_counts(keys: list[tuple[str, Status | None]]) -> list[int]:
-        found = await repository.counts_for_customers(engine, keys)
+        found = await repository.counts_for_customers(database, keys)
         return [found[key] for key in keys]
 
     return Context(
-        engine=engine,
+        database=database,
         customers=customers,
+        caller=caller,
         orders=DataLoader(load_fn=load_orders),
         items=DataLoader(load_fn=load_items),
         customer_orders=DataLoader(load_fn=load_pages),
@@ -140,14 +147,31 @@ class Order:
         ]
 
     @classmethod
-    async def resolve_reference(cls, info: Info[Context, None], id: strawberry.ID) -> Order | None:
-        return await _load_order(info, id)
+    async def resolve_references(
+        cls, info: Info[Context, None], representations: list[dict[str, Any]]
+    ) -> list[object]:
+        """All of an `_entities` request's orders, in one query; another customer's order is
+        that item's FORBIDDEN."""
+        keys = primary_keys("Order", representations)
+        found = await repository.get_by_ids(info.context.database, wanted(keys))
+        caller = info.context.caller
+
+        def answer(record: OrderRecord) -> object:
+            if not caller.may_act_for(record.customer_id):
+                return Forbidden("only the customer themself or staff may read an order")
+            return cls.from_record(record)
+
+        return in_order(keys, found, answer)
 
 
 async def _load_order(info: Info[Context, None], id: object) -> Order | None:
+    """The order, None when there is none; FORBIDDEN when it is another customer's."""
     key = parse_key(id)
     record = None if key is None else await info.context.orders.load(key)
-    return Order.from_record(record) if record is not None else None
+    if record is None:
+        return None
+    info.context.caller.check_acts_for(record.customer_id, "read an order", field="id")
+    return Order.from_record(record)
 
 
 @strawberry.type
@@ -187,14 +211,20 @@ def _connection(
 class Customer:
     id: strawberry.ID
 
-    @strawberry.field(description="This customer's orders, newest first.", directives=[PAGE_SIZE])
+    @strawberry.federation.field(
+        description="This customer's orders, newest first: for the customer themself or staff; "
+        "anyone else gets null and FORBIDDEN.",
+        directives=[PAGE_SIZE],
+        authenticated=True,
+    )
     async def orders(
         self,
         info: Info[Context, None],
         first: int = DEFAULT_PAGE_SIZE,
         after: str | None = None,
         status: OrderStatus | None = None,  # type: ignore[valid-type]
-    ) -> OrderConnection:
+    ) -> OrderConnection | None:
+        info.context.caller.check_acts_for(str(self.id), "read a customer's orders")
         limit = check_page_size(first)
         after_id = CURSORS.decode(after)
         key = PageKey(str(self.id), status, limit + 1, after_id)
@@ -206,8 +236,13 @@ class Customer:
         return _connection(records, limit, after, count)
 
     @classmethod
-    def resolve_reference(cls, id: strawberry.ID) -> Customer:
-        return cls(id=strawberry.ID(str(id)))
+    async def resolve_references(
+        cls, info: Info[Context, None], representations: list[dict[str, Any]]
+    ) -> list[object]:
+        """Any customer id is one: orders know customers only by their id."""
+        if any("id" not in r for r in representations):
+            raise BadUserInput("a representation of Customer has no id", field="representations")
+        return [cls(id=strawberry.ID(str(r["id"]))) for r in representations]
 
 
 @strawberry.input
@@ -219,7 +254,11 @@ class OrderItemInput:
 
 @strawberry.input
 class CreateOrderInput:
-    customer_id: strawberry.ID
+    customer_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Who places the order: the token's own customer when left out; another "
+        "customer only for staff (else FORBIDDEN).",
+    )
     items: list[OrderItemInput]
     currency: str = "USD"
     idempotency_key: str | None = strawberry.field(
@@ -244,13 +283,20 @@ def _clean_items(items: list[OrderItemInput]) -> tuple[ItemRecord, ...]:
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="The order with this id, or null.")
+    @strawberry.federation.field(
+        description="The order with this id, or null: the caller's own, or any for staff "
+        "(else FORBIDDEN).",
+        authenticated=True,
+    )
     async def order(self, info: Info[Context, None], id: strawberry.ID) -> Order | None:
         return await _load_order(info, id)
 
-    @strawberry.field(
-        description="Orders, newest first, optionally of one customer or status.",
+    @strawberry.federation.field(
+        description="Orders, newest first, optionally of one status: the caller's own, or for "
+        "staff every customer's (`customerId` picks one; another customer's is FORBIDDEN "
+        "unless staff).",
         directives=[PAGE_SIZE],
+        authenticated=True,
     )
     async def orders(
         self,
@@ -259,63 +305,79 @@ class Query:
         status: OrderStatus | None = None,  # type: ignore[valid-type]
         first: int = DEFAULT_PAGE_SIZE,
         after: str | None = None,
-    ) -> OrderConnection:
+    ) -> OrderConnection | None:
         limit = check_page_size(first)
         after_id = CURSORS.decode(after)
-        engine = info.context.engine
+        database = info.context.database
+        caller = info.context.caller
         customer = str(customer_id) if customer_id is not None else None
+        if customer is None and not caller.staff:  # a customer's own, unless staff
+            customer = caller.customer_id
+            if customer is None:
+                raise Forbidden("only staff may list every customer's orders", field="customerId")
+        if customer is not None:
+            caller.check_acts_for(customer, "list a customer's orders", field="customerId")
         records = await repository.list_page(
-            engine, customer_id=customer, status=status, limit=limit + 1, after_id=after_id
+            database, customer_id=customer, status=status, limit=limit + 1, after_id=after_id
         )
 
         def count() -> Awaitable[int]:
-            return repository.count(engine, customer_id=customer, status=status)
+            return repository.count(database, customer_id=customer, status=status)
 
         return _connection(records, limit, after, count)
 
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(
-        description="Place an order for an existing customer. Nothing is written unless the "
-        "customers service confirms the customer exists. With an idempotencyKey, a retry of the "
-        "same input returns the first order instead of placing a second one."
+    @strawberry.federation.mutation(
+        description="Place an order for the token's customer (staff: for any existing "
+        "customer). Nothing is written unless the customers service confirms the customer "
+        "exists. With an idempotencyKey, a retry of the same input returns the first order "
+        "instead of placing a second one.",
+        authenticated=True,
     )
     async def create_order(
         self, info: Info[Context, None], input: CreateOrderInput
     ) -> Order | None:
+        caller = info.context.caller
+        wanted = caller.customer_id if input.customer_id is None else str(input.customer_id)
+        customer_id = clean_customer_id(wanted or "", field="input.customerId")
+        caller.check_acts_for(customer_id, "place an order for a customer", "input.customerId")
         order = NewOrder(
-            customer_id=clean_customer_id(str(input.customer_id), field="input.customerId"),
+            customer_id=customer_id,
             currency=clean_currency(input.currency, field="input.currency"),
             items=_clean_items(input.items),
             idempotency_key=clean_idempotency_key(
                 input.idempotency_key, field="input.idempotencyKey"
             ),
         )
-        engine = info.context.engine
+        database = info.context.database
         try:
             # A retry is answered from the database alone: the customer was checked when the
             # order was created, and nothing is written now.
-            if (created := await repository.find_by_idempotency_key(engine, order)) is not None:
+            if (created := await repository.find_by_idempotency_key(database, order)) is not None:
                 return Order.from_record(created)
             if not await info.context.customers.exists(order.customer_id):
                 raise BadUserInput(
                     f"no customer has id {order.customer_id!r}", field="input.customerId"
                 )
-            return Order.from_record(await repository.create(engine, order))
+            return Order.from_record(await repository.create(database, order))
         except KeyReused:
             raise key_reused("order", field="input.idempotencyKey") from None
 
-    @strawberry.mutation(
-        description="Cancel an order that has not shipped yet. Cancelling a cancelled order "
-        "changes nothing; a shipped or delivered order cannot be cancelled (CONFLICT)."
+    @strawberry.federation.mutation(
+        description="Cancel an order that has not shipped yet: the customer's own, or any for "
+        "staff (else FORBIDDEN). Cancelling a cancelled order changes nothing; a shipped or "
+        "delivered order cannot be cancelled (CONFLICT).",
+        authenticated=True,
     )
     async def cancel_order(self, info: Info[Context, None], id: strawberry.ID) -> Order | None:
         key = parse_key(id)
         record = None
-        if key is not None:
+        if key is not None and (found := await info.context.orders.load(key)) is not None:
+            info.context.caller.check_acts_for(found.customer_id, "cancel an order", field="id")
             record, _ = await repository.set_status(
-                info.context.engine, key, Status.CANCELLED, only_from=CANCELLABLE
+                info.context.database, key, Status.CANCELLED, only_from=CANCELLABLE
             )
         if record is None:
             raise NotFound(f"no order has id {id!r}", field="id")

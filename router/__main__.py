@@ -5,7 +5,7 @@ fedrouter plan    --supergraph supergraph.graphql QUERY_FILE [--json]
 fedrouter compose --config supergraph.yaml [--output supergraph.graphql]
 fedrouter check   --config supergraph.yaml [--baseline FILE|GIT_REF:PATH]
 fedrouter dev     [--config supergraph.yaml] [--in-process]
-fedrouter token   --sub 1 [--scope customers:email] [--keys .data/dev-keys]
+fedrouter token   --sub 1 [--scope read:email] [--keys .data/dev-keys]
 """
 
 from __future__ import annotations

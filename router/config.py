@@ -37,7 +37,7 @@
     include_subgraph_errors: { all: false, subgraphs: { NAME: true } }
                        each entry true, false or { redact_message: true,
                        allow_extensions_keys: [...],
-                       client_codes: [BAD_USER_INPUT, NOT_FOUND, CONFLICT] }
+                       client_codes: [BAD_USER_INPUT, NOT_FOUND, CONFLICT, FORBIDDEN] }
                        (router/execute/masking.py); a subgraph's object overrides the keys it
                        sets, the rest comes from `all`
     csrf:              { unsafe_disabled: false, required_headers: [...] }
@@ -794,11 +794,18 @@ def subgraph_headers(
 def claim(claims: Mapping[str, Any] | None, path: str) -> str | None:
     """A claim as a header value: `sub`, or `org.id` for a nested one; lists joined by spaces
     (as `scope` is); None when absent or not a scalar."""
-    value: Any = claims
-    for part in path.split("."):
-        if not isinstance(value, Mapping) or part not in value:
-            return None
-        value = value[part]
+    if claims is None:
+        return None
+    if "." not in path:  # the common case (sub, scope): one lookup
+        value: Any = claims.get(path)
+    else:
+        value = claims
+        for part in path.split("."):
+            if not isinstance(value, Mapping) or part not in value:
+                return None
+            value = value[part]
+    if isinstance(value, str):
+        return value
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return " ".join(value)
     if isinstance(value, bool):

@@ -2,13 +2,15 @@
 
 Reads supergraph.yaml, starts every subgraph whose schema file lives in a runnable Python
 package (`python -m PACKAGE --port PORT`, the port taken from its routing URL), composes the
-supergraph, starts the router (hot reload on, development defaults), waits until everything is
-ready while saying so, prints the GraphiQL URL, re-composes and hot-reloads when a subgraph's
-schema file changes, restarts a service when its Python code changes (its package and the
-sibling packages it imports; its schema file is then re-printed from the code with
-`--print-schema`, which re-composes when it changed), and stops everything on Ctrl-C. With
-`--in-process` the services run inside the router's process: one process, no network hop
-between router and subgraphs (no code reload there).
+supergraph, starts the router (hot reload on, development defaults, router.yaml beside
+supergraph.yaml when there is one, JWT verified against a development key), waits until
+everything is ready while saying so, prints the GraphiQL URL, re-composes and hot-reloads when a
+subgraph's schema file changes, restarts a service when its Python code changes (its package and
+the sibling packages it imports; its schema file is then re-printed from the code with
+`--print-schema`, which re-composes when it changed), and stops everything on Ctrl-C. The banner
+says how to get a development token (`python -m router token`) and where GraphiQL takes it. With
+`--in-process` the services run inside the router's process: one process, no network hop between
+router and subgraphs (no code reload there).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from router.authentication.development import DevelopmentKeys
 from router.compose import compose_subgraphs, read_subgraph
 from router.compose.config import SupergraphConfig, load_config, read_sdl
 from router.compose.merge import CompositionFailed
@@ -87,6 +90,44 @@ def say(message: str) -> None:
     print(f"[dev] {message}", flush=True)
 
 
+JWKS_VARIABLE = "ROUTER_JWKS_URL"
+
+DEV_ROUTER_YAML = f"""\
+# Written by `python -m router dev` where no router.yaml is beside supergraph.yaml: the committed
+# router.yaml's authentication (the development key's JWKS) and the claim headers.
+headers:
+  all:
+    request:
+      - propagate: {{ named: x-request-id }}
+      - insert: {{ name: x-customer-id, from_claim: sub }}
+      - insert: {{ name: x-customer-scopes, from_claim: scope }}
+authentication:
+  router:
+    jwt:
+      jwks:
+        - url: ${{env.{JWKS_VARIABLE}}}
+"""
+
+
+def router_config_for(config_path: Path, data_dir: Path) -> Path:
+    """router.yaml beside supergraph.yaml, else one written to `data_dir` with JWT and the claim
+    headers only."""
+    beside = config_path.parent / "router.yaml"
+    if beside.exists():
+        return beside
+    written = data_dir / "router.yaml"
+    written.write_text(DEV_ROUTER_YAML)
+    return written
+
+
+def development_jwks(data_dir: Path) -> DevelopmentKeys:
+    """The development key pair (made on first use), its JWKS what the router verifies with,
+    unless ROUTER_JWKS_URL names another."""
+    keys = DevelopmentKeys(data_dir / "dev-keys").ensure()
+    os.environ.setdefault(JWKS_VARIABLE, keys.jwks_file.resolve().as_uri())
+    return keys
+
+
 def run_dev(
     config_path: Path, router_port: int, *, in_process: bool = False, data_dir: Path = Path(".data")
 ) -> int:
@@ -102,6 +143,8 @@ def run_dev(
             )
         return 1
     data_dir.mkdir(parents=True, exist_ok=True)
+    keys = development_jwks(data_dir)
+    router_config = router_config_for(config_path, data_dir)
     supergraph_file = data_dir / "supergraph.graphql"
     say(f"composing {config_path} ...")
     try:
@@ -109,13 +152,24 @@ def run_dev(
     except CompositionFailed as failure:
         say(f"composition failed:\n{failure}")
         return 1
+    auth = Auth(keys, router_config)
     if in_process:
-        return asyncio.run(_in_process(subgraphs, supergraph_file, router_port, config_path))
-    return _processes(subgraphs, supergraph_file, router_port, config_path)
+        return asyncio.run(_in_process(subgraphs, supergraph_file, router_port, config_path, auth))
+    return _processes(subgraphs, supergraph_file, router_port, config_path, auth)
+
+
+@dataclass(frozen=True)
+class Auth:
+    keys: DevelopmentKeys
+    router_config: Path
 
 
 def _processes(
-    subgraphs: list[DevSubgraph], supergraph_file: Path, router_port: int, config_path: Path
+    subgraphs: list[DevSubgraph],
+    supergraph_file: Path,
+    router_port: int,
+    config_path: Path,
+    auth: Auth,
 ) -> int:
     env = dict(os.environ)
     by_name = {s.name: s for s in subgraphs}
@@ -136,6 +190,8 @@ def _processes(
                 "-m",
                 "router",
                 "serve",
+                "--config",
+                str(auth.router_config),
                 "--supergraph",
                 str(supergraph_file),
                 "--port",
@@ -156,7 +212,7 @@ def _processes(
             _start(processes, name, port, command, env)
             if processes[name].poll() is not None or not healthy(port):
                 return 1
-        _banner(subgraphs, router_port)
+        _banner(subgraphs, router_port, auth)
         watched = {s.schema_file: _mtime(s.schema_file) for s in subgraphs}
         by_command = {name: (port, command) for name, port, command in commands}
         broken: set[str] = set()  # services whose changed code did not start: waiting for a fix
@@ -275,12 +331,16 @@ def _stop(signum: int, frame: object) -> None:
 
 
 async def _in_process(
-    subgraphs: list[DevSubgraph], supergraph_file: Path, router_port: int, config_path: Path
+    subgraphs: list[DevSubgraph],
+    supergraph_file: Path,
+    router_port: int,
+    config_path: Path,
+    auth: Auth,
 ) -> int:
     import httpx
     import uvicorn
 
-    from router.config import Config, dev_mode
+    from router.config import dev_mode, load_config
     from router.execute.inprocess import in_process
     from router.server.app import RouterApp, build_router
     from router.server.connections import uvicorn_options
@@ -298,7 +358,7 @@ async def _in_process(
             options["customers_transport"] = httpx.ASGITransport(app=apps["customers"])
         apps[subgraph.name] = package.create_app(package.Settings(), **options)
         say(f"{subgraph.name} runs in process")
-    config = dev_mode(Config())
+    config = dev_mode(load_config(auth.router_config))
     metrics = Metrics()
     async with in_process(apps) as transport:
         sdl = await asyncio.to_thread(supergraph_file.read_text)
@@ -322,7 +382,7 @@ async def _in_process(
         serving = asyncio.create_task(server.serve())
         while not server.started and not serving.done():  # noqa: ASYNC110 (uvicorn sets a flag)
             await asyncio.sleep(0.05)
-        _banner(subgraphs, router_port, in_process=True)
+        _banner(subgraphs, router_port, auth, in_process=True)
         watched = {s.schema_file: _mtime(s.schema_file) for s in subgraphs}
         try:
             while not serving.done():
@@ -336,9 +396,17 @@ async def _in_process(
     return 0
 
 
-def _banner(subgraphs: list[DevSubgraph], router_port: int, *, in_process: bool = False) -> None:
+def _banner(
+    subgraphs: list[DevSubgraph], router_port: int, auth: Auth, *, in_process: bool = False
+) -> None:
     say("the system is up (seeded demo data in .data/)")
     say(f"GraphiQL: http://127.0.0.1:{router_port}/graphql   (open it in a browser)")
+    say(f"router settings: {auth.router_config}; JWT keys: {os.environ[JWKS_VARIABLE]}")
+    keys = f" --keys {auth.keys.folder}" if auth.keys.folder != Path(".data/dev-keys") else ""
+    say("anonymous requests see the public fields; for the rest, a development token:")
+    say(f"  customer 1 (Alice):  python -m router token --sub 1 --scope read:email{keys}")
+    say(f"  staff:               python -m router token --sub staff-1 --scope staff{keys}")
+    say('  then in GraphiQL\'s Headers pane: {"Authorization": "Bearer <the token>"}')
     if not in_process:
         for s in subgraphs:
             say(f"  {s.name}: http://127.0.0.1:{s.port}/graphql")

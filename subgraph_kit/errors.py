@@ -5,6 +5,7 @@
           ├── BadUserInput         BAD_USER_INPUT: an argument is invalid (extensions.field)
           ├── NotFound             NOT_FOUND: the object named by an id does not exist
           ├── Conflict             CONFLICT: the request clashes with stored data
+          ├── Forbidden            FORBIDDEN: the caller may not read or change this object
           └── ServiceUnavailable   SERVICE_UNAVAILABLE: a service this one depends on failed
 
 `ErrorCodes` gives the errors Strawberry raises without a code one too: GRAPHQL_PARSE_FAILED,
@@ -47,6 +48,10 @@ class NotFound(UserError):
 
 class Conflict(UserError):
     code = "CONFLICT"
+
+
+class Forbidden(UserError):
+    code = "FORBIDDEN"
 
 
 class ServiceUnavailable(UserError):

@@ -18,8 +18,8 @@ import json
 from typing import Any
 
 from sqlalchemy import Table, select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
+from subgraph_kit.database import Database
 from subgraph_kit.errors import BadUserInput, Conflict
 
 MAX_KEY_LENGTH = 255
@@ -62,13 +62,12 @@ def key_reused(what: str, *, field: str) -> Conflict:
     )
 
 
-async def stored_row(engine: AsyncEngine, table: Table, key: str | None, fingerprint: str) -> Any:
+async def stored_row(database: Database, table: Table, key: str | None, fingerprint: str) -> Any:
     """The row of `table` created earlier under `key`; None when there is none (or no key).
     Raises KeyReused when it was created from other input (another fingerprint)."""
     if key is None:
         return None
-    async with engine.connect() as conn:
-        row = (await conn.execute(select(table).where(table.c.idempotency_key == key))).first()
+    row = await database.first(select(table).where(table.c.idempotency_key == key))
     if row is None:
         return None
     if row.idempotency_fingerprint != fingerprint:

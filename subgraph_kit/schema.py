@@ -1,4 +1,5 @@
-"""The federation schema every service builds: Federation 2, caches on, request limits set."""
+"""The federation schema every service builds: Federation 2, caches on, request limits set,
+`_entities` resolved a type at a time."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from strawberry.extensions.max_aliases import create_validator as max_aliases_ru
 from strawberry.extensions.query_depth_limiter import create_validator as max_depth_rule
 from strawberry.schema.config import StrawberryConfig
 
+from subgraph_kit.entities import BatchedEntities
 from subgraph_kit.errors import ErrorCodes, QuietSchema
 from subgraph_kit.inputs import EXACT_DECIMAL, RefuseNulCharacters
 from subgraph_kit.pagination import PageInfo
@@ -33,9 +35,13 @@ LIMIT_RULES: list[type[ASTValidationRule]] = [
 ]
 
 
-def federated_schema(query: type, mutation: type, types: Iterable[type] = ()) -> QuietSchema:
+class ServiceSchema(QuietSchema, BatchedEntities):
+    """Errors logged only when unexpected (QuietSchema), entities batched (BatchedEntities)."""
+
+
+def federated_schema(query: type, mutation: type, types: Iterable[type] = ()) -> ServiceSchema:
     """A Federation 2 schema with Apollo error codes, parser/validation caches and limits."""
-    return QuietSchema(
+    return ServiceSchema(
         query=query,
         mutation=mutation,
         types=[PageInfo, *types],

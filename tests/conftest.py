@@ -12,6 +12,7 @@ import pytest
 
 from customer_subgraph import Settings as CustomerSettings
 from customer_subgraph import create_app as create_customer_app
+from tests.support.auth import STAFF_HEADERS
 from tests.support.orders import orders_service
 from tests.support.postgres import PostgresCluster, find_bindir
 from tests.support.services import GraphQLClient, ServiceProcess, free_port, in_process
@@ -67,6 +68,7 @@ async def customers(database_url: str) -> AsyncIterator[GraphQLClient]:
     app = create_customer_app(CustomerSettings(database_url=database_url))
     async with in_process(app) as client:
         client.app = app  # type: ignore[attr-defined]
+        client.http.headers.update(STAFF_HEADERS)  # as the router forwards a staff token
         yield client
 
 

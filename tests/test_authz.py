@@ -74,7 +74,13 @@ def test_the_loader_reads_the_directives_on_fields_and_types() -> None:
     )
     assert supergraph.has_access
     root = Path(__file__).resolve().parents[1]
-    assert not load_supergraph((root / "supergraph.graphql").read_text()).has_access
+    domain = load_supergraph((root / "supergraph.graphql").read_text())
+    assert domain.has_access  # the committed graph's own access rules (README)
+    assert domain.types["Customer"].fields["email"].access == Access(
+        scopes=((frozenset({"read:email"}), frozenset({"staff"})),)
+    )
+    assert domain.types["Mutation"].fields["createOrder"].access == Access(authenticated=True)
+    assert domain.types["Query"].fields["customers"].access == Access()
 
 
 def test_the_loader_follows_renamed_links_and_refuses_unknown_versions() -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.plans import Count, Row, count, flag
+from bench.plans import Count, Row, count, flag, more_in_all, ours
+from router.compose import compose_subgraphs, read_subgraph
 from router.router import Router
 
 SUPERGRAPH = (Path(__file__).parents[1] / "supergraph.graphql").read_text()
@@ -42,3 +43,22 @@ def test_flags() -> None:
     assert flag(Row("q", Count(2, 2), Count(2, 1))) == "longer chain"
     assert flag(Row("q", Count(2, 1), Count(2, 1))) == ""
     assert flag(Row("q", "no plan", Count(2, 1))) == "error"
+
+
+def test_ours_is_compared_by_the_requests_it_sends_with_entity_batching() -> None:
+    # two entity fetches to one subgraph, side by side: three Fetch nodes, two requests
+    batched = Row("q", Count(3, 2, batched=2), Count(2, 2))
+    assert flag(batched) == ""
+    assert flag(Row("q", Count(3, 2, batched=3), Count(2, 2))) == "MORE"
+    results = {"even": [batched], "more": [Row("q", Count(3, 2, batched=3), Count(2, 2))]}
+    assert more_in_all(results) == ["more (3 vs 2)"]
+
+
+def test_our_plans_count_their_batched_requests() -> None:
+    case = Path(__file__).parent / "cases" / "requires-one-field-with-two-arguments"
+    subgraphs = [
+        read_subgraph(f.stem, f"http://{f.stem}", f.read_text())
+        for f in sorted((case / "subgraphs").glob("*.graphql"))
+    ]
+    (planned,) = ours(compose_subgraphs(subgraphs), [(case / "operation.graphql").read_text()])
+    assert planned.count == Count(fetches=3, chain=2, batched=2)

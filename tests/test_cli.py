@@ -38,9 +38,11 @@ def test_plan_into_a_closed_pipe_exits_quietly(tmp_path: Path) -> None:
 
 def test_the_committed_router_yaml_serves_as_the_readme_says() -> None:
     """`python -m router serve --config router.yaml`, from the repository, in production posture."""
+    from tests.support.auth import dev_keys
     from tests.support.services import ServiceProcess
 
-    router = ServiceProcess("router", ["--config", "router.yaml"], subcommand=["serve"])
+    jwks = {"ROUTER_JWKS_URL": dev_keys().jwks_file.resolve().as_uri()}  # what it needs set
+    router = ServiceProcess("router", ["--config", "router.yaml"], subcommand=["serve"], env=jwks)
     router.start()
     try:
         assert httpx.get(f"{router.url}/health").json() == {"status": "UP"}

@@ -22,6 +22,7 @@ import pytest
 from router.config import ConfigError, parse_config
 from router.server.app import RouterApp, build_router
 from router.server.connections import uvicorn_options
+from tests.support.auth import jwt_yaml, staff_bearer
 from tests.support.faulty import serve_in_thread
 from tests.support.recording_subgraph import RecordingSubgraph, read_body
 
@@ -405,8 +406,11 @@ class BarrierSubgraph:
 def test_batch_items_run_concurrently_unless_one_is_a_mutation(second: str, peak: int) -> None:
     subgraph = BarrierSubgraph(parties=2)
     batch = [{"query": '{ customer(id: "1") { name } }'}, {"query": second}]
-    with router("batching: { enabled: true }", subgraph) as (port, _):
-        response = httpx.post(f"http://127.0.0.1:{port}/graphql", json=batch, timeout=SAFETY)
+    # cancelOrder needs a signed-in caller: a staff token, verified against the dev key's JWKS
+    with router(jwt_yaml() + "batching: { enabled: true }", subgraph) as (port, _):
+        response = httpx.post(
+            f"http://127.0.0.1:{port}/graphql", json=batch, headers=staff_bearer(), timeout=SAFETY
+        )
     answers = response.json()
     assert subgraph.peak == peak
     assert len(answers) == 2 and answers[0] == {"data": {"customer": {"name": "A"}}}

@@ -145,7 +145,7 @@ async def test_entities_with_100_representations_is_one_select(customers: GraphQ
     query = """
     query($r: [_Any!]!) { _entities(representations: $r) { ... on Customer { id name } } }
     """
-    with recorded_selects(customers.app.state.engine) as selects:  # type: ignore[attr-defined]
+    with recorded_selects(customers.app.state.database) as selects:  # type: ignore[attr-defined]
         entities = (await customers.data(query, {"r": representations}))["_entities"]
     assert len(selects) == 1
     assert "customers" in selects[0]
@@ -205,3 +205,14 @@ async def test_nul_characters_in_strings_are_bad_user_input(customers: GraphQLCl
         assert body["errors"][0]["extensions"]["field"] == field
         assert body.get("data") is None, body
     assert (await customers.data(PAGE, {"first": 10}))["customers"]["totalCount"] == 3
+
+
+async def test_entities_without_an_id_are_bad_user_input(customers: GraphQLClient) -> None:
+    query = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Customer { name } } }"
+    body = await customers(
+        query, {"r": [{"__typename": "Customer", "id": "1"}, {"__typename": "Customer"}]}
+    )
+    assert body["data"] == {"_entities": [{"name": "Alice"}, None]}
+    assert error_codes(body) == ["BAD_USER_INPUT"]
+    assert body["errors"][0]["path"] == ["_entities", 1]
+    assert "has no id" in body["errors"][0]["message"]

@@ -21,6 +21,7 @@ from router.request.limits import Limits
 from router.request.rules import count_document, over_budget
 from router.supergraph.load import load_supergraph
 from subgraph_kit.schema import LIMIT_RULES
+from tests.support.auth import jwt_yaml, staff_bearer
 from tests.test_http_client import Seen, raw_server, read_request
 from tests.test_serving import JSON_POST, NAME_QUERY, codes, serving
 
@@ -206,8 +207,11 @@ def test_the_attack_costs_more_than_the_default_max_and_real_operations_far_less
 
 
 async def test_the_attack_is_refused_before_any_subgraph_is_asked() -> None:
-    async with serving() as (client, subgraph, _):
-        refused = await client.post("/graphql", json={"query": ATTACK}, headers=JSON_POST)
+    # by a signed-in staff member, whom authorization removes nothing from
+    async with serving(jwt_yaml()) as (client, subgraph, _):
+        refused = await client.post(
+            "/graphql", json={"query": ATTACK}, headers=JSON_POST | staff_bearer()
+        )
         assert refused.status_code == 400
         body = refused.json()
         assert "data" not in body

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from router.authentication.development import DevelopmentKeys
 from router.compose.config import load_config
 from router.dev import DevSubgraph, _recompose_if_changed, code_snapshot, compose, plan_subgraphs
 from tests.support.files import rewrite
@@ -57,17 +58,24 @@ def test_dev_runs_the_system_and_stops_it(tmp_path: Path) -> None:
     try:
         deadline = time.monotonic() + 60
         answer = None
+        keys = DevelopmentKeys(tmp_path / ".data" / "dev-keys")  # what dev made, as `token` reads
+        query = {"query": '{ order(id: "2") { id customer { name } } }'}
         while time.monotonic() < deadline and answer is None:
             try:
+                if not keys.jwks_file.exists():  # dev makes them before it starts the router
+                    raise httpx.ConnectError("no development key yet")
                 response = httpx.post(
                     f"http://127.0.0.1:{ports[2]}/graphql",
-                    json={"query": '{ order(id: "2") { id customer { name } } }'},
+                    json=query,
+                    headers={"authorization": f"Bearer {keys.token('1')}"},  # Alice: her order
                     timeout=2,
                 )
                 answer = response.json()
             except httpx.HTTPError:
                 time.sleep(0.3)
         assert answer == {"data": {"order": {"id": "2", "customer": {"name": "Alice"}}}}
+        anonymous = httpx.post(f"http://127.0.0.1:{ports[2]}/graphql", json=query, timeout=2)
+        assert anonymous.json()["errors"][0]["extensions"]["code"] == "UNAUTHORIZED_FIELD_OR_TYPE"
         graphiql = httpx.get(
             f"http://127.0.0.1:{ports[2]}/graphql", headers={"accept": "text/html"}
         )
@@ -85,6 +93,8 @@ def test_dev_runs_the_system_and_stops_it(tmp_path: Path) -> None:
     assert not [pid for pid in started if Path(f"/proc/{pid}").exists()]  # every child is gone
     output = "".join(lines)
     assert "[dev] GraphiQL: http://127.0.0.1:" in output
+    assert "python -m router token --sub 1 --scope read:email" in output
+    assert 'Headers pane: {"Authorization": "Bearer <the token>"}' in output
     assert "Traceback" not in output  # each child is stopped once, by dev, not by the terminal
     assert process.returncode == 0
     assert (tmp_path / ".data" / "supergraph.graphql").exists()

@@ -176,6 +176,57 @@ def test_shape_rules_catch_what_the_spec_rules_out() -> None:
     assert broken(lambda b: b["data"]["items"].append(None)) == ["items.3: null for non-null Item!"]
 
 
+# typename #5 in miniature: subgraph a's `User` reference resolver does not load `isMain`, so a
+# fails `Admin.isMain` for every `User` representation; the references avoided that fetch only by
+# sending the aliased `id: name` as the key
+ADMINS = build_schema(
+    """
+    interface User { id: ID! }
+    type Admin implements User { id: ID! name: String! isMain: Boolean! }
+    type Query { users: [User] }
+    """
+)
+ADMIN_QUERY = "{ users { ... on Admin { name id: name a5: isMain } a6: id } }"
+FAILED = {
+    "data": {"users": [{"a6": "u1"}, {"a6": "u2"}]},
+    "errors": [
+        {"message": "Cannot return null for non-nullable field Admin.isMain.", "path": p}
+        for p in (["users", 0, "a5"], ["users", 1, "a5"])
+    ],
+}
+
+
+def test_names_missing_beside_a_reported_error_are_the_subgraphs_failure_not_the_gateways() -> None:
+    assert violations(ADMINS, ADMIN_QUERY, {}, FAILED) == []
+    # without the errors, or with an error only at the other item, the names missing are wrong
+    silent = {"data": FAILED["data"]}
+    assert violations(ADMINS, ADMIN_QUERY, {}, silent) == [
+        "users.0: Admin lacks name, id, a5",
+        "users.1: Admin lacks name, id, a5",
+    ]
+    one = {**FAILED, "errors": FAILED["errors"][1:]}
+    assert violations(ADMINS, ADMIN_QUERY, {}, one) == ["users.0: Admin lacks name, id, a5"]
+    # an error never excuses a null in a non-null position, nor a root name missing
+    null = {**FAILED, "data": {"users": [{"a6": "u1", "name": None, "id": "x", "a5": True}]}}
+    assert violations(ADMINS, ADMIN_QUERY, {}, null) == ["users.0.name: null for non-null String!"]
+    assert violations(ADMINS, "{ users { a6: id } }", {}, {"data": {}, "errors": [{"path": ["x"]}]})
+
+
+def test_typename_5_ours_is_confirmed_when_the_references_renamed_answers_fail_as_ours() -> None:
+    theirs = {"data": FAILED["data"]}  # the aliased name sent as the key: no entity, no error
+    original = {"router": Answer(200, FAILED), "hive": Answer(200, theirs)}
+    original["apollo"] = original["hive"]
+    shape = {n: violations(ADMINS, ADMIN_QUERY, {}, a.body) for n, a in original.items()}
+    assert shape["router"] == [] and shape["hive"] and shape["apollo"]
+    keys = {n: a.key() for n, a in original.items()}
+    renamed = dict.fromkeys(keys, Answer(200, FAILED).key())  # the same fetch, the same error
+    got = judge(MISMATCH, keys, renamed, shape={n: v for n, v in shape.items() if v})
+    assert got.verdict == REFERENCES_WRONG
+    assert got.as_json()["reference_bugs"] == {
+        n: f"{RENAMING}, {SHAPE}" for n in ("hive", "apollo")
+    }
+
+
 # --- verdicts ------------------------------------------------------------------------------------
 
 OURS, THEIRS, RENAMED = "ours", "theirs", "renamed"

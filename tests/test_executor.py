@@ -9,6 +9,7 @@ import pytest
 from router.compose import compose_subgraphs, read_subgraph
 from router.execute.transport import HttpTransport, SubgraphFetchError
 from router.router import Router
+from tests.support.auth import signed_in_router
 from tests.support.fake_subgraphs import FakeSubgraphs
 from tests.support.faulty import faulty_server
 
@@ -42,7 +43,7 @@ async def test_entities_are_deduplicated_and_merged_everywhere() -> None:
         reps("1", "2"),
         {"data": {"_entities": [{"name": "Alice"}, {"name": "Bob"}]}},
     )
-    response = await Router.from_sdl(SUPERGRAPH, fake).execute(ORDERS_QUERY)
+    response = await signed_in_router(SUPERGRAPH, fake).execute(ORDERS_QUERY)
     assert response == {
         "data": {
             "orders": {
@@ -69,7 +70,7 @@ async def test_entity_error_paths_are_rewritten_to_client_paths() -> None:
             "errors": [{"message": "name is stale", "path": ["_entities", 1, "name"]}],
         },
     )
-    response = await Router.from_sdl(SUPERGRAPH, fake).execute(ORDERS_QUERY)
+    response = await signed_in_router(SUPERGRAPH, fake).execute(ORDERS_QUERY)
     assert response["errors"] == [
         {
             "message": "name is stale",
@@ -89,7 +90,7 @@ async def test_wrong_number_of_entities_is_an_error_not_a_crash() -> None:
         {"data": {"order": {"id": "1", "customer": {"__typename": "Customer", "id": "1"}}}},
     )
     fake.on("customers", NAMES_FETCH, reps("1"), {"data": {"_entities": []}})
-    response = await Router.from_sdl(SUPERGRAPH, fake).execute(
+    response = await signed_in_router(SUPERGRAPH, fake).execute(
         '{ order(id: "1") { id customer { name } } }'
     )
     # Customer.name and Order.customer are non-null: the order becomes null (it is nullable).
@@ -108,9 +109,9 @@ async def test_an_entity_answered_null_nulls_its_object_without_an_error() -> No
     fake.on(
         "customers", NAMES_FETCH, reps("1", "2"), {"data": {"_entities": [None, {"name": "Bob"}]}}
     )
-    response = await Router.from_sdl(SUPERGRAPH, fake).execute(ORDERS_QUERY)
-    # Query.orders is non-null too: the null reaches `data`, still with no error.
-    assert response["data"] is None and "errors" not in response
+    response = await signed_in_router(SUPERGRAPH, fake).execute(ORDERS_QUERY)
+    # the edge and node are non-null too: the null reaches Query.orders, still with no error
+    assert response["data"] == {"orders": None} and "errors" not in response
     # Shown (not as an error) where Apollo Router and Gateway show it.
     assert response["extensions"] == {
         "valueCompletion": [
@@ -128,7 +129,7 @@ async def test_an_entity_answered_null_nulls_its_object_without_an_error() -> No
         {"data": {"order": {"id": "1", "customer": {"__typename": "Customer", "id": "1"}}}},
     )
     fake.on("customers", NAMES_FETCH, reps("1"), {"data": {"_entities": [None]}})
-    response = await Router.from_sdl(SUPERGRAPH, fake).execute(
+    response = await signed_in_router(SUPERGRAPH, fake).execute(
         '{ order(id: "1") { id customer { name } } }'
     )
     assert response["data"] == {"order": None} and "errors" not in response
@@ -137,7 +138,7 @@ async def test_an_entity_answered_null_nulls_its_object_without_an_error() -> No
 async def test_a_root_field_missing_from_the_answer_is_an_error_not_a_silent_null() -> None:
     fake = FakeSubgraphs()
     fake.on("customers", 'query { customer(id: "1") { email } }', {}, {"data": {}})
-    response = await Router.from_sdl(SUPERGRAPH, fake).execute('{ customer(id: "1") { email } }')
+    response = await signed_in_router(SUPERGRAPH, fake).execute('{ customer(id: "1") { email } }')
     assert response["data"] == {"customer": None}
     (error,) = response["errors"]
     assert error["path"] == ["customer"]
@@ -157,7 +158,7 @@ async def test_a_missing_field_the_subgraph_explains_gets_only_its_error() -> No
         {},
         {"data": None, "errors": [explained]},
     )
-    response = await Router.from_sdl(SUPERGRAPH, fake).execute('{ customer(id: "1") { email } }')
+    response = await signed_in_router(SUPERGRAPH, fake).execute('{ customer(id: "1") { email } }')
     assert response["data"] == {"customer": None}
     assert [e["message"] for e in response["errors"]] == ["customers are read-only today"]
 
@@ -177,7 +178,7 @@ async def test_a_subgraph_error_without_a_code_gets_one(extensions: object) -> N
             {},
             {"data": None, "errors": [error]},
         )
-        router = Router.from_sdl(
+        router = signed_in_router(
             SUPERGRAPH, fake, show_subgraph_errors=lambda _, shown=shown: shown
         )
         response = await router.execute('{ customer(id: "1") { email } }')
@@ -194,7 +195,7 @@ async def test_a_field_left_out_by_include_is_not_missing() -> None:
     )
     fake = FakeSubgraphs()
     fake.on("customers", query, {"x": False}, {"data": {"b": {"email": "b@example.com"}}})
-    response = await Router.from_sdl(SUPERGRAPH, fake).execute(query, {"x": False})
+    response = await signed_in_router(SUPERGRAPH, fake).execute(query, {"x": False})
     assert response == {"data": {"b": {"email": "b@example.com"}}}
 
 
@@ -207,7 +208,7 @@ async def test_an_entity_answer_without_entities_is_an_error() -> None:
         {"data": {"order": {"id": "1", "customer": {"__typename": "Customer", "id": "1"}}}},
     )
     fake.on("customers", NAMES_FETCH, reps("1"), {"data": {}})
-    response = await Router.from_sdl(SUPERGRAPH, fake).execute(
+    response = await signed_in_router(SUPERGRAPH, fake).execute(
         '{ order(id: "1") { id customer { name } } }'
     )
     assert response["data"] == {"order": None}
@@ -220,7 +221,7 @@ async def test_an_entity_missing_a_requested_field_names_the_subgraph() -> None:
     fake = FakeSubgraphs()
     fake.on("orders", ORDERS_FETCH, {}, orders_answer("1", "2"))
     fake.on("customers", NAMES_FETCH, reps("1", "2"), {"data": {"_entities": [{"name": "A"}, {}]}})
-    response = await Router.from_sdl(SUPERGRAPH, fake).execute(ORDERS_QUERY)
+    response = await signed_in_router(SUPERGRAPH, fake).execute(ORDERS_QUERY)
     # one error, the subgraph's fault (the shaper adds no "Cannot return null" for that place)
     (error,) = response["errors"]
     assert error["extensions"] == {
@@ -246,7 +247,7 @@ async def test_a_subgraph_that_is_down_gives_partial_data() -> None:
         SubgraphFetchError("HTTP fetch failed: connection refused"),
     )
     query = '{ order(id: "1") { id total { amount } } customer(id: "1") { email } }'
-    response = await Router.from_sdl(SUPERGRAPH, fake).execute(query)
+    response = await signed_in_router(SUPERGRAPH, fake).execute(query)
     assert response["data"] == {"order": {"id": "1", "total": {"amount": "9.99"}}, "customer": None}
     (error,) = response["errors"]
     assert error["extensions"] == {"code": "SUBREQUEST_HTTP_ERROR", "serviceName": "customers"}
@@ -264,7 +265,7 @@ async def test_a_subgraph_that_is_down_gives_partial_data() -> None:
 async def test_misbehaving_http_subgraph(mode: str, code: str, says: str | None) -> None:
     with faulty_server(mode) as url:
         transport = HttpTransport({"customers": url, "orders": url}, timeout=0.5)
-        router = Router.from_sdl(SUPERGRAPH, transport)
+        router = signed_in_router(SUPERGRAPH, transport)
         try:
             response = await router.execute('{ customer(id: "1") { name } }')
         finally:
@@ -285,7 +286,7 @@ async def test_plans_and_shapers_are_cached_per_operation() -> None:
         {},
         {"data": {"customer": {"name": "Bob"}}},
     )
-    router = Router.from_sdl(SUPERGRAPH, fake, plan_cache_size=2)
+    router = signed_in_router(SUPERGRAPH, fake, plan_cache_size=2)
     for _ in range(3):
         assert await router.execute('{ customer(id: "2") { name } }') == {
             "data": {"customer": {"name": "Bob"}}
@@ -304,7 +305,7 @@ async def test_condition_nodes_skip_fetches_whose_fields_are_excluded() -> None:
     )
     fake.on("orders", orders_fetch, {"withCustomer": False}, {"data": {"order": {"id": "1"}}})
     query = 'query($withCustomer: Boolean!) { order(id: "1") { id customer @include(if: $withCustomer) { name } } }'
-    response = await Router.from_sdl(SUPERGRAPH, fake).execute(query, {"withCustomer": False})
+    response = await signed_in_router(SUPERGRAPH, fake).execute(query, {"withCustomer": False})
     assert response == {"data": {"order": {"id": "1"}}}
     assert [service for service, _ in fake.calls] == ["orders"]  # no _entities call at all
 
@@ -409,13 +410,16 @@ async def test_entity_fetches_ready_together_go_as_one_request(batch: bool) -> N
                 ),
             },
         )
-    router = Router.from_sdl(SUPERGRAPH, fake, batch_entities=batch)
+    router = signed_in_router(SUPERGRAPH, fake, batch_entities=batch)
     response = await router.execute(BOTH_QUERY)
     assert [service for service, _ in fake.calls] == (
         ["orders", "customers"] if batch else ["orders", "customers", "customers"]
     )
-    # email and Order.customer are non-null: the null reaches b
-    assert response["data"] == {"a": {"customer": {"name": "Alice"}}, "b": None}
+    # email is nullable (an access-controlled field): only it is null
+    assert response["data"] == {
+        "a": {"customer": {"name": "Alice"}},
+        "b": {"customer": {"email": None}},
+    }
     # the error under the second alias is the second fetch's, at its client path
     assert [(e["message"], e["path"]) for e in response["errors"]] == [
         ("no email", ["b", "customer", "email"])
@@ -632,7 +636,7 @@ async def test_a_root_field_under_a_fragment_with_the_same_directive_is_sent_val
         {"a": True, "b": True},
         {"data": {"order": {"id": "1"}}},
     )
-    response = await Router.from_sdl(SUPERGRAPH, fake).execute(query, {"a": True, "b": True})
+    response = await signed_in_router(SUPERGRAPH, fake).execute(query, {"a": True, "b": True})
     assert response == {"data": {"order": {"id": "1"}}}
 
 
@@ -689,7 +693,7 @@ async def test_a_field_asked_twice_under_other_conditions_is_fetched_when_either
     )
     fake = FakeSubgraphs()
     fake.on("orders", query, {"a": True, "b": False}, {"data": {"order": {"x": "1"}}})
-    response = await Router.from_sdl(SUPERGRAPH, fake).execute(query, {"a": True, "b": False})
+    response = await signed_in_router(SUPERGRAPH, fake).execute(query, {"a": True, "b": False})
     assert response == {"data": {"order": {"x": "1"}}}
 
 

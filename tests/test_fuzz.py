@@ -1,8 +1,9 @@
 """Fuzzing the router: generated and mutated requests through the real ASGI app.
 
-The router (`RouterApp`, router.yaml defaults) runs in front of the real customers and orders
-services in the same process, on fresh SQLite files made for this module (mutations write to
-them). Hypothesis and hypothesis-graphql generate requests from the router's API schema:
+The router (`RouterApp`, router.yaml defaults with its JWT settings; every request carries a
+staff token, so every field is reached) runs in front of the real customers and orders services
+in the same process, on fresh SQLite files made for this module (mutations write to them).
+Hypothesis and hypothesis-graphql generate requests from the router's API schema:
 valid queries and mutations, documents with one schema violation, documents mutated at the
 character and token level (edits, truncation, duplicated fragments, huge aliases), random
 bytes, random variables, random `operationName`s and random JSON envelopes.
@@ -37,10 +38,10 @@ from hypothesis_graphql import Mode, from_schema, mutations, nodes, queries
 
 import customer_subgraph
 import order_subgraph
-from router.config import parse_config
 from router.execute.inprocess import in_process
 from router.server.app import RouterApp, build_router
 from router.supergraph.load import load_supergraph
+from tests.support.auth import jwt_config, staff_bearer
 
 SUPERGRAPH = (Path(__file__).parents[1] / "supergraph.graphql").read_text()
 API_SCHEMA: GraphQLSchema = load_supergraph(SUPERGRAPH).api_schema
@@ -77,15 +78,18 @@ class Served:
         transport = await self.stack.enter_async_context(
             in_process({"customers": customers, "orders": orders})
         )
-        config = parse_config("")
+        config = jwt_config()  # the committed router.yaml's JWT and claim headers
         app = RouterApp(build_router(SUPERGRAPH, config, transport=transport), config)
         manager = await self.stack.enter_async_context(LifespanManager(app))
         self.app = manager.app
         # an exception escaping the app is what uvicorn answers with a plain-text 500: let it
         # fail the test with its traceback
         asgi = httpx.ASGITransport(app=manager.app, raise_app_exceptions=True)
+        # a staff token on every request, so that every field and mutation is reached
         return await self.stack.enter_async_context(
-            httpx.AsyncClient(transport=asgi, base_url="http://router", timeout=30)
+            httpx.AsyncClient(
+                transport=asgi, base_url="http://router", timeout=30, headers=staff_bearer()
+            )
         )
 
     def raw(self, scope: dict[str, Any], body: bytes) -> tuple[int, bytes]:

@@ -1,27 +1,31 @@
-"""GraphiQL served by the router: the vendored assets, the page, and a real headless Chromium
+"""GraphiQL served by the router: the bundled assets, the page, and a real headless Chromium
 running queries through it against the real `RouterApp` over HTTP.
 
 The browser tests drive the system Chromium (Debian: `apt-get install chromium`) with Playwright
 for Python (`pip install playwright`; never `playwright install`, which downloads browsers).
 Either missing skips them locally and fails them when CI or REQUIRE_BROWSER is set.
 
-`GraphiQLSite` serves `graphiql_html()` and the assets itself (so these tests do not depend on
-how `RouterApp` routes them) and hands every other request to a real `RouterApp`, whose
+`GraphiQLSite` serves `graphiql_html()` itself (so a test can have the page ask for plans from a
+router that refuses them) and hands every other request, the assets too, to a real `RouterApp`,
+whose
 `expose_query_plan` setting decides whether it answers `Apollo-Expose-Query-Plan: true` with
 `extensions.apolloQueryPlan` or refuses it (`QUERY_PLAN_NOT_EXPOSED`).
+
+The plan test saves a screenshot of the plan pane to `.artifacts/graphiql-plan.png` (git-ignored;
+`GRAPHIQL_SCREENSHOT` overrides the path) and prints where.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -39,48 +43,91 @@ from tests.support.fake_subgraphs import FakeSubgraphs
 from tests.support.faulty import serve_in_thread
 
 ROOT = Path(__file__).parents[1]
+RECIPE = ROOT / "tools" / "graphiql"
 SUPERGRAPH = (ROOT / "supergraph.graphql").read_text()
 QUERY = '{ customer(id: "1") { name } }'
-SCREENSHOT = Path(tempfile.gettempdir()) / "graphiql.png"
+SCREENSHOT = Path(os.environ.get("GRAPHIQL_SCREENSHOT", ROOT / ".artifacts" / "graphiql-plan.png"))
 LAUNCH_ARGS = [
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
     "--disable-dev-shm-usage",
+    "--disable-quic",
     "--no-first-run",
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
 ]
 
+
+class Versions:
+    """static/VERSIONS.txt, as tools/graphiql/build.mjs writes it."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, tuple[str, str]] = {}  # name → (built from, sha256)
+        self.inputs: dict[str, str] = {}  # path under tools/graphiql → sha256
+        self.packages: dict[str, str] = {}  # npm package → version bundled
+        for line in (STATIC_DIR / "VERSIONS.txt").read_text().splitlines():
+            if line.startswith("# bundled:"):
+                for package in line.removeprefix("# bundled:").split():
+                    name, _, version = package.rpartition("@")
+                    self.packages[name] = version
+            elif line.startswith("input "):
+                path, digest = line.removeprefix("input ").split()
+                self.inputs[path] = digest
+            elif line.strip() and not line.startswith("#"):
+                name, source, digest = line.split()
+                self.files[name] = (source, digest)
+
+
+VERSIONS = Versions()
+GRAPHIQL_VERSION = VERSIONS.packages["graphiql"]
+
 # --- the assets and the page ------------------------------------------------------------------
 
 
-def test_vendored_assets_match_versions_txt() -> None:
-    listed: dict[str, str] = {}
-    for line in (STATIC_DIR / "VERSIONS.txt").read_text().splitlines():
-        if line.startswith("#") or not line.strip():
-            continue
-        name, package, _path, digest = line.split()
-        assert re.fullmatch(r"(@?[\w.-]+/)?[\w.-]+@\d+\.\d+\.\d+", package), line
-        listed[name] = digest
+def test_bundle_matches_versions_txt() -> None:
     on_disk = {p.name for p in STATIC_DIR.iterdir()} - {"VERSIONS.txt"}
-    assert set(listed) == on_disk
-    for name, digest in listed.items():
-        data = (STATIC_DIR / name).read_bytes()
-        assert len(data) < 2 * 1024 * 1024, name
-        if not digest.startswith("("):
-            assert hashlib.sha256(data).hexdigest() == digest, name
+    assert set(VERSIONS.files) == on_disk
+    for name, (source, digest) in VERSIONS.files.items():
+        assert re.fullmatch(r"(@?[\w.-]+/)?[\w.-]+@\d+\.\d+\.\d+|src/[\w.-]+|build\.mjs", source), (
+            name
+        )
+        assert hashlib.sha256((STATIC_DIR / name).read_bytes()).hexdigest() == digest, name
+    total = sum((STATIC_DIR / name).stat().st_size for name in on_disk)
+    assert total < 12 * 1024 * 1024, f"the bundle grew to {total} bytes"
+    # GraphiQL at its current major (5), on the React it supports.
+    assert GRAPHIQL_VERSION.split(".")[0] == "5"
+    assert VERSIONS.packages["react"] == VERSIONS.packages["react-dom"]
+
+
+def test_bundle_was_built_from_the_committed_recipe() -> None:
+    """Changing tools/graphiql/ without running its build (which rewrites VERSIONS.txt) fails."""
+    recipe = {"build.mjs", "package.json", "package-lock.json"} | {
+        f"src/{p.name}" for p in (RECIPE / "src").iterdir()
+    }
+    assert set(VERSIONS.inputs) == recipe
+    for path, digest in VERSIONS.inputs.items():
+        assert hashlib.sha256((RECIPE / path).read_bytes()).hexdigest() == digest, path
+    locked = json.loads((RECIPE / "package-lock.json").read_text())["packages"]
+    for name, version in VERSIONS.packages.items():
+        assert locked[f"node_modules/{name}"]["version"] == version, name
+    declared = json.loads((RECIPE / "package.json").read_text())["dependencies"]
+    assert all(re.fullmatch(r"\d+\.\d+\.\d+", v) for v in declared.values()), "exact versions"
+
+
+def _asset(prefix: str) -> str:
+    return next(name for name in VERSIONS.files if name.startswith(prefix))
 
 
 @pytest.mark.parametrize(
     ("name", "content_type"),
     [
-        ("graphiql.min.js", "text/javascript; charset=utf-8"),
-        ("graphiql.min.css", "text/css; charset=utf-8"),
-        ("react.production.min.js", "text/javascript; charset=utf-8"),
-        ("react-dom.production.min.js", "text/javascript; charset=utf-8"),
-        ("LICENSE.graphiql", "text/plain; charset=utf-8"),
+        ("graphiql.js", "text/javascript; charset=utf-8"),
+        ("graphiql.css", "text/css; charset=utf-8"),
+        (_asset("graphql.worker-"), "text/javascript; charset=utf-8"),
+        (_asset("graphiql-"), "text/javascript; charset=utf-8"),
+        ("LICENSES.txt", "text/plain; charset=utf-8"),
         ("VERSIONS.txt", "text/plain; charset=utf-8"),
     ],
 )
@@ -99,13 +146,14 @@ def test_static_file_serves_the_assets(name: str, content_type: str) -> None:
         "..",
         "../__init__.py",
         "__init__.py",
-        "static/graphiql.min.js",
-        "./graphiql.min.js",
-        "/graphiql.min.js",
+        "static/graphiql.js",
+        "./graphiql.js",
+        "/graphiql.js",
         "..%2F__init__.py",
-        "graphiql.min.js/",
-        "GRAPHIQL.MIN.JS",
-        "graphiql.min.js.map",
+        "graphiql.js/",
+        "GRAPHIQL.JS",
+        "graphiql.js.map",
+        "graphiql.js?v=1",
         "nope.js",
     ],
 )
@@ -118,27 +166,78 @@ def test_page_loads_only_the_routers_own_assets() -> None:
     assert not re.search(r"(https?:)?//[a-z0-9]", page, re.IGNORECASE), "external URL in page"
     sources = re.findall(r'(?:src|href)="([^"]+)"', page)
     assert sources.pop(0) == "data:,"  # no favicon request
+    tag = re.fullmatch(rf"{STATIC_URL_PATH}/graphiql\.css\?v=([0-9a-f]{{12}})", sources[0])
+    assert tag is not None
     assert sources == [
-        f"{STATIC_URL_PATH}/graphiql.min.css",
-        f"{STATIC_URL_PATH}/react.production.min.js",
-        f"{STATIC_URL_PATH}/react-dom.production.min.js",
-        f"{STATIC_URL_PATH}/graphiql.min.js",
+        f"{STATIC_URL_PATH}/graphiql.css?v={tag[1]}",
+        f"{STATIC_URL_PATH}/graphiql.js?v={tag[1]}",
     ]
-    for source in sources:
-        assert static_file(source.rsplit("/", 1)[1]) is not None
-    assert '"endpoint": "/graphql"' in page
-    assert QUERY_PLAN_HEADER in page
-    assert 'id="query-plan"' in page
+    # The page runs no inline script: its one other <script> is a JSON data block.
+    scripts = re.findall(r"<script([^>]*)>", page)
+    assert scripts == [
+        ' type="application/json" id="graphiql-config"',
+        f' type="module" src="{sources[1]}"',
+    ]
+    csp = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', page)
+    assert csp is not None and "script-src 'self';" in csp[1] and "worker-src 'self';" in csp[1]
+    assert "unsafe-eval" not in csp[1] and "sha256-" not in csp[1]
+    config = json.loads(page.split('id="graphiql-config">', 1)[1].split("</script>", 1)[0])
+    assert config["endpoint"] == "/graphql" and config["planHeader"] == QUERY_PLAN_HEADER
 
 
 def test_page_escapes_what_it_embeds() -> None:
     page = graphiql_html('/x"</script><script>alert(1)</script>')
-    assert page.count("</script>") == 4  # the three assets and the boot script
+    assert page.count("</script>") == 2  # the settings and the bundle
     assert "alert(1)</script>" not in page
+    config = json.loads(page.split('id="graphiql-config">', 1)[1].split("</script>", 1)[0])
+    assert config["endpoint"] == '/x"</script><script>alert(1)</script>'
     # An absolute endpoint is the one other origin the page may talk to.
     assert "connect-src 'self' https://api.example.com;" in graphiql_html(
         "https://api.example.com/graphql"
     )
+
+
+@pytest.mark.parametrize(
+    ("accept_encoding", "gzipped"),
+    [
+        ("gzip, deflate, br", True),
+        ("br;q=1.0, gzip;q=0.5", True),
+        ("*", True),
+        ("", False),
+        ("identity", False),
+        ("gzip;q=0", False),
+        ("gzip;q=0, *", False),
+        ("*;q=0, gzip", True),
+        ("gzip;q=nonsense", False),
+    ],
+)
+async def test_router_serves_the_assets_gzipped_when_accepted(
+    accept_encoding: str, gzipped: bool
+) -> None:
+    import httpx
+
+    app = RouterApp(
+        Router.from_sdl(SUPERGRAPH, FakeSubgraphs()), Config(introspection=True, sandbox=True)
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://router") as client:
+        response = await client.get(
+            f"{STATIC_URL_PATH}/graphiql.js?v=1", headers={"accept-encoding": accept_encoding}
+        )
+        missing = await client.get(
+            f"{STATIC_URL_PATH}/nope.js", headers={"accept-encoding": "gzip"}
+        )
+    original = (STATIC_DIR / "graphiql.js").read_bytes()
+    assert response.status_code == 200 and response.headers["vary"] == "accept-encoding"
+    assert response.headers["content-type"] == "text/javascript; charset=utf-8"
+    if gzipped:
+        assert response.headers["content-encoding"] == "gzip"
+        assert int(response.headers["content-length"]) < len(original) / 2
+    else:
+        assert "content-encoding" not in response.headers
+        assert int(response.headers["content-length"]) == len(original)
+    assert response.content == original  # httpx undoes the gzip
+    assert missing.status_code == 404
 
 
 # --- GraphiQL in a real browser ---------------------------------------------------------------
@@ -170,12 +269,6 @@ class GraphiQLSite:
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         if method == "GET" and path == "/graphql" and "text/html" in headers.get("accept", ""):
             await _send(send, 200, self.page, "text/html; charset=utf-8")
-        elif method == "GET" and path.startswith(STATIC_URL_PATH + "/"):
-            found = static_file(unquote(path[len(STATIC_URL_PATH) + 1 :]))
-            if found is None:
-                await _send(send, 404, b"not found", "text/plain")
-            else:
-                await _send(send, 200, *found)
         else:
             if method == "POST" and path == "/graphql":
                 self.posts.append(headers)
@@ -240,11 +333,18 @@ def browser() -> Iterator[Any]:
             launched.close()
 
 
+_EDITOR_TEXT = """() => [...document.querySelectorAll('.graphiql-query-editor .view-line')]
+    .sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top))
+    .map(line => line.textContent.replace(/\\u00a0/g, ' '))
+    .join('\\n')"""
+
+
 class Visit:
     """One page in the browser, with every request it made and every problem it reported."""
 
     def __init__(self, browser: Any) -> None:
-        self.page = browser.new_page(viewport={"width": 1280, "height": 800})
+        self.page = browser.new_page(viewport={"width": 1440, "height": 900})
+        self.page.set_default_timeout(30_000)
         self.requested: list[str] = []
         self.problems: list[str] = []
         page = self.page
@@ -269,48 +369,141 @@ class Visit:
         """Load GraphiQL from `base`; it fetches the schema (an introspection POST) on start."""
         page = self.page
         with page.expect_response(
-            lambda r: r.request.method == "POST" and r.url == f"{base}/graphql", timeout=15_000
+            lambda r: r.request.method == "POST" and r.url == f"{base}/graphql", timeout=20_000
         ) as introspection:
             response = page.goto(f"{base}/graphql", wait_until="load")
         assert response is not None and response.status == 200
         assert response.headers["content-type"].startswith("text/html")
         assert introspection.value.status == 200
-        editor = page.locator(".graphiql-query-editor .CodeMirror")
-        _expect()(editor).to_contain_text("{ __typename }", timeout=15_000)
+        _expect()(self.editor()).to_contain_text("__typename", timeout=20_000)
+        # The GraphQL language (brackets, indentation, completion) is on in the editor.
+        graphql = self.page.locator('.graphiql-query-editor [data-mode-id="graphql"]')
+        _expect()(graphql).to_have_count(1, timeout=20_000)
 
-    def run(self, query: str) -> Any:
-        """Type `query` into the editor, run it with the ▶ button; the result pane's locator."""
+    def editor(self) -> Any:
+        return self.page.locator(".graphiql-query-editor .monaco-editor")
+
+    def editor_text(self) -> str:
+        """The query editor's text, its lines in order (Monaco draws them absolutely placed)."""
+        text: str = self.page.evaluate(f"() => ({_EDITOR_TEXT})()")
+        return text
+
+    def wait_for_editor_words(self, expected: str) -> None:
+        """Wait until the editor shows `expected` (whitespace aside): Monaco draws typed text
+        a frame later, and indents it as it likes."""
+        words = " ".join(expected.split())
+        self.page.wait_for_function(
+            f"words => ({_EDITOR_TEXT})().split(/\\s+/).filter(Boolean).join(' ') === words",
+            arg=words,
+            timeout=20_000,
+        )
+
+    def type_query(self, lines: list[str]) -> None:
+        """Type the operation as a person would, a line at a time, without indentation or
+        closing braces: the editor indents, and a line ending in `{` is typed with its `}`
+        (which overtypes the one the editor may have closed), the cursor put back between them.
+        A line `}` steps past such a brace."""
         page = self.page
-        page.locator(".graphiql-query-editor .CodeMirror").click()
+        self.editor().click()
         page.keyboard.press("Control+A")
         page.keyboard.press("Delete")
-        page.keyboard.type(query)
-        page.keyboard.press("Escape")  # close the autocompletion hint, if open
-        typed = page.evaluate(
-            "() => document.querySelector('.graphiql-query-editor .CodeMirror')"
-            ".CodeMirror.getValue()"
-        )
-        assert typed == query
-        page.locator("button.graphiql-execute-button").click()
-        return page.locator(".graphiql-response .CodeMirror")
+        for index, line in enumerate(lines):
+            if line == "}":
+                page.keyboard.press("Escape")
+                page.keyboard.press("ArrowDown")
+                page.keyboard.press("End")
+            elif line.endswith("{"):
+                page.keyboard.type(line + "}")
+                page.keyboard.press("Escape")
+                page.keyboard.press("ArrowLeft")
+            else:
+                page.keyboard.type(line)
+            if index < len(lines) - 1 and lines[index + 1] != "}":
+                # A new line as typed text: Enter would accept an open autocompletion instead.
+                page.keyboard.insert_text("\n")
+        page.keyboard.press("Escape")  # close the autocompletion list, if open
+
+    def run(self, query: str) -> Any:
+        """Type `query` (one line) and run it with the ▶ button; the result pane's locator."""
+        self.type_query([query])
+        self.wait_for_editor_words(query)
+        return self.run_typed()
+
+    def run_typed(self) -> Any:
+        # GraphiQL reads the operation's name from the editor 100 ms after the last key; the tab
+        # shows it when it has.
+        named = re.match(r"(?:query|mutation)\s+(\w+)", self.editor_text())
+        title = named[1] if named else "<untitled>"
+        _expect()(self.page.locator(".graphiql-tab-active")).to_have_text(title)
+        self.page.locator("button.graphiql-execute-button").click()
+        return self.page.locator(".graphiql-response .monaco-editor")
+
+    def open_plan_pane(self) -> Any:
+        self.page.get_by_label("Show Query plan").click()
+        pane = self.page.locator(".plan-pane")
+        _expect()(pane).to_be_visible()
+        return pane
+
+    def widen_plugin_pane(self, to_x: int) -> None:
+        """Drag the bar between the plugin pane and the editors, as a person widening it."""
+        page = self.page
+        bar = page.locator(".graphiql-horizontal-drag-bar").first.bounding_box()
+        assert bar is not None
+        middle_y = bar["y"] + bar["height"] / 2
+        page.mouse.move(bar["x"] + bar["width"] / 2, middle_y)
+        page.mouse.down()
+        page.mouse.move(to_x, middle_y, steps=8)
+        page.mouse.up()
+        page.mouse.move(to_x / 2, bar["y"] + bar["height"] - 20)  # off the editors' scrollbars
 
     def check_stayed_local(self, site: GraphiQLSite, *, expected_problems: int = 0) -> None:
         external = [url for url in self.requested if not _is_local(url)]
         assert external == [], f"the page tried to reach other origins: {external}"
         assert len(self.problems) == expected_problems, self.problems
         assets = {p.rsplit("/", 1)[1] for p in site.paths if p.startswith(STATIC_URL_PATH + "/")}
-        assert assets == {
-            "graphiql.min.css",
-            "react.production.min.js",
-            "react-dom.production.min.js",
-            "graphiql.min.js",
-        }
+        # The page, its lazy chunks and Monaco's three workers, all from VERSIONS.txt.
+        assert assets <= set(VERSIONS.files)
+        assert {"graphiql.css", "graphiql.js"} <= assets
+        workers = {name.split("-", 1)[0] for name in assets if ".worker-" in name}
+        assert workers == {"editor.worker", "json.worker", "graphql.worker"}
 
 
 def _expect() -> Any:
     from playwright.sync_api import expect
 
+    # Patient on a loaded machine (two cores shared with the rest of the suite): Monaco's
+    # first start and the lazy chunks can take seconds there.
+    expect.set_options(timeout=15_000)
     return expect
+
+
+ORDER_LINES = [
+    "query OrderWithCustomer {",
+    'order(id: "1") {',
+    "id",
+    "status",
+    "customer {",
+    "name",
+    "email",
+]
+ORDER_QUERY = """\
+query OrderWithCustomer {
+  order(id: "1") {
+    id
+    status
+    customer {
+      name
+      email
+    }
+  }
+}"""
+ORDERS_FETCH = (
+    'query OrderWithCustomer__orders__0 { order(id: "1") { id status customer { __typename id } } }'
+)
+CUSTOMERS_FETCH = (
+    "query OrderWithCustomer__customers__1($representations: [_Any!]!) "
+    "{ _entities(representations: $representations) { ... on Customer { name email } } }"
+)
 
 
 def _site(*, router_exposes: bool, page_asks: bool) -> tuple[GraphiQLSite, FakeSubgraphs]:
@@ -321,32 +514,216 @@ def _site(*, router_exposes: bool, page_asks: bool) -> tuple[GraphiQLSite, FakeS
         {},
         {"data": {"customer": {"name": "Alice"}}},
     )
+    fake.on(
+        "orders",
+        ORDERS_FETCH,
+        {},
+        {
+            "data": {
+                "order": {
+                    "id": "1",
+                    "status": "PAID",
+                    "customer": {"__typename": "Customer", "id": "7"},
+                }
+            }
+        },
+    )
+    fake.on(
+        "customers",
+        CUSTOMERS_FETCH,
+        {"representations": [{"__typename": "Customer", "id": "7"}]},
+        {"data": {"_entities": [{"name": "Alice", "email": "alice@example.com"}]}},
+    )
     router = Router.from_sdl(SUPERGRAPH, fake)
-    app = RouterApp(router, Config(expose_query_plan=router_exposes))
+    app = RouterApp(
+        router, Config(introspection=True, sandbox=True, expose_query_plan=router_exposes)
+    )
     return GraphiQLSite(app, page_asks_for_plans=page_asks), fake
 
 
-def test_graphiql_runs_a_query_and_shows_its_plan(browser: Any) -> None:
+def test_graphiql_draws_the_plan_of_an_order_with_its_customer(browser: Any) -> None:
+    expect = _expect()
+    site, fake = _site(router_exposes=True, page_asks=True)
+    visit = Visit(browser)
+    page = visit.page
+    try:
+        with serve(site) as base:
+            visit.open(base)
+            # GraphiQL at the version VERSIONS.txt records, in the page and in its logo.
+            assert page.locator("html").get_attribute("data-graphiql-version") == GRAPHIQL_VERSION
+            expect(page.locator(".graphiql-logo .graphiql-version")).to_have_text(GRAPHIQL_VERSION)
+            pane = visit.open_plan_pane()
+            expect(pane).to_have_attribute("data-state", "empty")
+            visit.type_query(ORDER_LINES)
+            visit.wait_for_editor_words(ORDER_QUERY)
+            result = visit.run_typed()
+            expect(result).to_contain_text('"alice@example.com"', timeout=20_000)
+            expect(result).to_contain_text('"PAID"')
+            expect(result).not_to_contain_text("apolloQueryPlan")  # the plan is in its pane
+            expect(pane).to_have_attribute("data-state", "plan", timeout=10_000)
+
+            # The picture: a Sequence of a Fetch from orders, then a Flatten over
+            # order.customer with an entity Fetch from customers.
+            graph = pane.locator(".plan-graph")
+            sequence = graph.locator(":scope > [data-kind=Sequence]")
+            expect(sequence).to_have_count(1)
+            steps = sequence.locator(":scope > .plan-children > .plan-child > .plan-node")
+            expect(steps).to_have_count(2)
+            first, second = steps.nth(0), steps.nth(1)
+            expect(first).to_have_attribute("data-kind", "Fetch")
+            expect(first).to_have_attribute("data-service", "orders")
+            expect(first.locator(".plan-service")).to_have_text("orders")
+            expect(first.locator(".plan-operation")).to_contain_text('order(id: "1")')
+            expect(first.locator(".plan-operation")).to_contain_text("__typename")
+            expect(second).to_have_attribute("data-kind", "Flatten")
+            expect(second).to_have_attribute("data-path", "order.customer")
+            inner = second.locator("[data-kind=Fetch]")
+            expect(inner).to_have_attribute("data-service", "customers")
+            expect(inner.locator(".plan-requires")).to_contain_text(
+                "... on Customer { __typename id }"
+            )
+            expect(inner.locator(".plan-operation")).to_contain_text("... on Customer")
+            expect(inner.locator(".plan-operation")).to_contain_text("email")
+            assert [
+                k
+                for k in graph.locator("[data-kind]").evaluate_all(
+                    "nodes => nodes.map(n => n.dataset.kind)"
+                )
+            ] == ["Sequence", "Fetch", "Flatten", "Fetch"]
+
+            visit.widen_plugin_pane(640)
+            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOT))
+            print(f"GraphiQL plan screenshot: {SCREENSHOT}")
+
+            # The text view is Apollo's format, as the router prints the plan.
+            pane.get_by_role("button", name="Text").click()
+            printed = site.app.router.prepare(ORDER_QUERY, None, count=False).plan.print()
+            expect(pane.locator(".plan-text")).to_have_text(printed)
+            pane.get_by_role("button", name="Picture").click()
+            expect(pane.locator(".plan-graph [data-kind=Flatten]")).to_be_visible()
+    finally:
+        page.close()
+    visit.check_stayed_local(site)
+    # The schema came without asking for a plan; the operation, run with the pane open, asked.
+    assert [h.get(PLAN_HEADER) for h in site.posts] == [None, "true"]
+    assert [service for service, _ in fake.calls] == ["orders", "customers"]
+
+
+BRANCHED_LINES = [
+    "query OrderAndCustomer($withCustomer: Boolean!) {",
+    'customer(id: "2") {',
+    "name",
+    "}",
+    'order(id: "1") {',
+    "id",
+    "customer @include(if: $withCustomer) {",
+    "email",
+]
+
+
+def test_graphiql_draws_parallel_and_conditional_steps(browser: Any) -> None:
+    expect = _expect()
+    site, fake = _site(router_exposes=True, page_asks=True)
+    fake.on(
+        "customers",
+        'query OrderAndCustomer__customers__0 { customer(id: "2") { name } }',
+        {},
+        {"data": {"customer": {"name": "Bob"}}},
+    )
+    fake.on(
+        "orders",
+        "query OrderAndCustomer__orders__1($withCustomer: Boolean!) "
+        '{ order(id: "1") { id customer @include(if: $withCustomer) { __typename id } } }',
+        {"withCustomer": True},
+        {"data": {"order": {"id": "1", "customer": {"__typename": "Customer", "id": "7"}}}},
+    )
+    fake.on(
+        "customers",
+        "query OrderAndCustomer__customers__2($representations: [_Any!]!) "
+        "{ _entities(representations: $representations) { ... on Customer { email } } }",
+        {"representations": [{"__typename": "Customer", "id": "7"}]},
+        {"data": {"_entities": [{"email": "alice@example.com"}]}},
+    )
+    visit = Visit(browser)
+    page = visit.page
+    try:
+        with serve(site) as base:
+            visit.open(base)
+            pane = visit.open_plan_pane()
+            visit.type_query(BRANCHED_LINES)
+            visit.wait_for_editor_words(
+                'query OrderAndCustomer($withCustomer: Boolean!) { customer(id: "2") { name } '
+                'order(id: "1") { id customer @include(if: $withCustomer) { email } } }'
+            )
+            page.get_by_text("Variables", exact=True).click()
+            page.locator(".graphiql-editor-tool .monaco-editor").first.click()
+            page.keyboard.type('{"withCustomer": true')  # the editor closes the brace
+            result = visit.run_typed()
+            expect(result).to_contain_text('"Bob"', timeout=20_000)
+            expect(result).to_contain_text('"alice@example.com"')
+            expect(pane).to_have_attribute("data-state", "plan", timeout=10_000)
+            graph = pane.locator(".plan-graph")
+            kinds = graph.locator("[data-kind]").evaluate_all(
+                "nodes => nodes.map(n => n.dataset.kind + (n.dataset.service ? ':' + "
+                "n.dataset.service : '') + (n.dataset.path ? ' ' + n.dataset.path : ''))"
+            )
+            assert kinds == [
+                "Parallel",
+                "Fetch:customers",
+                "Sequence",
+                "Fetch:orders",
+                "Include",
+                "Flatten order.customer",
+                "Fetch:customers",
+            ]
+            include = graph.locator("[data-kind=Include]")
+            expect(include.locator(":scope > .plan-node-header")).to_contain_text("$withCustomer")
+            # Parallel branches stand side by side (where the pane is wide enough).
+            visit.widen_plugin_pane(800)
+            branches = graph.locator("[data-kind=Parallel] > .plan-children > .plan-child")
+            expect(branches).to_have_count(2)
+            left, right = (branches.nth(i).bounding_box() for i in range(2))
+            assert left is not None and right is not None
+            assert right["x"] > left["x"] + left["width"] and right["y"] == left["y"]
+            shot = SCREENSHOT.with_name(SCREENSHOT.stem + "-branches.png")
+            page.screenshot(path=str(shot))
+            print(f"GraphiQL plan screenshot: {shot}")
+    finally:
+        page.close()
+    visit.check_stayed_local(site)
+    assert [h.get(PLAN_HEADER) for h in site.posts] == [None, "true"]
+    assert sorted(service for service, _ in fake.calls) == ["customers", "customers", "orders"]
+
+
+def test_results_carry_no_plan_until_the_pane_asks(browser: Any) -> None:
     expect = _expect()
     site, fake = _site(router_exposes=True, page_asks=True)
     visit = Visit(browser)
     try:
         with serve(site) as base:
             visit.open(base)
+            result = visit.run(
+                'query OrderWithCustomer { order(id: "1") { id status customer { name email } } }'
+            )
+            expect(result).to_contain_text('"alice@example.com"', timeout=20_000)
+            # Opening the pane plans the last operation again, without running it.
+            pane = visit.open_plan_pane()
+            expect(pane).to_have_attribute("data-state", "plan", timeout=10_000)
+            expect(pane.locator("[data-kind=Flatten] [data-kind=Fetch]")).to_have_attribute(
+                "data-service", "customers"
+            )
+            # Closed again, the pane asks for nothing.
+            visit.page.get_by_label("Hide Query plan").click()
             result = visit.run(QUERY)
-            expect(result).to_contain_text('"Alice"', timeout=15_000)
-            expect(result).to_contain_text('"customer"')
-            plan = visit.page.locator("#query-plan-text")
-            expect(plan).to_contain_text("QueryPlan {", timeout=5_000)
-            expect(plan).to_contain_text('Fetch(service: "customers")')
-            expect(visit.page.locator("#query-plan")).to_have_attribute("data-state", "plan")
-            visit.page.screenshot(path=str(SCREENSHOT))
+            expect(result).to_contain_text('"Alice"', timeout=20_000)
+            expect(result).not_to_contain_text("OrderWithCustomer")
     finally:
         visit.page.close()
     visit.check_stayed_local(site)
-    # The schema came without asking for a plan; the operation asked for one.
-    assert [h.get(PLAN_HEADER) for h in site.posts] == [None, "true"]
-    assert [service for service, _ in fake.calls] == ["customers"]
+    assert [h.get(PLAN_HEADER) for h in site.posts] == [None, None, "dry-run", None]
+    # The dry run fetched nothing.
+    assert [service for service, _ in fake.calls] == ["orders", "customers", "customers"]
 
 
 def test_graphiql_loads_the_schema(browser: Any) -> None:
@@ -360,11 +737,11 @@ def test_graphiql_loads_the_schema(browser: Any) -> None:
             docs = visit.page.locator(".graphiql-doc-explorer")
             expect(docs).to_contain_text("Query", timeout=10_000)
             expect(docs).not_to_contain_text("Error fetching schema")
-            # Autocompletion comes from the schema too.
-            visit.page.locator(".graphiql-query-editor .CodeMirror").click()
+            # Autocompletion comes from the schema too (Monaco's suggestion list).
+            visit.editor().click()
             visit.page.keyboard.press("Control+A")
             visit.page.keyboard.type("{ cust")
-            expect(visit.page.locator(".CodeMirror-hints")).to_contain_text("customer")
+            expect(visit.page.locator(".suggest-widget")).to_contain_text("customer")
     finally:
         visit.page.close()
     visit.check_stayed_local(site)
@@ -378,12 +755,13 @@ def test_graphiql_works_when_the_router_hides_plans(browser: Any, page_asks: boo
     try:
         with serve(site) as base:
             visit.open(base)
+            pane = visit.open_plan_pane()
             for _ in range(2):
                 result = visit.run(QUERY)
-                expect(result).to_contain_text('"Alice"', timeout=15_000)
+                expect(result).to_contain_text('"Alice"', timeout=20_000)
                 expect(result).not_to_contain_text("QUERY_PLAN_NOT_EXPOSED")
-            expect(visit.page.locator("#query-plan")).to_have_attribute("data-state", "off")
-            expect(visit.page.locator("#query-plan-text")).to_contain_text("not")
+            expect(pane).to_have_attribute("data-state", "off")
+            expect(pane.locator(".plan-message")).to_contain_text("does not expose query plans")
     finally:
         visit.page.close()
     # Chromium logs the refused request (a 403) to the console.

@@ -219,3 +219,31 @@ async def test_malformed_answers_and_refused_connections_are_errors() -> None:
     assert seen.requests == []
     with pytest.raises(ValueError, match="not an http"):
         Endpoint("ftp://example.com/", limit=1)
+
+
+class _Instant(HttpTransport):
+    """A subgraph that answers at once: `_post` returns without waiting for anything, so a
+    shared call is over as soon as it starts unless the transport lets others join first."""
+
+    posts = 0
+
+    async def _post(
+        self, service: str, url: str, data: bytes, headers: dict[str, str], safe: bool
+    ) -> tuple[int, bytes]:
+        self.posts += 1
+        return 200, b'{"data": {"a": 1}}'
+
+
+async def test_identical_queries_asked_in_one_turn_share_one_call_however_fast_it_is() -> None:
+    transport = _Instant({"s": "http://127.0.0.1:9/"})
+    query = {"query": "{ a }"}
+    first = asyncio.ensure_future(transport.send("s", query))
+    second = asyncio.ensure_future(transport.send("s", query))  # asked after, in the same turn
+    answers = await asyncio.gather(first, second)
+    assert transport.posts == 1
+    assert answers == [{"data": {"a": 1}}] * 2 and answers[0] is not answers[1]  # own copies
+    # asked once the call has left, or a mutation: a call of its own
+    await transport.send("s", query)
+    mutations = [transport.send("s", {"query": "mutation { b }"}) for _ in range(2)]
+    await asyncio.gather(*mutations)
+    assert transport.posts == 4

@@ -19,6 +19,7 @@ from order_subgraph import repository as order_repository
 from order_subgraph.db import order_items, orders
 from order_subgraph.repository import ItemRecord, NewOrder
 from subgraph_kit.db import create_engine
+from tests.support.auth import STAFF_HEADERS
 from tests.support.gate import gate
 from tests.support.orders import CREATE, order_input, orders_service, stored_rows
 from tests.support.services import GraphQLClient, ServiceProcess, error_codes, free_port
@@ -156,9 +157,10 @@ async def test_insert_refused_by_the_unique_key_returns_the_stored_order(
     # Two inserts with one key, neither having seen the other's row first (what two replicas
     # do when the same retry reaches both): the database's unique index decides.
     engine = orders_client.app.state.engine  # type: ignore[attr-defined]
+    database = orders_client.app.state.database  # type: ignore[attr-defined]
     order = NewOrder("2", "USD", (ItemRecord("PEN", 3, 10),), idempotency_key=KEY)
-    first = await order_repository.create(engine, order)
-    second = await order_repository.create(engine, order)
+    first = await order_repository.create(database, order)
+    second = await order_repository.create(database, order)
     assert second == first
     assert await rows_with_key(engine, orders, KEY) == [first.id]
     assert await items_of(engine, first.id) == 1
@@ -179,7 +181,7 @@ async def test_two_processes_given_one_key_at_once_write_one_order(
             before = await stored_count(engine, orders)
 
             async def create(replica: ServiceProcess) -> Any:
-                async with replica.client() as http:
+                async with replica.client(STAFF_HEADERS) as http:
                     return await GraphQLClient(http).data(
                         CREATE, {"input": order_input("2", idempotencyKey=KEY)}
                     )
@@ -253,13 +255,14 @@ async def test_customer_insert_refused_by_the_unique_key_returns_the_stored_cust
     customers: GraphQLClient,
 ) -> None:
     engine = customers.app.state.engine  # type: ignore[attr-defined]
+    database = customers.app.state.database  # type: ignore[attr-defined]
     customer = NewCustomer("Dana", "dana@example.com", idempotency_key=KEY)
-    first = await customer_repository.create(engine, customer)
-    assert await customer_repository.create(engine, customer) == first
+    first = await customer_repository.create(database, customer)
+    assert await customer_repository.create(database, customer) == first
     assert await rows_with_key(engine, customers_table, KEY) == [first.id]
     # the email index still refuses another customer's retry-less create
     with pytest.raises(customer_repository.EmailTaken):
-        await customer_repository.create(engine, NewCustomer("Dana", "DANA@example.com"))
+        await customer_repository.create(database, NewCustomer("Dana", "DANA@example.com"))
 
 
 async def test_two_customer_processes_given_one_key_at_once_write_one_customer(
@@ -274,7 +277,7 @@ async def test_two_customer_processes_given_one_key_at_once_write_one_customer(
         before = await stored_count(engine, customers_table)
 
         async def create(replica: ServiceProcess) -> Any:
-            async with replica.client() as http:
+            async with replica.client(STAFF_HEADERS) as http:
                 return await GraphQLClient(http).data(CREATE_CUSTOMER, {"input": new_customer()})
 
         answers = await asyncio.gather(*(create(replicas[i % 2]) for i in range(8)))

@@ -41,6 +41,7 @@ from order_subgraph.seed import DEMO_ORDERS
 from subgraph_kit.db import SchemaError, create_engine
 from subgraph_kit.migrations import Migrations, Upgrade, upgrade
 from tests.conftest import fresh_postgres_database
+from tests.support.auth import STAFF_HEADERS
 from tests.support.services import ROOT, GraphQLClient, ServiceProcess, in_process
 
 CASES = Path(__file__).parent / "migration_cases"
@@ -238,6 +239,7 @@ async def test_a_database_of_the_previous_release_is_stamped_with_its_rows_kept(
             },
         }
     async with in_process(app) as client:
+        client.http.headers.update(STAFF_HEADERS)  # as the router forwards a staff member
         assert await client.data(query) == expected
     assert await read(engine, all_rows, migrations.metadata) == before
 
@@ -338,7 +340,7 @@ async def test_two_service_processes_start_at_once_on_one_postgres_database(
             else ("orders", len(DEMO_ORDERS))
         )
         for replica in replicas:
-            async with replica.client() as http:
+            async with replica.client(STAFF_HEADERS) as http:
                 data = await GraphQLClient(http).data(f"{{ {field} {{ totalCount }} }}")
             assert data == {field: {"totalCount": seeded}}
     finally:
@@ -376,7 +378,7 @@ async def test_without_migrations_at_start_up_the_deployment_runs_migrate_first(
 
     service.start()  # now it starts, and seeds
     try:
-        async with service.client() as http:
+        async with service.client(STAFF_HEADERS) as http:
             data = await GraphQLClient(http).data("{ customers { totalCount } }")
         assert data == {"customers": {"totalCount": len(DEMO_CUSTOMERS)}}
     finally:

@@ -6,8 +6,10 @@ generated (seeded) from the supergraph; each subgraph is a fake built from the j
 that answers from that data and refuses what the real subgraph would (tests/support/oracle/).
 Hypothesis draws operations with the shared generator (tests/support/operations.py), with the
 data set's key values as literals; the router's `data` must equal the monolith's exactly (key
-order included), it must have errors exactly when the monolith has, and no fake may have refused
-a request. Failures shrink to a minimal operation.
+order included), it must have errors exactly when the monolith has, no fake may have refused
+a request, and it sends no more subgraph requests than `router.execute.batching.requests` counts
+for its plan (the count bench/plans.py compares with Apollo's). Failures shrink to a minimal
+operation.
 
 The budget is fixed and the run derandomised: at least 2,000 operations in all, spread over the
 supergraphs. `ORACLE_EXAMPLES=N` runs N per supergraph to search deeper.

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.auth import router_headers
 from tests.support.faulty import faulty_server
 from tests.support.orders import CREATE, order_input, orders_service, stored_rows
 from tests.support.services import GraphQLClient, error_codes, free_port
@@ -114,8 +115,17 @@ async def test_invalid_order_input_is_refused_before_any_call(
         assert await stored_rows(client) == before
 
 
-async def test_missing_customer_id_variable_is_bad_user_input(orders_client: GraphQLClient) -> None:
-    body = await orders_client(CREATE, {"input": {"items": order_input()["items"]}})
+async def test_missing_customer_id_is_the_callers_own_customer(
+    orders_client: GraphQLClient,
+) -> None:
+    items = {"items": order_input()["items"]}
+    orders_client.http.headers.update(router_headers("2"))
+    order = (await orders_client.data(CREATE, {"input": items}))["createOrder"]
+    assert order["customer"] == {"id": "2"}
+    # a request with no customer at all (none the router forwarded) names what is missing
+    for name in router_headers("2"):
+        del orders_client.http.headers[name]
+    body = await orders_client(CREATE, {"input": items})
     assert error_codes(body) == ["BAD_USER_INPUT"]
     assert "customerId" in body["errors"][0]["message"]
 
@@ -184,8 +194,8 @@ async def test_entities_of_100_orders_is_one_select_per_type(orders_client: Grap
     ids = [str(1 + i % 7) for i in range(100)]  # 1..5 exist, 6 and 7 do not
     query = """query($r: [_Any!]!) { _entities(representations: $r) {
         ... on Order { id status total { amount } items { sku } } } }"""
-    engine = orders_client.app.state.engine  # type: ignore[attr-defined]
-    with recorded_selects(engine) as selects:
+    database = orders_client.app.state.database  # type: ignore[attr-defined]
+    with recorded_selects(database) as selects:
         entities = (
             await orders_client.data(query, {"r": [{"__typename": "Order", "id": i} for i in ids]})
         )["_entities"]
@@ -200,8 +210,8 @@ async def test_entities_of_100_customers_with_orders_batch(orders_client: GraphQ
     ids = [str(1 + i % 4) for i in range(100)]  # customers 1 and 2 have orders, 3 and 4 none
     query = """query($r: [_Any!]!) { _entities(representations: $r) {
         ... on Customer { id orders(first: 2) { totalCount edges { node { id } } pageInfo { hasNextPage } } } } }"""
-    engine = orders_client.app.state.engine  # type: ignore[attr-defined]
-    with recorded_selects(engine) as selects:
+    database = orders_client.app.state.database  # type: ignore[attr-defined]
+    with recorded_selects(database) as selects:
         entities = (
             await orders_client.data(
                 query, {"r": [{"__typename": "Customer", "id": i} for i in ids]}

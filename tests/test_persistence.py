@@ -28,6 +28,7 @@ from sqlalchemy import (
 from customer_subgraph.db import customers
 from order_subgraph.db import orders
 from subgraph_kit.db import create_engine
+from tests.support.auth import STAFF_HEADERS
 from tests.support.services import GraphQLClient, ServiceProcess
 
 
@@ -54,7 +55,7 @@ async def test_data_survives_restart(
 
     service = ServiceProcess(module, args).start()
     try:
-        async with service.client() as http:
+        async with service.client(STAFF_HEADERS) as http:
             client = GraphQLClient(http)
             seeded_total = await client.data(count)
             created_id = (await client.data(create))[field]["id"]
@@ -63,7 +64,7 @@ async def test_data_survives_restart(
 
     service.start()  # same database URL, new process
     try:
-        async with service.client() as http:
+        async with service.client(STAFF_HEADERS) as http:
             client = GraphQLClient(http)
             assert await client.data(read, {"id": created_id}) == expected
             totals = await client.data(count)
@@ -118,13 +119,13 @@ async def test_retry_after_a_restart_returns_the_first_create(
     service = ServiceProcess(module, service_args(module, database_url, customers_process))
     service.start()
     try:
-        async with service.client() as http:
+        async with service.client(STAFF_HEADERS) as http:
             first = (await GraphQLClient(http).data(create))[field]
     finally:
         service.stop()
     service.start()
     try:
-        async with service.client() as http:
+        async with service.client(STAFF_HEADERS) as http:
             again = (await GraphQLClient(http).data(create))[field]
     finally:
         service.stop()
@@ -240,7 +241,7 @@ async def test_database_from_before_idempotency_keys_is_upgraded_at_start(
     service = ServiceProcess(module, service_args(module, database_url, customers_process))
     service.start()
     try:
-        async with service.client() as http:
+        async with service.client(STAFF_HEADERS) as http:
             client = GraphQLClient(http)
             assert await client.data(read) == old
             first = (await client.data(create))[field]
@@ -254,7 +255,7 @@ async def test_database_from_before_idempotency_keys_is_upgraded_at_start(
     assert await rows_with_key(database_url, TABLES[module], "after-upgrade") == [int(first["id"])]
     service.start()  # and the upgraded database starts as it is
     try:
-        async with service.client() as http:
+        async with service.client(STAFF_HEADERS) as http:
             assert await GraphQLClient(http).data(read) == old
     finally:
         service.stop()

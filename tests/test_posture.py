@@ -15,7 +15,7 @@ from tests.support.services import ServiceProcess
 ROOT = Path(__file__).parents[1]
 INTROSPECTION = {"query": "{ __schema { queryType { name } } }"}
 BROWSER = {"accept": "text/html"}
-ASSET = "/graphiql/static/graphiql.min.js"
+ASSET = "/graphiql/static/graphiql.js"
 
 
 def serve(*args: str) -> ServiceProcess:

@@ -13,10 +13,12 @@ import pytest
 
 import customer_subgraph
 import order_subgraph
+from router.authz import Identity
 from router.execute.inprocess import in_process
 from router.execute.transport import HttpTransport, SubgraphTransport
 from router.router import Router
 from router.types import JSONObject
+from tests.support.auth import STAFF_IDENTITY, identity, signed_in_router
 from tests.support.services import ServiceProcess
 
 SUPERGRAPH = (Path(__file__).parents[1] / "supergraph.graphql").read_text()
@@ -64,11 +66,12 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
 
 @contextlib.asynccontextmanager
 async def router_over(
-    transport_kind: str, services: dict[str, str], tmp_path: Path
+    transport_kind: str, services: dict[str, str], tmp_path: Path, who: Identity = STAFF_IDENTITY
 ) -> AsyncIterator[tuple[Router, Recording]]:
+    """The router for requests by `who` (staff unless a test says whose token it is)."""
     if transport_kind == "http":
         recording = Recording(HttpTransport(services))
-        router = Router.from_sdl(SUPERGRAPH, recording)
+        router = signed_in_router(SUPERGRAPH, recording, who)
         try:
             yield router, recording
         finally:
@@ -85,7 +88,7 @@ async def router_over(
     apps = {"customers": customers_app, "orders": orders_app}
     async with in_process(apps) as transport:
         recording = Recording(transport)
-        yield Router.from_sdl(SUPERGRAPH, recording), recording
+        yield signed_in_router(SUPERGRAPH, recording, who), recording
 
 
 TRANSPORTS = ["http", "in-process"]
@@ -95,7 +98,8 @@ TRANSPORTS = ["http", "in-process"]
 async def test_an_order_with_its_customer(
     kind: str, services: dict[str, str], tmp_path: Path
 ) -> None:
-    async with router_over(kind, services, tmp_path) as (router, recording):
+    # order 1 is Alice's: her own token reads it, her email with it
+    async with router_over(kind, services, tmp_path, identity("1")) as (router, recording):
         response = await router.execute(
             "query($id: ID!) { order(id: $id) { id status total { amount currency } customer { name email } } }",
             {"id": "1"},
@@ -117,7 +121,7 @@ async def test_an_order_with_its_customer(
 async def test_a_customer_with_their_orders(
     kind: str, services: dict[str, str], tmp_path: Path
 ) -> None:
-    async with router_over(kind, services, tmp_path) as (router, _):
+    async with router_over(kind, services, tmp_path, identity("2")) as (router, _):
         response = await router.execute(
             '{ customer(id: "2") { name orders(first: 5) { totalCount edges { node { id status } } } } }'
         )
@@ -166,11 +170,12 @@ async def test_orders_each_with_customer_is_one_deduplicated_entities_call(
 async def test_a_mutation_through_the_router(
     kind: str, services: dict[str, str], tmp_path: Path
 ) -> None:
-    async with router_over(kind, services, tmp_path) as (router, _):
+    async with router_over(kind, services, tmp_path, identity("2")) as (router, _):
         created = await router.execute(
-            'mutation { createOrder(input: {customerId: "2", items: [{sku: "E2E", quantity: 3, unitPrice: "0.10"}]}) '
+            'mutation { createOrder(input: {items: [{sku: "E2E", quantity: 3, unitPrice: "0.10"}]}) '
             "{ total { amount } customer { name } } }"
         )
+    async with router_over(kind, services, tmp_path) as (router, _):  # staff: for anyone
         refused = await router.execute(
             'mutation { createOrder(input: {customerId: "404", items: [{sku: "X", quantity: 1, unitPrice: "1"}]}) { id } }'
         )

@@ -11,6 +11,7 @@ import pytest
 
 from router.router import Router
 from router.server.app import RouterApp
+from tests.support.auth import bearer, dev_keys
 from tests.support.fake_subgraphs import FakeSubgraphs
 from tests.support.services import ServiceProcess
 
@@ -106,12 +107,19 @@ async def test_router_process_serves_the_real_services(tmp_path: Path) -> None:
             "http://127.0.0.1:4002/graphql", f"{orders.url}/graphql"
         )
     )
-    router = ServiceProcess("router", ["--supergraph", str(supergraph)], subcommand=["serve"])
+    router = ServiceProcess(
+        "router",
+        ["--config", "router.yaml", "--supergraph", str(supergraph)],
+        subcommand=["serve"],
+        env={"ROUTER_JWKS_URL": dev_keys().jwks_file.resolve().as_uri()},
+    )
     try:
         router.start()
         async with httpx.AsyncClient(base_url=router.url) as http:
-            response = await http.post(
-                "/graphql", json={"query": '{ order(id: "2") { id customer { name } } }'}
+            response = await http.post(  # order 2 is Alice's, and so is the token
+                "/graphql",
+                json={"query": '{ order(id: "2") { id customer { name } } }'},
+                headers=bearer("1"),
             )
         assert response.json() == {"data": {"order": {"id": "2", "customer": {"name": "Alice"}}}}
     finally:

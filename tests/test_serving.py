@@ -21,6 +21,7 @@ from asgi_lifespan import LifespanManager
 from router.config import ConfigError, parse_config
 from router.server.app import RouterApp, build_router
 from router.server.metrics import Metrics
+from tests.support.auth import jwt_config, staff_bearer
 from tests.support.faulty import faulty_app, serve_in_thread
 from tests.support.files import rewrite
 from tests.support.recording_subgraph import RecordingSubgraph
@@ -366,8 +367,8 @@ async def test_hot_reload_under_load_without_a_failed_request(
         # a new supergraph: the customers service gained a field
         supergraph_file.write_text(
             sdl.replace(
-                "  email: String! @join__field(graph: CUSTOMERS)",
-                "  email: String! @join__field(graph: CUSTOMERS)\n  vip: Boolean @join__field(graph: CUSTOMERS)",
+                "  name: String! @join__field(graph: CUSTOMERS)",
+                "  name: String! @join__field(graph: CUSTOMERS)\n  vip: Boolean @join__field(graph: CUSTOMERS)",
             )
         )
         await load
@@ -591,7 +592,7 @@ def test_the_real_router_process_applies_its_config(tmp_path: Path) -> None:
             )
             metrics = httpx.get(f"{base}/metrics").text
             html = httpx.get(f"{base}/graphql", headers={"accept": "text/html"})
-            asset = httpx.get(f"{base}/graphiql/static/graphiql.min.js")
+            asset = httpx.get(f"{base}/graphiql/static/graphiql.js")
         finally:
             router.stop()
     assert ok.json()["data"] == {"customer": {"name": "Alice"}}
@@ -622,14 +623,19 @@ async def test_in_flight_deduplication(setting: str, expected_calls: int) -> Non
         sdl = SUPERGRAPH.replace("http://127.0.0.1:4001/graphql", f"{url}/customers").replace(
             "http://127.0.0.1:4002/graphql", f"{url}/orders"
         )
-        config = parse_config(
+        config = jwt_config(  # cancelOrder needs a signed-in caller: a staff token
             "traffic_shaping: { router: { deduplicate_requests: false }, "
             f"all: {{ deduplicate_query: {setting} }} }}"
         )
         app = RouterApp(build_router(sdl, config), config)
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://r"
-        ) as client:
+        async with (
+            LifespanManager(app) as manager,
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=manager.app),
+                base_url="http://r",
+                headers=staff_bearer(),
+            ) as client,
+        ):
             answers_seen = await asyncio.gather(
                 *(client.post("/graphql", json={"query": NAME_QUERY}) for _ in range(8))
             )
@@ -637,7 +643,6 @@ async def test_in_flight_deduplication(setting: str, expected_calls: int) -> Non
             await asyncio.gather(
                 *(client.post("/graphql", json={"query": mutation}) for _ in range(3))
             )
-        await app.router.close()
     assert [a.json() for a in answers_seen] == [{"data": {"customer": {"name": "Alice"}}}] * 8
     assert queries == expected_calls
     assert len(subgraph.requests) - queries == 3  # mutations are never shared

@@ -8,7 +8,9 @@ Two kinds of evidence, each sound on its own (it never calls a right answer wron
   answers: one of them is wrong.
 - `response-shape`: the answer breaks a rule the spec sets whatever the data
   (`bench/differential/shape.py`): `data: null` without errors, a selected name missing, an
-  unselected one present, `null` at a non-null position...
+  unselected one present, `null` at a non-null position... (names missing beside an error the
+  answer reports at or under their object are not counted: a failed entity fetch's fields, left
+  out by both references too)
 - `subgraph-answer`: the gateway answers `null` for a root field, without any error, that a
   subgraph it asked answered non-null with the same arguments (`bench/differential/subgraphs.py`).
 - `operation-alone`: the operation fixes the whole answer (its root collects only `__typename`,

@@ -9,6 +9,14 @@ parent); lists where lists are, built-in scalars and enum values of their type; 
 the object's own type. An abstract object is checked against each possible type that its
 `__typename` values allow: it conforms if one of them fits.
 
+One rule is relaxed for what both references do: an object below the root may lack names when
+the answer reports an error at it or under it. A gateway whose entity fetch failed leaves out
+the fields that fetch would have given and passes the subgraph's error on (Apollo Gateway and
+Hive Gateway alike: typename's `Admin.isMain`, which subgraph a fails for a `User`
+representation); the spec would null the object instead, but the names missing beside a reported
+error are the subgraph's failure, not evidence against the gateway. Names missing without an
+error there still are, and so is a `null` in a non-null position, error or not.
+
 `violations(schema, query, variables, body)` lists what breaks these rules, empty when nothing
 does. Each rule follows from the spec alone, so a violation shows that gateway wrong.
 
@@ -64,8 +72,20 @@ def violations(
         return [] if body.get("errors") else ["data is null without errors"]
     if root is None or not isinstance(data, dict):
         return ["data is not an object"]
-    checker = Checker(schema, document, operation, variables)
+    checker = Checker(schema, document, operation, variables, _error_paths(body))
     return checker.object(data, root, [operation.selection_set], "")
+
+
+def _error_paths(body: Mapping[str, Any]) -> tuple[str, ...]:
+    """The answer's error paths in the checker's notation (`users.0.isMain`)."""
+    errors = body.get("errors")
+    if not isinstance(errors, list):
+        return ()
+    return tuple(
+        ".".join(str(step) for step in error["path"])
+        for error in errors
+        if isinstance(error, dict) and isinstance(error.get("path"), list)
+    )
 
 
 def determined(
@@ -94,8 +114,10 @@ class Checker:
         document: DocumentNode,
         operation: OperationDefinitionNode,
         variables: Mapping[str, Any],
+        error_paths: tuple[str, ...] = (),
     ) -> None:
         self.schema = schema
+        self.error_paths = error_paths
         self.fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
@@ -162,7 +184,7 @@ class Checker:
     ) -> list[str]:
         fields = self.collect(runtime, sets)
         found: list[str] = []
-        missing = [k for k in fields if k not in value]
+        missing = [] if self._failed_under(path) else [k for k in fields if k not in value]
         extra = [k for k in value if k not in fields]
         if missing:
             found.append(f"{path or 'data'}: {runtime.name} lacks {', '.join(missing)}")
@@ -183,6 +205,13 @@ class Checker:
             subsets = [n.selection_set for n in nodes if n.selection_set is not None]
             found += self.value(value[key], definition.type, subsets, where)
         return found
+
+    def _failed_under(self, path: str) -> bool:
+        """Whether the answer reports an error at the object at `path` or under it (never at
+        the root: every root name is in a spec answer, null where its field failed)."""
+        return bool(path) and any(
+            error == path or error.startswith(path + ".") for error in self.error_paths
+        )
 
     def value(
         self, value: Any, type_: GraphQLOutputType, sets: list[SelectionSetNode], path: str

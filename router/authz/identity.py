@@ -28,6 +28,9 @@ class Identity:
     policies: frozenset[str] = frozenset()
     scopes: frozenset[str] = field(init=False)
     """From the `scope` claim."""
+    _fingerprint: tuple[Any, ...] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "scopes", _scopes(self.claims.get("scope")))
@@ -40,11 +43,17 @@ class Identity:
         return cls(True, dict(claims), policies)
 
     def fingerprint(self) -> tuple[Any, ...]:
-        """Equal for requesters who must be answered alike (in-flight de-duplication)."""
+        """Equal for requesters who must be answered alike (in-flight de-duplication); made
+        once per Identity (the app keeps one per verified token)."""
+        if self._fingerprint is not None:
+            return self._fingerprint
         if not self.authenticated and not self.claims and not self.policies:
-            return ()
-        claims = orjson.dumps(self.claims, option=orjson.OPT_SORT_KEYS, default=str)
-        return (self.authenticated, claims, tuple(sorted(self.policies)))
+            found: tuple[Any, ...] = ()
+        else:
+            claims = orjson.dumps(self.claims, option=orjson.OPT_SORT_KEYS, default=str)
+            found = (self.authenticated, claims, tuple(sorted(self.policies)))
+        object.__setattr__(self, "_fingerprint", found)
+        return found
 
 
 def _scopes(claim: Any) -> frozenset[str]:

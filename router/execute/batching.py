@@ -12,7 +12,8 @@ them as one operation with one aliased `_entities` field each; so do we:
 `batched_operation` builds that text from the fetches' own operations (pure; cached by the
 caller), and `split_answer` turns the one answer back into the answer each fetch would have
 got: its `_entities` list and the errors under its alias (re-pathed to `_entities`); errors
-without a path go to every fetch.
+without a path go to every fetch. `requests` counts the subgraph requests a plan sends at most
+with batching on, the number to compare with a planner whose every Fetch node is one request.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from graphql import (
     print_ast,
 )
 
-from router.plan.nodes import Fetch
+from router.plan.nodes import Condition, Fetch, Flatten, Parallel, PlanNode, Sequence
 from router.types import JSONObject
 
 REPRESENTATIONS = "representations"
@@ -133,3 +134,70 @@ def split_answer(answer: JSONObject, count: int) -> list[JSONObject]:
             part["errors"] = [*per_fetch[index], *shared]
         parts.append(part)
     return parts
+
+
+# --- how many requests a plan sends -----------------------------------------------------------
+
+
+def requests(node: PlanNode | None) -> int:
+    """The subgraph requests `node` sends at most when entity fetches are batched: one per
+    Fetch node (both branches of a Condition counted, as its fetches are), less one for each
+    entity fetch that leaves in the same batch as another.
+
+    Fetches batch when they start at the same moment: the moment a plan starts, or the one
+    each step of a Sequence after the first, or a Condition's branch, starts at. The entity
+    fetches starting at a moment are the Flatten nodes reached from it through Parallels and
+    the first steps of Sequences; those to one subgraph that `batched_operation` can combine
+    go as one request. Fetches the event loop happens to make ready together otherwise are
+    not counted as batched, so this is an upper bound of what the executor sends."""
+    if node is None:
+        return 0
+    moments: list[list[Fetch]] = [_starting(node)]
+    _later_moments(node, moments)
+    saved = 0
+    for starting in moments:
+        by_service: dict[str, list[Fetch]] = {}
+        for fetch in starting:
+            by_service.setdefault(fetch.service, []).append(fetch)
+        for group in by_service.values():
+            if len(group) > 1 and batched_operation(tuple(group)) is not None:
+                saved += len(group) - 1
+    return _fetches(node) - saved
+
+
+def _fetches(node: PlanNode | None) -> int:
+    if node is None:
+        return 0
+    if isinstance(node, (Fetch, Flatten)):
+        return 1
+    if isinstance(node, Condition):
+        return _fetches(node.then) + _fetches(node.otherwise)
+    return sum(_fetches(child) for child in node.nodes)
+
+
+def _starting(node: PlanNode | None) -> list[Fetch]:
+    """The entity fetches that start when `node` does (a root Fetch is never batched)."""
+    if isinstance(node, Flatten):
+        return [node.node] if node.node.operation_kind == "query" else []
+    if isinstance(node, Sequence):
+        return _starting(node.nodes[0]) if node.nodes else []
+    if isinstance(node, Parallel):
+        return [fetch for child in node.nodes for fetch in _starting(child)]
+    return []  # a root Fetch; a Condition's branches are moments of their own
+
+
+def _later_moments(node: PlanNode | None, moments: list[list[Fetch]]) -> None:
+    """Appends what starts at each moment inside `node` after its own start."""
+    if isinstance(node, Sequence):
+        for index, child in enumerate(node.nodes):
+            if index:
+                moments.append(_starting(child))
+            _later_moments(child, moments)
+    elif isinstance(node, Parallel):
+        for child in node.nodes:
+            _later_moments(child, moments)
+    elif isinstance(node, Condition):
+        for branch in (node.then, node.otherwise):
+            if branch is not None:
+                moments.append(_starting(branch))
+                _later_moments(branch, moments)

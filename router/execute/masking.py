@@ -10,9 +10,9 @@ messages can quote the subgraph's body.
 Two exceptions keep a frontend able to say what was wrong:
 
 - errors whose `extensions.code` is one of `client_codes` (default BAD_USER_INPUT, NOT_FOUND,
-  CONFLICT: the codes subgraph_kit raises for clients, its messages written for them) keep their
-  message and `extensions.field` (which argument was wrong). Never for a failed fetch: a non-2xx
-  body is not an answer, whatever code it claims;
+  CONFLICT, FORBIDDEN: the codes subgraph_kit raises for clients, its messages written for them)
+  keep their message and `extensions.field` (which argument was wrong). Never for a failed
+  fetch: a non-2xx body is not an answer, whatever code it claims;
 - `allow_extensions_keys` keeps more extension keys on every redacted error, and
   `redact_message: false` keeps every message (Apollo Router's names).
 
@@ -33,7 +33,7 @@ logger = logging.getLogger("router")
 
 REDACTED = "Subgraph errors redacted"
 """Apollo Router's message for a redacted subgraph error."""
-CLIENT_CODES = frozenset({"BAD_USER_INPUT", "NOT_FOUND", "CONFLICT"})
+CLIENT_CODES = frozenset({"BAD_USER_INPUT", "NOT_FOUND", "CONFLICT", "FORBIDDEN"})
 ALWAYS_KEPT = ("code", "serviceName")
 CLIENT_KEPT = ("field",)
 """Extension keys an error with a client code keeps besides ALWAYS_KEPT."""

@@ -87,7 +87,11 @@ class HttpTransport:
     With `deduplicate` (the default), identical queries in flight at the same time share one
     HTTP call, as Apollo Router's `deduplicate_query` and Hive Gateway do; mutations never do.
     Only the status and bytes are shared: each caller decodes its own copy, since the executor
-    merges into (and so mutates) what it gets.
+    merges into (and so mutates) what it gets. A shared call leaves on the event loop's next
+    turn, not at once: the identical queries the other requests make in this turn join it
+    (under load a turn holds many requests' steps, so concurrent requests at the same step of
+    their plans share, as Hive Gateway's do; alone, a request waits one turn). Every caller
+    gets an answer sent after it asked.
     """
 
     def __init__(
@@ -145,6 +149,7 @@ class HttpTransport:
         shared = asyncio.get_running_loop().create_future()
         self._in_flight[key] = shared
         try:
+            await asyncio.sleep(0)  # the rest of this turn's identical queries join
             result = await self._post(service, url, data, request_headers, True)
         except BaseException as exc:
             shared.set_exception(exc)

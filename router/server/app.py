@@ -6,7 +6,8 @@ Routes (the GraphQL path is `supergraph.path` in router.yaml, `/graphql` by defa
                      a JSON array is a batch when batching is enabled
     GET  path        queries only (a mutation gets 405); a browser (Accept: text/html) gets GraphiQL
                      when `sandbox.enabled` (off by default, on with --dev)
-    GET  /graphiql/static/NAME   GraphiQL's bundled assets (no internet needed), with GraphiQL
+    GET  /graphiql/static/NAME   GraphiQL's bundled assets (no internet needed), with GraphiQL;
+                     gzip-compressed when the browser accepts it
     GET  /health     {"status": "UP"}; `/health?ready` also asks every subgraph (503 if one is down)
     GET  /metrics    Prometheus text format
     OPTIONS          CORS preflight for allowed origins
@@ -63,6 +64,8 @@ JSON = b"application/json"
 GRAPHQL_RESPONSE = b"application/graphql-response+json"
 APQ_ENTRIES = 10_000
 APQ_BYTES = 32 * 1024 * 1024
+IDENTITIES_KEPT = 10_000
+"""Identities remembered per verified token (`RouterApp._authenticate`)."""
 SIMPLE_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "text/plain")
 JSON_CONTENT_TYPES = ("application/json", "application/graphql-response+json")
 ALLOWED_METHODS = b"GET, POST, OPTIONS"
@@ -149,6 +152,8 @@ class RouterApp:
         """Who sends each request; None: from router.yaml's authentication.router.jwt when
         set (`_authenticate`), else anonymous."""
         self._jwt: JwtVerifier | None = None
+        self._identities: dict[int, tuple[Any, Identity]] = {}
+        """The Identity of each verified claims object lately seen (`_authenticate`)."""
         self._closing: set[asyncio.Task[None]] = set()
         self.config_file = config_file
         """router.yaml, watched with the supergraph: a good new version applies at once."""
@@ -209,7 +214,7 @@ class RouterApp:
             await _send(send, 200, body, b"text/plain; version=0.0.4; charset=utf-8")
             return
         if path.startswith("/graphiql/static/") and method == "GET" and self.config.sandbox:
-            await self._static(send, path.rsplit("/", 1)[-1])
+            await self._static(send, path.rsplit("/", 1)[-1], _accepts_gzip(headers))
             return
         if path not in (self.config.path, "/"):
             await _respond(send, 404, _error(f"no route for {path}", "NOT_FOUND"), JSON, cors)
@@ -383,7 +388,19 @@ class RouterApp:
             claims = await self._jwt.authenticate(headers)
         except AuthenticationError as exc:
             raise RequestError(exc.message, exc.code, status=exc.status) from None
-        return ANONYMOUS if claims is None else Identity.from_claims(claims)
+        if claims is None:
+            return ANONYMOUS
+        # The verifier answers a token it verified before with the same claims object: its
+        # Identity (scopes parsed, fingerprint made) is made once too. Holding the claims keeps
+        # their id from being reused while remembered.
+        known = self._identities.get(id(claims))
+        if known is not None and known[0] is claims:
+            return known[1]
+        if len(self._identities) >= IDENTITIES_KEPT:
+            self._identities.clear()
+        identity = Identity.from_claims(claims)
+        self._identities[id(claims)] = (claims, identity)
+        return identity
 
     async def _batch(
         self, items: list[Any], method: str, headers: dict[str, str], identity: Identity
@@ -725,9 +742,9 @@ class RouterApp:
             cors,
         )
 
-    async def _static(self, send: Any, name: str) -> None:
+    async def _static(self, send: Any, name: str, gzipped: bool) -> None:
         try:
-            from router.server.graphiql import static_file
+            from router.server.graphiql import static_file, static_file_gzip
         except ImportError:
             found = None
         else:
@@ -736,9 +753,12 @@ class RouterApp:
             await _respond(send, 404, _error(f"no asset {name}", "NOT_FOUND"))
             return
         body, content_type = found
-        await _send(
-            send, 200, body, content_type.encode(), [(b"cache-control", b"public, max-age=86400")]
-        )
+        extra = [(b"cache-control", b"public, max-age=86400"), (b"vary", b"accept-encoding")]
+        compressed = static_file_gzip(name) if gzipped else None
+        if compressed is not None:
+            body = compressed
+            extra.append((b"content-encoding", b"gzip"))
+        await _send(send, 200, body, content_type.encode(), extra)
 
     # --- hot reload ----------------------------------------------------------------------
 
@@ -829,6 +849,20 @@ def _mtime(path: Path) -> int | None:
 
 
 _CLOSING: set[asyncio.Task[None]] = set()
+
+
+def _accepts_gzip(headers: dict[str, str]) -> bool:
+    """Whether `Accept-Encoding` allows gzip: named, or else `*`, with a q-value above 0."""
+    weights: dict[str, float] = {}
+    for item in headers.get("accept-encoding", "").split(","):
+        coding, _, params = item.partition(";")
+        name = coding.strip().lower()
+        q = params.strip().lower()
+        try:
+            weights[name] = float(q.removeprefix("q=")) if q.startswith("q=") else 1.0
+        except ValueError:
+            weights[name] = 0.0
+    return weights.get("gzip", weights.get("*", 0.0)) > 0
 
 
 def _plan_extension(plan: Any) -> JSONObject:

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from order_subgraph import Settings, create_app
 from order_subgraph.db import order_items, orders
+from tests.support.auth import STAFF_HEADERS
 from tests.support.services import GraphQLClient, in_process
 
 CREATE = """
@@ -26,14 +27,20 @@ mutation Create($input: CreateOrderInput!) {
 
 @contextlib.asynccontextmanager
 async def orders_service(
-    database_url: str, customers_url: str, wait: float = 5.0
+    database_url: str,
+    customers_url: str,
+    wait: float = 5.0,
+    headers: dict[str, str] = STAFF_HEADERS,
 ) -> AsyncIterator[GraphQLClient]:
+    """The service, its client sending `headers` (by default what the router forwards for a
+    staff token)."""
     settings = Settings(
         database_url=database_url, customers_url=customers_url, customers_timeout=wait
     )
     app = create_app(settings)
     async with in_process(app) as client:
         client.app = app  # type: ignore[attr-defined]
+        client.http.headers.update(headers)
         yield client
 
 

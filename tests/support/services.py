@@ -122,5 +122,7 @@ class ServiceProcess:
             self.output.close()
             self.output = None
 
-    def client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=self.url, timeout=30)
+    def client(self, headers: dict[str, str] | None = None) -> httpx.AsyncClient:
+        """A client of this process sending `headers` with every request (for a service: what
+        the router forwards, tests/support/auth.py's `router_headers`)."""
+        return httpx.AsyncClient(base_url=self.url, timeout=30, headers=headers)

@@ -7,20 +7,23 @@ from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine
+
+from subgraph_kit.database import Database
 
 
 @contextlib.contextmanager
-def recorded_selects(engine: AsyncEngine) -> Iterator[list[str]]:
-    """Every SELECT statement the engine executes inside the block, in order."""
+def recorded_selects(database: Database) -> Iterator[list[str]]:
+    """Every SELECT statement the database executes inside the block, in order."""
     statements: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         if statement.lstrip().upper().startswith("SELECT"):
             statements.append(statement)
 
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    for engine in database.sync_engines:
+        event.listen(engine, "before_cursor_execute", record)
     try:
         yield statements
     finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
+        for engine in database.sync_engines:
+            event.remove(engine, "before_cursor_execute", record)

@@ -1,19 +1,23 @@
 """GraphiQL for browsers, served by the router itself with no network access beyond the router.
 
-The page (`graphiql_html()`) loads GraphiQL and React from UMD bundles vendored byte-for-byte
-from npm into `static/` (versions, sources and hashes in `static/VERSIONS.txt`), served by the
-router under `STATIC_URL_PATH` through `static_file()`. The page references no other origin, and
-its Content-Security-Policy forbids loading anything from one.
+The page (`graphiql_html()`) loads GraphiQL 5 (React, Monaco and its web workers, and the
+"Query plan" plugin), bundled into `static/` by the recipe in `tools/graphiql/` (versions,
+sources and hashes in `static/VERSIONS.txt`) and served by the router under `STATIC_URL_PATH`
+through `static_file()`. The page references no other origin, runs no inline script (its
+settings are a JSON data block), and its Content-Security-Policy forbids anything else.
 
-Below the editor, a "Query plan" panel shows the plan of the last operation run: the page's
-fetcher sends `Apollo-Expose-Query-Plan: true` and shows `extensions.apolloQueryPlan.text` from
-the response (Apollo's convention), handing the response to GraphiQL unchanged.
+The "Query plan" pane in GraphiQL's sidebar draws the plan of the last operation as a tree
+(Sequence, Parallel, Flatten, Fetch with its subgraph and operation, Condition), or shows
+Apollo's text. Only while it is open does the page send `Apollo-Expose-Query-Plan: true`, and
+it takes `extensions.apolloQueryPlan` out of the result before GraphiQL shows it; an operation
+run while it was closed is planned again with `Apollo-Expose-Query-Plan: dry-run` (not
+executed) when it opens.
 """
 
 from __future__ import annotations
 
-import base64
 import functools
+import gzip
 import hashlib
 import html
 import json
@@ -27,23 +31,24 @@ __all__ = [
     "STATIC_URL_PATH",
     "graphiql_html",
     "static_file",
+    "static_file_gzip",
 ]
 
 STATIC_DIR: Path = Path(__file__).resolve().parent / "static"
-"""The vendored GraphiQL/React bundles and their licences."""
+"""The GraphiQL bundle built by tools/graphiql, with its licences and VERSIONS.txt."""
 
 STATIC_URL_PATH = "/graphiql/static"
 """Where the router serves `STATIC_DIR`: `GET {STATIC_URL_PATH}/<name>` → `static_file(name)`."""
 
 QUERY_PLAN_HEADER = "Apollo-Expose-Query-Plan"
-"""The request header (value `true`) asking for `extensions.apolloQueryPlan` in the response."""
+"""The request header asking for `extensions.apolloQueryPlan` (`true`; `dry-run`: plan only)."""
 
 DEFAULT_QUERY = """\
 # The federation router's GraphiQL.
 #
-# Run an operation with Ctrl-Enter (Cmd-Enter on a
-# Mac) or the ▶ button. The plan the router made for
-# it appears in the "Query plan" panel below.
+# Run an operation with Ctrl-Enter (Cmd-Enter on a Mac)
+# or the ▶ button. Open "Query plan" in the sidebar to
+# see the plan the router makes for it, as a picture.
 
 { __typename }
 """
@@ -54,9 +59,10 @@ _CONTENT_TYPES = {
     ".txt": "text/plain; charset=utf-8",
 }
 
-# The assets the page loads, in load order (React before ReactDOM before GraphiQL).
-_STYLESHEETS = ("graphiql.min.css",)
-_SCRIPTS = ("react.production.min.js", "react-dom.production.min.js", "graphiql.min.js")
+# What the page loads itself; the bundle loads its chunks and workers from beside it (their
+# names carry a hash of their content, so they can be cached for long).
+_STYLESHEET = "graphiql.css"
+_SCRIPT = "graphiql.js"
 
 
 @functools.cache
@@ -78,15 +84,36 @@ def _read(name: str) -> bytes:
     return (STATIC_DIR / name).read_bytes()
 
 
+@functools.cache
+def _bundle_tag() -> str:
+    """A short hash of the page's two entry files, added to their URLs (`?v=…`) so a browser
+    that cached an older router's bundle loads the new one."""
+    digest = hashlib.sha256()
+    for name in (_STYLESHEET, _SCRIPT):
+        digest.update(_read(name))
+    return digest.hexdigest()[:12]
+
+
 def static_file(name: str) -> tuple[bytes, str] | None:
     """`(body, content type)` of the static asset called `name`, or None if there is none.
 
     Only the plain file names present in `STATIC_DIR` are served (no sub-paths, so no path
-    traversal); contents are read once and kept in memory (about 1.5 MB in all).
+    traversal); contents are read once and kept in memory (about 7 MB in all).
+    `static_file_gzip()` gives the same bytes compressed.
     """
     if name not in _allowed_names():
         return None
     return _read(name), _content_type(name)
+
+
+@functools.cache
+def static_file_gzip(name: str) -> bytes | None:
+    """The static asset called `name` gzip-compressed (for `Content-Encoding: gzip`), or None
+    if there is none. Compressed once, on first use: the bundle is a third of its size so."""
+    found = static_file(name)
+    if found is None:
+        return None
+    return gzip.compress(found[0], compresslevel=9, mtime=0)
 
 
 def graphiql_html(
@@ -101,36 +128,26 @@ def graphiql_html(
     Assets are loaded from `static_path` (the router's root-relative `STATIC_URL_PATH` unless
     the router is mounted elsewhere). The page needs nothing from any other origin.
 
-    With `expose_query_plan` (pass the router's own setting), operations are sent with
-    `Apollo-Expose-Query-Plan: true` and the "Query plan" panel shows the plan of the last one.
-    Should the router refuse (error code `QUERY_PLAN_NOT_EXPOSED`), the page runs the operation
-    again without the header and stops asking. Introspection never asks for a plan.
+    With `expose_query_plan` (pass the router's own setting), the "Query plan" pane asks for
+    the plans of the operations run while it is open. Should the router refuse (error code
+    `QUERY_PLAN_NOT_EXPOSED`), the page runs the operation again without the header and stops
+    asking. Introspection never asks for a plan.
     """
     prefix = static_path.rstrip("/")
-    boot = _BOOT_SCRIPT.replace(
-        "__CONFIG__",
-        _script_json(
-            {
-                "endpoint": endpoint,
-                "defaultQuery": default_query,
-                "planHeader": QUERY_PLAN_HEADER,
-                "exposeQueryPlan": expose_query_plan,
-            }
-        ),
-    )
-    links = "\n".join(
-        f'    <link rel="stylesheet" href="{_attribute(f"{prefix}/{name}")}">'
-        for name in _STYLESHEETS
-    )
-    scripts = "\n".join(
-        f'    <script src="{_attribute(f"{prefix}/{name}")}"></script>' for name in _SCRIPTS
+    config = _script_json(
+        {
+            "endpoint": endpoint,
+            "defaultQuery": default_query,
+            "planHeader": QUERY_PLAN_HEADER,
+            "exposeQueryPlan": expose_query_plan,
+        }
     )
     return _PAGE.format(
-        csp=_attribute(_content_security_policy(endpoint, boot)),
-        links=links,
+        csp=_attribute(_content_security_policy(endpoint)),
+        stylesheet=_attribute(f"{prefix}/{_STYLESHEET}?v={_bundle_tag()}"),
         style=_STYLE,
-        scripts=scripts,
-        boot=boot,
+        script=_attribute(f"{prefix}/{_SCRIPT}?v={_bundle_tag()}"),
+        config=config,
     )
 
 
@@ -140,18 +157,17 @@ def _attribute(value: str) -> str:
 
 
 def _script_json(value: object) -> str:
-    """`value` as a JavaScript literal that is safe inside an inline <script> element."""
+    """`value` as JSON that is safe inside a <script> element (no `<`, `>` or `&` in it)."""
     text = json.dumps(value, ensure_ascii=True)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def _content_security_policy(endpoint: str, boot: str) -> str:
-    """Same origin only; the one inline script is allowed by its hash.
+def _content_security_policy(endpoint: str) -> str:
+    """Same origin only, and no inline script at all (the settings are a JSON data block).
 
-    Inline styles stay allowed: CodeMirror and GraphiQL add <style> elements at run time, and
-    the bundled fonts are `data:` URLs.
+    Inline styles stay allowed: Monaco and GraphiQL add <style> elements at run time, and the
+    bundled fonts are `data:` URLs. Monaco's workers are scripts of the router's own origin.
     """
-    digest = base64.b64encode(hashlib.sha256(boot.encode()).digest()).decode()
     connect = "'self'"
     parts = urlsplit(endpoint)
     if parts.scheme in ("http", "https") and parts.netloc:
@@ -159,7 +175,8 @@ def _content_security_policy(endpoint: str, boot: str) -> str:
     return "; ".join(
         [
             "default-src 'none'",
-            f"script-src 'self' 'sha256-{digest}'",
+            "script-src 'self'",
+            "worker-src 'self'",
             "style-src 'self' 'unsafe-inline'",
             "font-src 'self' data:",
             "img-src 'self' data:",
@@ -180,138 +197,24 @@ _PAGE = """\
     <meta name="referrer" content="no-referrer">
     <title>GraphiQL · federation router</title>
     <link rel="icon" href="data:,">
-{links}
+    <link rel="stylesheet" href="{stylesheet}">
     <style>{style}</style>
   </head>
   <body>
     <div id="graphiql"><p class="graphiql-loading">Loading GraphiQL…</p></div>
-    <details id="query-plan" open data-state="empty" aria-live="polite">
-      <summary>Query plan</summary>
-      <pre id="query-plan-text">Run an operation to see the plan the router made for it.</pre>
-    </details>
     <noscript>GraphiQL needs JavaScript.</noscript>
-{scripts}
-    <script>{boot}</script>
+    <script type="application/json" id="graphiql-config">{config}</script>
+    <script type="module" src="{script}"></script>
   </body>
 </html>
 """
 
 _STYLE = """
       html, body { height: 100%; margin: 0; }
-      body {
-        display: flex; flex-direction: column; overflow: hidden;
+      body { overflow: hidden; }
+      #graphiql { height: 100dvh; }
+      .graphiql-loading {
+        margin: 2rem; color: #666;
         font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
       }
-      #graphiql { flex: 1 1 auto; min-height: 0; }
-      .graphiql-loading { margin: 2rem; color: #666; }
-      #query-plan {
-        flex: 0 0 auto; max-height: 40vh; overflow: auto;
-        border-top: 1px solid rgba(59, 75, 104, 0.15);
-        background: #fff; color: #3b4b68;
-      }
-      #query-plan > summary {
-        cursor: pointer; padding: 6px 16px; font-size: 14px; font-weight: 500;
-        position: sticky; top: 0; background: inherit;
-      }
-      #query-plan > pre {
-        margin: 0; padding: 4px 16px 12px; font-size: 13px; line-height: 1.4;
-        font-family: "Fira Code", Menlo, Consolas, monospace; white-space: pre;
-      }
-      #query-plan[data-state="error"] > pre { color: #c53030; }
-      #query-plan[data-state="off"] > pre, #query-plan[data-state="none"] > pre { opacity: 0.7; }
-      body.graphiql-dark #query-plan {
-        background: #0f1525; color: #c3c9d5; border-top-color: rgba(255, 255, 255, 0.15);
-      }
     """
-
-# `__CONFIG__` becomes the page's settings; the resulting script's SHA-256 goes into the page's
-# Content-Security-Policy, which lets no other inline script run.
-_BOOT_SCRIPT = """
-(function () {
-  "use strict";
-  var config = __CONFIG__;
-  var root = document.getElementById("graphiql");
-  var panel = document.getElementById("query-plan");
-  var planText = document.getElementById("query-plan-text");
-
-  function setPlan(state, text) {
-    panel.setAttribute("data-state", state);
-    planText.textContent = text;
-  }
-
-  if (typeof window.GraphiQL === "undefined" || typeof window.ReactDOM === "undefined") {
-    root.textContent = "GraphiQL could not load its scripts.";
-    return;
-  }
-
-  var askForPlans = config.exposeQueryPlan;
-  var headers = {};
-  headers[config.planHeader] = "true";
-  var withPlan = GraphiQL.createFetcher({ url: config.endpoint, headers: headers });
-  var plain = GraphiQL.createFetcher({ url: config.endpoint });
-  if (!askForPlans) setPlan("off", "Query plans are not shown (the router does not expose them).");
-
-  function planOf(payload) {
-    var plan = payload && payload.extensions && payload.extensions.apolloQueryPlan;
-    return plan && typeof plan.text === "string" ? plan.text : null;
-  }
-
-  function refusal(payload) {
-    var error = payload && payload.errors && payload.errors[0];
-    var code = error && error.extensions && error.extensions.code;
-    return code === "QUERY_PLAN_NOT_EXPOSED" ? String(error.message) : null;
-  }
-
-  // Every payload goes to GraphiQL as it came: one, or several for an incremental response.
-  async function* run(params, options) {
-    var asked = askForPlans;
-    var payloads = await (asked ? withPlan : plain)(params, options);
-    if (payloads == null || typeof payloads[Symbol.asyncIterator] !== "function") {
-      payloads = [payloads];
-    }
-    var first = true;
-    var seen = false;
-    for await (var payload of payloads) {
-      var refused = first && asked ? refusal(payload) : null;
-      if (refused !== null) {
-        // The router does not expose plans: stop asking, and run the operation again.
-        askForPlans = false;
-        setPlan("off", "Query plans are not shown: " + refused);
-        yield* run(params, options);
-        return;
-      }
-      first = false;
-      var text = planOf(payload);
-      if (text !== null) {
-        seen = true;
-        setPlan("plan", text);
-      }
-      yield payload;
-    }
-    if (asked && !seen) setPlan("none", "The router sent no query plan for this operation.");
-  }
-
-  function fetcher(params, options) {
-    if (params && params.operationName === "IntrospectionQuery") return plain(params, options);
-    if (askForPlans) setPlan("running", "Running…");
-    var payloads = run(params, options);
-    return (async function* () {
-      try {
-        yield* payloads;
-      } catch (error) {
-        var message = error && error.message ? error.message : String(error);
-        if (askForPlans) setPlan("error", "The request failed: " + message);
-        throw error;
-      }
-    })();
-  }
-
-  ReactDOM.createRoot(root).render(
-    React.createElement(GraphiQL, {
-      fetcher: fetcher,
-      defaultQuery: config.defaultQuery,
-      shouldPersistHeaders: false
-    })
-  );
-})();
-"""

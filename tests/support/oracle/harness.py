@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from router.execute.batching import requests
 from router.router import Router
 from router.supergraph.model import Supergraph
 from router.types import JSONObject
@@ -43,12 +44,18 @@ class Harness:
         self, query: str, variables: JSONObject | None = None, name: str | None = None
     ) -> str | None:
         """Why the router's answer is wrong, or None when it is the monolith's: the same `data`
-        (key order included), errors exactly when the monolith has some, and no request a
-        fake refused."""
+        (key order included), errors exactly when the monolith has some, no request a fake
+        refused, and no more subgraph requests than `batching.requests` counts for the plan."""
         self.transport.reset()
         got = self.loop.run_until_complete(self.router.execute(query, variables, name))
         expected = monolith_answer(self.data, query, variables, name)
         problems = []
+        prepared, _, _ = self.router.try_prepare_for(query, variables, name, count=False)
+        bound = None if prepared is None else requests(prepared.plan.node)
+        if bound is not None and len(self.transport.calls) > bound:
+            problems.append(
+                f"{len(self.transport.calls)} subgraph requests, the plan counts {bound}"
+            )
         if _ordered(got.get("data")) != _ordered(expected.get("data")):
             problems.append("data differs")
         if bool(got.get("errors")) != bool(expected.get("errors")):

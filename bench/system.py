@@ -1,0 +1,469 @@
+"""The whole system as a user meets it: the two services on a real database with the router in
+front, beside the seed's two Flask services (the REST system this platform replaces).
+
+    .venv/bin/python bench/system.py [--seed ../shared/seeds] [--duration 5] [--warmup 1]
+        [--concurrency 1,10] [--ports 6650] [--router-workers 1] [--no-postgres]
+
+For each store (SQLite; PostgreSQL too when its server binaries are installed: a private cluster
+is started as the tests do), the services are seeded with 120 customers and 150 orders and
+asked, through `python -m router serve --config router.yaml` (the production configuration):
+
+- an order with its customer, a page of 50 orders (each with its customer's name), a customer
+  with 10 of their orders, and `createOrder`: requests/s, p50 and p99 at each concurrency;
+- the same answers fetched from the services directly, the plan's fetches one after another
+  (what the router must at least wait for): the services' share of each millisecond, and the
+  router's (the rest).
+
+The seed (the first file under --seed holding `order_service.py` and `customer_service.py`,
+run from a temporary folder with Flask's own server, as its `app.run` does) is asked for an
+order and then its customer, as its clients had to. Every answer is checked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import httpx
+import orjson
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.loadgen import HEADER, Measured  # noqa: E402
+from bench.services import Ports, cpu_seconds, seed_databases  # noqa: E402
+from tests.support.postgres import PostgresCluster, find_bindir  # noqa: E402
+from tests.support.services import ServiceProcess  # noqa: E402
+
+Step = Callable[[aiohttp.ClientSession], Awaitable[bool]]
+"""One user request (one or more HTTP calls); True when every answer was right."""
+
+ORDER_WITH_CUSTOMER = (
+    "query($id: ID!) { order(id: $id) { id status total { amount currency } "
+    "customer { name email } } }"
+)
+ORDERS_PAGE = (
+    "{ orders(first: 50) { edges { node { id status total { amount currency } "
+    "customer { name } } } } }"
+)
+CUSTOMER_WITH_ORDERS = (
+    "query($id: ID!) { customer(id: $id) { name email "
+    "orders(first: 10) { edges { node { id status total { amount } } } } } }"
+)
+CREATE_ORDER = (
+    "mutation($input: CreateOrderInput!) { createOrder(input: $input) { id status "
+    "total { amount } } }"
+)
+NEW_ORDER = {"customerId": "7", "items": [{"sku": "PEN", "quantity": 2, "unitPrice": "1.25"}]}
+
+# the plan's fetches, as the router sends them
+ORDER_FETCH = (
+    "query($id: ID!) { order(id: $id) { id status total { amount currency } "
+    "customer { __typename id } } }"
+)
+PAGE_FETCH = (
+    "{ orders(first: 50) { edges { node { id status total { amount currency } "
+    "customer { __typename id } } } } }"
+)
+CUSTOMER_FETCH = "query($id: ID!) { customer(id: $id) { __typename id name email } }"
+ENTITIES_CUSTOMER = (
+    "query($r: [_Any!]!) { _entities(representations: $r) { ... on Customer { name email } } }"
+)
+ENTITIES_CUSTOMER_NAME = (
+    "query($r: [_Any!]!) { _entities(representations: $r) { ... on Customer { name } } }"
+)
+ENTITIES_ORDERS_OF = (
+    "query($r: [_Any!]!) { _entities(representations: $r) { ... on Customer { "
+    "orders(first: 10) { edges { node { id status total { amount } } } } } } }"
+)
+
+
+async def graphql(session: aiohttp.ClientSession, url: str, query: str, **variables: Any) -> Any:
+    body = orjson.dumps({"query": query, "variables": variables})
+    headers = {"content-type": "application/json"}
+    async with session.post(url, data=body, headers=headers) as response:
+        answer = orjson.loads(await response.read())
+        return answer if response.status == 200 and "errors" not in answer else None
+
+
+def through_router(router: str) -> dict[str, Step]:
+    async def order(session: aiohttp.ClientSession) -> bool:
+        answer = await graphql(session, router, ORDER_WITH_CUSTOMER, id="7")
+        return answer is not None and answer["data"]["order"]["customer"]["name"] == "Customer 8"
+
+    async def page(session: aiohttp.ClientSession) -> bool:
+        answer = await graphql(session, router, ORDERS_PAGE)
+        edges = answer["data"]["orders"]["edges"] if answer else []
+        return len(edges) == 50 and all(e["node"]["customer"]["name"] for e in edges)
+
+    async def customer(session: aiohttp.ClientSession) -> bool:
+        answer = await graphql(session, router, CUSTOMER_WITH_ORDERS, id="7")
+        return answer is not None and len(answer["data"]["customer"]["orders"]["edges"]) >= 1
+
+    return {
+        "order with its customer": order,
+        "page of 50 orders": page,
+        "customer with their orders": customer,
+        "createOrder": create_order(router),
+    }
+
+
+def create_order(url: str) -> Step:
+    """`createOrder` at `url` (the orders service asks the customers service itself, so going
+    to the orders service directly is the whole plan: one fetch)."""
+
+    async def create(session: aiohttp.ClientSession) -> bool:
+        answer = await graphql(session, url, CREATE_ORDER, input=NEW_ORDER)
+        return answer is not None and answer["data"]["createOrder"]["total"]["amount"] == "2.50"
+
+    return create
+
+
+def plan_fetches(customers: str, orders: str) -> dict[str, Step]:
+    """The same answers from the services directly, each plan's fetches in order."""
+
+    async def order(session: aiohttp.ClientSession) -> bool:
+        first = await graphql(session, orders, ORDER_FETCH, id="7")
+        if first is None:
+            return False
+        ref = first["data"]["order"]["customer"]
+        second = await graphql(session, customers, ENTITIES_CUSTOMER, r=[ref])
+        return second is not None and second["data"]["_entities"][0]["name"] == "Customer 8"
+
+    async def page(session: aiohttp.ClientSession) -> bool:
+        first = await graphql(session, orders, PAGE_FETCH)
+        if first is None:
+            return False
+        refs = {e["node"]["customer"]["id"] for e in first["data"]["orders"]["edges"]}
+        r = [{"__typename": "Customer", "id": i} for i in sorted(refs)]
+        second = await graphql(session, customers, ENTITIES_CUSTOMER_NAME, r=r)
+        return second is not None and len(second["data"]["_entities"]) == len(refs)
+
+    async def customer(session: aiohttp.ClientSession) -> bool:
+        first = await graphql(session, customers, CUSTOMER_FETCH, id="7")
+        if first is None:
+            return False
+        r = [{"__typename": "Customer", "id": first["data"]["customer"]["id"]}]
+        second = await graphql(session, orders, ENTITIES_ORDERS_OF, r=r)
+        return second is not None and len(second["data"]["_entities"][0]["orders"]["edges"]) >= 1
+
+    return {
+        "order with its customer": order,
+        "page of 50 orders": page,
+        "customer with their orders": customer,
+        "createOrder": create_order(orders),
+    }
+
+
+def seed_rest(order_service: str, customer_service: str) -> Step:
+    """The seed's clients: GET the order, then GET its customer."""
+
+    async def order(session: aiohttp.ClientSession) -> bool:
+        async with session.get(f"{order_service}/orders/1") as response:
+            found = orjson.loads(await response.read())
+        async with session.get(f"{customer_service}/customers/{found['customer_id']}") as response:
+            customer = orjson.loads(await response.read())
+        return response.status == 200 and customer["name"] == "Alice"
+
+    return order
+
+
+# --- the load ----------------------------------------------------------------------------------
+
+
+async def run_load(
+    name: str, step: Step, *, concurrency: int, seconds: float, warmup: float
+) -> Measured:
+    """`concurrency` users doing `step` over and over for a while, after a warm-up."""
+    connector = aiohttp.TCPConnector(limit=concurrency * 2)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        if not await step(session):
+            raise SystemExit(f"{name}: wrong answer before load")
+
+        async def users(until: float, latencies: list[float]) -> int:
+            errors = 0
+
+            async def user() -> None:
+                nonlocal errors
+                while time.perf_counter() < until:
+                    started = time.perf_counter()
+                    try:
+                        ok = await step(session)
+                    except (aiohttp.ClientError, ValueError, KeyError, TypeError):
+                        ok = False
+                    latencies.append(time.perf_counter() - started)
+                    errors += not ok
+
+            await asyncio.gather(*(user() for _ in range(concurrency)))
+            return errors
+
+        await users(time.perf_counter() + warmup, [])
+        latencies: list[float] = []
+        started = time.perf_counter()
+        errors = await users(started + seconds, latencies)
+        return Measured(name, len(latencies), errors, time.perf_counter() - started, latencies)
+
+
+# --- the processes -----------------------------------------------------------------------------
+
+
+def started(process: ServiceProcess, ports: Ports) -> ServiceProcess:
+    return ports.place(process).start()
+
+
+@contextlib.contextmanager
+def services_and_router(
+    customers_db: str, orders_db: str, ports: Ports, folder: Path, router_workers: int
+) -> Iterator[tuple[str, str, str, dict[str, int]]]:
+    """The two services and the router, started; their /graphql URLs and process ids."""
+    quiet = ["--log-level", "warning", "--no-seed"]
+    customers = started(
+        ServiceProcess("customer_subgraph", ["--database-url", customers_db, *quiet]), ports
+    )
+    processes = [customers]
+    try:
+        orders = started(
+            ServiceProcess(
+                "order_subgraph",
+                [
+                    *("--database-url", orders_db),
+                    *("--customers-url", f"{customers.url}/graphql"),
+                    *quiet,
+                ],
+            ),
+            ports,
+        )
+        processes.append(orders)
+        sdl = (ROOT / "supergraph.graphql").read_text()
+        sdl = sdl.replace("http://127.0.0.1:4001/graphql", f"{customers.url}/graphql")
+        sdl = sdl.replace("http://127.0.0.1:4002/graphql", f"{orders.url}/graphql")
+        (folder / "supergraph.graphql").write_text(sdl)
+        shutil.copy(ROOT / "router.yaml", folder / "router.yaml")
+        router = started(
+            ServiceProcess(
+                "router",
+                [
+                    *("--config", str(folder / "router.yaml")),
+                    *("--supergraph", str(folder / "supergraph.graphql")),
+                    *("--workers", str(router_workers)),
+                    *("--log-level", "warning"),
+                ],
+                subcommand=["serve"],
+            ),
+            ports,
+        )
+        processes.append(router)
+        pids = {name: p.process.pid for name, p in zip(PARTS, processes, strict=True) if p.process}
+        yield f"{customers.url}/graphql", f"{orders.url}/graphql", f"{router.url}/graphql", pids
+    finally:
+        for process in reversed(processes):
+            process.stop()
+
+
+def seed_sources(seeds: Path) -> dict[str, str]:
+    """The seed's two services, `{"order_service": source, "customer_service": source}`, from
+    the first file under `seeds` whose code block holds both."""
+    for path in sorted(p for p in seeds.rglob("*") if p.is_file()):
+        text = path.read_text(errors="replace")
+        for block in re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL):
+            parts = re.split(r"^# (\w+)\.py\s*$", block, flags=re.MULTILINE)
+            sources = dict(zip(parts[1::2], parts[2::2], strict=True))
+            if {"order_service", "customer_service"} <= sources.keys():
+                return sources
+    raise SystemExit(f"no seed with order_service.py and customer_service.py under {seeds}")
+
+
+@contextlib.contextmanager
+def seed_services(seeds: Path, ports: Ports) -> Iterator[tuple[str, str]]:
+    """The seed's Flask services from a temporary folder (the seed itself is never changed),
+    each on its own port with Flask's server; one order created, as its clients would."""
+    folder = Path(tempfile.mkdtemp(prefix="bench-seed-"))
+    processes: list[subprocess.Popen[bytes]] = []
+    urls = []
+    try:
+        for module, source in seed_sources(seeds).items():
+            (folder / f"{module}.py").write_text(source)
+        for module in ("order_service", "customer_service"):
+            port = ports.take()
+            command = [sys.executable, "-m", "flask", "--app", module, "run"]
+            command += ["--port", str(port), "--no-reload", "--no-debugger"]
+            processes.append(
+                subprocess.Popen(
+                    command, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+                )
+            )
+            wait_for_port(port)
+            urls.append(f"http://127.0.0.1:{port}")
+        order = {"customer_id": 1, "items": [{"sku": "PEN", "quantity": 2}]}
+        created = httpx.post(f"{urls[0]}/orders", json=order)
+        assert created.status_code == 201, created.text
+        yield urls[0], urls[1]
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=10)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def wait_for_port(port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on port {port}")
+
+
+@contextlib.asynccontextmanager
+async def stores(use_postgres: bool, folder: Path, ports: Ports) -> AsyncIterator[list[Any]]:
+    """(name, customers URL, orders URL) for SQLite, and PostgreSQL when it can be started."""
+    found: list[Any] = [
+        ("SQLite", f"sqlite:///{folder}/customers.sqlite3", f"sqlite:///{folder}/orders.sqlite3")
+    ]
+    cluster = None
+    bindir = find_bindir() if use_postgres else None
+    if bindir is not None:
+        cluster = PostgresCluster.start(bindir, ports.take())
+        import asyncpg  # type: ignore[import-untyped]
+
+        conn = await asyncpg.connect(cluster.url)
+        for name in ("customers", "orders"):
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.close()
+        base = cluster.url.rsplit("/", 1)[0]
+        found.append(("PostgreSQL", f"{base}/customers", f"{base}/orders"))
+    try:
+        for _, customers_db, orders_db in found:
+            await seed_databases(customers_db, orders_db)
+        yield found
+    finally:
+        if cluster is not None:
+            cluster.stop()
+
+
+PARTS = ("customers", "orders", "router")
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds used so far by a process and its descendants (a router's workers)."""
+    total = cpu_seconds(pid)
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            with contextlib.suppress(OSError):
+                total += tree_cpu(int(child))
+    return total
+
+
+# --- the table ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Share:
+    """Where the milliseconds of one query at concurrency 1 go."""
+
+    store: str
+    query: str
+    router_p50: float
+    services_p50: float
+    cpu_ms: dict[str, float]  # per process, per request, through the router
+
+    def line(self) -> str:
+        rest = self.router_p50 - self.services_p50
+        cpu = " | ".join(f"{self.cpu_ms[part]:.2f}" for part in PARTS)
+        return (
+            f"| {self.store} | {self.query} | {self.router_p50:.2f} | {self.services_p50:.2f} | "
+            f"{rest:.2f} | {cpu} |"
+        )
+
+
+def p50(measured: Measured) -> float:
+    return statistics.median(measured.latencies) * 1000
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seed", type=Path, default=ROOT.parent / "shared" / "seeds")
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per scenario")
+    parser.add_argument("--warmup", type=float, default=1.0, help="seconds of warm-up each")
+    parser.add_argument("--concurrency", default="1,10", help="users in flight, e.g. 1,10")
+    parser.add_argument("--ports", type=int, default=0, help="first port to listen on")
+    parser.add_argument("--router-workers", type=int, default=1)
+    parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    args = parser.parse_args()
+    concurrencies = [int(c) for c in args.concurrency.split(",")]
+    timing = {"seconds": args.duration, "warmup": args.warmup}
+    ports = Ports(args.ports)
+    with contextlib.suppress(AttributeError, OSError):
+        if len(os.sched_getaffinity(0)) > 1:
+            os.sched_setaffinity(0, {1})
+    results: list[Measured] = []
+    shares: list[Share] = []
+    folder = Path(tempfile.mkdtemp(prefix="bench-system-"))
+    try:
+        with seed_services(args.seed, ports) as (seed_orders, seed_customers):
+            step = seed_rest(seed_orders, seed_customers)
+            for c in concurrencies:
+                name = f"seed (Flask, in memory): order, then its customer, c={c}"
+                results.append(await run_load(name, step, concurrency=c, **timing))
+        async with stores(not args.no_postgres, folder, ports) as found:
+            for store, customers_db, orders_db in found:
+                with services_and_router(
+                    customers_db, orders_db, ports, folder, args.router_workers
+                ) as (customers, orders, router, pids):
+                    routed = through_router(router)
+                    direct = plan_fetches(customers, orders)
+                    for query, step in routed.items():
+                        one_user: tuple[Measured, dict[str, float]] | None = None
+                        for c in concurrencies:
+                            before = {part: tree_cpu(pid) for part, pid in pids.items()}
+                            name = f"{store}, router: {query}, c={c}"
+                            results.append(await run_load(name, step, concurrency=c, **timing))
+                            spent = {p: tree_cpu(pid) - before[p] for p, pid in pids.items()}
+                            if c == 1:
+                                n = results[-1].requests
+                                one_user = results[-1], {p: t / n * 1000 for p, t in spent.items()}
+                        name = f"{store}, services directly: {query}, c=1"
+                        alone = await run_load(name, direct[query], concurrency=1, **timing)
+                        results.append(alone)
+                        if one_user is not None:
+                            via_router, cpu = one_user
+                            shares.append(Share(store, query, p50(via_router), p50(alone), cpu))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    print(
+        f"\n{args.duration:g} s per scenario after {args.warmup:g} s warm-up; load generator on "
+        f"CPU 1; router with {args.router_workers} worker(s); every answer checked\n"
+    )
+    print(HEADER)
+    for result in results:
+        print(result.row())
+    print("\nWhere the milliseconds go, one user at a time (p50, ms):\n")
+    print(
+        "| store | query | through the router | the plan's fetches, services directly | router |"
+        " CPU ms/req: customers | orders | router |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for share in shares:
+        print(share.line())
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

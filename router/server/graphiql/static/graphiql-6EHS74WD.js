@@ -1,0 +1,1 @@
+import{Jh as a,Kh as b,Lh as c,Mh as d}from"./graphiql-PIO5XQTQ.js";import"./graphiql-W5KPWTGO.js";import"./graphiql-VLKWU6YY.js";export{c as HitTestContext,b as MouseTarget,d as MouseTargetFactory,a as PointerHandlerLastRenderData};

@@ -1,0 +1,1 @@
+import{a,b}from"./graphiql-PDWQNVKT.js";import"./graphiql-XJKUYC3K.js";import"./graphiql-JXE4EMRW.js";import"./graphiql-PIO5XQTQ.js";import"./graphiql-W5KPWTGO.js";import"./graphiql-VLKWU6YY.js";export{b as getWorker,a as jsonDefaults};

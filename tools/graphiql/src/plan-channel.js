@@ -1,0 +1,146 @@
+// What the page knows about query plans, shared by the fetcher and the "Query plan" pane.
+//
+// The pane asks for plans only while it is open: the fetcher then sends
+// `Apollo-Expose-Query-Plan: true` and takes `extensions.apolloQueryPlan` out of the result
+// before GraphiQL shows it. An operation run while the pane was closed has its plan fetched
+// with `Apollo-Expose-Query-Plan: dry-run` (planned, not executed) when the pane opens.
+//
+// States: empty (nothing run yet), running, plan, none (the router sent no plan), error,
+// off (the router does not expose plans).
+
+const REFUSED = "QUERY_PLAN_NOT_EXPOSED";
+
+export function createPlanChannel({ fetcher, header, exposed }) {
+  let state = exposed
+    ? { status: "empty", message: "Run an operation (▶) to see the plan the router made for it." }
+    : { status: "off", message: "This router does not expose query plans." };
+  let open = false;
+  let last = null; // { params, headers } of the last operation run
+  let shownFor = null; // the `last` the shown plan belongs to
+  const listeners = new Set();
+
+  function set(next) {
+    state = next;
+    listeners.forEach((listener) => listener());
+  }
+
+  function refuse(message) {
+    exposed = false;
+    set({ status: "off", message: `This router does not expose query plans: ${message}` });
+  }
+
+  function refusal(payload) {
+    const error = payload?.errors?.[0];
+    return error?.extensions?.code === REFUSED ? String(error.message) : null;
+  }
+
+  function withHeader(options, value) {
+    return { ...options, headers: { ...options?.headers, [header]: value } };
+  }
+
+  // Every payload goes to GraphiQL as it came, less the plan: one, or several (incremental).
+  async function* run(params, options, asked) {
+    let payloads = await fetcher(params, asked ? withHeader(options, "true") : options);
+    if (payloads == null || typeof payloads[Symbol.asyncIterator] !== "function") {
+      payloads = [payloads];
+    }
+    let first = true;
+    let seen = false;
+    for await (const payload of payloads) {
+      const refused = first && asked ? refusal(payload) : null;
+      if (refused !== null) {
+        refuse(refused);
+        yield* run(params, options, false);
+        return;
+      }
+      first = false;
+      const [shown, plan] = splitPlan(payload);
+      if (plan) {
+        seen = true;
+        set({ status: "plan", plan });
+      }
+      yield shown;
+    }
+    if (asked && !seen) set({ status: "none", message: "The router sent no plan for this operation." });
+  }
+
+  async function dryRun(request) {
+    set({ status: "running", message: "Planning…" });
+    try {
+      const payload = await firstPayload(
+        await fetcher(request.params, withHeader(request.headers, "dry-run")),
+      );
+      const refused = refusal(payload);
+      if (refused !== null) return refuse(refused);
+      const [, plan] = splitPlan(payload);
+      if (plan) set({ status: "plan", plan });
+      else set({ status: "none", message: describeErrors(payload) });
+    } catch (error) {
+      set({ status: "error", message: `The request failed: ${error?.message ?? error}` });
+    }
+  }
+
+  return {
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    snapshot: () => state,
+    opened() {
+      open = true;
+      if (exposed && last !== null && shownFor !== last) {
+        shownFor = last;
+        dryRun(last);
+      }
+    },
+    closed() {
+      open = false;
+    },
+    fetcher(params, options) {
+      if (params?.operationName === "IntrospectionQuery") return fetcher(params, options);
+      last = { params, headers: options };
+      const asked = exposed && open;
+      if (asked) {
+        shownFor = last;
+        set({ status: "running", message: "Running…" });
+      }
+      const payloads = run(params, options, asked);
+      return (async function* () {
+        try {
+          yield* payloads;
+        } catch (error) {
+          if (asked) set({ status: "error", message: `The request failed: ${error?.message ?? error}` });
+          throw error;
+        }
+      })();
+    },
+  };
+}
+
+/** `[payload without extensions.apolloQueryPlan, the plan or null]`. */
+export function splitPlan(payload) {
+  const extensions = payload?.extensions;
+  if (!extensions || typeof extensions !== "object" || !("apolloQueryPlan" in extensions)) {
+    return [payload, null];
+  }
+  const { apolloQueryPlan, ...rest } = extensions;
+  const shown = { ...payload };
+  if (Object.keys(rest).length > 0) shown.extensions = rest;
+  else delete shown.extensions;
+  const valid = apolloQueryPlan && typeof apolloQueryPlan.text === "string";
+  return [shown, valid ? apolloQueryPlan : null];
+}
+
+/** The first payload of a fetcher's answer (an incremental answer is an async iterable). */
+async function firstPayload(answer) {
+  if (answer == null || typeof answer[Symbol.asyncIterator] !== "function") return answer;
+  for await (const payload of answer) return payload;
+  return null;
+}
+
+function describeErrors(payload) {
+  const messages = (payload?.errors ?? []).map((e) => e?.message).filter(Boolean);
+  return messages.length
+    ? `The router could not plan this operation: ${messages.join("; ")}`
+    : "The router sent no plan for this operation.";
+}
