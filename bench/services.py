@@ -115,10 +115,11 @@ async def seed_databases(customers_url: str, orders_url: str) -> None:
     from sqlalchemy import insert, text
 
     from customer_subgraph.db import customers
-    from customer_subgraph.db import metadata as customer_tables
-    from order_subgraph.db import metadata as order_tables
+    from customer_subgraph.migrations import MIGRATIONS as customer_migrations
     from order_subgraph.db import order_items, orders
-    from subgraph_kit.db import create_engine, create_schema
+    from order_subgraph.migrations import MIGRATIONS as order_migrations
+    from subgraph_kit.db import create_engine
+    from subgraph_kit.migrations import upgrade
 
     now = datetime.now(UTC)
     rows = {
@@ -138,12 +139,12 @@ async def seed_databases(customers_url: str, orders_url: str) -> None:
             for p in range(2)
         ],
     }
-    for url, metadata, tables in (
-        (customers_url, customer_tables, [customers]),
-        (orders_url, order_tables, [orders, order_items]),
+    for url, migrations, tables in (
+        (customers_url, customer_migrations, [customers]),
+        (orders_url, order_migrations, [orders, order_items]),
     ):
         engine = create_engine(url)
-        await create_schema(engine, metadata)
+        await upgrade(engine, migrations)
         async with engine.begin() as conn:
             for table in tables:
                 stamped = "created_at" in table.c

@@ -9,12 +9,13 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 
 from customer_subgraph import repository
-from customer_subgraph.db import metadata
+from customer_subgraph.migrations import MIGRATIONS
 from customer_subgraph.schema import make_context, schema
 from customer_subgraph.seed import DEMO_CUSTOMERS
 from customer_subgraph.settings import Settings
 from subgraph_kit.database import Database
-from subgraph_kit.db import create_engine, create_schema
+from subgraph_kit.db import create_engine
+from subgraph_kit.migrations import prepare
 from subgraph_kit.service import service_app
 
 logger = logging.getLogger("customer_subgraph")
@@ -28,10 +29,15 @@ def create_app(settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url)
-        await create_schema(engine, metadata)
         database = Database(engine)
-        if settings.seed and (inserted := await repository.seed(database, DEMO_CUSTOMERS)):
-            logger.info("seeded %d demo customers", inserted)
+
+        async def seed() -> None:
+            if inserted := await repository.seed(database, DEMO_CUSTOMERS):
+                logger.info("seeded %d demo customers", inserted)
+
+        await prepare(
+            engine, MIGRATIONS, migrate=settings.migrate, seed=seed if settings.seed else None
+        )
         state["database"] = app.state.database = database
         app.state.engine = engine
         try:

@@ -13,12 +13,13 @@ from starlette.applications import Starlette
 
 from order_subgraph import repository
 from order_subgraph.customers_client import CustomersClient
-from order_subgraph.db import metadata
+from order_subgraph.migrations import MIGRATIONS
 from order_subgraph.schema import make_context, schema
 from order_subgraph.seed import DEMO_ORDERS
 from order_subgraph.settings import Settings
 from subgraph_kit.database import Database
-from subgraph_kit.db import create_engine, create_schema
+from subgraph_kit.db import create_engine
+from subgraph_kit.migrations import prepare
 from subgraph_kit.service import service_app
 
 logger = logging.getLogger("order_subgraph")
@@ -38,10 +39,15 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url)
-        await create_schema(engine, metadata)
         database = Database(engine)
-        if settings.seed and (inserted := await repository.seed(database, DEMO_ORDERS)):
-            logger.info("seeded %d demo orders", inserted)
+
+        async def seed() -> None:
+            if inserted := await repository.seed(database, DEMO_ORDERS):
+                logger.info("seeded %d demo orders", inserted)
+
+        await prepare(
+            engine, MIGRATIONS, migrate=settings.migrate, seed=seed if settings.seed else None
+        )
         customers = CustomersClient(
             settings.customers_url,
             timeout=settings.customers_timeout,

@@ -2,12 +2,13 @@
 a subgraph of this platform behaves.
 
 Apollo error codes on every error (`errors`), cursor pagination and the shared `PageInfo`
-(`pagination`), SQLite/PostgreSQL engines and the schema created at start-up (`db`), reads and
-writes at the least cost each store allows (`database`), `_entities` answered a type at a time
-(`entities`), idempotency keys for creates (`idempotency`), the caller the router forwards
-(`caller`), string input every store can keep (`inputs`), the federation schema with its parser
-and validation caches and request limits (`schema`), and the service's ASGI app, settings and CLI
-(`service`). The services import this package, never each other.
+(`pagination`), SQLite/PostgreSQL engines (`db`), each service's Alembic migrations run behind a
+lock (`migrations`), reads and writes at the least cost each store allows (`database`),
+`_entities` answered a type at a time (`entities`), idempotency keys for creates
+(`idempotency`), the caller the router forwards (`caller`), string input every store can keep
+(`inputs`), the federation schema with its parser and validation caches and request limits
+(`schema`), and the service's ASGI app, settings, CLI and `migrate` command (`service`). The
+services import this package, never each other.
 """
 
 from __future__ import annotations

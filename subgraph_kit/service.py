@@ -7,7 +7,9 @@ Served with the router's graceful drain (router/server/drain.py): on SIGTERM `/h
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
+import logging
 import os
 import signal
 import sys
@@ -19,6 +21,7 @@ import orjson
 import strawberry
 from cross_web import HTTPException
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -29,6 +32,8 @@ from strawberry.types.unset import UNSET
 
 from router.server.drain import ShutdownSettings, serve
 from subgraph_kit.caller import Caller
+from subgraph_kit.db import SchemaError, create_engine
+from subgraph_kit.migrations import Migrations, upgrade, upgrade_sql
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,7 @@ class ServiceSettings:
     port: int = 4000
     database_url: str = "sqlite:///.data/service.sqlite3"
     seed: bool = True
+    migrate: bool = True  # upgrade the database at start-up; else only check it is up to date
     log_level: str = "info"
     shutdown_delay: float = 0.0
     """On SIGTERM, keep listening this long (`/health` 503) before closing (a preStop sleep)."""
@@ -61,7 +67,8 @@ def service_parser(
     parser = argparse.ArgumentParser(
         prog=script if script.replace("-", "_") == prog else f"python -m {prog}",
         description=f"Serve the {prog} (Strawberry, Federation 2) with uvicorn. Every flag "
-        f"defaults to its {env_prefix}_* environment variable.",
+        f"defaults to its {env_prefix}_* environment variable. `{prog} migrate` upgrades its "
+        "database and exits (see its --help).",
     )
     parser.add_argument(
         "--host",
@@ -105,6 +112,15 @@ def service_parser(
         help="seconds to wait after SIGTERM for the requests in flight to finish",
     )
     parser.add_argument(
+        "--no-migrate",
+        dest="migrate",
+        action="store_false",
+        default=str(env("MIGRATE", "1")).lower() not in ("0", "false", "no"),
+        help="do not upgrade the database's schema at start-up, only refuse to start unless it "
+        "is up to date (for deployments that run `migrate` once, before the service starts; "
+        f"{env_prefix}_MIGRATE=0)",
+    )
+    parser.add_argument(
         "--print-schema", action="store_true", help="print the subgraph SDL and exit"
     )
     return parser
@@ -116,6 +132,7 @@ def common_settings(args: argparse.Namespace) -> dict[str, Any]:
         "port",
         "database_url",
         "seed",
+        "migrate",
         "log_level",
         "shutdown_delay",
         "shutdown_timeout",
@@ -184,10 +201,14 @@ def service_main(
     parse_args: Callable[[Sequence[str] | None, Mapping[str, str]], tuple[S, bool]],
     create_app: Callable[[S], Starlette],
     schema: strawberry.Schema,
+    migrations: Migrations,
 ) -> Callable[[Sequence[str] | None], None]:
-    """The `python -m <service>` entry point: serve with uvicorn, or print the SDL."""
+    """The `python -m <service>` entry point: serve with uvicorn, print the SDL, or `migrate`."""
 
     def main(argv: Sequence[str] | None = None) -> None:
+        argv = sys.argv[1:] if argv is None else list(argv)
+        if argv[:1] == ["migrate"]:
+            sys.exit(migrate_main(argv[1:], parse_args([], os.environ)[0], migrations))
         settings, print_schema = parse_args(argv, os.environ)
         if print_schema:
             try:
@@ -197,6 +218,7 @@ def service_main(
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
                 raise SystemExit(128 + signal.SIGPIPE) from None
             return
+        _log_to_stderr(settings.log_level)
         serve(
             create_app(settings),
             is_readiness=lambda scope: bool(scope["path"] == "/health"),
@@ -207,3 +229,56 @@ def service_main(
         )
 
     return main
+
+
+def migrate_parser(service: str, defaults: ServiceSettings) -> argparse.ArgumentParser:
+    """The flags of `python -m <service> migrate`."""
+    script = os.path.basename(sys.argv[0])  # the console script (customer-subgraph), if it is one
+    parser = argparse.ArgumentParser(
+        prog=f"{script if script.replace('-', '_') == service else f'python -m {service}'} migrate",
+        description="Upgrade the service's database to this release's schema and exit (what "
+        "the service does at start-up unless started with --no-migrate). Safe to run while "
+        "replicas start: they take turns, and whoever comes second finds nothing to do.",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=defaults.database_url,
+        help="the database to upgrade (default: the service's own setting, from its "
+        "--database-url's environment variable)",
+    )
+    parser.add_argument(
+        "--sql",
+        action="store_true",
+        help="print the SQL that upgrades an empty database of this URL's kind, run nothing",
+    )
+    return parser
+
+
+def migrate_main(argv: Sequence[str], defaults: ServiceSettings, migrations: Migrations) -> int:
+    """`python -m <service> migrate`: upgrade the database once, as a deployment step."""
+    parser = migrate_parser(migrations.service, defaults)
+    args = parser.parse_args(argv)
+    if args.sql:
+        sys.stdout.write(upgrade_sql(args.database_url, migrations))
+        return 0
+    _log_to_stderr(defaults.log_level)
+
+    async def run() -> None:
+        engine = create_engine(args.database_url)
+        try:
+            await upgrade(engine, migrations)
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(run())
+    except (SchemaError, DBAPIError, OSError) as exc:
+        sys.stderr.write(f"error: {migrations.service} migrate: {exc}\n")
+        return 1
+    return 0
+
+
+def _log_to_stderr(level: str) -> None:
+    """The service's own log lines (the migration's outcome, the seeding) next to uvicorn's."""
+    logging.basicConfig(level=level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its summary is ours, in one line

@@ -12,9 +12,11 @@ import pytest
 from sqlalchemy import Connection, bindparam, event, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from customer_subgraph.db import customers, metadata
+from customer_subgraph.db import customers
+from customer_subgraph.migrations import MIGRATIONS
 from subgraph_kit.database import Database
-from subgraph_kit.db import create_engine, create_schema
+from subgraph_kit.db import create_engine
+from subgraph_kit.migrations import upgrade
 
 WHEN = datetime(2024, 5, 1, 12, tzinfo=UTC)
 
@@ -27,7 +29,7 @@ def row(id: int, email: str) -> dict[str, Any]:
 @pytest.fixture
 async def database(database_url: str) -> AsyncIterator[Database]:
     engine = create_engine(database_url)
-    await create_schema(engine, metadata)
+    await upgrade(engine, MIGRATIONS)
     database = Database(engine)
     try:
         yield database

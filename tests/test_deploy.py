@@ -39,6 +39,7 @@ from router.router import Router
 from router.server.app import RouterApp
 from router.supergraph.load import load_supergraph
 from subgraph_kit.db import async_url
+from subgraph_kit.service import migrate_parser
 from tests.support.fake_subgraphs import FakeSubgraphs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -269,6 +270,15 @@ def parse_command(argv: Sequence[str], environ: Mapping[str, str], where: str) -
     """Parse `python -m <module> ARGS` with the module's real argument parser."""
     assert list(argv[:2]) == ["python", "-m"], f"{where}: {argv} does not run `python -m`"
     module, args = argv[2], list(argv[3:])
+    if module in SERVICE_PARSERS and args[:1] == ["migrate"]:
+        recorder = RecordingEnviron(environ)
+        parser = migrate_parser(module, SERVICE_PARSERS[module]([], recorder)[0])
+        assert_exact_options(args[1:], help_options(lambda: parser.parse_args(["--help"])), where)
+        try:
+            options = parser.parse_args(args[1:])
+        except SystemExit as exc:
+            pytest.fail(f"{where}: `python -m {module} migrate` refuses {args} (exit {exc.code})")
+        return Parsed(module, options, "migrate", frozenset(recorder.read))
     if module in SERVICE_PARSERS:
         parse = SERVICE_PARSERS[module]
         assert_exact_options(args, help_options(lambda: parse(["--help"], {})), where)
@@ -326,6 +336,7 @@ def check_service_env(parsed: Parsed, env: Mapping[str, str], where: str) -> Non
     url = make_url(database_url)
     assert url.username and url.password and url.host and url.database and url.port == 5432
     assert settings.seed is (env[f"{prefix}SEED"] != "0")
+    assert settings.migrate is (env.get(f"{prefix}MIGRATE", "1") != "0")
     if parsed.module == "order_subgraph":
         assert settings.customers_url == env["ORDERS_CUSTOMERS_URL"]
 
@@ -404,7 +415,7 @@ def test_dockerfile_builds_the_project_as_a_non_root_user(image: str) -> None:
         packages = {p.rstrip("*") for p in setuptools["packages"]["find"]["include"]}
     else:  # the demo services' packages sit one folder up, at the repository's top level
         assert setuptools["package-dir"] == {"": ".."}
-        packages = set(setuptools["packages"])
+        packages = {p.split(".")[0] for p in setuptools["packages"]}  # subpackages come along
     metadata = {f"{folder}/pyproject.toml", f"{folder}/{project['project']['readme']}"}
     copied = set(dockerfile.copied())
     assert {m.removeprefix("./") for m in metadata} | packages <= copied
@@ -595,6 +606,28 @@ def test_k8s_commands_and_env_match_the_code() -> None:
                 assert "value" not in item and "secretKeyRef" in item["valueFrom"], item
     _, orders, _ = deployment_of("order_subgraph")
     assert container_env(orders)["ORDERS_CUSTOMERS_URL"] == service_url("customer_subgraph")
+
+
+def test_k8s_subgraphs_migrate_in_an_init_container_and_serve_without() -> None:
+    for module in ("customer_subgraph", "order_subgraph"):
+        deployment, container, parsed = deployment_of(module)
+        (init,) = deployment["spec"]["template"]["spec"]["initContainers"]
+        assert init["image"] == container["image"]
+        migrate = k8s_command(deployment, init)
+        assert (migrate.module, migrate.command, migrate.options.sql) == (module, "migrate", False)
+        # the same database, from the same Secret key, as the server's
+        url = f"{ENV_PREFIX[module]}DATABASE_URL"
+        assert migrate.options.database_url == parsed.options.database_url
+        (init_url,) = init["env"]
+        (server_url,) = [item for item in container["env"] if item["name"] == url]
+        assert init_url == server_url
+        assert parsed.options.migrate is False  # the server only checks the revision
+
+
+def test_compose_subgraphs_migrate_at_start_up() -> None:
+    for name in ("customers", "orders"):
+        parsed, _ = compose_app(name)
+        assert parsed.options.migrate is True, name
 
 
 def test_k8s_router_composes_its_supergraph_for_the_cluster() -> None:

@@ -194,6 +194,11 @@ def test_the_demo_services_install_on_their_own(wheels: dict[str, Path], tmp_pat
         assert printed.stdout.strip() == (ROOT / package / "schema.graphql").read_text().strip()
         usage = run([bin_dir / script, "--help"], tmp_path)
         assert usage.stdout.startswith(f"usage: {script} "), usage.stdout
+        # its migration scripts are installed with it, and run
+        database = f"sqlite:///{tmp_path}/{package}.sqlite3"
+        migrated = run([bin_dir / script, "migrate", "--database-url", database], tmp_path)
+        assert migrated.returncode == 0, migrated.stderr
+        assert f"{package} database upgraded from an empty database to 0001" in migrated.stderr
 
 
 def test_an_application_with_its_own_router_module_embeds_ours(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ from sqlalchemy import (
 
 from customer_subgraph.db import customers
 from order_subgraph.db import orders
-from subgraph_kit.db import SchemaError, create_engine, create_schema
+from subgraph_kit.db import create_engine
 from tests.support.auth import STAFF_HEADERS
 from tests.support.services import GraphQLClient, ServiceProcess
 
@@ -259,33 +259,3 @@ async def test_database_from_before_idempotency_keys_is_upgraded_at_start(
             assert await GraphQLClient(http).data(read) == old
     finally:
         service.stop()
-
-
-async def test_a_new_column_without_a_value_for_old_rows_stops_the_start(
-    database_url: str,
-) -> None:
-    before, after = MetaData(), MetaData()
-    Table("things", before, Column("id", Integer, primary_key=True))
-    Table(
-        "things",
-        after,
-        Column("id", Integer, primary_key=True),
-        Column("note", String(20), nullable=True),
-        Column("size", Integer, nullable=False),
-    )
-    Table("others", after, Column("id", Integer, primary_key=True))
-    engine = create_engine(database_url)
-    try:
-        await create_schema(engine, before)
-        with pytest.raises(SchemaError, match="things lacks column size, which is NOT NULL"):
-            await create_schema(engine, after)
-        # nothing was changed: not the column that could be added, not the missing table
-        async with engine.connect() as conn:
-            names = await conn.run_sync(
-                lambda sync: {c["name"] for c in inspect(sync).get_columns("things")}
-            )
-            tables = await conn.run_sync(lambda sync: set(inspect(sync).get_table_names()))
-        assert names == {"id"}
-        assert tables == {"things"}
-    finally:
-        await engine.dispose()

@@ -109,6 +109,8 @@ def parser_for(argv: list[str]) -> tuple[argparse.ArgumentParser, list[str]] | N
         return build_parser(), args
     services: dict[str, Callable[..., argparse.ArgumentParser]]
     services = {"customer-subgraph": customers, "order-subgraph": orders}
+    if program in services and args[:1] == ["migrate"]:
+        return None  # upgrades the database (or prints its SQL) and exits
     if program in services:
         return services[program]({}), args
     return None

@@ -1,0 +1,7 @@
+"""Alembic's environment script: the runner in subgraph_kit.migrations does the work."""
+
+from __future__ import annotations
+
+from subgraph_kit.migrations import run_environment
+
+run_environment()
