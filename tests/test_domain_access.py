@@ -26,7 +26,7 @@ from tests.support.auth import (
     staff_bearer,
 )
 from tests.support.faulty import serve_in_thread
-from tests.support.services import GraphQLClient, ServiceProcess, error_codes
+from tests.support.services import GraphQLClient, ServiceProcess, error_codes, start_services
 
 ROOT = Path(__file__).parents[1]
 SUPERGRAPH = (ROOT / "supergraph.graphql").read_text()
@@ -54,18 +54,7 @@ class System:
 @pytest.fixture(scope="module")
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     folder = tmp_path_factory.mktemp("domain")
-    customers = ServiceProcess(
-        "customer_subgraph", ["--database-url", f"sqlite:///{folder}/c.sqlite3"]
-    ).start()
-    orders = ServiceProcess(
-        "order_subgraph",
-        [
-            "--database-url",
-            f"sqlite:///{folder}/o.sqlite3",
-            "--customers-url",
-            f"{customers.url}/graphql",
-        ],
-    ).start()
+    customers, orders = start_services(folder)
     supergraph = folder / "supergraph.graphql"
     supergraph.write_text(
         SUPERGRAPH.replace("http://127.0.0.1:4001/graphql", f"{customers.url}/graphql").replace(

@@ -13,7 +13,7 @@ import pytest
 
 from router.compose import compose_config
 from tests.support.auth import STAFF_HEADERS, jwt_yaml, staff_bearer
-from tests.support.services import ServiceProcess
+from tests.support.services import ServiceProcess, start_services
 
 ROOT = Path(__file__).parents[1]
 CREATE = """mutation($input: CreateOrderInput!) {
@@ -27,18 +27,7 @@ def graph(
 ) -> Iterator[tuple[str, str]]:
     """The router's and the orders service's GraphQL URLs, each a process of its own."""
     folder = tmp_path_factory.mktemp("money")
-    customers = ServiceProcess(
-        "customer_subgraph", ["--database-url", f"sqlite:///{folder}/c.sqlite3"]
-    ).start()
-    orders = ServiceProcess(
-        "order_subgraph",
-        [
-            "--database-url",
-            f"sqlite:///{folder}/o.sqlite3",
-            "--customers-url",
-            f"{customers.url}/graphql",
-        ],
-    ).start()
+    customers, orders = start_services(folder)
     with pytest.MonkeyPatch.context() as env:  # supergraph.yaml reads its routing URLs so
         env.setenv("CUSTOMERS_ROUTING_URL", f"{customers.url}/graphql")
         env.setenv("ORDERS_ROUTING_URL", f"{orders.url}/graphql")

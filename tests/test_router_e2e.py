@@ -19,7 +19,7 @@ from router.execute.transport import HttpTransport, SubgraphTransport
 from router.router import Router
 from router.types import JSONObject
 from tests.support.auth import STAFF_IDENTITY, identity, signed_in_router
-from tests.support.services import ServiceProcess
+from tests.support.services import start_services
 
 SUPERGRAPH = (Path(__file__).parents[1] / "supergraph.graphql").read_text()
 
@@ -45,18 +45,7 @@ class Recording:
 def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """Both services as real processes on seeded SQLite files: name → GraphQL URL."""
     folder = tmp_path_factory.mktemp("e2e")
-    customers = ServiceProcess(
-        "customer_subgraph", ["--database-url", f"sqlite:///{folder}/c.sqlite3"]
-    ).start()
-    orders = ServiceProcess(
-        "order_subgraph",
-        [
-            "--database-url",
-            f"sqlite:///{folder}/o.sqlite3",
-            "--customers-url",
-            f"{customers.url}/graphql",
-        ],
-    ).start()
+    customers, orders = start_services(folder)
     try:
         yield {"customers": f"{customers.url}/graphql", "orders": f"{orders.url}/graphql"}
     finally:

@@ -126,3 +126,21 @@ class ServiceProcess:
         """A client of this process sending `headers` with every request (for a service: what
         the router forwards, tests/support/auth.py's `router_headers`)."""
         return httpx.AsyncClient(base_url=self.url, timeout=30, headers=headers)
+
+
+def start_services(folder: Path) -> tuple[ServiceProcess, ServiceProcess]:
+    """The customers and orders services as real processes on seeded SQLite files in `folder`,
+    the orders service asking this customers service (the caller stops both)."""
+    customers = ServiceProcess(
+        "customer_subgraph", ["--database-url", f"sqlite:///{folder}/c.sqlite3"]
+    ).start()
+    orders = ServiceProcess(
+        "order_subgraph",
+        [
+            "--database-url",
+            f"sqlite:///{folder}/o.sqlite3",
+            "--customers-url",
+            f"{customers.url}/graphql",
+        ],
+    ).start()
+    return customers, orders
