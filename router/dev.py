@@ -34,8 +34,8 @@ from urllib.parse import urlparse
 
 from router.authentication.development import DevelopmentKeys
 from router.compose import compose_subgraphs, read_subgraph
+from router.compose.composition import CompositionFailed
 from router.compose.config import SupergraphConfig, load_config, read_sdl
-from router.compose.merge import CompositionFailed
 from router.errors import RouterError
 
 

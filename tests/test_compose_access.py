@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from router.compose import compose_subgraphs, read_subgraph
 from router.compose.access import dnf_conjunction
-from router.compose.merge import CompositionFailed
+from router.compose.composition import CompositionFailed
 from router.supergraph.load import load_supergraph
 
 NAMES = st.sampled_from(["a", "b", "c", "d"])

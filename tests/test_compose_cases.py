@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from router.compose import compose_subgraphs, read_subgraph
-from router.compose.merge import CompositionFailed
+from router.compose.composition import CompositionFailed
 from router.supergraph.load import load_supergraph
 
 CASES = Path(__file__).parent / "compose_cases"

@@ -30,7 +30,7 @@ from graphql import (
 )
 
 from router.compose import compose_subgraphs, read_subgraph
-from router.compose.merge import CompositionFailed
+from router.compose.composition import CompositionFailed
 from router.errors import RouterError
 from router.supergraph.api_schema import build_api_schema
 from router.supergraph.load import load_supergraph

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from router.compose.composition import Composition, compose, compose_subgraphs
 from router.compose.config import SupergraphConfig, load_config, read_sdl
-from router.compose.merge import Composition, compose, compose_subgraphs
 from router.compose.subgraph import Subgraph, read_subgraph
 
 __all__ = [

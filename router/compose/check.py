@@ -20,8 +20,8 @@ from typing import Any
 
 from graphql import find_breaking_changes, find_dangerous_changes
 
+from router.compose.composition import CompositionFailed, compose_subgraphs
 from router.compose.config import SupergraphConfig, load_config, read_sdl
-from router.compose.merge import CompositionFailed, compose_subgraphs
 from router.compose.subgraph import read_subgraph
 from router.errors import RouterError, SupergraphError
 from router.supergraph.load import load_supergraph
