@@ -12,15 +12,12 @@ from typing import Any
 
 from router.compose.errors import CompositionError
 from router.compose.merge import merge_types
+from router.compose.merge_rules import validate_merge
 from router.compose.printer import Printer
 from router.compose.rules import context, merged_errors, post_merge_errors, subgraph_errors
+from router.compose.satisfiability import validate_satisfiability
 from router.compose.subgraph import Subgraph
-from router.compose.validate import (
-    validate_inaccessible,
-    validate_merge,
-    validate_satisfiability,
-    validate_subgraph,
-)
+from router.compose.validate import validate_inaccessible, validate_subgraph
 from router.errors import RouterError, SupergraphError
 from router.supergraph.load import load_supergraph
 
