@@ -1,1 +1,21 @@
-"""(package)"""
+"""Execution: a `QueryPlan`'s fetches sent to subgraphs and merged into one data tree.
+
+executor.py     `Executor.execute(plan, variables)`: Sequence/Parallel/Flatten/Fetch
+batching.py     entity fetches to one subgraph, ready together, sent as one request
+projection.py   the representations an entity fetch sends (generated code)
+transport.py    `SubgraphTransport`: HTTP and in-process versions
+http_client.py  the lean HTTP/1.1 client the HTTP transport uses
+inprocess.py    subgraph ASGI apps served inside the router's process
+masking.py      what of a subgraph's errors reaches clients (include_subgraph_errors)
+"""
+
+from router.execute.executor import ExecutionResult, Executor
+from router.execute.transport import HttpTransport, SubgraphFetchError, SubgraphTransport
+
+__all__ = [
+    "ExecutionResult",
+    "Executor",
+    "HttpTransport",
+    "SubgraphFetchError",
+    "SubgraphTransport",
+]

@@ -10,3 +10,18 @@ budget, so a hostile document is refused cheaply and a good one is prepared once
     limits.py     `Limits`, the request budget
     cost.py       demand control: the operation's static estimated cost, before any fetch
 """
+
+from router.request.cache import BoundedCache
+from router.request.cost import DemandControl, DemandControlSettings
+from router.request.document import parse_document
+from router.request.limits import Limits
+from router.request.validate import validate_document
+
+__all__ = [
+    "BoundedCache",
+    "DemandControl",
+    "DemandControlSettings",
+    "Limits",
+    "parse_document",
+    "validate_document",
+]
