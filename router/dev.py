@@ -164,13 +164,15 @@ class Auth:
     router_config: Path
 
 
-def _processes(
-    subgraphs: list[DevSubgraph],
-    supergraph_file: Path,
-    router_port: int,
-    config_path: Path,
-    auth: Auth,
-) -> int:
+Command = tuple[str, int, list[str]]
+"""A child's name, port and command line."""
+
+
+def _commands(
+    subgraphs: list[DevSubgraph], supergraph_file: Path, router_port: int, auth: Auth
+) -> tuple[list[Command], dict[str, str]]:
+    """The children dev starts, in order (the services, then the router), and their
+    environment."""
     env = dict(os.environ)
     by_name = {s.name: s for s in subgraphs}
     if "customers" in by_name:  # the orders service asks the customers service over HTTP
@@ -181,27 +183,20 @@ def _processes(
         (s.name, s.port, [sys.executable, "-m", s.package, "--port", str(s.port)])
         for s in subgraphs
     ]
-    commands.append(
-        (
-            "router",
-            router_port,
-            [
-                sys.executable,
-                "-m",
-                "router",
-                "serve",
-                "--config",
-                str(auth.router_config),
-                "--supergraph",
-                str(supergraph_file),
-                "--port",
-                str(router_port),
-                "--dev",
-                "--log-level",
-                "warning",
-            ],
-        )
-    )
+    router = [sys.executable, "-m", "router", "serve", "--config", str(auth.router_config)]
+    router += ["--supergraph", str(supergraph_file), "--port", str(router_port), "--dev"]
+    commands.append(("router", router_port, [*router, "--log-level", "warning"]))
+    return commands, env
+
+
+def _processes(
+    subgraphs: list[DevSubgraph],
+    supergraph_file: Path,
+    router_port: int,
+    config_path: Path,
+    auth: Auth,
+) -> int:
+    commands, env = _commands(subgraphs, supergraph_file, router_port, auth)
     processes: dict[str, subprocess.Popen[bytes]] = {}
     signal.signal(signal.SIGTERM, _stop)  # `kill` stops the children too, as Ctrl-C does
     # the code each service starts from: a change made while it starts restarts it
@@ -219,20 +214,7 @@ def _processes(
         while all(p.poll() is None or n in broken for n, p in processes.items()):
             time.sleep(1)
             for subgraph in subgraphs:
-                now = code_snapshot(subgraph)
-                if now == code[subgraph.name]:
-                    continue
-                code[subgraph.name] = now
-                say(f"{subgraph.name}: its code changed: restarting it ...")
-                _halt(processes[subgraph.name])
-                port, command = by_command[subgraph.name]
-                _start(processes, subgraph.name, port, command, env)
-                if processes[subgraph.name].poll() is not None:
-                    broken.add(subgraph.name)
-                    say(f"{subgraph.name}: fix its code; dev starts it again when it changes")
-                    continue
-                broken.discard(subgraph.name)
-                _export_schema(subgraph, env)
+                _restart_if_changed(subgraph, code, processes, by_command, broken, env)
             _recompose_if_changed(watched, config_path, supergraph_file)
         for name, process in processes.items():
             if process.poll() is not None and name not in broken:
@@ -244,17 +226,48 @@ def _processes(
         say("stopping ...")
         return 0
     finally:
-        for process in reversed(processes.values()):
-            if process.poll() is None:
-                process.send_signal(signal.SIGINT)
-        deadline = time.monotonic() + 10
-        for name, process in processes.items():
-            try:
-                process.wait(timeout=max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:  # it did not shut down in time: stopped for good
-                say(f"{name} did not stop within 10 s: killing it")
-                process.kill()
-                process.wait()
+        _stop_all(processes)
+
+
+def _restart_if_changed(
+    subgraph: DevSubgraph,
+    code: dict[str, dict[Path, int]],
+    processes: dict[str, subprocess.Popen[bytes]],
+    by_command: dict[str, tuple[int, list[str]]],
+    broken: set[str],
+    env: dict[str, str],
+) -> None:
+    """Restart a service whose code changed (and export its schema for recomposition); one
+    that does not start is `broken` until its code changes again."""
+    now = code_snapshot(subgraph)
+    if now == code[subgraph.name]:
+        return
+    code[subgraph.name] = now
+    say(f"{subgraph.name}: its code changed: restarting it ...")
+    _halt(processes[subgraph.name])
+    port, command = by_command[subgraph.name]
+    _start(processes, subgraph.name, port, command, env)
+    if processes[subgraph.name].poll() is not None:
+        broken.add(subgraph.name)
+        say(f"{subgraph.name}: fix its code; dev starts it again when it changes")
+        return
+    broken.discard(subgraph.name)
+    _export_schema(subgraph, env)
+
+
+def _stop_all(processes: dict[str, subprocess.Popen[bytes]]) -> None:
+    """SIGINT to every child still running, last started first; killed after 10 s."""
+    for process in reversed(processes.values()):
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + 10
+    for name, process in processes.items():
+        try:
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:  # it did not shut down in time: stopped for good
+            say(f"{name} did not stop within 10 s: killing it")
+            process.kill()
+            process.wait()
 
 
 def _start(

@@ -110,6 +110,51 @@ def _local_name(subgraph: Subgraph, directive: str) -> str:
     return link.prefix + directive
 
 
+def _reference_errors(
+    subgraph: Subgraph,
+    coordinate: str,
+    argument: SField,
+    value: str,
+    setters: dict[str, list[SType]],
+) -> list[CompositionError]:
+    """What is wrong with the context `value` names and the selection it makes there."""
+    errors: list[CompositionError] = []
+    reference = parse_context(value)
+    if reference is None:
+        errors.append(
+            _error(
+                "NO_CONTEXT_IN_SELECTION",
+                f'@fromContext(field: "{value}") on "{coordinate}" names no context: write'
+                ' "$contextName { field }".',
+                subgraph,
+            )
+        )
+        return errors
+    locations = setters.get(reference.context)
+    if locations is None:
+        errors.append(
+            _error(
+                "CONTEXT_NOT_SET",
+                f'Context "{reference.context}" is used by "{coordinate}" but no type of the'
+                f' subgraph sets it: add @context(name: "{reference.context}") to the type it'
+                " comes from.",
+                subgraph,
+            )
+        )
+    else:
+        problem = _selection_problem(subgraph, reference.selection, argument.type, locations)
+        if problem is not None:
+            errors.append(
+                _error(
+                    "CONTEXT_INVALID_SELECTION",
+                    f'Context "{reference.context}" is used by "{coordinate}" with the'
+                    f' selection "{reference.selection.strip()}", which is invalid: {problem}.',
+                    subgraph,
+                )
+            )
+    return errors
+
+
 def _from_context(
     subgraph: Subgraph,
     stype: SType,
@@ -150,39 +195,9 @@ def _from_context(
                 subgraph,
             )
         )
-    reference = parse_context(value)
-    if reference is None:
-        errors.append(
-            _error(
-                "NO_CONTEXT_IN_SELECTION",
-                f'@fromContext(field: "{value}") on "{coordinate}" names no context: write'
-                ' "$contextName { field }".',
-                subgraph,
-            )
-        )
-        return errors
-    locations = setters.get(reference.context)
-    if locations is None:
-        errors.append(
-            _error(
-                "CONTEXT_NOT_SET",
-                f'Context "{reference.context}" is used by "{coordinate}" but no type of the'
-                f' subgraph sets it: add @context(name: "{reference.context}") to the type it'
-                " comes from.",
-                subgraph,
-            )
-        )
-    else:
-        problem = _selection_problem(subgraph, reference.selection, argument.type, locations)
-        if problem is not None:
-            errors.append(
-                _error(
-                    "CONTEXT_INVALID_SELECTION",
-                    f'Context "{reference.context}" is used by "{coordinate}" with the'
-                    f' selection "{reference.selection.strip()}", which is invalid: {problem}.',
-                    subgraph,
-                )
-            )
+    errors += _reference_errors(subgraph, coordinate, argument, value, setters)
+    if parse_context(value) is None:
+        return errors  # as Apollo: nothing more is checked for an unreadable reference
     if not any(key.get("resolvable", True) is not False for key in stype.keys):
         errors.append(
             _error(
