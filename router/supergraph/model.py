@@ -124,6 +124,9 @@ class JoinField:
 
 @dataclass(slots=True)
 class FieldModel:
+    """One field of a supergraph type: the type it returns and, per subgraph, how that subgraph
+    knows it (its join fields, `@requires` and `@provides` field sets)."""
+
     parent: str
     name: str
     type_name: str
@@ -151,6 +154,8 @@ class FieldModel:
         return self.type_name
 
     def join_for(self, graph: str) -> JoinField | None:
+        """The `@join__field` of `graph` on this field, or None when that subgraph does not name
+        it."""
         for join in self.joins:
             if join.graph == graph:
                 return join
@@ -159,6 +164,9 @@ class FieldModel:
 
 @dataclass(slots=True)
 class TypeModel:
+    """One supergraph type: its kind, the subgraphs that define it (with their entity keys), its
+    fields and, per subgraph, its interfaces or union members."""
+
     name: str
     kind: Kind
     joins: dict[str, JoinType]
@@ -173,6 +181,8 @@ class TypeModel:
     """Its authorization directives (objects, interfaces, scalars, enums)."""
 
     def keys_in(self, graph: str) -> tuple[EntityKey, ...]:
+        """The `@key`s the type has in `graph`, resolvable or not; none when the subgraph lacks
+        the type."""
         join = self.joins.get(graph)
         return join.keys if join else ()
 
@@ -195,13 +205,16 @@ class Supergraph:
     # --- questions the planner asks ---------------------------------------------------------
 
     def graph_ids(self) -> list[str]:
+        """The `join__Graph` ids of every subgraph, sorted."""
         return sorted(self.graphs)
 
     def field(self, type_name: str, field_name: str) -> FieldModel | None:
+        """The model of `type.field`, or None when the supergraph has no such type or field."""
         model = self.types.get(type_name)
         return model.fields.get(field_name) if model else None
 
     def in_graph(self, type_name: str, graph: str) -> bool:
+        """Whether the subgraph `graph` defines the type (has a `@join__type` for it)."""
         model = self.types.get(type_name)
         return model is not None and graph in model.joins
 
@@ -220,6 +233,8 @@ class Supergraph:
     def can_resolve(
         self, graph: str, type_name: str, field_name: str, labels: frozenset[str]
     ) -> bool:
+        """Whether `graph` answers `type.field` under the active override labels; `__typename` is
+        answered wherever the type (or a root type) is."""
         if field_name == "__typename":
             return self.in_graph(type_name, graph) or type_name in self.root_types.values()
         model = self.types.get(type_name)
@@ -243,9 +258,12 @@ class Supergraph:
         )
 
     def resolvable_keys(self, type_name: str, graph: str) -> tuple[EntityKey, ...]:
+        """The entity keys by which `graph` can be asked for the type (`@key` without
+        `resolvable: false`): the keys an entity fetch may use."""
         return tuple(k for k in self.types[type_name].keys_in(graph) if k.resolvable)
 
     def is_interface_object(self, type_name: str, graph: str) -> bool:
+        """Whether `graph` holds the interface as an object type (`@interfaceObject`)."""
         join = self.types[type_name].joins.get(graph)
         return join is not None and join.is_interface_object
 
