@@ -33,6 +33,8 @@ class Condition:
     value: bool = True
 
     def holds(self, variables: dict[str, object]) -> bool:
+        """Whether the selection is kept for these request variables (an absent variable counts
+        as false)."""
         value = bool(variables.get(self.variable)) if self.variable is not None else self.value
         return value if self.include else not value
 
@@ -51,9 +53,11 @@ class Field:
 
     @property
     def response_name(self) -> str:
+        """The key the field has in the response: its alias, else its name."""
         return self.alias or self.name
 
     def with_selections(self, selections: tuple[Selection, ...] | None) -> Field:
+        """The same field with another sub-selection (None for a leaf)."""
         return Field(
             self.name,
             self.alias,
@@ -130,6 +134,7 @@ class _VariableCollector(Visitor):
 
 
 def variables_in(*nodes: object) -> frozenset[str]:
+    """The names of the variables used anywhere in the given AST nodes."""
     collector = _VariableCollector()
     for node in nodes:
         if node is not None:
@@ -138,12 +143,14 @@ def variables_in(*nodes: object) -> frozenset[str]:
 
 
 def print_arguments(arguments: tuple[ArgumentNode, ...] | list[ArgumentNode] | None) -> str:
+    """Arguments printed as GraphQL, `(id: $id, first: 2)`; '' when none."""
     if not arguments:
         return ""
     return "(" + ", ".join(print_ast(a) for a in arguments) + ")"
 
 
 def print_directives(directives: tuple[DirectiveNode, ...] | list[DirectiveNode] | None) -> str:
+    """Directives printed as GraphQL, each after a space (` @skip(if: $s)`); '' when none."""
     if not directives:
         return ""
     return "".join(" " + print_ast(d) for d in directives)
@@ -152,6 +159,7 @@ def print_directives(directives: tuple[DirectiveNode, ...] | list[DirectiveNode]
 def conditions_of(
     directives: tuple[DirectiveNode, ...] | list[DirectiveNode] | None,
 ) -> tuple[Condition, ...]:
+    """The `@skip`/`@include` among the directives, as Conditions on a variable or a literal."""
     found: list[Condition] = []
     for directive in directives or ():
         name = directive.name.value

@@ -49,6 +49,8 @@ class Operation:
 
 
 def select_operation(document: DocumentNode, operation_name: str | None) -> OperationDefinitionNode:
+    """The operation of the document the request names, or its only one; a coded RequestError
+    (GRAPHQL_VALIDATION_FAILED) when the name is missing or unknown."""
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if operation_name is None:
         if len(operations) != 1:
@@ -64,6 +66,8 @@ def select_operation(document: DocumentNode, operation_name: str | None) -> Oper
 
 
 def normalize(document: DocumentNode, operation_name: str | None) -> Operation:
+    """The named operation of a validated document as an Operation: fragments inlined, constant
+    `@skip`/`@include` applied, fields merged per response key."""
     definition = select_operation(document, operation_name)
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
