@@ -30,6 +30,7 @@ class BoundedCache(Generic[K, V]):
         return len(self._entries)
 
     def get(self, key: K) -> V | None:
+        """The value under `key`, made the most recently used; None when it is not kept."""
         with self._lock:
             found = self._entries.get(key)
             if found is None:

@@ -157,6 +157,8 @@ class CostSchema:
 
     @classmethod
     def from_supergraph(cls, supergraph: Supergraph) -> CostSchema:
+        """Every output and input field of the supergraph with its `@cost` weight and
+        `@listSize`, read once when the supergraph is loaded."""
         schema = supergraph.schema
         cost_name, list_size_name = _directive_names(schema)
         fields: dict[tuple[str, str], FieldCost] = {}
@@ -497,6 +499,8 @@ class DemandControl:
     def for_supergraph(
         cls, supergraph: Supergraph, settings: DemandControlSettings | None = None
     ) -> DemandControl:
+        """Demand control over this supergraph's cost directives (no cost schema is built when
+        the settings turn it off)."""
         settings = settings or DemandControlSettings()
         schema = CostSchema.from_supergraph(supergraph) if settings.enabled else None
         return cls(schema, settings)

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Limits:
+    """The budget of one operation, checked before it is planned or fetched (Apollo Router's
+    `limits.*`)."""
+
     max_depth: int = 100
     """Field levels of the deepest path, through fragments (`{ a { b } }` is 2)."""
     max_aliases: int = 200

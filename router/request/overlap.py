@@ -72,6 +72,8 @@ class FieldsCanBeMergedRule(ValidationRule):
         self.reported: set[tuple[int, int]] = set()
 
     def enter_operation_definition(self, node: OperationDefinitionNode, *_args: Any) -> Any:
+        """Check the whole operation at once: its fields (through fragments) grouped by response
+        name, then each group's sub-selections one level down; the walk does not descend."""
         root = self.context.schema.get_root_type(node.operation)
         if root is not None:
             self._check(self._collect([(node.selection_set, root, None)]), False)

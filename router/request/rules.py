@@ -139,6 +139,8 @@ def budget_rule(limits: Limits) -> type[ASTValidationRule]:
 def over_budget(
     counts: Counts, limits: Limits, operation: OperationDefinitionNode | None = None
 ) -> list[GraphQLError]:
+    """One coded error per limit the counts are over: MAX_RECURSIVE_SELECTIONS_EXCEEDED,
+    MAX_ROOT_FIELDS_LIMIT, MAX_DEPTH_LIMIT, MAX_ALIASES_LIMIT (none when within `limits`)."""
     errors = []
     if counts.selections > limits.max_recursive_selections:
         errors.append(
@@ -187,6 +189,7 @@ class EmptySelectionSetRule(ASTValidationRule):
     3.3 parses them (a proposed grammar change), but no subgraph can be sent one."""
 
     def enter_selection_set(self, node: SelectionSetNode, _key: Any, parent: Any, *_: Any) -> None:
+        """Report an empty selection set, naming the field it belongs to (or the operation)."""
         if node.selections:
             return
         where = f"field '{parent.name.value}'" if isinstance(parent, FieldNode) else "the operation"
