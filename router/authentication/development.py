@@ -28,14 +28,19 @@ KID = "dev-1"
 
 @dataclass(frozen=True)
 class DevelopmentKeys:
+    """The development signing key and its JWKS in one folder (the dev data folder), made on
+    first use."""
+
     folder: Path
 
     @property
     def private_key_file(self) -> Path:
+        """The PEM private key tokens are signed with (readable by its owner only)."""
         return self.folder / "dev-signing-key.pem"
 
     @property
     def jwks_file(self) -> Path:
+        """The public JWKS a development router's router.yaml names to verify the tokens."""
         return self.folder / "dev-jwks.json"
 
     def ensure(self) -> DevelopmentKeys:

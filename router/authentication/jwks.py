@@ -48,6 +48,8 @@ class JwksError(Exception):
 
 @dataclass(frozen=True)
 class Key:
+    """One usable signing key of a JWKS, with the algorithms it may verify."""
+
     kid: str | None
     algorithms: frozenset[str]
     """What this key verifies: its `alg`, or its type's family, within the JWKS's algorithms."""
@@ -64,6 +66,8 @@ class KeySet:
     keys: tuple[Key, ...]
 
     def candidates(self, kid: str | None, algorithm: str) -> list[Key]:
+        """The keys that may have signed a token with this `kid` and `alg` (a key or token
+        without a `kid` matches any)."""
         return [
             key
             for key in self.keys
@@ -124,6 +128,8 @@ class JwksKeys:
 
     @property
     def sets(self) -> list[KeySet]:
+        """The current key set of each configured JWKS, in configuration order (one not read yet
+        is missing)."""
         return [self._sets[i] for i in sorted(self._sets)]
 
     async def start(self) -> None:
@@ -141,6 +147,7 @@ class JwksKeys:
         ]
 
     async def close(self) -> None:
+        """Stop polling and close the HTTP client used for JWKS URLs."""
         for task in self._pollers:
             task.cancel()
         for task in self._pollers:
@@ -152,6 +159,8 @@ class JwksKeys:
             self._client = None
 
     def candidates(self, kid: str | None, algorithm: str) -> list[tuple[KeySet, Key]]:
+        """Each key, with its key set, that may have signed a token with this `kid` and `alg`,
+        across every JWKS."""
         return [(ks, key) for ks in self.sets for key in ks.candidates(kid, algorithm)]
 
     async def refresh_for(self, kid: str | None) -> None:

@@ -67,6 +67,9 @@ class TokenSource:
 
 @dataclass(frozen=True)
 class JwtSettings:
+    """JWT authentication from router.yaml: the JWKS to trust, where a request carries its token,
+    and how strictly the token's claims are checked."""
+
     jwks: tuple[JwksSettings, ...]
     sources: tuple[TokenSource, ...] = (TokenSource("header", "authorization", "Bearer"),)
     """Tried in order; the first that is present decides (a bad token there is refused)."""

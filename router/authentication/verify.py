@@ -67,6 +67,7 @@ class JwtVerifier:
         await asyncio.shield(self._started)
 
     async def close(self) -> None:
+        """Stop polling the key sets."""
         await self.keys.close()
 
     def token(self, headers: Mapping[str, str]) -> str | None:
@@ -78,6 +79,8 @@ class JwtVerifier:
         return None
 
     async def authenticate(self, headers: Mapping[str, str]) -> Claims | None:
+        """The verified claims of the request's token, or None when it carries none;
+        AuthenticationError (401 UNAUTHENTICATED) for a bad token or when no key set can be read."""
         token = self.token(headers)
         if token is None:
             return None
@@ -89,6 +92,10 @@ class JwtVerifier:
         return await self.verify(token)
 
     async def verify(self, token: str) -> Claims:
+        """The claims of a token whose signature one configured key verifies and whose `exp`,
+        `nbf`, issuer and audience hold; AuthenticationError saying which check failed otherwise.
+        An unknown `kid` re-reads the JWKS once; a verified token is remembered until it expires
+        or a key set changes."""
         now = time.time()
         cached = self._cache.get(token)
         if cached is not None and cached.generation == self.keys.generation:
