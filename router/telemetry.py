@@ -26,6 +26,7 @@ class Tracing:
 
     @classmethod
     def off(cls) -> Tracing:
+        """Tracing that records nothing: every hook is a no-op."""
         return cls(None)
 
     @classmethod
@@ -44,10 +45,13 @@ class Tracing:
 
     @property
     def enabled(self) -> bool:
+        """Whether spans are recorded (router.yaml turned tracing on)."""
         return self.tracer is not None
 
     @contextlib.contextmanager
     def span(self, name: str, **attributes: Any) -> Iterator[None]:
+        """A child span of the current one around the block, such as parse, plan or one subgraph
+        fetch; nothing when tracing is off."""
         if self.tracer is None:
             yield
             return
