@@ -21,6 +21,8 @@ _NAMES = tuple(spec.name for spec in SPECS)
 
 
 def check(subgraph: Subgraph) -> list[CompositionError]:
+    """AUTH_REQUIREMENTS_APPLIED_ON_INTERFACE for each @authenticated, @requiresScopes or @policy
+    the subgraph puts on an interface, an interface's field or an @interfaceObject."""
     if subgraph.link is None:
         return []
     errors = []
@@ -59,6 +61,8 @@ def _misplaced(
 def check_merged(
     subgraphs: Sequence[Subgraph], merged: dict[str, Merged]
 ) -> list[CompositionError]:
+    """MISSING_TRANSITIVE_AUTH_REQUIREMENTS for each field whose `@requires` field set reads a
+    field or type that asks more of a request than the field (with its type) does."""
     access = AccessControl(subgraphs, implementations(merged))
     if not access.used:
         return []

@@ -13,4 +13,6 @@ from router.compose.subgraph import Subgraph
 
 
 def check_merged(subgraphs: Sequence[Subgraph]) -> list[CompositionError]:
+    """DIRECTIVE_COMPOSITION_ERROR for each `@composeDirective` that names no directive of a
+    linked non-federation spec, or is named or linked differently across subgraphs."""
     return composed_directives(subgraphs).errors

@@ -45,6 +45,9 @@ def _error(code: str, message: str, subgraph: Subgraph) -> CompositionError:
 
 
 def check(subgraph: Subgraph) -> list[CompositionError]:
+    """The subgraph's @context and @fromContext errors: CONTEXT_NAME_INVALID, CONTEXT_NOT_SET,
+    NO_CONTEXT_IN_SELECTION, CONTEXT_INVALID_SELECTION and CONTEXT_NO_RESOLVABLE_KEY (none before
+    Federation 2)."""
     if not subgraph.federation2:
         return []
     errors: list[CompositionError] = []
@@ -343,6 +346,8 @@ def _named(type_text: str) -> str:
 
 
 def check_merged(merged: dict[str, Merged]) -> list[CompositionError]:
+    """CONTEXTUAL_ARGUMENT_NOT_CONTEXTUAL_IN_ALL_SUBGRAPHS for an argument contextual in one
+    subgraph that another subgraph resolving the field takes as non-null without a default."""
     errors = []
     for entry in merged.values():
         if entry.kind != "object":

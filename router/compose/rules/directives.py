@@ -12,6 +12,9 @@ from router.compose.subgraph import Subgraph
 
 
 def check(subgraph: Subgraph) -> list[CompositionError]:
+    """DIRECTIVE_DEFINITION_INVALID for each federation directive the subgraph defines itself
+    unlike the spec (an extra argument, an argument of another type, a location the spec does not
+    allow)."""
     names = directive_names(subgraph)
     scalars = type_names(subgraph)
     errors = []

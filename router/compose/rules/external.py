@@ -13,6 +13,9 @@ Source = tuple[Subgraph, SType, SField]
 
 
 def check(merged: dict[str, Merged]) -> list[CompositionError]:
+    """For each @external field across the merged types: EXTERNAL_MISSING_ON_BASE,
+    EXTERNAL_TYPE_MISMATCH, EXTERNAL_ARGUMENT_MISSING, EXTERNAL_ARGUMENT_TYPE_MISMATCH or
+    EXTERNAL_ARGUMENT_DEFAULT_MISMATCH against the subgraphs that resolve it."""
     errors: list[CompositionError] = []
     for entry in merged.values():
         if entry.kind not in ("object", "interface"):

@@ -14,6 +14,9 @@ _BUILTIN_SCALARS = {"String", "Int", "Float", "Boolean", "ID"}
 
 
 def check(subgraph: Subgraph) -> list[CompositionError]:
+    """The subgraph's `@requires` and `@provides` field set errors: REQUIRES_INVALID_FIELDS_TYPE,
+    PROVIDES_INVALID_FIELDS_TYPE, PROVIDES_ON_NON_OBJECT_FIELD, PROVIDES_FIELDS_HAS_ARGS,
+    REQUIRES_FIELDS_MISSING_EXTERNAL and PROVIDES_FIELDS_MISSING_EXTERNAL."""
     errors = []
     where = (subgraph.name,)
     for stype in subgraph.types.values():

@@ -76,6 +76,8 @@ _EXTENSION_TO_DEFINITION: dict[type, type] = {
 
 
 def check(subgraph: Subgraph) -> list[CompositionError]:
+    """INVALID_GRAPHQL for each thing GraphQL's own schema rules refuse in the subgraph, read
+    with the federation definitions its `@link` gives it."""
     document = subgraph.document
     if document is None:
         return []

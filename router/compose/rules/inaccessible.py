@@ -12,6 +12,8 @@ from router.compose.subgraph import SField
 
 
 def check(merged: dict[str, Merged]) -> list[CompositionError]:
+    """The @inaccessible errors across the merged types: ONLY_INACCESSIBLE_CHILDREN,
+    IMPLEMENTED_BY_INACCESSIBLE, REQUIRED_INACCESSIBLE and DEFAULT_VALUE_USES_INACCESSIBLE."""
     errors: list[CompositionError] = []
     hidden_types = {n for n, e in merged.items() if any(t.has("inaccessible") for _, t in e.parts)}
     hidden_values = {

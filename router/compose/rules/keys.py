@@ -11,6 +11,8 @@ from router.compose.subgraph import Subgraph
 
 
 def check(subgraph: Subgraph) -> list[CompositionError]:
+    """The subgraph's `@key` errors: KEY_INVALID_FIELDS_TYPE, KEY_FIELDS_HAS_ARGS,
+    KEY_FIELDS_SELECT_INVALID_TYPE and INTERFACE_KEY_NOT_ON_IMPLEMENTATION."""
     errors = []
     where = (subgraph.name,)
     for stype in subgraph.types.values():

@@ -13,6 +13,8 @@ from router.compose.subgraph import Subgraph
 
 
 def check(subgraph: Subgraph) -> list[CompositionError]:
+    """The subgraph's federation `@link` errors: UNKNOWN_FEDERATION_LINK_VERSION for a version
+    Apollo does not know, INVALID_LINK_DIRECTIVE_USAGE for an import that version lacks."""
     link = subgraph.link
     if link is None:
         return []
@@ -83,6 +85,8 @@ applies it gives it (imported, `as:` renamed or `federation__` prefixed)."""
 
 
 def check_merged(subgraphs: Sequence[Subgraph]) -> list[CompositionError]:
+    """LINK_IMPORT_NAME_MISMATCH for each directive the supergraph keeps that subgraphs import
+    under different names."""
     errors = []
     for directive in COMPOSED:
         names: dict[str, list[str]] = {}

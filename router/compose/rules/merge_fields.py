@@ -12,6 +12,10 @@ from router.compose.subgraph import SField, Subgraph, is_external
 
 
 def check(merged: dict[str, Merged]) -> list[CompositionError]:
+    """The merged types' field, argument and input field errors:
+    REQUIRED_ARGUMENT_MISSING_IN_SOME_SUBGRAPH, FIELD_ARGUMENT_DEFAULT_MISMATCH,
+    INPUT_FIELD_DEFAULT_MISMATCH, INTERFACE_FIELD_NO_IMPLEM,
+    INTERFACE_KEY_MISSING_IMPLEMENTATION_TYPE and EXTENSION_WITH_NO_BASE."""
     errors: list[CompositionError] = []
     for entry in merged.values():
         if entry.kind in ("object", "interface"):

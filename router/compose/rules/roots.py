@@ -13,6 +13,8 @@ DEFAULT_ROOTS = {"query": "Query", "mutation": "Mutation", "subscription": "Subs
 
 
 def check(subgraph: Subgraph) -> list[CompositionError]:
+    """ROOT_QUERY_USED, ROOT_MUTATION_USED or ROOT_SUBSCRIPTION_USED when the subgraph renames a
+    root type yet has another type under its default name."""
     errors = []
     for kind, default in DEFAULT_ROOTS.items():
         root = subgraph.explicit_roots.get(kind, default)
@@ -30,6 +32,8 @@ def check(subgraph: Subgraph) -> list[CompositionError]:
 
 
 def check_merged(subgraphs: Sequence[Subgraph]) -> list[CompositionError]:
+    """QUERY_ROOT_TYPE_INACCESSIBLE when a subgraph hides the query root, NO_QUERIES when no
+    subgraph has a query field."""
     errors = []
     hiding = [
         s.name

@@ -29,6 +29,12 @@ _ON_INTERFACE_FIELD = {
 
 
 def check(subgraph: Subgraph) -> list[CompositionError]:
+    """The subgraph's misplaced federation directives and bad directive arguments:
+    KEY_UNSUPPORTED_ON_INTERFACE and INTERFACE_OBJECT_USAGE_ERROR on types; on an interface's
+    fields REQUIRES_UNSUPPORTED_ON_INTERFACE, PROVIDES_UNSUPPORTED_ON_INTERFACE,
+    EXTERNAL_ON_INTERFACE, OVERRIDE_ON_INTERFACE, INVALID_SHAREABLE_USAGE and
+    COST_APPLIED_TO_INTERFACE_FIELD; OVERRIDE_LABEL_INVALID, LIST_SIZE_APPLIED_TO_NON_LIST and
+    LIST_SIZE_INVALID_SLICING_ARGUMENT."""
     errors: list[CompositionError] = []
     where = (subgraph.name,)
 
