@@ -41,6 +41,7 @@ class AccessSpec:
 
     @property
     def url(self) -> str:
+        """The spec's `@link` URL, `https://specs.apollo.dev/<name>/<version>`."""
         return f"https://specs.apollo.dev/{self.name}/{self.version}"
 
     def definition(self, name: str) -> str:
@@ -239,6 +240,8 @@ class AccessControl:
     # --- the supergraph's links and definitions ------------------------------------------
 
     def links(self) -> list[str]:
+        """The supergraph's `@link` of each access-control spec some subgraph uses
+        (`for: SECURITY`), importing it under the supergraph's name when that differs."""
         links = []
         for spec in SPECS:
             if spec.name not in self.used:

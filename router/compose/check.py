@@ -29,6 +29,9 @@ from router.supergraph.load import load_supergraph
 
 @dataclass(frozen=True, slots=True)
 class Problem:
+    """One problem `check` found: its code, its message, the subgraph it belongs to (or the
+    supergraph), and whether it fails the check or only warns."""
+
     code: str
     message: str
     subgraph: str = "supergraph"
@@ -37,11 +40,15 @@ class Problem:
 
 @dataclass
 class CheckResult:
+    """The problems `check` found, and the supergraph composed now (None when composition
+    failed)."""
+
     problems: list[Problem] = field(default_factory=list)
     supergraph: str | None = None
 
     @property
     def failed(self) -> bool:
+        """Whether any problem fails the check (warnings alone do not)."""
         return any(p.fails for p in self.problems)
 
 
@@ -53,6 +60,9 @@ def run_check(
     baseline: str | None = None,
     accept_breaking: bool = False,
 ) -> CheckResult:
+    """Check the graph of a supergraph.yaml: schema drift, composition, the committed supergraph
+    and the API's breaking changes against the baseline, in that order (composition errors end
+    it)."""
     result = CheckResult()
     config = load_config(config_path)
     result.problems += _schema_drift(config, dict(exports or {}))
@@ -159,6 +169,8 @@ def _builtin_scalar_removed(change: Any) -> bool:
 
 
 def format_text(result: CheckResult) -> str:
+    """The problems one line each, grouped by subgraph (the supergraph's own ones last), then
+    the verdict."""
     lines = []
     groups: dict[str, list[Problem]] = {}
     for problem in result.problems:
@@ -174,6 +186,8 @@ def format_text(result: CheckResult) -> str:
 
 
 def format_json(result: CheckResult) -> dict[str, Any]:
+    """The result in rover's JSON envelope (`json_version`, `data`, `error`); `error` is
+    CHECK_FAILED when the check fails."""
     problems = [
         {
             "code": p.code,

@@ -88,6 +88,8 @@ class Feature:
         return None if imported_elsewhere else default
 
     def owns(self, local: str) -> bool:
+        """Whether the subgraph's name `@local` belongs to this spec: imported from it, or under
+        its prefix (`audit__x`) or its alias."""
         return (
             any(imported == f"@{local}" for _, imported in self.imports)
             or local.startswith(f"{self.alias}__")
@@ -183,6 +185,9 @@ class ComposedDirectives:
 
 
 def composed_directives(subgraphs: Sequence[Subgraph]) -> ComposedDirectives:
+    """The directives the subgraphs keep with `@composeDirective`: the supergraph's links,
+    definitions and applications for them, with the DIRECTIVE_COMPOSITION_ERROR errors and the
+    hints."""
     result = ComposedDirectives()
     reserved: dict[str, list[str]] = {}  # the local names of @tag and @inaccessible
     for subgraph in subgraphs:

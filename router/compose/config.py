@@ -30,6 +30,9 @@ class ConfigError(RouterError):
 
 @dataclass(frozen=True)
 class SubgraphConfig:
+    """One subgraph of supergraph.yaml: its name, routing URL and where its schema comes from (a
+    file, a URL to introspect, or inline SDL)."""
+
     name: str
     routing_url: str
     file: Path | None = None
@@ -40,12 +43,16 @@ class SubgraphConfig:
 
 @dataclass(frozen=True)
 class SupergraphConfig:
+    """supergraph.yaml as read: the federation version and its subgraphs, in the file's order."""
+
     federation_version: str
     subgraphs: tuple[SubgraphConfig, ...]
     path: Path | None = None
 
 
 def load_config(path: str | Path, environ: Mapping[str, str] = os.environ) -> SupergraphConfig:
+    """supergraph.yaml read from `path` (relative schema files resolved against its folder); a
+    ConfigError when it cannot be read or is wrong."""
     path = Path(path)
     try:
         text = path.read_text()
@@ -57,6 +64,8 @@ def load_config(path: str | Path, environ: Mapping[str, str] = os.environ) -> Su
 def parse_config(
     text: str, *, base: Path, environ: Mapping[str, str] = os.environ, path: Path | None = None
 ) -> SupergraphConfig:
+    """supergraph.yaml's text, `${env.NAME}` expanded from `environ`, checked for unknown keys; a
+    ConfigError naming the subgraph and problem when it is wrong."""
     try:
         raw = yaml.safe_load(expand_env(text, environ, ConfigError))
     except yaml.YAMLError as exc:

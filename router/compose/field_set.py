@@ -24,6 +24,7 @@ class Selected:
 
     @property
     def named(self) -> str:
+        """The named type of the selected field (lists and non-null stripped)."""
         return self.field.type.replace("[", "").replace("]", "").replace("!", "")
 
 

@@ -58,6 +58,8 @@ enum link__Purpose {
 
 
 def join_version(subgraphs: Sequence[Subgraph]) -> JoinVersion:
+    """The join spec version the supergraph links: v0.5 when a subgraph links federation 2.8 or
+    later (context arguments), v0.4 from 2.7 (override labels), else v0.3."""
     newest = max((s.link.version if s.link else (2, 0) for s in subgraphs), default=(2, 0))
     if newest >= (2, 8):
         return (0, 5)
@@ -65,6 +67,7 @@ def join_version(subgraphs: Sequence[Subgraph]) -> JoinVersion:
 
 
 def join_url(version: JoinVersion) -> str:
+    """The join spec's `@link` URL for that version."""
     return "https://specs.apollo.dev/join/v{}.{}".format(*version)
 
 

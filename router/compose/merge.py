@@ -27,13 +27,17 @@ class Merged:
 
     @property
     def graphs(self) -> list[str]:
+        """The names of the subgraphs that define the type, in subgraph order."""
         return [s.name for s, _ in self.parts]
 
     def description(self) -> str | None:
+        """The first description a subgraph gives the type, or None."""
         return next((t.description for _, t in self.parts if t.description), None)
 
 
 def merge_types(subgraphs: Sequence[Subgraph]) -> dict[str, Merged]:
+    """Every type of the subgraphs by name, with the subgraphs that define it; a type that is an
+    interface (or @interfaceObject) anywhere is an interface, and Query has every subgraph."""
     merged: dict[str, Merged] = {}
     for subgraph in subgraphs:
         if "Query" not in subgraph.types:

@@ -199,6 +199,8 @@ def _related(nameds: set[str], merged: dict[str, Merged]) -> bool:
 
 
 def is_shareable(subgraph: Subgraph, stype: SType, sfield: SField) -> bool:
+    """Whether the subgraph lets other subgraphs resolve the field too: `@shareable` on it or its
+    type, a field of a `@key`, or any field of a Federation 1 subgraph."""
     if not subgraph.federation2:
         return True
     if sfield.has("shareable") or stype.has("shareable"):

@@ -53,12 +53,15 @@ COST_DEFINITIONS = (
 
 @dataclass
 class FieldSource:
+    """One subgraph's definition of a supergraph field, with the type it sits on."""
+
     subgraph: Subgraph
     stype: SType
     field: SField
 
     @property
     def graph(self) -> str:
+        """The subgraph's `join__Graph` enum value."""
         return graph_enum_name(self.subgraph.name)
 
 
@@ -80,6 +83,9 @@ class Printer:
     # --- whole document ------------------------------------------------------------------
 
     def document(self, merged: dict[str, Merged]) -> str:
+        """The supergraph SDL for the merged types: the schema with its `@link`s, the directive
+        definitions, each type sorted by name with its join directives, then `join__Graph` and
+        the join machinery."""
         self.merged = merged
         self.access = AccessControl(self.subgraphs, implementations(merged))
         types = [self.type(merged[name]) for name in sorted(merged)]
@@ -132,6 +138,8 @@ class Printer:
     # --- types ---------------------------------------------------------------------------
 
     def type(self, merged: Merged) -> str:
+        """One merged type as the supergraph prints it: its join directives (`@join__type`,
+        `@join__implements`, ...) and its fields, enum values or union members."""
         head = self._description(merged.description(), "")
         keyword = {
             "object": "type",

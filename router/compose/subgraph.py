@@ -121,9 +121,12 @@ class SField:
     default: str | None = None
 
     def has(self, name: str) -> bool:
+        """Whether the directive `name` (its canonical name) is applied."""
         return name in self.directives
 
     def arg(self, directive: str, argument: str) -> Any:
+        """The argument `argument` of the first application of `directive` that gives it, or
+        None."""
         for args in self.directives.get(directive, ()):
             if argument in args:
                 return args[argument]
@@ -146,10 +149,12 @@ class SType:
     """True when the subgraph only extends the type (`extend type`, or `@extends`)."""
 
     def has(self, name: str) -> bool:
+        """Whether the directive `name` (its canonical name) is applied to the type."""
         return name in self.directives
 
     @property
     def keys(self) -> list[dict[str, Any]]:
+        """The arguments of each `@key` on the type, in the order written."""
         return self.directives.get("key", [])
 
 
@@ -178,6 +183,9 @@ class FederationLink:
 
 @dataclass
 class Subgraph:
+    """One subgraph's schema as composition reads it: its types with their federation directives,
+    its root types and its `@link` to federation."""
+
     name: str
     url: str
     federation2: bool

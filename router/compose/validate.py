@@ -27,6 +27,7 @@ __all__ = [
 
 
 def named(type_text: str) -> str:
+    """The named type of a printed type reference (`[Order!]!` → `Order`)."""
     return type_text.replace("[", "").replace("]", "").replace("!", "")
 
 
@@ -39,6 +40,9 @@ def type_shape(type_text: str) -> str:
 
 
 def validate_subgraph(subgraph: Subgraph) -> list[CompositionError]:
+    """The subgraph's field set and @external errors: KEY_INVALID_FIELDS, REQUIRES_INVALID_FIELDS
+    and PROVIDES_INVALID_FIELDS (or the `*_DIRECTIVE_IN_FIELDS_ARG` code of each when a directive
+    is the problem), and EXTERNAL_UNUSED."""
     errors: list[CompositionError] = []
     used_external: set[tuple[str, str]] = set()
     for stype in subgraph.types.values():
@@ -186,6 +190,8 @@ def _walk_field_set(
 
 
 def validate_inaccessible(merged: dict[str, Merged]) -> list[CompositionError]:
+    """REFERENCED_INACCESSIBLE for each accessible field whose type is @inaccessible in some
+    subgraph."""
     hidden = {
         name for name, entry in merged.items() if any(t.has("inaccessible") for _, t in entry.parts)
     }
