@@ -88,42 +88,28 @@ from router.authentication.settings import ALGORITHMS, JwksSettings, JwtSettings
 from router.authz.policies import load_evaluator
 from router.authz.settings import AuthorizationSettings
 from router.errors import RouterError
+from router.execute.headers import HOP_BY_HOP, HeaderRule, claim, subgraph_headers
 from router.execute.masking import SHOW_ALL, ErrorInclusion, SubgraphErrors
 from router.request.cost import DemandControlSettings
 
+__all__ = [
+    "HOP_BY_HOP",
+    "Config",
+    "ConfigError",
+    "HeaderRule",
+    "claim",
+    "dev_mode",
+    "expand_env",
+    "load_config",
+    "parse_config",
+    "subgraph_headers",
+]
+
 _ENV = re.compile(r"\$\{env\.([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-HOP_BY_HOP = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "content-length",
-        "content-type",
-        "host",
-        "accept-encoding",
-    }
-)
 
 
 class ConfigError(RouterError):
     """router.yaml is wrong; the message names the key."""
-
-
-@dataclass(frozen=True)
-class HeaderRule:
-    kind: str  # propagate | insert | remove
-    named: str | None = None
-    matching: re.Pattern[str] | None = None
-    rename: str | None = None
-    default: str | None = None
-    value: str | None = None
-    claim: str | None = None
-    """insert: the value of this claim of the request's verified token (dotted for nested)."""
 
 
 @dataclass(frozen=True)
@@ -758,71 +744,3 @@ def _header_rules(section: _Reader, where: str) -> tuple[HeaderRule, ...]:
             )
         )
     return tuple(rules)
-
-
-def subgraph_headers(
-    config: Config,
-    service: str,
-    incoming: Mapping[str, str],
-    claims: Mapping[str, Any] | None = None,
-) -> dict[str, str]:
-    """The headers to send to `service` for a client request with `incoming` headers and the
-    `claims` of its verified token (None: anonymous). A header some rule inserts from a claim
-    never comes from the client: without the claim it is not sent at all."""
-    rules = (*config.header_rules.get("*", ()), *config.header_rules.get(service, ()))
-    from_claims = {rule.named for rule in rules if rule.claim is not None}
-    if from_claims:
-        incoming = {k: v for k, v in incoming.items() if k not in from_claims}
-    out: dict[str, str] = {}
-    claimed: dict[str, str] = {}
-    for rule in rules:
-        if rule.kind == "propagate":
-            if rule.named is not None:
-                value = incoming.get(rule.named, rule.default)
-                if value is not None:
-                    out[rule.rename or rule.named] = value
-            elif rule.matching is not None:
-                for name, value in incoming.items():
-                    if name not in HOP_BY_HOP and rule.matching.fullmatch(name):
-                        out[name] = value
-        elif rule.kind == "insert":
-            assert rule.named is not None
-            if rule.claim is None:
-                assert rule.value is not None
-                out[rule.named] = rule.value
-            else:
-                value = claim(claims, rule.claim)
-                if value is not None:
-                    claimed[rule.named] = value
-        else:
-            for name in list(out):
-                if name == rule.named or (
-                    rule.matching is not None and rule.matching.fullmatch(name)
-                ):
-                    del out[name]
-    out = {k: v for k, v in out.items() if k not in HOP_BY_HOP and k not in from_claims}
-    return out | claimed
-
-
-def claim(claims: Mapping[str, Any] | None, path: str) -> str | None:
-    """A claim as a header value: `sub`, or `org.id` for a nested one; lists joined by spaces
-    (as `scope` is); None when absent or not a scalar."""
-    if claims is None:
-        return None
-    if "." not in path:  # the common case (sub, scope): one lookup
-        value: Any = claims.get(path)
-    else:
-        value = claims
-        for part in path.split("."):
-            if not isinstance(value, Mapping) or part not in value:
-                return None
-            value = value[part]
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return " ".join(value)
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, (str, int, float)):
-        return str(value)
-    return None
