@@ -1,0 +1,78 @@
+"""router.yaml as typed models: `${env.…}` expanded in parsed values, unknown keys and wrong
+types refused with their path."""
+
+from __future__ import annotations
+
+import pytest
+
+from router.config import ConfigError, parse_config
+
+EVIL = "x-a\n  evil: key\nsandbox: { enabled: true }"
+
+
+def test_an_environment_value_is_one_string_never_yaml_structure() -> None:
+    text = """
+supergraph:
+  path: ${env.ROUTER_PATH}
+headers:
+  all:
+    request:
+      - insert: { name: x-origin, value: "${env.EVIL}" }
+"""
+    config = parse_config(text, environ={"EVIL": EVIL, "ROUTER_PATH": "/g\nsandbox: {}"})
+    assert config.path == "/g\nsandbox: {}"
+    assert config.header_rules["*"][0].value == EVIL
+    assert config.sandbox is False
+
+
+def test_an_expanded_value_takes_the_type_of_its_key() -> None:
+    text = """
+supergraph: { introspection: "${env.INTROSPECTION}" }
+traffic_shaping: { router: { concurrency_limit: "${env.LIMIT:-500}", timeout: "${env.T}" } }
+limits: { http_max_response_bytes: "${env.BYTES}" }
+headers: { all: { request: [ { insert: { name: x-flag, value: "${env.INTROSPECTION}" } } ] } }
+"""
+    environ = {"INTROSPECTION": "true", "T": "5", "BYTES": "1MiB"}
+    config = parse_config(text, environ=environ)
+    assert (config.introspection, config.concurrency_limit, config.router_timeout) == (
+        True,
+        500,
+        5.0,
+    )
+    assert config.http_max_response_bytes == 1024 * 1024
+    assert config.header_rules["*"][0].value == "true"  # a string key keeps the text
+    with pytest.raises(ConfigError, match=r"concurrency_limit: must be an integer, got 'many'"):
+        parse_config(text, environ={**environ, "LIMIT": "many"})
+
+
+def test_a_typed_key_written_as_a_string_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"^limits\.max_depth: must be an integer, got '13'$"):
+        parse_config('limits: { max_depth: "13" }', environ={})
+
+
+def test_unknown_keys_name_their_full_path_and_a_close_key() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config("limits: { max_dpth: 3 }", environ={})
+    assert str(caught.value).startswith("limits.max_dpth: unknown key (did you mean max_depth?")
+    with pytest.raises(ConfigError, match=r"^headers\.subgraphs\.orders\.request\[1\]\.insert: "):
+        parse_config(
+            "headers: { subgraphs: { orders: { request: [ { remove: { named: a } },"
+            " { insert: { name: b } } ] } } }",
+            environ={},
+        )
+
+
+def test_every_problem_is_in_the_one_message() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config("limits: { max_depth: x }\ncors: { origin: [a] }\napq: { enabled: 1 }")
+    assert str(caught.value).splitlines() == [
+        "cors.origin: unknown key (did you mean origins? known here: allow_any_origin, "
+        "allow_credentials, allow_headers, origins)",
+        "limits.max_depth: must be an integer, got 'x'",
+        "apq.enabled: must be true or false, got 1",
+    ]
+
+
+def test_an_unquoted_variable_in_a_flow_mapping_gets_a_hint() -> None:
+    with pytest.raises(ConfigError, match=r"quote a \$\{env\.…\} value inside \{ \}"):
+        parse_config("supergraph: { listen: ${env.LISTEN} }", environ={"LISTEN": "h:1"})
