@@ -1,12 +1,21 @@
 """router.yaml as typed models: `${env.…}` expanded in parsed values, unknown keys and wrong
-types refused with their path."""
+types refused with their path, the JSON Schema committed, printed and checked against the
+committed router.yaml and the README's example."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
 import pytest
+import yaml
 
-from router.config import ConfigError, parse_config
+from router.config import ConfigError, json_schema, parse_config
 
+ROOT = Path(__file__).parents[1]
 EVIL = "x-a\n  evil: key\nsandbox: { enabled: true }"
 
 
@@ -76,3 +85,50 @@ def test_every_problem_is_in_the_one_message() -> None:
 def test_an_unquoted_variable_in_a_flow_mapping_gets_a_hint() -> None:
     with pytest.raises(ConfigError, match=r"quote a \$\{env\.…\} value inside \{ \}"):
         parse_config("supergraph: { listen: ${env.LISTEN} }", environ={"LISTEN": "h:1"})
+
+
+def test_the_committed_schema_is_what_the_models_generate() -> None:
+    """After a model changes: `fedrouter config-schema > router.schema.json`."""
+    committed = json.loads((ROOT / "router.schema.json").read_text())
+    assert committed == json_schema()
+    jsonschema.Draft202012Validator.check_schema(committed)
+
+
+def _readme_example() -> str:
+    text = (ROOT / "README.md").read_text()
+    start = text.index("`router.yaml` follows Apollo Router's sections")
+    return text[start:].split("```yaml\n", 1)[1].split("```", 1)[0]
+
+
+@pytest.mark.parametrize("source", ["router.yaml", "README.md"])
+def test_the_committed_examples_validate_against_the_schema(source: str) -> None:
+    text = (ROOT / source).read_text() if source == "router.yaml" else _readme_example()
+    document = yaml.safe_load(text)
+    validator = jsonschema.Draft202012Validator(json_schema())
+    assert [error.message for error in validator.iter_errors(document)] == []
+    document.setdefault("limits", {})["max_dpth"] = 3  # and the schema is no rubber stamp
+    assert [e.json_path for e in validator.iter_errors(document)] == ["$.limits"]
+
+
+def test_config_schema_prints_the_schema_and_checks_a_file(tmp_path: Path) -> None:
+    printed = subprocess.run(
+        [sys.executable, "-m", "router", "config-schema"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert json.loads(printed.stdout) == json_schema()
+    bad = tmp_path / "router.yaml"
+    bad.write_text("traffic_shaping:\n  router: { timeout: soon }\n")
+    checked = subprocess.run(
+        [sys.executable, "-m", "router", "config-schema", "--check", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert checked.returncode == 1
+    assert checked.stderr == (
+        "error: traffic_shaping.router.timeout: must be a duration like 500ms, 5s or 1m, "
+        "got 'soon'\n"
+    )
