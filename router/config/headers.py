@@ -25,22 +25,35 @@ def _forwardable(named: str | None) -> None:
         raise problem(f"{named} is a hop-by-hop header and is never forwarded", key="named")
 
 
-class Propagate(Section):
-    """Copy a client header (or each one matching a pattern) to the subgraph."""
+class Selector(Section):
+    """A header named, or each one matching a pattern."""
 
     named: str | None = None
     matching: str | None = None
     """A regular expression over the whole header name (case-insensitive)."""
+
+    @model_validator(mode="after")
+    def _check(self) -> Selector:
+        if not (self.named or self.matching):
+            raise problem("needs named or matching")
+        _pattern(self.matching)
+        return self
+
+
+class Remove(Selector):
+    """Drop a header an earlier rule set (or each one matching a pattern)."""
+
+
+class Propagate(Selector):
+    """Copy a client header (or each one matching a pattern) to the subgraph."""
+
     rename: str | None = None
     default: str | None = None
     """Sent when the client sent no `named` header."""
 
     @model_validator(mode="after")
-    def _check(self) -> Propagate:
-        if not (self.named or self.matching):
-            raise problem("needs named or matching")
+    def _forwarded(self) -> Propagate:
         _forwardable(self.named)
-        _pattern(self.matching)
         return self
 
 
@@ -58,20 +71,6 @@ class Insert(Section):
             raise problem("needs name and one of value or from_claim")
         if self.name.lower() in HOP_BY_HOP:
             raise problem(f"{self.name} is a hop-by-hop header and is never forwarded")
-        return self
-
-
-class Remove(Section):
-    """Drop a header an earlier rule set."""
-
-    named: str | None = None
-    matching: str | None = None
-
-    @model_validator(mode="after")
-    def _check(self) -> Remove:
-        if not (self.named or self.matching):
-            raise problem("needs named or matching")
-        _pattern(self.matching)
         return self
 
 

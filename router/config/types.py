@@ -143,29 +143,23 @@ def _size(value: Any) -> int:
     return int(float(match.group(1)) * scale)
 
 
+def _number_or_text(kind: str, pattern: str, description: str) -> WithJsonSchema:
+    """The schema of a value written as a number or as text with a unit."""
+    return WithJsonSchema(
+        {
+            "anyOf": [{"type": kind, "minimum": 0}, {"type": "string", "pattern": pattern}],
+            "description": description,
+        }
+    )
+
+
 Duration = Annotated[
     float,
     BeforeValidator(_duration),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "number", "minimum": 0},
-                {"type": "string", "pattern": _DURATION},
-            ],
-            "description": "seconds, or a number with a unit: 500ms, 5s, 1m",
-        }
-    ),
+    _number_or_text("number", _DURATION, "seconds, or a number with a unit: 500ms, 5s, 1m"),
 ]
 Size = Annotated[
     int,
     BeforeValidator(_size),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "integer", "minimum": 0},
-                {"type": "string", "pattern": _SIZE},
-            ],
-            "description": "bytes, or a number with a unit: 512kb, 10MB, 10MiB",
-        }
-    ),
+    _number_or_text("integer", _SIZE, "bytes, or a number with a unit: 512kb, 10MB, 10MiB"),
 ]
