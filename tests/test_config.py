@@ -34,13 +34,16 @@ headers:
     assert config.sandbox is False
 
 
-def test_an_expanded_value_takes_the_type_of_its_key() -> None:
-    text = """
+TYPED_VARIABLES = """
 supergraph: { introspection: "${env.INTROSPECTION}" }
 traffic_shaping: { router: { concurrency_limit: "${env.LIMIT:-500}", timeout: "${env.T}" } }
 limits: { http_max_response_bytes: "${env.BYTES}" }
 headers: { all: { request: [ { insert: { name: x-flag, value: "${env.INTROSPECTION}" } } ] } }
 """
+
+
+def test_an_expanded_value_takes_the_type_of_its_key() -> None:
+    text = TYPED_VARIABLES
     environ = {"INTROSPECTION": "true", "T": "5", "BYTES": "1MiB"}
     config = parse_config(text, environ=environ)
     assert (config.introspection, config.concurrency_limit, config.router_timeout) == (
@@ -92,6 +95,13 @@ def test_the_committed_schema_is_what_the_models_generate() -> None:
     committed = json.loads((ROOT / "router.schema.json").read_text())
     assert committed == json_schema()
     jsonschema.Draft202012Validator.check_schema(committed)
+
+
+def test_the_schema_takes_a_variable_where_the_router_does() -> None:
+    validator = jsonschema.Draft202012Validator(json_schema())
+    assert [error.message for error in validator.iter_errors(yaml.safe_load(TYPED_VARIABLES))] == []
+    assert not validator.is_valid({"limits": {"max_depth": "13"}})  # text is no number
+    assert not validator.is_valid({"limits": {"max_depth": "${env.X} and more"}})
 
 
 def _readme_example() -> str:

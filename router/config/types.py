@@ -13,11 +13,13 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetJsonSchemaHandler,
     ValidationInfo,
     WithJsonSchema,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError
 
 from router.config.env import Expanded
 
@@ -39,6 +41,12 @@ _SIZE = r"^\s*\d+(\.\d+)?\s*([kKmMgG][iI]?[bB]|[bB])\s*$"
 _DURATION_TEXT = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m)")
 _SIZE_TEXT = re.compile(r"(\d+(?:\.\d+)?)\s*([kmg]i?b|b)")
 _DIGITS = re.compile(r"\d+(?:\.\d+)?")
+VARIABLE_SCHEMA = {
+    "type": "string",
+    "pattern": r"^\$\{env\.[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\}$",
+    "description": "${env.NAME} or ${env.NAME:-default}, read as this key's type",
+}
+"""A whole value taken from the environment, as the file holds it before expansion."""
 
 
 def problem(message: str, key: str | None = None) -> PydanticCustomError:
@@ -72,6 +80,16 @@ class Section(BaseModel):
         return data
 
 
+class _OrVariable:
+    """Schema metadata: the value, or `${env.…}` standing for it (an editor then accepts
+    `concurrency_limit: "${env.LIMIT:-500}"`)."""
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {"anyOf": [handler(schema), VARIABLE_SCHEMA]}
+
+
 def _from_env(parse: Callable[[str], Any]) -> BeforeValidator:
     """A value `${env.NAME}` expanded to text, typed by the field it lands in (`true` for a
     flag, `1000` for a number); a value written in the file is left to the strict check."""
@@ -99,17 +117,17 @@ def _integer(text: str) -> int:
     return int(text)
 
 
-Flag = Annotated[bool, _from_env(_flag)]
+Flag = Annotated[bool, _from_env(_flag), _OrVariable()]
 """true or false."""
-Int = Annotated[int, _from_env(_integer)]
+Int = Annotated[int, _from_env(_integer), _OrVariable()]
 """An integer."""
-NonNegativeInt = Annotated[int, Field(ge=0), _from_env(_integer)]
+NonNegativeInt = Annotated[int, Field(ge=0), _from_env(_integer), _OrVariable()]
 """An integer, 0 or more (a constraint goes before the validator, or the schema misreads it)."""
-Count = Annotated[int, Field(ge=1), _from_env(_integer)]
+Count = Annotated[int, Field(ge=1), _from_env(_integer), _OrVariable()]
 """A positive integer."""
-Number = Annotated[float, _from_env(float)]
+Number = Annotated[float, _from_env(float), _OrVariable()]
 """A number (an integer is one too)."""
-NonNegativeNumber = Annotated[float, Field(ge=0), _from_env(float)]
+NonNegativeNumber = Annotated[float, Field(ge=0), _from_env(float), _OrVariable()]
 """A number, 0 or more."""
 
 
@@ -147,7 +165,11 @@ def _number_or_text(kind: str, pattern: str, description: str) -> WithJsonSchema
     """The schema of a value written as a number or as text with a unit."""
     return WithJsonSchema(
         {
-            "anyOf": [{"type": kind, "minimum": 0}, {"type": "string", "pattern": pattern}],
+            "anyOf": [
+                {"type": kind, "minimum": 0},
+                {"type": "string", "pattern": pattern},
+                VARIABLE_SCHEMA,
+            ],
             "description": description,
         }
     )
