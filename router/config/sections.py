@@ -173,6 +173,8 @@ class ErrorEntry(Section):
 
 
 def _entry_kind(value: Any) -> str:
+    """The tag of an include_subgraph_errors entry; tags start with `~`, which errors.py
+    leaves out of a problem's path (they are no keys of the file)."""
     return "~object" if isinstance(value, dict) else "~flag"
 
 

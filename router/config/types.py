@@ -36,10 +36,11 @@ __all__ = [
     "problem",
 ]
 
-_DURATION = r"^\d+(\.\d+)?(ms|s|m)$"
-_SIZE = r"^\s*\d+(\.\d+)?\s*([kKmMgG][iI]?[bB]|[bB])\s*$"
 _DURATION_TEXT = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m)")
 _SIZE_TEXT = re.compile(r"(\d+(?:\.\d+)?)\s*([kmg]i?b|b)")
+"""Matched against the lower-cased, stripped text; the schema's pattern has no flags."""
+_DURATION = f"^{_DURATION_TEXT.pattern}$"
+_SIZE = r"^\s*\d+(\.\d+)?\s*([kKmMgG][iI]?[bB]|[bB])\s*$"
 _DIGITS = re.compile(r"\d+(?:\.\d+)?")
 VARIABLE_SCHEMA = {
     "type": "string",
