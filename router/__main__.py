@@ -6,6 +6,7 @@ fedrouter compose --config supergraph.yaml [--output supergraph.graphql]
 fedrouter check   --config supergraph.yaml [--baseline FILE|GIT_REF:PATH]
 fedrouter dev     [--config supergraph.yaml] [--in-process]
 fedrouter token   --sub 1 [--scope read:email] [--keys .data/dev-keys]
+fedrouter config-schema [--check router.yaml]
 """
 
 from __future__ import annotations
@@ -162,6 +163,19 @@ def build_parser(prog: str = "python -m router") -> argparse.ArgumentParser:
     check.add_argument(
         "--format", choices=["text", "json"], default="text", help="output (default: text)"
     )
+    schema = commands.add_parser(
+        "config-schema",
+        help="print the JSON Schema of router.yaml (for editors), or check a router.yaml",
+        description="Print router.yaml's JSON Schema, for an editor to complete and check the "
+        "file (`# yaml-language-server: $schema=router.schema.json`); with --check, read a "
+        "router.yaml as `serve` would and fail with its first problem.",
+    )
+    schema.add_argument(
+        "--check",
+        type=Path,
+        metavar="ROUTER_YAML",
+        help="validate this router.yaml (environment expanded) instead of printing the schema",
+    )
     return parser
 
 
@@ -204,6 +218,8 @@ def _run(args: argparse.Namespace) -> int:
         from router.dev import run_dev
 
         return run_dev(args.config, args.port, in_process=args.in_process)
+    if args.command == "config-schema":
+        return _config_schema(args)
     return _compose(args)
 
 
@@ -318,6 +334,19 @@ def _plan(args: argparse.Namespace) -> int:
         print(json.dumps(prepared.plan.to_json(), indent=2))
     else:
         print(prepared.plan.print())
+    return 0
+
+
+def _config_schema(args: argparse.Namespace) -> int:
+    import json
+
+    from router.config import json_schema, load_config
+
+    if args.check is not None:
+        load_config(args.check)  # a ConfigError is printed by main()
+        print(f"{args.check}: valid")
+    else:
+        print(json.dumps(json_schema(), indent=2))
     return 0
 
 

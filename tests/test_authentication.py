@@ -279,8 +279,8 @@ authentication:
 @pytest.mark.parametrize(
     ("text", "reason"),
     [
-        ("authentication: { router: { jwt: { jwks: [] } } }", "jwks must be a list"),
-        ("authentication: { router: { jwt: { jwks: [{ issuers: [a] }] } } }", "url is required"),
+        ("authentication: { router: { jwt: { jwks: [] } } }", "jwks: must be a list"),
+        ("authentication: { router: { jwt: { jwks: [{ issuers: [a] }] } } }", "url: is required"),
         ("authentication: { router: { jwt: { jwks: [{ url: ftp://x }] } } }", "https://"),
         (
             "authentication: { router: { jwt: { jwks: [{ url: 'https://x', algorithms: [none] }] } } }",

@@ -90,7 +90,7 @@ def test_every_flag_of_every_command_has_help() -> None:
                 continue
             if not action.help or action.help == argparse.SUPPRESS:
                 missing.append(f"{name} {'/'.join(action.option_strings) or action.dest}")
-    assert commands == 6  # serve, plan, compose, dev, token, check
+    assert commands == 7  # serve, plan, compose, dev, token, check, config-schema
     assert missing == []
 
 

@@ -65,6 +65,16 @@ subgraphs:
         parse_config(text, base=tmp_path, environ={})
 
 
+def test_an_environment_value_is_one_string_never_yaml_structure() -> None:
+    """As rover expands: in the parsed string values, so a value cannot add keys."""
+    text = "subgraphs:\n  a:\n    routing_url: ${env.A_URL}\n    schema: { sdl: 'type Query { a: Int }' }\n"
+    injected = "http://a/graphql\n    schema: { file: /etc/passwd }"
+    config = parse_config(text, base=ROOT, environ={"A_URL": injected})
+    (subgraph,) = config.subgraphs
+    assert (subgraph.routing_url, subgraph.file) == (injected, None)
+    assert subgraph.sdl == "type Query { a: Int }"
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

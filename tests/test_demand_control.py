@@ -261,7 +261,7 @@ def test_demand_control_config_is_read_in_apollos_shape_and_checked() -> None:
     assert sizes.http_max_response_bytes == 1_000_000
     assert sizes.subgraph_max_response_bytes == 10 * 1024 * 1024
     assert sizes.subgraph_max_response_bytes_for == {"orders": 512_000}
-    with pytest.raises(ConfigError, match="http_max_response_size must be a size"):
+    with pytest.raises(ConfigError, match="http_max_response_size: must be a size"):
         parse_config("limits: { subgraph: { all: { http_max_response_size: lots } } }")
 
 

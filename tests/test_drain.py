@@ -184,7 +184,7 @@ def test_router_yaml_sets_the_drain() -> None:
     assert (config.shutdown_delay, config.shutdown_timeout) == (5.0, 20.0)
     defaults = parse_config("")
     assert (defaults.shutdown_delay, defaults.shutdown_timeout) == (0.0, 30.0)
-    with pytest.raises(ConfigError, match=r"server\.shutdown\.timeout must be a duration"):
+    with pytest.raises(ConfigError, match=r"server\.shutdown\.timeout: must be a duration"):
         parse_config("server: { shutdown: { timeout: soon } }")
     with pytest.raises(ConfigError, match=r"grace"):
         parse_config("server: { shutdown: { grace: 1s } }")

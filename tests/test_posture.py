@@ -83,5 +83,5 @@ def test_the_defaults_are_apollo_routers_production_ones() -> None:
 
 
 def test_graphiql_without_introspection_is_refused() -> None:
-    with pytest.raises(ConfigError, match=r"sandbox\.enabled needs supergraph\.introspection"):
+    with pytest.raises(ConfigError, match=r"sandbox\.enabled: needs supergraph\.introspection"):
         parse_config("sandbox: { enabled: true }")

@@ -14,7 +14,8 @@
           sources: [{ type: cookie, name: authz }]             # tried after the header
           leeway: 60s                                          # clock skew on exp / nbf / iat
 
-Read by router/config.py (which owns the reader and its errors); nothing here does I/O.
+Read from router.yaml by router/config/auth.py (which owns the model and its errors); nothing
+here does I/O.
 """
 
 from __future__ import annotations

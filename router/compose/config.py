@@ -1,7 +1,8 @@
 """`supergraph.yaml` in rover's format: the federation version and each subgraph's routing URL and
 schema source (`file`, `subgraph_url` with `introspection_headers`, or inline `sdl`).
 
-`${env.NAME}` and `${env.NAME:-default}` are expanded in the file's text first, as rover does.
+`${env.NAME}` and `${env.NAME:-default}` are expanded in the parsed string values, as rover does
+(router-config-style expansion): a variable's value is text in one value, never YAML structure.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 import httpx
 import yaml
 
-from router.config import expand_env
+from router.config.env import expand_values
 from router.errors import RouterError
 
 _TOP_KEYS = {"federation_version", "subgraphs"}
@@ -67,7 +68,7 @@ def parse_config(
     """supergraph.yaml's text, `${env.NAME}` expanded from `environ`, checked for unknown keys; a
     ConfigError naming the subgraph and problem when it is wrong."""
     try:
-        raw = yaml.safe_load(expand_env(text, environ, ConfigError))
+        raw = expand_values(yaml.safe_load(text), environ, ConfigError)
     except yaml.YAMLError as exc:
         raise ConfigError(f"supergraph config is not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
