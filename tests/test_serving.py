@@ -266,7 +266,7 @@ async def test_persisted_queries_keep_only_documents_that_run() -> None:
             again = await client.post("/graphql", json={"extensions": extensions})
             assert codes(first)[0] in ("GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED")
             assert codes(again) == ["PERSISTED_QUERY_NOT_FOUND"]
-        assert len(app._apq) == 0
+        assert len(app.persisted.apq) == 0
 
 
 async def test_safelist(tmp_path: Path) -> None:
@@ -349,7 +349,7 @@ async def test_hot_reload_under_load_without_a_failed_request(
         supergraph_file.write_text(sdl)
         app.supergraph_file = supergraph_file
         app.reload_interval = 0.05
-        watcher = asyncio.create_task(app._watch(supergraph_file))
+        watcher = asyncio.create_task(app.reload.watch(supergraph_file))
         failures = 0
 
         async def hammer() -> None:
@@ -385,9 +385,9 @@ async def test_hot_reload_under_load_without_a_failed_request(
         assert app.router is good
         still = await client.post("/graphql", json={"query": NAME_QUERY})
         watcher.cancel()
-        assert app._draining == [old_router]  # replaced, still finishing its requests
+        assert app.reload.draining == [old_router]  # replaced, still finishing its requests
     # shutdown closes the replaced router's connections too, not only the current one's
-    assert not app._draining
+    assert not app.reload.draining
     assert not old_router.transport._endpoints  # type: ignore[attr-defined]
     assert failures == 0
     assert still.json() == {"data": {"customer": {"name": "Alice"}}}
@@ -404,7 +404,7 @@ async def test_config_changes_are_hot_reloaded(
     async with serving("limits: { max_depth: 50 }") as (client, _, app):
         supergraph_file.write_text(app.router.supergraph.sdl)
         app.config_file, app.reload_interval = config_file, 0.05
-        watcher = asyncio.create_task(app._watch(supergraph_file))
+        watcher = asyncio.create_task(app.reload.watch(supergraph_file))
         await asyncio.sleep(0.5)  # the watcher takes its first look before anything changes
         before = await client.post("/graphql", json={"query": deep})
         rewrite(config_file, "limits: { max_depth: 3 }\n")
