@@ -712,6 +712,60 @@ def test_workers_serve_one_port(tmp_path: Path) -> None:
     assert directory is not None and not Path(directory).exists()  # removed at exit
 
 
+def test_workers_hot_reload_router_yaml(tmp_path: Path) -> None:
+    """Every worker of `--workers 2` watches router.yaml: a change is applied by each of them
+    (each logs its reload once) and every worker answers with the new limits."""
+    from tests.support.services import ServiceProcess
+
+    deep = '{ customer(id: "1") { orders { edges { node { id } } } } }'
+    subgraph = RecordingSubgraph(ANSWERS)
+    with serve_in_thread(subgraph) as url:
+        supergraph = tmp_path / "supergraph.graphql"
+        supergraph.write_text(
+            SUPERGRAPH.replace("http://127.0.0.1:4001/graphql", f"{url}/customers")
+        )
+        config = tmp_path / "router.yaml"
+        config.write_text("limits: { max_depth: 50 }\n")
+        router = ServiceProcess(
+            "router",
+            ["--supergraph", str(supergraph), "--config", str(config), "--workers", "2"],
+            subcommand=["serve"],
+        ).start()
+        try:
+            assert router.output is not None
+            watching = _wait_for(router, '"event": "watching"', 2)
+            before = [
+                codes(httpx.post(f"{router.url}/graphql", json={"query": deep})) for _ in range(4)
+            ]
+            rewrite(config, "limits: { max_depth: 2 }\n")
+            reloads = _wait_for(router, '"event": "reloaded"', 2)
+            # each request a new connection, answered by whichever worker accepts it
+            after = [
+                codes(httpx.post(f"{router.url}/graphql", json={"query": deep})) for _ in range(12)
+            ]
+        finally:
+            router.stop()
+    assert watching == 2  # both workers watch before the change
+    assert all("MAX_DEPTH_LIMIT" not in c for c in before)
+    assert reloads == 2  # one reload in each worker
+    assert after == [["MAX_DEPTH_LIMIT"]] * 12
+
+
+def _wait_for(process: Any, event: str, count: int, timeout: float = 30.0) -> int:
+    """How many lines of the process's output hold `event`, once `count` do (or at timeout)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    seen = 0
+    while time.monotonic() < deadline:
+        process.output.seek(0)
+        seen = process.output.read().decode().count(event)
+        if seen >= count:
+            break
+        time.sleep(0.1)
+    return seen
+
+
 def _requests_counted(metrics: str) -> float:
     return sum(
         float(line.rsplit(" ", 1)[1])

@@ -62,6 +62,7 @@ class HotReload:
         app = self.app
         files = [path, *([app.config_file] if app.config_file else [])]
         seen = {f: await asyncio.to_thread(_mtime, f) for f in files}
+        logger.info(json.dumps({"event": "watching", "files": [str(f) for f in files]}))
         while True:
             await asyncio.sleep(app.reload_interval)
             changed = [
