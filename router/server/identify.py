@@ -8,7 +8,7 @@ import asyncio
 import inspect
 from typing import Any
 
-from router.authentication import AuthenticationError, JwtVerifier
+from router.authentication import JwtVerifier
 from router.authz import ANONYMOUS, Identify, Identity, IncomingRequest
 from router.config import Config
 from router.errors import RequestError
@@ -62,10 +62,7 @@ class Identities:
             if self.jwt is not None:  # router.yaml changed its jwt settings
                 self._closing.add(asyncio.create_task(self.jwt.close()))
             self.jwt = JwtVerifier(settings)
-        try:
-            claims = await self.jwt.authenticate(headers)
-        except AuthenticationError as exc:
-            raise RequestError(exc.message, exc.code, status=exc.status) from None
+        claims = await self.jwt.authenticate(headers)  # AuthenticationError: 401
         if claims is None:
             return ANONYMOUS
         # The verifier answers a token it verified before with the same claims object: its
