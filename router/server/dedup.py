@@ -24,26 +24,22 @@ class InFlight:
     async def execute(
         self,
         router: Router,
+        prepared: Prepared,
         query: str,
         variables: Variables | None,
         operation_name: str | None,
         headers: dict[str, str],
         identity: Identity = ANONYMOUS,
     ) -> JSONObject:
-        """Execute, or join an identical query already executing.
+        """Execute the prepared operation, or join an identical query already executing.
 
         Identical means the same document, operation, variables, and the same headers the
         router's rules forward to subgraphs (so nobody receives an answer made with another
         client's credentials), and the same identity (authorization answers each its own).
         Mutations always run on their own. The shared response is only read (serialised) by
-        each request, never changed."""
-        prepared, failure, query = router.try_prepare_for(
-            query, variables, operation_name, count=False
-        )
-        if prepared is None:
-            return failure
+        each request, never changed. A refusal (RequestError) reaches every waiter."""
         if prepared.operation.kind != "query":
-            return await router.execute(
+            return await router.answer(
                 query,
                 variables,
                 operation_name,
@@ -67,7 +63,7 @@ class InFlight:
         shared = asyncio.get_running_loop().create_future()
         self.executing[key] = shared
         try:
-            response = await router.execute(
+            response = await router.answer(
                 query,
                 variables,
                 operation_name,
@@ -122,7 +118,7 @@ async def _join(
             raise
         # The request executing it was cancelled (its router timeout), not this
         # one: execute it here, within this request's own time.
-        return await router.execute(
+        return await router.answer(
             query,
             variables,
             operation_name,

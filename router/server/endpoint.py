@@ -17,7 +17,7 @@ import orjson
 from router.authz import ANONYMOUS, Identity
 from router.config import Config
 from router.errors import RequestError
-from router.router import Router
+from router.router import Prepared, Router
 from router.server.csrf import check_csrf
 from router.server.dedup import InFlight
 from router.server.graphql_http import (
@@ -165,7 +165,7 @@ async def _answer(
                 request.get("operationName") if isinstance(request, dict) else None,
             )
     except RequestError as exc:
-        status, body, operation = exc.status, {"errors": [exc.to_graphql()]}, None
+        status, body, operation = exc.status, exc.response(), None
     return status, body, operation
 
 
@@ -191,7 +191,8 @@ async def _one(
     headers: dict[str, str],
     identity: Identity = ANONYMOUS,
 ) -> tuple[int, JSONObject]:
-    """Answer one GraphQL request (of a batch, maybe): status and response body."""
+    """Answer one GraphQL request (of a batch, maybe): status and response body. A refused
+    request is answered with its error's status, whatever the method (router/errors.py)."""
     config = app.config
     try:
         query, variables, operation_name, extensions = request_parts(request)
@@ -204,8 +205,9 @@ async def _one(
         else:
             query = app.persisted.resolve(router, config, query, extensions, operation_name)
             await router.warm(query, operation_name)
+        prepared: Prepared | None = None
         if method == "GET":
-            prepared = router.prepare(query, operation_name, count=False)
+            prepared, query = router.prepare_for(query, variables, operation_name, count=False)
             if prepared.operation.kind != "query":
                 raise RequestError(
                     f"{prepared.operation.kind}s cannot be sent with GET; use POST",
@@ -226,44 +228,29 @@ async def _one(
                 "data": None,
                 "extensions": {"apolloQueryPlan": _plan_extension(prepared.plan)},
             }
+        if prepared is None:
+            prepared, query = router.prepare_for(query, variables, operation_name, count=False)
+        if not config.deduplicate_requests or expose:
+            response = await router.answer(
+                query,
+                variables,
+                operation_name,
+                headers=headers,
+                prepared=prepared,
+                identity=identity,
+            )
+        else:
+            response = await app.in_flight.execute(
+                router, prepared, query, variables, operation_name, headers, identity
+            )
     except RequestError as exc:
-        return exc.status, {"errors": [exc.to_graphql()]}
-    if not config.deduplicate_requests or expose:
-        response = await router.execute(
-            query, variables, operation_name, headers=headers, count=False, identity=identity
-        )
-    else:
-        response = await app.in_flight.execute(
-            router, query, variables, operation_name, headers, identity
-        )
+        return exc.status, exc.response()
     if expose == "true" and "data" in response:
         response.setdefault("extensions", {})["apolloQueryPlan"] = _plan_extension(
             router.prepare(query, operation_name, count=False).plan
         )
-    status = 200
-    code = _code(response)
-    if (
-        "data" not in response and code in ("GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED")
-    ) or code in (
-        "MAX_DEPTH_LIMIT",
-        "MAX_ALIASES_LIMIT",
-        "MAX_ROOT_FIELDS_LIMIT",
-        "MAX_TOKENS_LIMIT",
-        "MAX_SOURCE_LENGTH_LIMIT",
-        "MAX_RECURSIVE_SELECTIONS_EXCEEDED",
-        "MAX_PLANNING_STEPS_LIMIT",
-        "INTROSPECTION_DISABLED",
-        "COST_ESTIMATED_TOO_EXPENSIVE",
-        "COST_QUERY_PARSE_FAILURE",
-    ):
-        status = 400
-    return status, response
+    return 200, response
 
 
 def _plan_extension(plan: Any) -> JSONObject:
     return {"object": plan.to_json(), "text": plan.print()}
-
-
-def _code(response: JSONObject) -> str | None:
-    errors = response.get("errors") or []
-    return errors[0].get("extensions", {}).get("code") if errors else None
