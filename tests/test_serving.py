@@ -657,22 +657,27 @@ def test_entity_batching_is_configurable() -> None:
         parse_config("traffic_shaping: { all: { batch_entity_fetches: sometimes } }")
 
 
-def test_workers_serve_one_port(tmp_path: Path) -> None:
+def start_workers(folder: Path, subgraph_url: str, config_text: str) -> Any:
+    """`serve --workers 2` in front of the recording subgraph, router.yaml in `folder`."""
     from tests.support.services import ServiceProcess
 
+    supergraph = folder / "supergraph.graphql"
+    supergraph.write_text(
+        SUPERGRAPH.replace("http://127.0.0.1:4001/graphql", f"{subgraph_url}/customers")
+    )
+    config = folder / "router.yaml"
+    config.write_text(config_text)
+    return ServiceProcess(
+        "router",
+        ["--supergraph", str(supergraph), "--config", str(config), "--workers", "2"],
+        subcommand=["serve"],
+    ).start()
+
+
+def test_workers_serve_one_port(tmp_path: Path) -> None:
     subgraph = RecordingSubgraph(ANSWERS)
     with serve_in_thread(subgraph) as url:
-        supergraph = tmp_path / "supergraph.graphql"
-        supergraph.write_text(
-            SUPERGRAPH.replace("http://127.0.0.1:4001/graphql", f"{url}/customers")
-        )
-        config = tmp_path / "router.yaml"
-        config.write_text("limits: { http1_max_request_headers: 20 }\n")
-        router = ServiceProcess(
-            "router",
-            ["--supergraph", str(supergraph), "--config", str(config), "--workers", "2"],
-            subcommand=["serve"],
-        ).start()
+        router = start_workers(tmp_path, url, "limits: { http1_max_request_headers: 20 }\n")
         try:
             assert router.process is not None
             answers = [
@@ -715,22 +720,11 @@ def test_workers_serve_one_port(tmp_path: Path) -> None:
 def test_workers_hot_reload_router_yaml(tmp_path: Path) -> None:
     """Every worker of `--workers 2` watches router.yaml: a change is applied by each of them
     (each logs its reload once) and every worker answers with the new limits."""
-    from tests.support.services import ServiceProcess
-
     deep = '{ customer(id: "1") { orders { edges { node { id } } } } }'
     subgraph = RecordingSubgraph(ANSWERS)
     with serve_in_thread(subgraph) as url:
-        supergraph = tmp_path / "supergraph.graphql"
-        supergraph.write_text(
-            SUPERGRAPH.replace("http://127.0.0.1:4001/graphql", f"{url}/customers")
-        )
+        router = start_workers(tmp_path, url, "limits: { max_depth: 50 }\n")
         config = tmp_path / "router.yaml"
-        config.write_text("limits: { max_depth: 50 }\n")
-        router = ServiceProcess(
-            "router",
-            ["--supergraph", str(supergraph), "--config", str(config), "--workers", "2"],
-            subcommand=["serve"],
-        ).start()
         try:
             assert router.output is not None
             watching = _wait_for(router, '"event": "watching"', 2)

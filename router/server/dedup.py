@@ -4,15 +4,19 @@ flight at once are executed once, and every request waiting for it gets the same
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
 
-from router.authz import ANONYMOUS, Identity
-from router.router import Prepared, Router
+from router.authz import Identity
+from router.router import Router
 from router.types import JSONObject, Variables
 
-__all__ = ["InFlight"]
+__all__ = ["InFlight", "Run"]
+
+Run = Callable[[], Awaitable[JSONObject]]
+"""Executes one request's prepared query (`Router.answer` with its arguments bound)."""
 
 
 class InFlight:
@@ -23,30 +27,21 @@ class InFlight:
 
     async def execute(
         self,
+        run: Run,
         router: Router,
-        prepared: Prepared,
         query: str,
         variables: Variables | None,
         operation_name: str | None,
         headers: dict[str, str],
-        identity: Identity = ANONYMOUS,
+        identity: Identity,
     ) -> JSONObject:
-        """Execute the prepared operation, or join an identical query already executing.
+        """`run()` a query, or join an identical one already executing.
 
         Identical means the same document, operation, variables, and the same headers the
         router's rules forward to subgraphs (so nobody receives an answer made with another
         client's credentials), and the same identity (authorization answers each its own).
-        Mutations always run on their own. The shared response is only read (serialised) by
-        each request, never changed. A refusal (RequestError) reaches every waiter."""
-        if prepared.operation.kind != "query":
-            return await router.answer(
-                query,
-                variables,
-                operation_name,
-                headers=headers,
-                prepared=prepared,
-                identity=identity,
-            )
+        Mutations are never given here. The shared response is only read (serialised) by each
+        request, never changed. A refusal (RequestError) reaches every waiter."""
         key = (
             id(router),
             query,
@@ -57,20 +52,11 @@ class InFlight:
         )
         shared = self.executing.get(key)
         if shared is not None:
-            return await _join(
-                shared, router, query, variables, operation_name, headers, prepared, identity
-            )
+            return await _join(shared, run)
         shared = asyncio.get_running_loop().create_future()
         self.executing[key] = shared
         try:
-            response = await router.answer(
-                query,
-                variables,
-                operation_name,
-                headers=headers,
-                prepared=prepared,
-                identity=identity,
-            )
+            response = await run()
         except BaseException as exc:
             shared.set_exception(exc)
             shared.exception()  # retrieved: every waiter re-raises it itself
@@ -99,16 +85,7 @@ def _forwarded(
     return forwarded
 
 
-async def _join(
-    shared: asyncio.Future[JSONObject],
-    router: Router,
-    query: str,
-    variables: Variables | None,
-    operation_name: str | None,
-    headers: dict[str, str],
-    prepared: Prepared,
-    identity: Identity,
-) -> JSONObject:
+async def _join(shared: asyncio.Future[JSONObject], run: Run) -> JSONObject:
     """The answer of the identical query executing now."""
     try:
         return await asyncio.shield(shared)
@@ -118,11 +95,4 @@ async def _join(
             raise
         # The request executing it was cancelled (its router timeout), not this
         # one: execute it here, within this request's own time.
-        return await router.answer(
-            query,
-            variables,
-            operation_name,
-            headers=headers,
-            prepared=prepared,
-            identity=identity,
-        )
+        return await run()

@@ -6,6 +6,7 @@ limit), its metrics and its log line."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
@@ -230,19 +231,21 @@ async def _one(
             }
         if prepared is None:
             prepared, query = router.prepare_for(query, variables, operation_name, count=False)
-        if not config.deduplicate_requests or expose:
-            response = await router.answer(
-                query,
-                variables,
-                operation_name,
-                headers=headers,
-                prepared=prepared,
-                identity=identity,
+        run = functools.partial(
+            router.answer,
+            query,
+            variables,
+            operation_name,
+            headers=headers,
+            prepared=prepared,
+            identity=identity,
+        )
+        if config.deduplicate_requests and not expose and prepared.operation.kind == "query":
+            response = await app.in_flight.execute(
+                run, router, query, variables, operation_name, headers, identity
             )
         else:
-            response = await app.in_flight.execute(
-                router, prepared, query, variables, operation_name, headers, identity
-            )
+            response = await run()
     except RequestError as exc:
         return exc.status, exc.response()
     if expose == "true" and "data" in response:
