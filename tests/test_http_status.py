@@ -20,7 +20,9 @@ SUPERGRAPH = (
     Path(__file__).parent / "compose_cases" / "context-valid" / "apollo_supergraph.graphql"
 ).read_text()
 """`Order.price` takes a @fromContext argument, so a query for it cannot be planned."""
-CONFIG = "limits: { max_aliases: 1 }\nsupergraph: { introspection: false }\napq: { enabled: true }\n"
+CONFIG = (
+    "limits: { max_aliases: 1 }\nsupergraph: { introspection: false }\napq: { enabled: true }\n"
+)
 PREFLIGHT = {"apollo-require-preflight": "true"}
 MISSING = hashlib.sha256(b"{ users { id } }").hexdigest()
 
