@@ -231,36 +231,27 @@ def _read(path: Path) -> str:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import logging
-
     import uvicorn
 
-    from router.config import dev_mode, load_config
-    from router.server.app import RouterApp, build_router, is_readiness
     from router.server.connections import uvicorn_options
     from router.server.drain import ShutdownSettings, serve
-    from router.server.factory import tune_gc
-    from router.server.metrics import Metrics
+    from router.server.factory import ServeSettings, build_app, read_config
+    from router.server.health import is_readiness
     from router.supergraph.load import load_supergraph
 
-    config = load_config(args.config)
-    if args.dev:
-        config = dev_mode(config)
+    config = read_config(args.config, args.dev)
     supergraph_file = args.supergraph or config.supergraph_file
     if supergraph_file is None:
         raise RouterError(
             "no supergraph: pass --supergraph FILE or set supergraph.file in router.yaml"
         )
+    settings = ServeSettings(
+        supergraph_file, args.config, args.dev, not args.no_reload, args.log_level
+    )
     host = args.host or config.listen_host
     port = args.port or config.listen_port
-    logging.basicConfig(level=args.log_level.upper(), format="%(message)s")
     if args.workers > 1:
-        os.environ.update(
-            ROUTER_CONFIG=str(args.config or ""),
-            ROUTER_SUPERGRAPH=str(supergraph_file),
-            ROUTER_DEV="1" if args.dev else "0",
-            ROUTER_RELOAD="0" if args.no_reload else "1",
-        )
+        os.environ.update(settings.to_environ())  # each worker builds the app from these
         load_supergraph(_read(supergraph_file))  # a bad supergraph fails here, not in N workers
         print(
             f"router serving {supergraph_file} on http://{host}:{port}{config.path} "
@@ -282,17 +273,8 @@ def _serve(args: argparse.Namespace) -> int:
                 **uvicorn_options(config),
             )
         return 0
-    metrics = Metrics()
-    router = build_router(_read(supergraph_file), config, metrics)
-    app = RouterApp(
-        router,
-        config,
-        supergraph_file=None if args.no_reload else supergraph_file,
-        metrics=metrics,
-        config_file=None if args.no_reload or args.dev else args.config,
-    )
+    app = build_app(settings, config)
     print(f"router serving {supergraph_file} on http://{host}:{port}{config.path}", flush=True)
-    tune_gc()
     serve(
         app,
         is_readiness=is_readiness,

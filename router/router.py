@@ -33,7 +33,7 @@ from graphql.execution.values import get_variable_values
 
 from router.authz import ANONYMOUS, AuthorizationSettings, Authorizer, Grant, Identity
 from router.authz.restrict import Needs, Removal, Restriction, scrub
-from router.errors import PlanningError, RequestError
+from router.errors import PlanningError, RequestError, RequestErrors
 from router.execute.executor import Executor, SubgraphHeaders
 from router.execute.transport import HttpTransport, SubgraphTransport
 from router.operation.fold import conditional_variables, fold
@@ -239,7 +239,7 @@ class Router:
                 else ""
             )
             raise RequestError(
-                f"the operation cannot be planned: {exc}{note}", "QUERY_PLANNING_FAILED", status=500
+                f"the operation cannot be planned: {exc}{note}", "QUERY_PLANNING_FAILED"
             ) from None
         prepared = Prepared(
             document=document,
@@ -301,10 +301,8 @@ class Router:
         """The prepared operation, or None and the error response that answers the request."""
         try:
             return self.prepare(query, operation_name, labels, count=count), {}
-        except ValidationFailed as exc:
-            return None, {"errors": exc.errors}
         except RequestError as exc:
-            return None, {"errors": [exc.to_graphql()]}
+            return None, exc.response()
 
     def try_prepare_for(
         self,
@@ -315,18 +313,38 @@ class Router:
         *,
         count: bool = True,
     ) -> tuple[Prepared | None, JSONObject, str]:
-        """`try_prepare`, and for an operation that cannot be planned, the operation as this
+        """`prepare_for`, its refusal answered as the error response instead of raised."""
+        try:
+            prepared, text = self.prepare_for(query, variables, operation_name, labels, count=count)
+        except RequestError as exc:
+            return None, exc.response(), query
+        return prepared, {}, text
+
+    def prepare_for(
+        self,
+        query: str,
+        variables: Variables | None,
+        operation_name: str | None = None,
+        labels: frozenset[str] | None = None,
+        *,
+        count: bool = True,
+    ) -> tuple[Prepared, str]:
+        """`prepare`, and for an operation that cannot be planned, the operation as this
         request's variables decide its @skip/@include (router/operation/fold.py): a selection
-        they drop cannot make the request fail. Also the query text that was prepared."""
-        prepared, failure = self.try_prepare(query, operation_name, labels, count=count)
-        codes = [e.get("extensions", {}).get("code") for e in failure.get("errors", [])]
-        if prepared is not None or codes != ["QUERY_PLANNING_FAILED"]:
-            return prepared, failure, query
-        folded = self._folded(query, operation_name, variables or {})
-        if folded is None or folded == query:
-            return None, failure, query
-        again, _ = self.try_prepare(folded, operation_name, labels, count=count)
-        return (again, {}, folded) if again is not None else (None, failure, query)
+        they drop cannot make the request fail. Also the query text that was prepared. Raises
+        the RequestError that refuses the request."""
+        try:
+            return self.prepare(query, operation_name, labels, count=count), query
+        except RequestError as exc:
+            if isinstance(exc, RequestErrors) or exc.code != "QUERY_PLANNING_FAILED":
+                raise
+            folded = self._folded(query, operation_name, variables or {})
+            if folded is None or folded == query:
+                raise
+            try:
+                return self.prepare(folded, operation_name, labels, count=count), folded
+            except RequestError:
+                raise exc from None
 
     def _folded(self, query: str, operation_name: str | None, variables: Variables) -> str | None:
         try:
@@ -379,12 +397,38 @@ class Router:
         """The GraphQL response (`data`, `errors`) for one request. Never raises for a bad
         request or a failing subgraph: those are answered as GraphQL errors. `prepared` skips
         the cache lookup when the caller already made it; `identity` is the requester."""
+        try:
+            return await self.answer(
+                query,
+                variables,
+                operation_name,
+                headers=headers,
+                labels=labels,
+                prepared=prepared,
+                count=count,
+                identity=identity,
+            )
+        except RequestError as exc:
+            return exc.response()
+
+    async def answer(
+        self,
+        query: str,
+        variables: Variables | None = None,
+        operation_name: str | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        labels: frozenset[str] | None = None,
+        prepared: Prepared | None = None,
+        count: bool = True,
+        identity: Identity = ANONYMOUS,
+    ) -> JSONObject:
+        """`execute`, but a refused request raises its RequestError (its code and HTTP status
+        with it) instead of being answered; a failing subgraph is still answered."""
         if prepared is None:
-            prepared, failure, query = self.try_prepare_for(
+            prepared, query = self.prepare_for(
                 query, variables, operation_name, labels, count=count
             )
-            if prepared is None:
-                return failure
         unauthorized: list[JSONObject] = []
         removals: tuple[Removal, ...] = ()
         if prepared.needs is not None and self.authorizer is not None:
@@ -400,21 +444,19 @@ class Router:
                 authorizer.report(prepared.operation, restriction)
                 unauthorized = list(restriction.errors)
                 if settings.reject_unauthorized and not settings.dry_run:
-                    return {"errors": unauthorized}
+                    # a GraphQL result (as before: 200, or 400 without `data` when the client
+                    # accepts application/graphql-response+json)
+                    raise RequestErrors(unauthorized, status=200)
                 if not settings.dry_run:
-                    try:
-                        prepared = self._restrict(query, operation_name, prepared, restriction)
-                    except RequestError as exc:
-                        return {"errors": [exc.to_graphql()]}
+                    prepared = self._restrict(query, operation_name, prepared, restriction)
                     removals = restriction.removals
         coerced = _coerce_variables(self.api_schema, prepared.operation, variables or {})
         if isinstance(coerced, list):
-            return {"errors": [_graphql_error(e, "BAD_USER_INPUT") for e in coerced]}
+            # the variables' errors are a GraphQL result: 200 (400 without `data` over
+            # application/graphql-response+json)
+            raise RequestErrors([_graphql_error(e, "BAD_USER_INPUT") for e in coerced], status=200)
         # demand control: refuse an operation estimated too expensive before any fetch
-        definition = prepared.operation.definition
-        refused = self.demand_control.refuse(prepared.document, definition, coerced)
-        if refused is not None:
-            return refused
+        self.demand_control.check(prepared.document, prepared.operation.definition, coerced)
         claims = identity.claims if identity.authenticated else None
         result = await self.executor.execute(prepared.plan, coerced, headers, claims)
         if removals:
@@ -461,7 +503,7 @@ class Router:
             raise RequestError(str(exc), "MAX_PLANNING_STEPS_LIMIT") from None
         except PlanningError as exc:
             raise RequestError(
-                f"the operation cannot be planned: {exc}", "QUERY_PLANNING_FAILED", status=500
+                f"the operation cannot be planned: {exc}", "QUERY_PLANNING_FAILED"
             ) from None
         shaper = prepared.shaper
         if restriction.shaped is not None:  # a fragment was removed: its objects answer {}
@@ -484,10 +526,9 @@ class Router:
         await self.transport.close()
 
 
-class ValidationFailed(RequestError):
-    def __init__(self, errors: list[JSONObject]) -> None:
-        super().__init__(errors[0]["message"], errors[0]["extensions"]["code"])
-        self.errors = errors
+class ValidationFailed(RequestErrors):
+    """The operation breaks GraphQL's validation rules (or a limit checked as one): every
+    broken rule is an error of the refusal, answered 400."""
 
 
 @dataclass(frozen=True, slots=True)

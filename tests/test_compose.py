@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from router.compose import compose_config, compose_subgraphs, read_subgraph
-from router.compose.config import ConfigError, parse_config
+from router.compose.config import SupergraphConfigError, parse_config
 from router.supergraph.load import load_supergraph
 
 ROOT = Path(__file__).parents[1]
@@ -61,7 +61,7 @@ subgraphs:
         "http://fallback/graphql",
         "http://b/graphql",
     ]
-    with pytest.raises(ConfigError, match="B_URL is not set"):
+    with pytest.raises(SupergraphConfigError, match="B_URL is not set"):
         parse_config(text, base=tmp_path, environ={})
 
 
@@ -96,7 +96,7 @@ def test_an_environment_value_is_one_string_never_yaml_structure() -> None:
 def test_bad_configs_name_the_subgraph_and_problem(tmp_path: Path, text: str, message: str) -> None:
     config_file = tmp_path / "supergraph.yaml"
     config_file.write_text(text)
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(SupergraphConfigError, match=message):
         compose_config(config_file)
 
 
@@ -147,7 +147,7 @@ def test_subgraph_url_is_introspected_from_the_running_service(tmp_path: Path) -
             )
         )
         with pytest.raises(
-            ConfigError, match=f"subgraph 'customers': cannot introspect {unreachable}"
+            SupergraphConfigError, match=f"subgraph 'customers': cannot introspect {unreachable}"
         ):
             compose_config(config)
     finally:

@@ -266,7 +266,7 @@ async def test_persisted_queries_keep_only_documents_that_run() -> None:
             again = await client.post("/graphql", json={"extensions": extensions})
             assert codes(first)[0] in ("GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED")
             assert codes(again) == ["PERSISTED_QUERY_NOT_FOUND"]
-        assert len(app._apq) == 0
+        assert len(app.persisted.apq) == 0
 
 
 async def test_safelist(tmp_path: Path) -> None:
@@ -349,7 +349,7 @@ async def test_hot_reload_under_load_without_a_failed_request(
         supergraph_file.write_text(sdl)
         app.supergraph_file = supergraph_file
         app.reload_interval = 0.05
-        watcher = asyncio.create_task(app._watch(supergraph_file))
+        watcher = asyncio.create_task(app.reload.watch(supergraph_file))
         failures = 0
 
         async def hammer() -> None:
@@ -385,9 +385,9 @@ async def test_hot_reload_under_load_without_a_failed_request(
         assert app.router is good
         still = await client.post("/graphql", json={"query": NAME_QUERY})
         watcher.cancel()
-        assert app._draining == [old_router]  # replaced, still finishing its requests
+        assert app.reload.draining == [old_router]  # replaced, still finishing its requests
     # shutdown closes the replaced router's connections too, not only the current one's
-    assert not app._draining
+    assert not app.reload.draining
     assert not old_router.transport._endpoints  # type: ignore[attr-defined]
     assert failures == 0
     assert still.json() == {"data": {"customer": {"name": "Alice"}}}
@@ -404,7 +404,7 @@ async def test_config_changes_are_hot_reloaded(
     async with serving("limits: { max_depth: 50 }") as (client, _, app):
         supergraph_file.write_text(app.router.supergraph.sdl)
         app.config_file, app.reload_interval = config_file, 0.05
-        watcher = asyncio.create_task(app._watch(supergraph_file))
+        watcher = asyncio.create_task(app.reload.watch(supergraph_file))
         await asyncio.sleep(0.5)  # the watcher takes its first look before anything changes
         before = await client.post("/graphql", json={"query": deep})
         rewrite(config_file, "limits: { max_depth: 3 }\n")
@@ -660,22 +660,27 @@ def test_entity_batching_is_configurable() -> None:
         parse_config("traffic_shaping: { all: { batch_entity_fetches: sometimes } }")
 
 
-def test_workers_serve_one_port(tmp_path: Path) -> None:
+def start_workers(folder: Path, subgraph_url: str, config_text: str) -> Any:
+    """`serve --workers 2` in front of the recording subgraph, router.yaml in `folder`."""
     from tests.support.services import ServiceProcess
 
+    supergraph = folder / "supergraph.graphql"
+    supergraph.write_text(
+        SUPERGRAPH.replace("http://127.0.0.1:4001/graphql", f"{subgraph_url}/customers")
+    )
+    config = folder / "router.yaml"
+    config.write_text(config_text)
+    return ServiceProcess(
+        "router",
+        ["--supergraph", str(supergraph), "--config", str(config), "--workers", "2"],
+        subcommand=["serve"],
+    ).start()
+
+
+def test_workers_serve_one_port(tmp_path: Path) -> None:
     subgraph = RecordingSubgraph(ANSWERS)
     with serve_in_thread(subgraph) as url:
-        supergraph = tmp_path / "supergraph.graphql"
-        supergraph.write_text(
-            SUPERGRAPH.replace("http://127.0.0.1:4001/graphql", f"{url}/customers")
-        )
-        config = tmp_path / "router.yaml"
-        config.write_text("limits: { http1_max_request_headers: 20 }\n")
-        router = ServiceProcess(
-            "router",
-            ["--supergraph", str(supergraph), "--config", str(config), "--workers", "2"],
-            subcommand=["serve"],
-        ).start()
+        router = start_workers(tmp_path, url, "limits: { http1_max_request_headers: 20 }\n")
         try:
             assert router.process is not None
             answers = [
@@ -713,6 +718,49 @@ def test_workers_serve_one_port(tmp_path: Path) -> None:
     # /metrics sums the workers: every read counts all six answers, whoever gave them
     assert counted == [6.0] * 12
     assert directory is not None and not Path(directory).exists()  # removed at exit
+
+
+def test_workers_hot_reload_router_yaml(tmp_path: Path) -> None:
+    """Every worker of `--workers 2` watches router.yaml: a change is applied by each of them
+    (each logs its reload once) and every worker answers with the new limits."""
+    deep = '{ customer(id: "1") { orders { edges { node { id } } } } }'
+    subgraph = RecordingSubgraph(ANSWERS)
+    with serve_in_thread(subgraph) as url:
+        router = start_workers(tmp_path, url, "limits: { max_depth: 50 }\n")
+        config = tmp_path / "router.yaml"
+        try:
+            assert router.output is not None
+            watching = _wait_for(router, '"event": "watching"', 2)
+            before = [
+                codes(httpx.post(f"{router.url}/graphql", json={"query": deep})) for _ in range(4)
+            ]
+            rewrite(config, "limits: { max_depth: 2 }\n")
+            reloads = _wait_for(router, '"event": "reloaded"', 2)
+            # each request a new connection, answered by whichever worker accepts it
+            after = [
+                codes(httpx.post(f"{router.url}/graphql", json={"query": deep})) for _ in range(12)
+            ]
+        finally:
+            router.stop()
+    assert watching == 2  # both workers watch before the change
+    assert all("MAX_DEPTH_LIMIT" not in c for c in before)
+    assert reloads == 2  # one reload in each worker
+    assert after == [["MAX_DEPTH_LIMIT"]] * 12
+
+
+def _wait_for(process: Any, event: str, count: int, timeout: float = 30.0) -> int:
+    """How many lines of the process's output hold `event`, once `count` do (or at timeout)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    seen = 0
+    while time.monotonic() < deadline:
+        process.output.seek(0)
+        seen = process.output.read().decode().count(event)
+        if seen >= count:
+            break
+        time.sleep(0.1)
+    return seen
 
 
 def _requests_counted(metrics: str) -> float:

@@ -27,6 +27,7 @@ from jwt import PyJWK
 from jwt.exceptions import PyJWKError
 
 from router.authentication.settings import JwksSettings, JwtSettings
+from router.errors import RouterError
 
 logger = logging.getLogger("router.authentication")
 
@@ -42,7 +43,7 @@ CURVES = {"P-256": "ES256", "P-384": "ES384", "P-521": "ES512"}
 Fetch = Callable[[JwksSettings], Awaitable[bytes]]
 
 
-class JwksError(Exception):
+class JwksError(RouterError):
     """A JWKS could not be read or holds no usable key."""
 
 

@@ -28,19 +28,16 @@ from jwt.exceptions import (
 
 from router.authentication.jwks import JwksError, JwksKeys
 from router.authentication.settings import JwtSettings, TokenSource
+from router.errors import RequestError
 
 Claims = Mapping[str, Any]
 
 
-class AuthenticationError(Exception):
+class AuthenticationError(RequestError):
     """The request carries a token that is not good: answered 401 UNAUTHENTICATED."""
 
-    code = "UNAUTHENTICATED"
-    status = 401
-
     def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+        super().__init__(message, "UNAUTHENTICATED", status=401)
 
 
 @dataclass

@@ -25,7 +25,7 @@ _SCHEMA_KEYS = {"file", "subgraph_url", "introspection_headers", "sdl", "graphre
 SERVICE_SDL = "query SubgraphIntrospectQuery { _service { sdl } }"
 
 
-class ConfigError(RouterError):
+class SupergraphConfigError(RouterError):
     """supergraph.yaml is wrong; the message names the subgraph and the problem."""
 
 
@@ -53,12 +53,12 @@ class SupergraphConfig:
 
 def load_config(path: str | Path, environ: Mapping[str, str] = os.environ) -> SupergraphConfig:
     """supergraph.yaml read from `path` (relative schema files resolved against its folder); a
-    ConfigError when it cannot be read or is wrong."""
+    SupergraphConfigError when it cannot be read or is wrong."""
     path = Path(path)
     try:
         text = path.read_text()
     except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+        raise SupergraphConfigError(f"cannot read {path}: {exc.strerror}") from None
     return parse_config(text, base=path.parent, environ=environ, path=path)
 
 
@@ -66,17 +66,17 @@ def parse_config(
     text: str, *, base: Path, environ: Mapping[str, str] = os.environ, path: Path | None = None
 ) -> SupergraphConfig:
     """supergraph.yaml's text, `${env.NAME}` expanded from `environ`, checked for unknown keys; a
-    ConfigError naming the subgraph and problem when it is wrong."""
+    SupergraphConfigError naming the subgraph and problem when it is wrong."""
     try:
-        raw = expand_values(yaml.safe_load(text), environ, ConfigError)
+        raw = expand_values(yaml.safe_load(text), environ, SupergraphConfigError)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"supergraph config is not valid YAML: {exc}") from None
+        raise SupergraphConfigError(f"supergraph config is not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
-        raise ConfigError("supergraph config must be a mapping with `subgraphs`")
+        raise SupergraphConfigError("supergraph config must be a mapping with `subgraphs`")
     _no_unknown(raw, _TOP_KEYS, "the top level")
     subgraphs = raw.get("subgraphs")
     if not isinstance(subgraphs, dict) or not subgraphs:
-        raise ConfigError("supergraph config has no `subgraphs`")
+        raise SupergraphConfigError("supergraph config has no `subgraphs`")
     version = str(raw.get("federation_version", "=2.11.0")).lstrip("=")
     return SupergraphConfig(
         federation_version=version,
@@ -88,7 +88,7 @@ def parse_config(
 def _no_unknown(raw: dict[str, Any], known: set[str], where: str) -> None:
     unknown = sorted(set(raw) - known)
     if unknown:
-        raise ConfigError(
+        raise SupergraphConfigError(
             f"unknown key {unknown[0]!r} in {where} (expected one of: {', '.join(sorted(known))})"
         )
 
@@ -96,18 +96,20 @@ def _no_unknown(raw: dict[str, Any], known: set[str], where: str) -> None:
 def _subgraph(name: str, raw: Any, base: Path) -> SubgraphConfig:
     where = f"subgraph {name!r}"
     if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: expected a mapping with routing_url and schema")
+        raise SupergraphConfigError(f"{where}: expected a mapping with routing_url and schema")
     _no_unknown(raw, _SUBGRAPH_KEYS, where)
     schema = raw.get("schema")
     if not isinstance(schema, dict):
-        raise ConfigError(f"{where}: `schema` must give `file`, `subgraph_url` or `sdl`")
+        raise SupergraphConfigError(f"{where}: `schema` must give `file`, `subgraph_url` or `sdl`")
     _no_unknown(schema, _SCHEMA_KEYS, f"{where} schema")
     sources = [k for k in ("file", "subgraph_url", "sdl") if k in schema]
     if len(sources) != 1:
-        raise ConfigError(f"{where}: `schema` must give exactly one of file, subgraph_url, sdl")
+        raise SupergraphConfigError(
+            f"{where}: `schema` must give exactly one of file, subgraph_url, sdl"
+        )
     routing_url = raw.get("routing_url") or schema.get("subgraph_url")
     if not routing_url:
-        raise ConfigError(f"{where}: `routing_url` is required")
+        raise SupergraphConfigError(f"{where}: `routing_url` is required")
     headers = schema.get("introspection_headers") or {}
     file = (base / schema["file"]) if "file" in schema else None
     return SubgraphConfig(
@@ -129,7 +131,7 @@ def read_sdl(subgraph: SubgraphConfig, *, timeout: float = 10.0) -> str:
         try:
             return subgraph.file.read_text()
         except OSError as exc:
-            raise ConfigError(
+            raise SupergraphConfigError(
                 f"{where}: cannot read schema file {subgraph.file}: {exc.strerror}"
             ) from None
     assert subgraph.subgraph_url is not None
@@ -143,11 +145,11 @@ def read_sdl(subgraph: SubgraphConfig, *, timeout: float = 10.0) -> str:
         payload = response.json()
         return str(payload["data"]["_service"]["sdl"])
     except httpx.HTTPError as exc:
-        raise ConfigError(
+        raise SupergraphConfigError(
             f"{where}: cannot introspect {subgraph.subgraph_url}: {type(exc).__name__}: {exc}"
         ) from None
     except (ValueError, KeyError, TypeError):
-        raise ConfigError(
+        raise SupergraphConfigError(
             f"{where}: {subgraph.subgraph_url} did not answer `_service {{ sdl }}` "
             "(is it a federated subgraph?)"
         ) from None

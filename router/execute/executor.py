@@ -210,8 +210,8 @@ class _Run:
         }
         if path:
             error["path"] = path
-        if exc.status is not None:
-            error["extensions"]["http"] = {"status": exc.status}
+        if exc.subgraph_status is not None:
+            error["extensions"]["http"] = {"status": exc.subgraph_status}
         self.errors.append(self._masked(service, error, fetch_failed=True))
 
     def _masked(self, service: str, error: JSONObject, *, fetch_failed: bool = False) -> JSONObject:

@@ -29,8 +29,10 @@ from urllib.parse import urlsplit
 
 import httptools
 
+from router.errors import RouterError
 
-class HttpClientError(Exception):
+
+class HttpClientError(RouterError):
     """The request could not be completed: connect failure, lost connection, bad response."""
 
 

@@ -12,10 +12,11 @@ import contextlib
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
+from router.errors import RouterError
 from router.execute.transport import AsgiTransport
 
 
-class LifespanError(RuntimeError):
+class LifespanError(RouterError):
     """An in-process subgraph failed to start or stop."""
 
 

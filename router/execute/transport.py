@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from router.errors import RouterError
 from router.execute.http_client import Endpoint, HttpClientError, ResponseTooLarge, post
 from router.types import JSONObject
 
@@ -26,7 +27,7 @@ JSON_HEADERS = {
 }
 
 
-class SubgraphFetchError(Exception):
+class SubgraphFetchError(RouterError):
     """A subgraph could not answer: down, slow, non-2xx, or not GraphQL JSON."""
 
     def __init__(
@@ -35,7 +36,8 @@ class SubgraphFetchError(Exception):
         super().__init__(message)
         self.message = message
         self.code = code
-        self.status = status
+        self.subgraph_status = status
+        """The subgraph's HTTP status, when it answered one (the router's answer is 200)."""
 
 
 class SubgraphTransport(Protocol):

@@ -23,7 +23,8 @@ The cost is computed from graphql-core's AST with the request's coerced variable
 fragment is scored once per list-size context it is spread in, so a fragment-spread bomb costs
 O(document), not O(expansion).
 
-    DemandControl.refuse(document, operation, variables) -> None, or the error response
+    DemandControl.check(document, operation, variables) -> None, or raises the refusal,
+        CostTooExpensive (400) answered as
         {"errors": [{"message": "query estimated cost 60775 exceeded configured maximum 5000",
                      "extensions": {"code": "COST_ESTIMATED_TOO_EXPENSIVE",
                                     "cost.estimated": 60775.0, "cost.max": 5000.0}}]}
@@ -68,7 +69,7 @@ from graphql import (
 
 from router.errors import RequestError
 from router.supergraph.model import Supergraph
-from router.types import JSONObject, Variables
+from router.types import Variables
 
 COST_SPEC = "https://specs.apollo.dev/cost/"
 MUTATION_COST = 10.0
@@ -511,27 +512,22 @@ class DemandControl:
         operation costs no planning. Operations with variables are checked per request."""
         if operation.variable_definitions or self.settings.mode != "enforce":
             return
-        refused = self.refuse(document, operation, {})
-        if refused is None:
-            return
-        (error,) = refused["errors"]
-        extensions = dict(error["extensions"])
-        raise RequestError(error["message"], extensions.pop("code"), **extensions)
+        self.check(document, operation, {})
 
-    def refuse(
+    def check(
         self, document: DocumentNode, operation: OperationDefinitionNode, variables: Variables
-    ) -> JSONObject | None:
-        """None when the operation may run; else the response that refuses it."""
+    ) -> None:
+        """Return when the operation may run; else raise the refusal (CostTooExpensive or
+        CostQueryParseFailure, both answered 400)."""
         if self.schema is None:
-            return None
+            return
         try:
             cost = estimate(self.schema, document, operation, variables, self.settings.list_size)
-        except CostQueryParseFailure as exc:
+        except CostQueryParseFailure:
             if self.settings.mode == "measure":
-                return None
-            return {"errors": [exc.to_graphql()]}
+                return
+            raise
         self.estimated.append(cost)
         del self.estimated[:-100]
         if self.settings.mode == "enforce" and cost > self.settings.max:
-            return {"errors": [CostTooExpensive(cost, self.settings.max).to_graphql()]}
-        return None
+            raise CostTooExpensive(cost, self.settings.max)

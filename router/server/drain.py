@@ -37,19 +37,19 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import uvicorn
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 STARTUP_FAILURE = 3  # uvicorn's exit status when the app or the socket fails at start
 IDLE_GRACE = 1.0
 """Seconds an idle kept-alive connection may still carry a last request while draining: a load
 balancer that keeps choosing this server (open-source nginx does not probe readiness) sends one
 on most of them by then, and is answered."""
-
-Scope = dict[str, Any]
-ASGIApp = Callable[[Scope, Any, Any], Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +72,7 @@ class Draining:
     def begin(self) -> None:
         self.draining = True
 
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -92,7 +92,7 @@ class Draining:
             await send({"type": "http.response.body", "body": body})
             return
 
-        async def closing(message: dict[str, Any]) -> None:
+        async def closing(message: Message) -> None:
             # decided when the answer starts: a request that came before the drain closes its
             # connection too, if it is answered after
             if self.draining and message["type"] == "http.response.start":

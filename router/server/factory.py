@@ -1,37 +1,97 @@
-"""The app factory uvicorn's worker processes import (`python -m router serve --workers N`).
+"""The one place that builds the served app: `build_app(ServeSettings)`, used by
+`python -m router serve` in its own process and, through `create_app()`, by each of uvicorn's
+worker processes (`--workers N`), so both serve, reload and tune alike.
 
-Each worker builds its own router from the settings the parent put in the environment:
-ROUTER_CONFIG (router.yaml, optional), ROUTER_SUPERGRAPH, ROUTER_DEV=1, ROUTER_RELOAD=0.
-Workers share nothing but the port and the metrics directory: each has its own plan cache and
-connections; `/metrics` sums every worker's values (metrics.py).
+A worker builds its own router from the settings the parent put in its environment
+(`ServeSettings.to_environ`): ROUTER_SUPERGRAPH, ROUTER_CONFIG (router.yaml, optional),
+ROUTER_DEV=1, ROUTER_RELOAD=0, ROUTER_LOG_LEVEL. Workers share nothing but the port and the
+metrics directory: each has its own plan cache, connections and watcher of the supergraph and
+router.yaml; `/metrics` sums every worker's values (metrics.py).
 """
 
 from __future__ import annotations
 
 import gc
+import logging
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
-from router.config import dev_mode, load_config
-from router.server.app import RouterApp, build_router
+from router.config import Config, dev_mode, load_config
+from router.errors import RouterError
+from router.server.app import RouterApp
+from router.server.build import build_router
 from router.server.metrics import Metrics
 
+__all__ = ["ServeSettings", "build_app", "create_app", "read_config", "tune_gc"]
 
-def create_app() -> RouterApp:
-    config = load_config(os.environ.get("ROUTER_CONFIG") or None)
-    if os.environ.get("ROUTER_DEV") == "1":
-        config = dev_mode(config)
-    supergraph_file = Path(os.environ["ROUTER_SUPERGRAPH"])
-    reload = os.environ.get("ROUTER_RELOAD", "1") == "1"
+
+@dataclass(frozen=True, slots=True)
+class ServeSettings:
+    """What `serve` was asked to serve, enough to build the app in any process."""
+
+    supergraph_file: Path
+    config_file: Path | None = None
+    dev: bool = False
+    """--dev: development defaults over router.yaml (router.config.dev_mode), on every read."""
+    reload: bool = True
+    """Watch the supergraph file and router.yaml, and apply a good new version at once."""
+    log_level: str = "info"
+    """The router's log level (its request lines and reload events are info)."""
+
+    def to_environ(self) -> dict[str, str]:
+        return {
+            "ROUTER_SUPERGRAPH": str(self.supergraph_file),
+            "ROUTER_CONFIG": str(self.config_file or ""),
+            "ROUTER_DEV": "1" if self.dev else "0",
+            "ROUTER_RELOAD": "1" if self.reload else "0",
+            "ROUTER_LOG_LEVEL": self.log_level,
+        }
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> ServeSettings:
+        return cls(
+            supergraph_file=Path(environ["ROUTER_SUPERGRAPH"]),
+            config_file=Path(environ["ROUTER_CONFIG"]) if environ.get("ROUTER_CONFIG") else None,
+            dev=environ.get("ROUTER_DEV") == "1",
+            reload=environ.get("ROUTER_RELOAD", "1") == "1",
+            log_level=environ.get("ROUTER_LOG_LEVEL", "info"),
+        )
+
+
+def read_config(path: Path | None, dev: bool) -> Config:
+    """router.yaml as this process serves it: read, then --dev's defaults over it."""
+    config = load_config(path)
+    return dev_mode(config) if dev else config
+
+
+def build_app(settings: ServeSettings, config: Config | None = None) -> RouterApp:
+    """The served app: its router built from the supergraph file and router.yaml (`config`, when
+    the caller has read it already), watching both unless told not to, the process's garbage
+    collector tuned for serving, its log written to stderr at the settings' level."""
+    logging.basicConfig(level=settings.log_level.upper(), format="%(message)s")
+    config = config or read_config(settings.config_file, settings.dev)
+    try:
+        sdl = settings.supergraph_file.read_text()
+    except OSError as exc:
+        raise RouterError(f"cannot read {settings.supergraph_file}: {exc.strerror}") from None
     metrics = Metrics()
     app = RouterApp(
-        build_router(supergraph_file.read_text(), config, metrics),
+        build_router(sdl, config, metrics),
         config,
-        supergraph_file=supergraph_file if reload else None,
+        supergraph_file=settings.supergraph_file if settings.reload else None,
         metrics=metrics,
+        config_file=settings.config_file if settings.reload else None,
+        config_loader=lambda path: read_config(path, settings.dev),
     )
     tune_gc()
     return app
+
+
+def create_app() -> RouterApp:
+    """The factory uvicorn's worker processes import (`router.server.factory:create_app`)."""
+    return build_app(ServeSettings.from_environ(os.environ))
 
 
 def tune_gc() -> None:

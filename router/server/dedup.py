@@ -1,0 +1,98 @@
+"""Inbound de-duplication (`traffic_shaping.router.deduplicate_requests`): identical queries in
+flight at once are executed once, and every request waiting for it gets the same answer."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+
+from router.authz import Identity
+from router.router import Router
+from router.types import JSONObject, Variables
+
+__all__ = ["InFlight", "Run"]
+
+Run = Callable[[], Awaitable[JSONObject]]
+"""Executes one request's prepared query (`Router.answer` with its arguments bound)."""
+
+
+class InFlight:
+    """The queries executing now, by what makes two requests identical."""
+
+    def __init__(self) -> None:
+        self.executing: dict[tuple[Any, ...], asyncio.Future[JSONObject]] = {}
+
+    async def execute(
+        self,
+        run: Run,
+        router: Router,
+        query: str,
+        variables: Variables | None,
+        operation_name: str | None,
+        headers: dict[str, str],
+        identity: Identity,
+    ) -> JSONObject:
+        """`run()` a query, or join an identical one already executing.
+
+        Identical means the same document, operation, variables, and the same headers the
+        router's rules forward to subgraphs (so nobody receives an answer made with another
+        client's credentials), and the same identity (authorization answers each its own).
+        Mutations are never given here. The shared response is only read (serialised) by each
+        request, never changed. A refusal (RequestError) reaches every waiter."""
+        key = (
+            id(router),
+            query,
+            operation_name,
+            orjson.dumps(variables, option=orjson.OPT_SORT_KEYS),
+            _forwarded(router, headers, identity),
+            identity.fingerprint(),
+        )
+        shared = self.executing.get(key)
+        if shared is not None:
+            return await _join(shared, run)
+        shared = asyncio.get_running_loop().create_future()
+        self.executing[key] = shared
+        try:
+            response = await run()
+        except BaseException as exc:
+            shared.set_exception(exc)
+            shared.exception()  # retrieved: every waiter re-raises it itself
+            raise
+        finally:
+            self.executing.pop(key, None)
+        shared.set_result(response)
+        return response
+
+
+def _forwarded(
+    router: Router, headers: dict[str, str], identity: Identity
+) -> tuple[tuple[str, str, str], ...]:
+    """The headers the router's rules send each subgraph for this request."""
+    forwarded: tuple[tuple[str, str, str], ...] = ()
+    if router.executor.subgraph_headers is not None:
+        forwarded = tuple(
+            sorted(
+                (service, name, value)
+                for service in sorted({g.name for g in router.supergraph.graphs.values()})
+                for name, value in router.executor.subgraph_headers(
+                    service, headers, identity.claims if identity.authenticated else None
+                ).items()
+            )
+        )
+    return forwarded
+
+
+async def _join(shared: asyncio.Future[JSONObject], run: Run) -> JSONObject:
+    """The answer of the identical query executing now."""
+    try:
+        return await asyncio.shield(shared)
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is None or task.cancelling():
+            raise
+        # The request executing it was cancelled (its router timeout), not this
+        # one: execute it here, within this request's own time.
+        return await run()
