@@ -4,7 +4,7 @@ docstring is its table of contents; dependencies point down this list, tests/tes
 checks it):
 
     server/          HTTP: GraphQL over HTTP, persisted queries, CORS/CSRF, health, GraphiQL
-    config/          router.yaml, read into each phase's settings
+    config/          router.yaml, read into each phase's settings (env.py: `${env.X}`)
     router.py        `Router`: one operation through the phases below
     authentication/  JWT from the request, verified against JWKS
     request/         the document: limits, parse, validate, demand control

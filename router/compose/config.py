@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import yaml
 
-from router.config.env import expand_values
+from router.env import expand_values
 from router.errors import RouterError
 
 _TOP_KEYS = {"federation_version", "subgraphs"}

@@ -31,11 +31,11 @@ subgraph fetch) and are re-exported here for existing imports.
 
 from __future__ import annotations
 
-from router.config.env import expand_env
 from router.config.errors import ConfigError
 from router.config.load import load_config, parse_config, read_model
 from router.config.model import RouterYaml, json_schema
 from router.config.settings import Config, dev_mode
+from router.env import expand_env
 from router.execute.headers import HOP_BY_HOP, HeaderRule, claim, subgraph_headers
 
 __all__ = [

@@ -10,11 +10,11 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from router.config.env import expand_values
 from router.config.errors import ConfigError, describe
 from router.config.model import RouterYaml
 from router.config.resolve import resolve
 from router.config.settings import Config
+from router.env import expand_values
 
 __all__ = ["load_config", "parse_config", "read_model"]
 

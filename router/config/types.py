@@ -21,7 +21,7 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError
 
-from router.config.env import Expanded
+from router.env import Expanded
 
 __all__ = [
     "Count",

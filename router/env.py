@@ -17,7 +17,8 @@ _ENV = re.compile(r"\$\{env\.([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 class Expanded(str):
     """A string value that held `${env.…}`: a typed field may read it as its type (`"1000"`
-    for an integer), where text written as a string in the file is refused (types.py)."""
+    for an integer), where text written as a string in the file is refused
+    (router/config/types.py)."""
 
     __slots__ = ()
 
