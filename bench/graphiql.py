@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.graphiql [--rounds 5] [--no-gzip]
 
-Serves the page as tests/test_graphiql.py does (the real `RouterApp` over HTTP, canned
+Serves the page as tests/test_graphiql.py does (tests/support/graphiql.py) (the real `RouterApp` over HTTP, canned
 subgraphs) and drives the system Chromium headless, each round in a fresh browser context (an
 empty cache). Prints, per round and as the median: milliseconds from navigation to GraphiQL's
 editor in GraphQL mode with the schema loaded, and from the ▶ click on the order-with-customer
@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 from typing import Any
 
+from bench.harness.common import BenchError
+from bench.harness.tools import require
 from router.server.graphiql import STATIC_DIR, STATIC_URL_PATH, static_file_gzip
-from tests.test_graphiql import LAUNCH_ARGS, ORDER_LINES, Visit, _site, serve
+from tests.support.graphiql import LAUNCH_ARGS, ORDER_LINES, Visit, graphiql_site, serve
 
 
 class _Fresh:
@@ -64,12 +67,13 @@ def main() -> None:
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
-    site, _ = _site(router_exposes=True, page_asks=True)
+    site, _ = graphiql_site(router_exposes=True, page_asks=True)
     readies: list[float] = []
     plans: list[float] = []
     with serve(site) as base, sync_playwright() as playwright:
+        chromium = require("chromium", "the browser this benchmark drives")
         browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", headless=True, args=LAUNCH_ARGS
+            executable_path=chromium, headless=True, args=LAUNCH_ARGS
         )
         try:
             for number in range(1, args.rounds + 1):
@@ -96,4 +100,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except BenchError as exc:  # a program missing: what to install
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)

@@ -29,9 +29,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -41,7 +38,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.gateways import CACHE, WORKLOAD, BenchError, ensure_node, npm_install, say
+from bench.harness.common import CACHE, LOGS, WORKLOAD, BenchError, say
+from bench.harness.node import ensure_node, npm_beside, npm_install
+from bench.harness.processes import Children
 from router.compose import compose_config
 from router.execute.batching import requests
 from router.router import Router
@@ -205,20 +204,11 @@ class AuditServer:
 
     def __init__(self, audit: Path, port: int, node: str) -> None:
         self.base = f"http://127.0.0.1:{port}"
-        npm = shutil.which("npm", path=f"{Path(node).parent}:{os.environ.get('PATH', '')}")
-        if npm is None:
-            raise BenchError("npm is not on PATH: it is needed to serve the audit's suites")
-        env = {**os.environ, "PATH": f"{Path(node).parent}:{os.environ.get('PATH', '')}"}
-        logs = CACHE / "run" / "logs"
-        logs.mkdir(parents=True, exist_ok=True)
-        self.log = (logs / "audit-serve.log").open("wb")
-        self.proc = subprocess.Popen(
-            [npm, "start", "--", "serve", "--port", str(port)],
-            cwd=audit,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+        npm, env = npm_beside(node, "to serve the audit's suites")
+        self.log = LOGS / "audit-serve.log"
+        self.children = Children(CACHE / "run" / "plans-children.json")
+        self.proc = self.children.start(
+            [npm, "start", "--", "serve", "--port", str(port)], log=self.log, env=env, cwd=audit
         )
 
     def wait_ready(self) -> list[str]:
@@ -246,14 +236,7 @@ class AuditServer:
         return json.loads(body) if path.endswith("/tests") else body
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        self.log.close()
+        self.children.stop_all()
 
 
 # --- tables ----------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.loadgen import HEADER, Measured, measure  # noqa: E402
+from bench.harness.loadgen import HEADER, Measured, measure  # noqa: E402
 from tests.support.auth import jwt_yaml, staff_bearer  # noqa: E402
 from tests.support.services import ServiceProcess  # noqa: E402
 

@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.loadgen import _load  # noqa: E402
+from bench.harness.loadgen import _load  # noqa: E402
 from bench.router import AUTH, LARGE, SMALL, canned_system, large_ok, pin, small_ok  # noqa: E402
 
 ORDER_FIELDS = (

@@ -24,7 +24,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.loadgen import HEADER, Measured, measure  # noqa: E402
+from bench.harness.loadgen import HEADER, Measured, measure  # noqa: E402
 from tests.support.auth import STAFF_HEADERS  # noqa: E402
 from tests.support.services import ServiceProcess  # noqa: E402
 

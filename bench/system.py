@@ -45,7 +45,7 @@ import orjson
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.loadgen import HEADER, Measured  # noqa: E402
+from bench.harness.loadgen import HEADER, Measured  # noqa: E402
 from bench.services import Ports, cpu_seconds, seed_databases  # noqa: E402
 from tests.support.postgres import PostgresCluster, find_bindir  # noqa: E402
 from tests.support.services import ServiceProcess  # noqa: E402

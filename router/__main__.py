@@ -1,7 +1,7 @@
 """`fedrouter` (or `python -m router`): serve a supergraph, plan, compose, check, run the graph.
 
 fedrouter serve   --supergraph supergraph.graphql [--host 127.0.0.1] [--port 4000]
-fedrouter plan    --supergraph supergraph.graphql QUERY_FILE [--json]
+fedrouter plan    --supergraph supergraph.graphql QUERY_FILE [--json] [--show-generated]
 fedrouter compose --config supergraph.yaml [--output supergraph.graphql]
 fedrouter check   --config supergraph.yaml [--baseline FILE|GIT_REF:PATH]
 fedrouter dev     [--config supergraph.yaml] [--in-process]
@@ -81,6 +81,12 @@ def build_parser(prog: str = "python -m router") -> argparse.ArgumentParser:
     plan.add_argument("query_file", type=Path, help="file holding the operation (GraphQL)")
     plan.add_argument("--operation-name", help="which operation of the file, when it holds several")
     plan.add_argument("--json", action="store_true", help="Apollo's JSON shape instead of text")
+    plan.add_argument(
+        "--show-generated",
+        action="store_true",
+        help="also print the Python the router generates for the operation (its shaping "
+        "functions, its entity fetches' projectors), after the plan (to stderr with --json)",
+    )
 
     compose = commands.add_parser(
         "compose",
@@ -316,6 +322,17 @@ def _plan(args: argparse.Namespace) -> int:
         print(json.dumps(prepared.plan.to_json(), indent=2))
     else:
         print(prepared.plan.print())
+    if args.show_generated:
+        from router import codegen
+
+        stream = sys.stderr if args.json else sys.stdout
+        print(file=stream)
+        codegen.show_generated(stream)
+        prepared.shaper.compile_all()
+        for fetch in prepared.plan.fetches:
+            if fetch.is_entity_fetch:
+                router.executor.projector(fetch)
+        stream.flush()
     return 0
 
 

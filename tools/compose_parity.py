@@ -12,8 +12,9 @@ with `@apollo/composition` (pinned below) and writes, next to them:
 
 The files of the other outcome are removed, so re-running is idempotent. A subgraph that does not
 parse counts as Apollo's `INVALID_GRAPHQL`, as rover reports it. The npm packages go into an
-ignored cache (bench/.cache/compose-parity/), with the small node script that drives them; Node
-22 or newer must come first on PATH (or be named by $NODE).
+ignored cache (bench/.cache/compose-parity/), with the small node script that drives them, by
+the benchmarks' harness (bench/harness/node.py); Node 22 or newer must come first on PATH (or be
+named by $NODE).
 
     python tools/compose_parity.py             # record every case
     python tools/compose_parity.py --case NAME # one case (repeatable)
@@ -25,16 +26,17 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.harness.common import CACHE as BENCH_CACHE
+from bench.harness.common import ROOT, BenchError
+from bench.harness.node import find_node, npm_install
+
 CASES = ROOT / "tests" / "compose_cases"
-CACHE = ROOT / "bench" / ".cache" / "compose-parity"
+CACHE = BENCH_CACHE / "compose-parity"
 PACKAGES = {"@apollo/composition": "2.14.4", "graphql": "16.11.0"}
 ERRORS = "apollo_errors.txt"
 SUPERGRAPH = "apollo_supergraph.graphql"
@@ -116,32 +118,20 @@ def case_dirs(names: list[str] | None = None) -> list[Path]:
 
 
 def node_binary() -> str:
-    """A Node 22+ executable: $NODE, else `node` on PATH."""
-    node = os.environ.get("NODE") or shutil.which("node")
-    if node is None:
-        raise SystemExit("node not found: put Node 22 or newer first on PATH, or set $NODE")
-    version = subprocess.run([node, "--version"], capture_output=True, text=True, check=True)
-    major = int(version.stdout.strip().lstrip("v").split(".")[0])
-    if major < 22:
-        raise SystemExit(f"{node} is Node {major}: put Node 22 or newer first on PATH")
-    return node
+    """A Node 22+ executable: $NODE, else `node` on PATH (bench/harness/node.py)."""
+    try:
+        return find_node(22)
+    except BenchError as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def install(node: str) -> None:
     """Install the pinned packages into the cache unless they already are, and write the driver."""
-    CACHE.mkdir(parents=True, exist_ok=True)
-    manifest = {"private": True, "dependencies": PACKAGES}
-    (CACHE / "package.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    if not all(_installed(package) == version for package, version in PACKAGES.items()):
-        npm = Path(node).parent / "npm"
-        command = [str(npm) if npm.exists() else "npm", "install", "--no-audit", "--no-fund"]
-        subprocess.run(command, cwd=CACHE, check=True, stdout=sys.stderr)
+    try:
+        npm_install(node, CACHE, PACKAGES)
+    except BenchError as exc:
+        raise SystemExit(str(exc)) from None
     (CACHE / "compose.cjs").write_text(DRIVER)
-
-
-def _installed(package: str) -> str | None:
-    manifest = CACHE / "node_modules" / package / "package.json"
-    return json.loads(manifest.read_text())["version"] if manifest.exists() else None
 
 
 def compose_with_apollo(node: str, cases: list[Path]) -> dict[str, Outcome]:

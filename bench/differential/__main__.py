@@ -43,7 +43,9 @@ from bench.differential.report import SuiteResult, summary  # noqa: E402
 from bench.differential.shape import determined, violations  # noqa: E402
 from bench.differential.shrink import shrink  # noqa: E402
 from bench.differential.subgraphs import dropped_root_values, root_owners  # noqa: E402
-from bench.gateways import BenchError, Children, http_call, say  # noqa: E402
+from bench.harness.common import BenchError, say  # noqa: E402
+from bench.harness.http import http_call  # noqa: E402
+from bench.harness.processes import Children  # noqa: E402
 
 PORT_BASE = 4300  # the audit's serve; gateways on base+1..3, their proxies on base+11..13
 GATEWAY_NAMES = ("router", "hive", "apollo")

@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.gateways import ROOT, VENV_PYTHON, BenchError, Children, http_call, wait_ready
+from bench.harness.common import ROOT, VENV_PYTHON, BenchError
+from bench.harness.http import http_call, wait_ready
+from bench.harness.processes import Children
 
 SUPERGRAPH = ROOT / "supergraph.graphql"
 SERVICES = (("customers", "customer_subgraph"), ("orders", "order_subgraph"))

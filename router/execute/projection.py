@@ -28,7 +28,10 @@ def compile_projector(
     the first fragment whose type condition the object's `__typename` matches; its
     `__typename` is set to the condition when that is in `rewrites` (@interfaceObject)."""
     fragments = [
-        (fragment.type_condition, _compile(fragment.selections, is_subtype))
+        (
+            fragment.type_condition,
+            _compile(fragment.selections, is_subtype, fragment.type_condition or "_"),
+        )
         for fragment in requires
     ]
 
@@ -46,51 +49,53 @@ def compile_projector(
     return project
 
 
-def _compile(selections: tuple[Selection, ...], is_subtype: IsSubtype) -> Callable[[Any], Any]:
-    """`def _project(value)` for one selection set: a list maps item by item, a scalar is
-    itself, an object gets the selected fields under their field names (read from their
-    response names), or None when one is missing (router/codegen.py)."""
-    source = FunctionSource(is_subtype=is_subtype)
-    lines = source.lines
-    lines += [
-        "def _project(value):",
-        "    if value.__class__ is list:",
-        "        return [_project(item) for item in value]",
-        "    if value.__class__ is not dict:",
-        "        return value",
-        "    result = {}",
-    ]
+def _compile(
+    selections: tuple[Selection, ...], is_subtype: IsSubtype, label: str
+) -> Callable[[Any], Any]:
+    """`def _project(value)` for one selection set (at `label`, the entity type and the field
+    path: `Order.customer`): a list maps item by item, a scalar is itself, an object gets the
+    selected fields under their field names (read from their response names), or None when one
+    is missing (router/codegen.py)."""
+    source = FunctionSource("project", label, is_subtype=is_subtype)
+    emit = source.emit
+    emit("def _project(value):")
+    emit("    if value.__class__ is list:")
+    emit("        return [_project(item) for item in value]")
+    emit("    if value.__class__ is not dict:")
+    emit("        return value")
+    emit("    result = {}")
     if any(isinstance(s, InlineFragment) and s.type_condition for s in selections):
-        lines.append("    typename = value.get('__typename')")
+        emit("    typename = value.get('__typename')")
     for selection in selections:
         if isinstance(selection, Field):
-            read, write = repr(selection.response_name), repr(selection.name)
-            lines += [f"    if {read} not in value:", "        return None"]
+            read, write = source.name(selection.response_name), source.name(selection.name)
+            emit(f"    if {read} not in value:")
+            emit("        return None")
             if not selection.selections:
-                lines.append(f"    result[{write}] = value[{read}]")
+                emit(f"    result[{write}] = value[{read}]")
                 continue
-            inner = source.bind(_compile(selection.selections, is_subtype))
-            lines += [
-                f"    inner = value[{read}]",
-                "    if inner is not None:",
-                f"        inner = {inner}(inner)",
-                "        if inner is None:",
-                "            return None",
-                f"    result[{write}] = inner",
-            ]
+            inner = source.bind(
+                _compile(selection.selections, is_subtype, f"{label}.{selection.response_name}")
+            )
+            emit(f"    inner = value[{read}]")
+            emit("    if inner is not None:")
+            emit(f"        inner = {inner}(inner)")
+            emit("        if inner is None:")
+            emit("            return None")
+            emit(f"    result[{write}] = inner")
             continue
-        inner = source.bind(_compile(selection.selections, is_subtype))
         indent = "    "
+        inner_label = label
         if selection.type_condition is not None:
-            condition = repr(selection.type_condition)
-            lines.append(f"    if typename.__class__ is str and is_subtype(typename, {condition}):")
+            condition = source.name(selection.type_condition)
+            emit(f"    if typename.__class__ is str and is_subtype(typename, {condition}):")
             indent = "        "
-        lines += [
-            f"{indent}inner = {inner}(value)",
-            f"{indent}if inner is None:",
-            f"{indent}    return None",
-            f"{indent}result.update(inner)",
-        ]
-    lines.append("    return result")
-    function: Callable[[Any], Any] = source.build("_project", "projection")
+            inner_label = f"{label}({selection.type_condition})"
+        inner = source.bind(_compile(selection.selections, is_subtype, inner_label))
+        emit(f"{indent}inner = {inner}(value)")
+        emit(f"{indent}if inner is None:")
+        emit(f"{indent}    return None")
+        emit(f"{indent}result.update(inner)")
+    emit("    return result")
+    function: Callable[[Any], Any] = source.build("_project")
     return function

@@ -7,7 +7,9 @@ GraphQL's null propagation says, with an error unless a subgraph error already c
 
 Everything that depends only on the operation is compiled once into a shaping plan: for each
 selection set and runtime type, a list of `_Field` records with their type already reduced to a
-few codes. Running the plan per response is then a tight loop over dicts.
+few codes. Running the plan per response is then a tight loop over dicts: a Python function
+generated per selection set and runtime type (`_Generator`, through router/codegen.py), sharing
+one response's state and its null propagation (run.py).
 """
 
 from __future__ import annotations
@@ -31,13 +33,10 @@ from graphql import (
 from router.codegen import FunctionSource
 from router.operation.ir import Condition, Field, InlineFragment, Selection
 from router.operation.normalize import Operation
+from router.shape.run import NULL, Run
 from router.types import JSONObject, ResponsePath, Variables
 
 LEAF, ENUM, OBJECT, ABSTRACT = range(4)
-
-
-_NULL = object()
-"""A non-null position got null: the parent becomes null too (already reported)."""
 
 
 @dataclass(slots=True)
@@ -59,6 +58,9 @@ class _Field:
     """None for `__typename`."""
     conditions: tuple[tuple[Condition, ...], ...] = ()
     """Condition sets of its occurrences: included when any set holds entirely ('()' = always)."""
+
+    def __repr__(self) -> str:  # in `plan --show-generated`'s listing of a function's globals
+        return f"<field {self.parent}.{self.field_name} as {self.response_name}>"
 
 
 class _Fields(NamedTuple):
@@ -106,14 +108,21 @@ class _ObjectPlan:
     """The shaping plan of one selection set at one composite type: per runtime type, its field
     list and the Python function generated from it (see _Generator)."""
 
-    __slots__ = ("_by_runtime", "_functions", "_groups", "_shaper", "root", "static")
+    __slots__ = ("_by_runtime", "_functions", "_groups", "_shaper", "label", "root", "static")
 
     def __init__(
-        self, shaper: Shaper, static: Any, groups: list[tuple[Selection, ...]], root: bool = False
+        self,
+        shaper: Shaper,
+        static: Any,
+        groups: list[tuple[Selection, ...]],
+        label: str,
+        root: bool = False,
     ) -> None:
         self._shaper = shaper
         self.static = static
         self._groups = groups
+        self.label = label
+        """Where it is in the operation: the root type, then response names (`Query.orders`)."""
         self.root = root
         self._by_runtime: dict[str, _Fields] = {}
         self._functions: dict[str, _ShapeFunction] = {}
@@ -122,17 +131,38 @@ class _ObjectPlan:
         compiled = self._by_runtime.get(runtime.name)
         if compiled is None:
             compiled = self._by_runtime[runtime.name] = self._shaper.compile_fields(
-                runtime, self._groups
+                runtime, self._groups, self.label_at(runtime)
             )
         return compiled
 
     def function(self, runtime: Any) -> _ShapeFunction:
         function = self._functions.get(runtime.name)
         if function is None:
-            function = self._functions[runtime.name] = _Generator().object_function(self, runtime)
+            generator = _Generator(self.label_at(runtime))
+            function = self._functions[runtime.name] = generator.object_function(self, runtime)
         return function
 
-    def shape_abstract(self, value: JSONObject, run: _Run, path: list[str | int]) -> Any:
+    def label_at(self, runtime: Any) -> str:
+        """The label, with the runtime type when it is not the static one (`Query.node(Order)`)."""
+        return self.label if runtime is self.static else f"{self.label}({runtime.name})"
+
+    def compile_all(self) -> None:
+        """Generate the functions for every runtime type now, not when a response needs them."""
+        runtimes = [self.static]
+        if is_abstract_type(self.static):
+            runtimes = list(self._shaper.schema.get_possible_types(self.static))
+            if isinstance(self.static, GraphQLInterfaceType):  # from an @interfaceObject
+                runtimes.append(self.static)
+        for runtime in runtimes:
+            self.function(runtime)
+            for entry in self.fields(runtime).fields:
+                type_ = entry.type
+                while type_ is not None and type_.item is not None:
+                    type_ = type_.item
+                if type_ is not None and type_.plan is not None:
+                    type_.plan.compile_all()
+
+    def shape_abstract(self, value: JSONObject, run: Run, path: list[str | int]) -> Any:
         """Shape an object of an abstract type by its `__typename`; None when that is not a
         possible type here (the caller reports it as a null)."""
         runtime = self._runtime(value)
@@ -161,11 +191,18 @@ class Shaper:
         root = schema.get_root_type(operation.definition.operation)
         assert root is not None
         self.root_type: GraphQLObjectType = root
-        self.root = _ObjectPlan(self, root, [operation.selections], root=True)
+        self.root = _ObjectPlan(self, root, [operation.selections], root.name, root=True)
 
     # --- compiling ------------------------------------------------------------------------
 
-    def compile_fields(self, runtime: Any, groups: list[tuple[Selection, ...]]) -> _Fields:
+    def compile_all(self) -> None:
+        """Generate every shaping function of the operation now (`plan --show-generated`):
+        functions are otherwise generated when a response first reaches their runtime type."""
+        self.root.compile_all()
+
+    def compile_fields(
+        self, runtime: Any, groups: list[tuple[Selection, ...]], label: str
+    ) -> _Fields:
         occurrences: list[tuple[Field, tuple[Condition, ...]]] = []
         for selections in groups:
             self._collect(runtime, selections, (), occurrences)
@@ -200,7 +237,7 @@ class Shaper:
                     name,
                     first.name,
                     runtime.name,
-                    self._type(definition.type, child_groups),
+                    self._type(definition.type, child_groups, f"{label}.{name}"),
                     conditions,
                 )
             )
@@ -235,17 +272,19 @@ class Shaper:
             return conditional is runtime
         return self.schema.is_sub_type(conditional, runtime)
 
-    def _type(self, type_: GraphQLOutputType, groups: list[tuple[Selection, ...]]) -> _Type:
+    def _type(
+        self, type_: GraphQLOutputType, groups: list[tuple[Selection, ...]], label: str
+    ) -> _Type:
         non_null = isinstance(type_, GraphQLNonNull)
         inner: Any = type_.of_type if non_null else type_  # type: ignore[union-attr]
         if isinstance(inner, GraphQLList):
-            return _Type(non_null, -1, item=self._type(inner.of_type, groups))
+            return _Type(non_null, -1, item=self._type(inner.of_type, groups, f"{label}[]"))
         if isinstance(inner, GraphQLEnumType):
             return _Type(non_null, ENUM, enum_values=frozenset(inner.values))
         if isinstance(inner, GraphQLObjectType):
-            return _Type(non_null, OBJECT, plan=_ObjectPlan(self, inner, groups))
+            return _Type(non_null, OBJECT, plan=_ObjectPlan(self, inner, groups, label))
         if isinstance(inner, (GraphQLInterfaceType, GraphQLUnionType)):
-            return _Type(non_null, ABSTRACT, plan=_ObjectPlan(self, inner, groups))
+            return _Type(non_null, ABSTRACT, plan=_ObjectPlan(self, inner, groups, label))
         return _Type(non_null, LEAF)
 
     # --- running --------------------------------------------------------------------------
@@ -263,69 +302,13 @@ class Shaper:
         null at, under or above a `silent` path (an entity its subgraph answered null for)
         propagates without an error: its error goes to `completion` instead (Apollo's
         `valueCompletion` extension)."""
-        run = _Run(variables, errors, extra_root_values or {}, silent, completion)
+        run = Run(variables, errors, extra_root_values or {}, silent, completion)
         result = self.root.function(self.root_type)(data or {}, run, run.path)
-        return None if result is _NULL else result
+        return None if result is NULL else result
 
 
-_ShapeFunction = Callable[[JSONObject, "_Run", list[str | int]], Any]
-"""Generated per selection set and runtime type: (value, run, path) -> shaped dict or _NULL."""
-
-
-class _Run:
-    """The per-response state the generated functions share."""
-
-    __slots__ = ("completion", "error_paths", "errors", "extra", "path", "silent", "variables")
-
-    def __init__(
-        self,
-        variables: Variables,
-        errors: list[JSONObject],
-        extra: JSONObject,
-        silent: Sequence[ResponsePath] = (),
-        completion: list[JSONObject] | None = None,
-    ) -> None:
-        self.variables = variables
-        self.errors = errors
-        self.extra = extra
-        self.path: list[str | int] = []
-        """The response path being shaped (for error paths): objects and lists push their key."""
-        self.error_paths = [tuple(e["path"]) for e in errors if isinstance(e.get("path"), list)]
-        """Paths whose nulls are already explained (by a subgraph error or an earlier null)."""
-        self.silent = [tuple(path) for path in silent]
-        self.completion = [] if completion is None else completion
-
-    def null_at(self, entry: _Field, key: str | int) -> object:
-        """Report a null in the non-null position `key` under the current path (unless a
-        subgraph error already covers it); returns _NULL for the caller to propagate."""
-        here = (*self.path, key)
-        if _related(here, self.error_paths):
-            return _NULL
-        error = {
-            "message": "Cannot return null for non-nullable field "
-            f"{entry.parent}.{entry.field_name}.",
-            "path": list(here),
-            "extensions": {"code": "INVALID_GRAPHQL"},
-        }
-        (self.completion if _related(here, self.silent) else self.errors).append(error)
-        self.error_paths.append(here)
-        return _NULL
-
-
-def _related(path: tuple[str | int, ...], known: list[tuple[str | int, ...]]) -> bool:
-    """Whether `path` is at, under or above one of the `known` paths (where `@` in a known
-    path, as authorization errors give them, stands for any list index)."""
-    return any(
-        path[: len(k)] == k or k[: len(path)] == path or ("@" in k and _matches(path, k))
-        for k in known
-    )
-
-
-def _matches(path: tuple[str | int, ...], known: tuple[str | int, ...]) -> bool:
-    return all(
-        step == other or (other == "@" and isinstance(step, int))
-        for step, other in zip(path, known, strict=False)
-    )
+_ShapeFunction = Callable[[JSONObject, "Run", list[str | int]], Any]
+"""Generated per selection set and runtime type: (value, run, path) -> shaped dict or NULL."""
 
 
 class _Generator(FunctionSource):
@@ -336,11 +319,11 @@ class _Generator(FunctionSource):
     inlined, calling out only for sub-objects and lists (router/codegen.py).
     """
 
-    def __init__(self) -> None:
-        super().__init__(_NULL=_NULL)
+    def __init__(self, label: str) -> None:
+        super().__init__("shape", label, NULL=NULL)
 
     def object_function(self, plan: _ObjectPlan, runtime: Any) -> _ShapeFunction:
-        emit = self.lines.append
+        emit = self.emit
         emit("def _shape(value, run, path):")
         emit("    result = {}")
         emit("    get = value.get")
@@ -350,42 +333,44 @@ class _Generator(FunctionSource):
             if entry.conditions:
                 emit(f"    if {self.bind(_condition_test(entry.conditions))}(run.variables):")
                 indent = "        "
-            name = repr(entry.response_name)
+            name = self.name(entry.response_name)
             if entry.type is None:  # __typename: the runtime type this was compiled for
-                emit(f"{indent}result[{name}] = {entry.parent!r}")
+                emit(f"{indent}result[{name}] = {self.name(entry.parent)}")
                 continue
             if plan.root and entry.field_name in ("__schema", "__type"):
                 # Answered by the router from the API schema; copied into the response as is.
                 emit(f"{indent}result[{name}] = run.extra.get({name})")
                 continue
             emit(f"{indent}v = get({name})")
-            self.complete(entry.type, name, self.bind(entry), indent)
+            label = f"{self.label}.{entry.response_name}"
+            self.complete(entry.type, name, self.bind(entry), indent, label)
             emit(f"{indent}result[{name}] = v")
         if order is None:
             emit("    return result")
         else:
             emit(f"    return {self.bind(order)}(result, run.variables)")
-        function: _ShapeFunction = self.build("_shape", f"shape {runtime.name}")
+        function: _ShapeFunction = self.build("_shape")
         return function
 
-    def list_function(self, item: _Type, entry: str) -> str:
-        inner = _Generator()
-        emit = inner.lines.append
+    def list_function(self, item: _Type, entry: str, label: str) -> str:
+        inner = _Generator(label)
+        emit = inner.emit
         emit("def _shape(value, run, path):")
         emit("    items = []")
         emit("    append = items.append")
         emit("    for i, v in enumerate(value):")
-        inner.complete(item, "i", inner.bind(self.namespace[entry]), "        ")
+        inner.complete(item, "i", inner.bind(self.namespace[entry]), "        ", f"{label}[]")
         emit("        append(v)")
         emit("    return items")
-        return self.bind(inner.build("_shape", "shape list"))
+        return self.bind(inner.build("_shape"))
 
-    def complete(self, type_: _Type, key: str, entry: str, indent: str) -> None:
-        """Lines turning `v` (the value at `key`) into its shaped value in place, or returning
-        from the function (which nulls its object or list) when null reaches a non-null type."""
-        emit = self.lines.append
+    def complete(self, type_: _Type, key: str, entry: str, indent: str, label: str) -> None:
+        """Lines turning `v` (the value at `key`, a literal of name() or a variable) into its
+        shaped value in place, or returning from the function (which nulls its object or list)
+        when null reaches a non-null type; `label` is where `v` is, for list functions' names."""
+        emit = self.emit
         null = f"return run.null_at({entry}, {key})" if type_.non_null else "v = None"
-        nulled = "return _NULL" if type_.non_null else "v = None"
+        nulled = "return NULL" if type_.non_null else "v = None"
         if type_.non_null:
             emit(f"{indent}if v is None:")
             emit(f"{indent}    {null}")
@@ -409,7 +394,7 @@ class _Generator(FunctionSource):
             if item.kind == LEAF and not item.non_null:
                 return  # a list of nullable scalars: nothing to shape
             test = "elif None in v:" if item.kind == LEAF else "else:"
-            call = f"{self.list_function(item, entry)}(v, run, path)"
+            call = f"{self.list_function(item, entry, label)}(v, run, path)"
         else:
             plan = type_.plan
             assert plan is not None
@@ -427,7 +412,7 @@ class _Generator(FunctionSource):
         if kind == ABSTRACT:
             emit(f"{inner}    if v is None:")
             emit(f"{inner}        {null}")
-        emit(f"{inner}    if v is _NULL:")
+        emit(f"{inner}    if v is NULL:")
         emit(f"{inner}        {nulled}")
 
 
