@@ -1,4 +1,5 @@
-"""The orders subgraph schema: the `Order` entity, and `Customer.orders` added to customers."""
+"""The orders subgraph schema: the `Order` entity, `Customer.orders` added to customers, and the
+mutations that place an order and move it through its life."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from strawberry.types import Info
 
 from order_subgraph import repository
 from order_subgraph.customers_client import CustomersClient
+from order_subgraph.lifecycle import refusal
 from order_subgraph.repository import (
-    CANCELLABLE,
     ItemRecord,
     NewOrder,
     OrderRecord,
@@ -372,20 +373,37 @@ class Mutation:
         authenticated=True,
     )
     async def cancel_order(self, info: Info[Context, None], id: strawberry.ID) -> Order | None:
-        key = parse_key(id)
-        record = None
-        if key is not None and (found := await info.context.orders.load(key)) is not None:
-            info.context.caller.check_acts_for(found.customer_id, "cancel an order", field="id")
-            record, _ = await repository.set_status(
-                info.context.database, key, Status.CANCELLED, only_from=CANCELLABLE
-            )
-        if record is None:
-            raise NotFound(f"no order has id {id!r}", field="id")
-        if record.status is not Status.CANCELLED:
-            raise Conflict(
-                f"order {id} is {record.status.value} and can no longer be cancelled", field="id"
-            )
-        return Order.from_record(record)
+        return await _move(info, id, Status.CANCELLED, field="id")
+
+    @strawberry.federation.mutation(
+        description="Move an order on in its life: PENDING to PAID to SHIPPED to DELIVERED, or "
+        "a PENDING or PAID one to CANCELLED; the customer's own, or any for staff (else "
+        "FORBIDDEN). Moving an order to the status it has changes nothing; any other move is "
+        "refused (CONFLICT, the message saying which moves it allows).",
+        authenticated=True,
+    )
+    async def advance_order(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        to: OrderStatus,  # type: ignore[valid-type]
+    ) -> Order | None:
+        return await _move(info, id, Status(to), field="to")
+
+
+async def _move(info: Info[Context, None], id: strawberry.ID, to: Status, field: str) -> Order:
+    """Move the order to `to` (order_subgraph.lifecycle): NOT_FOUND, FORBIDDEN (another
+    customer's), or CONFLICT when its life does not allow the move (`field` names the cause)."""
+    key = parse_key(id)
+    record = None
+    if key is not None and (found := await info.context.orders.load(key)) is not None:
+        info.context.caller.check_acts_for(found.customer_id, "change an order", field="id")
+        record, _ = await repository.set_status(info.context.database, key, to)
+    if record is None:
+        raise NotFound(f"no order has id {id!r}", field="id")
+    if record.status is not to:
+        raise Conflict(refusal(id, record.status, to), field=field)
+    return Order.from_record(record)
 
 
 schema = federated_schema(query=Query, mutation=Mutation)
