@@ -32,9 +32,10 @@ EVENTS_CHANNEL = "order_events"
 def create_app(
     settings: Settings, *, customers_transport: httpx.AsyncBaseTransport | None = None
 ) -> Starlette:
-    """`/graphql` and `/health`; once started, `app.state.database` is the service's Database
-    (its `events`, the domain events' bus: NOTIFY on `EVENTS_CHANNEL` for PostgreSQL) and
-    `app.state.engine` its asyncio engine.
+    """`/graphql` (over WebSocket too, for subscriptions) and `/health`; once started,
+    `app.state.database` is the service's Database (its `events`, the domain events' bus the
+    subscriptions follow: NOTIFY on `EVENTS_CHANNEL` for PostgreSQL) and `app.state.engine` its
+    asyncio engine.
 
     `customers_transport` lets a caller route the customers client elsewhere than the network
     (an in-process customers app, say); by default it speaks HTTP to `settings.customers_url`.
@@ -66,6 +67,7 @@ def create_app(
             await events.start()
             yield
         finally:
+            await app.state.live.close()  # served without service_main's server: close here
             await events.close()
             await customers.aclose()
             await database.dispose()
@@ -75,4 +77,5 @@ def create_app(
         context=lambda caller: make_context(state["database"], state["customers"], caller),
         engine=lambda: state["database"].engine,
         lifespan=lifespan,
+        subscriptions=lambda: events.subscriptions,
     )
