@@ -177,16 +177,20 @@ class PostgresBus(EventBus):
             await connection.close()
             raise
         self._lost.clear()
-        connection.add_termination_listener(lambda _conn: self._lost.set())
+        connection.add_termination_listener(self._terminated)
         self.connects += 1
         return connection
 
-    def _received(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+    def _terminated(self, connection: object) -> None:
+        if connection is self._connection:  # not one dropped already, closing late
+            self._lost.set()
+
+    def _received(self, _conn: object, _pid: int, channel: str, payload: str) -> None:
         try:
             event = Event.decode(payload)
         except (ValueError, KeyError, TypeError):
             logger.warning(
-                "ignored a notification on %s that is no event: %.200s", _channel, payload
+                "ignored a notification on %s that is no event: %.200s", channel, payload
             )
             return
         self.deliver(event)

@@ -59,7 +59,7 @@ class ClosingHandler(BaseGraphQLTransportWSHandler[Any, None]):
         """End this connection's operations, then close it with GOING_AWAY."""
         for operation_id in list(self.operations):
             await self.cleanup_operation(operation_id)
-        with contextlib.suppress(RuntimeError):  # the client closed it meanwhile
+        with contextlib.suppress(RuntimeError, OSError):  # the client closed it meanwhile
             await self.websocket.close(GOING_AWAY, "Going away")
 
 

@@ -158,7 +158,8 @@ class ContextGraphQL(GraphQL[Any, None]):
         self.live = LiveConnections()
 
     async def on_ws_connect(self, context: Any) -> UnsetType | dict[str, object] | None:
-        context.caller = caller_from_init(context.caller, context.connection_params)
+        params = getattr(context, "connection_params", None)  # where the context has them
+        context.caller = caller_from_init(context.caller, params)
         return UnsetType()  # connection_ack without a payload
 
     def decode_json(self, data: str | bytes) -> object:
