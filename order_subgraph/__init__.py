@@ -2,7 +2,9 @@
 
 It defines the `Order` entity (`@key(fields: "id")`) whose `customer` is a reference the router
 resolves from the customers service, and adds `orders` to the `Customer` entity. Before writing
-an order it asks the customers service, over HTTP, whether the customer exists. Run it with
+an order it asks the customers service, over HTTP, whether the customer exists. An order moves
+through the statuses of `lifecycle`; each order placed and each move is a domain event, which
+the subscriptions `orderCreated` and `orderStatusChanged` deliver over WebSocket. Run it with
 `python -m order_subgraph`.
 """
 

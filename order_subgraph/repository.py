@@ -4,6 +4,10 @@ a read is one statement per query it names, a write one short transaction.
 The batch readers (`get_by_ids`, `items_for_orders`, `pages_for_customers`, `counts_for_customers`)
 answer a whole DataLoader batch in one SQL query. `create` with an idempotency key answers the
 order already stored under that key, if any, instead of a second one (subgraph_kit.idempotency).
+
+The writes publish domain events when they commit (subgraph_kit.events): `ORDER_CREATED`, keyed
+by the customer, and `ORDER_STATUS_CHANGED`, keyed by the order, each carrying the order's row
+as committed (`event_data`, read back with `from_event`).
 """
 
 from __future__ import annotations
@@ -13,29 +17,22 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Connection, Select, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from order_subgraph.db import order_items, orders
+from order_subgraph.lifecycle import Status, sources
 from subgraph_kit.database import Database
 from subgraph_kit.db import as_utc
+from subgraph_kit.events import Event, Publish
 from subgraph_kit.idempotency import fingerprint, stored_row
 
+__all__ = ["Status"]  # re-exported: the repository's callers name statuses through it
 
-class Status(StrEnum):
-    """Where an order is in its life. Only PENDING and PAID orders may still be cancelled."""
-
-    PENDING = "PENDING"
-    PAID = "PAID"
-    SHIPPED = "SHIPPED"
-    DELIVERED = "DELIVERED"
-    CANCELLED = "CANCELLED"
-
-
-CANCELLABLE = (Status.PENDING, Status.PAID)
+ORDER_CREATED = "orderCreated"
+ORDER_STATUS_CHANGED = "orderStatusChanged"
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +116,33 @@ def _record(row: Any) -> OrderRecord:
         total_cents=row.total_cents,
         created_at=as_utc(row.created_at),
         updated_at=as_utc(row.updated_at),
+    )
+
+
+def event_data(record: OrderRecord) -> dict[str, Any]:
+    """An order's row as an event carries it (JSON)."""
+    return {
+        "id": record.id,
+        "customer_id": record.customer_id,
+        "status": record.status.value,
+        "currency": record.currency,
+        "total_cents": record.total_cents,
+        "created_at": record.created_at.isoformat(),
+        "updated_at": record.updated_at.isoformat(),
+    }
+
+
+def from_event(event: Event) -> OrderRecord:
+    """The order's row an ORDER_CREATED or ORDER_STATUS_CHANGED event carries."""
+    data = event.data
+    return OrderRecord(
+        id=int(data["id"]),
+        customer_id=str(data["customer_id"]),
+        status=Status(data["status"]),
+        currency=str(data["currency"]),
+        total_cents=int(data["total_cents"]),
+        created_at=datetime.fromisoformat(data["created_at"]),
+        updated_at=datetime.fromisoformat(data["updated_at"]),
     )
 
 
@@ -243,18 +267,19 @@ async def create(database: Database, order: NewOrder) -> OrderRecord:
 
     When the unique index refuses the idempotency key (the same create, retried, was committed
     first by another request or replica), nothing is written and the order stored under the key
-    is returned instead; KeyReused when that one was created from other input.
+    is returned instead; KeyReused when that one was created from other input. ORDER_CREATED
+    is published for an order inserted, not for one found under its key.
     """
     try:
-        return _record(await database.transaction(lambda conn: _insert(conn, order)))
+        return await database.publishing(lambda conn, publish: _insert(conn, order, publish))
     except IntegrityError:
         if (existing := await find_by_idempotency_key(database, order)) is None:
             raise
         return existing
 
 
-def _insert(conn: Connection, order: NewOrder) -> Any:
-    """The order's row and its items' rows; the order's row as stored."""
+def _insert(conn: Connection, order: NewOrder, publish: Publish) -> OrderRecord:
+    """The order's row and its items' rows; the order as stored."""
     now = datetime.now(UTC)
     total = sum(item.quantity * item.unit_price_cents for item in order.items)
     row = conn.execute(
@@ -273,6 +298,9 @@ def _insert(conn: Connection, order: NewOrder) -> Any:
         )
         .returning(*orders.c)
     ).one()
+    record = _record(row)
+    # staged before the items are written: should they fail, the rollback takes the event too
+    publish(Event(ORDER_CREATED, record.customer_id, event_data(record)))
     conn.execute(
         insert(order_items),
         [
@@ -286,31 +314,34 @@ def _insert(conn: Connection, order: NewOrder) -> Any:
             for position, item in enumerate(order.items)
         ],
     )
-    return row
+    return record
 
 
 async def set_status(
-    database: Database, order_id: int, status: Status, *, only_from: Sequence[Status]
+    database: Database, order_id: int, status: Status
 ) -> tuple[OrderRecord | None, bool]:
-    """Move an order to `status` if it is in one of `only_from`, atomically.
+    """Move an order to `status` if its life allows it from where it is (order_subgraph.lifecycle),
+    atomically; ORDER_STATUS_CHANGED is published when it moved.
 
     Returns the order as it now is (None when there is no such order) and whether it changed.
     """
     statement = (
         update(orders)
-        .where(orders.c.id == order_id, orders.c.status.in_([s.value for s in only_from]))
+        .where(orders.c.id == order_id, orders.c.status.in_([s.value for s in sources(status)]))
         .values(status=status.value, updated_at=datetime.now(UTC))
         .returning(*orders.c)
     )
 
-    def move(conn: Connection) -> tuple[OrderRecord | None, bool]:
+    def move(conn: Connection, publish: Publish) -> tuple[OrderRecord | None, bool]:
         row = conn.execute(statement).first()
         if row is not None:
-            return _record(row), True
+            record = _record(row)
+            publish(Event(ORDER_STATUS_CHANGED, str(record.id), event_data(record)))
+            return record, True
         current = conn.execute(select(orders).where(orders.c.id == order_id)).first()
         return (_record(current) if current is not None else None), False
 
-    return await database.transaction(move)
+    return await database.publishing(move)
 
 
 async def seed(database: Database, demo: Sequence[tuple[str, Status, Sequence[ItemRecord]]]) -> int:

@@ -1,21 +1,26 @@
-"""The orders subgraph schema: the `Order` entity, and `Customer.orders` added to customers."""
+"""The orders subgraph schema: the `Order` entity, `Customer.orders` added to customers, the
+mutations that place an order and move it through its life, and the subscriptions that follow
+them (fed by the repository's domain events; subgraph_kit.events)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import strawberry
 from strawberry.dataloader import DataLoader
+from strawberry.federation.schema_directives import Authenticated
 from strawberry.types import Info
 
 from order_subgraph import repository
 from order_subgraph.customers_client import CustomersClient
+from order_subgraph.lifecycle import refusal
 from order_subgraph.repository import (
-    CANCELLABLE,
+    ORDER_CREATED,
+    ORDER_STATUS_CHANGED,
     ItemRecord,
     NewOrder,
     OrderRecord,
@@ -43,6 +48,7 @@ from subgraph_kit import (
 from subgraph_kit.caller import Caller
 from subgraph_kit.database import Database
 from subgraph_kit.entities import in_order, primary_keys, wanted
+from subgraph_kit.events import EventBus
 from subgraph_kit.idempotency import KeyReused, clean_idempotency_key, key_reused
 from subgraph_kit.pagination import DEFAULT_PAGE_SIZE, PAGE_SIZE, parse_key
 
@@ -54,7 +60,9 @@ OrderStatus = strawberry.enum(Status, name="OrderStatus", description=Status.__d
 @dataclass(slots=True)
 class Context:
     """Per-request state: the database, the customers client, who is calling, and the
-    request's DataLoaders."""
+    request's DataLoaders. A WebSocket connection has one for all its subscriptions: its
+    caller may be replaced by the `connection_init` payload's (`connection_params`), and its
+    DataLoaders are emptied before each event (`forget`)."""
 
     database: Database
     customers: CustomersClient
@@ -63,6 +71,12 @@ class Context:
     items: DataLoader[int, list[ItemRecord]]
     customer_orders: DataLoader[PageKey, list[OrderRecord]]
     customer_order_counts: DataLoader[tuple[str, Status | None], int]
+    connection_params: dict[str, object] | None = field(default=None)
+
+    def forget(self) -> None:
+        """Empty the DataLoaders, so what an event's fields read is read afresh."""
+        for loader in (self.orders, self.items, self.customer_orders, self.customer_order_counts):
+            loader.clear_all()
 
 
 def make_context(database: Database, customers: CustomersClient, caller: Caller) -> Context:
@@ -372,20 +386,84 @@ class Mutation:
         authenticated=True,
     )
     async def cancel_order(self, info: Info[Context, None], id: strawberry.ID) -> Order | None:
-        key = parse_key(id)
-        record = None
-        if key is not None and (found := await info.context.orders.load(key)) is not None:
-            info.context.caller.check_acts_for(found.customer_id, "cancel an order", field="id")
-            record, _ = await repository.set_status(
-                info.context.database, key, Status.CANCELLED, only_from=CANCELLABLE
-            )
+        return await _move(info, id, Status.CANCELLED, field="id")
+
+    @strawberry.federation.mutation(
+        description="Move an order on in its life: PENDING to PAID to SHIPPED to DELIVERED, or "
+        "a PENDING or PAID one to CANCELLED; the customer's own, or any for staff (else "
+        "FORBIDDEN). Moving an order to the status it has changes nothing; any other move is "
+        "refused (CONFLICT, the message saying which moves it allows).",
+        authenticated=True,
+    )
+    async def advance_order(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        to: OrderStatus,  # type: ignore[valid-type]
+    ) -> Order | None:
+        return await _move(info, id, Status(to), field="to")
+
+
+async def _move(info: Info[Context, None], id: strawberry.ID, to: Status, field: str) -> Order:
+    """Move the order to `to` (order_subgraph.lifecycle): NOT_FOUND, FORBIDDEN (another
+    customer's), or CONFLICT when its life does not allow the move (`field` names the cause)."""
+    key = parse_key(id)
+    record = None
+    if key is not None and (found := await info.context.orders.load(key)) is not None:
+        info.context.caller.check_acts_for(found.customer_id, "change an order", field="id")
+        record, _ = await repository.set_status(info.context.database, key, to)
+    if record is None:
+        raise NotFound(f"no order has id {id!r}", field="id")
+    if record.status is not to:
+        raise Conflict(refusal(id, record.status, to), field=field)
+    return Order.from_record(record)
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description="Each order placed from now on, as committed: of `customerId`, by default "
+        "the caller's own; staff may follow any customer's, or every order by leaving it out "
+        "(else FORBIDDEN).",
+        directives=[Authenticated()],
+    )
+    async def order_created(
+        self, info: Info[Context, None], customer_id: strawberry.ID | None = None
+    ) -> AsyncGenerator[Order, None]:
+        caller = info.context.caller
+        customer = str(customer_id) if customer_id is not None else None
+        if customer is None and not caller.staff:
+            customer = caller.customer_id
+            if customer is None:
+                raise Forbidden("only staff may follow every customer's orders", field="customerId")
+        if customer is not None:
+            caller.check_acts_for(customer, "follow a customer's orders", field="customerId")
+        return _orders(info.context, info.context.database.events, ORDER_CREATED, customer)
+
+    @strawberry.subscription(
+        description="The order each time its status changes from now on, as committed: the "
+        "caller's own order, or any for staff (else FORBIDDEN; NOT_FOUND when there is none).",
+        directives=[Authenticated()],
+    )
+    async def order_status_changed(
+        self, info: Info[Context, None], order_id: strawberry.ID
+    ) -> AsyncGenerator[Order, None]:
+        key = parse_key(order_id)
+        record = None if key is None else await info.context.orders.load(key)
         if record is None:
-            raise NotFound(f"no order has id {id!r}", field="id")
-        if record.status is not Status.CANCELLED:
-            raise Conflict(
-                f"order {id} is {record.status.value} and can no longer be cancelled", field="id"
-            )
-        return Order.from_record(record)
+            raise NotFound(f"no order has id {order_id!r}", field="orderId")
+        info.context.caller.check_acts_for(record.customer_id, "follow an order", "orderId")
+        return _orders(info.context, info.context.database.events, ORDER_STATUS_CHANGED, str(key))
 
 
-schema = federated_schema(query=Query, mutation=Mutation)
+async def _orders(
+    context: Context, bus: EventBus, topic: str, key: str | None
+) -> AsyncGenerator[Order, None]:
+    """The orders that `topic`'s events of `key` (None: all) carry, as they are committed."""
+    with bus.subscribe(topic, key) as subscriber:
+        async for event in subscriber:
+            context.forget()
+            yield Order.from_record(repository.from_event(event))
+
+
+schema = federated_schema(query=Query, mutation=Mutation, subscription=Subscription)

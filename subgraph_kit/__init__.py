@@ -6,9 +6,11 @@ Apollo error codes on every error (`errors`), cursor pagination and the shared `
 lock (`migrations`), reads and writes at the least cost each store allows (`database`),
 `_entities` answered a type at a time (`entities`), idempotency keys for creates
 (`idempotency`), the caller the router forwards (`caller`), string input every store can keep
-(`inputs`), the federation schema with its parser and validation caches and request limits
-(`schema`), and the service's ASGI app, settings, CLI and `migrate` command (`service`). The
-services import this package, never each other.
+(`inputs`), domain events published when their transaction commits (`events`), subscriptions
+over graphql-transport-ws, closed with a code on shutdown (`live`), the federation schema with
+its parser and validation caches and request limits (`schema`), and the service's ASGI app,
+settings, CLI and `migrate` command (`service`). The services import this package, never each
+other.
 """
 
 from __future__ import annotations

@@ -14,7 +14,9 @@ loop. The same SELECT through the standard `sqlite3` module takes microseconds. 
   read is one round trip, without BEGIN and ROLLBACK around it; a write is one transaction.
 
 A write is a plain function of a synchronous `Connection` (`transaction(work)`), so the same
-code runs in the thread or, through `AsyncConnection.run_sync`, on the asyncio engine.
+code runs in the thread or, through `AsyncConnection.run_sync`, on the asyncio engine. A write
+that has something to tell subscribers is `publishing(work)`: its events go out through the
+database's event bus (subgraph_kit.events) when, and only when, its transaction commits.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from sqlalchemy import Connection, Engine, Executable, Row, event
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from subgraph_kit.events import Event, EventBus, LocalBus, Publish
 
 T = TypeVar("T")
 AnyRow: TypeAlias = Row[*tuple[Any, ...]]
@@ -56,8 +60,9 @@ def use_sqlite_pragmas(engine: Engine) -> None:
 class Database:
     """A service's database (see the module's docstring for which path each store takes)."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, events: EventBus | None = None) -> None:
         self.engine = engine
+        self.events = events if events is not None else LocalBus()
         self._sync = _sqlite_file_engine(engine.url)
         self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
 
@@ -96,6 +101,22 @@ class Database:
             return await asyncio.to_thread(self._in_transaction, self._sync, work)
         async with self.engine.begin() as conn:
             return await conn.run_sync(work)
+
+    async def publishing(self, work: Callable[[Connection, Publish], T]) -> T:
+        """`work(conn, publish)` in one transaction; the events it passes to `publish` reach
+        subscribers once the transaction has committed, and never if it rolls back."""
+        staged: list[Event] = []
+
+        def run(conn: Connection) -> T:
+            def publish(event: Event) -> None:
+                self.events.stage(conn, event)
+                staged.append(event)
+
+            return work(conn, publish)
+
+        result = await self.transaction(run)
+        self.events.committed(staged)
+        return result
 
     @staticmethod
     def _in_transaction(engine: Engine, work: Callable[[Connection], T]) -> T:

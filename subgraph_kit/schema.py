@@ -39,11 +39,14 @@ class ServiceSchema(QuietSchema, BatchedEntities):
     """Errors logged only when unexpected (QuietSchema), entities batched (BatchedEntities)."""
 
 
-def federated_schema(query: type, mutation: type, types: Iterable[type] = ()) -> ServiceSchema:
+def federated_schema(
+    query: type, mutation: type, types: Iterable[type] = (), subscription: type | None = None
+) -> ServiceSchema:
     """A Federation 2 schema with Apollo error codes, parser/validation caches and limits."""
     return ServiceSchema(
         query=query,
         mutation=mutation,
+        subscription=subscription,
         types=[PageInfo, *types],
         config=StrawberryConfig(scalar_map={Decimal: EXACT_DECIMAL}),
         extensions=[

@@ -1,7 +1,9 @@
-"""A service's settings, command line, and ASGI app (`/graphql` with GraphiQL, `/health`).
+"""A service's settings, command line, and ASGI app (`/graphql` with GraphiQL, `/health`; with
+subscriptions, `/graphql` over WebSocket too, subgraph_kit.live).
 
-Served with the router's graceful drain (router/server/drain.py): on SIGTERM `/health` answers
-503 DRAINING, the requests in flight finish, then the process exits.
+Served with the router's graceful drain (router/server/drain.py): on SIGTERM the subscriptions
+are closed (1001), `/health` answers 503 DRAINING, the requests in flight finish, then the
+process exits.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any, TypeVar
 
 import orjson
 import strawberry
+import uvicorn
 from cross_web import HTTPException
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -26,13 +29,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 from strawberry.asgi import GraphQL
-from strawberry.types.unset import UNSET
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET, UnsetType
 
-from router.server.drain import ShutdownSettings, serve
+from router.server.drain import STARTUP_FAILURE, Draining, DrainingServer, ShutdownSettings
 from subgraph_kit.caller import Caller
 from subgraph_kit.db import SchemaError, create_engine
+from subgraph_kit.live import ClosingHandler, LiveConnections, caller_from_init
 from subgraph_kit.migrations import Migrations, upgrade, upgrade_sql
 
 
@@ -142,11 +147,20 @@ def common_settings(args: argparse.Namespace) -> dict[str, Any]:
 
 class ContextGraphQL(GraphQL[Any, None]):
     """Strawberry's ASGI view, with each request's context made by a factory from the request's
-    `Caller` (the customer and scopes the router forwards)."""
+    `Caller` (the customer and scopes the router forwards); a WebSocket connection's caller may
+    come from its `connection_init` payload instead (subgraph_kit.live)."""
+
+    graphql_transport_ws_handler_class = ClosingHandler
 
     def __init__(self, schema: strawberry.Schema, context: Callable[[Caller], Any]) -> None:
-        super().__init__(schema)
+        super().__init__(schema, subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,))
         self._context = context
+        self.live = LiveConnections()
+
+    async def on_ws_connect(self, context: Any) -> UnsetType | dict[str, object] | None:
+        params = getattr(context, "connection_params", None)  # where the context has them
+        context.caller = caller_from_init(context.caller, params)
+        return UnsetType()  # connection_ack without a payload
 
     def decode_json(self, data: str | bytes) -> object:
         """orjson, several times faster than the standard module at 100 representations (its
@@ -177,8 +191,14 @@ def service_app(
     context: Callable[[Caller], Any],
     engine: Callable[[], AsyncEngine],
     lifespan: Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]],
+    subscriptions: Callable[[], int] | None = None,
 ) -> Starlette:
-    """`/graphql` (GraphiQL for browsers) and `/health` (503 while the database does not answer)."""
+    """`/graphql` (GraphiQL for browsers) and `/health` (503 while the database does not answer).
+
+    A schema with a Subscription root is served over WebSocket at `/graphql` too; `/health` then
+    says how many `subscriptions` are open (the callable's count), and `app.state.live` holds
+    the open connections (closed by `service_main` on SIGTERM).
+    """
 
     async def health(request: Request) -> Response:
         try:
@@ -186,15 +206,20 @@ def service_app(
                 await conn.execute(text("SELECT 1"))
         except Exception as exc:  # the database is what a service needs to be healthy
             return JSONResponse({"status": "unavailable", "reason": str(exc)}, status_code=503)
-        return JSONResponse({"status": "ok"})
+        if subscriptions is None:
+            return JSONResponse({"status": "ok"})
+        return JSONResponse({"status": "ok", "subscriptions": subscriptions()})
 
-    return Starlette(
-        routes=[
-            Route("/graphql", ContextGraphQL(schema, context), methods=["GET", "POST"]),
-            Route("/health", health, methods=["GET"]),
-        ],
-        lifespan=lifespan,
-    )
+    view = ContextGraphQL(schema, context)
+    routes: list[BaseRoute] = [
+        Route("/graphql", view, methods=["GET", "POST"]),
+        Route("/health", health, methods=["GET"]),
+    ]
+    if schema.subscription is not None:
+        routes.append(WebSocketRoute("/graphql", view))
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.live = view.live
+    return app
 
 
 def service_main(
@@ -219,16 +244,43 @@ def service_main(
                 raise SystemExit(128 + signal.SIGPIPE) from None
             return
         _log_to_stderr(settings.log_level)
-        serve(
-            create_app(settings),
-            is_readiness=lambda scope: bool(scope["path"] == "/health"),
-            settings=ShutdownSettings(settings.shutdown_delay, settings.shutdown_timeout),
-            host=settings.host,
-            port=settings.port,
-            log_level=settings.log_level,
-        )
+        _serve(create_app(settings), settings)
 
     return main
+
+
+class ServiceServer(DrainingServer):
+    """The router's draining server, which first closes the app's subscriptions: an open
+    WebSocket would otherwise hold the drain for its whole timeout."""
+
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        drain: Draining,
+        settings: ShutdownSettings,
+        live: LiveConnections,
+    ) -> None:
+        super().__init__(config, drain, settings)
+        self.live = live
+
+    async def shutdown(self, sockets: list[Any] | None = None) -> None:
+        await self.live.close()
+        await super().shutdown(sockets)
+
+
+def _serve(app: Starlette, settings: ServiceSettings) -> None:
+    """Serve with uvicorn until a signal, then close the subscriptions and drain."""
+    drain = Draining(app, is_readiness=lambda scope: bool(scope["path"] == "/health"))
+    server = ServiceServer(
+        uvicorn.Config(drain, host=settings.host, port=settings.port, log_level=settings.log_level),
+        drain,
+        ShutdownSettings(settings.shutdown_delay, settings.shutdown_timeout),
+        app.state.live,
+    )
+    with contextlib.suppress(KeyboardInterrupt):  # as uvicorn.run: a Ctrl-C is no error
+        server.run()
+    if not server.started:
+        sys.exit(STARTUP_FAILURE)
 
 
 def migrate_parser(service: str, defaults: ServiceSettings) -> argparse.ArgumentParser:

@@ -268,3 +268,42 @@ async def test_a_price_written_as_a_number_literal_is_refused(
     body = await orders_client(mutation, {})
     assert error_codes(body) == ["GRAPHQL_VALIDATION_FAILED"], body
     assert await stored_rows(orders_client) == before
+
+
+ADVANCE = "mutation($id: ID!, $to: OrderStatus!) { advanceOrder(id: $id, to: $to) { id status } }"
+
+
+async def test_advance_order_moves_an_order_through_its_life(orders_client: GraphQLClient) -> None:
+    # order 3 is PENDING: paid, shipped, delivered; each move answered with the order as it is
+    for to in ("PAID", "PAID", "SHIPPED", "DELIVERED"):  # the second PAID changes nothing
+        moved = await orders_client.data(ADVANCE, {"id": "3", "to": to})
+        assert moved["advanceOrder"] == {"id": "3", "status": to}
+    refused = await orders_client(ADVANCE, {"id": "3", "to": "CANCELLED"})
+    assert error_codes(refused) == ["CONFLICT"]
+    assert refused["errors"][0]["extensions"]["field"] == "to"
+    assert (
+        "is DELIVERED and cannot become CANCELLED; it may become nothing"
+        in (refused["errors"][0]["message"])
+    )
+    # order 5 is PENDING: it may not skip to DELIVERED, and the message says what it may become
+    skipped = await orders_client(ADVANCE, {"id": "5", "to": "DELIVERED"})
+    assert error_codes(skipped) == ["CONFLICT"]
+    assert "it may become PAID or CANCELLED" in skipped["errors"][0]["message"]
+    still = await orders_client.data('{ order(id: "5") { status } }')
+    assert still == {"order": {"status": "PENDING"}}
+    assert error_codes(await orders_client(ADVANCE, {"id": "999", "to": "PAID"})) == ["NOT_FOUND"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_only_the_customer_or_staff_may_advance_an_order(
+    database_url: str, customers_process: Any
+) -> None:
+    url = f"{customers_process.url}/graphql"
+    for headers, code in [(router_headers("1"), "FORBIDDEN"), ({}, "FORBIDDEN")]:
+        async with orders_service(database_url, url, headers=headers) as client:
+            body = await client(ADVANCE, {"id": "3", "to": "PAID"})  # Bob's order
+            assert error_codes(body) == [code]
+    async with orders_service(database_url, url, headers=router_headers("2")) as bob:
+        assert (await bob.data(ADVANCE, {"id": "3", "to": "PAID"}))["advanceOrder"][
+            "status"
+        ] == "PAID"
