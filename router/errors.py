@@ -2,10 +2,10 @@
 
     RouterError                      base of everything below
      ├── ConfigError                 router.yaml is wrong; the message names the key
-     │                               (router/config.py)
+     │                               (router/config/)
      ├── SupergraphConfigError       supergraph.yaml is wrong (router/compose/config.py)
      ├── SubgraphError               a subgraph schema cannot be read (router/compose/subgraph.py)
-     ├── CompositionFailed           the subgraphs do not compose (router/compose/merge.py)
+     ├── CompositionFailed           the subgraphs do not compose (router/compose/composition.py)
      ├── SupergraphError             the supergraph SDL cannot be served (syntax, unknown
      │                               join version, unsupported @link feature for EXECUTION/SECURITY)
      ├── PlanningError               an operation cannot be planned over this supergraph
@@ -16,6 +16,8 @@
      ├── LifespanError               an in-process subgraph failed to start or stop
      │                               (router/execute/inprocess.py)
      ├── JwksError                   a JWKS cannot be read (router/authentication/jwks.py)
+     ├── GeneratedCodeError          a name that is not a GraphQL name, refused before it is
+     │                               written into generated source (router/codegen.py)
      └── RequestError                the client's request is refused: `code` (extensions.code)
           │                          and the HTTP `status` it is answered with
           ├── RequestErrors          several errors refuse it at once
