@@ -38,6 +38,24 @@ class SubgraphFetchError(Exception):
         self.status = status
 
 
+class Forwarded(dict[str, str]):
+    """The headers one client request sends one subgraph, made once per request and subgraph;
+    `key` is their part of the in-flight de-duplication key (sorted pairs), made with them."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, headers: Mapping[str, str]) -> None:
+        super().__init__(headers)
+        self.key: tuple[tuple[str, str], ...] = tuple(sorted(self.items()))
+
+
+def headers_key(headers: Mapping[str, str] | None) -> tuple[tuple[str, str], ...]:
+    """Forwarded headers as a de-duplication key: `Forwarded`'s own, else made here."""
+    if isinstance(headers, Forwarded):
+        return headers.key
+    return tuple(sorted((headers or {}).items()))
+
+
 class SubgraphTransport(Protocol):
     async def send(
         self, service: str, body: JSONObject, headers: Mapping[str, str] | None = None
@@ -142,7 +160,7 @@ class HttpTransport:
         safe = isinstance(query, str) and not query.lstrip().startswith("mutation")
         if not self.deduplicate or not safe:
             return decode_response(*await self._post(service, url, data, request_headers, safe))
-        key: _Key = (service, data, tuple(sorted((headers or {}).items())))
+        key: _Key = (service, data, headers_key(headers))
         shared = self._in_flight.get(key)
         if shared is not None:
             return decode_response(*await asyncio.shield(shared))

@@ -517,23 +517,13 @@ class RouterApp:
                 prepared=prepared,
                 identity=identity,
             )
-        forwarded: tuple[tuple[str, str, str], ...] = ()
-        if router.executor.subgraph_headers is not None:
-            forwarded = tuple(
-                sorted(
-                    (service, name, value)
-                    for service in sorted({g.name for g in router.supergraph.graphs.values()})
-                    for name, value in router.executor.subgraph_headers(
-                        service, headers, identity.claims if identity.authenticated else None
-                    ).items()
-                )
-            )
+        forwarded = router.forwarded(headers, identity)  # made once: for the key and the fetches
         key = (
             id(router),
             query,
             operation_name,
             orjson.dumps(variables, option=orjson.OPT_SORT_KEYS),
-            forwarded,
+            tuple((service, sent.key) for service, sent in forwarded.items()),
             identity.fingerprint(),
         )
         shared = self._in_flight.get(key)
@@ -553,6 +543,7 @@ class RouterApp:
                     headers=headers,
                     prepared=prepared,
                     identity=identity,
+                    forwarded=forwarded,
                 )
         shared = asyncio.get_running_loop().create_future()
         self._in_flight[key] = shared
@@ -564,6 +555,7 @@ class RouterApp:
                 headers=headers,
                 prepared=prepared,
                 identity=identity,
+                forwarded=forwarded,
             )
         except BaseException as exc:
             shared.set_exception(exc)
