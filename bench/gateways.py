@@ -1054,7 +1054,7 @@ def describe_environment(node: str, versions: dict[str, str], wrk: str) -> list[
 
 def _fetches(row: Row) -> str:
     alone = "—" if row.plan_fetches is None else str(row.plan_fetches)
-    load = "—" if row.fetches is None else f"{row.fetches:.1f}"
+    load = "—" if row.fetches is None else f"{row.fetches:.2f}"
     return "—" if row.plan_fetches is None and row.fetches is None else f"{alone}, {load}"
 
 
