@@ -343,7 +343,7 @@ def describe_environment(node: str | None, wrk: str) -> list[str]:
 
 def _fetches(measured: Measured) -> str:
     alone = "—" if measured.plan_fetches is None else str(measured.plan_fetches)
-    load = "—" if measured.fetches is None else f"{measured.fetches:.1f}"
+    load = "—" if measured.fetches is None else f"{measured.fetches:.2f}"
     return "—" if measured.plan_fetches is None and measured.fetches is None else f"{alone}, {load}"
 
 

@@ -34,8 +34,8 @@ from graphql.execution.values import get_variable_values
 from router.authz import ANONYMOUS, AuthorizationSettings, Authorizer, Grant, Identity
 from router.authz.restrict import Needs, Removal, Restriction, scrub
 from router.errors import PlanningError, RequestError, RequestErrors
-from router.execute.executor import Executor, SubgraphHeaders
-from router.execute.transport import HttpTransport, SubgraphTransport
+from router.execute.executor import Executor, SubgraphHeaders, forwarded_headers
+from router.execute.transport import Forwarded, HttpTransport, SubgraphTransport
 from router.operation.fold import conditional_variables, fold
 from router.operation.ir import Selection
 from router.operation.normalize import Operation, normalize, select_operation
@@ -382,6 +382,20 @@ class Router:
 
     # --- executing ------------------------------------------------------------------------
 
+    def forwarded(
+        self, headers: Mapping[str, str] | None, identity: Identity = ANONYMOUS
+    ) -> dict[str, Forwarded]:
+        """The headers one request sends each subgraph (router.yaml's rules; {} without any
+        rule), made once: for a key of the request, then passed to `execute`."""
+        make = self.executor.subgraph_headers
+        if make is None:
+            return {}
+        claims = identity.claims if identity.authenticated else None
+        return {
+            service: forwarded_headers(make, service, headers, claims)
+            for service in sorted(g.name for g in self.supergraph.graphs.values())
+        }
+
     async def execute(
         self,
         query: str,
@@ -393,10 +407,12 @@ class Router:
         prepared: Prepared | None = None,
         count: bool = True,
         identity: Identity = ANONYMOUS,
+        forwarded: Mapping[str, Forwarded] | None = None,
     ) -> JSONObject:
         """The GraphQL response (`data`, `errors`) for one request. Never raises for a bad
         request or a failing subgraph: those are answered as GraphQL errors. `prepared` skips
-        the cache lookup when the caller already made it; `identity` is the requester."""
+        the cache lookup when the caller already made it; `identity` is the requester;
+        `forwarded` the headers for subgraphs the caller has made for this request already."""
         try:
             return await self.answer(
                 query,
@@ -407,6 +423,7 @@ class Router:
                 prepared=prepared,
                 count=count,
                 identity=identity,
+                forwarded=forwarded,
             )
         except RequestError as exc:
             return exc.response()
@@ -422,6 +439,7 @@ class Router:
         prepared: Prepared | None = None,
         count: bool = True,
         identity: Identity = ANONYMOUS,
+        forwarded: Mapping[str, Forwarded] | None = None,
     ) -> JSONObject:
         """`execute`, but a refused request raises its RequestError (its code and HTTP status
         with it) instead of being answered; a failing subgraph is still answered."""
@@ -458,7 +476,7 @@ class Router:
         # demand control: refuse an operation estimated too expensive before any fetch
         self.demand_control.check(prepared.document, prepared.operation.definition, coerced)
         claims = identity.claims if identity.authenticated else None
-        result = await self.executor.execute(prepared.plan, coerced, headers, claims)
+        result = await self.executor.execute(prepared.plan, coerced, headers, claims, forwarded)
         if removals:
             scrub(result.data, removals)
         extra = self._introspect(prepared, coerced) if prepared.introspection else None

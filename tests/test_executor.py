@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from router.compose import compose_subgraphs, read_subgraph
-from router.execute.transport import HttpTransport, SubgraphFetchError
+from router.config import parse_config, subgraph_headers
+from router.execute.transport import HttpTransport, SubgraphFetchError, headers_key
 from router.router import Router
-from tests.support.auth import signed_in_router
+from router.supergraph.load import load_supergraph
+from subgraph_kit.caller import CUSTOMER_ID_HEADER
+from tests.support.auth import CLAIM_HEADERS, STAFF_IDENTITY, SignedInRouter, signed_in_router
 from tests.support.fake_subgraphs import FakeSubgraphs
 from tests.support.faulty import faulty_server
 
@@ -375,8 +379,8 @@ query ($_representations0: [_Any!]!, $_representations1: [_Any!]!) {
 }"""
 
 
-@pytest.mark.parametrize("batch", [True, False])
-async def test_entity_fetches_ready_together_go_as_one_request(batch: bool) -> None:
+def both_orders_fake() -> FakeSubgraphs:
+    """Subgraphs answering BOTH_QUERY's fetches, batched (BATCHED_FETCH) or one by one."""
     fake = FakeSubgraphs()
     both = {
         "data": {
@@ -410,6 +414,12 @@ async def test_entity_fetches_ready_together_go_as_one_request(batch: bool) -> N
                 ),
             },
         )
+    return fake
+
+
+@pytest.mark.parametrize("batch", [True, False])
+async def test_entity_fetches_ready_together_go_as_one_request(batch: bool) -> None:
+    fake = both_orders_fake()
     router = signed_in_router(SUPERGRAPH, fake, batch_entities=batch)
     response = await router.execute(BOTH_QUERY)
     assert [service for service, _ in fake.calls] == (
@@ -424,6 +434,37 @@ async def test_entity_fetches_ready_together_go_as_one_request(batch: bool) -> N
     assert [(e["message"], e["path"]) for e in response["errors"]] == [
         ("no email", ["b", "customer", "email"])
     ]
+
+
+async def test_forwarded_headers_are_made_once_per_request_and_subgraph() -> None:
+    """router.yaml's header rules run once per request for each subgraph: every fetch there
+    and the in-flight de-duplication key use the same headers (customers is asked twice)."""
+    made: list[str] = []
+    config = parse_config(CLAIM_HEADERS)
+
+    def counted(service: str, incoming: Any, claims: Any) -> dict[str, str]:
+        made.append(service)
+        return subgraph_headers(config, service, incoming, claims)
+
+    fake = both_orders_fake()
+    router = SignedInRouter(load_supergraph(SUPERGRAPH), fake, subgraph_headers=counted)
+    await router.execute(BOTH_QUERY, headers={"x-request-id": "r1"})
+    assert [service for service, _ in fake.calls] == ["orders", "customers", "customers"]
+    assert sorted(made) == ["customers", "orders"]
+    sent = [headers for service, headers in fake.headers if service == "customers"]
+    assert sent[0] is not None and sent[0] is sent[1]
+    assert sent[0]["x-request-id"] == "r1"
+    assert sent[0][CUSTOMER_ID_HEADER] == STAFF_IDENTITY.claims["sub"]
+    assert headers_key(sent[0]) == tuple(sorted(dict(sent[0]).items()))
+
+    # made by the caller (the inbound de-duplication key): not made again for the fetches
+    made.clear()
+    forwarded = router.forwarded({"x-request-id": "r2"}, STAFF_IDENTITY)
+    assert sorted(made) == ["customers", "orders"]
+    fake.headers.clear()
+    await router.execute(BOTH_QUERY, headers={"x-request-id": "r2"}, forwarded=forwarded)
+    assert sorted(made) == ["customers", "orders"]
+    assert [headers is forwarded[service] for service, headers in fake.headers] == [True] * 3
 
 
 # --- operations the planner once got wrong (issue #11), answered over fake subgraphs --------

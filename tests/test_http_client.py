@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
@@ -247,3 +248,52 @@ async def test_identical_queries_asked_in_one_turn_share_one_call_however_fast_i
     mutations = [transport.send("s", {"query": "mutation { b }"}) for _ in range(2)]
     await asyncio.gather(*mutations)
     assert transport.posts == 4
+
+
+class _Held(_Instant):
+    """Answers `{ held }` only once `release` is set: a call to the subgraph that stays in
+    flight, as another request's would under load."""
+
+    def __init__(self, *args: Any, **options: Any) -> None:
+        super().__init__(*args, **options)
+        self.release = asyncio.Event()
+
+    async def _post(
+        self, service: str, url: str, data: bytes, headers: dict[str, str], safe: bool
+    ) -> tuple[int, bytes]:
+        if b"held" in data:
+            self.posts += 1
+            await self.release.wait()
+            return 200, b'{"data": {"held": 1}}'
+        return await super()._post(service, url, data, headers, safe)
+
+
+async def _turns(count: int) -> None:
+    for _ in range(count):
+        await asyncio.sleep(0)
+
+
+async def test_while_the_subgraph_is_busy_a_shared_call_waits_more_turns_for_others() -> None:
+    transport = _Held({"s": "http://127.0.0.1:9/", "t": "http://127.0.0.1:9/"}, join_turns=6)
+    query = {"query": "{ a }"}
+    held = asyncio.ensure_future(transport.send("s", {"query": "{ held }"}))
+    await _turns(2)  # it has left and is in flight: s is busy
+    first = asyncio.ensure_future(transport.send("s", query))
+    await _turns(4)  # asked turns later: still joins
+    second = asyncio.ensure_future(transport.send("s", query))
+    assert await asyncio.gather(first, second) == [{"data": {"a": 1}}] * 2
+    assert transport.posts == 2  # { held } and one { a }
+    # another subgraph is not busy: its call leaves after one turn, as when alone
+    alone = asyncio.ensure_future(transport.send("t", query))
+    await _turns(3)
+    later = asyncio.ensure_future(transport.send("t", query))
+    await asyncio.gather(alone, later)
+    assert transport.posts == 4
+    # at most join_turns turns, however busy
+    first = asyncio.ensure_future(transport.send("s", query))
+    await _turns(8)
+    second = asyncio.ensure_future(transport.send("s", query))
+    await asyncio.gather(first, second)
+    assert transport.posts == 6
+    transport.release.set()
+    assert await held == {"data": {"held": 1}}

@@ -196,11 +196,11 @@ def test_provides_on_an_interface_field_with_type_conditions() -> None:
     assert "... on Cat" in plan.fetches[0].operation
 
 
-def test_no_key_edge_into_an_interface_entity_without_implementation_there() -> None:
+def _non_resolvable_interface_object() -> Supergraph:
     """federation-gateway-audit non-resolvable-interface-object: a's `interface Node @key` has
     no implementation, so a's `_entities` refuses `... on Node`; b's Node is an interface
     object whose key is not resolvable. Node's concrete type is nowhere to be had."""
-    supergraph = compose_sdls(
+    return compose_sdls(
         {
             "a": _link("key", "interfaceObject")
             + 'interface Node @key(fields: "id") { id: ID! }\n'
@@ -214,6 +214,10 @@ def test_no_key_edge_into_an_interface_entity_without_implementation_there() -> 
             + "type Query { b: Node }\n",
         }
     )
+
+
+def test_no_key_edge_into_an_interface_entity_without_implementation_there() -> None:
+    supergraph = _non_resolvable_interface_object()
     graph = QueryGraph(supergraph)
     assert graph.key_edges("Node") == ()
     assert [e.target.lower() for e in graph.key_edges("Product")] == ["b"]
@@ -221,6 +225,25 @@ def test_no_key_edge_into_an_interface_entity_without_implementation_there() -> 
     with pytest.raises(PlanningError, match=r"Query\.b"):
         plan_with(planner, "{ b { __typename field } }")
     assert [f.service for f in plan_with(planner, "{ b { id field } }").fetches] == ["b"]
+
+
+def test_fields_of_an_interface_no_object_implements_are_asked_where_reachable() -> None:
+    """No object is a Node, so `Node.field` (reachable from nowhere but b's root) selects
+    nothing under `a`: the rest is sent to a, whose answer for `a` (null, or its error)
+    stands, as both references plan it (differential seed 8089 #35). Asking for nothing but
+    such fields still fails planning (the audit suite expects `{ a { field } }` refused)."""
+    planner = GraphQueryPlanner(_non_resolvable_interface_object())
+    for query in ("{ a { field } }", "{ a { ... { field } } product { id } }"):
+        with pytest.raises(PlanningError, match=r"Query\.a: \{ a \{ field \} \}"):
+            plan_with(planner, query)
+    for query in (
+        "{ a { field id } }",
+        "query($c: Boolean!) { a { ... @skip(if: false) { field @skip(if: $c) id } } }",
+    ):
+        (fetch,) = plan_with(planner, query).fetches
+        assert (fetch.service, fetch.operation) == ("a", "query { a { __typename id } }")
+    (fetch,) = plan_with(planner, "{ a { __typename field } }").fetches
+    assert fetch.operation == "query { a { __typename } }"
 
 
 def test_benchmark_workload_plan_starts_each_subgraph_once_per_level() -> None:

@@ -24,7 +24,7 @@ import orjson
 from router.execute import batching
 from router.execute.masking import ErrorInclusion, SubgraphErrors
 from router.execute.projection import Projector, compile_projector
-from router.execute.transport import SubgraphFetchError, SubgraphTransport
+from router.execute.transport import Forwarded, SubgraphFetchError, SubgraphTransport
 from router.operation.ir import Field, InlineFragment
 from router.plan.aliasing import apply_rewrites
 from router.plan.nodes import Condition, Fetch, Flatten, Parallel, PlanNode, QueryPlan, Sequence
@@ -99,10 +99,12 @@ class Executor:
         variables: Variables,
         headers: Mapping[str, str] | None = None,
         claims: Mapping[str, Any] | None = None,
+        forwarded: Mapping[str, Forwarded] | None = None,
     ) -> ExecutionResult:
         """`headers` are the client request's, `claims` its verified token's (None:
-        anonymous): router.yaml's header rules make each subgraph's headers from both."""
-        run = _Run(self, variables, headers, claims)
+        anonymous): router.yaml's header rules make each subgraph's headers from both, once
+        per request and subgraph (`forwarded`: those the caller has made already)."""
+        run = _Run(self, variables, headers, claims, forwarded)
         if plan.node is not None:
             await run.node(plan.node)
         return ExecutionResult(run.data, run.errors, run.null_entities)
@@ -134,11 +136,13 @@ class _Run:
         variables: Variables,
         headers: Mapping[str, str] | None,
         claims: Mapping[str, Any] | None = None,
+        forwarded: Mapping[str, Forwarded] | None = None,
     ):
         self.executor = executor
         self.variables = variables
         self.headers = headers
         self.claims = claims
+        self._forwarded: dict[str, Forwarded] = dict(forwarded or {})
         self.data: JSONObject = {}
         self.errors: list[JSONObject] = []
         self.null_entities: list[ResponsePath] = []
@@ -180,10 +184,7 @@ class _Run:
 
     async def _request(self, service: str, kind: str, body: JSONObject) -> JSONObject:
         """POST `body` to `service` with its forwarded headers, traced and counted."""
-        # Only headers that router.yaml's rules select reach a subgraph; none by default.
-        headers = None
-        if self.executor.subgraph_headers is not None:
-            headers = self.executor.subgraph_headers(service, self.headers or {}, self.claims)
+        headers = self.forwarded(service)
         started = time.perf_counter()
         tracing = self.executor.tracing
         transport = self.executor.transport
@@ -202,6 +203,19 @@ class _Run:
         if on_fetch is not None:
             on_fetch(service, time.perf_counter() - started, True)
         return answer
+
+    def forwarded(self, service: str) -> Forwarded | None:
+        """The headers this request sends `service`, made on its first fetch there. Only
+        headers that router.yaml's rules select reach a subgraph; none by default."""
+        make = self.executor.subgraph_headers
+        if make is None:
+            return None
+        found = self._forwarded.get(service)
+        if found is None:
+            found = self._forwarded[service] = forwarded_headers(
+                make, service, self.headers, self.claims
+            )
+        return found
 
     def _failed(self, service: str, exc: SubgraphFetchError, path: ResponsePath) -> None:
         error: JSONObject = {
@@ -451,6 +465,16 @@ class _Run:
                     where = rewrite(["_entities", index]) or []
                     self._malformed(fetch, f"no `{name}` field in entity {index}", where)
                     break
+
+
+def forwarded_headers(
+    make: SubgraphHeaders,
+    service: str,
+    headers: Mapping[str, str] | None,
+    claims: Mapping[str, Any] | None,
+) -> Forwarded:
+    """`make`'s headers for `service`, with their de-duplication key."""
+    return Forwarded(make(service, headers or {}, claims))
 
 
 def entity_fields(fetch: Fetch) -> dict[str, tuple[str, ...]]:

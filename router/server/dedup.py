@@ -4,12 +4,13 @@ flight at once are executed once, and every request waiting for it gets the same
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import orjson
 
 from router.authz import Identity
+from router.execute.transport import Forwarded
 from router.router import Router
 from router.types import JSONObject, Variables
 
@@ -32,14 +33,15 @@ class InFlight:
         query: str,
         variables: Variables | None,
         operation_name: str | None,
-        headers: dict[str, str],
+        forwarded: Mapping[str, Forwarded],
         identity: Identity,
     ) -> JSONObject:
         """`run()` a query, or join an identical one already executing.
 
         Identical means the same document, operation, variables, and the same headers the
-        router's rules forward to subgraphs (so nobody receives an answer made with another
-        client's credentials), and the same identity (authorization answers each its own).
+        router's rules forward to subgraphs (`forwarded`, made once for the request, so nobody
+        receives an answer made with another client's credentials), and the same identity
+        (authorization answers each its own).
         Mutations are never given here. The shared response is only read (serialised) by each
         request, never changed. A refusal (RequestError) reaches every waiter."""
         key = (
@@ -47,7 +49,7 @@ class InFlight:
             query,
             operation_name,
             orjson.dumps(variables, option=orjson.OPT_SORT_KEYS),
-            _forwarded(router, headers, identity),
+            tuple((service, sent.key) for service, sent in sorted(forwarded.items())),
             identity.fingerprint(),
         )
         shared = self.executing.get(key)
@@ -65,24 +67,6 @@ class InFlight:
             self.executing.pop(key, None)
         shared.set_result(response)
         return response
-
-
-def _forwarded(
-    router: Router, headers: dict[str, str], identity: Identity
-) -> tuple[tuple[str, str, str], ...]:
-    """The headers the router's rules send each subgraph for this request."""
-    forwarded: tuple[tuple[str, str, str], ...] = ()
-    if router.executor.subgraph_headers is not None:
-        forwarded = tuple(
-            sorted(
-                (service, name, value)
-                for service in sorted({g.name for g in router.supergraph.graphs.values()})
-                for name, value in router.executor.subgraph_headers(
-                    service, headers, identity.claims if identity.authenticated else None
-                ).items()
-            )
-        )
-    return forwarded
 
 
 async def _join(shared: asyncio.Future[JSONObject], run: Run) -> JSONObject:

@@ -231,6 +231,7 @@ async def _one(
             }
         if prepared is None:
             prepared, query = router.prepare_for(query, variables, operation_name, count=False)
+        forwarded = router.forwarded(headers, identity)  # made once: for the key and the fetches
         run = functools.partial(
             router.answer,
             query,
@@ -239,10 +240,11 @@ async def _one(
             headers=headers,
             prepared=prepared,
             identity=identity,
+            forwarded=forwarded,
         )
         if config.deduplicate_requests and not expose and prepared.operation.kind == "query":
             response = await app.in_flight.execute(
-                run, router, query, variables, operation_name, headers, identity
+                run, router, query, variables, operation_name, forwarded, identity
             )
         else:
             response = await run()

@@ -226,7 +226,14 @@ class Solver:
             remainder = [remainder[i] for i in order]
             order = sorted(range(len(items)), key=lambda i: placed[i])
             items = [items[i] for i in order]
-        return _costed(tuple(items), tuple(remainder))
+        solution = _costed(tuple(items), tuple(remainder))
+        if solution.remainder and abstract and not self.qg.possible_types(type_name):
+            if solution.local or solution.fetches:
+                # No object is a `type_name`: what no subgraph reaches here selects nothing.
+                # The rest is asked, and the subgraph's own answer for the object (null or its
+                # error) stands. Nothing but such selections still fails planning.
+                return _no_remainder(solution)
+        return solution
 
     def _local(
         self,

@@ -2,7 +2,8 @@
 oracle's own subgraph sets (tests/oracle_cases/), each composed by the project's composer.
 
 A case directory may hold `labels.txt` (one progressive-override label a line): the router then
-runs with those labels active, and so do the fakes.
+runs with those labels active, and so do the fakes. A case whose answers the monolith cannot
+give holds `not-for-the-oracle.txt`, saying why; it is left out.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ def oracle_cases() -> list[Case]:
     found = []
     for root in ROOTS:
         for folder in sorted(p for p in root.iterdir() if (p / "subgraphs").is_dir()):
+            if (folder / "not-for-the-oracle.txt").exists():
+                continue
             labels_file = folder / "labels.txt"
             labels = (
                 frozenset(line.strip() for line in labels_file.read_text().splitlines() if line)
