@@ -19,7 +19,8 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from router.authentication import AuthenticationError, JwksSettings, JwtSettings, JwtVerifier
 from router.authentication.settings import TokenSource
-from router.config import ConfigError, parse_config, subgraph_headers
+from router.config import ConfigError, parse_config
+from router.execute.headers import subgraph_headers
 from tests.support.faulty import serve_in_thread
 from tests.support.jwks import AUDIENCE, ISSUER, JwksServer, SigningKey, sign
 

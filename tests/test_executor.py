@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from router.compose import compose_subgraphs, read_subgraph
-from router.config import parse_config, subgraph_headers
+from router.config import parse_config
+from router.execute.headers import subgraph_headers
 from router.execute.transport import HttpTransport, SubgraphFetchError, headers_key
 from router.router import Router
 from router.supergraph.load import load_supergraph

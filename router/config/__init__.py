@@ -25,8 +25,8 @@ it would refuse instead of forwarding it: `max_depth` 13 and `max_aliases` 30 ar
 own limits (subgraph_kit/schema.py: Strawberry's depth 12 does not count the root field's level,
 the router's depth does); demand control is on and enforcing (Apollo: off).
 
-`HeaderRule`, `subgraph_headers` and `claim` live in router/execute/headers.py (they run per
-subgraph fetch) and are re-exported here for existing imports.
+The header rules' runtime (`subgraph_headers`, `claim`) is router/execute/headers.py: it runs
+per subgraph fetch.
 """
 
 from __future__ import annotations
@@ -36,20 +36,15 @@ from router.config.load import load_config, parse_config, read_model
 from router.config.model import RouterYaml, json_schema
 from router.config.settings import Config, dev_mode
 from router.env import expand_env
-from router.execute.headers import HOP_BY_HOP, HeaderRule, claim, subgraph_headers
 
 __all__ = [
-    "HOP_BY_HOP",
     "Config",
     "ConfigError",
-    "HeaderRule",
     "RouterYaml",
-    "claim",
     "dev_mode",
     "expand_env",
     "json_schema",
     "load_config",
     "parse_config",
     "read_model",
-    "subgraph_headers",
 ]

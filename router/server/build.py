@@ -22,7 +22,7 @@ def build_router(
     tracing: Tracing | None = None,
 ) -> Router:
     """A Router for this supergraph, configured by router.yaml."""
-    from router.config import subgraph_headers
+    from router.execute.headers import subgraph_headers
 
     supergraph = load_supergraph(sdl)
     transport = transport or HttpTransport(

@@ -17,7 +17,8 @@ from typing import Any
 
 from router.authentication.development import ISSUER, DevelopmentKeys
 from router.authz import Identity
-from router.config import Config, parse_config, subgraph_headers
+from router.config import Config, parse_config
+from router.execute.headers import subgraph_headers
 from router.execute.transport import SubgraphTransport
 from router.router import Router
 from router.supergraph.load import load_supergraph
