@@ -282,7 +282,9 @@ async def test_sigterm_closes_subscriptions_with_going_away(tmp_path: Path) -> N
 # --- PostgreSQL: NOTIFY across processes, the listener connection -----------------------------
 
 LISTENERS = f"""SELECT pid FROM pg_stat_activity
-    WHERE application_name = '{EVENTS_CHANNEL} listener' AND query LIKE 'LISTEN%'"""
+    WHERE application_name = '{EVENTS_CHANNEL} listener' AND query <> ''"""
+"""The orders processes' listener connections that have sent LISTEN (their first query; the
+probes come after)."""
 
 
 @pytest.fixture
