@@ -21,7 +21,6 @@ from typing import Any, TypeVar
 
 import orjson
 import strawberry
-import uvicorn
 from cross_web import HTTPException
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -34,7 +33,7 @@ from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
-from router.server.drain import STARTUP_FAILURE, Draining, DrainingServer, ShutdownSettings
+from router.server.drain import ShutdownSettings, serve
 from subgraph_kit.caller import Caller
 from subgraph_kit.db import SchemaError, create_engine
 from subgraph_kit.live import ClosingHandler, LiveConnections, caller_from_init
@@ -249,38 +248,17 @@ def service_main(
     return main
 
 
-class ServiceServer(DrainingServer):
-    """The router's draining server, which first closes the app's subscriptions: an open
-    WebSocket would otherwise hold the drain for its whole timeout."""
-
-    def __init__(
-        self,
-        config: uvicorn.Config,
-        drain: Draining,
-        settings: ShutdownSettings,
-        live: LiveConnections,
-    ) -> None:
-        super().__init__(config, drain, settings)
-        self.live = live
-
-    async def shutdown(self, sockets: list[Any] | None = None) -> None:
-        await self.live.close()
-        await super().shutdown(sockets)
-
-
 def _serve(app: Starlette, settings: ServiceSettings) -> None:
     """Serve with uvicorn until a signal, then close the subscriptions and drain."""
-    drain = Draining(app, is_readiness=lambda scope: bool(scope["path"] == "/health"))
-    server = ServiceServer(
-        uvicorn.Config(drain, host=settings.host, port=settings.port, log_level=settings.log_level),
-        drain,
-        ShutdownSettings(settings.shutdown_delay, settings.shutdown_timeout),
-        app.state.live,
+    serve(
+        app,
+        is_readiness=lambda scope: bool(scope["path"] == "/health"),
+        settings=ShutdownSettings(settings.shutdown_delay, settings.shutdown_timeout),
+        closing=app.state.live.close,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
     )
-    with contextlib.suppress(KeyboardInterrupt):  # as uvicorn.run: a Ctrl-C is no error
-        server.run()
-    if not server.started:
-        sys.exit(STARTUP_FAILURE)
 
 
 def migrate_parser(service: str, defaults: ServiceSettings) -> argparse.ArgumentParser:

@@ -35,7 +35,7 @@ import os
 import socket
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -106,10 +106,17 @@ class Draining:
 class DrainingServer(uvicorn.Server):
     """uvicorn's server with the drain above in front of its own shutdown."""
 
-    def __init__(self, config: uvicorn.Config, drain: Draining, settings: ShutdownSettings) -> None:
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        drain: Draining,
+        settings: ShutdownSettings,
+        closing: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         super().__init__(config)
         self.drain = drain
         self.settings = settings
+        self.closing = closing
 
     def handle_exit(self, sig: int, frame: Any) -> None:
         if self.should_exit:  # a second signal: stop waiting
@@ -117,6 +124,8 @@ class DrainingServer(uvicorn.Server):
         super().handle_exit(sig, frame)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        if self.closing is not None:  # e.g. close WebSockets, which would hold the drain
+            await self.closing()
         deadline = time.monotonic() + self.settings.timeout
         self.drain.begin()
         await self._pause(time.monotonic() + self.settings.delay)
@@ -181,12 +190,14 @@ def serve(
     *,
     is_readiness: Callable[[Scope], bool],
     settings: ShutdownSettings,
+    closing: Callable[[], Awaitable[None]] | None = None,
     **uvicorn_options: Any,
 ) -> None:
-    """Serve `app` with uvicorn until a signal, then drain as the module docstring says."""
+    """Serve `app` with uvicorn until a signal, then drain as the module docstring says
+    (`closing` first: what the app must close for the drain to end, such as WebSockets)."""
     drain = Draining(app, is_readiness)
     config = uvicorn.Config(drain, **uvicorn_options)
-    server = DrainingServer(config, drain, settings)
+    server = DrainingServer(config, drain, settings, closing)
     # as uvicorn.run: a Ctrl-C, re-raised once the server has stopped, is no error to show
     with contextlib.suppress(KeyboardInterrupt):
         server.run()
