@@ -6,6 +6,8 @@
 
 DELIVERED and CANCELLED are final. A move to the status an order is already in changes nothing
 (a retried mutation is answered, not refused); any other move not drawn above is refused.
+A customer pays for or cancels their own order; shipping and delivering are the shop's moves
+(`BY_STAFF`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ NEXT: dict[Status, tuple[Status, ...]] = {
     Status.CANCELLED: (),
 }
 """The statuses each status may move to."""
+
+BY_STAFF = frozenset({Status.SHIPPED, Status.DELIVERED})
+"""The statuses only staff may move an order to: the shop ships and delivers, not the customer."""
 
 
 def sources(to: Status) -> tuple[Status, ...]:

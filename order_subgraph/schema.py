@@ -17,7 +17,7 @@ from strawberry.types import Info
 
 from order_subgraph import repository
 from order_subgraph.customers_client import CustomersClient
-from order_subgraph.lifecycle import refusal
+from order_subgraph.lifecycle import BY_STAFF, refusal
 from order_subgraph.repository import (
     ORDER_CREATED,
     ORDER_STATUS_CHANGED,
@@ -391,8 +391,9 @@ class Mutation:
     @strawberry.federation.mutation(
         description="Move an order on in its life: PENDING to PAID to SHIPPED to DELIVERED, or "
         "a PENDING or PAID one to CANCELLED; the customer's own, or any for staff (else "
-        "FORBIDDEN). Moving an order to the status it has changes nothing; any other move is "
-        "refused (CONFLICT, the message saying which moves it allows).",
+        "FORBIDDEN), and SHIPPED or DELIVERED only by staff (else FORBIDDEN). Moving an order "
+        "to the status it has changes nothing; any other move is refused (CONFLICT, the "
+        "message saying which moves it allows).",
         authenticated=True,
     )
     async def advance_order(
@@ -406,11 +407,15 @@ class Mutation:
 
 async def _move(info: Info[Context, None], id: strawberry.ID, to: Status, field: str) -> Order:
     """Move the order to `to` (order_subgraph.lifecycle): NOT_FOUND, FORBIDDEN (another
-    customer's), or CONFLICT when its life does not allow the move (`field` names the cause)."""
+    customer's, or a move only staff make), or CONFLICT when its life does not allow the move
+    (`field` names the cause)."""
     key = parse_key(id)
     record = None
     if key is not None and (found := await info.context.orders.load(key)) is not None:
-        info.context.caller.check_acts_for(found.customer_id, "change an order", field="id")
+        caller = info.context.caller
+        caller.check_acts_for(found.customer_id, "change an order", field="id")
+        if to in BY_STAFF and not caller.staff:
+            raise Forbidden(f"only staff may mark an order {to.value}", field="to")
         record, _ = await repository.set_status(info.context.database, key, to)
     if record is None:
         raise NotFound(f"no order has id {id!r}", field="id")

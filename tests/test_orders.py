@@ -10,7 +10,7 @@ import pytest
 from tests.support.auth import router_headers
 from tests.support.faulty import faulty_server
 from tests.support.orders import CREATE, order_input, orders_service, stored_rows
-from tests.support.services import GraphQLClient, error_codes, free_port
+from tests.support.services import GraphQLClient, ServiceProcess, error_codes, free_port
 from tests.support.sql import recorded_selects
 
 
@@ -307,3 +307,18 @@ async def test_only_the_customer_or_staff_may_advance_an_order(
         assert (await bob.data(ADVANCE, {"id": "3", "to": "PAID"}))["advanceOrder"][
             "status"
         ] == "PAID"
+
+
+async def test_only_staff_ship_and_deliver(
+    database_url: str, customers_process: ServiceProcess
+) -> None:
+    # order 5 is customer 1's and PENDING: they may pay for it, not ship or deliver it
+    customers = f"{customers_process.url}/graphql"
+    async with orders_service(database_url, customers, headers=router_headers("1")) as alice:
+        assert (await alice.data(ADVANCE, {"id": "5", "to": "PAID"}))["advanceOrder"][
+            "status"
+        ] == "PAID"
+        shipped = await alice(ADVANCE, {"id": "5", "to": "SHIPPED"})
+        assert error_codes(shipped) == ["FORBIDDEN"]
+        assert shipped["errors"][0]["extensions"]["field"] == "to"
+        assert (await alice.data('{ order(id: "5") { status } }')) == {"order": {"status": "PAID"}}
