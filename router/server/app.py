@@ -448,21 +448,13 @@ class RouterApp:
                     "QUERY_PLAN_NOT_EXPOSED",
                     status=403,
                 )
-            if expose == "dry-run":
-                prepared = router.prepare(query, operation_name, count=False)
-                return 200, {
-                    "data": None,
-                    "extensions": {"apolloQueryPlan": _plan_extension(prepared.plan)},
-                }
+            if expose == "dry-run":  # the plan this requester's request would run
+                return 200, await router.plan_for(query, operation_name, identity=identity)
         except RequestError as exc:
             return exc.status, {"errors": [exc.to_graphql()]}
         response = await self._execute_shared(
             router, query, variables, operation_name, headers, expose, identity
         )
-        if expose == "true" and "data" in response:
-            response.setdefault("extensions", {})["apolloQueryPlan"] = _plan_extension(
-                router.prepare(query, operation_name, count=False).plan
-            )
         status = 200
         code = _code(response)
         if (
@@ -480,6 +472,8 @@ class RouterApp:
             "COST_QUERY_PARSE_FAILURE",
         ):
             status = 400
+        elif code == "REQUEST_CONCURRENCY_LIMITED" and "data" not in response:
+            status = 503  # its restricted plan could not wait for the preparation thread
         return status, response
 
     async def _execute_shared(
@@ -501,7 +495,13 @@ class RouterApp:
         each request, never changed."""
         if not self.config.deduplicate_requests or expose:
             return await router.execute(
-                query, variables, operation_name, headers=headers, count=False, identity=identity
+                query,
+                variables,
+                operation_name,
+                headers=headers,
+                count=False,
+                identity=identity,
+                expose_plan=expose == "true",  # the plan that ran (restricted, maybe)
             )
         prepared, failure, query = router.try_prepare_for(
             query, variables, operation_name, count=False
@@ -869,10 +869,6 @@ def _accepts_gzip(headers: dict[str, str]) -> bool:
         except ValueError:
             weights[name] = 0.0
     return weights.get("gzip", weights.get("*", 0.0)) > 0
-
-
-def _plan_extension(plan: Any) -> JSONObject:
-    return {"object": plan.to_json(), "text": plan.print()}
 
 
 def _load_safelist(path: Path | None) -> tuple[dict[str, str], set[str]]:
