@@ -79,12 +79,14 @@ class Gateway:
     name: str  # router | hive | apollo
     port: int
     path: str  # the GraphQL endpoint
+    router_config: str = ""
+    """More router.yaml for our router (`--own`: its JWT and claim headers)."""
 
     def command(self, node: str, supergraph: Path) -> tuple[list[str], dict[str, str], Path]:
         if self.name == "router":
             config = RUN / "router.yaml"
             config.parent.mkdir(parents=True, exist_ok=True)
-            config.write_text(ROUTER_CONFIG)
+            config.write_text(ROUTER_CONFIG + self.router_config)
             cmd = [str(VENV_PYTHON), "-m", "router", "serve", "--config", str(config)]
             cmd += ["--supergraph", str(supergraph), "--port", str(self.port), "--no-reload"]
             return cmd, {}, ROOT
