@@ -93,24 +93,29 @@ start orders --host 127.0.0.1 --port "$orders" --database-url sqlite:////tmp/ord
   --customers-url "http://127.0.0.1:$customers/graphql"
 wait_for "http://127.0.0.1:$customers/health"
 wait_for "http://127.0.0.1:$orders/health"
-# the router composes for these URLs at start, as the Kubernetes init container does
+# the router composes for these URLs at start, as the Kubernetes init container does, and
+# serves with the image's router.yaml, its identity provider a development key made in the
+# container (`python -m router token` makes it; the smoke test signs in as staff with it)
 ctr=$(buildah from --pull-never localhost/pyfederation/router:0.1.0)
 containers+=("$ctr")
+token=$(buildah run "${isolation[@]}" "$ctr" -- \
+  python -m router token --sub 1 --scope staff --keys /tmp/dev-keys)
 buildah run "${isolation[@]}" --network host "$ctr" -- sh -c "\
   CUSTOMERS_ROUTING_URL=http://127.0.0.1:$customers/graphql \
   ORDERS_ROUTING_URL=http://127.0.0.1:$orders/graphql \
   python -m router compose --config supergraph.yaml --output /tmp/supergraph.graphql \
-  && exec python -m router serve --supergraph /tmp/supergraph.graphql \
+  && ROUTER_JWKS_URL=file:///tmp/dev-keys/dev-jwks.json ROUTER_JWT_ISSUER=pyfederation-dev \
+     exec python -m router serve --config /app/router.yaml --supergraph /tmp/supergraph.graphql \
      --host 127.0.0.1 --port $router" >"$logs/router.log" 2>&1 &
 pids+=($!)
 wait_for "http://127.0.0.1:$router/health?ready"
 
 query='{"query": "{ orders(first: 2) { edges { node { id total { amount } customer { name } } } } }"}'
-answer=$(python3 - "$router" "$query" <<'EOF'
+answer=$(python3 - "$router" "$query" "$token" <<'EOF'
 import json, sys, urllib.request
 request = urllib.request.Request(
     f"http://127.0.0.1:{sys.argv[1]}/graphql", data=sys.argv[2].encode(),
-    headers={"content-type": "application/json"},
+    headers={"content-type": "application/json", "authorization": f"Bearer {sys.argv[3]}"},
 )
 body = json.load(urllib.request.urlopen(request, timeout=10))
 edges = body["data"]["orders"]["edges"]

@@ -26,7 +26,7 @@ import re
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
 from graphql import DocumentNode, GraphQLError, GraphQLSchema, OperationDefinitionNode, execute
 from graphql.execution.values import get_variable_values
@@ -53,6 +53,8 @@ from router.supergraph.load import load_supergraph
 from router.supergraph.model import Supergraph
 from router.telemetry import Tracing
 from router.types import JSONObject, Variables
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,18 +270,29 @@ class Router:
         if self._cache.peek(key) is not None:
             self.cache_hits += 1
             return
+        self._admit()
+        self.cache_misses += 1
+        await self._in_preparer(self._prepare_quietly, query, operation_name, labels)
+
+    def _admit(self) -> None:
+        """Refuse (503 REQUEST_CONCURRENCY_LIMITED) when MAX_PREPARING already wait."""
         if self._preparing >= MAX_PREPARING:
             raise RequestError(
                 "too many new operations are being prepared; try again",
                 "REQUEST_CONCURRENCY_LIMITED",
                 status=503,
             )
-        self.cache_misses += 1
+
+    async def _in_preparer(self, function: Callable[..., T], *args: Any) -> T:
+        """`function(*args)` in the preparation thread, counted against MAX_PREPARING: every
+        plan is made there, an operation's own (`warm`) and its restricted ones
+        (`_restricted_plan`), so none holds the event loop however long it plans."""
+        self._admit()
         self._preparing += 1
         try:
             context = contextvars.copy_context()  # the request's trace, in the thread too
-            await asyncio.get_running_loop().run_in_executor(
-                self._preparer, context.run, self._prepare_quietly, query, operation_name, labels
+            return await asyncio.get_running_loop().run_in_executor(
+                self._preparer, context.run, function, *args
             )
         finally:
             self._preparing -= 1
@@ -408,11 +421,13 @@ class Router:
         count: bool = True,
         identity: Identity = ANONYMOUS,
         forwarded: Mapping[str, Forwarded] | None = None,
+        expose_plan: bool = False,
     ) -> JSONObject:
         """The GraphQL response (`data`, `errors`) for one request. Never raises for a bad
         request or a failing subgraph: those are answered as GraphQL errors. `prepared` skips
         the cache lookup when the caller already made it; `identity` is the requester;
-        `forwarded` the headers for subgraphs the caller has made for this request already."""
+        `forwarded` the headers for subgraphs the caller has made for this request already;
+        `expose_plan` adds the plan that ran as `extensions.apolloQueryPlan`."""
         try:
             return await self.answer(
                 query,
@@ -424,6 +439,7 @@ class Router:
                 count=count,
                 identity=identity,
                 forwarded=forwarded,
+                expose_plan=expose_plan,
             )
         except RequestError as exc:
             return exc.response()
@@ -440,6 +456,7 @@ class Router:
         count: bool = True,
         identity: Identity = ANONYMOUS,
         forwarded: Mapping[str, Forwarded] | None = None,
+        expose_plan: bool = False,
     ) -> JSONObject:
         """`execute`, but a refused request raises its RequestError (its code and HTTP status
         with it) instead of being answered; a failing subgraph is still answered."""
@@ -450,24 +467,10 @@ class Router:
         unauthorized: list[JSONObject] = []
         removals: tuple[Removal, ...] = ()
         if prepared.needs is not None and self.authorizer is not None:
-            authorizer = self.authorizer
-            grant = authorizer.held(identity, prepared.needs)
-            if authorizer.asks(prepared.needs, grant):  # the policy evaluator, once
-                grant = await authorizer.grant(identity, prepared.operation, prepared.needs)
-            restriction = prepared.restrictions.get(grant) or authorizer.restriction(
-                prepared.operation, grant, prepared.restrictions
+            prepared, denied, removals = await self._authorize(
+                query, operation_name, prepared, identity
             )
-            if restriction.removals:
-                settings = authorizer.settings
-                authorizer.report(prepared.operation, restriction)
-                unauthorized = list(restriction.errors)
-                if settings.reject_unauthorized and not settings.dry_run:
-                    # a GraphQL result (as before: 200, or 400 without `data` when the client
-                    # accepts application/graphql-response+json)
-                    raise RequestErrors(unauthorized, status=200)
-                if not settings.dry_run:
-                    prepared = self._restrict(query, operation_name, prepared, restriction)
-                    removals = restriction.removals
+            unauthorized = list(denied)
         coerced = _coerce_variables(self.api_schema, prepared.operation, variables or {})
         if isinstance(coerced, list):
             # the variables' errors are a GraphQL result: 200 (400 without `data` over
@@ -500,35 +503,108 @@ class Router:
         if completion and not failed:
             # Nulls from entities answered null: not errors, but shown, as Apollo does.
             extensions["valueCompletion"] = completion
+        if expose_plan:  # the plan that ran: the restricted one when authorization removed
+            extensions["apolloQueryPlan"] = plan_extension(prepared.plan)
         if extensions:
             response["extensions"] = extensions
         return response
 
-    def _restrict(
+    async def plan_for(
+        self, query: str, operation_name: str | None = None, *, identity: Identity = ANONYMOUS
+    ) -> JSONObject:
+        """Apollo's dry run (`Apollo-Expose-Query-Plan: dry-run`): the plan this requester's
+        request would run, as `extensions.apolloQueryPlan`, nothing fetched. Raises
+        RequestError when the operation cannot be prepared, as `prepare` does, or when
+        authorization refuses it."""
+        prepared = self.prepare(query, operation_name, count=False)
+        if prepared.needs is not None and self.authorizer is not None:
+            prepared = (await self._authorize(query, operation_name, prepared, identity)).prepared
+        return {"data": None, "extensions": {"apolloQueryPlan": plan_extension(prepared.plan)}}
+
+    async def _authorize(
+        self, query: str, operation_name: str | None, prepared: Prepared, identity: Identity
+    ) -> _Authorized:
+        """What this requester may run of `prepared` (router/authz/): the operation itself, or
+        its restriction with its own plan; raises the refusal (`reject_unauthorized`, or a
+        restriction that cannot be planned). The restriction and the restricted plan are made
+        in the preparation thread when not cached."""
+        authorizer = self.authorizer
+        assert authorizer is not None and prepared.needs is not None
+        grant = authorizer.held(identity, prepared.needs)
+        if authorizer.asks(prepared.needs, grant):  # the policy evaluator, once
+            grant = await authorizer.grant(identity, prepared.operation, prepared.needs)
+        restriction = prepared.restrictions.get(grant)
+        if restriction is None:
+            restriction = await self._in_preparer(
+                authorizer.restriction, prepared.operation, grant, prepared.restrictions
+            )
+        if not restriction.removals:
+            return _Authorized(prepared)
+        settings = authorizer.settings
+        authorizer.report(prepared.operation, restriction)
+        unauthorized = restriction.errors
+        if settings.dry_run:
+            return _Authorized(prepared, unauthorized)
+        if settings.reject_unauthorized:
+            # a GraphQL result: 200, or 400 without `data` over application/graphql-response+json
+            raise RequestErrors(list(unauthorized), status=200)
+        restricted = await self._restricted_plan(query, operation_name, prepared, restriction)
+        return _Authorized(restricted, unauthorized, restriction.removals)
+
+    async def _restricted_plan(
         self, query: str, operation_name: str | None, prepared: Prepared, restriction: Restriction
     ) -> Prepared:
-        """The prepared operation without what `restriction` removed: its own plan (cached
-        under the removals), the original's shaper (which nulls what is missing)."""
+        """The prepared operation without what `restriction` removed, from its cache, else
+        planned in the preparation thread (the budget and the thread new operations use)."""
         key = (query, operation_name, prepared.labels, restriction.key)
         found = self._restricted.get(key)
         if found is not None:
             return found
+        return await self._in_preparer(self._restrict, key, prepared, restriction)
+
+    def _restrict(
+        self,
+        key: tuple[str, str | None, frozenset[str], str],
+        prepared: Prepared,
+        restriction: Restriction,
+    ) -> Prepared:
+        """Plan the restricted operation (its own plan, cached under the removals; the
+        original's shaper, which nulls what is missing). A refusal is remembered by digest, as
+        `prepare` remembers one, so a restriction that cannot be planned is not planned again
+        by every request."""
+        found = self._restricted.get(key)  # planned while this request waited
+        if found is not None:
+            return found
+        query = key[0]
+        text = f"{query}\x00{restriction.key}".encode()
+        digest = (hashlib.blake2b(text, digest_size=16).digest(), key[1], key[2])
+        refused = self._rejected.get(digest)
+        if refused is not None:
+            raise refused.error()
         operation = replace(prepared.operation, selections=restriction.selections)
         try:
-            with self.tracing.span("plan"):
-                plan = self.planner.plan(operation, prepared.labels)
-        except PlanningBudgetExceeded as exc:
-            raise RequestError(str(exc), "MAX_PLANNING_STEPS_LIMIT") from None
-        except PlanningError as exc:
-            raise RequestError(
-                f"the operation cannot be planned: {exc}", "QUERY_PLANNING_FAILED"
-            ) from None
+            plan = self._plan_restricted(operation, prepared.labels)
+        except RequestError as exc:
+            refusal = _Refusal.of(exc)
+            self._rejected.put(digest, refusal, REJECTION_WEIGHT + len(str(refusal.errors)))
+            raise
         shaper = prepared.shaper
         if restriction.shaped is not None:  # a fragment was removed: its objects answer {}
             shaper = Shaper(self.api_schema, replace(operation, selections=restriction.shaped))
         found = replace(prepared, operation=operation, plan=plan, shaper=shaper, restrictions={})
         self._restricted.put(key, found, _weight(query, restriction.selections))
         return found
+
+    def _plan_restricted(self, operation: Operation, labels: frozenset[str]) -> QueryPlan:
+        try:
+            with self.tracing.span("plan"):
+                return self.planner.plan(operation, labels)
+        except PlanningBudgetExceeded as exc:
+            raise RequestError(str(exc), "MAX_PLANNING_STEPS_LIMIT") from None
+        except PlanningError as exc:
+            raise RequestError(
+                f"the operation cannot be planned: {exc}", "QUERY_PLANNING_FAILED"
+            ) from None
 
     def _introspect(self, prepared: Prepared, variables: Variables) -> JSONObject:
         result = execute(
@@ -542,6 +618,20 @@ class Router:
     async def close(self) -> None:
         self._preparer.shutdown(wait=False, cancel_futures=True)
         await self.transport.close()
+
+
+class _Authorized(NamedTuple):
+    """What a requester may run: the prepared operation (restricted when something was
+    removed), the UNAUTHORIZED_FIELD_OR_TYPE errors, and the removals to scrub from data."""
+
+    prepared: Prepared
+    unauthorized: tuple[JSONObject, ...] = ()
+    removals: tuple[Removal, ...] = ()
+
+
+def plan_extension(plan: QueryPlan) -> JSONObject:
+    """`extensions.apolloQueryPlan`: the plan in Apollo's JSON shape and as text."""
+    return {"object": plan.to_json(), "text": plan.print()}
 
 
 class ValidationFailed(RequestErrors):

@@ -34,10 +34,18 @@ from customer_subgraph.settings import parse_args as parse_customer_args
 from order_subgraph import Settings as OrderSettings
 from order_subgraph import create_app as create_order_app
 from order_subgraph.settings import parse_args as parse_order_args
+from router.authentication import AuthenticationError, JwtVerifier
+from router.authentication.development import ISSUER as DEV_ISSUER
+from router.authentication.development import DevelopmentKeys
 from router.compose import compose_config, load_config
+from router.config import Config, ConfigError
+from router.config import load_config as load_router_config
+from router.execute.headers import subgraph_headers
 from router.router import Router
 from router.server.app import RouterApp
 from router.supergraph.load import load_supergraph
+from subgraph_kit.caller import ANONYMOUS as ANONYMOUS_CALLER
+from subgraph_kit.caller import CUSTOMER_ID_HEADER, SCOPES_HEADER, STAFF_SCOPE, Caller
 from subgraph_kit.db import async_url
 from subgraph_kit.service import migrate_parser
 from tests.support.fake_subgraphs import FakeSubgraphs
@@ -138,6 +146,19 @@ class Dockerfile:
             sources += [p.removeprefix("./").rstrip("/") for p in parts[:-1]]
         return sources
 
+    def source_of(self, image_path: str) -> Path:
+        """The build-context file a COPY puts at `image_path` (absolute, or under WORKDIR)."""
+        workdir = PurePosixPath(self.last("WORKDIR"))
+        target = workdir / image_path
+        for text in self.all("COPY"):
+            *sources, destination = [p for p in shlex.split(text) if not p.startswith("--")]
+            into = workdir / destination
+            for source in sources:
+                folder = destination.endswith("/") or len(sources) > 1
+                if (into / PurePosixPath(source).name if folder else into) == target:
+                    return ROOT / source
+        raise AssertionError(f"{self.path.name}: no COPY puts a file at {target}")
+
     def runs(self, program: str) -> list[list[str]]:
         """Each `program ...` command of the RUN instructions, as argv (split at && and ;)."""
         found = []
@@ -164,14 +185,22 @@ def compose_file() -> dict[str, Any]:
     return doc
 
 
+class MissingVariable(Exception):
+    """A ${NAME:?message} of compose.yaml whose variable is not set: `up` stops with message."""
+
+
 def compose_env(value: str, environ: Mapping[str, str] = {}) -> str:
-    """Docker compose's interpolation of ${NAME} and ${NAME:-default}."""
+    """Docker compose's interpolation of ${NAME}, ${NAME:-default} and ${NAME:?message}."""
 
     def replace(match: re.Match[str]) -> str:
-        name, default = match.group(1), match.group(2)
-        return environ.get(name) or (default if default is not None else "")
+        name, kind, text = match.group(1), match.group(2), match.group(3)
+        if environ.get(name):
+            return environ[name]
+        if kind == "?":
+            raise MissingVariable(f"{name}: {text}")
+        return text if kind == "-" else ""
 
-    return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}", replace, value)
+    return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::([-?])([^}]*))?\}", replace, value)
 
 
 def manifests() -> list[dict[str, Any]]:
@@ -368,6 +397,74 @@ def check_routing(environ: Mapping[str, str], where: str) -> dict[str, str]:
     return urls
 
 
+# --- the router's configuration -------------------------------------------------------------
+
+# an identity provider, as a deployment names it
+IDP = {
+    "ROUTER_JWKS_URL": "https://idp.example.com/.well-known/jwks.json",
+    "ROUTER_JWT_ISSUER": "https://idp.example.com/",
+}
+
+
+def router_config(parsed: Parsed, env: Mapping[str, str], where: str) -> Config:
+    """The router.yaml a deployed router serves with (the image's file, from the COPY that puts
+    it where `--config` names), read by the router's own reader with the deployment's
+    environment: every variable the deployment sets is read, the JWT settings come from its
+    identity provider, and the subgraphs get the token's subject and scopes as the headers the
+    services trust, never a client's own copy."""
+    assert parsed.command == "serve", where
+    served = parsed.options.config
+    assert served is not None, (
+        f"{where}: no router.yaml, so no JWT and every protected field refused"
+    )
+    source = dockerfile_for("pyfederation/router:0.1.0").source_of(str(served))
+    recorder = RecordingEnviron(env)
+    config = load_router_config(source, environ=recorder)
+    assert set(env) <= recorder.read, f"{where}: {set(env) - recorder.read} are never read"
+    assert config.jwt is not None, f"{where}: {source.name} has no authentication.router.jwt"
+    (jwks,) = config.jwt.jwks
+    assert (jwks.url, jwks.issuers) == (env["ROUTER_JWKS_URL"], (env["ROUTER_JWT_ISSUER"],))
+    forged = {CUSTOMER_ID_HEADER: "2", SCOPES_HEADER: STAFF_SCOPE}
+    claims = {"sub": "7", "scope": "read:email"}
+    for service in ("customers", "orders"):
+        sent = subgraph_headers(config, service, forged, claims)
+        assert Caller.from_headers(sent) == Caller("7", frozenset({"read:email"})), (where, sent)
+        anonymous = subgraph_headers(config, service, forged, None)
+        assert Caller.from_headers(anonymous) == ANONYMOUS_CALLER, (where, anonymous)
+    # and the production posture
+    assert not (config.introspection or config.sandbox or config.expose_query_plan), where
+    return config
+
+
+def test_the_deployed_router_yaml_needs_its_identity_provider() -> None:
+    for missing in IDP:
+        environ = {name: value for name, value in IDP.items() if name != missing}
+        with pytest.raises(ConfigError, match=missing):
+            load_router_config(DEPLOY / "router.yaml", environ=environ)
+
+
+async def test_the_deployed_router_yaml_verifies_its_providers_tokens(tmp_path: Path) -> None:
+    """A token signed by the provider's key and naming its issuer is accepted; the same token
+    under another issuer is refused (a key file stands in for the provider's JWKS URL)."""
+    keys = DevelopmentKeys(tmp_path).ensure()
+    token = keys.token("7", ["read:email"])
+    headers = {"authorization": f"Bearer {token}"}
+    for issuer, accepted in ((DEV_ISSUER, True), ("https://idp.example.com/", False)):
+        environ = {"ROUTER_JWKS_URL": keys.jwks_file.as_uri(), "ROUTER_JWT_ISSUER": issuer}
+        config = load_router_config(DEPLOY / "router.yaml", environ=environ)
+        assert config.jwt is not None
+        verifier = JwtVerifier(config.jwt)
+        try:
+            if accepted:
+                claims = await verifier.authenticate(headers)
+                assert claims is not None and claims["sub"] == "7"
+            else:
+                with pytest.raises(AuthenticationError):
+                    await verifier.authenticate(headers)
+        finally:
+            await verifier.close()
+
+
 # --- every file parses ----------------------------------------------------------------------
 
 
@@ -465,6 +562,8 @@ def test_router_image_composes_its_supergraph_for_the_build_args(
     # the RUN writes the very file the CMD serves
     served = parse_command(dockerfile.command(), {}, "router.Dockerfile CMD").options.supergraph
     assert parsed.options.output == served
+    # it serves with the router.yaml it carries (given the identity provider at run time)
+    router_config(parse_command(dockerfile.command(), {}, "router.Dockerfile CMD"), IDP, "CMD")
     # and composing supergraph.yaml with these values routes to them
     for name, value in build_args.items():
         monkeypatch.setenv(name, value)
@@ -479,7 +578,9 @@ def compose_services() -> dict[str, dict[str, Any]]:
     return dict(compose_file()["services"])
 
 
-def compose_app(name: str) -> tuple[Parsed, Dockerfile]:
+def compose_app(name: str, environ: Mapping[str, str] = IDP) -> tuple[Parsed, Dockerfile]:
+    """The service's command parsed with its environment (compose's own interpolated with
+    `environ`, the shell's or deploy/.env's)."""
     service = compose_services()[name]
     dockerfile = dockerfile_for(service["image"])
     assert (ROOT / service["build"]["dockerfile"]).resolve() == dockerfile.path
@@ -487,7 +588,7 @@ def compose_app(name: str) -> tuple[Parsed, Dockerfile]:
     argv = dockerfile.exec_form("ENTRYPOINT") + (
         service["command"] if "command" in service else dockerfile.exec_form("CMD")
     )
-    env = {k: compose_env(str(v)) for k, v in service.get("environment", {}).items()}
+    env = {k: compose_env(str(v), environ) for k, v in service.get("environment", {}).items()}
     return parse_command(argv, env, f"compose.yaml {name}"), dockerfile
 
 
@@ -538,6 +639,18 @@ def test_compose_services_parse_and_reach_their_databases_and_each_other() -> No
     routing = check_routing(services["router"]["build"]["args"], "compose.yaml router")
     assert routing == {"customers": url_of("customer_subgraph"), "orders": url_of("order_subgraph")}
     assert services["router"]["ports"] == ["4000:4000"]
+
+
+def test_compose_router_serves_with_jwt_from_the_identity_provider_it_is_given() -> None:
+    router = compose_services()["router"]
+    environment = {name: str(value) for name, value in router["environment"].items()}
+    env = {name: compose_env(value, IDP) for name, value in environment.items()}
+    parsed, _ = compose_app("router", IDP)
+    router_config(parsed, env, "compose.yaml router")
+    # `up` refuses to start without them, saying what is missing
+    for name, value in environment.items():
+        with pytest.raises(MissingVariable, match=name):
+            compose_env(value, {other: v for other, v in IDP.items() if other != name})
 
 
 def test_compose_depends_on_waits_for_health() -> None:
@@ -659,6 +772,19 @@ def test_k8s_router_composes_its_supergraph_for_the_cluster() -> None:
     assert mount_of(init) == mount_of(container)
     volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
     assert "emptyDir" in volumes[mount_of(init)[0]]
+
+
+def test_k8s_router_serves_with_jwt_from_its_config_map_and_drains_in_its_grace() -> None:
+    deployment, container, parsed = deployment_of("router")
+    env = container_env(container)
+    config = router_config(parsed, env, "router")
+    for name in IDP:
+        (item,) = [item for item in container["env"] if item["name"] == name]
+        assert "configMapKeyRef" in item["valueFrom"], item
+    # readiness 503 while the endpoints update, and time for its requests after
+    assert config.shutdown_delay > 0, "no time for the endpoints to update"
+    grace = deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+    assert grace > config.shutdown_delay + config.shutdown_timeout, grace
 
 
 def test_k8s_router_scales_with_probes_and_resources() -> None:

@@ -14,13 +14,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from graphql import build_schema, graphql_sync, parse, validate
+from graphql import build_schema, graphql_sync, parse, print_schema, validate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.differential.compare import AGREE, CONTESTED, MISMATCH, REFERENCES_WRONG, Answer
 from bench.differential.evidence import OPERATION, RENAMING, SHAPE, SUBGRAPH, UNDECIDED, judge
-from bench.differential.own import SUPERGRAPH, OwnGraph, proxied_supergraph
+from bench.differential.own import SUPERGRAPH, OwnGraph, proxied_supergraph, without_authorization
 from bench.differential.rename import map_back, rename_aliases
 from bench.differential.report import SuiteResult, summary
 from bench.differential.shape import determined, violations
@@ -343,6 +343,20 @@ def test_our_supergraph_is_pointed_at_the_proxy_one_path_per_subgraph() -> None:
     assert graph.route("/orders/graphql?x=1") == (6002, "/graphql?x=1")
     with pytest.raises(LookupError):
         graph.route("/graphql")
+
+
+def test_apollo_gateways_supergraph_has_the_same_api_without_the_security_features() -> None:
+    sdl = SUPERGRAPH.read_text()
+    stripped = without_authorization(sdl)
+    assert "for: SECURITY" in sdl and "@requiresScopes(" in sdl and "@authenticated" in sdl
+    for gone in ("for: SECURITY", "@requiresScopes", "@authenticated", "requiresScopes__Scope"):
+        assert gone not in stripped, gone
+    before, after = load_supergraph(sdl), load_supergraph(stripped)
+    assert before.has_access and not after.has_access
+    assert print_schema(after.api_schema) == print_schema(before.api_schema)
+    assert {g: x.url for g, x in after.graphs.items()} == {
+        g: x.url for g, x in before.graphs.items()
+    }
 
 
 def test_a_root_value_dropped_without_an_error_is_shown_by_the_subgraphs_answer() -> None:

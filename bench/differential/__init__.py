@@ -43,7 +43,10 @@ printed and written next to it (`<out>.summary.md`).
 as the project starts them (`python -m customer_subgraph`, `order_subgraph`) on fresh SQLite
 databases, seeded through their API with customers and orders (`own`), behind the recording
 proxies, and the committed supergraph.graphql; --count random queries over its API schema (no
-mutations: they are not repeatable), reported as the suite `own`.
+mutations: they are not repeatable), reported as the suite `own`. Every operation is sent signed
+in (a development token with every scope, so the protected fields are compared; `own` says how
+each gateway gets the caller's headers, and why Apollo Gateway gets the supergraph without its
+authorization features).
 
 Ports: the audit's serve on --port-base (4300), the gateways on the next three, their proxies on
 base+11..13, our services (`--own`) on base+21 and +22.

@@ -87,20 +87,30 @@ class Run:
     """One differential run: the gateways, their proxies and the output file."""
 
     def __init__(
-        self, args: argparse.Namespace, children: Children, node: str, route: Route | None = None
+        self,
+        args: argparse.Namespace,
+        children: Children,
+        node: str,
+        route: Route | None = None,
+        signed_in: own_graph.SignIn | None = None,
     ) -> None:
         self.args = args
         self.children = children
         self.node = node
         self.serve_port = args.port_base
+        self.signed_in = signed_in
+        """--own: every operation is sent with this token (own.py says how each gateway uses it)."""
+        extra = signed_in.router_config() if signed_in is not None else ""
         self.gateways = tuple(
-            Gateway(name, args.port_base + 1 + i, GATEWAY_PATHS[name])
+            Gateway(name, args.port_base + 1 + i, GATEWAY_PATHS[name], extra)
             for i, name in enumerate(GATEWAY_NAMES)
         )
         self.proxy_ports = {g.name: args.port_base + 11 + i for i, g in enumerate(self.gateways)}
         upstream: int | Route = self.serve_port if route is None else route
+        claims = signed_in.claim_headers if signed_in is not None else {}
         self.proxies = {
-            name: RecordingProxy(port, upstream) for name, port in self.proxy_ports.items()
+            name: RecordingProxy(port, upstream, *_claims_for(name, claims))
+            for name, port in self.proxy_ports.items()
         }
         self.pool = ThreadPoolExecutor(max_workers=len(self.gateways))
         self.procs: dict[str, Any] = {}
@@ -121,7 +131,12 @@ class Run:
             payload["operationName"] = name
         try:
             status, raw = http_call(
-                gateway.port, "POST", gateway.path, json.dumps(payload).encode(), REQUEST_TIMEOUT
+                gateway.port,
+                "POST",
+                gateway.path,
+                json.dumps(payload).encode(),
+                REQUEST_TIMEOUT,
+                self.signed_in.authorization if self.signed_in is not None else None,
             )
         except OSError as exc:
             return Answer(0, None, f"{type(exc).__name__}: {exc}")
@@ -170,6 +185,7 @@ class Run:
             g.name: own_graph.proxied_supergraph(sdl, self.proxy_ports[g.name])
             for g in self.gateways
         }
+        proxied["apollo"] = own_graph.without_authorization(proxied["apollo"])
         return self.operations("own", sdl, proxied, [], answers, out)
 
     def operations(
@@ -364,6 +380,14 @@ class Run:
         return judgement, evidence
 
 
+def _claims_for(gateway: str, claims: dict[str, str]) -> tuple[tuple[str, ...], dict[str, str]]:
+    """What a gateway's proxy passes on of its headers and adds: our router's claim headers
+    pass; for the references, which forward none, the proxy adds them."""
+    if gateway == "router":
+        return tuple(claims), {}
+    return (), claims
+
+
 def _mapped_back(answer: Answer, back: Any) -> Answer:
     if answer.transport is not None or not isinstance(answer.body, dict):
         return answer
@@ -412,7 +436,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             say(f"starting our services on ports {args.port_base + 21}, {args.port_base + 22} ...")
             graph = own_graph.start(children, RUN, args.port_base)
             answers = own_graph.seed(graph)
-            run = Run(args, children, node, graph.route)
+            signed_in = own_graph.sign_in(RUN, answers)
+            say(f"signed in as customer {signed_in.subject} with {' '.join(own_graph.SCOPES)}")
+            run = Run(args, children, node, graph.route, signed_in)
             with args.out.open("w") as out:
                 results.append(_said(run.own(answers, out)))
         else:

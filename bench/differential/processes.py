@@ -67,12 +67,14 @@ class Gateway:
     name: str  # router | hive | apollo
     port: int
     path: str  # the GraphQL endpoint
+    router_config: str = ""
+    """More router.yaml for our router (`--own`: its JWT and claim headers)."""
 
     def command(self, node: str, supergraph: Path) -> tuple[list[str], dict[str, str], Path]:
         if self.name == "router":
             config = RUN / "router.yaml"
             config.parent.mkdir(parents=True, exist_ok=True)
-            config.write_text(ROUTER_CONFIG)
+            config.write_text(ROUTER_CONFIG + self.router_config)
             cmd = router_command(config, supergraph, self.port, "--no-reload")
             return cmd, {}, ROOT
         if self.name == "hive":

@@ -11,7 +11,7 @@ from __future__ import annotations
 import http.client
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -47,10 +47,19 @@ Route = Callable[[str], tuple[int, str]]  # request path -> upstream port and pa
 
 class RecordingProxy:
     """Forwards 127.0.0.1:`port` to 127.0.0.1:`upstream` (a port, or a `Route` choosing one per
-    path); `take()` returns what was recorded."""
+    path); `take()` returns what was recorded. Of the request's headers it forwards the content
+    type, accept and the names in `passed`; it adds `added` (what a gateway does not send)."""
 
-    def __init__(self, port: int, upstream: int | Route) -> None:
+    def __init__(
+        self,
+        port: int,
+        upstream: int | Route,
+        passed: tuple[str, ...] = (),
+        added: Mapping[str, str] | None = None,
+    ) -> None:
         self.route: Route = upstream if callable(upstream) else (lambda path: (upstream, path))
+        forwarded = {"content-type", "accept", *passed}
+        extra = dict(added or {})
         self._lock = threading.Lock()
         self._exchanges: list[Exchange] = []
         proxy = self
@@ -69,9 +78,8 @@ class RecordingProxy:
                 self._forward(self.rfile.read(length))
 
             def _forward(self, body: bytes) -> None:
-                headers = {
-                    k: v for k, v in self.headers.items() if k.lower() in ("content-type", "accept")
-                }
+                headers = {k: v for k, v in self.headers.items() if k.lower() in forwarded}
+                headers.update(extra)
                 try:
                     upstream, path = proxy.route(self.path)
                     conn = http.client.HTTPConnection("127.0.0.1", upstream, timeout=30)

@@ -10,6 +10,11 @@
 # ${env.ORDERS_ROUTING_URL}: the build args below (defaults: the service names used by
 # deploy/compose.yaml and deploy/kubernetes/). supergraph.yaml and the subgraph schema files stay
 # in /app, so a deployment can compose again for other URLs (the Kubernetes init container does).
+#
+# It serves with deploy/router.yaml (/app/router.yaml): JWT from the identity provider named by
+# ROUTER_JWKS_URL and ROUTER_JWT_ISSUER (set at run time; the router refuses to start without
+# them), the verified token's claims forwarded to the subgraphs as x-customer-id and
+# x-customer-scopes. Without it every field behind @authenticated or @requiresScopes is refused.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -36,6 +41,7 @@ ARG ORDERS_ROUTING_URL=http://orders:4002/graphql
 RUN python -m router compose --config supergraph.yaml --output /app/supergraph.graphql \
     && grep -qF "url: \"${CUSTOMERS_ROUTING_URL}\"" /app/supergraph.graphql \
     && grep -qF "url: \"${ORDERS_ROUTING_URL}\"" /app/supergraph.graphql
+COPY deploy/router.yaml ./router.yaml
 
 USER 10001:10001
 EXPOSE 4000
@@ -45,4 +51,4 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:4000/health', timeout=2)"]
 
 ENTRYPOINT ["python", "-m", "router"]
-CMD ["serve", "--supergraph", "/app/supergraph.graphql", "--host", "0.0.0.0", "--port", "4000"]
+CMD ["serve", "--config", "/app/router.yaml", "--supergraph", "/app/supergraph.graphql", "--host", "0.0.0.0", "--port", "4000"]

@@ -223,12 +223,8 @@ async def _one(
                 "QUERY_PLAN_NOT_EXPOSED",
                 status=403,
             )
-        if expose == "dry-run":
-            prepared = router.prepare(query, operation_name, count=False)
-            return 200, {
-                "data": None,
-                "extensions": {"apolloQueryPlan": _plan_extension(prepared.plan)},
-            }
+        if expose == "dry-run":  # the plan this requester's request would run
+            return 200, await router.plan_for(query, operation_name, identity=identity)
         if prepared is None:
             prepared, query = router.prepare_for(query, variables, operation_name, count=False)
         forwarded = router.forwarded(headers, identity)  # made once: for the key and the fetches
@@ -241,6 +237,7 @@ async def _one(
             prepared=prepared,
             identity=identity,
             forwarded=forwarded,
+            expose_plan=expose == "true",  # the plan that ran (restricted, maybe)
         )
         if config.deduplicate_requests and not expose and prepared.operation.kind == "query":
             response = await app.in_flight.execute(
@@ -250,12 +247,4 @@ async def _one(
             response = await run()
     except RequestError as exc:
         return exc.status, exc.response()
-    if expose == "true" and "data" in response:
-        response.setdefault("extensions", {})["apolloQueryPlan"] = _plan_extension(
-            router.prepare(query, operation_name, count=False).plan
-        )
     return 200, response
-
-
-def _plan_extension(plan: Any) -> JSONObject:
-    return {"object": plan.to_json(), "text": plan.print()}
