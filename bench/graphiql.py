@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.graphiql [--rounds 5] [--no-gzip]
 
-Serves the page as tests/test_graphiql.py does (tests/support/graphiql.py) (the real `RouterApp` over HTTP, canned
+Serves the page as tests/unit/server/test_graphiql.py does (tests/support/graphiql.py) (the real `RouterApp` over HTTP, canned
 subgraphs) and drives the system Chromium headless, each round in a fresh browser context (an
 empty cache). Prints, per round and as the median: milliseconds from navigation to GraphiQL's
 editor in GraphQL mode with the schema loaded, and from the ▶ click on the order-with-customer

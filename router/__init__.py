@@ -1,6 +1,6 @@
 """A GraphQL federation router: one endpoint over many subgraphs, from a Federation 2
 supergraph SDL. The phases, in the order a request passes them (each a package whose own
-docstring is its table of contents; dependencies point down this list, tests/test_layers.py
+docstring is its table of contents; dependencies point down this list, tests/unit/test_layers.py
 checks it):
 
     server/          HTTP: GraphQL over HTTP, persisted queries, CORS/CSRF, health, GraphiQL

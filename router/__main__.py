@@ -25,7 +25,8 @@ from router.errors import RouterError
 
 
 def build_parser(prog: str = "python -m router") -> argparse.ArgumentParser:
-    """Every command and its flags, each with its help text (tests/test_cli.py walks them)."""
+    """Every command and its flags, each with its help text (tests/integration/test_cli.py
+    walks them)."""
     parser = argparse.ArgumentParser(
         prog=prog,
         description="A GraphQL federation router: serve a supergraph, print query plans, "

@@ -1,6 +1,6 @@
 """Record what Apollo's composer says about every case of the composition parity corpus.
 
-For each case directory under tests/compose_cases/ (`subgraphs/<name>.graphql`, the subgraph
+For each case directory under tests/cases/compose/ (`subgraphs/<name>.graphql`, the subgraph
 named by the file's stem, served at `http://<name>:4000/graphql`), this composes the subgraphs
 with `@apollo/composition` (pinned below) and writes, next to them:
 
@@ -35,7 +35,7 @@ from bench.harness.common import CACHE as BENCH_CACHE
 from bench.harness.common import ROOT, BenchError
 from bench.harness.node import find_node, npm_install
 
-CASES = ROOT / "tests" / "compose_cases"
+CASES = ROOT / "tests" / "cases" / "compose"
 CACHE = BENCH_CACHE / "compose-parity"
 PACKAGES = {"@apollo/composition": "2.14.4", "graphql": "16.11.0"}
 ERRORS = "apollo_errors.txt"

@@ -1,6 +1,6 @@
 """How our composer's verdict on a parity case compares with Apollo's recorded one.
 
-A case is a directory of tests/compose_cases/ (see tools/compose_parity.py, which records
+A case is a directory of tests/cases/compose/ (see tools/compose_parity.py, which records
 Apollo's outcome there). `apollo()` reads the record, `ours()` composes the subgraphs with
 router.compose; for cases both compose, `api_schema()`, `applied_directives()` and `links()` are
 the three views compared, and `semantically_equal()` is the first two together. Run as
@@ -35,7 +35,7 @@ from router.errors import RouterError
 from router.supergraph.api_schema import build_api_schema
 from router.supergraph.load import load_supergraph
 
-CASES = Path(__file__).resolve().parent.parent / "tests" / "compose_cases"
+CASES = Path(__file__).resolve().parent.parent / "tests" / "cases" / "compose"
 
 
 def all_cases() -> list[str]:

@@ -1,7 +1,7 @@
 """A router serving an authorization supergraph over HTTP in front of the oracle's generic fake
 subgraphs (tests/support/oracle/), each served by uvicorn and recording what it received.
 
-The supergraph is Apollo's composition of `tests/authz_cases/<case>/subgraphs/`
+The supergraph is Apollo's composition of `tests/cases/authz/<case>/subgraphs/`
 (`apollo_supergraph.graphql`). Tests say who sends a request with an `x-test-claims` header
 (JSON claims; absent: anonymous), read by the app's `identify` hook, the seam JWT
 authentication uses in production.
@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -36,11 +35,12 @@ from router.server.app import RouterApp, build_router
 from router.server.metrics import Metrics
 from router.supergraph.load import load_supergraph
 from router.supergraph.model import Supergraph
+from tests.support import paths
 from tests.support.faulty import serve_in_thread
 from tests.support.oracle import FakeSubgraph, build_dataset
 from tests.support.recording_subgraph import read_body
 
-CASES = Path(__file__).resolve().parents[1] / "authz_cases"
+CASES = paths.CASES / "authz"
 
 
 def supergraph_sdl(case: str = "shop") -> str:

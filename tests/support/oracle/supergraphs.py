@@ -1,5 +1,5 @@
-"""The supergraphs the oracle runs over: every plan case with subgraphs (tests/cases/) and the
-oracle's own subgraph sets (tests/oracle_cases/), each composed by the project's composer.
+"""The supergraphs the oracle runs over: every plan case with subgraphs (tests/cases/plan/) and the
+oracle's own subgraph sets (tests/cases/oracle/), each composed by the project's composer.
 
 A case directory may hold `labels.txt` (one progressive-override label a line): the router then
 runs with those labels active, and so do the fakes. A case whose answers the monolith cannot
@@ -14,9 +14,9 @@ from pathlib import Path
 from router.compose import compose_subgraphs, read_subgraph
 from router.supergraph.load import load_supergraph
 from router.supergraph.model import Supergraph
+from tests.support.paths import CASES
 
-TESTS = Path(__file__).parents[2]
-ROOTS = (TESTS / "cases", TESTS / "oracle_cases")
+ROOTS = (CASES / "plan", CASES / "oracle")
 
 
 @dataclass(frozen=True, slots=True)
