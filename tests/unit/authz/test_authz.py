@@ -207,7 +207,7 @@ ASKED: list[tuple[Identity, PolicyRequest]] = []
 
 
 def grant_policies(identity: Identity, request: PolicyRequest) -> set[str]:
-    """The policy evaluator the tests' router.yaml names (`tests.test_authz:grant_policies`)."""
+    """The policy evaluator the tests' router.yaml names (`tests.unit.authz.test_authz:grant_policies`)."""
     ASKED.append((identity, request))
     return set(identity.claims.get("groups", [])) | {"unasked"}
 
@@ -216,7 +216,7 @@ async def grant_policies_later(identity: Identity, request: PolicyRequest) -> li
     return list(grant_policies(identity, request))
 
 
-EVALUATOR = "authorization: { directives: { policy_evaluator: 'tests.test_authz:%s' } }"
+EVALUATOR = "authorization: { directives: { policy_evaluator: 'tests.unit.authz.test_authz:%s' } }"
 
 
 @pytest.mark.parametrize(

@@ -285,11 +285,11 @@ def test_each_fake_exposes_its_subgraphs_own_schema(name: str) -> None:
     """Rebuilt from the join metadata, a fake's schema is the subgraph's SDL (federation
     directives aside), but for fields another subgraph overrides without a label."""
     from tests.support.oracle.subgraph_schema import subgraph_sdl
-    from tests.support.oracle.supergraphs import TESTS
+    from tests.support.paths import CASES as CASE_FOLDERS
 
     supergraph = CASES[name].load()
     for graph in supergraph.graphs.values():
-        own = _shape((TESTS / name / "subgraphs" / f"{graph.name}.graphql").read_text())
+        own = _shape((CASE_FOLDERS / name / "subgraphs" / f"{graph.name}.graphql").read_text())
         for type_name, fields in OVERRIDDEN_AWAY.get((name, graph.name), {}).items():
             kind, known, interfaces = own[type_name]
             own[type_name] = (kind, {f: t for f, t in known.items() if f not in fields}, interfaces)
