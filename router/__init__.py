@@ -6,6 +6,8 @@ checks it):
     server/          HTTP: GraphQL over HTTP, persisted queries, CORS/CSRF, health, GraphiQL
     config/          router.yaml, read into each phase's settings (env.py: `${env.X}`)
     router.py        `Router`: one operation through the phases below
+    restricted.py    what a requester may run of an operation (authz), and that plan
+    prepare.py       each operation prepared once (request, plan, shape), cached
     authentication/  JWT from the request, verified against JWKS
     request/         the document: limits, parse, validate, demand control
     authz/           @authenticated / @requiresScopes / @policy: what the caller may see

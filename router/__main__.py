@@ -20,8 +20,13 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from router.errors import RouterError
+
+if TYPE_CHECKING:
+    Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
+    """What `add_subparsers` returns: each command's parser is added to it."""
 
 
 def build_parser(prog: str = "python -m router") -> argparse.ArgumentParser:
@@ -33,7 +38,18 @@ def build_parser(prog: str = "python -m router") -> argparse.ArgumentParser:
         "compose and check a graph, run it all in development.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_serve(commands)
+    _add_plan(commands)
+    _add_compose(commands)
+    _add_dev(commands)
+    _add_token(commands)
+    _add_check(commands)
+    _add_config_schema(commands)
+    return parser
 
+
+def _add_serve(commands: Subparsers) -> None:
+    """`serve`: the router over HTTP."""
     serve = commands.add_parser(
         "serve",
         help="serve the supergraph over HTTP",
@@ -72,6 +88,9 @@ def build_parser(prog: str = "python -m router") -> argparse.ArgumentParser:
         help="worker processes (each a whole router, sharing the port; default: 1)",
     )
 
+
+def _add_plan(commands: Subparsers) -> None:
+    """`plan`: one operation's query plan, printed."""
     plan = commands.add_parser(
         "plan",
         help="print the query plan of an operation",
@@ -89,6 +108,9 @@ def build_parser(prog: str = "python -m router") -> argparse.ArgumentParser:
         "functions, its entity fetches' projectors), after the plan (to stderr with --json)",
     )
 
+
+def _add_compose(commands: Subparsers) -> None:
+    """`compose`: supergraph.yaml into a supergraph SDL."""
     compose = commands.add_parser(
         "compose",
         help="compose supergraph.yaml into a supergraph SDL",
@@ -102,6 +124,9 @@ def build_parser(prog: str = "python -m router") -> argparse.ArgumentParser:
         "--output", type=Path, help="file to write the supergraph to (default: stdout)"
     )
 
+
+def _add_dev(commands: Subparsers) -> None:
+    """`dev`: the subgraphs and the router on this machine."""
     dev = commands.add_parser(
         "dev",
         help="run the subgraphs and the router, reloading on change",
@@ -123,6 +148,9 @@ def build_parser(prog: str = "python -m router") -> argparse.ArgumentParser:
     )
     dev.add_argument("--in-process", action="store_true", help="run the services inside the router")
 
+
+def _add_token(commands: Subparsers) -> None:
+    """`token`: a development token."""
     token = commands.add_parser(
         "token",
         help="print a development token (signed by the dev key `dev` makes; never for production)",
@@ -137,6 +165,9 @@ def build_parser(prog: str = "python -m router") -> argparse.ArgumentParser:
         help="folder of the development key and its JWKS (default: .data/dev-keys)",
     )
 
+
+def _add_check(commands: Subparsers) -> None:
+    """`check`: composition, staleness and breaking changes as an exit status."""
     check = commands.add_parser(
         "check",
         help="fail when the graph or its files are not right",
@@ -170,6 +201,10 @@ def build_parser(prog: str = "python -m router") -> argparse.ArgumentParser:
     check.add_argument(
         "--format", choices=["text", "json"], default="text", help="output (default: text)"
     )
+
+
+def _add_config_schema(commands: Subparsers) -> None:
+    """`config-schema`: router.yaml's JSON Schema, or a router.yaml checked."""
     schema = commands.add_parser(
         "config-schema",
         help="print the JSON Schema of router.yaml (for editors), or check a router.yaml",
@@ -183,7 +218,6 @@ def build_parser(prog: str = "python -m router") -> argparse.ArgumentParser:
         metavar="ROUTER_YAML",
         help="validate this router.yaml (environment expanded) instead of printing the schema",
     )
-    return parser
 
 
 def script() -> int:

@@ -21,7 +21,7 @@
      └── RequestError                the client's request is refused: `code` (extensions.code)
           │                          and the HTTP `status` it is answered with
           ├── RequestErrors          several errors refuse it at once
-          │    └── ValidationFailed      GraphQL validation (router/router.py)
+          │    └── ValidationFailed      GraphQL validation (router/prepare.py)
           ├── AuthenticationError    a bad token: 401 UNAUTHENTICATED (router/authentication/)
           ├── CostTooExpensive       demand control (router/request/cost.py)
           └── CostQueryParseFailure

@@ -5,7 +5,7 @@ subgraph can resolve makes the whole operation unplannable, even where the reque
 drop it (`... @include(if: $c) { unreachable }` with `c: false`): per the GraphQL spec a
 skipped selection is not executed, so it cannot fail. `fold` writes the operation with each
 condition on a variable replaced by its value (`@include(if: false)`), the variables used only
-there left out, so the router can plan what this request really asks (router.py, for
+there left out, so the router can plan what this request really asks (router/prepare.py, for
 operations that fail to plan only).
 """
 

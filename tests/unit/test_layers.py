@@ -49,11 +49,17 @@ ALLOWED: dict[str, set[str]] = {
         "execute",
         "operation",
         "plan",
+        "prepare",
         "request",
+        "restricted",
         "shape",
         "supergraph",
         "telemetry",
     },
+    # what the requester may run of a prepared operation, and its own plan
+    "restricted": {"authz", "prepare", "request", "shape"},
+    # each operation prepared once: request phase, plan, shaper, cached
+    "prepare": {"authz", "operation", "plan", "request", "shape", "supergraph", "telemetry"},
     # the phases
     "authentication": set(),
     "authz": {"operation", "supergraph"},

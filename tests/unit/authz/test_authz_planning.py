@@ -1,4 +1,4 @@
-"""Restricted plans (router/router.py `_authorize`): made where every plan is made, and shown.
+"""Restricted plans (router/restricted.py `RestrictedPlans`): made where every plan is made, and shown.
 
 An operation whose requester may not see all of it runs its own plan, without what was removed.
 That plan is made in the router's preparation thread, within the budget new operations use
@@ -21,6 +21,7 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
+import router.prepare as prepare_module
 import router.router as router_module
 from router.config import parse_config
 from router.operation.ir import Field, Selection
@@ -118,14 +119,14 @@ async def test_restricted_plans_wait_within_the_preparation_budget(
     with fake_subgraphs() as (sdl, _server):
         async with router_over(sdl) as (client, _app):
             assert (await ask(client, QUERY, ADMIN)).status_code == 200
-            monkeypatch.setattr(router_module, "MAX_PREPARING", 0)
+            monkeypatch.setattr(prepare_module, "MAX_PREPARING", 0)
             refused = await ask(client, QUERY)
             assert refused.status_code == 503
             assert refused.json()["errors"][0]["extensions"]["code"] == (
                 "REQUEST_CONCURRENCY_LIMITED"
             )
             assert (await ask(client, QUERY, ADMIN)).status_code == 200
-            monkeypatch.setattr(router_module, "MAX_PREPARING", 64)
+            monkeypatch.setattr(prepare_module, "MAX_PREPARING", 64)
             assert (await ask(client, QUERY)).json()["data"]["customers"]
 
 

@@ -299,7 +299,7 @@ async def test_plans_and_shapers_are_cached_per_operation() -> None:
     assert (router.cache_misses, router.cache_hits) == (1, 2)
     for n in range(3):  # more distinct operations than the cache holds: the oldest go
         router.prepare(f'{{ c{n}: customer(id: "{n}") {{ name }} }}')
-    assert len(router._cache) == 2
+    assert len(router.preparation._cache) == 2
 
 
 async def test_condition_nodes_skip_fetches_whose_fields_are_excluded() -> None:

@@ -57,10 +57,11 @@ def test_a_refusal_is_remembered_by_digest(router: Router, monkeypatch: pytest.M
     def not_again(*_: object) -> None:
         raise AssertionError("a remembered refusal was prepared again")
 
-    monkeypatch.setattr(router, "_prepare", not_again)
+    monkeypatch.setattr(router.preparation, "_prepare", not_again)
     assert _code(router, query) == first
-    assert len(router._rejected) == 1
-    assert all(len(key[0]) == 16 for key in router._rejected._entries)  # a digest, not the text
+    rejected = router.preparation._rejected
+    assert len(rejected) == 1
+    assert all(len(key[0]) == 16 for key in rejected._entries)  # a digest, not the text
 
 
 def test_a_bomb_within_budget_normalises_to_one_fragment_per_level(router: Router) -> None:
@@ -141,9 +142,9 @@ def test_the_plan_cache_is_bounded_in_bytes() -> None:
     router = Router.from_sdl(SUPERGRAPH, plan_cache_bytes=200_000)
     for i in range(200):
         router.prepare(f"{{ a{i}: order(id: {i}) {{ id total {{ amount }} }} }}")
-    assert router._cache.bytes <= 200_000
-    assert 0 < len(router._cache) < 200
-    assert router.plan_cache_evictions == 200 - len(router._cache)
+    assert router.preparation._cache.bytes <= 200_000
+    assert 0 < len(router.preparation._cache) < 200
+    assert router.plan_cache_evictions == 200 - len(router.preparation._cache)
 
 
 def test_planning_stops_at_its_budget() -> None:
@@ -176,7 +177,7 @@ def test_remembered_refusals_do_not_hold_the_documents(router: Router) -> None:
         held = tracemalloc.get_traced_memory()[0] - before
     finally:
         tracemalloc.stop()
-    assert len(router._rejected) == 20
+    assert len(router.preparation._rejected) == 20
     assert held < 1_000_000
     again = None
     try:
@@ -197,14 +198,14 @@ async def test_new_operations_are_prepared_off_the_event_loop(
 
     released = threading.Event()
     seen: dict[str, object] = {}
-    real = router._prepare
+    real = router.preparation._prepare
 
     def waiting(*args: Any) -> Any:
         seen["thread"] = threading.current_thread().name
         seen["released"] = released.wait(timeout=30)
         return real(*args)
 
-    monkeypatch.setattr(router, "_prepare", waiting)
+    monkeypatch.setattr(router.preparation, "_prepare", waiting)
     query = '{ customer(id: "1") { name } }'
     warming = asyncio.ensure_future(router.warm(query))
     await asyncio.sleep(0.05)  # the loop goes on meanwhile (no assertion on time)
@@ -219,9 +220,9 @@ async def test_new_operations_are_prepared_off_the_event_loop(
 
 
 async def test_new_operations_waiting_for_preparation_are_bounded(router: Router) -> None:
-    from router.router import MAX_PREPARING
+    from router.prepare import MAX_PREPARING
 
-    router._preparing = MAX_PREPARING
+    router.preparation._preparing = MAX_PREPARING
     with pytest.raises(RequestError) as caught:
         await router.warm("{ __typename }")
     assert (caught.value.code, caught.value.status) == ("REQUEST_CONCURRENCY_LIMITED", 503)
