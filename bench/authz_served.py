@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.authz import QUERY  # noqa: E402
-from bench.hostile import cpu_ms  # noqa: E402
+from bench.hostile.system import cpu_ms  # noqa: E402
 from bench.router import canned_system  # noqa: E402
 from tests.support.auth import bearer  # noqa: E402
 
