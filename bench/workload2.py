@@ -121,16 +121,8 @@ def seed_orders(url: str) -> None:
         httpx.post(url, json={"query": mutation}, headers=STAFF_HEADERS)
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--duration", type=float, default=10.0)
-    parser.add_argument("--warmup", type=float, default=2.0)
-    args = parser.parse_args()
-    if pin("0"):
-        os.sched_setaffinity(0, {0})
-    folder = Path(tempfile.mkdtemp(prefix="bench-workload2-"))
+def _start_services(folder: Path) -> tuple[ServiceProcess, ServiceProcess]:
+    """The real customers and orders services on fresh SQLite files in `folder`, on CPU 1."""
     customers = ServiceProcess(
         "customer_subgraph",
         ["--database-url", f"sqlite:///{folder}/c.sqlite3", "--log-level", "warning"],
@@ -148,6 +140,44 @@ async def main() -> None:
         ],
         prefix=pin("1"),
     ).start()
+    return customers, orders
+
+
+def _print_table(
+    rows: list[tuple[str, dict[str, list[float]]]], duration: float, warmup: float
+) -> None:
+    """The markdown table: p50 per way, the router's overhead over the services, p99."""
+    print(
+        f"\none request at a time, the three ways in turns, {duration:g} s each after "
+        f"{warmup:g} s warm-up; SQLite\n"
+    )
+    print(
+        "| query | services p50 ms (the plan's fetches in order) | router/HTTP p50 ms "
+        "| router overhead ms | in-process p50 ms | router/HTTP p99 ms | requests measured |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, latencies in rows:
+        p50 = {way: statistics.median(values) * 1000 for way, values in latencies.items()}
+        p99 = statistics.quantiles(latencies["router over HTTP"], n=100)[98] * 1000
+        measured = sum(len(values) for values in latencies.values())
+        print(
+            f"| {name} | {p50['services']:.2f} | {p50['router over HTTP']:.2f} | "
+            f"{p50['router over HTTP'] - p50['services']:.2f} | {p50['in process']:.2f} | "
+            f"{p99:.2f} | {measured:,} |"
+        )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--warmup", type=float, default=2.0)
+    args = parser.parse_args()
+    if pin("0"):
+        os.sched_setaffinity(0, {0})
+    folder = Path(tempfile.mkdtemp(prefix="bench-workload2-"))
+    customers, orders = _start_services(folder)
     await asyncio.to_thread(seed_orders, f"{orders.url}/graphql")  # so a page of 50 is 50
     urls = {"customers": f"{customers.url}/graphql", "orders": f"{orders.url}/graphql"}
     sdl = (ROOT / "supergraph.graphql").read_text()
@@ -212,24 +242,7 @@ async def main() -> None:
             endpoint.pool.close()
         for process in (in_process, router, orders, customers):
             process.stop()
-    print(
-        f"\none request at a time, the three ways in turns, {args.duration:g} s each after "
-        f"{args.warmup:g} s warm-up; SQLite\n"
-    )
-    print(
-        "| query | services p50 ms (the plan's fetches in order) | router/HTTP p50 ms "
-        "| router overhead ms | in-process p50 ms | router/HTTP p99 ms | requests measured |"
-    )
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    for name, latencies in rows:
-        p50 = {way: statistics.median(values) * 1000 for way, values in latencies.items()}
-        p99 = statistics.quantiles(latencies["router over HTTP"], n=100)[98] * 1000
-        measured = sum(len(values) for values in latencies.values())
-        print(
-            f"| {name} | {p50['services']:.2f} | {p50['router over HTTP']:.2f} | "
-            f"{p50['router over HTTP'] - p50['services']:.2f} | {p50['in process']:.2f} | "
-            f"{p99:.2f} | {measured:,} |"
-        )
+    _print_table(rows, args.duration, args.warmup)
 
 
 if __name__ == "__main__":
