@@ -46,10 +46,17 @@ from graphql.language import ast  # noqa: E402
 
 from bench.differential import own as own_graph  # noqa: E402
 from bench.differential.processes import node_binary  # noqa: E402
-from bench.harness.common import VENV_PYTHON, BenchError  # noqa: E402
+from bench.harness.common import BenchError  # noqa: E402
 from bench.harness.http import http_call, wait_ready  # noqa: E402
 from bench.harness.processes import Children  # noqa: E402
-from bench.harness.references import APOLLO_DIR, HIVE_DIR, ensure_gateways  # noqa: E402
+from bench.harness.references import (  # noqa: E402
+    APOLLO_DIR,
+    HIVE_DIR,
+    apollo_command,
+    ensure_gateways,
+    hive_command,
+    router_command,
+)
 from router.authentication.development import ISSUER, DevelopmentKeys  # noqa: E402
 from tools import compose_parity  # noqa: E402
 
@@ -215,36 +222,14 @@ def refusal(reason: str) -> str:
     return ", ".join(codes) or (lines[0][:300] if lines else reason[-300:])
 
 
-def serve_and_ask(
-    children: Children, node: str, base: int, ours: str, apollos: str, token: str, jwks: str
-) -> None:
-    files = {"ours": RUN / "supergraph-ours.graphql", "apollo": RUN / "supergraph-apollo.graphql"}
-    files["ours"].write_text(ours)
-    files["apollo"].write_text(apollos)
-    gateways: list[tuple[str, list[str], int, str, Path]] = []
-    # our router with the committed router.yaml (its JWKS from ROUTER_JWKS_URL, given below)
-    gateways.append(
-        (
-            "our router",
-            [
-                str(VENV_PYTHON),
-                "-m",
-                "router",
-                "serve",
-                "--config",
-                str(ROOT / "router.yaml"),
-                "--supergraph",
-                str(files["ours"]),
-                "--port",
-                str(base + 1),
-                "--no-reload",
-            ],
-            base + 1,
-            "/graphql",
-            ROOT,
-        )
-    )
-    bin_js = HIVE_DIR / "node_modules" / "@graphql-hive" / "gateway" / "dist" / "bin.js"
+def _gateways(
+    node: str, base: int, supergraph: Path, jwks: str
+) -> list[tuple[str, list[str], int, str, Path]]:
+    """Each gateway to serve our supergraph: its name, command, port, GraphQL path and folder.
+    Ours runs with the committed router.yaml (its JWKS from ROUTER_JWKS_URL); Hive Gateway with
+    each planner enforces the directives with the same JWKS."""
+    ours = router_command(ROOT / "router.yaml", supergraph, base + 1, "--no-reload")
+    gateways = [("our router", ours, base + 1, "/graphql", ROOT)]
     for offset, (label, rust) in enumerate((("default", False), ("rust", True)), start=2):
         config_file = HIVE_DIR / f"interop-auth-{label}.config.mjs"
         config_file.write_text(
@@ -257,32 +242,22 @@ def serve_and_ask(
                 issuer=ISSUER,
             )
         )
+        hive = hive_command(node, supergraph, config_file, base + offset)
         gateways.append(
-            (
-                f"Hive Gateway ({label} planner)",
-                [
-                    node,
-                    str(bin_js),
-                    "supergraph",
-                    str(files["ours"]),
-                    "--config-path",
-                    str(config_file),
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(base + offset),
-                    "--fork",
-                    "1",
-                ],
-                base + offset,
-                "/graphql",
-                HIVE_DIR,
-            )
+            (f"Hive Gateway ({label} planner)", hive, base + offset, "/graphql", HIVE_DIR)
         )
-    apollo = [node, str(APOLLO_DIR / "run.mjs")]
-    gateways.append(
-        ("Apollo Gateway", [*apollo, str(files["ours"]), str(base + 4)], base + 4, "/", APOLLO_DIR)
-    )
+    apollo = apollo_command(node, supergraph, base + 4)
+    gateways.append(("Apollo Gateway", apollo, base + 4, "/", APOLLO_DIR))
+    return gateways
+
+
+def serve_and_ask(
+    children: Children, node: str, base: int, ours: str, apollos: str, token: str, jwks: str
+) -> None:
+    files = {"ours": RUN / "supergraph-ours.graphql", "apollo": RUN / "supergraph-apollo.graphql"}
+    files["ours"].write_text(ours)
+    files["apollo"].write_text(apollos)
+    gateways = _gateways(node, base, files["ours"], jwks)
     for name, cmd, port, path, cwd in gateways:
         print(f"\n{name} on our supergraph:")
         slug = "-".join(name.lower().replace("(", "").replace(")", "").split())
@@ -293,14 +268,8 @@ def serve_and_ask(
         print(f"  no token:       {ask(port, path, None)}")
         print(f"  customer token: {ask(port, path, token)}")
     print("\nApollo Gateway on Apollo's own composition of the same subgraphs:")
-    failed = start(
-        children,
-        "apollo-own",
-        [*apollo, str(files["apollo"]), str(base + 4)],
-        base + 4,
-        "/",
-        APOLLO_DIR,
-    )
+    own = apollo_command(node, files["apollo"], base + 4)
+    failed = start(children, "apollo-own", own, base + 4, "/", APOLLO_DIR)
     if failed is not None:
         print(
             f"  refused to start: {refusal(failed)} (Apollo Gateway's limit: authorization "
