@@ -200,6 +200,45 @@ def composed_directives(subgraphs: Sequence[Subgraph]) -> ComposedDirectives:
     by_identity: dict[str, list[_Item]] = {}
     for item in items:
         by_identity.setdefault(item.feature.identity, []).append(item)
+    refused = _conflicts(items, result)
+    for identity, composing in sorted(by_identity.items()):
+        latest = _latest(identity, composing, subgraphs, result)
+        if latest is None:
+            refused |= {i.name for i in composing}
+            continue
+        feature, versions = latest
+        names = sorted({i.name: i.original for i in composing if i.name not in refused}.items())
+        for name, _ in names:
+            definition = _definition(name, versions)
+            if definition is None:
+                result.errors.append(
+                    _error(
+                        f'The spec {feature.url} linked by subgraph "{versions[0].name}" has no'
+                        f' definition of the composed directive "@{name}": define it there.',
+                        [i for i in composing if i.name == name],
+                    )
+                )
+                continue
+            result.definitions[name] = _printed(definition, name)
+            if definition.repeatable:
+                result.repeatable.add(name)
+        imports = [
+            f'"@{name}"' if name == original else f'{{ name: "@{original}", as: "@{name}" }}'
+            for name, original in names
+            if name in result.definitions
+        ]
+        if imports:
+            result.links.append(f'@link(url: "{feature.url}", import: [{", ".join(imports)}])')
+    for item in items:
+        if item.name in result.definitions:
+            result.by_subgraph.setdefault(item.subgraph, set()).add(item.name)
+    return result
+
+
+def _conflicts(items: list[_Item], result: ComposedDirectives) -> set[str]:
+    """The composed names refused because the subgraphs disagree on them: one name for
+    different directives or different specs, or one directive under different names (each
+    recorded as an error in `result`)."""
     refused: set[str] = set()
     for name in {i.name for i in items}:
         named = [i for i in items if i.name == name]
@@ -234,38 +273,7 @@ def composed_directives(subgraphs: Sequence[Subgraph]) -> ComposedDirectives:
                     same,
                 )
             )
-    for identity, composing in sorted(by_identity.items()):
-        latest = _latest(identity, composing, subgraphs, result)
-        if latest is None:
-            refused |= {i.name for i in composing}
-            continue
-        feature, versions = latest
-        names = sorted({i.name: i.original for i in composing if i.name not in refused}.items())
-        for name, _ in names:
-            definition = _definition(name, versions)
-            if definition is None:
-                result.errors.append(
-                    _error(
-                        f'The spec {feature.url} linked by subgraph "{versions[0].name}" has no'
-                        f' definition of the composed directive "@{name}": define it there.',
-                        [i for i in composing if i.name == name],
-                    )
-                )
-                continue
-            result.definitions[name] = _printed(definition, name)
-            if definition.repeatable:
-                result.repeatable.add(name)
-        imports = [
-            f'"@{name}"' if name == original else f'{{ name: "@{original}", as: "@{name}" }}'
-            for name, original in names
-            if name in result.definitions
-        ]
-        if imports:
-            result.links.append(f'@link(url: "{feature.url}", import: [{", ".join(imports)}])')
-    for item in items:
-        if item.name in result.definitions:
-            result.by_subgraph.setdefault(item.subgraph, set()).add(item.name)
-    return result
+    return refused
 
 
 def _items(

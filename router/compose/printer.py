@@ -5,21 +5,17 @@ linked features (inaccessible, tag, cost, context) were used."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
-
-from graphql import GraphQLError
 
 from router.compose.access import AccessControl
 from router.compose.composed import composed_directives
-from router.compose.context_value import contextual_arguments, parse_context
+from router.compose.context_value import contextual_arguments
 from router.compose.errors import CompositionError
 from router.compose.executable import executable_directives
-from router.compose.field_set import used_fields
 from router.compose.join import join_definitions, join_machinery, join_url, join_version
+from router.compose.join_field import FieldSource, JoinFields, named_type, string_literal
 from router.compose.merge import Merged, _strictest, graph_enum_name, implementations
-from router.compose.subgraph import SField, SType, Subgraph, is_external
-from router.operation.ir import Field, parse_field_set
+from router.compose.subgraph import SField, Subgraph
 
 LINK = "https://specs.apollo.dev/link/v1.0"
 INACCESSIBLE = "https://specs.apollo.dev/inaccessible/v0.2"
@@ -51,20 +47,6 @@ COST_DEFINITIONS = (
 )
 
 
-@dataclass
-class FieldSource:
-    """One subgraph's definition of a supergraph field, with the type it sits on."""
-
-    subgraph: Subgraph
-    stype: SType
-    field: SField
-
-    @property
-    def graph(self) -> str:
-        """The subgraph's `join__Graph` enum value."""
-        return graph_enum_name(self.subgraph.name)
-
-
 class Printer:
     """Prints the supergraph; collects which linked features (inaccessible, tag, cost,
     context) were used."""
@@ -79,6 +61,7 @@ class Printer:
         self.hints: list[CompositionError] = []
         self.access = AccessControl(subgraphs, {})
         self.composed = composed_directives(subgraphs)
+        self.join_fields = JoinFields(subgraphs)
 
     # --- whole document ------------------------------------------------------------------
 
@@ -190,7 +173,7 @@ class Printer:
                 lines.append(f"@join__type(graph: {graph}{interface_object})")
             for key in keys:
                 resolvable = "" if key.get("resolvable", True) else ", resolvable: false"
-                fields = _string(str(key.get("fields", "")))
+                fields = string_literal(str(key.get("fields", "")))
                 lines.append(
                     f"@join__type(graph: {graph}, key: {fields}{extension}{resolvable}{interface_object})"
                 )
@@ -201,7 +184,9 @@ class Printer:
             # Context names are per subgraph: Apollo prefixes them with the subgraph's name.
             for args in stype.directives.get("context", ()) if subgraph.federation2 else ():
                 self.uses_context = True
-                lines.append(f"@context(name: {_string(subgraph.name + '__' + str(args['name']))})")
+                lines.append(
+                    f"@context(name: {string_literal(subgraph.name + '__' + str(args['name']))})"
+                )
         lines += self._common_directives([t.directives for _, t in merged.parts])
         lines += self.access.on_type(merged.name, [t for _, t in merged.parts])
         lines += self.composed.applied(
@@ -220,11 +205,13 @@ class Printer:
         tags = self._ordered(str(args["name"]) for d in directive_maps for args in d.get("tag", ()))
         if tags:
             self.uses_tag = True
-            lines += [f"@tag(name: {_string(t)})" for t in tags]
+            lines += [f"@tag(name: {string_literal(t)})" for t in tags]
         reasons = [args for d in directive_maps for args in d.get("deprecated", ())]
         if reasons:
             reason = reasons[0].get("reason")
-            lines.append(f"@deprecated(reason: {_string(reason)})" if reason else "@deprecated")
+            lines.append(
+                f"@deprecated(reason: {string_literal(reason)})" if reason else "@deprecated"
+            )
         return lines + (self._cost_directives(directive_maps) if cost else [])
 
     def _cost_directives(self, directive_maps: list[dict[str, list[dict[str, Any]]]]) -> list[str]:
@@ -245,7 +232,7 @@ class Printer:
                 given = [a[name] for a in sizes if a.get(name) is not None]
                 if given:
                     names = self._ordered(str(n) for names in given for n in names)
-                    arguments.append(f"{name}: [{', '.join(_string(n) for n in names)}]")
+                    arguments.append(f"{name}: [{', '.join(string_literal(n) for n in names)}]")
             required = [
                 a["requireOneSlicingArgument"] for a in sizes if "requireOneSlicingArgument" in a
             ]
@@ -277,19 +264,19 @@ class Printer:
         return "\n\n".join(blocks) if any("\n" in b for b in blocks) else "\n".join(blocks)
 
     def _field(self, merged: Merged, name: str, sources: list[FieldSource]) -> str:
-        types = {s.field.type for s in sources if not self._external(s)} or {
+        types = {s.field.type for s in sources if not self.join_fields.external(s)} or {
             s.field.type for s in sources
         }
         field_type = sources[0].field.type if len(types) == 1 else self._most_general(types)
         description = next((s.field.description for s in sources if s.field.description), None)
         text = self._description(description, "  ") + "  " + name
-        resolving = [s for s in sources if not self._external(s)]
+        resolving = [s for s in sources if not self.join_fields.external(s)]
         text += self._arguments([s.field for s in resolving or sources[:1]], resolving)
         text += f": {field_type}"
         # Apollo prints @inaccessible/@tag/@deprecated before @join__field on fields.
         maps = [s.field.directives for s in sources]
         lines = self._common_directives(maps, cost=False)
-        lines += self._join_fields(merged, sources, field_type)
+        lines += self.join_fields.directives(merged, sources, field_type)
         lines += self._cost_directives(maps)  # after @join__field, as Apollo prints them
         lines += self.access.on_field(f"{merged.name}.{name}", [s.field for s in resolving])
         lines += self.composed.applied(
@@ -314,17 +301,14 @@ class Printer:
                         extra[name] = sfield.type
         return list(extra.items())
 
-    def _external(self, source: FieldSource) -> bool:
-        return is_external(source.subgraph, source.stype, source.field)
-
     def _most_general(self, types: set[str]) -> str:
         """The supergraph type of an output field typed differently across subgraphs: the
         supertype of the named types (an interface or union the others belong to), nullable
         wherever any subgraph has it nullable."""
-        names = {_named(t) for t in types}
+        names = {named_type(t) for t in types}
         top = next((n for n in sorted(names) if names - {n} <= self._subtypes(n)), sorted(names)[0])
         shape = min(types, key=lambda t: t.count("!")).replace(
-            _named(min(types, key=lambda t: t.count("!"))), "\0"
+            named_type(min(types, key=lambda t: t.count("!"))), "\0"
         )
         return shape.replace("\0", top)
 
@@ -336,117 +320,6 @@ class Printer:
         found |= {
             o.name for o in self.merged.values() if any(name in t.interfaces for _, t in o.parts)
         }
-        return found
-
-    def _overrides(self, source: FieldSource) -> bool:
-        """An @override naming a subgraph that exists (an unknown one is ignored, with a hint)."""
-        origin = source.field.arg("override", "from")
-        return origin is not None and any(s.name == origin for s in self.subgraphs)
-
-    def _still_used(self, source: FieldSource) -> bool:
-        """An overridden field its subgraph still needs: a key field, a field its @requires or
-        @provides select, or the implementation of an interface field there."""
-        name = source.field.name
-        if (source.stype.name, name) in used_fields(source.subgraph):
-            return True
-        return any(
-            name in source.subgraph.types[i].fields
-            for i in source.stype.interfaces
-            if i in source.subgraph.types
-        )
-
-    @staticmethod
-    def _requires(source: FieldSource) -> str:
-        """The @requires field set; in a Fed 1 subgraph without the fields it resolves itself,
-        as Apollo's upgrade of Fed 1 subgraphs drops them."""
-        fields = str(source.field.arg("requires", "fields"))
-        if source.subgraph.federation2:
-            return fields
-        try:
-            selections = parse_field_set(fields)
-        except GraphQLError:
-            return fields
-        if not all(isinstance(s, Field) and not s.selections for s in selections):
-            return fields
-        kept = [
-            s.name
-            for s in selections
-            if isinstance(s, Field)
-            and (s.name not in source.stype.fields or source.stype.fields[s.name].has("external"))
-        ]
-        return " ".join(kept) if kept else fields
-
-    def _join_fields(
-        self, merged: Merged, sources: list[FieldSource], field_type: str
-    ) -> list[str]:
-        by_graph = {s.subgraph.name: s for s in sources}
-        overridden: dict[str, tuple[str, str | None]] = {}  # overridden subgraph → (by, label)
-        for source in sources:
-            origin = source.field.arg("override", "from")
-            if (
-                self._overrides(source)
-                and origin in by_graph
-                and not self._external(by_graph[origin])
-            ):
-                overridden[origin] = (source.subgraph.name, source.field.arg("override", "label"))
-        types_differ = len({s.field.type for s in sources}) > 1
-        special = types_differ or any(
-            self._external(s)
-            or s.field.has("requires")
-            or s.field.has("provides")
-            or self._overrides(s)
-            or contextual_arguments([s.field])
-            for s in sources
-        )
-        if not special and not overridden and set(by_graph) == set(merged.graphs):
-            return []
-        lines = []
-        for source in sources:
-            args = [f"graph: {source.graph}"]
-            sfield = source.field
-            if source.subgraph.name in overridden:
-                _, label = overridden[source.subgraph.name]
-                if label is not None:
-                    args.append(f"overrideLabel: {_string(label)}")
-                elif self._still_used(source):
-                    args.append("usedOverridden: true")
-                else:
-                    continue  # fully overridden and unused: the subgraph no longer has it
-            if sfield.has("requires"):
-                args.append(f"requires: {_string(self._requires(source))}")
-            if sfield.has("provides"):
-                args.append(f"provides: {_string(str(sfield.arg('provides', 'fields')))}")
-            if sfield.has("override"):  # printed even when the source does not exist, as Apollo
-                args.append(f"override: {_string(str(sfield.arg('override', 'from')))}")
-                label = sfield.arg("override", "label")
-                if label is not None and sfield.arg("override", "from") in by_graph:
-                    # A label only means something while the source still resolves the field.
-                    args.append(f"overrideLabel: {_string(str(label))}")
-            if types_differ:
-                args.append(f"type: {_string(sfield.type)}")
-            if self._external(source):
-                args.append("external: true")
-            context_arguments = self._context_arguments(source)
-            if context_arguments:
-                args.append(f"contextArguments: [{', '.join(context_arguments)}]")
-            lines.append(f"@join__field({', '.join(args)})")
-        return lines
-
-    @staticmethod
-    def _context_arguments(source: FieldSource) -> list[str]:
-        """The field's arguments that take their value from a context in this subgraph, as
-        `join__ContextArgument` values (the context named as the type's @context is)."""
-        found = []
-        for name, argument in source.field.arguments.items():
-            value = argument.arg("fromContext", "field")
-            reference = parse_context(str(value)) if value is not None else None
-            if reference is None:
-                continue
-            context = _string(f"{source.subgraph.name}__{reference.context}")
-            found.append(
-                f"{{context: {context}, name: {_string(name)}, type: {_string(argument.type)},"
-                f" selection: {_string(reference.selection)}}}"
-            )
         return found
 
     def _arguments(self, definitions: list[SField], sources: list[FieldSource]) -> str:
@@ -492,12 +365,12 @@ class Printer:
         for entry in self.merged.values():
             for _, stype in entry.parts:
                 for sfield in stype.fields.values():
-                    if _named(sfield.type) == enum:
+                    if named_type(sfield.type) == enum:
                         if entry.kind == "input":
                             as_input = True
                         else:
                             as_output = True
-                    if any(_named(a.type) == enum for a in sfield.arguments.values()):
+                    if any(named_type(a.type) == enum for a in sfield.arguments.values()):
                         as_input = True
         if as_input and as_output:
             return "both"
@@ -569,12 +442,3 @@ class Printer:
             return f'{indent}"""{text}"""\n'
         body = "\n".join(indent + line if line else "" for line in text.split("\n"))
         return f'{indent}"""\n{body}\n{indent}"""\n'
-
-
-def _named(type_text: str) -> str:
-    return type_text.replace("[", "").replace("]", "").replace("!", "")
-
-
-def _string(value: str | None) -> str:
-    escaped = (value or "").replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return '"' + escaped + '"'

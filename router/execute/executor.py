@@ -19,13 +19,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-import orjson
-
 from router.execute import batching
+from router.execute.data_tree import deep_merge, select_objects, select_objects_with_paths
+from router.execute.entities import EntityErrorPaths, Representations, entity_fields, unconditional
 from router.execute.masking import ErrorInclusion, SubgraphErrors
 from router.execute.projection import Projector, compile_projector
 from router.execute.transport import Forwarded, SubgraphFetchError, SubgraphTransport
-from router.operation.ir import Field, InlineFragment
+from router.operation.ir import Field
 from router.plan.aliasing import apply_rewrites
 from router.plan.nodes import Condition, Fetch, Flatten, Parallel, PlanNode, QueryPlan, Sequence
 from router.telemetry import Tracing
@@ -339,7 +339,7 @@ class _Run:
         self._keep_errors(fetch, errors)
         data = response.get("data")
         if not errors:  # a field missing without an error saying why: the answer is wrong
-            for name in [f.response_name for f in fields if _unconditional(f)]:
+            for name in [f.response_name for f in fields if unconditional(f)]:
                 if not isinstance(data, dict) or name not in data:
                     self._malformed(fetch, f"no `{name}` field in `data`", [name])
         if isinstance(data, dict):
@@ -361,27 +361,15 @@ class _Run:
 
     async def entity_fetch(self, flatten: Flatten) -> None:
         fetch = flatten.node
-        project = self.executor.projector(fetch)
-        objects = select_objects(self.data, flatten.path)
-        representations: list[JSONObject] = []
-        places: list[list[JSONObject]] = []
-        seen: dict[bytes, int] = {}
-        for obj in objects:
-            representation = project(obj)
-            if representation is None:
-                continue
-            key = orjson.dumps(representation, option=orjson.OPT_SORT_KEYS)
-            index = seen.get(key)
-            if index is None:
-                seen[key] = len(representations)
-                representations.append(representation)
-                places.append([obj])
-            else:
-                places[index].append(obj)
+        prepared = Representations(
+            select_objects(self.data, flatten.path), self.executor.projector(fetch)
+        )
+        representations, places = prepared.items, prepared.places
         if not representations:
             return
         variables = {**self._variables_for(fetch), "representations": representations}
-        flat_path: ResponsePath = [p for p in flatten.path if p != "@"]
+        rewrite = EntityErrorPaths(self.data, flatten.path, places)
+        flat_path = rewrite.flat_path
         response = await self._send_entities(fetch, variables, flat_path)
         if response is None:
             return
@@ -390,27 +378,6 @@ class _Run:
             if isinstance(response.get("data"), dict)
             else None
         )
-
-        where: dict[int, ResponsePath] = {}
-
-        def rewrite(path: Any) -> ResponsePath | None:
-            if (
-                isinstance(path, list)
-                and len(path) >= 2
-                and path[0] == "_entities"
-                and isinstance(path[1], int)
-            ):
-                if 0 <= path[1] < len(places):
-                    if not where:  # paths are only worked out when an error needs one
-                        where.update(
-                            (id(obj), trail)
-                            for obj, trail in select_objects_with_paths(self.data, flatten.path)
-                        )
-                    found = where.get(id(places[path[1]][0]))
-                    if found is not None:
-                        return [*found, *path[2:]]
-            return flat_path or None
-
         errors = response.get("errors")
         self._keep_errors(fetch, errors, rewrite)
         if entities is None:
@@ -427,6 +394,13 @@ class _Run:
             self._check_entities(fetch, entities, representations, rewrite)
         if fetch.output_rewrites:
             apply_rewrites(entities, fetch.output_rewrites, self.executor.is_subtype)
+        self._merge_entities(flatten, entities, places)
+
+    def _merge_entities(
+        self, flatten: Flatten, entities: list[Any], places: list[list[JSONObject]]
+    ) -> None:
+        """Each answered entity merged into every object it came from; the paths of those
+        answered `null` recorded (the subgraph has none: the nulls they cause are silent)."""
         nulls: set[int] = set()
         for index, entity in enumerate(entities):
             if isinstance(entity, dict):
@@ -477,130 +451,8 @@ def forwarded_headers(
     return Forwarded(make(service, headers or {}, claims))
 
 
-def entity_fields(fetch: Fetch) -> dict[str, tuple[str, ...]]:
-    """The fields an entity fetch must answer for each type it names: `... on T { a b }` →
-    {"T": ("a", "b")} (fields under @skip / @include, or a conditional fragment, left out)."""
-    expected: dict[str, tuple[str, ...]] = {}
-    for selection in fetch.selections:
-        if (
-            isinstance(selection, InlineFragment)
-            and selection.type_condition is not None
-            and not selection.conditions
-            and not selection.directives
-        ):
-            names = tuple(
-                s.response_name
-                for s in selection.selections
-                if isinstance(s, Field) and _unconditional(s)
-            )
-            expected[selection.type_condition] = expected.get(selection.type_condition, ()) + names
-    return expected
-
-
 _REDACT = ErrorInclusion()
 """Redaction for a plain `show_subgraph_errors` predicate saying no: the defaults."""
 
 _Waiting = tuple[Fetch, Variables, ResponsePath, "asyncio.Future[JSONObject | None]"]
 """An entity fetch waiting in a batch: the fetch, its variables, its path, its answer."""
-
-
-def _unconditional(field: Field) -> bool:
-    """Whether the subgraph must answer `field` (no @skip / @include may leave it out)."""
-    return not field.conditions and not any(d in field.directives for d in ("@skip", "@include"))
-
-
-def select_objects(data: Any, path: tuple[str, ...]) -> list[JSONObject]:
-    """Every object at `path` (`@` = each list item), in document order.
-
-    Level by level rather than recursively (the hot path: hundreds of objects per response);
-    it visits the tree in the same order as select_objects_with_paths."""
-    level: list[Any] = [data]
-    for step in path:
-        below: list[Any] = []
-        if step == "@":
-            for value in level:
-                if value.__class__ is list:
-                    below.extend(value)
-        else:
-            for value in level:
-                if value.__class__ is dict:
-                    found = value.get(step)
-                    if found is not None:
-                        below.append(found)
-                elif value.__class__ is list:  # a list under a named step: each item
-                    for item in _flatten(value):
-                        if item.__class__ is dict:
-                            found = item.get(step)
-                            if found is not None:
-                                below.append(found)
-        level = below
-    objects: list[JSONObject] = []
-    for value in level:
-        if value.__class__ is dict:
-            objects.append(value)
-        elif value.__class__ is list:  # a list below the last named field
-            objects.extend(item for item in _flatten(value) if item.__class__ is dict)
-    return objects
-
-
-def _flatten(values: list[Any]) -> list[Any]:
-    flat: list[Any] = []
-    for value in values:
-        if value.__class__ is list:
-            flat.extend(_flatten(value))
-        else:
-            flat.append(value)
-    return flat
-
-
-def select_objects_with_paths(
-    data: Any, path: tuple[str, ...]
-) -> list[tuple[JSONObject, ResponsePath]]:
-    """The same objects, each with its concrete response path (for error paths)."""
-    found: list[tuple[JSONObject, ResponsePath]] = []
-
-    def walk(value: Any, index: int, trail: ResponsePath) -> None:
-        if value is None:
-            return
-        if index == len(path):
-            if value.__class__ is dict:
-                found.append((value, trail))
-            elif value.__class__ is list:  # a list below the last named field
-                for i, item in enumerate(value):
-                    walk(item, index, [*trail, i])
-            return
-        step = path[index]
-        if step == "@":
-            if value.__class__ is list:
-                for i, item in enumerate(value):
-                    walk(item, index + 1, [*trail, i])
-            return
-        if value.__class__ is dict:
-            walk(value.get(step), index + 1, [*trail, step])
-        elif value.__class__ is list:
-            for i, item in enumerate(value):
-                walk(item, index, [*trail, i])
-
-    walk(data, 0, [])
-    return found
-
-
-def deep_merge(target: JSONObject, source: JSONObject) -> None:
-    """Merge `source` into `target` in place: objects key by key, lists item by item."""
-    for key, value in source.items():
-        current = target.get(key)
-        if current is None:
-            target[key] = value
-        elif isinstance(current, dict) and isinstance(value, dict):
-            deep_merge(current, value)
-        elif isinstance(current, list) and isinstance(value, list) and len(current) == len(value):
-            for i, item in enumerate(value):
-                if isinstance(current[i], dict) and isinstance(item, dict):
-                    deep_merge(current[i], item)
-                elif isinstance(current[i], list) and isinstance(item, list):
-                    holder = {"v": current[i]}
-                    deep_merge(holder, {"v": item})
-                else:
-                    current[i] = item
-        else:
-            target[key] = value

@@ -9,6 +9,7 @@ budget, so a hostile document is refused cheaply and a good one is prepared once
     cache.py      an LRU bounded in bytes (plans, persisted queries, rejections)
     limits.py     `Limits`, the request budget
     cost.py       demand control: the operation's static estimated cost, before any fetch
+    cost_schema.py  the supergraph's @cost and @listSize, read once for cost.py
 """
 
 from router.request.cache import BoundedCache

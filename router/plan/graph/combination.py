@@ -14,20 +14,25 @@ per (subgraph, type, selections, provided) and every solve costs a step of the b
 
 from __future__ import annotations
 
-import itertools
-from dataclasses import dataclass
-from typing import Union
+from dataclasses import dataclass, field
 
 from router.operation.ir import Field, InlineFragment, Selection
+from router.plan.graph.jumps import EntityJumps
 from router.plan.graph.naming import (
     Names,
-    alias_arguments,
-    argument_paths,
-    avoid_names,
     response_names,
     with_selections,
 )
-from router.plan.graph.query_graph import KeyEdge, QueryGraph
+from router.plan.graph.query_graph import QueryGraph
+from router.plan.graph.solution import (
+    Item,
+    Jump,
+    Local,
+    LocalFragment,
+    Solution,
+    costed,
+    no_remainder,
+)
 from router.plan.graph.walk import (
     Walk,
     provided_child,
@@ -35,66 +40,59 @@ from router.plan.graph.walk import (
     provided_for_type,
 )
 
-TYPENAME = Field("__typename")
-MAX_TARGETS_ENUMERATED = 8
-"""Beyond this many candidate subgraphs for one selection set, targets are chosen greedily."""
 
+@dataclass(slots=True)
+class _Parts:
+    """A solution under construction: its items, the selections pending an entity jump and
+    those no route reaches, each with the position of the client selection it came from, so
+    that jumps are emitted where their first selection was, as the client ordered them."""
 
-@dataclass(frozen=True, slots=True)
-class Local:
-    """A field resolved by the current fetch; `child` is how its sub-selections are."""
+    items: list[Item] = field(default_factory=list)
+    pending: list[Selection] = field(default_factory=list)
+    remainder: list[Selection] = field(default_factory=list)
+    placed: list[int] = field(default_factory=list)
+    waiting: list[int] = field(default_factory=list)
+    left: list[int] = field(default_factory=list)
 
-    field: Field
-    child_type: str
-    list_depth: int
-    child: Solution | None
-    provides: bool = False
+    def mark(self, position: int) -> None:
+        """Everything added since the last mark came from the selection at `position`."""
+        self.placed.extend([position] * (len(self.items) - len(self.placed)))
+        self.waiting.extend([position] * (len(self.pending) - len(self.waiting)))
+        self.left.extend([position] * (len(self.remainder) - len(self.left)))
 
+    def add_jumps(self, jumps: list[Jump], unreachable: list[Selection], last: int) -> None:
+        """The jumps for the pending selections, each placed at its first selection, and the
+        pending selections no jump reaches."""
+        pending, waiting = self.pending, self.waiting
+        for jump in jumps:
+            self.items.append(jump)
+            self.placed.append(
+                min(
+                    (waiting[i] for i, p in enumerate(pending) if p in jump.selections),
+                    default=last,
+                )
+            )
+        for selection in unreachable:
+            self.remainder.append(selection)
+            self.left.append(
+                next((waiting[i] for i, p in enumerate(pending) if p is selection), last)
+            )
 
-@dataclass(frozen=True, slots=True)
-class LocalFragment:
-    """`... on T @directives { … }` kept in the current fetch."""
-
-    fragment: InlineFragment
-    type_name: str
-    inner: Solution
-
-
-@dataclass(frozen=True, slots=True)
-class Jump:
-    """Follow `edge` from the current fetch: `solution` is resolved by the target's
-    `_entities`, with `requires` added to the representation (obtained as `requires_solution`
-    says, in the current context)."""
-
-    edge: KeyEdge
-    selections: tuple[Selection, ...]
-    solution: Solution
-    requires: tuple[Selection, ...] = ()
-    requires_solution: Solution | None = None
-    key: tuple[Selection, ...] = ()
-    """The key fields as the current fetch selects them (aliased where a client field has
-    their response name)."""
-    key_here: bool = True
-    """The current fetch selects the key itself; else `requires_solution` obtains it too."""
-
-
-Item = Union[Local, LocalFragment, Jump]  # noqa: UP007
-
-
-@dataclass(frozen=True, slots=True)
-class Solution:
-    items: tuple[Item, ...]
-    remainder: tuple[Selection, ...]
-    fetches: int
-    depth: int
-    local: int = 0
-    """Fields the current fetch resolves itself (a tie-break: more is better)."""
+    def ordered(self) -> tuple[tuple[Item, ...], tuple[Selection, ...]]:
+        """Items and remainder in the client's order (a stable sort by position)."""
+        items = sorted(range(len(self.items)), key=lambda i: self.placed[i])
+        remainder = sorted(range(len(self.remainder)), key=lambda i: self.left[i])
+        return (
+            tuple(self.items[i] for i in items),
+            tuple(self.remainder[i] for i in remainder),
+        )
 
 
 class Solver:
     def __init__(self, graph: QueryGraph, walk: Walk) -> None:
         self.qg = graph
         self.walk = walk
+        self.jumps = EntityJumps(graph, walk, self.solve)
         self._memo: dict[
             tuple[
                 str, str, tuple[Selection, ...], tuple[Selection, ...] | None, Names, frozenset[str]
@@ -147,93 +145,95 @@ class Solver:
         names: Names,
         candidates: frozenset[str],
     ) -> Solution:
-        items: list[Item] = []
-        pending: list[Selection] = []
-        remainder: list[Selection] = []
         interface_object = self.qg.is_interface_object(type_name, graph)
         abstract = self.qg.kind(type_name) in ("interface", "union") and not interface_object
-        placed: list[int] = []
-        """The position of the selection each item (and each pending selection) came from:
-        jumps are emitted where their first selection was, as the client ordered them."""
-        waiting: list[int] = []
-        left: list[int] = []
+        parts = _Parts()
         spliced = _spliced(selections, type_name, self.qg)
         for position, selection in enumerate(spliced):
-            placed.extend([position - 1] * (len(items) - len(placed)))
-            waiting.extend([position - 1] * (len(pending) - len(waiting)))
-            left.extend([position - 1] * (len(remainder) - len(left)))
-            if isinstance(selection, InlineFragment):
-                if interface_object and selection.type_condition not in (None, type_name):
-                    pending.append(selection)  # the concrete type is known elsewhere
-                    continue
-                if not self._union_member_safe(type_name, selection, candidates):
-                    continue
-                self._fragment(graph, type_name, selection, provided, names, items, remainder)
-                continue
-            if selection.name == "__typename":
-                if interface_object:
-                    pending.append(selection)
-                else:
-                    items.append(Local(selection, "String", 0, None))
-                continue
-            if abstract:
-                self._abstract_field(
-                    graph, type_name, selection, provided, names, items, pending, candidates
-                )
-                continue
-            edge = self.walk.resolving(graph, type_name, selection.name)
-            is_provided = provided_field(provided, selection.name)
-            if is_provided or (
-                edge is not None
-                and (
-                    not edge.requires
-                    or self.walk.satisfies(graph, type_name, edge.requires, provided)
-                )
-            ):
-                self._local(
-                    graph,
-                    type_name,
-                    selection,
-                    provided,
-                    is_provided,
-                    items,
-                    pending,
-                    candidates,
-                    names,
-                )
-            else:
-                pending.append(selection)
+            parts.mark(position - 1)
+            self._select(
+                graph,
+                type_name,
+                selection,
+                provided,
+                names,
+                candidates,
+                parts,
+                interface_object=interface_object,
+                abstract=abstract,
+            )
         last = len(spliced) - 1
-        placed.extend([last] * (len(items) - len(placed)))
-        waiting.extend([last] * (len(pending) - len(waiting)))
-        left.extend([last] * (len(remainder) - len(left)))
-        if pending:
-            jumps, unreachable = self._combine(graph, type_name, tuple(pending), provided, names)
-            for jump in jumps:
-                items.append(jump)
-                placed.append(
-                    min(
-                        (waiting[i] for i, p in enumerate(pending) if p in jump.selections),
-                        default=last,
-                    )
-                )
-            for selection in unreachable:
-                remainder.append(selection)
-                left.append(
-                    next((waiting[i] for i, p in enumerate(pending) if p is selection), last)
-                )
-            order = sorted(range(len(remainder)), key=lambda i: left[i])
-            remainder = [remainder[i] for i in order]
-            order = sorted(range(len(items)), key=lambda i: placed[i])
-            items = [items[i] for i in order]
-        solution = _costed(tuple(items), tuple(remainder))
+        parts.mark(last)
+        if parts.pending:
+            pending = tuple(parts.pending)
+            jumps, unreachable = self.jumps.combine(graph, type_name, pending, provided, names)
+            parts.add_jumps(jumps, unreachable, last)
+        items, remainder = parts.ordered()
+        solution = costed(items, remainder)
         if solution.remainder and abstract and not self.qg.possible_types(type_name):
             if solution.local or solution.fetches:
                 # No object is a `type_name`: what no subgraph reaches here selects nothing.
                 # The rest is asked, and the subgraph's own answer for the object (null or its
                 # error) stands. Nothing but such selections still fails planning.
-                return _no_remainder(solution)
+                return no_remainder(solution)
         return solution
+
+    def _select(
+        self,
+        graph: str,
+        type_name: str,
+        selection: Selection,
+        provided: tuple[Selection, ...] | None,
+        names: Names,
+        candidates: frozenset[str],
+        parts: _Parts,
+        *,
+        interface_object: bool,
+        abstract: bool,
+    ) -> None:
+        """One client selection: resolved here (a field, a fragment), or left pending for an
+        entity jump."""
+        items, pending, remainder = parts.items, parts.pending, parts.remainder
+        if isinstance(selection, InlineFragment):
+            if interface_object and selection.type_condition not in (None, type_name):
+                pending.append(selection)  # the concrete type is known elsewhere
+                return
+            if not self._union_member_safe(type_name, selection, candidates):
+                return
+            self._fragment(graph, type_name, selection, provided, names, items, remainder)
+            return
+        if selection.name == "__typename":
+            if interface_object:
+                pending.append(selection)
+            else:
+                items.append(Local(selection, "String", 0, None))
+            return
+        if abstract:
+            self._abstract_field(
+                graph, type_name, selection, provided, names, items, pending, candidates
+            )
+            return
+        edge = self.walk.resolving(graph, type_name, selection.name)
+        is_provided = provided_field(provided, selection.name)
+        if is_provided or (
+            edge is not None
+            and (
+                not edge.requires or self.walk.satisfies(graph, type_name, edge.requires, provided)
+            )
+        ):
+            self._local(
+                graph,
+                type_name,
+                selection,
+                provided,
+                is_provided,
+                items,
+                pending,
+                candidates,
+                names,
+            )
+        else:
+            pending.append(selection)
 
     def _local(
         self,
@@ -266,7 +266,7 @@ class Solver:
         )
         if child.remainder:
             pending.append(selection.with_selections(child.remainder))
-            child = _no_remainder(child)
+            child = no_remainder(child)
         items.append(Local(selection, child_type, model.list_depth, child))
 
     def _child_candidates(
@@ -346,7 +346,7 @@ class Solver:
             return
         for object_type, inner in split:
             fragment = InlineFragment(object_type, (selection,))
-            items.append(LocalFragment(fragment, object_type, _no_remainder(inner)))
+            items.append(LocalFragment(fragment, object_type, no_remainder(inner)))
             if inner.remainder:
                 pending.append(InlineFragment(object_type, inner.remainder))
 
@@ -400,227 +400,12 @@ class Solver:
             inner = self.solve(
                 graph, target, kept.selections, provided_for_type(provided, target), names
             )
-            items.append(LocalFragment(kept, target, _no_remainder(inner)))
+            items.append(LocalFragment(kept, target, no_remainder(inner)))
             if inner.remainder:
                 remainder.append(with_selections(kept, inner.remainder))
 
-    # --- entity jumps -------------------------------------------------------------------
-
-    def _combine(
-        self,
-        graph: str,
-        type_name: str,
-        pending: tuple[Selection, ...],
-        provided: tuple[Selection, ...] | None,
-        names: Names,
-    ) -> tuple[list[Jump], list[Selection]]:
-        """Group the selections this fetch cannot resolve by target subgraph, cheapest first."""
-        routes = dict(self.walk.routes(graph, type_name, provided))
-        own = self.walk.self_route(graph, type_name, provided)
-        if own is not None:
-            routes[graph] = own
-        if self.qg.kind(type_name) == "object":
-            for interface in self.qg.implemented_interfaces(type_name):
-                for edge in self.walk.first_hops(graph, interface, provided):
-                    if edge.interface_object and edge.target not in routes:
-                        routes[edge.target] = (edge,)
-        candidates: dict[int, list[str]] = {}
-        unreachable: list[Selection] = []
-        conditional: dict[str, tuple[KeyEdge, ...]] = {}
-        """Key edges whose fields this fetch lacks: they are obtained first (as requirements
-        are), for selections no other route reaches."""
-        for index, selection in enumerate(pending):
-            targets = [t for t in routes if self._resolves(t, routes[t][-1], selection, graph)]
-            if not targets:
-                for edge in self.qg.key_edges(type_name):
-                    if edge.target not in routes and edge.target != graph:
-                        if self._resolves(edge.target, edge, selection, graph):
-                            conditional.setdefault(edge.target, (edge,))
-                            targets.append(edge.target)
-            if targets:
-                candidates[index] = sorted(
-                    set(targets),
-                    key=lambda t: (t in conditional, len((routes | conditional)[t]), t),
-                )
-            else:
-                unreachable.append(selection)
-        routes.update(conditional)
-        if not candidates:
-            return [], unreachable
-        graphs = sorted({t for ts in candidates.values() for t in ts})
-        best: tuple[tuple[int, int, int], list[Jump]] | None = None
-        if len(graphs) <= MAX_TARGETS_ENUMERATED:
-            for size in range(1, len(graphs) + 1):
-                for subset in itertools.combinations(graphs, size):
-                    chosen = set(subset)
-                    if not all(chosen & set(ts) for ts in candidates.values()):
-                        continue
-                    self.walk.budget.step()
-                    result = self._assign(
-                        graph, type_name, pending, provided, names, routes, candidates, chosen
-                    )
-                    if best is None or result[0] < best[0]:
-                        best = result
-                if best is not None and size >= 2:
-                    break
-        if best is None:  # greedy: each selection to its first candidate
-            chosen = {ts[0] for ts in candidates.values()}
-            best = self._assign(
-                graph, type_name, pending, provided, names, routes, candidates, chosen
-            )
-        kept: list[Jump] = []
-        for jump in best[1]:
-            left = _leftover(jump)
-            unreachable.extend(left)
-            if left is not jump.selections:  # a jump whose requirements are out of reach: none
-                kept.append(_without_leftover(jump))
-        return kept, unreachable
-
-    def _resolves(self, target: str, edge: KeyEdge, selection: Selection, source: str) -> bool:
-        entity = edge.type
-        if isinstance(selection, InlineFragment) or selection.name == "__typename":
-            # concrete types of interface objects: a subgraph with the real interface
-            return self.qg.has_type(target, entity) and not self.qg.is_interface_object(
-                entity, target
-            )
-        found = self.walk.resolving(target, entity, selection.name)
-        if found is None:
-            return False
-        if target == source:
-            return bool(found.requires)  # back into the same subgraph only for a @requires
-        return True
-
-    def _assign(
-        self,
-        graph: str,
-        type_name: str,
-        pending: tuple[Selection, ...],
-        provided: tuple[Selection, ...] | None,
-        names: Names,
-        routes: dict[str, tuple[KeyEdge, ...]],
-        candidates: dict[int, list[str]],
-        chosen: set[str],
-    ) -> tuple[tuple[int, int, int], list[Jump]]:
-        groups: dict[str, list[Selection]] = {}
-        for index, targets in candidates.items():
-            target = next(t for t in targets if t in chosen)
-            groups.setdefault(target, []).append(pending[index])
-        jumps: list[Jump] = []
-        for target, selections in sorted(groups.items()):
-            # A representation holds one value per required field: selections that need it
-            # with other arguments go in a fetch of their own.
-            buckets: list[tuple[dict[tuple[str, ...], str], list[Selection]]] = []
-            for selection in selections:
-                wanted = self._required_arguments(routes[target][-1], selection)
-                for arguments, members in buckets:
-                    if all(arguments.get(k, v) == v for k, v in wanted.items()):
-                        arguments.update(wanted)
-                        members.append(selection)
-                        break
-                else:
-                    buckets.append((dict(wanted), [selection]))
-            for _, members in buckets:
-                jumps.append(
-                    self._jump(graph, type_name, routes[target], tuple(members), provided, names)
-                )
-        solution = _costed(tuple(jumps), ())
-        left = sum(len(_leftover(j)) for j in jumps)
-        return (left, solution.fetches, solution.depth), jumps
-
-    def _required_arguments(
-        self, edge: KeyEdge, selection: Selection
-    ) -> dict[tuple[str, ...], str]:
-        if isinstance(selection, InlineFragment):
-            return {}
-        found = self.walk.resolving(edge.target, edge.type, selection.name)
-        if found is None or not found.requires:
-            return {}
-        return argument_paths(found.requires, (edge.type,))
-
-    def _jump(
-        self,
-        graph: str,
-        type_name: str,
-        route: tuple[KeyEdge, ...],
-        selections: tuple[Selection, ...],
-        provided: tuple[Selection, ...] | None,
-        names: Names,
-    ) -> Jump:
-        edge = route[0]
-        key = avoid_names(edge.key.selections, names)
-        representation = (TYPENAME, *key)
-        key_here = self.walk.satisfies(graph, type_name, edge.key.selections, provided)
-        if len(route) > 1:  # an intermediate subgraph gives the next key
-            inner = self._jump(edge.target, type_name, route[1:], selections, representation, names)
-            return Jump(edge, selections, _costed((inner,), _leftover(inner)), key=key)
-        requires: list[Selection] = []
-        for selection in selections:
-            if isinstance(selection, Field) and selection.name != "__typename":
-                found = self.walk.resolving(edge.target, edge.type, selection.name)
-                if found is not None and found.requires:
-                    requires.extend(alias_arguments(found.requires))
-        required = avoid_names(tuple(requires), names)
-        needed = required if key_here else (*key, *required)
-        requires_solution = (
-            self.solve(graph, type_name, needed, provided, names) if needed else None
-        )
-        solution = self.solve(
-            edge.target, edge.type, selections, (*representation, *required), names
-        )
-        return Jump(edge, selections, solution, required, requires_solution, key, key_here)
-
 
 # --- helpers -----------------------------------------------------------------------------
-
-
-def _costed(items: tuple[Item, ...], remainder: tuple[Selection, ...]) -> Solution:
-    fetches = 0
-    depth = 0
-    local = 0
-    for item in items:
-        if isinstance(item, Local):
-            local += 1
-            if item.child is not None:
-                fetches += item.child.fetches
-                depth = max(depth, item.child.depth)
-                local += item.child.local
-        elif isinstance(item, LocalFragment):
-            fetches += item.inner.fetches
-            depth = max(depth, item.inner.depth)
-            local += item.inner.local
-        else:
-            before = 0
-            if item.requires_solution is not None:
-                fetches += item.requires_solution.fetches
-                before = item.requires_solution.depth
-            fetches += 1 + item.solution.fetches
-            depth = max(depth, before + 1 + item.solution.depth)
-    return Solution(items, remainder, fetches, depth, local)
-
-
-def _leftover(jump: Jump) -> tuple[Selection, ...]:
-    """What a jump's target cannot resolve: all of it when its requirements are out of reach."""
-    if jump.requires_solution is not None and jump.requires_solution.remainder:
-        return jump.selections
-    return jump.solution.remainder
-
-
-def _without_leftover(jump: Jump) -> Jump:
-    return Jump(
-        jump.edge,
-        jump.selections,
-        _no_remainder(jump.solution),
-        jump.requires,
-        jump.requires_solution,
-        jump.key,
-        jump.key_here,
-    )
-
-
-def _no_remainder(solution: Solution) -> Solution:
-    if not solution.remainder:
-        return solution
-    return Solution(solution.items, (), solution.fetches, solution.depth, solution.local)
 
 
 def _spliced(

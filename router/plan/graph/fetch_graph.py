@@ -14,15 +14,15 @@ from __future__ import annotations
 from router.operation.ir import Condition as FieldCondition
 from router.operation.ir import InlineFragment, Selection
 from router.plan.builder import SelectionBuilder
-from router.plan.graph.combination import (
+from router.plan.graph.naming import argument_paths
+from router.plan.graph.query_graph import QueryGraph
+from router.plan.graph.solution import (
     TYPENAME,
     Jump,
     Local,
     LocalFragment,
     Solution,
 )
-from router.plan.graph.naming import argument_paths
-from router.plan.graph.query_graph import QueryGraph
 from router.plan.groups import FetchGroup, _is_ancestor, _top_under
 
 

@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from router.errors import PlanningError
 from router.operation.ir import Field, InlineFragment, Selection, print_selections
 from router.operation.normalize import Operation
-from router.plan.graph.combination import Local, Solution, Solver
+from router.plan.graph.combination import Solver
 from router.plan.graph.fetch_graph import FetchGraph
 from router.plan.graph.query_graph import QueryGraph
 from router.plan.graph.query_plan import build_query_plan
 from router.plan.graph.shared_roots import share_root_field
+from router.plan.graph.solution import Local, Solution
 from router.plan.graph.walk import Budget, Walk
 from router.plan.nodes import QueryPlan
 from router.supergraph.model import Supergraph

@@ -15,7 +15,8 @@ from dataclasses import replace
 
 from router.operation.ir import Field, InlineFragment, Selection
 from router.operation.normalize import merge
-from router.plan.graph.combination import Jump, Local, LocalFragment, Solution, Solver, _costed
+from router.plan.graph.combination import Solver
+from router.plan.graph.solution import Jump, Local, LocalFragment, Solution, costed
 
 Wrapper = Field | InlineFragment
 """A field or fragment on the way from the root to a jump (its selections ignored)."""
@@ -96,4 +97,4 @@ def _drop(solution: Solution, dropped: set[int]) -> Solution:
         elif isinstance(item, LocalFragment):
             item = replace(item, inner=_drop(item.inner, dropped))
         items.append(item)
-    return _costed(tuple(items), solution.remainder)
+    return costed(tuple(items), solution.remainder)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from router.execute.executor import select_objects, select_objects_with_paths
+from router.execute.data_tree import select_objects, select_objects_with_paths
 from router.execute.projection import compile_projector
 from router.operation.ir import Field, InlineFragment
 

@@ -15,7 +15,8 @@ from router.config import Config, ConfigError, parse_config
 from router.execute.http_client import Endpoint, ResponseTooLarge, post
 from router.execute.transport import HttpTransport, SubgraphFetchError
 from router.operation.normalize import select_operation
-from router.request.cost import CostSchema, estimate
+from router.request.cost import estimate
+from router.request.cost_schema import CostSchema
 from router.request.limits import Limits
 from router.request.rules import count_document, over_budget
 from router.supergraph.load import load_supergraph
