@@ -227,7 +227,10 @@ async def _one(
             return 200, await router.plan_for(query, operation_name, identity=identity)
         if prepared is None:
             prepared, query = router.prepare_for(query, variables, operation_name, count=False)
-        forwarded = router.forwarded(headers, identity)  # made once: for the key and the fetches
+        shared = config.deduplicate_requests and not expose and prepared.operation.kind == "query"
+        # a shared request's forwarded headers are part of its key: made once, for the key and
+        # the fetches; otherwise the executor makes them for the subgraphs the plan calls
+        forwarded = router.forwarded(headers, identity) if shared else None
         run = functools.partial(
             router.answer,
             query,
@@ -239,7 +242,7 @@ async def _one(
             forwarded=forwarded,
             expose_plan=expose == "true",  # the plan that ran (restricted, maybe)
         )
-        if config.deduplicate_requests and not expose and prepared.operation.kind == "query":
+        if forwarded is not None:
             response = await app.in_flight.execute(
                 run, router, query, variables, operation_name, forwarded, identity
             )
