@@ -311,12 +311,9 @@ class Preparation:
         ]
         if len(operations) != 1:
             return None
-        result: Any = get_variable_values(
-            self.api_schema, operations[0].variable_definitions or (), variables
-        )
-        if isinstance(result, list):
+        coerced = coerce_variables(self.api_schema, operations[0], variables)
+        if isinstance(coerced, list):
             return None  # the request's own error is reported by the normal path
-        coerced = dict(getattr(result, "coerced", result))
         return fold(document, {name: coerced.get(name) for name in names})
 
     def request_labels(self) -> frozenset[str]:
@@ -417,3 +414,14 @@ def graphql_error(error: GraphQLError, code: str) -> JSONObject:
         formatted["locations"] = locations
     formatted["extensions"] = {"code": (error.extensions or {}).get("code", code)}
     return formatted
+
+
+def coerce_variables(
+    schema: GraphQLSchema, definition: OperationDefinitionNode, variables: Variables
+) -> Variables | list[GraphQLError]:
+    """Variables with defaults applied and values coerced, or the errors that stop it."""
+    result: Any = get_variable_values(schema, definition.variable_definitions or (), variables)
+    if isinstance(result, list):
+        return result
+    coerced = getattr(result, "coerced", result)  # graphql-core 3.3 wraps the values
+    return dict(coerced)

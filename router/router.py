@@ -13,18 +13,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from graphql import GraphQLError, GraphQLSchema, execute
-from graphql.execution.values import get_variable_values
+from graphql import GraphQLSchema, execute
 
 from router.authz import ANONYMOUS, AuthorizationSettings, Authorizer, Identity
 from router.authz.restrict import Removal, scrub
 from router.errors import RequestError, RequestErrors
 from router.execute.executor import Executor, SubgraphHeaders, forwarded_headers
 from router.execute.transport import Forwarded, HttpTransport, SubgraphTransport
-from router.operation.normalize import Operation
 from router.plan.graph import GraphQueryPlanner
 from router.plan.nodes import QueryPlan
-from router.prepare import Preparation, Prepared, graphql_error
+from router.prepare import Preparation, Prepared, coerce_variables, graphql_error
 from router.request.cost import DemandControl, DemandControlSettings
 from router.request.limits import Limits
 from router.restricted import RestrictedPlans
@@ -63,6 +61,8 @@ class Router:
     ) -> None:
         self.tracing = tracing or Tracing.off()
         self.supergraph = supergraph
+        self.services = tuple(sorted(graph.name for graph in supergraph.graphs.values()))
+        """The subgraphs' names, sorted (the order of a request's forwarded headers)."""
         self.transport = transport or HttpTransport(
             {graph.name: graph.url for graph in supergraph.graphs.values()}
         )
@@ -207,14 +207,14 @@ class Router:
         self, headers: Mapping[str, str] | None, identity: Identity = ANONYMOUS
     ) -> dict[str, Forwarded]:
         """The headers one request sends each subgraph (router.yaml's rules; {} without any
-        rule), made once: for a key of the request, then passed to `execute`."""
+        rule), made once: for a key of the request, then passed to `execute`. In `services`
+        order, so the key can be read off it as it is."""
         make = self.executor.subgraph_headers
         if make is None:
             return {}
         claims = identity.claims if identity.authenticated else None
         return {
-            service: forwarded_headers(make, service, headers, claims)
-            for service in sorted(g.name for g in self.supergraph.graphs.values())
+            service: forwarded_headers(make, service, headers, claims) for service in self.services
         }
 
     async def execute(
@@ -279,7 +279,7 @@ class Router:
                 query, operation_name, prepared, identity
             )
             unauthorized = list(denied)
-        coerced = _coerce_variables(self.api_schema, prepared.operation, variables or {})
+        coerced = coerce_variables(self.api_schema, prepared.operation.definition, variables or {})
         if isinstance(coerced, list):
             # the variables' errors are a GraphQL result: 200 (400 without `data` over
             # application/graphql-response+json)
@@ -347,16 +347,3 @@ class Router:
 def plan_extension(plan: QueryPlan) -> JSONObject:
     """`extensions.apolloQueryPlan`: the plan in Apollo's JSON shape and as text."""
     return {"object": plan.to_json(), "text": plan.print()}
-
-
-def _coerce_variables(
-    schema: GraphQLSchema, operation: Operation, variables: Variables
-) -> Variables | list[GraphQLError]:
-    """Variables with defaults applied and values coerced, or the errors that stop it."""
-    result: Any = get_variable_values(
-        schema, operation.definition.variable_definitions or (), variables
-    )
-    if isinstance(result, list):
-        return result
-    coerced = getattr(result, "coerced", result)  # graphql-core 3.3 wraps the values
-    return dict(coerced)

@@ -49,7 +49,7 @@ class InFlight:
             query,
             operation_name,
             orjson.dumps(variables, option=orjson.OPT_SORT_KEYS),
-            tuple((service, sent.key) for service, sent in sorted(forwarded.items())),
+            tuple((service, sent.key) for service, sent in forwarded.items()),
             identity.fingerprint(),
         )
         shared = self.executing.get(key)
