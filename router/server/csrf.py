@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from router.config import Config
 from router.errors import RequestError
+from router.server.graphql_http import media_type
 
 __all__ = ["SIMPLE_CONTENT_TYPES", "check_csrf"]
 
@@ -17,7 +18,7 @@ def check_csrf(config: Config, method: str, headers: dict[str, str]) -> None:
         return
     if any(h in headers for h in config.csrf_required_headers):
         return
-    content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+    content_type = media_type(headers)
     if method == "POST" and content_type and content_type not in SIMPLE_CONTENT_TYPES:
         return
     raise RequestError(

@@ -19,6 +19,7 @@ __all__ = [
     "JSON_CONTENT_TYPES",
     "from_query_string",
     "may_mutate",
+    "media_type",
     "read_json",
     "request_parts",
     "require_json_content_type",
@@ -28,10 +29,14 @@ JSON_CONTENT_TYPES = ("application/json", "application/graphql-response+json")
 _MUTATION = re.compile(r"\bmutation\b")
 
 
+def media_type(headers: dict[str, str]) -> str:
+    """The request's content-type without its parameters, lower-cased ('' when absent)."""
+    return headers.get("content-type", "").split(";")[0].strip().lower()
+
+
 def require_json_content_type(headers: dict[str, str]) -> None:
     """A POST body is read only as JSON (Apollo Router answers 415 for anything else)."""
-    content_type = headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type not in JSON_CONTENT_TYPES:
+    if media_type(headers) not in JSON_CONTENT_TYPES:
         raise RequestError(
             "'content-type' header must be one of: "
             + " or ".join(f'"{t}"' for t in JSON_CONTENT_TYPES),
