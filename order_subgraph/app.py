@@ -67,7 +67,6 @@ def create_app(
             await events.start()
             yield
         finally:
-            await app.state.live.close()  # served without service_main's server: close here
             await events.close()
             await customers.aclose()
             await database.dispose()

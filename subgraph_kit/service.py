@@ -15,7 +15,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -196,7 +196,8 @@ def service_app(
 
     A schema with a Subscription root is served over WebSocket at `/graphql` too; `/health` then
     says how many `subscriptions` are open (the callable's count), and `app.state.live` holds
-    the open connections (closed by `service_main` on SIGTERM).
+    the open connections: closed by `service_main` on SIGTERM before the drain, and at the
+    latest when the app shuts down, before `lifespan`'s own teardown (however it is served).
     """
 
     async def health(request: Request) -> Response:
@@ -216,7 +217,16 @@ def service_app(
     ]
     if schema.subscription is not None:
         routes.append(WebSocketRoute("/graphql", view))
-    app = Starlette(routes=routes, lifespan=lifespan)
+
+    @contextlib.asynccontextmanager
+    async def serving(app: Starlette) -> AsyncIterator[None]:
+        async with lifespan(app):
+            try:
+                yield
+            finally:
+                await view.live.close()  # open WebSockets end before what they read is closed
+
+    app = Starlette(routes=routes, lifespan=serving)
     app.state.live = view.live
     return app
 
