@@ -90,14 +90,19 @@ class FetchGraph:
             touched.add(group)
         for item in solution.items:
             if isinstance(item, Local):
-                self._local(group, builder, item, path)
+                self._local(group, builder, type_name, item, path)
             elif isinstance(item, LocalFragment):
                 self._fragment(group, builder, type_name, item, path)
             else:
                 self._jump(group, builder, type_name, item, path)
 
     def _local(
-        self, group: FetchGroup, builder: SelectionBuilder, item: Local, path: tuple[str, ...]
+        self,
+        group: FetchGroup,
+        builder: SelectionBuilder,
+        type_name: str,
+        item: Local,
+        path: tuple[str, ...],
     ) -> None:
         field = item.field
         pushed = [c for c in field.conditions if c.variable]
@@ -105,7 +110,7 @@ class FetchGraph:
         child = builder.add_field(field)
         if child is None or item.child is None:
             return
-        if self.qg.kind(item.child_type) in ("interface", "union"):
+        if self._abstract(type_name, field.name, item.child_type):
             child.add_field(TYPENAME)
         self._conditions.extend(pushed)
         try:
@@ -115,6 +120,16 @@ class FetchGraph:
             del self._conditions[len(self._conditions) - len(pushed) :]
         if not child:
             child.add_field(TYPENAME)  # never `{ }`: a subgraph refuses an empty selection
+
+    def _abstract(self, type_name: str, field_name: str, child_type: str) -> bool:
+        """Whether the client's type for the field is abstract: the shaper then needs the
+        object's `__typename`, also where the subgraph declares the field with an object type
+        (`book: Book` in a subgraph, `book: Media` in the supergraph), as Apollo's planner asks."""
+        model = self.qg.sg.field(type_name, field_name)
+        return any(
+            self.qg.kind(t) in ("interface", "union")
+            for t in (child_type, model.type_name if model is not None else child_type)
+        )
 
     def _fragment(
         self,
