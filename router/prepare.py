@@ -236,9 +236,9 @@ class Preparation:
         if self._cache.peek(key) is not None:
             self.cache_hits += 1
             return
-        self._admit()
+        self._admit()  # refused before it counts as a miss
         self.cache_misses += 1
-        await self.in_thread(self._prepare_quietly, query, operation_name, labels)
+        await self._in_thread_admitted(self._prepare_quietly, query, operation_name, labels)
 
     def _admit(self) -> None:
         """Refuse (503 REQUEST_CONCURRENCY_LIMITED) when MAX_PREPARING already wait."""
@@ -254,6 +254,9 @@ class Preparation:
         plan is made there, an operation's own (`warm`) and its restricted ones
         (router/restricted.py), so none holds the event loop however long it plans."""
         self._admit()
+        return await self._in_thread_admitted(function, *args)
+
+    async def _in_thread_admitted(self, function: Callable[..., T], *args: Any) -> T:
         self._preparing += 1
         try:
             context = contextvars.copy_context()  # the request's trace, in the thread too
