@@ -90,14 +90,11 @@ async def answer_graphql(
     if len(payload) > app.config.http_max_response_bytes:
         body = {
             "data": None,
-            "errors": [
-                {
-                    "message": f"the response is larger than "
-                    f"{app.config.http_max_response_bytes} bytes "
-                    "(limits.http_max_response_bytes); ask for less, e.g. smaller pages",
-                    "extensions": {"code": "RESPONSE_TOO_LARGE"},
-                }
-            ],
+            **error_body(
+                f"the response is larger than {app.config.http_max_response_bytes} bytes "
+                "(limits.http_max_response_bytes); ask for less, e.g. smaller pages",
+                "RESPONSE_TOO_LARGE",
+            ),
         }
         payload = orjson.dumps(body)
     await send_payload(send, status, payload, content_type, extra)
