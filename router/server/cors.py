@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from router.config import Config
 from router.server.responses import RawHeaders
 
@@ -26,9 +28,15 @@ def cors_headers(config: Config, headers: dict[str, str]) -> RawHeaders:
     allowed = [
         (b"access-control-allow-origin", allowed_origin),
         (b"access-control-allow-methods", ALLOWED_METHODS),
-        (b"access-control-allow-headers", ", ".join(config.cors_allow_headers).encode()),
+        (b"access-control-allow-headers", _joined(config.cors_allow_headers)),
         (b"vary", b"origin"),
     ]
     if config.cors_allow_credentials:
         allowed.append((b"access-control-allow-credentials", b"true"))
     return allowed
+
+
+@functools.lru_cache(maxsize=8)
+def _joined(names: tuple[str, ...]) -> bytes:
+    """A header list as one value, made once per configured list (not per request)."""
+    return ", ".join(names).encode()
