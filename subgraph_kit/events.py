@@ -74,9 +74,6 @@ class Subscriber:
         self.key = key
         self._queue: asyncio.Queue[Event | None] = asyncio.Queue(QUEUE_SIZE + 1)
 
-    def wants(self, event: Event) -> bool:
-        return event.topic == self.topic and self.key in (None, event.key)
-
     def offer(self, event: Event) -> bool:
         """Queue the event; False (and the stream ends) when the subscriber is too far behind."""
         if self._queue.qsize() >= QUEUE_SIZE:
@@ -96,27 +93,39 @@ class EventBus:
     travels from a transaction to them."""
 
     def __init__(self) -> None:
-        self._subscribers: set[Subscriber] = set()
+        self._subscribers: dict[tuple[str, str | None], set[Subscriber]] = {}
+        """By (topic, key): an event reaches its own key's and its topic's every-key ones,
+        without a scan of every open subscription."""
 
     @property
     def subscriptions(self) -> int:
         """How many subscriptions are open in this process."""
-        return len(self._subscribers)
+        return sum(len(group) for group in self._subscribers.values())
 
     @contextlib.contextmanager
     def subscribe(self, topic: str, key: str | None = None) -> Iterator[Subscriber]:
         """A `Subscriber` receiving, from now on, the committed events of `topic` (of `key`)."""
         subscriber = Subscriber(topic, key)
-        self._subscribers.add(subscriber)
+        self._subscribers.setdefault((topic, key), set()).add(subscriber)
         try:
             yield subscriber
         finally:
-            self._subscribers.discard(subscriber)
+            self._drop(subscriber)
 
     def deliver(self, event: Event) -> None:
-        for subscriber in [s for s in self._subscribers if s.wants(event)]:
-            if not subscriber.offer(event):
-                self._subscribers.discard(subscriber)
+        """Offer `event` to the subscribers that want it; drop those too far behind."""
+        for route in {(event.topic, None), (event.topic, event.key)}:
+            for subscriber in list(self._subscribers.get(route, ())):
+                if not subscriber.offer(event):
+                    self._drop(subscriber)
+
+    def _drop(self, subscriber: Subscriber) -> None:
+        route = (subscriber.topic, subscriber.key)
+        group = self._subscribers.get(route)
+        if group is not None:
+            group.discard(subscriber)
+            if not group:
+                del self._subscribers[route]
 
     def stage(self, conn: Connection, event: Event) -> None:
         """Called inside the transaction that writes `event`'s change."""
