@@ -32,8 +32,9 @@ Apollo Gateway has neither and runs once, in the "off" group.
 
 Child processes run in their own sessions and are all stopped on exit (also on Ctrl-C); their
 ids are kept in bench/.cache/run/children.json so a run killed hard is cleaned up by the next.
-Logs: bench/.cache/run/logs/. The shared parts (processes, Node and npm, the reference
-gateways, wrk, readiness, the load runner, tables) are bench/harness/.
+Logs: bench/.cache/run/logs/. The gateways and their settings are bench/gateway_variants.py,
+the table and the report bench/gateway_report.py; the shared parts (processes, Node and npm,
+the reference gateways, wrk, readiness, the load runner, tables) are bench/harness/.
 """
 
 from __future__ import annotations
@@ -47,12 +48,21 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script, bench/gateways.py, as well as with -m
 
+from bench.gateway_report import Row, describe_environment, report  # noqa: E402
+from bench.gateway_variants import (  # noqa: E402
+    ROUTER_KEYS,
+    Setup,
+    Variant,
+    apollo_variants,
+    hive_variants,
+    router_keys,
+    router_variants,
+)
 from bench.harness.common import LOGS, RUN, VENV_PYTHON, WORKLOAD, BenchError, run, say, tail  # noqa: E402
 from bench.harness.http import http_call, wait_ready  # noqa: E402
 from bench.harness.node import ensure_node  # noqa: E402
@@ -66,180 +76,11 @@ from bench.harness.processes import (  # noqa: E402
     pin,
     signals_raise,
 )
-from bench.harness.references import (  # noqa: E402
-    HIVE_DIR,
-    PACKAGES,
-    apollo_command,
-    ensure_gateways,
-    hive_command,
-    router_command,
-)
-from bench.harness.runner import Build, Load, Measured, Server, measure_server  # noqa: E402
-from bench.harness.table import markdown_table  # noqa: E402
+from bench.harness.references import ensure_gateways  # noqa: E402
+from bench.harness.runner import Load, Measured, Server, measure_server  # noqa: E402
 from bench.harness.wrk import WrkResult, find_wrk, replay  # noqa: E402
 
-SUBGRAPH_ADVANTAGE = 5.0  # the subgraphs must answer at least this many times faster
-
-
-# --- the gateways ---------------------------------------------------------------------------------
-
-
-@dataclass
-class Variant:
-    """One gateway at one de-duplication setting."""
-
-    gateway: str  # router | hive-gateway | apollo-gateway
-    group: str  # on | off
-    label: str  # what is de-duplicated, as printed
-    build: Build  # (port) -> (command, env, path)
-    cpus: str = GATEWAY_CPU  # where it runs: one core, or both for several router workers
-
-
-@dataclass
-class Row:
-    """One line of the table: a variant and its figures."""
-
-    gateway: str
-    dedupe: str
-    group: str
-    measured: Measured = field(default_factory=Measured)
-
-    @property
-    def result(self) -> WrkResult | None:
-        return self.measured.result
-
-
-@dataclass
-class Setup:
-    node: str
-    supergraph: Path
-    router_keys: dict[str, bool]
-    notes: list[str] = field(default_factory=list)
-
-
-# The de-duplication settings, run for the router and Hive Gateway alike.
-# label: (group, inbound: identical client requests share one execution,
-#                subgraph: identical subgraph fetches share one HTTP call)
-DEDUPE_MODES = {
-    "on (in+subgraph)": ("on", True, True),
-    "on (subgraph)": ("on", False, True),
-    "off": ("off", False, False),
-}
-# router.yaml keys of the router's two kinds of de-duplication, under traffic_shaping
-ROUTER_KEYS = {
-    "inbound": ("router", "deduplicate_requests"),
-    "subgraph": ("all", "deduplicate_query"),
-}
-
-
-def router_keys() -> dict[str, bool]:
-    """Which of ROUTER_KEYS this router's config accepts (the keys are recent)."""
-    found = {}
-    for kind, (section, key) in ROUTER_KEYS.items():
-        probe = (
-            "from router.config import parse_config\n"
-            f"c = parse_config('traffic_shaping: {{{section}: {{{key}: false}}}}')\n"
-            f"assert getattr(c, {key!r}, None) is False\n"
-        )
-        found[kind] = run([str(VENV_PYTHON), "-c", probe], timeout=60, cwd=ROOT).returncode == 0
-    return found
-
-
-def router_config(modes: dict[str, bool], keys: dict[str, bool]) -> str:
-    """router.yaml setting each supported de-duplication key to `modes[kind]`."""
-    sections: dict[str, list[str]] = {}
-    for kind, (section, key) in ROUTER_KEYS.items():
-        if keys[kind]:
-            sections.setdefault(section, []).append(f"    {key}: {str(modes[kind]).lower()}")
-    if not sections:
-        return "# this router has no de-duplication keys: its defaults\n"
-    lines = ["traffic_shaping:"]
-    for section, entries in sections.items():
-        lines += [f"  {section}:", *entries]
-    return "\n".join(lines) + "\n"
-
-
-def router_variants(setup: Setup, groups: list[str], workers: int = 1) -> list[Variant]:
-    keys = setup.router_keys
-    runs: list[tuple[str, str, dict[str, bool]]] = []
-    if not any(keys.values()):
-        runs.append((groups[0], "defaults (no keys)", {"inbound": False, "subgraph": False}))
-    for label, (group, inbound, subgraph) in DEDUPE_MODES.items():
-        modes = {"inbound": inbound, "subgraph": subgraph}
-        if group in groups and any(keys.values()):
-            # a kind the router cannot configure is a kind it does not have
-            if all(keys[kind] or not on for kind, on in modes.items()):
-                runs.append((group, label, modes))
-    variants = []
-    for group, label, modes in runs:
-        slug = re.sub(r"[^a-z]+", "-", label).strip("-")
-        config = RUN / f"router-{slug}.yaml"
-        config.write_text(router_config(modes, keys))
-
-        for count in sorted({1, workers}):
-
-            def build(
-                port: int, config: Path = config, count: int = count
-            ) -> tuple[list[str], dict[str, str], str]:
-                workers = ["--workers", str(count)] if count > 1 else []
-                return router_command(config, setup.supergraph, port, *workers), {}, "/graphql"
-
-            if count == 1:
-                variants.append(Variant("router", group, label, build))
-            else:  # N workers need N cores: both, shared with wrk and the subgraphs
-                name = f"router ×{count} workers"
-                variants.append(Variant(name, group, label, build, f"{GATEWAY_CPU},{LOAD_CPU}"))
-    return variants
-
-
-def hive_variants(setup: Setup, groups: list[str]) -> list[Variant]:
-    """Hive Gateway twice per setting: its default (stitching) planner, and Hive Router's Rust
-    query planner (`@graphql-hive/router-runtime`'s `unifiedGraphHandler`, as its docs enable it)."""
-    variants = []
-    for label, (group, inbound, subgraph) in DEDUPE_MODES.items():
-        if group not in groups:
-            continue
-        slug = re.sub(r"[^a-z]+", "-", label).strip("-")
-        for name, rust in (("hive-gateway", False), ("hive-gateway + rust planner", True)):
-            # In the package folder, so that its `import` finds node_modules.
-            config = HIVE_DIR / f"bench-{'rust-' if rust else ''}{slug}.mjs"
-            config.write_text(
-                f"// Written by bench/gateways.py: {name}, de-duplication {label}.\n"
-                + (
-                    'import { unifiedGraphHandler } from "@graphql-hive/router-runtime";\n'
-                    if rust
-                    else ""
-                )
-                + "export const gatewayConfig = {\n"
-                + ("  unifiedGraphHandler,\n" if rust else "")
-                + f"  inboundInflightRequestDeduplication: {json.dumps(inbound)},\n"
-                "  transportEntries: {\n"
-                f'    "*.http": {{ options: {{ deduplicateInflightRequests: {json.dumps(subgraph)} }} }},\n'
-                "  },\n"
-                "};\n"
-            )
-
-            def build(
-                port: int, config: Path = config, rust: bool = rust
-            ) -> tuple[list[str], dict[str, str], str]:
-                # --jit (graphql-jit) is for the default planner: with the Rust planner's
-                # executor it answers every root field null, without an error.
-                jit = [] if rust else ["--jit"]
-                cmd = hive_command(setup.node, setup.supergraph, config, port, *jit)
-                return cmd, {"NODE_ENV": "production"}, "/graphql"
-
-            variants.append(Variant(name, group, label, build))
-    return variants
-
-
-def apollo_variants(setup: Setup, groups: list[str]) -> list[Variant]:
-    if "off" not in groups:
-        return []
-
-    def build(port: int) -> tuple[list[str], dict[str, str], str]:
-        return apollo_command(setup.node, setup.supergraph, port), {"NODE_ENV": "production"}, "/"
-
-    return [Variant("apollo-gateway", "off", "off (none)", build)]
+# --- one gateway, measured ------------------------------------------------------------------------
 
 
 def run_variant(variant: Variant, children: Children, load: Load, subgraphs_port: int) -> Row:
@@ -266,7 +107,7 @@ def measure_subgraphs(
     return replay(children, url, recorded, connections, seconds, GATEWAY_CPU)
 
 
-# --- main ------------------------------------------------------------------------------------------
+# --- main -----------------------------------------------------------------------------------------
 
 GATEWAY_NAMES = {
     "router": "router",
@@ -321,76 +162,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if not args.groups or any(g not in ("on", "off") for g in args.groups):
         parser.error("--dedupe takes on, off or on,off")
     return args
-
-
-def describe_environment(node: str | None, wrk: str) -> list[str]:
-    """The versions measured: our commit, the gateways' pins and Node, wrk."""
-    wrk_version = run([wrk, "-v"], timeout=10).stdout.splitlines()
-    commit = run(["git", "rev-parse", "--short", "HEAD"], timeout=10, cwd=ROOT).stdout.strip()
-    dirty = run(["git", "status", "--porcelain", "router"], timeout=10, cwd=ROOT).stdout.strip()
-    python = run([str(VENV_PYTHON), "--version"], timeout=10).stdout.strip()
-    versions = {**PACKAGES["hive-gateway"], **PACKAGES["apollo-gateway"]}
-    node_version = run([node, "--version"], timeout=10).stdout.strip() if node else "not needed"
-    return [
-        f"router {commit}{' + uncommitted changes in router/' if dirty else ''} ({python})",
-        f"@graphql-hive/gateway {versions['@graphql-hive/gateway']} (+ router-runtime "
-        f"{versions['@graphql-hive/router-runtime']}), "
-        f"@apollo/gateway {versions['@apollo/gateway']}, @apollo/server "
-        f"{versions['@apollo/server']}, graphql {versions['graphql']}, node {node_version}",
-        f"{wrk_version[0].split(' Copyright')[0] if wrk_version else 'wrk'}",
-    ]
-
-
-def _fetches(measured: Measured) -> str:
-    alone = "—" if measured.plan_fetches is None else str(measured.plan_fetches)
-    load = "—" if measured.fetches is None else f"{measured.fetches:.2f}"
-    return "—" if measured.plan_fetches is None and measured.fetches is None else f"{alone}, {load}"
-
-
-def _our_row(routers: list[Row], row: Row) -> Row | None:
-    """Our router's row to compare `row` with: same setting, else same group, else any."""
-    for candidate in routers:
-        if candidate.dedupe == row.dedupe:
-            return candidate
-    for candidate in routers:
-        if candidate.group == row.group:
-            return candidate
-    return routers[0] if routers else None
-
-
-HEADER = ["gateway", "dedupe", "req/s", "p50 ms", "p90 ms", "p99 ms", "errors", "CPU %",
-          "fetches/req alone, load", "peak RSS MB", "router ÷ this", "checks"]  # fmt: skip
-
-
-def format_table(rows: list[Row], subgraphs: Row | None) -> str:
-    routers = [r for r in rows if r.gateway == "router" and r.result]
-    lines = []
-    for row in [*rows, *([subgraphs] if subgraphs else [])]:
-        result, measured = row.result, row.measured
-        ratio = "—"
-        reference = _our_row(routers, row)
-        if row.gateway not in ("router", "subgraphs (direct)") and result and reference:
-            assert reference.result is not None
-            if row.gateway.startswith("router ×"):  # workers: this over one worker
-                ratio = f"scales {result.rps / reference.result.rps:.2f}x"
-            elif result.rps:
-                ratio = f"{reference.result.rps / result.rps:.2f}x"
-        figures = ["—"] * 5
-        if result:
-            latencies = (f"{ms:.2f}" for ms in (result.p50, result.p90, result.p99))
-            figures = [f"{result.rps:,.0f}", *latencies, str(result.errors)]
-        cells = [
-            row.gateway,
-            row.dedupe,
-            *figures,
-            f"{measured.cpu_pct:.0f}" if measured.cpu_pct is not None else "—",
-            _fetches(measured),
-            f"{measured.rss_mb:.0f}" if measured.rss_mb is not None else "—",
-            ratio,
-            measured.checks or "—",
-        ]
-        lines.append(cells)
-    return markdown_table(HEADER, lines, right=range(2, 11))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -518,49 +289,6 @@ def _bench(args: argparse.Namespace, children: Children) -> int:
     report(args, environment, rows, subgraph_row, setup.notes)
     failed = [r for r in rows if r.measured.checks != "ok/ok"]
     return 1 if failed else 0
-
-
-def report(
-    args: argparse.Namespace,
-    environment: list[str],
-    rows: list[Row],
-    subgraphs: Row | None,
-    notes: list[str],
-) -> None:
-    """The table, what its columns mean, whether the subgraphs were fast enough, the notes."""
-    say("")
-    for line in environment:
-        say(line)
-    say(
-        f"wrk -t1 -c{args.connections}, warm-up {args.warmup:g} s, measured {args.duration:g} s; "
-        f"gateway pinned to CPU {GATEWAY_CPU}; wrk + subgraphs on CPU {LOAD_CPU}"
-    )
-    say("")
-    say(format_table(rows, subgraphs))
-    say("")
-    say(
-        "errors = non-2xx + socket errors + 200 answers of another size or with GraphQL errors\n"
-        "CPU % = the gateway's CPU time over the measurement (100 = its whole core)\n"
-        "fetches/req = subgraph requests for one request alone, and per request under load\n"
-        "  (approximate in short runs: requests in flight at the window's edges)\n"
-        "router ÷ this = our req/s over this gateway's, with the same setting\n"
-        "checks = answer deep-equal to the expected JSON, before/after the load"
-    )
-    measured = [r.result.rps for r in rows if r.result]
-    direct = subgraphs.result if subgraphs else None
-    if direct is not None and measured:
-        fastest = max(measured)
-        advantage = direct.rps / fastest
-        verdict = "ok" if advantage >= SUBGRAPH_ADVANTAGE else "TOO SLOW: results are suspect"
-        say(
-            f"subgraphs direct {direct.rps:,.0f} req/s = {advantage:.1f}x the fastest gateway "
-            f"({fastest:,.0f} req/s); needed >= {SUBGRAPH_ADVANTAGE:g}x: {verdict}"
-        )
-    for row in rows:
-        if row.measured.note:
-            say(f"note: {row.gateway} ({row.dedupe}): {row.measured.note}")
-    for note in notes:
-        say(f"note: {note}")
 
 
 if __name__ == "__main__":
