@@ -10,7 +10,7 @@ The machinery subgraph libraries print (`_service`, `_entities`, `_Any`, `_Entit
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +37,7 @@ from graphql import (
     UnionTypeDefinitionNode,
     UnionTypeExtensionNode,
     parse,
+    print_ast,
 )
 
 from router.errors import RouterError
@@ -279,7 +280,11 @@ def _federation_link(document: DocumentNode) -> FederationLink | None:
     return first
 
 
-def _first_federation_link(document: DocumentNode) -> FederationLink | None:
+def _federation_links(
+    document: DocumentNode,
+) -> Iterator[tuple[re.Match[str], dict[str, Any]]]:
+    """Each `@link` to the federation spec on the schema, in order: its URL's match (the
+    version) and its arguments."""
     for definition in document.definitions:
         if not isinstance(definition, (SchemaDefinitionNode, SchemaExtensionNode)):
             continue
@@ -287,51 +292,46 @@ def _first_federation_link(document: DocumentNode) -> FederationLink | None:
             if directive.name.value != "link":
                 continue
             args = _arguments(directive)
-            url = str(args.get("url", ""))
-            match = _FEDERATION_URL.match(url)
-            if not match:
-                continue
-            imports = []
-            for item in args.get("import") or ():
-                if isinstance(item, str):
-                    imports.append(LinkImport(item, item))
-                elif isinstance(item, dict) and isinstance(item.get("name"), str):
-                    local = item.get("as")
-                    imports.append(LinkImport(item["name"], str(local or item["name"])))
-                else:
-                    imports.append(LinkImport(str(item), str(item), valid=False))
-            return FederationLink(
-                url=url,
-                version=(int(match.group(1)), int(match.group(2))),
-                prefix=str(args.get("as") or "federation") + "__",
-                imports=tuple(imports),
-            )
+            match = _FEDERATION_URL.match(str(args.get("url", "")))
+            if match:
+                yield match, args
+
+
+def _first_federation_link(document: DocumentNode) -> FederationLink | None:
+    for match, args in _federation_links(document):
+        imports = []
+        for item in args.get("import") or ():
+            if isinstance(item, str):
+                imports.append(LinkImport(item, item))
+            elif isinstance(item, dict) and isinstance(item.get("name"), str):
+                local = item.get("as")
+                imports.append(LinkImport(item["name"], str(local or item["name"])))
+            else:
+                imports.append(LinkImport(str(item), str(item), valid=False))
+        return FederationLink(
+            url=str(args.get("url", "")),
+            version=(int(match.group(1)), int(match.group(2))),
+            prefix=str(args.get("as") or "federation") + "__",
+            imports=tuple(imports),
+        )
     return None
 
 
 def _directive_names(document: DocumentNode) -> tuple[dict[str, str], bool]:
     """Local directive name → canonical federation name, and whether this is Federation 2."""
-    for definition in document.definitions:
-        if not isinstance(definition, (SchemaDefinitionNode, SchemaExtensionNode)):
-            continue
-        for directive in definition.directives or ():
-            if directive.name.value != "link":
-                continue
-            args = _arguments(directive)
-            if not _FEDERATION_URL.match(str(args.get("url", ""))):
-                continue
-            prefix = (args.get("as") or "federation") + "__"
-            names = {prefix + d: d for d in FEDERATION_DIRECTIVES}
-            for item in args.get("import") or ():
-                if isinstance(item, dict):
-                    if not isinstance(item.get("name"), str):
-                        continue  # INVALID_LINK_DIRECTIVE_USAGE (rules/links.py)
-                    local, original = str(item.get("as") or item["name"]), str(item["name"])
-                else:
-                    local = original = item
-                if original.startswith("@"):
-                    names[local.lstrip("@")] = original.lstrip("@")
-            return names, True
+    for _, args in _federation_links(document):
+        prefix = (args.get("as") or "federation") + "__"
+        names = {prefix + d: d for d in FEDERATION_DIRECTIVES}
+        for item in args.get("import") or ():
+            if isinstance(item, dict):
+                if not isinstance(item.get("name"), str):
+                    continue  # INVALID_LINK_DIRECTIVE_USAGE (rules/links.py)
+                local, original = str(item.get("as") or item["name"]), str(item["name"])
+            else:
+                local = original = item
+            if original.startswith("@"):
+                names[local.lstrip("@")] = original.lstrip("@")
+        return names, True
     return {d: d for d in FEDERATION_DIRECTIVES}, False
 
 
@@ -367,26 +367,15 @@ def _directives(node: Any, names: dict[str, str]) -> dict[str, list[dict[str, An
     return found
 
 
-def _type_text(node: Any) -> str:
-    kind = type(node).__name__
-    if kind == "NonNullTypeNode":
-        return _type_text(node.type) + "!"
-    if kind == "ListTypeNode":
-        return "[" + _type_text(node.type) + "]"
-    return str(node.name.value)
-
-
 def _description(node: Any) -> str | None:
     description = getattr(node, "description", None)
     return description.value if isinstance(description, StringValueNode) else None
 
 
 def _field(node: Any, names: dict[str, str]) -> SField:
-    from graphql import print_ast
-
     result = SField(
         name=node.name.value,
-        type=_type_text(node.type),
+        type=print_ast(node.type),
         node=node,
         directives=_directives(node, names),
         description=_description(node),

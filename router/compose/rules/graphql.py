@@ -37,6 +37,7 @@ from graphql import (
     Visitor,
     build_ast_schema,
     parse,
+    print_ast,
     validate_schema,
     visit,
 )
@@ -143,7 +144,7 @@ def _argument_values(subgraph: Subgraph) -> list[str]:
     types: dict[tuple[str, str], str] = {}
     for definition in subgraph.directive_definitions.values():
         for argument in definition.arguments or ():
-            types[(definition.name.value, argument.name.value)] = _type_text(argument.type)
+            types[(definition.name.value, argument.name.value)] = print_ast(argument.type)
     for local, canonical in directive_names(subgraph).items():
         if local not in subgraph.directive_definitions:
             for name, kind in DIRECTIVES[canonical].arguments.items():
@@ -241,15 +242,6 @@ def _as_definition(node: Any, definition_type: Any) -> Any:
     values = {key: getattr(node, key) for key in node.keys if key in definition_type.keys}
     values.setdefault("description", None)
     return definition_type(**values)
-
-
-def _type_text(node: Any) -> str:
-    kind = type(node).__name__
-    if kind == "NonNullTypeNode":
-        return _type_text(node.type) + "!"
-    if kind == "ListTypeNode":
-        return "[" + _type_text(node.type) + "]"
-    return str(node.name.value)
 
 
 def unknown_directives(subgraph: Subgraph) -> list[CompositionError]:
