@@ -226,6 +226,8 @@ def script() -> int:
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m router") -> int:
+    """Run one command line (`argv`, else the process's) and return its exit status: 1 for a
+    `RouterError` (its message on stderr), 128 + SIGPIPE when stdout's reader went away."""
     parser = build_parser(prog)
     args = parser.parse_args(argv)
     try:

@@ -41,6 +41,9 @@ from router.errors import RouterError
 
 @dataclass(frozen=True)
 class DevSubgraph:
+    """A subgraph dev starts itself: `python -m PACKAGE --port PORT`, its schema file in the
+    package."""
+
     name: str
     package: str
     port: int
@@ -48,6 +51,8 @@ class DevSubgraph:
 
 
 def plan_subgraphs(config: SupergraphConfig) -> list[DevSubgraph]:
+    """The subgraphs of supergraph.yaml as dev starts them; `RouterError` for one whose schema file
+    is not in a runnable package (`__main__.py`) or whose routing URL has no port."""
     found = []
     for subgraph in config.subgraphs:
         if subgraph.file is None or not (subgraph.file.parent / "__main__.py").exists():
@@ -66,11 +71,13 @@ def plan_subgraphs(config: SupergraphConfig) -> list[DevSubgraph]:
 
 
 def port_taken(port: int) -> bool:
+    """Whether something accepts connections on 127.0.0.1 at `port`."""
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def healthy(port: int) -> bool:
+    """Whether `http://127.0.0.1:PORT/health` answers 200 within a second."""
     with (
         contextlib.suppress(OSError),
         urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as r,
@@ -80,6 +87,8 @@ def healthy(port: int) -> bool:
 
 
 def compose(config_path: Path) -> str:
+    """The supergraph SDL composed from the subgraphs supergraph.yaml at `config_path` lists;
+    `CompositionFailed` when they do not compose."""
     config = load_config(config_path)
     return compose_subgraphs(
         [read_subgraph(s.name, s.routing_url, read_sdl(s)) for s in config.subgraphs]
@@ -87,6 +96,8 @@ def compose(config_path: Path) -> str:
 
 
 def say(message: str) -> None:
+    """Print one of dev's own lines, marked `[dev]` and flushed at once: its children write to the
+    same terminal."""
     print(f"[dev] {message}", flush=True)
 
 
@@ -131,6 +142,8 @@ def development_jwks(data_dir: Path) -> DevelopmentKeys:
 def run_dev(
     config_path: Path, router_port: int, *, in_process: bool = False, data_dir: Path = Path(".data")
 ) -> int:
+    """Run the whole system (the module docstring) until Ctrl-C and return the exit status: 0 after
+    Ctrl-C, 1 when a port is taken, the first composition fails, or a child stops."""
     config = load_config(config_path)
     subgraphs = plan_subgraphs(config)
     busy = [(s.name, s.port) for s in subgraphs if not in_process and port_taken(s.port)]
@@ -160,6 +173,9 @@ def run_dev(
 
 @dataclass(frozen=True)
 class Auth:
+    """How dev's router authenticates: the development keys and the router.yaml it is started
+    with."""
+
     keys: DevelopmentKeys
     router_config: Path
 

@@ -101,4 +101,5 @@ class RequestErrors(RequestError):
         self.errors = errors
 
     def graphql_errors(self) -> list[dict[str, Any]]:
+        """Every GraphQL error of the refusal, as given (already JSON)."""
         return self.errors

@@ -108,10 +108,12 @@ class Preparation:
 
     @property
     def api_schema(self) -> GraphQLSchema:
+        """The supergraph's API schema: what operations are validated against."""
         return self.supergraph.api_schema
 
     @property
     def evictions(self) -> int:
+        """How many prepared operations the cache has evicted to stay within its bounds."""
         return self._cache.evicted
 
     def prepare(
@@ -330,6 +332,8 @@ class Preparation:
         return self.override_labels | rolled
 
     def close(self) -> None:
+        """Stop the preparing thread: queued preparations are cancelled, a running one is not waited
+        for."""
         self._preparer.shutdown(wait=False, cancel_futures=True)
 
 

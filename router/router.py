@@ -110,10 +110,13 @@ class Router:
     def from_sdl(
         cls, sdl: str, transport: SubgraphTransport | None = None, **options: Any
     ) -> Router:
+        """A router for the supergraph SDL `sdl` (`SupergraphError` when it cannot serve), `options`
+        as the constructor takes them."""
         return cls(load_supergraph(sdl), transport, **options)
 
     @property
     def api_schema(self) -> GraphQLSchema:
+        """The supergraph's API schema: what clients may query and introspect."""
         return self.supergraph.api_schema
 
     def _is_subtype(self, typename: str, condition: str) -> bool:
@@ -191,14 +194,17 @@ class Router:
 
     @property
     def cache_hits(self) -> int:
+        """Plan cache hits: lookups that found the operation prepared already."""
         return self.preparation.cache_hits
 
     @property
     def cache_misses(self) -> int:
+        """Plan cache misses: lookups that had to prepare the operation."""
         return self.preparation.cache_misses
 
     @property
     def plan_cache_evictions(self) -> int:
+        """Prepared operations the plan cache has evicted to stay within its bounds."""
         return self.preparation.evictions
 
     # --- executing ------------------------------------------------------------------------
@@ -340,6 +346,7 @@ class Router:
         return dict(result.data or {})  # type: ignore[union-attr]
 
     async def close(self) -> None:
+        """Stop preparing and close the transport (its subgraph connections)."""
         self.preparation.close()
         await self.transport.close()
 

@@ -23,6 +23,8 @@ class AccessIndex:
         self._fragments: dict[str, Access] = {}
 
     def type(self, name: str) -> Access:
+        """What the type's own directives require; `OPEN` (nothing) for a name the supergraph does
+        not define."""
         model = self.supergraph.types.get(name)
         return model.access if model is not None else OPEN
 
@@ -53,6 +55,8 @@ class AccessIndex:
         return access
 
     def fragment(self, condition: str) -> Access:
+        """What a fragment on `condition` requires: the type's own access and, for an interface or
+        union, every possible type's too; computed once per condition."""
         found = self._fragments.get(condition)
         if found is None:
             found = self.type(condition)

@@ -27,11 +27,15 @@ and real traffic a few); past that the oldest is forgotten."""
 
 
 class Authorizer:
+    """Authorization over one supergraph with one set of settings: what an operation needs, what an
+    identity is granted of it, and the restriction for that grant."""
+
     def __init__(self, supergraph: Supergraph, settings: AuthorizationSettings) -> None:
         self.settings = settings
         self.index = AccessIndex(supergraph)
 
     def needs(self, operation: Operation) -> Needs | None:
+        """What `operation` requires (`restrict.needs`); None when nothing in it is restricted."""
         return needs(self.index, operation)
 
     def held(self, identity: Identity, needed: Needs) -> Grant:
@@ -62,6 +66,8 @@ class Authorizer:
         grant: Grant,
         cache: MutableMapping[Grant, Restriction],
     ) -> Restriction:
+        """The restriction of `operation` for `grant`, from `cache` (the operation's own) or
+        computed into it; past `RESTRICTIONS_PER_OPERATION` grants the oldest is forgotten."""
         found = cache.get(grant)
         if found is None:
             found = restrict(self.index, operation, grant)
@@ -71,6 +77,8 @@ class Authorizer:
         return found
 
     def report(self, operation: Operation, restriction: Restriction) -> None:
+        """Log the paths `restriction` removes as one warning when the settings' `log_errors` is on;
+        a dry run says they were not removed."""
         if self.settings.log_errors and logger.isEnabledFor(logging.WARNING):
             logger.warning(
                 "unauthorized %s%s: %s%s",

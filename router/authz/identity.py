@@ -91,6 +91,8 @@ class Grant(NamedTuple):
     policies: frozenset[str]
 
     def allows(self, access: Access) -> bool:
+        """Whether the grant meets `access`: authenticated when it asks so, and for each of its
+        scope and policy requirements one alternative held entirely."""
         if access.authenticated and not self.authenticated:
             return False
         return all(_holds(self.scopes, a) for a in access.scopes) and all(

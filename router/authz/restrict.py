@@ -56,6 +56,8 @@ class Removal:
 
     @property
     def error_path(self) -> Path:
+        """The path its error names: `path` followed by `keys` when every object there loses them,
+        `path` alone when only objects of some `types` do."""
         return self.path + self.keys if self.types is None else self.path
 
 
@@ -80,6 +82,8 @@ class Restriction:
         removals: tuple[Removal, ...],
         shaped: tuple[Selection, ...] | None,
     ) -> Restriction:
+        """A restriction with its errors (one UNAUTHORIZED_FIELD_OR_TYPE per distinct error path, in
+        order) and its cache `key`, both made from `removals`."""
         paths = list(dict.fromkeys(r.error_path for r in removals))
         errors = tuple(
             {"message": MESSAGE, "path": list(path), "extensions": {"code": UNAUTHORIZED}}
@@ -125,6 +129,8 @@ def _collect(
 
 
 def restrict(index: AccessIndex, operation: Operation, grant: Grant) -> Restriction:
+    """The operation's selections for `grant`, with what it does not allow removed and recorded (a
+    root left empty selects `__typename`); no removals when nothing is restricted."""
     removals: list[Removal] = []
     root = index.supergraph.root_types[operation.kind]
     planned, shaped = _restrict(index, grant, root, operation.selections, (), removals)

@@ -58,6 +58,9 @@ class Source(Section):
 
 
 class Jwt(Section):
+    """`authentication.router.jwt`: tokens verified against the JWKS listed, read from `header_name`
+    after `header_value_prefix`, else from the first of `sources` that has one."""
+
     jwks: list[Jwks] = Field(min_length=1)
     header_name: str = "Authorization"
     header_value_prefix: str = "Bearer"
@@ -74,10 +77,15 @@ class Jwt(Section):
 
 
 class RouterAuthentication(Section):
+    """`authentication.router`: authentication at the router; without `jwt`, no token is
+    verified."""
+
     jwt: Jwt | None = None
 
 
 class Authentication(Section):
+    """`authentication`: who sends a request, established at the router (Apollo Router's shape)."""
+
     router: RouterAuthentication = RouterAuthentication()
 
 
@@ -105,12 +113,18 @@ def jwt_settings(authentication: Authentication) -> JwtSettings | None:
 
 
 class AuthorizationErrors(Section):
+    """`authorization.directives.errors`: the paths a request may not read, logged or not, and their
+    errors in `errors`, in `extensions.authorizationErrors` or nowhere (`disabled`)."""
+
     log: Flag = _AUTHZ.log_errors
     """Log each request's unauthorized paths."""
     response: Literal["errors", "extensions", "disabled"] = _AUTHZ.errors_in
 
 
 class Directives(Section):
+    """`authorization.directives`: `@authenticated`, `@requiresScopes` and `@policy` enforced before
+    planning; what a request may not read is removed from its operation, or refused."""
+
     enabled: Flag = _AUTHZ.enabled
     """Enforce the supergraph's authorization directives."""
     dry_run: Flag = _AUTHZ.dry_run
@@ -133,12 +147,17 @@ class Directives(Section):
 
 
 class Authorization(Section):
+    """`authorization`: whether a request must be authenticated, and how the supergraph's
+    authorization directives are enforced."""
+
     require_authentication: Flag = _AUTHZ.require_authentication
     """An anonymous request gets 401 AUTH_ERROR."""
     directives: Directives = Directives()
 
 
 def authorization_settings(authorization: Authorization) -> AuthorizationSettings:
+    """The `authorization` section as the settings router/authz/ runs with, its policy evaluator
+    imported by name."""
     directives = authorization.directives
     name = directives.policy_evaluator
     return AuthorizationSettings(

@@ -88,6 +88,8 @@ class Rule(Section):
         return self
 
     def read(self) -> HeaderRule:
+        """The rule as the `HeaderRule` router/execute/headers.py applies: header names lower-cased,
+        `matching` compiled (case-insensitive)."""
         if self.propagate is not None:
             rule = self.propagate
             return HeaderRule(
@@ -112,11 +114,16 @@ class Rule(Section):
 
 
 class Rules(Section):
+    """The header rules of all subgraphs, or of one."""
+
     request: list[Rule] = []
     """Applied in order to each request to the subgraph(s)."""
 
 
 class Headers(Section):
+    """`headers`: the headers each subgraph request carries: the `all` rules, then those under the
+    subgraph's name."""
+
     all: Rules | None = None
     subgraphs: dict[str, Rules] = {}
 

@@ -29,6 +29,9 @@ _COST = DemandControlSettings()
 
 
 class Supergraph(Section):
+    """`supergraph`: where the router listens, its GraphQL path, introspection, and the supergraph
+    file it serves."""
+
     listen: str = f"{_D.listen_host}:{_D.listen_port}"
     """HOST:PORT to serve on."""
     path: str = _D.path
@@ -48,11 +51,16 @@ class Supergraph(Section):
 
 
 class Sandbox(Section):
+    """`sandbox`: GraphiQL for browsers (off by default)."""
+
     enabled: Flag = _D.sandbox
     """GraphiQL for browsers on GET of the GraphQL path; needs supergraph.introspection."""
 
 
 class Cors(Section):
+    """`cors`: the browser origins that may call the router, whether with credentials, and the
+    request headers they may send; `allow_any_origin` is `origins: ['*']`."""
+
     origins: list[str] = []
     """Origins allowed to call the router from a browser; "*" is any origin."""
     allow_any_origin: Flag = False
@@ -74,16 +82,23 @@ class Cors(Section):
 
 
 class SubgraphLimit(Section):
+    """The limits on one subgraph's answers."""
+
     http_max_response_size: Size = _D.subgraph_max_response_bytes
     """A subgraph answer larger than this is not read further and the fetch fails."""
 
 
 class SubgraphLimits(Section):
+    """`limits.subgraph`: the `all` limits, and per subgraph name limits that replace them."""
+
     all: SubgraphLimit = SubgraphLimit()
     subgraphs: dict[str, SubgraphLimit] = {}
 
 
 class Limits(Section):
+    """`limits`: what one request may ask before it runs (depth, aliases, root fields, tokens,
+    planning steps) and the sizes of requests, their heads and responses."""
+
     max_depth: Int = _D.max_depth
     """Field levels, root fields included."""
     max_aliases: Int = _D.max_aliases
@@ -102,6 +117,9 @@ class Limits(Section):
 
 
 class StaticEstimated(Section):
+    """`demand_control.strategy.static_estimated`: the cost estimated from the operation and the
+    schema's `@cost` and `@listSize`, before any fetch."""
+
     list_size: NonNegativeInt = _COST.list_size
     """The size assumed for a list whose size is not known."""
     max: NonNegativeNumber = _COST.max
@@ -109,16 +127,24 @@ class StaticEstimated(Section):
 
 
 class CostStrategy(Section):
+    """`demand_control.strategy`: how cost is estimated (`static_estimated`, the one strategy)."""
+
     static_estimated: StaticEstimated = StaticEstimated()
 
 
 class DemandControl(Section):
+    """`demand_control`: each operation's estimated cost; `enforce` refuses one above the maximum,
+    `measure` only records the estimates."""
+
     enabled: Flag = _COST.enabled
     mode: Literal["measure", "enforce"] = _COST.mode
     strategy: CostStrategy = CostStrategy()
 
 
 class ServerHttp(Section):
+    """`server.http`: deadlines for a connection's request head and body, and for an idle keep-alive
+    connection."""
+
     header_read_timeout: Annotated[Duration, Field(gt=0)] = _D.header_read_timeout
     body_read_timeout: Annotated[Duration, Field(gt=0)] = _D.body_read_timeout
     """A request body must be whole this long after its head."""
@@ -126,6 +152,8 @@ class ServerHttp(Section):
 
 
 class Shutdown(Section):
+    """`server.shutdown`: the drain on SIGTERM (router/server/drain.py)."""
+
     delay: Annotated[Duration, Field(ge=0)] = _D.shutdown_delay
     """On SIGTERM, keep listening this long, readiness 503, before closing."""
     timeout: Annotated[Duration, Field(ge=0)] = _D.shutdown_timeout
@@ -133,11 +161,17 @@ class Shutdown(Section):
 
 
 class Server(Section):
+    """`server`: connection deadlines and the drain on SIGTERM, read at start-up only (a hot reload
+    does not change them)."""
+
     http: ServerHttp = ServerHttp()
     shutdown: Shutdown = Shutdown()
 
 
 class RouterShaping(Section):
+    """`traffic_shaping.router`: client requests: their timeout, how many run at once, and the
+    sharing of identical ones."""
+
     deduplicate_requests: Flag = _D.deduplicate_requests
     """Identical client queries in flight at once share one execution."""
     concurrency_limit: Count | None = _D.concurrency_limit
@@ -147,6 +181,9 @@ class RouterShaping(Section):
 
 
 class AllSubgraphsShaping(Section):
+    """`traffic_shaping.all`: every subgraph's fetches: their timeout, the sharing of identical
+    queries in flight, and the batching of entity fetches."""
+
     timeout: Duration = _D.timeout
     deduplicate_query: Flag = _D.deduplicate_query
     batch_entity_fetches: Flag = _D.batch_entity_fetches
@@ -154,10 +191,15 @@ class AllSubgraphsShaping(Section):
 
 
 class SubgraphShaping(Section):
+    """`traffic_shaping.subgraphs.NAME`: that subgraph's fetch timeout, instead of `all`'s."""
+
     timeout: Duration
 
 
 class TrafficShaping(Section):
+    """`traffic_shaping`: timeouts, limits and de-duplication, for client requests (`router`) and
+    for subgraph fetches (`all`, `subgraphs`)."""
+
     router: RouterShaping = RouterShaping()
     all: AllSubgraphsShaping = AllSubgraphsShaping()
     subgraphs: dict[str, SubgraphShaping] = {}
@@ -186,20 +228,32 @@ Inclusion = Annotated[
 
 
 class IncludeSubgraphErrors(Section):
+    """`include_subgraph_errors`: what of subgraphs' errors reaches clients: `all`, and entries per
+    subgraph name (an object entry's keys left out come from `all`)."""
+
     all: Inclusion = False
     subgraphs: dict[str, Inclusion] = {}
 
 
 class Csrf(Section):
+    """`csrf`: a GET, or a POST a browser could send without a preflight, must carry one of
+    `required_headers`; `unsafe_disabled` turns the check off."""
+
     unsafe_disabled: Flag = not _D.csrf_enabled
     required_headers: list[str] = list(_D.csrf_required_headers)
 
 
 class Apq(Section):
+    """`apq`: automatic persisted queries: a document sent once with its text may then be sent as
+    its SHA-256 hash alone."""
+
     enabled: Flag = _D.apq_enabled
 
 
 class PersistedQueries(Section):
+    """`persisted_queries`: a safelist (Apollo's manifest): only its operations run, by id or,
+    unless `require_id`, by their exact text."""
+
     enabled: Flag = _D.persisted_queries_enabled
     safelist: str | None = None
     """The safelist file (Apollo's manifest), relative to this file."""
@@ -207,34 +261,51 @@ class PersistedQueries(Section):
 
 
 class Batching(Section):
+    """`batching`: several GraphQL requests in one HTTP request (a JSON list of at most `max_size`);
+    off by default."""
+
     enabled: Flag = _D.batching_enabled
     max_size: Int = _D.batching_max_size
 
 
 class ProgressiveOverride(Section):
+    """`progressive_override`: the `@override(label:)` labels that are on."""
+
     labels: list[str] = []
 
 
 class Plugins(Section):
+    """`plugins`: Apollo Router's plugin keys this router knows
+    (`experimental.expose_query_plan`)."""
+
     expose_query_plan: Flag = Field(_D.expose_query_plan, alias="experimental.expose_query_plan")
     """Answer the query plan when a request asks for it."""
 
 
 class Prometheus(Section):
+    """`telemetry.metrics.prometheus`: the metrics in Prometheus's text format on `path`."""
+
     enabled: Flag = _D.metrics_enabled
     path: str = _D.metrics_path
 
 
 class Metrics(Section):
+    """`telemetry.metrics`: the router's metrics."""
+
     prometheus: Prometheus = Prometheus()
 
 
 class Tracing(Section):
+    """`telemetry.tracing`: OpenTelemetry spans, exported over OTLP/HTTP to `otlp_endpoint` (unset:
+    the exporter's own default)."""
+
     enabled: Flag = _D.tracing_enabled
     service_name: str = _D.service_name
     otlp_endpoint: str | None = _D.otlp_endpoint
 
 
 class Telemetry(Section):
+    """`telemetry`: metrics and tracing."""
+
     metrics: Metrics = Metrics()
     tracing: Tracing = Tracing()

@@ -42,10 +42,12 @@ REPRESENTATIONS = "representations"
 
 
 def alias(index: int) -> str:
+    """The alias of the `index`th fetch's `_entities` field in a batched operation (`_0`)."""
     return f"_{index}"
 
 
 def variable(index: int) -> str:
+    """The `index`th fetch's representations variable in a batched query (`_representations0`)."""
     return f"_{REPRESENTATIONS}{index}"
 
 

@@ -39,6 +39,9 @@ V = TypeVar("V")
 
 @dataclass
 class ExecutionResult:
+    """One plan's execution: the subgraphs' answers merged into `data` (in the plan's shape, before
+    the shaper makes the client's response) and the errors of its fetches."""
+
     data: JSONObject
     errors: list[JSONObject] = field(default_factory=list)
     null_entities: list[ResponsePath] = field(default_factory=list)

@@ -94,12 +94,15 @@ class SubgraphErrors:
     subgraphs: Mapping[str, ErrorInclusion] = field(default_factory=dict)
 
     def for_service(self, service: str) -> ErrorInclusion:
+        """The entry for the subgraph named `service`: its own override, else `all`."""
         return self.subgraphs.get(service, self.all)
 
     def __call__(self, service: str) -> bool:
         return self.for_service(service).include
 
     def apply(self, service: str, error: JSONObject, *, fetch_failed: bool = False) -> JSONObject:
+        """`error` from the subgraph named `service` as a client may see it, by that subgraph's
+        entry (`ErrorInclusion.apply`)."""
         return self.for_service(service).apply(error, fetch_failed=fetch_failed)
 
 

@@ -59,13 +59,18 @@ def headers_key(headers: Mapping[str, str] | None) -> tuple[tuple[str, str], ...
 
 
 class SubgraphTransport(Protocol):
+    """How the executor reaches subgraphs: `send` one request each, `close` once the router stops
+    (see the module docstring)."""
+
     async def send(
         self, service: str, body: JSONObject, headers: Mapping[str, str] | None = None
     ) -> JSONObject:
         """POST a GraphQL request to the subgraph named `service`; return its decoded answer."""
         ...
 
-    async def close(self) -> None: ...
+    async def close(self) -> None:
+        """Release what the transport holds (its connections) once the router stops."""
+        ...
 
 
 def decode_response(status: int, payload: bytes) -> JSONObject:
@@ -169,6 +174,9 @@ class HttpTransport:
     async def send(
         self, service: str, body: JSONObject, headers: Mapping[str, str] | None = None
     ) -> JSONObject:
+        """POST `body` to the subgraph named `service` and decode its answer; identical queries in
+        flight share one call. Raises `SubgraphFetchError` for an unknown subgraph, a timeout or a
+        failed call."""
         url = self.urls.get(service)
         if url is None:
             raise SubgraphFetchError(f"no URL is known for subgraph {service!r}")
@@ -232,6 +240,7 @@ class HttpTransport:
             raise SubgraphFetchError(f"HTTP fetch failed: {exc}") from None
 
     async def close(self) -> None:
+        """Close every subgraph's connection pool; a later `send` opens new ones."""
         endpoints, self._endpoints = self._endpoints, {}
         for endpoint in endpoints.values():
             endpoint.pool.close()
@@ -256,6 +265,8 @@ class AsgiTransport:
     async def send(
         self, service: str, body: JSONObject, headers: Mapping[str, str] | None = None
     ) -> JSONObject:
+        """Call the subgraph's ASGI app with `body` as a POST to `path` and decode its answer; a
+        timeout or a crash of the app is a `SubgraphFetchError`, as a failed HTTP call is."""
         app = self.apps.get(service)
         if app is None:
             raise SubgraphFetchError(f"no in-process app is registered for subgraph {service!r}")
@@ -307,4 +318,5 @@ class AsgiTransport:
         return decode_response(status, b"".join(chunks))
 
     async def close(self) -> None:
+        """Nothing to release: the apps' lifespans belong to whoever started them."""
         return None

@@ -31,6 +31,9 @@ class _Occurrence:
 
 
 class Aliaser:
+    """Aliases the fields of one subgraph operation that share a response name but not a response
+    shape; `rewrites` collects the renames to undo in that subgraph's response."""
+
     def __init__(self, supergraph: Supergraph, graph: str) -> None:
         self.sg = supergraph
         self.graph = graph

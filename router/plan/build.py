@@ -13,6 +13,9 @@ from router.supergraph.model import Supergraph
 
 
 def build_plan(sg: Supergraph, operation: Operation, roots: list[FetchGroup]) -> QueryPlan:
+    """The fetch groups as a tree of plan nodes: each fetch, then its stages in order (siblings in
+    `Parallel`), under `Condition` nodes for the @skip/@include its fields all share. Several roots
+    run in `Parallel` (in `Sequence` for a mutation); no roots give an empty plan."""
     counter = itertools.count()
     fetches: list[Fetch] = []
 

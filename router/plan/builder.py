@@ -51,6 +51,9 @@ class SelectionBuilder:
         fragment: InlineFragment | None = None,
         variables: frozenset[str] = frozenset(),
     ) -> SelectionBuilder:
+        """Add an inline fragment on `type_condition` with `directives`, merging into one already
+        there with both the same; returns the builder for its selections. A given `fragment` is kept
+        as the template (its variables and conditions), else one is made from `variables`."""
         key = ("fragment", type_condition or "", directives)  # (the same shape as a field's)
         existing = self._entries.get(key)
         if existing is not None:
@@ -74,6 +77,8 @@ class SelectionBuilder:
                 ).add_all(selection.selections)
 
     def build(self) -> tuple[Selection, ...]:
+        """The selections as IR, in the order first added. A composite field left selecting nothing
+        selects `__typename`; a fragment left empty is dropped."""
         result: list[Selection] = []
         for selection, child in self._entries.values():
             if isinstance(selection, Field):

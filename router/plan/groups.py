@@ -36,15 +36,20 @@ class FetchGroup:
 
     @property
     def children(self) -> list[FetchGroup]:
+        """The fetches of stage 0: those that start as soon as this one is done."""
         return self.stages[0]
 
     def depth(self) -> int:
+        """How many fetches this one is below its root fetch (0 for a root)."""
         return 0 if self.parent is None else self.parent.depth() + 1
 
     def entity_selection(self, type_name: str) -> SelectionBuilder:
+        """The builder of this fetch's `... on type_name` fragment, created when missing."""
         return self.selections.add_fragment(type_name)
 
     def representation(self, type_name: str) -> SelectionBuilder:
+        """The builder of the representation sent for `type_name` objects (this fetch's `requires`),
+        created when missing."""
         if type_name not in self.requires:
             self.requires[type_name] = SelectionBuilder()
         return self.requires[type_name]

@@ -44,11 +44,14 @@ class Fetch:
 
     @property
     def is_entity_fetch(self) -> bool:
+        """Whether the fetch sends `_entities`: it has a representation shape (`requires`)."""
         return bool(self.requires)
 
 
 @dataclass(frozen=True, slots=True)
 class Flatten:
+    """Run `node` for the objects at `path` in the response so far; its results merge into them."""
+
     path: tuple[str, ...]
     """Response names and `@` (each list item) leading to the objects the fetch completes."""
     node: Fetch
@@ -56,11 +59,15 @@ class Flatten:
 
 @dataclass(frozen=True, slots=True)
 class Sequence:
+    """Run `nodes` one after another, each once the one before it is done."""
+
     nodes: tuple[PlanNode, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class Parallel:
+    """Run `nodes` at once: none of them needs another's result."""
+
     nodes: tuple[PlanNode, ...]
 
 
@@ -78,10 +85,14 @@ PlanNode = Union[Fetch, Flatten, Sequence, Parallel, Condition]  # noqa: UP007
 
 @dataclass(frozen=True, slots=True)
 class QueryPlan:
+    """One operation's plan: its root node (None when nothing is fetched, e.g. only `__typename` or
+    introspection) and every fetch in it, in the order they were built."""
+
     node: PlanNode | None
     fetches: tuple[Fetch, ...] = field(default=())
 
     def print(self) -> str:
+        """The plan in the text format Apollo prints (`print_plan`)."""
         return print_plan(self)
 
     def to_json(self) -> dict[str, Any]:
@@ -103,6 +114,8 @@ INDENT = "  "
 
 
 def print_plan(plan: QueryPlan) -> str:
+    """`plan` in the text of Apollo's `prettyFormatQueryPlan`; `QueryPlan {}` when nothing is
+    fetched."""
     return "QueryPlan {" + _print_children((plan.node,) if plan.node else (), "") + "}"
 
 
@@ -174,6 +187,8 @@ def _print_graphql(operation: str, pad: str) -> str:
 
 
 def node_json(node: PlanNode) -> dict[str, Any]:
+    """One plan node and its children in Apollo's JSON shape (`kind`, `serviceName`, `nodes`,
+    `ifClause`, …); optional keys are left out when empty."""
     if isinstance(node, Fetch):
         result: dict[str, Any] = {"kind": "Fetch", "serviceName": node.service}
         if node.requires:

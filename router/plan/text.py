@@ -74,6 +74,8 @@ def print_graphql_js(node: Node) -> str:
 
 
 def print_value(value: ValueNode) -> str:
+    """A GraphQL value literal as graphql-js 16 prints it: `$name` for a variable, block strings
+    kept as blocks, `{a: 1}` for an object."""
     if isinstance(value, VariableNode):
         return "$" + value.name.value
     if isinstance(value, (IntValueNode, FloatValueNode, EnumValueNode)):

@@ -50,6 +50,8 @@ class ConnectionLimits:
 
     @classmethod
     def of(cls, config: Config) -> ConnectionLimits:
+        """The limits router.yaml sets: `limits.http1_max_request_*` and
+        `server.http.{header,body}_read_timeout`."""
         return cls(
             max_headers=config.http1_max_request_headers,
             max_head_bytes=config.http1_max_request_buf_size,
@@ -82,11 +84,14 @@ class RouterHttpProtocol(HttpToolsProtocol):
     # --- connection ----------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        """uvicorn's, then the header deadline armed: a new connection has `header_read_timeout` to
+        send its first request head."""
         super().connection_made(transport)
         # A new connection gets header_read_timeout to send its first request head.
         self._arm_header_timer()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        """The deadlines and the linger timer cancelled, then uvicorn's."""
         self._cancel_timers()
         self._cancel(self._linger)
         super().connection_lost(exc)
@@ -119,6 +124,8 @@ class RouterHttpProtocol(HttpToolsProtocol):
             self.send_400_response("")
 
     def handle_websocket_upgrade(self) -> None:
+        """The deadlines cancelled, since the WebSocket protocol owns the connection from here, then
+        uvicorn's upgrade."""
         self._cancel_timers()  # the WebSocket protocol owns the connection from here
         super().handle_websocket_upgrade()
 
@@ -134,11 +141,14 @@ class RouterHttpProtocol(HttpToolsProtocol):
     # --- parser callbacks ----------------------------------------------------------------
 
     def on_message_begin(self) -> None:
+        """uvicorn's, then the new request's header count and parsed head bytes start from zero."""
         super().on_message_begin()
         self._header_count = 0
         self._head_bytes_parsed = 0
 
     def on_url(self, url: bytes) -> None:
+        """The URL counted into the head's bytes, then uvicorn's; a head past `max_head_bytes` is
+        refused (431)."""
         self._head_bytes_parsed += len(url)
         if self._head_bytes_parsed > self.limits.max_head_bytes:
             self._refuse_head_too_large()
@@ -146,6 +156,8 @@ class RouterHttpProtocol(HttpToolsProtocol):
         super().on_url(url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        """The header counted, then uvicorn's; more than `max_headers` headers, or a head past
+        `max_head_bytes`, is refused (431)."""
         self._header_count += 1
         self._head_bytes_parsed += len(name) + len(value) + 4  # ": " and CRLF
         if self._header_count > self.limits.max_headers:
@@ -164,6 +176,8 @@ class RouterHttpProtocol(HttpToolsProtocol):
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
+        """The head is whole: the header deadline cancelled and the body's (`body_read_timeout`)
+        armed, then uvicorn's."""
         self._head_done = True
         self._cancel(self._header_timer)
         self._header_timer = None
@@ -171,6 +185,8 @@ class RouterHttpProtocol(HttpToolsProtocol):
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
+        """The body is whole: its deadline cancelled and the head's counts reset for the next
+        request, then uvicorn's."""
         self._cancel(self._body_timer)
         self._body_timer = None
         self._head_done = False

@@ -70,6 +70,8 @@ class Draining:
         self.draining = False
 
     def begin(self) -> None:
+        """Start draining: from now on readiness answers 503 and every response closes its
+        connection."""
         self.draining = True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -119,11 +121,15 @@ class DrainingServer(uvicorn.Server):
         self.closing = closing
 
     def handle_exit(self, sig: int, frame: Any) -> None:
+        """uvicorn's signal handler; a second signal also sets `force_exit`, so the drain stops
+        waiting."""
         if self.should_exit:  # a second signal: stop waiting
             self.force_exit = True
         super().handle_exit(sig, frame)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        """The drain of the module docstring within `settings.timeout` (the `closing` hook first),
+        then uvicorn's shutdown with what is left of that timeout, at least 1 s."""
         if self.closing is not None:  # e.g. close WebSockets, which would hold the drain
             await self.closing()
         deadline = time.monotonic() + self.settings.timeout

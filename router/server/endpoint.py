@@ -62,6 +62,9 @@ async def answer_graphql(
     headers: dict[str, str],
     cors: RawHeaders,
 ) -> None:
+    """Answer one HTTP request on the GraphQL path within `traffic_shaping.router.timeout` (504 past
+    it) and record its metrics and log line; `cors` headers are added to the response. A response
+    larger than `limits.http_max_response_bytes` becomes a RESPONSE_TOO_LARGE error."""
     started = time.perf_counter()
     request_id = headers.get("x-request-id") or uuid.uuid4().hex
     extra = [*cors, (b"x-request-id", request_id.encode())]

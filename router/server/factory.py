@@ -41,6 +41,8 @@ class ServeSettings:
     """The router's log level (its request lines and reload events are info)."""
 
     def to_environ(self) -> dict[str, str]:
+        """The settings as the ROUTER_* environment variables a worker process reads back
+        (`from_environ`)."""
         return {
             "ROUTER_SUPERGRAPH": str(self.supergraph_file),
             "ROUTER_CONFIG": str(self.config_file or ""),
@@ -51,6 +53,8 @@ class ServeSettings:
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> ServeSettings:
+        """The settings `to_environ` wrote: ROUTER_SUPERGRAPH is required (`KeyError`), the others
+        default (reload on, log level info)."""
         return cls(
             supergraph_file=Path(environ["ROUTER_SUPERGRAPH"]),
             config_file=Path(environ["ROUTER_CONFIG"]) if environ.get("ROUTER_CONFIG") else None,

@@ -21,6 +21,8 @@ def is_readiness(scope: Scope) -> bool:
 
 
 async def answer_health(send: Send, router: Router, query_string: bytes) -> None:
+    """Liveness: 200 `{"status": "UP"}`. With `ready` in the query string, readiness: 503 with the
+    `unreachable` subgraphs' names when some do not answer."""
     if b"ready" not in query_string:
         await respond(send, 200, {"status": "UP"})
         return

@@ -38,6 +38,7 @@ class Identities:
             await self.jwt.start()
 
     async def close(self) -> None:
+        """Stop the JWT verifier's polling of its key sets, when there is one."""
         if self.jwt is not None:
             await self.jwt.close()
 

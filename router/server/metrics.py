@@ -27,6 +27,9 @@ BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.
 
 
 class Metrics:
+    """The router's Prometheus series, in a registry of its own: `answered` and `fetched` count,
+    `render` writes the text format (see the module docstring for the bounds on labels)."""
+
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
@@ -67,6 +70,8 @@ class Metrics:
         self._codes = _Bounded(MAX_CODES, ("UNKNOWN",))
 
     def fetched(self, service: str, seconds: float, ok: bool) -> None:
+        """Observe one subgraph fetch's duration, labelled by subgraph and outcome (`success` or
+        `failure`)."""
         series = self._fetch_series.get((service, ok))
         if series is None:
             series = self._fetch_series[(service, ok)] = self.subgraph_duration.labels(
@@ -95,6 +100,8 @@ class Metrics:
 
     def render(self, cache_hits: int, cache_misses: int) -> bytes:
         # The router counts its cache; mirror the totals here so they survive hot reloads.
+        """The text format for `/metrics`, the plan cache counter first brought up to the router's
+        totals; with PROMETHEUS_MULTIPROC_DIR set, every worker's values summed."""
         for result, total in (("hit", cache_hits), ("miss", cache_misses)):
             counter = self.plan_cache.labels(result)
             increment = total - counter._value.get()

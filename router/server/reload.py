@@ -46,6 +46,8 @@ class HotReload:
         self._closing: set[asyncio.Task[None]] = set()
 
     def start(self, supergraph_file: Path) -> None:
+        """Watch `supergraph_file` (and the app's config file) in a task of its own, until
+        `close`."""
         self._task = asyncio.create_task(self.watch(supergraph_file))
 
     async def close(self) -> None:

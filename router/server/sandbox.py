@@ -17,6 +17,8 @@ STATIC_PREFIX = "/graphiql/static/"
 
 
 async def answer_graphiql(send: Send, config: Config, cors: RawHeaders) -> None:
+    """The GraphiQL page for the GraphQL path, with the CORS headers; 404 NOT_FOUND when this build
+    has no GraphiQL bundle."""
     try:
         from router.server.graphiql import graphiql_html
     except ImportError:
@@ -27,6 +29,8 @@ async def answer_graphiql(send: Send, config: Config, cors: RawHeaders) -> None:
 
 
 async def answer_static(send: Send, name: str, gzipped: bool) -> None:
+    """One GraphiQL asset by file name, cacheable for a day and gzip-compressed when `gzipped`; 404
+    NOT_FOUND for an unknown name or a build without the bundle."""
     try:
         from router.server.graphiql import static_file, static_file_gzip
     except ImportError:

@@ -69,6 +69,8 @@ def related(path: tuple[str | int, ...], known: list[tuple[str | int, ...]]) -> 
 
 
 def matches(path: tuple[str | int, ...], known: tuple[str | int, ...]) -> bool:
+    """Whether `path` and `known` agree step by step over their common length, `@` in `known`
+    matching any list index."""
     return all(
         step == other or (other == "@" and isinstance(step, int))
         for step, other in zip(path, known, strict=False)

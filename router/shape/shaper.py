@@ -203,6 +203,9 @@ class Shaper:
     def compile_fields(
         self, runtime: Any, groups: list[tuple[Selection, ...]], label: str
     ) -> _Fields:
+        """The fields the selection sets `groups` put into a `runtime` object, merged by response
+        name in document order, each with the conditions that include it; fields `runtime` does not
+        have are left out. `label` names the place (`Query.orders`)."""
         occurrences: list[tuple[Field, tuple[Condition, ...]]] = []
         for selections in groups:
             self._collect(runtime, selections, (), occurrences)

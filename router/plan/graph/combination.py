@@ -89,6 +89,9 @@ class _Parts:
 
 
 class Solver:
+    """The cheapest `Solution` for a selection set at a node of one query graph, within one walk's
+    labels and budget; `solve` memoises every answer (see the module docstring)."""
+
     def __init__(self, graph: QueryGraph, walk: Walk) -> None:
         self.qg = graph
         self.walk = walk

@@ -86,6 +86,8 @@ class FetchGraph:
         solution: Solution,
         path: tuple[str, ...],
     ) -> None:
+        """Add a solution at `builder`, a `type_name` object at response `path` in `group`: local
+        fields and fragments go into the builder, jumps into child entity fetches."""
         for touched in self._touched:
             touched.add(group)
         for item in solution.items:

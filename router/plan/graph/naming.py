@@ -110,6 +110,8 @@ def alias_arguments(selections: tuple[Selection, ...]) -> tuple[Selection, ...]:
 
 
 def with_selections(fragment: InlineFragment, selections: tuple[Selection, ...]) -> InlineFragment:
+    """`fragment` with `selections` in place of its own; type condition, directives, variables and
+    conditions kept."""
     return InlineFragment(
         fragment.type_condition,
         selections,

@@ -42,6 +42,9 @@ class GraphQueryPlanner:
         """The planning budget: questions asked and selection sets solved, per operation."""
 
     def plan(self, operation: Operation, labels: frozenset[str] = frozenset()) -> QueryPlan:
+        """The query plan for `operation` under the progressive override `labels`. Raises
+        `PlanningError` when a field cannot be planned (`PlanningBudgetExceeded` past
+        `max_steps`)."""
         walk = Walk(self.graph, labels, Budget(self.max_steps))
         roots = find_best_combination(Solver(self.graph, walk), operation)
         fetch_graph = build_fetch_graph(self.graph, operation, roots)
@@ -164,6 +167,8 @@ def _split_by_type(
 
 
 def build_fetch_graph(graph: QueryGraph, operation: Operation, roots: list[RootPart]) -> FetchGraph:
+    """The fetch graph of the chosen root parts: one root fetch per subgraph (for a mutation,
+    consecutive parts to one subgraph share one, so the root fields run in order)."""
     fetch_graph = FetchGraph(graph, operation.kind)
     root_type = graph.root_types[operation.kind]
     for part in roots:

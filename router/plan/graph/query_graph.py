@@ -41,6 +41,8 @@ class FieldEdge:
     provides: tuple[Selection, ...] | None
 
     def resolves(self, labels: frozenset[str]) -> bool:
+        """Whether `graph` resolves the field with these override labels in force (always, for a
+        field without a join)."""
         return self.join is None or self.join.resolves(labels)
 
     @property
@@ -120,16 +122,21 @@ class QueryGraph:
     # --- nodes --------------------------------------------------------------------------
 
     def has_type(self, graph: str, type_name: str) -> bool:
+        """Whether the subgraph `graph` defines `type_name`."""
         return self.sg.in_graph(type_name, graph)
 
     def kind(self, type_name: str) -> str:
+        """The kind of a named type (`object`, `interface`, `union`, `enum`, `input`, `scalar`);
+        `scalar` for one the supergraph does not define (the built-in scalars)."""
         model = self.sg.types.get(type_name)
         return model.kind if model is not None else "scalar"
 
     def is_composite(self, type_name: str) -> bool:
+        """Whether the type is an object, interface or union: one that takes a selection set."""
         return self.kind(type_name) in ("object", "interface", "union")
 
     def is_interface_object(self, type_name: str, graph: str) -> bool:
+        """Whether `graph` has `type_name` as an `@interfaceObject`; false for an unknown type."""
         return type_name in self.sg.types and self.sg.is_interface_object(type_name, graph)
 
     # --- edges --------------------------------------------------------------------------
@@ -141,6 +148,7 @@ class QueryGraph:
     def resolving_graphs(
         self, type_name: str, field_name: str, labels: frozenset[str]
     ) -> list[str]:
+        """The subgraphs that resolve `type.field` with these override labels, by sorted id."""
         return [
             graph
             for graph in self.graphs
@@ -164,5 +172,6 @@ class QueryGraph:
         return found
 
     def implemented_interfaces(self, type_name: str) -> list[str]:
+        """The interfaces `type_name` implements in any subgraph, sorted."""
         model = self.sg.types[type_name]
         return sorted({i for names in model.implements.values() for i in names})

@@ -61,6 +61,8 @@ def gains_from_levels(roots: list[FetchGroup]) -> bool:
 
 
 def build_query_plan(sg: Supergraph, operation: Operation, roots: list[FetchGroup]) -> QueryPlan:
+    """The plan by dependency level when that brings fetches to one subgraph together (see the
+    module docstring); otherwise, and always for a mutation, `build_plan`'s tree."""
     if operation.kind == "mutation" or not gains_from_levels(roots):
         return build_plan(sg, operation, roots)
     counter = itertools.count()

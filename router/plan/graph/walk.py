@@ -32,6 +32,7 @@ class Budget:
         self.left = total
 
     def step(self, cost: int = 1) -> None:
+        """Spend `cost` steps; raises `PlanningBudgetExceeded` once more than `total` are spent."""
         self.left -= cost
         if self.left < 0:
             raise PlanningBudgetExceeded(
@@ -53,6 +54,8 @@ class Walk:
     # --- field edges --------------------------------------------------------------------
 
     def resolving(self, graph: str, type_name: str, field_name: str) -> FieldEdge | None:
+        """The edge of `type.field` in `graph` if it resolves the field under the walk's labels,
+        else None."""
         edge = self.qg.field_edge(graph, type_name, field_name)
         return edge if edge is not None and edge.resolves(self.labels) else None
 
@@ -172,6 +175,8 @@ class Walk:
 
 
 def provided_field(provided: tuple[Selection, ...] | None, name: str) -> bool:
+    """Whether `provided` (a `@provides` field set) selects a field named `name`, looking into
+    fragments without a type condition; false when nothing is provided."""
     return provided is not None and any(
         isinstance(s, Field) and s.name == name for s in _flat(provided)
     )
@@ -180,6 +185,7 @@ def provided_field(provided: tuple[Selection, ...] | None, name: str) -> bool:
 def provided_child(
     provided: tuple[Selection, ...] | None, name: str
 ) -> tuple[Selection, ...] | None:
+    """What `provided` selects under its fields named `name`, merged; None when nothing is."""
     if provided is None:
         return None
     children: list[Selection] = []
