@@ -121,6 +121,8 @@ def _record(
     # only an operation the router ran names a metrics series (metrics.py bounds them)
     ran = isinstance(body, list) or (isinstance(body, dict) and "data" in body)
     metrics.answered(operation, status, elapsed, codes, known=ran)
+    if not logger.isEnabledFor(logging.INFO):
+        return  # the line is not written: it is not serialised either (#17)
     logger.info(
         json.dumps(
             {

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import logging
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -826,3 +827,21 @@ async def test_inbound_request_deduplication(setting: str, expected_calls: int) 
         "alice",
         "bob",
     ]
+
+
+async def test_each_answer_logs_one_line_at_info_and_none_below(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with serving(answers=ANSWERS) as (client, _, _app):
+        with caplog.at_level(logging.INFO, logger="router"):
+            await client.post("/graphql", json={"query": NAME_QUERY, "operationName": "Q"})
+            await client.post("/graphql", json={"query": "{ nope }"})
+        lines = [json.loads(r.message) for r in caplog.records if "request_id" in r.message]
+        assert [(line["operation"], line["status"], line["errors"]) for line in lines] == [
+            ("Q", 200, []),
+            (None, 400, ["GRAPHQL_VALIDATION_FAILED"]),
+        ]
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="router"):
+            await client.post("/graphql", json={"query": NAME_QUERY, "operationName": "Q"})
+        assert not [r for r in caplog.records if "request_id" in r.message]
