@@ -148,7 +148,9 @@ class FetchGraph:
         same_type = fragment.type_condition in (None, type_name)
         base = self._outer.get(id(builder))
         if fragment.directives:
-            base = base or builder
+            # (`is None`, not `or`: an empty builder is falsy, and the outer fragment is empty
+            # until something is selected in it)
+            base = builder if base is None else base
             self._outer[id(inner)] = (
                 base if same_type else base.add_fragment(fragment.type_condition)
             )
