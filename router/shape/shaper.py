@@ -165,10 +165,10 @@ class _ObjectPlan:
     def shape_abstract(self, value: JSONObject, run: Run, path: list[str | int]) -> Any:
         """Shape an object of an abstract type by its `__typename`; None when that is not a
         possible type here (the caller reports it as a null)."""
-        runtime = self._runtime(value)
+        runtime = self._runtime(value, run.variables)
         return None if runtime is None else self.function(runtime)(value, run, path)
 
-    def _runtime(self, value: JSONObject) -> Any:
+    def _runtime(self, value: JSONObject, variables: Variables) -> Any:
         typename = value.get("__typename")
         schema = self._shaper.schema
         abstract = self.static
@@ -176,10 +176,20 @@ class _ObjectPlan:
         if isinstance(runtime, GraphQLObjectType) and schema.is_sub_type(abstract, runtime):
             return runtime
         if isinstance(abstract, GraphQLInterfaceType) and (runtime is abstract or typename is None):
-            # From an @interfaceObject subgraph: only the interface is known, and only its own
-            # fields were asked for (the planner fetches the concrete type otherwise).
-            return abstract
+            # From an @interfaceObject subgraph: only the interface is known. That is an answer
+            # when only the interface's own fields were asked for; when `__typename` is (the
+            # planner then asked a subgraph for the concrete type, and that fetch failed), no
+            # object type can be named, and the object is null (Apollo's answer too).
+            return None if self._names_its_type(variables) else abstract
         return None
+
+    def _names_its_type(self, variables: Variables) -> bool:
+        """Whether the selection, for these variables, outputs `__typename` at the interface."""
+        return any(
+            entry.type is None
+            and (not entry.conditions or _condition_test(entry.conditions)(variables))
+            for entry in self.fields(self.static).fields
+        )
 
 
 class Shaper:

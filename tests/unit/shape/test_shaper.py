@@ -169,3 +169,28 @@ def test_abstract_items_by_typename_and_enum_lists() -> None:
     # an interface value with no __typename is shaped by the interface's own fields
     assert data == {"things": None, "colors": None, "named": {"name": "?"}}
     assert [e["path"] for e in errors] == [["things", 0]]
+
+
+def test_an_interface_value_of_unknown_object_type_cannot_answer_its_typename() -> None:
+    # From an @interfaceObject subgraph the value is typed by the interface (`Named`) until
+    # another subgraph names its object type; when that fetch failed, the interface's own
+    # fields are still an answer, but `__typename` has no object type to name: the object is
+    # null (nullable here, so without an error of the router's own: the subgraph's covers it).
+    value = {"named": {"__typename": "Named", "name": "Rex"}}
+    assert shape_in(LISTS_AND_ABSTRACTS, "{ named { name } }", value) == (
+        {"named": {"name": "Rex"}},
+        [],
+    )
+    assert shape_in(LISTS_AND_ABSTRACTS, "{ named { __typename name } }", value) == (
+        {"named": None},
+        [],
+    )
+    errors: list[Any] = []
+    shaper = Shaper(
+        LISTS_AND_ABSTRACTS,
+        normalize(
+            parse("query ($t: Boolean!) { named { __typename @include(if: $t) name } }"), None
+        ),
+    )
+    assert shaper.shape(value, {"t": False}, errors) == {"named": {"name": "Rex"}}
+    assert shaper.shape(value, {"t": True}, errors) == {"named": None}
