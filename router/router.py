@@ -33,6 +33,12 @@ from router.types import JSONObject, Variables
 
 __all__ = ["Prepared", "Router", "plan_extension"]
 
+SUBSCRIPTION_ELSEWHERE = (
+    "subscriptions are answered as a stream of events: send this one over a WebSocket"
+    " (graphql-transport-ws), GraphQL over SSE or multipart HTTP (Apollo's subscription protocol)"
+)
+"""Why `execute` refuses a subscription (OPERATION_NOT_SUPPORTED): its events need a stream."""
+
 
 class Router:
     """A federation router over one supergraph.
@@ -278,6 +284,8 @@ class Router:
             prepared, query = self.prepare_for(
                 query, variables, operation_name, labels, count=count
             )
+        if prepared.operation.kind == "subscription":
+            raise RequestError(SUBSCRIPTION_ELSEWHERE, "OPERATION_NOT_SUPPORTED")
         unauthorized: list[JSONObject] = []
         removals: tuple[Removal, ...] = ()
         if prepared.needs is not None and self.restricted is not None:
