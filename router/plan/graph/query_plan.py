@@ -88,10 +88,13 @@ def build_query_plan(sg: Supergraph, operation: Operation, roots: list[FetchGrou
 def subscription_plan(plan: QueryPlan) -> QueryPlan:
     """A subscription planned as a query on the Subscription type, split as Apollo's planner
     splits it: the root fetch is the Primary (the subscription sent to its subgraph), what
-    follows it, in a Sequence, the Rest run over each event. Refused (PlanningError) when the
+    follows it, in a Sequence, the Rest run over each event; an empty plan stays empty.
+    Refused (PlanningError) when the
     plan does not start with its one root fetch (a root field under @skip/@include, which
     Apollo refuses too)."""
     node = plan.node
+    if node is None:  # nothing to fetch (authorization removed the root field)
+        return plan
     if isinstance(node, Fetch):
         return QueryPlan(Subscription(node), plan.fetches)
     if isinstance(node, Sequence):
