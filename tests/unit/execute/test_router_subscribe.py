@@ -17,7 +17,7 @@ from router.errors import RequestError
 from router.execute.transport import SubgraphFetchError
 from router.router import Router
 from subgraph_kit.caller import CUSTOMER_ID_HEADER
-from tests.support.auth import STAFF_HEADERS, STAFF_IDENTITY, signed_in_router
+from tests.support.auth import STAFF_HEADERS, STAFF_IDENTITY, identity, signed_in_router
 from tests.support.fake_subgraphs import FakeSubgraphs
 from tests.support.paths import REPO
 from tests.support.ws_subgraph import WAIT, Seen, acknowledged, subgraph
@@ -205,3 +205,30 @@ async def test_execute_refuses_a_subscription_and_names_the_protocols_that_carry
     assert error["extensions"] == {"code": "OPERATION_NOT_SUPPORTED"}
     for protocol in ("WebSocket", "SSE", "multipart"):
         assert protocol in error["message"]
+
+
+async def test_what_authorization_removes_is_null_in_every_event_with_its_error() -> None:
+    """A customer without `read:email` subscribes to their orders' customer's email: it is
+    removed before planning (never fetched) and each event says so, as a query's answer does."""
+
+    async def orders(ws: ServerConnection, seen: Seen) -> None:
+        subscribe = await acknowledged(ws, seen)
+        for event in (order("7", "2"), order("8", "2")):
+            await ws.send(json.dumps({"id": subscribe["id"], "type": "next", "payload": event}))
+        await ws.send(json.dumps({"id": subscribe["id"], "type": "complete"}))
+
+    fake = FakeSubgraphs()
+    customers(fake, {"2": {"data": {"_entities": [{"name": "Bob"}]}}})
+    query = "subscription { orderCreated { id customer { name email } } }"
+    async with subgraph(orders) as (url, _):
+        router = router_to(url, fake)
+        events = [e async for e in router.subscribe(query, identity=identity("2", ()))]
+    assert [e["data"] for e in events] == [
+        {"orderCreated": {"id": id, "customer": {"name": "Bob", "email": None}}}
+        for id in ("7", "8")
+    ]
+    for event in events:
+        (error,) = event["errors"]
+        assert error["extensions"]["code"] == "UNAUTHORIZED_FIELD_OR_TYPE"
+        assert error["path"] == ["orderCreated", "customer", "email"]
+    assert [body["query"] for _, body in fake.calls] == [ENTITIES, ENTITIES]  # no email asked
