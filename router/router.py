@@ -10,7 +10,7 @@ router/restricted.py).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -388,7 +388,7 @@ class Router:
         *,
         headers: Mapping[str, str] | None = None,
         identity: Identity = ANONYMOUS,
-    ) -> AsyncIterator[JSONObject]:
+    ) -> AsyncGenerator[JSONObject, None]:
         """A subscription's events, each one GraphQL response (`data`, and `errors` when some
         entity fetch failed), built as `execute` builds a query's answer: the subgraph's event
         is the Primary's answer, the plan's Rest completes it.

@@ -77,7 +77,7 @@ async def test_an_order_created_through_the_router_reaches_the_subscriber_with_i
     second = await _next(events)
     alices = await _create(router, "1", "FOR-ALICE")
     assert await second == {"data": {"orderCreated": {"id": alices, "customer": {"name": "Alice"}}}}
-    await events.aclose()  # type: ignore[attr-defined]
+    await events.aclose()
     await open_subscriptions(orders.url, 0)  # closing the stream closed the upstream one
 
 
@@ -93,7 +93,7 @@ async def test_a_customers_subscription_sees_only_its_own_orders(
     await _create(router, "1", "NOT-BOBS")  # staff places one for Alice: not Bob's to see
     bobs = await _create(router, "2", "BOBS")
     assert await first == {"data": {"orderCreated": {"id": bobs, "customer": {"name": "Bob"}}}}
-    await events.aclose()  # type: ignore[attr-defined]
+    await events.aclose()
     await open_subscriptions(orders.url, 0)
 
 

@@ -110,7 +110,7 @@ async def test_closing_the_stream_completes_the_upstream_subscription() -> None:
     async with subgraph(orders) as (url, seen):
         events = router_to(url, fake).subscribe(CREATED, identity=STAFF_IDENTITY)
         assert (await take(events, 1))[0]["data"]["orderCreated"]["id"] == "7"
-        await events.aclose()  # type: ignore[attr-defined]
+        await events.aclose()
         await asyncio.wait_for(seen.closed.wait(), WAIT)
     assert seen.messages[-1] == {"id": seen.messages[1]["id"], "type": "complete"}
 
