@@ -3,8 +3,12 @@ event, in Apollo's JSON shape (its text is snapshot-tested under tests/cases/pla
 
 from __future__ import annotations
 
+import json
+
+import pytest
 from graphql import OperationDefinitionNode, OperationType, parse
 
+from router.__main__ import main
 from router.plan.nodes import Fetch, Flatten, Sequence, Subscription
 from router.router import Router
 from tests.support.paths import REPO
@@ -54,3 +58,14 @@ def test_an_event_one_subgraph_answers_has_no_rest() -> None:
     assert isinstance(plan.node, Subscription) and isinstance(plan.node.primary, Fetch)
     assert plan.node.rest is None
     assert "rest" not in plan.to_json()["node"]
+
+
+def test_fedrouter_plan_prints_a_subscriptions_plan(capsys: pytest.CaptureFixture[str]) -> None:
+    case = REPO / "tests/cases/plan/subscription-completed-by-another-subgraph"
+    supergraph = str(REPO / "supergraph.graphql")
+    assert main(["plan", "--supergraph", supergraph, str(case / "operation.graphql")]) == 0
+    assert capsys.readouterr().out == (case / "plan.txt").read_text()
+    assert (
+        main(["plan", "--json", "--supergraph", supergraph, str(case / "operation.graphql")]) == 0
+    )
+    assert json.loads(capsys.readouterr().out)["node"]["kind"] == "Subscription"
