@@ -1,4 +1,5 @@
-"""`Router`: a supergraph, a planner, an executor and a shaper behind one `execute()` call.
+"""`Router`: a supergraph, a planner, an executor and a shaper behind one `execute()` call (and
+one `subscribe()` stream).
 
     parse+validate (API schema) → plan (cached) → execute (fetch, merge) → shape → response
 
@@ -6,6 +7,10 @@ Everything that depends only on the operation is prepared once and cached (`Prep
 router/prepare.py); with authorization directives in the supergraph, what each requester may
 run of it, and that restriction's own plan, are decided before execution (`RestrictedPlans`,
 router/restricted.py).
+
+`subscribe()` runs a subscription the same way, once per event: the plan's Primary is the
+subscription sent to one subgraph over WebSocket (router/execute/subscriptions.py), each event
+it sends is taken as that root fetch's answer, completed by the plan's Rest and shaped.
 """
 
 from __future__ import annotations
