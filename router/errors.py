@@ -11,6 +11,9 @@
      ├── PlanningError               an operation cannot be planned over this supergraph
      │    └── PlanningBudgetExceeded     beyond the planner's steps (router/plan/graph/walk.py)
      ├── SubgraphFetchError          a subgraph could not answer (router/execute/transport.py)
+ ├── UpstreamFailed              a subgraph's subscription connection failed or was lost:
+ │                               SUBSCRIPTION_UPSTREAM_FAILED (router/execute/subscriptions.py)
+ ├── UpstreamRefused             a subgraph answered a subscription with an `error` message
      ├── HttpClientError             the subgraph client's connection failed
      │    └── ResponseTooLarge           (router/execute/http_client.py)
      ├── LifespanError               an in-process subgraph failed to start or stop

@@ -183,10 +183,6 @@ class Preparation:
             errors = validate_document(self.api_schema, located, self.limits)
             raise ValidationFailed([graphql_error(e, "GRAPHQL_VALIDATION_FAILED") for e in errors])
         operation = normalize(document, operation_name)
-        if operation.kind == "subscription":
-            raise RequestError(
-                "subscriptions are not supported by this router", "OPERATION_NOT_SUPPORTED"
-            )
         plan = self.plan(operation, labels, context_note=True)
         prepared = Prepared(
             document=document,

@@ -1,4 +1,5 @@
-"""`Router`: a supergraph, a planner, an executor and a shaper behind one `execute()` call.
+"""`Router`: a supergraph, a planner, an executor and a shaper behind one `execute()` call (and
+one `subscribe()` stream).
 
     parse+validate (API schema) → plan (cached) → execute (fetch, merge) → shape → response
 
@@ -6,11 +7,16 @@ Everything that depends only on the operation is prepared once and cached (`Prep
 router/prepare.py); with authorization directives in the supergraph, what each requester may
 run of it, and that restriction's own plan, are decided before execution (`RestrictedPlans`,
 router/restricted.py).
+
+`subscribe()` runs a subscription the same way, once per event: the plan's Primary is the
+subscription sent to one subgraph over WebSocket (router/execute/subscriptions.py), each event
+it sends is taken as that root fetch's answer, completed by the plan's Rest and shaped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import GraphQLSchema, execute
@@ -18,10 +24,16 @@ from graphql import GraphQLSchema, execute
 from router.authz import ANONYMOUS, AuthorizationSettings, Authorizer, Identity
 from router.authz.restrict import Removal, scrub
 from router.errors import RequestError, RequestErrors
-from router.execute.executor import Executor, SubgraphHeaders, forwarded_headers
+from router.execute.executor import ExecutionResult, Executor, SubgraphHeaders, forwarded_headers
+from router.execute.subscriptions import (
+    ACK_TIMEOUT,
+    UpstreamFailed,
+    UpstreamRefused,
+    UpstreamSubscription,
+)
 from router.execute.transport import Forwarded, HttpTransport, SubgraphTransport
 from router.plan.graph import GraphQueryPlanner
-from router.plan.nodes import QueryPlan
+from router.plan.nodes import Fetch, QueryPlan, Subscription
 from router.prepare import Preparation, Prepared, coerce_variables, graphql_error
 from router.request.cost import DemandControl, DemandControlSettings
 from router.request.limits import Limits
@@ -32,6 +44,12 @@ from router.telemetry import Tracing
 from router.types import JSONObject, Variables
 
 __all__ = ["Prepared", "Router", "plan_extension"]
+
+SUBSCRIPTION_ELSEWHERE = (
+    "subscriptions are answered as a stream of events: send this one over a WebSocket"
+    " (graphql-transport-ws), GraphQL over SSE or multipart HTTP (Apollo's subscription protocol)"
+)
+"""Why `execute` refuses a subscription (OPERATION_NOT_SUPPORTED): its events need a stream."""
 
 
 class Router:
@@ -58,6 +76,8 @@ class Router:
         batch_entities: bool = False,
         demand_control: DemandControlSettings | None = None,
         authorization: AuthorizationSettings | None = None,
+        subscription_urls: Mapping[str, str] | None = None,
+        subscription_ack_timeout: float = ACK_TIMEOUT,
     ) -> None:
         self.tracing = tracing or Tracing.off()
         self.supergraph = supergraph
@@ -66,6 +86,15 @@ class Router:
         self.transport = transport or HttpTransport(
             {graph.name: graph.url for graph in supergraph.graphs.values()}
         )
+        self.subscription_urls = dict(
+            subscription_urls
+            or getattr(self.transport, "urls", None)
+            or {graph.name: graph.url for graph in supergraph.graphs.values()}
+        )
+        """Per subgraph, the URL subscriptions are sent to (over WebSocket: http → ws): the
+        HTTP transport's URLs, else the supergraph's routing URLs, unless given."""
+        self.subscription_ack_timeout = subscription_ack_timeout
+        """Seconds a subgraph has to acknowledge a subscription's connection_init."""
         self.limits = limits or Limits()
         self.planner = GraphQueryPlanner(supergraph, self.limits.max_planning_steps)
         self.executor = Executor(
@@ -278,6 +307,26 @@ class Router:
             prepared, query = self.prepare_for(
                 query, variables, operation_name, labels, count=count
             )
+        if prepared.operation.kind == "subscription":
+            raise RequestError(SUBSCRIPTION_ELSEWHERE, "OPERATION_NOT_SUPPORTED")
+        admitted = await self._admit(query, variables, operation_name, prepared, identity)
+        claims = identity.claims if identity.authenticated else None
+        result = await self.executor.execute(
+            admitted.prepared.plan, admitted.variables, headers, claims, forwarded
+        )
+        return self._respond(admitted, result, expose_plan=expose_plan)
+
+    async def _admit(
+        self,
+        query: str,
+        variables: Variables | None,
+        operation_name: str | None,
+        prepared: Prepared,
+        identity: Identity,
+    ) -> _Admitted:
+        """What this requester may run of the prepared operation (authorization), with its
+        variables coerced and its estimated cost within demand control's; else the
+        RequestError that refuses it."""
         unauthorized: list[JSONObject] = []
         removals: tuple[Removal, ...] = ()
         if prepared.needs is not None and self.restricted is not None:
@@ -292,10 +341,21 @@ class Router:
             raise RequestErrors([graphql_error(e, "BAD_USER_INPUT") for e in coerced], status=200)
         # demand control: refuse an operation estimated too expensive before any fetch
         self.demand_control.check(prepared.document, prepared.operation.definition, coerced)
-        claims = identity.claims if identity.authenticated else None
-        result = await self.executor.execute(prepared.plan, coerced, headers, claims, forwarded)
-        if removals:
-            scrub(result.data, removals)
+        return _Admitted(prepared, coerced, unauthorized, removals)
+
+    def _respond(
+        self, admitted: _Admitted, result: ExecutionResult, *, expose_plan: bool = False
+    ) -> JSONObject:
+        """The GraphQL response made of an execution's merged data (a query's, or a
+        subscription's event): authorization's removals scrubbed, shaped to exactly what was
+        asked, its errors and extensions."""
+        prepared, coerced, unauthorized = (
+            admitted.prepared,
+            admitted.variables,
+            admitted.unauthorized,
+        )
+        if admitted.removals:
+            scrub(result.data, admitted.removals)
         extra = self._introspect(prepared, coerced) if prepared.introspection else None
         failed = bool(result.errors)
         completion: list[JSONObject] = []
@@ -323,6 +383,100 @@ class Router:
             response["extensions"] = extensions
         return response
 
+    # --- subscribing ------------------------------------------------------------------------
+
+    async def subscribe(
+        self,
+        query: str,
+        variables: Variables | None = None,
+        operation_name: str | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        identity: Identity = ANONYMOUS,
+    ) -> AsyncGenerator[JSONObject, None]:
+        """A subscription's events, each one GraphQL response (`data`, and `errors` when some
+        entity fetch failed), built as `execute` builds a query's answer: the subgraph's event
+        is the Primary's answer, the plan's Rest completes it.
+
+        A refusal known before the first event (parse, validation, not plannable,
+        authorization, variables, demand control, the subgraph refusing the subscription or
+        unreachable) raises its RequestError from the first `__anext__()`. A connection to the
+        subgraph lost mid-stream yields one final SUBSCRIPTION_UPSTREAM_FAILED error, then the
+        iterator ends, as it does when the subgraph completes; `aclose()` closes the upstream
+        subscription. A query or mutation yields its one `execute` answer."""
+        await self.warm(query, operation_name)
+        prepared, query = self.prepare_for(query, variables, operation_name, count=False)
+        if prepared.operation.kind != "subscription":
+            yield await self.execute(
+                query,
+                variables,
+                operation_name,
+                headers=headers,
+                prepared=prepared,
+                identity=identity,
+            )
+            return
+        admitted = await self._admit(query, variables, operation_name, prepared, identity)
+        plan = admitted.prepared.plan.node
+        if not isinstance(plan, Subscription):  # authorization removed its root field
+            raise RequestErrors(
+                admitted.unauthorized
+                or [{"message": "nothing to subscribe to", "extensions": {"code": "FORBIDDEN"}}],
+                status=200,
+            )
+        forwarded = self.forwarded(headers, identity)
+        claims = identity.claims if identity.authenticated else None
+        upstream = self._upstream(plan.primary, admitted.variables, forwarded)
+        try:
+            try:
+                await upstream.open()
+            except UpstreamFailed as exc:
+                error = exc.to_graphql()
+                raise RequestError(
+                    error["message"], exc.code, status=502, serviceName=exc.service
+                ) from None
+            first = True
+            try:
+                async for event in upstream:
+                    result = await self.executor.execute_event(
+                        plan, event, admitted.variables, headers, claims, forwarded
+                    )
+                    first = False
+                    yield self._respond(admitted, result)
+            except UpstreamRefused as exc:
+                errors = self.executor.subgraph_errors(plan.primary, exc.errors)
+                if first:
+                    raise RequestErrors(errors, status=200) from None
+                yield {"errors": errors}
+            except UpstreamFailed as exc:
+                yield {"errors": [exc.to_graphql()]}
+        finally:
+            await upstream.close()
+
+    def _upstream(
+        self,
+        primary: Fetch,
+        variables: Variables,
+        forwarded: Mapping[str, Forwarded],
+    ) -> UpstreamSubscription:
+        """The Primary's subscription to its subgraph, with the headers an HTTP fetch there
+        would carry (router.yaml's rules, claim headers included)."""
+        service = primary.service
+        url = self.subscription_urls.get(service)
+        if url is None:
+            raise RequestError(
+                f"subgraph {service!r} has no URL to subscribe at", "SUBSCRIPTION_UPSTREAM_FAILED"
+            )
+        body: JSONObject = {
+            "query": primary.operation,
+            "variables": {n: variables[n] for n in primary.variable_usages if n in variables},
+        }
+        if primary.operation_name:
+            body["operationName"] = primary.operation_name
+        return UpstreamSubscription(
+            service, url, body, forwarded.get(service), ack_timeout=self.subscription_ack_timeout
+        )
+
     async def plan_for(
         self, query: str, operation_name: str | None = None, *, identity: Identity = ANONYMOUS
     ) -> JSONObject:
@@ -349,6 +503,17 @@ class Router:
         """Stop preparing and close the transport (its subgraph connections)."""
         self.preparation.close()
         await self.transport.close()
+
+
+@dataclass(frozen=True, slots=True)
+class _Admitted:
+    """An operation this requester may run: what of it authorization lets it run, its coerced
+    variables, the errors for what was removed and where the removals are to be scrubbed."""
+
+    prepared: Prepared
+    variables: Variables
+    unauthorized: list[JSONObject]
+    removals: tuple[Removal, ...]
 
 
 def plan_extension(plan: QueryPlan) -> JSONObject:

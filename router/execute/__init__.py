@@ -1,6 +1,8 @@
 """Execution: a `QueryPlan`'s fetches sent to subgraphs and merged into one data tree.
 
-executor.py     `Executor.execute(plan, variables)`: Sequence/Parallel/Flatten/Fetch
+executor.py     `Executor.execute(plan, variables)`: Sequence/Parallel/Flatten/Fetch;
+                `execute_event` a subscription's Rest over one event
+subscriptions.py  a subscription to a subgraph over graphql-transport-ws (WebSocket)
 entities.py     an entity fetch's representations, error paths, expected fields
 data_tree.py    the data tree: objects at a plan path, deep merge
 batching.py     entity fetches to one subgraph, ready together, sent as one request

@@ -27,7 +27,16 @@ from router.execute.projection import Projector, compile_projector
 from router.execute.transport import Forwarded, SubgraphFetchError, SubgraphTransport
 from router.operation.ir import Field
 from router.plan.aliasing import apply_rewrites
-from router.plan.nodes import Condition, Fetch, Flatten, Parallel, PlanNode, QueryPlan, Sequence
+from router.plan.nodes import (
+    Condition,
+    Fetch,
+    Flatten,
+    Parallel,
+    PlanNode,
+    QueryPlan,
+    Sequence,
+    Subscription,
+)
 from router.telemetry import Tracing
 from router.types import JSONObject, ResponsePath, Variables
 
@@ -107,10 +116,39 @@ class Executor:
         """`headers` are the client request's, `claims` its verified token's (None:
         anonymous): router.yaml's header rules make each subgraph's headers from both, once
         per request and subgraph (`forwarded`: those the caller has made already)."""
+        node = plan.node
+        assert not isinstance(node, Subscription), "a subscription's plan runs per event"
         run = _Run(self, variables, headers, claims, forwarded)
-        if plan.node is not None:
-            await run.node(plan.node)
+        if node is not None:
+            await run.node(node)
         return ExecutionResult(run.data, run.errors, run.null_entities)
+
+    async def execute_event(
+        self,
+        subscription: Subscription,
+        event: JSONObject,
+        variables: Variables,
+        headers: Mapping[str, str] | None = None,
+        claims: Mapping[str, Any] | None = None,
+        forwarded: Mapping[str, Forwarded] | None = None,
+    ) -> ExecutionResult:
+        """One event of a subscription: `event` (the `next` payload of its Primary, `data` and
+        `errors`) taken as a root fetch's answer is (errors kept and masked, a missing root
+        field malformed, the planner's aliases renamed back), then its Rest run over that
+        data as a query's plan runs over its root fetch's."""
+        run = _Run(self, variables, headers, claims, forwarded)
+        run.root_answer(subscription.primary, event)
+        if subscription.rest is not None:
+            await run.node(subscription.rest)
+        return ExecutionResult(run.data, run.errors, run.null_entities)
+
+    def subgraph_errors(self, fetch: Fetch, errors: list[JSONObject]) -> list[JSONObject]:
+        """A subgraph's own errors for `fetch` as a client gets them: coded
+        (DOWNSTREAM_SERVICE_ERROR when uncoded), with `serviceName`, masked as router.yaml
+        says (a subscription's `error` message, say)."""
+        run = _Run(self, {}, None)
+        run._keep_errors(fetch, errors)
+        return run.errors
 
 
 class _PerNodes(Generic[V]):
@@ -336,8 +374,16 @@ class _Run:
         fields = [s for s in fetch.selections if isinstance(s, Field)]
         path: ResponsePath = [fields[0].response_name] if len(fields) == 1 else []
         response = await self._send(fetch, self._variables_for(fetch), path)
-        if response is None:
-            return
+        if response is not None:
+            self.root_answer(fetch, response, fields)
+
+    def root_answer(
+        self, fetch: Fetch, response: JSONObject, fields: list[Field] | None = None
+    ) -> None:
+        """A root fetch's answer merged into the data: its errors kept, a requested root field
+        missing with no error saying why malformed, the planner's aliases renamed back."""
+        if fields is None:
+            fields = [s for s in fetch.selections if isinstance(s, Field)]
         errors = response.get("errors")
         self._keep_errors(fetch, errors)
         data = response.get("data")

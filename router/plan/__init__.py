@@ -5,7 +5,8 @@ graph/       `GraphQueryPlanner`: the plan searched on an explicit query graph (
 groups.py    fetch groups, what will become one Fetch each, while the planner builds them
 builder.py   a mutable selection set that merges into one fetch, then freezes to IR
 aliasing.py  aliases for fields that cannot share a response name in one subgraph operation
-build.py     fetch groups → Sequence / Parallel / Flatten / Condition / Fetch nodes
+build.py     fetch groups → Sequence / Parallel / Flatten / Condition / Fetch nodes (and a
+             subscription's plan split into its Primary fetch and Rest)
 nodes.py     the plan's nodes, printed in Apollo's text and serialised in Apollo's JSON
 text.py      selections printed as graphql-js prints them (the text inside Fetch nodes)
 """
@@ -19,6 +20,7 @@ from router.plan.nodes import (
     PlanNode,
     QueryPlan,
     Sequence,
+    Subscription,
     node_json,
     print_plan,
 )
@@ -32,6 +34,7 @@ __all__ = [
     "PlanNode",
     "QueryPlan",
     "Sequence",
+    "Subscription",
     "node_json",
     "print_plan",
 ]

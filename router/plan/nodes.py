@@ -1,5 +1,6 @@
 """Query plan nodes, in the field's vocabulary: QueryPlan, Fetch, Flatten, Sequence, Parallel,
-Condition. Printed in the text format Apollo, Hive and Cosmo share, and serialised in Apollo's
+Condition, and Subscription (a subscription's plan: its Primary fetch and the Rest run over each
+event). Printed in the text format Apollo, Hive and Cosmo share, and serialised in Apollo's
 JSON shape."""
 
 from __future__ import annotations
@@ -84,11 +85,22 @@ PlanNode = Union[Fetch, Flatten, Sequence, Parallel, Condition]  # noqa: UP007
 
 
 @dataclass(frozen=True, slots=True)
+class Subscription:
+    """A subscription's plan, as Apollo's: `primary` is the one subscription sent to the subgraph
+    that resolves the root field (what that subgraph answers, plus the keys the rest needs);
+    `rest` runs over each event's data as a query plan runs over its root fetch's (None when
+    the event needs no other subgraph)."""
+
+    primary: Fetch
+    rest: PlanNode | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class QueryPlan:
     """One operation's plan: its root node (None when nothing is fetched, e.g. only `__typename` or
     introspection) and every fetch in it, in the order they were built."""
 
-    node: PlanNode | None
+    node: PlanNode | Subscription | None
     fetches: tuple[Fetch, ...] = field(default=())
 
     def print(self) -> str:
@@ -119,16 +131,18 @@ def print_plan(plan: QueryPlan) -> str:
     return "QueryPlan {" + _print_children((plan.node,) if plan.node else (), "") + "}"
 
 
-def _print_children(nodes: tuple[PlanNode, ...], pad: str) -> str:
+def _print_children(nodes: tuple[PlanNode | Subscription, ...], pad: str) -> str:
     if not nodes:
         return ""
     inner = pad + INDENT
     return "\n" + "\n".join(inner + _print_node(n, inner) + "," for n in nodes) + "\n" + pad
 
 
-def _print_node(node: PlanNode, pad: str) -> str:
+def _print_node(node: PlanNode | Subscription, pad: str) -> str:
     """The node's text, its first line unindented (the caller is at `pad` already)."""
     inner = pad + INDENT
+    if isinstance(node, Subscription):
+        return _print_subscription(node, pad)
     if isinstance(node, Fetch):
         text = f'Fetch(service: "{node.service}") {{\n'
         if node.requires:
@@ -152,6 +166,20 @@ def _print_node(node: PlanNode, pad: str) -> str:
     name, only = ("Include", then) if then is not None else ("Skip", otherwise)
     assert only is not None, "a Condition node runs something in at least one branch"
     return f"{name}(if: ${node.variable}) {{\n{inner}{_print_node(only, inner)}\n{pad}}}"
+
+
+def _print_subscription(node: Subscription, pad: str) -> str:
+    """Apollo's `Subscription { Primary: { … }, Rest: { … } }`, to the character. Apollo closes the
+    node at one indent whatever its depth (it is only ever the plan's top node), and prints the
+    `}` that would close `Rest: {` even when there is no Rest (its own snapshot of a
+    single-subgraph subscription shows it): kept, so that our plans diff cleanly against its."""
+    inner = pad + INDENT
+    deeper = inner + INDENT
+    text = f"Subscription {{\n{inner}Primary: {{\n{deeper}{_print_node(node.primary, deeper)}"
+    text += f"\n{inner}}},"
+    if node.rest is not None:
+        text += f"\n{inner}Rest: {{\n{deeper}{_print_node(node.rest, deeper)}"
+    return text + f"\n{inner}}}\n{INDENT}}}"
 
 
 def _print_graphql(operation: str, pad: str) -> str:
@@ -186,9 +214,14 @@ def _print_graphql(operation: str, pad: str) -> str:
 # --- JSON (Apollo's shape) -------------------------------------------------------------------
 
 
-def node_json(node: PlanNode) -> dict[str, Any]:
+def node_json(node: PlanNode | Subscription) -> dict[str, Any]:
     """One plan node and its children in Apollo's JSON shape (`kind`, `serviceName`, `nodes`,
-    `ifClause`, …); optional keys are left out when empty."""
+    `ifClause`, `primary`, `rest`, …); optional keys are left out when empty."""
+    if isinstance(node, Subscription):
+        subscription: dict[str, Any] = {"kind": "Subscription", "primary": node_json(node.primary)}
+        if node.rest is not None:
+            subscription["rest"] = node_json(node.rest)
+        return subscription
     if isinstance(node, Fetch):
         result: dict[str, Any] = {"kind": "Fetch", "serviceName": node.service}
         if node.requires:

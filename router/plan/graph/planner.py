@@ -7,7 +7,8 @@ best combination   per root field, the root subgraph and the entity jumps that c
                    (combination.py), within the planning budget
 fetch graph        the chosen solutions as fetch groups with their dependencies, sibling
                    fetches to one subgraph at one point merged (fetch_graph.py)
-query plan         Sequence / Parallel / Flatten / Condition / Fetch nodes (build.py)
+query plan         Sequence / Parallel / Flatten / Condition / Fetch nodes (build.py); a
+                   subscription's plan split into its Primary fetch and the Rest
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ from router.supergraph.model import Supergraph
 
 INTROSPECTION_ROOT_FIELDS = ("__schema", "__type")
 """Root fields the router answers from the API schema itself, never planned."""
+ONE_ROOT_FETCH = ("mutation", "subscription")
+"""Operation kinds whose root field is answered by one root fetch, never shared across
+subgraphs: a mutation's runs once, a subscription's is the one stream its events come from."""
 
 
 class GraphQueryPlanner:
@@ -120,13 +124,13 @@ def find_best_combination(solver: Solver, operation: Operation) -> list[RootPart
                     f"cannot plan {root_type}.{root_field.name}: "
                     f"{print_selections(solution.remainder)} is out of reach of {graph}"
                 )
-            if operation.kind == "mutation" and solution.remainder:
+            if operation.kind in ONE_ROOT_FETCH and solution.remainder:
                 raise PlanningError(
                     f"cannot plan {root_type}.{root_field.name}: "
                     f"{print_selections(solution.remainder)} is out of reach of {graph}"
                 )
             remaining = solution.remainder
-            if operation.kind != "mutation" and not remaining:
+            if operation.kind not in ONE_ROOT_FETCH and not remaining:
                 others = [g for g in candidates if g != graph]
                 shared = share_root_field(solver, root_type, graph, solution, others, used)
                 if shared is not None:

@@ -14,10 +14,11 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 
+from router.errors import PlanningError
 from router.operation.normalize import Operation
 from router.plan.build import _conditional, _fetch, build_plan
 from router.plan.groups import FetchGroup
-from router.plan.nodes import Flatten, Parallel, PlanNode, QueryPlan, Sequence
+from router.plan.nodes import Fetch, Flatten, Parallel, PlanNode, QueryPlan, Sequence, Subscription
 from router.supergraph.model import Supergraph
 
 
@@ -62,7 +63,11 @@ def gains_from_levels(roots: list[FetchGroup]) -> bool:
 
 def build_query_plan(sg: Supergraph, operation: Operation, roots: list[FetchGroup]) -> QueryPlan:
     """The plan by dependency level when that brings fetches to one subgraph together (see the
-    module docstring); otherwise, and always for a mutation, `build_plan`'s tree."""
+    module docstring); otherwise, and always for a mutation, `build_plan`'s tree. A
+    subscription's is the tree too, split into its Primary fetch and the Rest
+    (`subscription_plan`)."""
+    if operation.kind == "subscription":
+        return subscription_plan(build_plan(sg, operation, roots))
     if operation.kind == "mutation" or not gains_from_levels(roots):
         return build_plan(sg, operation, roots)
     counter = itertools.count()
@@ -78,3 +83,25 @@ def build_query_plan(sg: Supergraph, operation: Operation, roots: list[FetchGrou
         stages.append(nodes[0] if len(nodes) == 1 else Parallel(tuple(nodes)))
     top = stages[0] if len(stages) == 1 else Sequence(tuple(stages))
     return QueryPlan(top, tuple(fetches))
+
+
+def subscription_plan(plan: QueryPlan) -> QueryPlan:
+    """A subscription planned as a query on the Subscription type, split as Apollo's planner
+    splits it: the root fetch is the Primary (the subscription sent to its subgraph), what
+    follows it, in a Sequence, the Rest run over each event; an empty plan stays empty.
+    Refused (PlanningError) when the
+    plan does not start with its one root fetch (a root field under @skip/@include, which
+    Apollo refuses too)."""
+    node = plan.node
+    if node is None:  # nothing to fetch (authorization removed the root field)
+        return plan
+    if isinstance(node, Fetch):
+        return QueryPlan(Subscription(node), plan.fetches)
+    if isinstance(node, Sequence):
+        primary, rest = node.nodes[0], node.nodes[1:]
+        if isinstance(primary, Fetch) and not any(isinstance(n, Fetch) for n in rest):
+            return QueryPlan(Subscription(primary, Sequence(rest)), plan.fetches)
+    raise PlanningError(
+        "a subscription's plan must start with the one subscription sent to the subgraph that"
+        " resolves its root field (a root field under @skip/@include cannot be subscribed to)"
+    )

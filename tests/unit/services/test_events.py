@@ -28,6 +28,7 @@ from order_subgraph.app import EVENTS_CHANNEL
 from order_subgraph.db import orders
 from order_subgraph.migrations import MIGRATIONS
 from order_subgraph.repository import ORDER_CREATED, ItemRecord, NewOrder, Status
+from router.router import SUBSCRIPTION_ELSEWHERE
 from subgraph_kit.database import Database
 from subgraph_kit.db import create_engine
 from subgraph_kit.events import Event, EventBus, LocalBus, PostgresBus, Publish, event_bus
@@ -388,9 +389,10 @@ async def test_seeded_statuses_are_what_the_tests_assume(orders_client: GraphQLC
     assert error_codes(body) == []
 
 
-async def test_the_router_loads_the_supergraph_and_still_refuses_subscriptions() -> None:
-    """The composed supergraph has a Subscription root; the router loads it, and until it serves
-    subscriptions answers them with a code."""
+async def test_the_router_loads_the_supergraph_and_execute_refuses_subscriptions() -> None:
+    """The composed supergraph has a Subscription root; the router loads it, and `execute`
+    (one answer per request) refuses a subscription with a code, naming the protocols that
+    carry one (`Router.subscribe` serves it)."""
     sdl = (ROOT / "supergraph.graphql").read_text()
     router = signed_in_router(sdl)
     assert sorted(router.api_schema.subscription_type.fields) == [  # type: ignore[union-attr]
@@ -401,7 +403,7 @@ async def test_the_router_loads_the_supergraph_and_still_refuses_subscriptions()
     assert answer == {
         "errors": [
             {
-                "message": "subscriptions are not supported by this router",
+                "message": SUBSCRIPTION_ELSEWHERE,
                 "extensions": {"code": "OPERATION_NOT_SUPPORTED"},
             }
         ]
