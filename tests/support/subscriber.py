@@ -1,0 +1,74 @@
+"""A fake `Router.subscribe` for the subscription transports' tests (router/server/live.py's
+`Subscriber`): scripted events per operation, a refusal before the first event, an operation
+that never ends; it records every call and every iterator closed."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+from router.authz import ANONYMOUS, Identity
+from router.errors import RequestError
+from router.types import JSONObject
+
+TWO = "subscription Two { n }"
+"""Two events, then the end."""
+REFUSED = "subscription Refused { n }"
+"""A RequestError (GRAPHQL_VALIDATION_FAILED) from the first `__anext__()`."""
+FOREVER = "subscription Forever { n }"
+"""One event, then nothing until closed."""
+
+
+class Events:
+    """One operation's iterator: not an async generator, so only `aclose()` closes it."""
+
+    def __init__(self, owner: FakeSubscriber, query: str) -> None:
+        self.owner = owner
+        self.query = query
+        self.sent = 0
+
+    def __aiter__(self) -> Events:
+        return self
+
+    async def __anext__(self) -> JSONObject:
+        if self.query == REFUSED:
+            raise RequestError("Cannot query field 'x'", "GRAPHQL_VALIDATION_FAILED")
+        self.sent += 1
+        if self.query == TWO and self.sent <= 2:
+            return {"data": {"n": self.sent}}
+        if self.query == FOREVER:
+            if self.sent == 1:
+                return {"data": {"n": 1}}
+            await asyncio.Event().wait()
+        raise StopAsyncIteration
+
+    async def aclose(self) -> None:
+        self.owner.closed.append(self.query)
+
+
+class FakeSubscriber:
+    """Stands where the Router is: `subscribe` per the contract, `close` for the app's
+    shutdown."""
+
+    cache_hits = 0
+    cache_misses = 0
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any] | None, dict[str, str], Identity]] = []
+        self.closed: list[str] = []
+
+    def subscribe(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        operation_name: str | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        identity: Identity = ANONYMOUS,
+    ) -> Events:
+        self.calls.append((query, variables, dict(headers or {}), identity))
+        return Events(self, query)
+
+    async def close(self) -> None:
+        pass
