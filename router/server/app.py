@@ -3,7 +3,10 @@
 Routes (the GraphQL path is `supergraph.path` in router.yaml, `/graphql` by default):
 
     POST path        GraphQL over HTTP (JSON; `application/graphql-response+json` by Accept);
-                     a JSON array is a batch when batching is enabled
+                     a JSON array is a batch when batching is enabled; `Accept:
+                     text/event-stream` (GraphQL over SSE) or `multipart/mixed;
+                     subscriptionSpec="1.0"` (Apollo's) streams events (streams.py)
+    WebSocket path   graphql-transport-ws (websocket.py)
     GET  path        queries only (a mutation gets 405); a browser (Accept: text/html) gets GraphiQL
                      when `sandbox.enabled` (off by default, on with --dev)
     GET  /graphiql/static/NAME   GraphiQL's bundled assets (no internet needed), with GraphiQL;
@@ -53,6 +56,7 @@ from router.server.persisted import PersistedQueries
 from router.server.reload import HotReload
 from router.server.responses import JSON, RawHeaders, error_body, respond, send_payload
 from router.server.sandbox import STATIC_PREFIX, accepts_gzip, answer_graphiql, answer_static
+from router.server.streams import answer_stream, stream_kind
 from router.server.websocket import serve_websocket
 
 if TYPE_CHECKING:
@@ -159,6 +163,11 @@ class RouterApp:
                 await respond(send, 404, error_body(message, "NOT_FOUND"), JSON, cors)
                 return
             await answer_graphiql(send, self.config, cors)
+            return
+        kind = stream_kind(headers) if method == "POST" else None
+        if kind is not None and self.config.subscription_enabled:
+            # long-lived: not counted among the requests in flight, nor timed out
+            await answer_stream(self, scope, receive, send, headers, cors, kind)
             return
         limit = self.config.concurrency_limit
         if limit is not None and self.requests_in_flight >= limit:

@@ -5,13 +5,24 @@ that never ends; it records every call and every iterator closed."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
-from typing import Any
+import contextlib
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, cast
+
+import uvicorn
 
 from router.authz import ANONYMOUS, Identity
+from router.config import parse_config
 from router.errors import RequestError
+from router.router import Router
+from router.server.app import RouterApp
+from router.server.drain import Draining, DrainingServer, ShutdownSettings
+from router.server.health import is_readiness
 from router.types import JSONObject
 
+WAIT = 10.0
+FAST = "subscription: { connection_init_timeout_seconds: 300ms, ping_interval_seconds: 0 }"
+"""A short connection_init timeout, no heartbeats."""
 TWO = "subscription Two { n }"
 """Two events, then the end."""
 REFUSED = "subscription Refused { n }"
@@ -72,3 +83,30 @@ class FakeSubscriber:
 
     async def close(self) -> None:
         pass
+
+
+@contextlib.asynccontextmanager
+async def served(
+    config_text: str = FAST, **kwargs: Any
+) -> AsyncIterator[tuple[str, FakeSubscriber, RouterApp, DrainingServer]]:
+    """The app, in front of a FakeSubscriber, served as `python -m router serve` serves it
+    (the drain and its closing hook); yields its ws:// GraphQL URL."""
+    fake = FakeSubscriber()
+    config = parse_config(config_text)
+    app = RouterApp(cast(Router, fake), config, **kwargs)
+    drain = Draining(app, is_readiness)
+    server = DrainingServer(
+        uvicorn.Config(drain, host="127.0.0.1", port=0, log_level="warning"),
+        drain,
+        ShutdownSettings(delay=0, timeout=5),
+        app.close_subscriptions,
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 (uvicorn sets a flag)
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"ws://127.0.0.1:{port}/graphql", fake, app, server
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, WAIT)

@@ -14,45 +14,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, cast
 
-import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from router.config import parse_config
 from router.router import Router
-from router.server.app import RouterApp
-from router.server.drain import Draining, DrainingServer, ShutdownSettings
-from router.server.health import is_readiness
-from tests.support.subscriber import FOREVER, REFUSED, TWO, FakeSubscriber
+from tests.support.subscriber import FAST, FOREVER, REFUSED, TWO, FakeSubscriber, served
 
 WAIT = 10.0
-FAST = "subscription: { connection_init_timeout_seconds: 300ms, ping_interval_seconds: 0 }"
-
-
-@contextlib.asynccontextmanager
-async def served(
-    config_text: str = FAST, **kwargs: Any
-) -> AsyncIterator[tuple[str, FakeSubscriber, RouterApp, DrainingServer]]:
-    """The app served as `python -m router serve` serves it; yields its ws:// GraphQL URL."""
-    fake = FakeSubscriber()
-    config = parse_config(config_text)
-    app = RouterApp(cast(Router, fake), config, **kwargs)
-    drain = Draining(app, is_readiness)
-    server = DrainingServer(
-        uvicorn.Config(drain, host="127.0.0.1", port=0, log_level="warning"),
-        drain,
-        ShutdownSettings(delay=0, timeout=5),
-        app.close_subscriptions,
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 (uvicorn sets a flag)
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"ws://127.0.0.1:{port}/graphql", fake, app, server
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, WAIT)
 
 
 @contextlib.asynccontextmanager
