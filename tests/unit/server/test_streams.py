@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from tests.support.auth import jwt_yaml, token
 from tests.support.subscriber import FAST, FOREVER, REFUSED, TWO, served
 
 SSE = {"accept": "text/event-stream", "content-type": "application/json"}
@@ -208,3 +209,17 @@ async def test_multipart_a_refusal_and_a_shutdown() -> None:
     assert closing["errors"][0]["extensions"]["code"] == "SUBSCRIPTION_SHUTDOWN"
     assert end == "END"
     assert fake.closed == [REFUSED, FOREVER]  # each iterator closed
+
+
+async def test_a_stream_has_the_identity_of_its_requests_jwt() -> None:
+    config = jwt_yaml() + "authorization: { require_authentication: true }\n" + FAST
+    async with served(config) as (url, fake, _, _), httpx.AsyncClient(timeout=WAIT) as client:
+        anonymous = await client.post(http_url(url), json={"query": TWO}, headers=SSE)
+        headers = {**SSE, "authorization": f"Bearer {token('7')}"}
+        async with client.stream("POST", http_url(url), json={"query": TWO}, headers=headers) as ok:
+            events = await Reader(ok).sse()
+    assert anonymous.status_code == 401
+    assert anonymous.json()["errors"][0]["extensions"]["code"] == "AUTH_ERROR"
+    assert events[-1] == ("complete", None)
+    [(_, _, _, identity)] = fake.calls
+    assert identity.authenticated and identity.claims["sub"] == "7"

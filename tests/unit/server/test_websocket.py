@@ -18,6 +18,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from router.router import Router
+from tests.support.auth import jwt_yaml, token
 from tests.support.subscriber import FAST, FOREVER, REFUSED, TWO, FakeSubscriber, served
 
 WAIT = 10.0
@@ -191,3 +192,18 @@ async def test_a_supergraph_reload_closes_open_connections_with_1001(tmp_path: P
             await subscribe(again, "1", TWO)
             assert (await receive(again))["payload"] == {"data": {"n": 1}}
         assert fresh.calls[0][0] == TWO
+
+
+async def test_the_jwt_in_connection_init_is_the_connections_identity() -> None:
+    config = jwt_yaml() + "authorization: { require_authentication: true }\n" + FAST
+    bearer = f"Bearer {token('7')}"
+    async with served(config) as (url, fake, _, _):
+        async with connect(url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+            await send(ws, {"type": "connection_init", "payload": {}})
+            assert await closed_with(ws) == (4403, "Forbidden: AUTH_ERROR")
+        async with opened(url, init={"headers": {"Authorization": bearer}}) as ws:
+            await subscribe(ws, "1", TWO)
+            assert (await receive(ws))["payload"] == {"data": {"n": 1}}
+    [(_, _, headers, identity)] = fake.calls
+    assert identity.authenticated and identity.claims["sub"] == "7"
+    assert headers["authorization"] == bearer
