@@ -29,6 +29,16 @@ REFUSED = "subscription Refused { n }"
 """A RequestError (GRAPHQL_VALIDATION_FAILED) from the first `__anext__()`."""
 FOREVER = "subscription Forever { n }"
 """One event, then nothing until closed."""
+LOST = "subscription Lost { n }"
+"""One event, then the contract's SUBSCRIPTION_UPSTREAM_FAILED response, then the end."""
+UPSTREAM_FAILED = {
+    "errors": [
+        {
+            "message": "the upstream went away",
+            "extensions": {"code": "SUBSCRIPTION_UPSTREAM_FAILED"},
+        }
+    ]
+}
 
 
 class Events:
@@ -48,6 +58,8 @@ class Events:
         self.sent += 1
         if self.query == TWO and self.sent <= 2:
             return {"data": {"n": self.sent}}
+        if self.query == LOST and self.sent <= 2:
+            return {"data": {"n": 1}} if self.sent == 1 else UPSTREAM_FAILED
         if self.query == FOREVER:
             if self.sent == 1:
                 return {"data": {"n": 1}}

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from tests.support.auth import jwt_yaml, token
-from tests.support.subscriber import FAST, FOREVER, REFUSED, TWO, served
+from tests.support.subscriber import FAST, FOREVER, LOST, REFUSED, TWO, UPSTREAM_FAILED, served
 
 SSE = {"accept": "text/event-stream", "content-type": "application/json"}
 MULTIPART = {
@@ -223,3 +223,17 @@ async def test_a_stream_has_the_identity_of_its_requests_jwt() -> None:
     assert events[-1] == ("complete", None)
     [(_, _, _, identity)] = fake.calls
     assert identity.authenticated and identity.claims["sub"] == "7"
+
+
+async def test_multipart_an_upstream_lost_is_a_transport_error_and_the_last_part() -> None:
+    async with served() as (url, fake, _, _), httpx.AsyncClient(timeout=WAIT) as client:
+        body = {"query": LOST}
+        async with client.stream("POST", http_url(url), json=body, headers=MULTIPART) as response:
+            parts = await Reader(response).parts()
+    assert parts == [
+        {},
+        {"payload": {"data": {"n": 1}}},
+        {"payload": None, "errors": UPSTREAM_FAILED["errors"]},
+        "END",
+    ]
+    assert fake.closed == [LOST]
