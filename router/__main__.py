@@ -321,6 +321,7 @@ def _serve(args: argparse.Namespace) -> int:
     serve(
         app,
         is_readiness=is_readiness,
+        closing=app.close_subscriptions,
         settings=ShutdownSettings(config.shutdown_delay, config.shutdown_timeout),
         host=host,
         port=port,

@@ -22,6 +22,7 @@ from router.config.sections import (
     ProgressiveOverride,
     Sandbox,
     Server,
+    Subscription,
     Supergraph,
     Telemetry,
     TrafficShaping,
@@ -59,6 +60,8 @@ class RouterYaml(Section):
     """Labels of `@override(label:)` that are on."""
     plugins: Plugins = Plugins.model_validate({})
     telemetry: Telemetry = Telemetry()
+    subscription: Subscription = Subscription()
+    """Subscriptions from clients: WebSocket, SSE and multipart HTTP."""
 
     @model_validator(mode="after")
     def _sandbox_needs_introspection(self) -> RouterYaml:

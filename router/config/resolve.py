@@ -30,6 +30,7 @@ def resolve(model: RouterYaml, base: Path) -> Config:
     http, shutdown = model.server.http, model.server.shutdown
     persisted = model.persisted_queries
     prometheus, tracing = model.telemetry.metrics.prometheus, model.telemetry.tracing
+    subscription = model.subscription
     return Config(
         listen_host=host,
         listen_port=int(port),
@@ -69,6 +70,11 @@ def resolve(model: RouterYaml, base: Path) -> Config:
         service_name=tracing.service_name,
         otlp_endpoint=tracing.otlp_endpoint,
         authorization=authorization_settings(model.authorization),
+        subscription_enabled=subscription.enabled,
+        subscription_max_per_connection=subscription.max_per_connection,
+        subscription_max_total=subscription.max_total,
+        subscription_ping_interval=subscription.ping_interval_seconds,
+        subscription_init_timeout=subscription.connection_init_timeout_seconds,
     )
 
 

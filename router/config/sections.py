@@ -1,6 +1,6 @@
 """The models of router.yaml's serving sections, Apollo Router's names: supergraph, sandbox,
 cors, limits, demand_control, server, traffic_shaping, include_subgraph_errors, csrf, apq,
-persisted_queries, batching, progressive_override, plugins, telemetry. Defaults are
+persisted_queries, batching, progressive_override, plugins, telemetry, subscription. Defaults are
 `Config()`'s, so the schema shows what the router runs with."""
 
 from __future__ import annotations
@@ -309,3 +309,19 @@ class Telemetry(Section):
 
     metrics: Metrics = Metrics()
     tracing: Tracing = Tracing()
+
+
+class Subscription(Section):
+    """`subscription`: subscriptions from clients on the GraphQL path, over graphql-transport-ws
+    (WebSocket), GraphQL over SSE and Apollo's multipart HTTP: on or off, how many may be open,
+    the heartbeat, and how long a WebSocket client has to send `connection_init`."""
+
+    enabled: Flag = _D.subscription_enabled
+    max_per_connection: Count = _D.subscription_max_per_connection
+    """Subscriptions one WebSocket connection may hold open at once."""
+    max_total: Count = _D.subscription_max_total
+    """Subscriptions open at once in this process, every transport counted."""
+    ping_interval_seconds: Annotated[Duration, Field(ge=0)] = _D.subscription_ping_interval
+    """Seconds between heartbeats (WebSocket ping, SSE comment, multipart `{}`); 0: none."""
+    connection_init_timeout_seconds: Annotated[Duration, Field(gt=0)] = _D.subscription_init_timeout
+    """A WebSocket client that has not sent `connection_init` by then is closed with 4408."""

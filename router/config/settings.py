@@ -105,6 +105,23 @@ class Config:
     service_name: str = "router"
     otlp_endpoint: str | None = None
     authorization: AuthorizationSettings = field(default_factory=AuthorizationSettings)
+    subscription_enabled: bool = True
+    """Subscriptions from clients (graphql-transport-ws, GraphQL over SSE, Apollo's multipart
+    HTTP) on the GraphQL path; on by default, as Hive Gateway serves them. Off: a WebSocket
+    upgrade gets 400 SUBSCRIPTION_DISABLED."""
+    subscription_max_per_connection: int = 32
+    """Subscriptions one WebSocket connection may hold open at once (an app multiplexes its live
+    components over one connection); beyond it an `error` message SUBSCRIPTION_MAX_LIMIT."""
+    subscription_max_total: int = 1_000
+    """Subscriptions open at once in this process, every transport counted; beyond it
+    SUBSCRIPTION_MAX_LIMIT (Apollo Router's `subscription.max_opened_subscriptions`)."""
+    subscription_ping_interval: float = 5.0
+    """Seconds between heartbeats on an open subscription transport: a WebSocket `ping`, an SSE
+    comment line, a multipart `{}` part (Apollo Router's 5 s); 0 sends none."""
+    subscription_init_timeout: float = 10.0
+    """Seconds a WebSocket client has to send `connection_init` before the router closes with
+    4408. graphql-ws's default is 3 s; 10 leaves room for a client that fetches a token first
+    on a slow mobile network."""
 
 
 def dev_mode(config: Config) -> Config:

@@ -3,7 +3,10 @@
 Routes (the GraphQL path is `supergraph.path` in router.yaml, `/graphql` by default):
 
     POST path        GraphQL over HTTP (JSON; `application/graphql-response+json` by Accept);
-                     a JSON array is a batch when batching is enabled
+                     a JSON array is a batch when batching is enabled; `Accept:
+                     text/event-stream` (GraphQL over SSE) or `multipart/mixed;
+                     subscriptionSpec="1.0"` (Apollo's) streams events (streams.py)
+    WebSocket path   graphql-transport-ws (websocket.py)
     GET  path        queries only (a mutation gets 405); a browser (Accept: text/html) gets GraphiQL
                      when `sandbox.enabled` (off by default, on with --dev)
     GET  /graphiql/static/NAME   GraphiQL's bundled assets (no internet needed), with GraphiQL;
@@ -16,7 +19,8 @@ Routes (the GraphQL path is `supergraph.path` in router.yaml, `/graphql` by defa
 A GraphQL request not answered within `traffic_shaping.router.timeout` (30s) gets 504
 (GATEWAY_TIMEOUT). Other methods on the GraphQL path get 405 (with `Allow`), a POST whose
 body is not JSON 415 (INVALID_CONTENT_TYPE_HEADER), a WebSocket upgrade 400
-(SUBSCRIPTION_DISABLED: subscriptions are not served). With
+(SUBSCRIPTION_DISABLED) when `subscription.enabled` is false; otherwise it is served as
+graphql-transport-ws (websocket.py). With
 `traffic_shaping.router.concurrency_limit`, GraphQL requests beyond that many in flight get 503
 (REQUEST_CONCURRENCY_LIMITED); /health and /metrics always answer.
 Header values are decoded as latin-1 (as Starlette does), so no byte in them is an error.
@@ -36,8 +40,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import orjson
-
 from router.authentication.jwks import JwksError
 from router.authz import Identify
 from router.config import Config, load_config
@@ -48,11 +50,14 @@ from router.server.dedup import InFlight
 from router.server.endpoint import answer_graphql
 from router.server.health import answer_health, is_readiness
 from router.server.identify import Identities
+from router.server.live import SHUTDOWN, Subscriptions
 from router.server.metrics import Metrics
 from router.server.persisted import PersistedQueries
 from router.server.reload import HotReload
 from router.server.responses import JSON, RawHeaders, error_body, respond, send_payload
 from router.server.sandbox import STATIC_PREFIX, accepts_gzip, answer_graphiql, answer_static
+from router.server.streams import answer_stream, stream_kind
+from router.server.websocket import serve_websocket
 
 if TYPE_CHECKING:
     from starlette.types import Receive, Scope, Send
@@ -91,6 +96,8 @@ class RouterApp:
         self.reload = HotReload(self)
         self.persisted = PersistedQueries(self.config)
         self.in_flight = InFlight()
+        self.subscriptions = Subscriptions()
+        """Open subscriptions (WebSocket, SSE, multipart) and the transports holding them."""
         self.requests_in_flight = 0
         """GraphQL requests being answered now (traffic_shaping.router.concurrency_limit)."""
         self.router_factory = router_factory or (
@@ -104,7 +111,7 @@ class RouterApp:
             await self._lifespan(receive, send)
             return
         if scope["type"] == "websocket":
-            await _refuse_websocket(scope, receive, send)
+            await serve_websocket(self, scope, receive, send)
             return
         if scope["type"] != "http":
             return
@@ -157,6 +164,11 @@ class RouterApp:
                 return
             await answer_graphiql(send, self.config, cors)
             return
+        kind = stream_kind(headers) if method == "POST" else None
+        if kind is not None and self.config.subscription_enabled:
+            # long-lived: not counted among the requests in flight, nor timed out
+            await answer_stream(self, scope, receive, send, headers, cors, kind)
+            return
         limit = self.config.concurrency_limit
         if limit is not None and self.requests_in_flight >= limit:
             code = "REQUEST_CONCURRENCY_LIMITED"
@@ -169,6 +181,12 @@ class RouterApp:
             await answer_graphql(self, scope, receive, send, headers, cors)
         finally:
             self.requests_in_flight -= 1
+
+    async def close_subscriptions(self) -> None:
+        """Close every open subscription transport (WebSocket 1001, SSE and multipart with a
+        SUBSCRIPTION_SHUTDOWN error), and any that opens from now on: the serve command's
+        hook before the drain (drain.py), and the lifespan's shutdown."""
+        await self.subscriptions.close_all(SHUTDOWN)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -183,31 +201,8 @@ class RouterApp:
                     self.reload.start(self.supergraph_file)
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                await self.close_subscriptions()
                 await self.reload.close()
                 await self.identities.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
-
-
-async def _refuse_websocket(scope: Scope, receive: Receive, send: Send) -> None:
-    """Subscriptions are not served: a WebSocket upgrade is refused with a coded error."""
-    if (await receive())["type"] != "websocket.connect":
-        return
-    if "websocket.http.response" not in scope.get("extensions", {}):
-        await send({"type": "websocket.close", "code": 1008})  # the server answers 403
-        return
-    body = orjson.dumps(
-        error_body(
-            "this router does not serve subscriptions or WebSocket connections; "
-            "send queries and mutations with HTTP POST",
-            "SUBSCRIPTION_DISABLED",
-        )
-    )
-    await send(
-        {
-            "type": "websocket.http.response.start",
-            "status": 400,
-            "headers": [(b"content-type", JSON), (b"content-length", str(len(body)).encode())],
-        }
-    )
-    await send({"type": "websocket.http.response.body", "body": body})

@@ -1,7 +1,9 @@
 """Hot reload: the supergraph file (and router.yaml, when given) are polled; a good new version
 replaces the served router (and config) at once, a bad one is refused with the reason logged
 and the last good one keeps serving. Requests in flight finish on the router they started on;
-a replaced router is closed 30 seconds later, or at shutdown."""
+a replaced router is closed 30 seconds later, or at shutdown. Open subscriptions are closed
+with SUBSCRIPTION_SCHEMA_RELOAD or SUBSCRIPTION_CONFIG_RELOAD (live.py) as soon as the new
+router serves."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from typing import Protocol
 
 from router.config import Config
 from router.router import Router
+from router.server.live import CONFIG_RELOAD, SCHEMA_RELOAD, Subscriptions
 
 __all__ = ["DRAIN_SECONDS", "HotReload", "Reloadable"]
 
@@ -32,6 +35,7 @@ class Reloadable(Protocol):
     reload_interval: float
     router_factory: Callable[[str, Config], Router]
     config_loader: Callable[[Path], Config]
+    subscriptions: Subscriptions
 
 
 class HotReload:
@@ -94,6 +98,8 @@ class HotReload:
                 )
                 continue
             self._swap(fresh, config)
+            # open subscriptions end, coded: the client subscribes again, to the new router
+            await app.subscriptions.close_all(SCHEMA_RELOAD if path in changed else CONFIG_RELOAD)
             logger.info(json.dumps({"event": "reloaded", "files": [str(f) for f in changed]}))
 
     def _swap(self, fresh: Router, config: Config) -> None:

@@ -143,3 +143,29 @@ def test_config_schema_prints_the_schema_and_checks_a_file(tmp_path: Path) -> No
         "error: traffic_shaping.router.timeout: must be a duration like 500ms, 5s or 1m, "
         "got 'soon'\n"
     )
+
+
+def test_the_subscription_section_reads_into_the_settings() -> None:
+    default = parse_config("")
+    assert (
+        default.subscription_enabled,
+        default.subscription_max_per_connection,
+        default.subscription_max_total,
+        default.subscription_ping_interval,
+        default.subscription_init_timeout,
+    ) == (True, 32, 1_000, 5.0, 10.0)
+    config = parse_config(
+        "subscription:\n  enabled: false\n  max_per_connection: 2\n  max_total: 3\n"
+        "  ping_interval_seconds: 0\n  connection_init_timeout_seconds: 500ms\n"
+    )
+    assert (
+        config.subscription_enabled,
+        config.subscription_max_per_connection,
+        config.subscription_max_total,
+        config.subscription_ping_interval,
+        config.subscription_init_timeout,
+    ) == (False, 2, 3, 0.0, 0.5)
+    with pytest.raises(ConfigError, match=r"subscription\.max_total"):
+        parse_config("subscription: { max_total: 0 }")
+    with pytest.raises(ConfigError, match=r"subscription\.connection_init_timeout_seconds"):
+        parse_config("subscription: { connection_init_timeout_seconds: 0 }")

@@ -302,8 +302,8 @@ def test_header_values_that_are_not_utf8_are_no_error_and_reach_the_subgraph_unc
     assert (bad_url[0], code(bad_url[2])) == (400, "BAD_REQUEST")  # JSON, not uvicorn's text
 
 
-def test_a_websocket_upgrade_is_refused_with_a_code() -> None:
-    with router() as (port, _), connect(port) as sock:
+def test_a_websocket_upgrade_is_refused_with_a_code_when_subscriptions_are_off() -> None:
+    with router("subscription: { enabled: false }") as (port, _), connect(port) as sock:
         sock.sendall(
             b"GET /graphql HTTP/1.1\r\nHost: router\r\nUpgrade: websocket\r\n"
             b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"

@@ -1,0 +1,239 @@
+"""Subscriptions over HTTP POST (router/server/streams.py): GraphQL over SSE and Apollo's
+multipart subscriptions, read with httpx streaming from a real uvicorn server, in front of a
+fake `Router.subscribe` (tests/support/subscriber.py): events, the end, a refusal before the
+first event, heartbeats, the limit, a client that goes away, and the close on shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+
+from tests.support.auth import jwt_yaml, token
+from tests.support.subscriber import FAST, FOREVER, LOST, REFUSED, TWO, UPSTREAM_FAILED, served
+
+SSE = {"accept": "text/event-stream", "content-type": "application/json"}
+MULTIPART = {
+    "accept": 'multipart/mixed;subscriptionSpec="1.0", application/json',
+    "content-type": "application/json",
+}
+WAIT = 10.0
+DELIMITER = b"\r\n--graphql"
+
+
+def http_url(ws_url: str) -> str:
+    return ws_url.replace("ws://", "http://", 1)
+
+
+class Reader:
+    """One streamed response read as it comes: SSE events or multipart parts."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.chunks = response.aiter_bytes()
+        self.buffer = b""
+        self.ended = False
+
+    async def sse(self, count: int | None = None) -> list[Any]:
+        """The next events as (event, data) pairs, comments as (":", None), up to `count`."""
+        seen: list[Any] = []
+        while count is None or len(seen) < count:
+            if b"\n\n" not in self.buffer:
+                if not await self._more():
+                    return seen
+                continue
+            block, self.buffer = self.buffer.split(b"\n\n", 1)
+            text = block.decode()
+            if text.startswith(":"):
+                seen.append((":", None))
+                continue
+            fields = dict(line.split(":", 1) for line in text.split("\n"))
+            data = fields.get("data", "").strip()
+            seen.append((fields["event"].strip(), json.loads(data) if data else None))
+        return seen
+
+    async def parts(self, count: int | None = None) -> list[Any]:
+        """The next parts as JSON, "END" for the final delimiter, up to `count`."""
+        seen: list[Any] = []
+        while count is None or len(seen) < count:
+            start = self.buffer.find(DELIMITER)
+            if start != -1:
+                after = self.buffer[start + len(DELIMITER) :]
+                if after.startswith(b"--"):
+                    seen.append("END")
+                    self.buffer = b""
+                    continue
+                end = after.find(DELIMITER)
+                if end != -1:  # a part is whole once the next delimiter is there
+                    seen.append(json.loads(after[:end].split(b"\r\n\r\n", 1)[1]))
+                    self.buffer = after[end:]
+                    continue
+            if not await self._more():
+                return seen
+        return seen
+
+    async def _more(self) -> bool:
+        try:
+            self.buffer += await asyncio.wait_for(anext(self.chunks), WAIT)
+        except StopAsyncIteration:
+            return False
+        return True
+
+
+async def test_sse_streams_next_events_then_complete() -> None:
+    async with served() as (url, fake, _, _), httpx.AsyncClient(timeout=WAIT) as client:
+        body = {"query": TWO, "variables": {"v": 1}}
+        async with client.stream("POST", http_url(url), json=body, headers=SSE) as response:
+            assert response.headers["content-type"] == "text/event-stream"
+            events = await Reader(response).sse()
+    assert events == [
+        ("next", {"data": {"n": 1}}),
+        ("next", {"data": {"n": 2}}),
+        ("complete", None),
+    ]
+    assert fake.calls[0][:2] == (TWO, {"v": 1})
+
+
+async def test_sse_a_refusal_before_the_first_event_is_one_next_then_complete() -> None:
+    async with served() as (url, _, _, _), httpx.AsyncClient(timeout=WAIT) as client:
+        body = {"query": REFUSED}
+        async with client.stream("POST", http_url(url), json=body, headers=SSE) as response:
+            assert response.status_code == 200
+            events = await Reader(response).sse()
+    [(kind, payload), end] = events
+    assert (kind, payload["errors"][0]["extensions"]["code"], end) == (
+        "next",
+        "GRAPHQL_VALIDATION_FAILED",
+        ("complete", None),
+    )
+
+
+async def test_sse_heartbeat_comments_and_a_client_leaving_closes_the_iterator() -> None:
+    config = "subscription: { ping_interval_seconds: 100ms }"
+    async with served(config) as (url, fake, app, _), httpx.AsyncClient(timeout=WAIT) as client:
+        body = {"query": FOREVER}
+        async with client.stream("POST", http_url(url), json=body, headers=SSE) as response:
+            events = await Reader(response).sse(3)
+            assert events == [("next", {"data": {"n": 1}}), (":", None), (":", None)]
+        for _ in range(300):  # the client closed its connection
+            if fake.closed:
+                break
+            await asyncio.sleep(0.01)
+        assert fake.closed == [FOREVER]
+        assert app.subscriptions.open == 0
+
+
+async def test_sse_shutdown_ends_the_stream_with_a_coded_error() -> None:
+    async with served() as (url, fake, _, server), httpx.AsyncClient(timeout=WAIT) as client:
+        body = {"query": FOREVER}
+        async with client.stream("POST", http_url(url), json=body, headers=SSE) as response:
+            reader = Reader(response)
+            first = await reader.sse(1)
+            server.should_exit = True
+            rest = await reader.sse()
+    assert first == [("next", {"data": {"n": 1}})]
+    [(kind, payload), end] = rest
+    assert (kind, payload["errors"][0]["extensions"]["code"], end) == (
+        "next",
+        "SUBSCRIPTION_SHUTDOWN",
+        ("complete", None),
+    )
+    assert fake.closed == [FOREVER]
+
+
+async def test_a_stream_beyond_max_total_is_refused_with_subscription_max_limit() -> None:
+    config = FAST.replace("}", ", max_total: 1 }")
+    async with served(config) as (url, _, _, _), httpx.AsyncClient(timeout=WAIT) as client:
+        body = {"query": FOREVER}
+        async with client.stream("POST", http_url(url), json=body, headers=SSE) as held:
+            await Reader(held).sse(1)
+            async with client.stream("POST", http_url(url), json=body, headers=SSE) as refused:
+                events = await Reader(refused).sse()
+    assert events[0][1]["errors"][0]["extensions"]["code"] == "SUBSCRIPTION_MAX_LIMIT"
+    assert events[1] == ("complete", None)
+
+
+async def test_a_request_refused_before_reading_is_answered_as_json() -> None:
+    async with served() as (url, _, _, _), httpx.AsyncClient(timeout=WAIT) as client:
+        response = await client.post(
+            http_url(url), content=b"{}", headers={**SSE, "content-type": "text/plain"}
+        )
+    assert response.status_code == 400  # a browser's simple request: CSRF
+    assert response.json()["errors"][0]["extensions"]["code"] == "CSRF_ERROR"
+
+
+async def test_multipart_parts_heartbeats_and_the_final_delimiter() -> None:
+    config = "subscription: { ping_interval_seconds: 100ms }"
+    async with served(config) as (url, _, _, _), httpx.AsyncClient(timeout=WAIT) as client:
+        body = {"query": TWO}
+        async with client.stream("POST", http_url(url), json=body, headers=MULTIPART) as response:
+            assert response.headers["content-type"] == (
+                'multipart/mixed;boundary="graphql";subscriptionSpec="1.0"'
+            )
+            parts = await Reader(response).parts()
+        assert parts == [
+            {},  # the heartbeat sent at once
+            {"payload": {"data": {"n": 1}}},
+            {"payload": {"data": {"n": 2}}},
+            "END",
+        ]
+        async with client.stream(
+            "POST", http_url(url), json={"query": FOREVER}, headers=MULTIPART
+        ) as response:
+            assert await Reader(response).parts(4) == [
+                {},
+                {"payload": {"data": {"n": 1}}},
+                {},
+                {},
+            ]
+
+
+async def test_multipart_a_refusal_and_a_shutdown() -> None:
+    async with served() as (url, fake, _, server), httpx.AsyncClient(timeout=WAIT) as client:
+        async with client.stream(
+            "POST", http_url(url), json={"query": REFUSED}, headers=MULTIPART
+        ) as response:
+            refused = await Reader(response).parts()
+        code = refused[1]["payload"]["errors"][0]["extensions"]["code"]
+        assert (refused[0], code, refused[2:]) == ({}, "GRAPHQL_VALIDATION_FAILED", ["END"])
+        async with client.stream(
+            "POST", http_url(url), json={"query": FOREVER}, headers=MULTIPART
+        ) as response:
+            reader = Reader(response)
+            assert await reader.parts(2) == [{}, {"payload": {"data": {"n": 1}}}]
+            server.should_exit = True
+            rest = await reader.parts()
+    [closing, end] = rest
+    assert closing["payload"] is None
+    assert closing["errors"][0]["extensions"]["code"] == "SUBSCRIPTION_SHUTDOWN"
+    assert end == "END"
+    assert fake.closed == [REFUSED, FOREVER]  # each iterator closed
+
+
+async def test_a_stream_has_the_identity_of_its_requests_jwt() -> None:
+    config = jwt_yaml() + "authorization: { require_authentication: true }\n" + FAST
+    async with served(config) as (url, fake, _, _), httpx.AsyncClient(timeout=WAIT) as client:
+        anonymous = await client.post(http_url(url), json={"query": TWO}, headers=SSE)
+        headers = {**SSE, "authorization": f"Bearer {token('7')}"}
+        async with client.stream("POST", http_url(url), json={"query": TWO}, headers=headers) as ok:
+            events = await Reader(ok).sse()
+    assert anonymous.status_code == 401
+    assert anonymous.json()["errors"][0]["extensions"]["code"] == "AUTH_ERROR"
+    assert events[-1] == ("complete", None)
+    [(_, _, _, identity)] = fake.calls
+    assert identity.authenticated and identity.claims["sub"] == "7"
+
+
+async def test_multipart_an_upstream_lost_is_a_transport_error_and_the_last_part() -> None:
+    async with served() as (url, fake, _, _), httpx.AsyncClient(timeout=WAIT) as client:
+        body = {"query": LOST}
+        async with client.stream("POST", http_url(url), json=body, headers=MULTIPART) as response:
+            parts = await Reader(response).parts()
+    assert parts == [
+        {},
+        {"payload": {"data": {"n": 1}}},
+        {"payload": None, "errors": UPSTREAM_FAILED["errors"]},
+        "END",
+    ]
+    assert fake.closed == [LOST]
