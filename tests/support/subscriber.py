@@ -99,13 +99,14 @@ class FakeSubscriber:
 
 @contextlib.asynccontextmanager
 async def served(
-    config_text: str = FAST, **kwargs: Any
+    config_text: str = FAST, router: Router | None = None, **kwargs: Any
 ) -> AsyncIterator[tuple[str, FakeSubscriber, RouterApp, DrainingServer]]:
-    """The app, in front of a FakeSubscriber, served as `python -m router serve` serves it
-    (the drain and its closing hook); yields its ws:// GraphQL URL."""
+    """The app, in front of a FakeSubscriber (or of `router`, a real one), served as
+    `python -m router serve` serves it (the drain and its closing hook); yields its ws://
+    GraphQL URL."""
     fake = FakeSubscriber()
     config = parse_config(config_text)
-    app = RouterApp(cast(Router, fake), config, **kwargs)
+    app = RouterApp(router or cast(Router, fake), config, **kwargs)
     drain = Draining(app, is_readiness)
     server = DrainingServer(
         uvicorn.Config(drain, host="127.0.0.1", port=0, log_level="warning"),
