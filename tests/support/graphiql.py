@@ -177,12 +177,13 @@ class Visit:
         return text
 
     def wait_for_editor_words(self, expected: str) -> None:
-        """Wait until the editor shows `expected` (whitespace aside): Monaco draws typed text
-        a frame later, and indents it as it likes."""
-        words = " ".join(expected.split())
+        """Wait until the editor shows `expected`, whitespace aside: Monaco draws typed text
+        a frame later, and indents it as it likes (a brace it closed may end up beside
+        another, `}}`, where `expected` has them on two lines)."""
+        text = "".join(expected.split())
         self.page.wait_for_function(
-            f"words => ({_EDITOR_TEXT})().split(/\\s+/).filter(Boolean).join(' ') === words",
-            arg=words,
+            f"text => ({_EDITOR_TEXT})().replace(/\\s+/g, '') === text",
+            arg=text,
             timeout=20_000,
         )
 
