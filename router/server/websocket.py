@@ -1,6 +1,9 @@
 """graphql-transport-ws on the GraphQL path, as graphql-ws's server speaks it.
 
-The upgrade must name the subprotocol `graphql-transport-ws` (else 400). The client has
+The upgrade must name the subprotocol `graphql-transport-ws` (else 400), and a browser's
+must come from one of the router's own pages or an origin `cors.origins` allows (else 403
+CSRF_ERROR: a cross-site page would otherwise subscribe with the browser's cookies, which the
+JWT `cookie` source reads). The client has
 `subscription.connection_init_timeout_seconds` to send `connection_init` (else close 4408);
 a second one closes with 4429. Its `payload.headers` (an object of strings) are laid over the
 upgrade request's headers, names lower-cased, the payload winning: those are the headers the
@@ -25,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from typing import TYPE_CHECKING, Any, Protocol, cast
+from urllib.parse import urlsplit
 
 import orjson
 
@@ -43,7 +47,7 @@ if TYPE_CHECKING:
 
     from router.router import Router
 
-__all__ = ["GOING_AWAY", "PROTOCOL", "LiveApp", "serve_websocket"]
+__all__ = ["GOING_AWAY", "PROTOCOL", "LiveApp", "origin_allowed", "serve_websocket"]
 
 PROTOCOL = "graphql-transport-ws"
 GOING_AWAY = 1001
@@ -90,8 +94,33 @@ async def serve_websocket(app: LiveApp, scope: Scope, receive: Receive, send: Se
         message = f"WebSocket connections must use the subprotocol {PROTOCOL}"
         await _refuse(scope, send, 400, error_body(message, "SUBPROTOCOL_NOT_ACCEPTABLE"))
         return
+    origin = _header(scope, b"origin")
+    if origin is not None and not origin_allowed(config, origin, _header(scope, b"host")):
+        message = (
+            f"WebSocket connections from {origin} are not allowed: a page of another origin "
+            "would subscribe with the browser's cookies (router.yaml: cors.origins)"
+        )
+        await _refuse(scope, send, 403, error_body(message, "CSRF_ERROR"))
+        return
     await send({"type": "websocket.accept", "subprotocol": PROTOCOL})
     await _Connection(app, scope, receive, send).run()
+
+
+def origin_allowed(config: Config, origin: str, host: str | None) -> bool:
+    """Whether a browser page of `origin` may open a WebSocket here: one of this router's own
+    pages (the origin's host is the request's `Host`), or an origin the `cors` section allows.
+    Browsers send cookies with an upgrade and no preflight guards it, so this is the WebSocket's
+    cross-site check (clients other than browsers send no Origin and are not asked)."""
+    if "*" in config.cors_origins or origin in config.cors_origins:
+        return True
+    return host is not None and urlsplit(origin).netloc.lower() == host.lower()
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
 
 
 async def _refuse(scope: Scope, send: Send, status: int, body: JSONObject) -> None:

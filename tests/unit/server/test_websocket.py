@@ -14,8 +14,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, cast
 
+import pytest
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from router.router import Router
 from tests.support.auth import jwt_yaml, token
@@ -207,3 +208,21 @@ async def test_the_jwt_in_connection_init_is_the_connections_identity() -> None:
     [(_, _, headers, identity)] = fake.calls
     assert identity.authenticated and identity.claims["sub"] == "7"
     assert headers["authorization"] == bearer
+
+
+async def test_a_browser_upgrade_from_another_origin_is_refused_with_csrf_error() -> None:
+    # Browsers send their cookies with an upgrade (the JWT `cookie` source reads them) and no
+    # preflight guards it: only the router's own pages, and origins cors.origins lists, may.
+    config = FAST + "\ncors: { origins: [https://app.example] }\n"
+    async with served(config) as (url, _, _, _):
+        own = url.replace("ws://", "http://").removesuffix("/graphql")
+        for origin in (own, "https://app.example"):
+            async with opened(url, {"origin": origin}) as ws:
+                await send(ws, {"type": "ping"})
+                assert await receive(ws) == {"type": "pong"}
+        with pytest.raises(InvalidStatus) as refused:
+            async with opened(url, {"origin": "https://evil.example"}):
+                pass
+        response = refused.value.response
+        assert response.status_code == 403
+        assert json.loads(response.body)["errors"][0]["extensions"]["code"] == "CSRF_ERROR"
