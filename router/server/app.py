@@ -48,6 +48,7 @@ from router.server.build import build_router
 from router.server.cors import ALLOWED_METHODS, cors_headers
 from router.server.dedup import InFlight
 from router.server.endpoint import answer_graphql
+from router.server.graphql_http import scope_headers
 from router.server.health import answer_health, is_readiness
 from router.server.identify import Identities
 from router.server.live import SHUTDOWN, Subscriptions
@@ -115,9 +116,7 @@ class RouterApp:
             return
         if scope["type"] != "http":
             return
-        # latin-1 maps every byte to one character, so a header that is not UTF-8 is no error,
-        # and forwarding it (the subgraph client encodes latin-1) sends the same bytes on.
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        headers = scope_headers(scope)
         cors = cors_headers(self.config, headers)
         method = scope["method"]
         path = scope["path"]

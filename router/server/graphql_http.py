@@ -13,7 +13,7 @@ from router.errors import RequestError
 from router.types import JSONObject
 
 if TYPE_CHECKING:
-    from starlette.types import Receive
+    from starlette.types import Receive, Scope
 
 __all__ = [
     "JSON_CONTENT_TYPES",
@@ -23,10 +23,18 @@ __all__ = [
     "read_json",
     "request_parts",
     "require_json_content_type",
+    "scope_headers",
 ]
 
 JSON_CONTENT_TYPES = ("application/json", "application/graphql-response+json")
 _MUTATION = re.compile(r"\bmutation\b")
+
+
+def scope_headers(scope: Scope) -> dict[str, str]:
+    """An HTTP or WebSocket request's headers, names lower-cased. Decoded as latin-1 (as
+    Starlette does): it maps every byte to one character, so a header that is not UTF-8 is no
+    error, and forwarding it (the subgraph client encodes latin-1) sends the same bytes on."""
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
 
 
 def media_type(headers: dict[str, str]) -> str:

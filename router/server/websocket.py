@@ -35,7 +35,7 @@ import orjson
 from router.authz import ANONYMOUS, Identity
 from router.config import Config
 from router.errors import RequestError
-from router.server.graphql_http import request_parts
+from router.server.graphql_http import request_parts, scope_headers
 from router.server.identify import Identities
 from router.server.live import Subscriber, Subscriptions
 from router.server.persisted import PersistedQueries
@@ -94,8 +94,9 @@ async def serve_websocket(app: LiveApp, scope: Scope, receive: Receive, send: Se
         message = f"WebSocket connections must use the subprotocol {PROTOCOL}"
         await _refuse(scope, send, 400, error_body(message, "SUBPROTOCOL_NOT_ACCEPTABLE"))
         return
-    origin = _header(scope, b"origin")
-    if origin is not None and not origin_allowed(config, origin, _header(scope, b"host")):
+    headers = scope_headers(scope)
+    origin = headers.get("origin")
+    if origin is not None and not origin_allowed(config, origin, headers.get("host")):
         message = (
             f"WebSocket connections from {origin} are not allowed: a page of another origin "
             "would subscribe with the browser's cookies (router.yaml: cors.origins)"
@@ -103,7 +104,7 @@ async def serve_websocket(app: LiveApp, scope: Scope, receive: Receive, send: Se
         await _refuse(scope, send, 403, error_body(message, "CSRF_ERROR"))
         return
     await send({"type": "websocket.accept", "subprotocol": PROTOCOL})
-    await _Connection(app, scope, receive, send).run()
+    await _Connection(app, scope, headers, receive, send).run()
 
 
 def origin_allowed(config: Config, origin: str, host: str | None) -> bool:
@@ -114,13 +115,6 @@ def origin_allowed(config: Config, origin: str, host: str | None) -> bool:
     if "*" in config.cors_origins or origin in config.cors_origins:
         return True
     return host is not None and urlsplit(origin).netloc.lower() == host.lower()
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", ()):
-        if key == name:
-            return bytes(value).decode("latin-1")
-    return None
 
 
 async def _refuse(scope: Scope, send: Send, status: int, body: JSONObject) -> None:
@@ -141,14 +135,15 @@ async def _refuse(scope: Scope, send: Send, status: int, body: JSONObject) -> No
 class _Connection:
     """One accepted graphql-transport-ws connection."""
 
-    def __init__(self, app: LiveApp, scope: Scope, receive: Receive, send: Send) -> None:
+    def __init__(
+        self, app: LiveApp, scope: Scope, headers: dict[str, str], receive: Receive, send: Send
+    ) -> None:
         self.app = app
         self.scope = scope
         self.receive = receive
         self._send = send
-        self.headers = {
-            k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]
-        }
+        self.headers = headers
+        """The upgrade's headers; `connection_init.payload.headers` are laid over them."""
         self.identity: Identity = ANONYMOUS
         self.acknowledged = False
         self.closed = False
