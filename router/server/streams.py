@@ -44,11 +44,10 @@ __all__ = ["EVENT_STREAM", "MULTIPART", "StreamApp", "answer_stream", "stream_ki
 
 EVENT_STREAM = b"text/event-stream"
 MULTIPART = b'multipart/mixed;boundary="graphql";subscriptionSpec="1.0"'
-_OPEN = b"\r\n--graphql"
+_DELIMITER = b"\r\n--graphql"
 _PART = b"\r\ncontent-type: application/json\r\n\r\n"
 """Each part is written with the delimiter after it, so a client knows it whole on arrival
 (as Apollo Router writes them); the end is that delimiter's `--`."""
-_CLOSE = b"\r\n--graphql"
 _END = b"--\r\n"
 
 
@@ -135,7 +134,7 @@ class _Stream:
 
     async def write(self, chunk: bytes) -> None:
         if not self.sse:
-            chunk += _CLOSE
+            chunk += _DELIMITER
         await self._send({"type": "http.response.body", "body": chunk, "more_body": True})
 
     async def event(self, response: Any) -> bool:
@@ -160,7 +159,7 @@ class _Stream:
     async def open(self) -> None:
         """The stream's first bytes: for multipart the first delimiter and a heartbeat."""
         if not self.sse:
-            await self._send({"type": "http.response.body", "body": _OPEN, "more_body": True})
+            await self._send({"type": "http.response.body", "body": _DELIMITER, "more_body": True})
             await self.heartbeat()
 
     async def heartbeat(self) -> None:
@@ -183,9 +182,7 @@ class _Stream:
                     await queue.put(("event", response))
                 await queue.put(("end", None))
             except RequestError as exc:
-                await queue.put(
-                    ("refused" if not started else "event", exc if not started else exc.response())
-                )
+                await queue.put(("event", exc.response()) if started else ("refused", exc))
                 await queue.put(("end", None))
 
         async def watch() -> None:
