@@ -67,7 +67,31 @@ def _our_row(routers: list[Row], row: Row) -> Row | None:
 
 
 HEADER = ["gateway", "dedupe", "req/s", "p50 ms", "p90 ms", "p99 ms", "errors", "CPU %",
-          "fetches/req alone, load", "peak RSS MB", "router ÷ this", "checks"]  # fmt: skip
+          "CPU ms/req", "fetches/req alone, load", "peak RSS MB", "router ÷ this",
+          "checks"]  # fmt: skip
+
+
+def cpu_ms(row: Row) -> float | None:
+    """The row's CPU milliseconds per request under load (None when not measured)."""
+    result, measured = row.result, row.measured
+    if not result or not result.rps or measured.cpu_pct is None:
+        return None
+    return measured.cpu_pct * 10 / result.rps
+
+
+def _ratio(row: Row, reference: Row | None) -> str:
+    """The last column: our router's req/s over this row's (the floor: our router's CPU per
+    request over the floor's; workers: this row's req/s over one worker's)."""
+    result = row.result
+    if row.gateway in ("router", "subgraphs (direct)") or not result or reference is None:
+        return "—"
+    assert reference.result is not None
+    if row.gateway == "floor":
+        ours, floor = cpu_ms(reference), cpu_ms(row)
+        return f"router CPU {ours / floor:.2f}x" if ours and floor else "—"
+    if row.gateway.startswith("router ×"):  # workers: this over one worker
+        return f"scales {result.rps / reference.result.rps:.2f}x"
+    return f"{reference.result.rps / result.rps:.2f}x" if result.rps else "—"
 
 
 def format_table(rows: list[Row], subgraphs: Row | None) -> str:
@@ -77,14 +101,8 @@ def format_table(rows: list[Row], subgraphs: Row | None) -> str:
     lines = []
     for row in [*rows, *([subgraphs] if subgraphs else [])]:
         result, measured = row.result, row.measured
-        ratio = "—"
-        reference = _our_row(routers, row)
-        if row.gateway not in ("router", "subgraphs (direct)") and result and reference:
-            assert reference.result is not None
-            if row.gateway.startswith("router ×"):  # workers: this over one worker
-                ratio = f"scales {result.rps / reference.result.rps:.2f}x"
-            elif result.rps:
-                ratio = f"{reference.result.rps / result.rps:.2f}x"
+        ratio = _ratio(row, _our_row(routers, row))
+        per_request = cpu_ms(row)
         figures = ["—"] * 5
         if result:
             latencies = (f"{ms:.2f}" for ms in (result.p50, result.p90, result.p99))
@@ -94,13 +112,14 @@ def format_table(rows: list[Row], subgraphs: Row | None) -> str:
             row.dedupe,
             *figures,
             f"{measured.cpu_pct:.0f}" if measured.cpu_pct is not None else "—",
+            f"{per_request:.2f}" if per_request is not None else "—",
             _fetches(measured),
             f"{measured.rss_mb:.0f}" if measured.rss_mb is not None else "—",
             ratio,
             measured.checks or "—",
         ]
         lines.append(cells)
-    return markdown_table(HEADER, lines, right=range(2, 11))
+    return markdown_table(HEADER, lines, right=range(2, 12))
 
 
 def report(
@@ -124,9 +143,11 @@ def report(
     say(
         "errors = non-2xx + socket errors + 200 answers of another size or with GraphQL errors\n"
         "CPU % = the gateway's CPU time over the measurement (100 = its whole core)\n"
+        "CPU ms/req = that CPU time per request answered\n"
         "fetches/req = subgraph requests for one request alone, and per request under load\n"
         "  (approximate in short runs: requests in flight at the window's edges)\n"
-        "router ÷ this = our req/s over this gateway's, with the same setting\n"
+        "router ÷ this = our req/s over this gateway's, with the same setting (the floor:\n"
+        "  our router's CPU per request with de-duplication off over the floor's)\n"
         "checks = answer deep-equal to the expected JSON, before/after the load"
     )
     measured = [r.result.rps for r in rows if r.result]

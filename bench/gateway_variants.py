@@ -1,7 +1,9 @@
 """The gateways bench/gateways.py measures, each at each de-duplication setting it runs: our
 router (router.yaml per setting, optionally also with several workers), Hive Gateway (its own
 planner and Hive Router's Rust planner; a gateway config per setting) and Apollo Gateway (no
-de-duplication: once). A `Variant` is one of them with the command that starts it on a port."""
+de-duplication: once), and the floor under them all (bench/floor.py: the router's subgraph calls
+and the answer's bytes, nothing else). A `Variant` is one of them with the command that starts it
+on a port."""
 
 from __future__ import annotations
 
@@ -165,3 +167,15 @@ def apollo_variants(setup: Setup, groups: list[str]) -> list[Variant]:
         return apollo_command(setup.node, setup.supergraph, port), {"NODE_ENV": "production"}, "/"
 
     return [Variant("apollo-gateway", "off", "off (none)", build)]
+
+
+def floor_variants(setup: Setup, groups: list[str]) -> list[Variant]:
+    """bench/floor.py once, in the "off" group (it shares nothing), when that group runs."""
+    if "off" not in groups:
+        return []
+
+    def build(port: int) -> tuple[list[str], dict[str, str], str]:
+        command = [str(VENV_PYTHON), "-m", "bench.floor", "--supergraph", str(setup.supergraph)]
+        return [*command, "--port", str(port)], {}, "/graphql"
+
+    return [Variant("floor", "off", "off (calls only)", build)]

@@ -59,6 +59,7 @@ from bench.gateway_variants import (  # noqa: E402
     Setup,
     Variant,
     apollo_variants,
+    floor_variants,
     hive_variants,
     router_keys,
     router_variants,
@@ -116,6 +117,7 @@ GATEWAY_NAMES = {
     "hive-gateway": "hive-gateway",
     "apollo": "apollo-gateway",
     "apollo-gateway": "apollo-gateway",
+    "floor": "floor",
 }
 
 
@@ -129,7 +131,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, help="measurement seconds (30; --quick 5)")
     parser.add_argument("--warmup", type=float, help="warm-up seconds (10; --quick 2)")
     parser.add_argument(
-        "--only", help="comma-separated gateways: router, hive-gateway, apollo-gateway"
+        "--only", help="comma-separated gateways: router, hive-gateway, apollo-gateway, floor"
     )
     parser.add_argument("--dedupe", default="on,off", help="settings to run: on,off (both)")
     parser.add_argument(
@@ -156,7 +158,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     only = [s.strip() for s in args.only.split(",")] if args.only else list(GATEWAY_NAMES)
     unknown = [s for s in only if s not in GATEWAY_NAMES]
     if unknown:
-        parser.error(f"unknown gateway {unknown[0]!r} (use router, hive-gateway, apollo-gateway)")
+        parser.error(
+            f"unknown gateway {unknown[0]!r} (use router, hive-gateway, apollo-gateway, floor)"
+        )
     args.gateways = {GATEWAY_NAMES[s] for s in only}
     args.groups = [g.strip() for g in args.dedupe.split(",") if g.strip()]
     if not args.groups or any(g not in ("on", "off") for g in args.groups):
@@ -226,6 +230,7 @@ def variants_to_run(args: argparse.Namespace, setup: Setup) -> list[Variant]:
         ("router", functools.partial(router_variants, workers=args.router_workers)),
         ("hive-gateway", hive_variants),
         ("apollo-gateway", apollo_variants),
+        ("floor", floor_variants),
     ]
     for gateway, make in makers:
         if gateway in args.gateways:
@@ -243,7 +248,7 @@ def _bench(args: argparse.Namespace, children: Children) -> int:
 
     wrk = find_wrk()
     node = None
-    if args.gateways - {"router"}:  # Node and the gateways' packages, only for them
+    if args.gateways - {"router", "floor"}:  # Node and the gateways' packages, only for them
         node = ensure_node()
         ensure_gateways(node)
     environment = describe_environment(node, wrk)
