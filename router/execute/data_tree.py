@@ -91,14 +91,17 @@ def deep_merge(target: JSONObject, source: JSONObject) -> None:
         current = target.get(key)
         if current is None:
             target[key] = value
-        elif isinstance(current, dict) and isinstance(value, dict):
+            continue
+        kind = current.__class__
+        if kind is dict and value.__class__ is dict:
             deep_merge(current, value)
-        elif isinstance(current, list) and isinstance(value, list) and len(current) == len(value):
+        elif kind is list and value.__class__ is list and len(current) == len(value):
             for i, item in enumerate(value):
-                if isinstance(current[i], dict) and isinstance(item, dict):
-                    deep_merge(current[i], item)
-                elif isinstance(current[i], list) and isinstance(item, list):
-                    holder = {"v": current[i]}
+                here = current[i]
+                if here.__class__ is dict and item.__class__ is dict:
+                    deep_merge(here, item)
+                elif here.__class__ is list and item.__class__ is list:
+                    holder = {"v": here}
                     deep_merge(holder, {"v": item})
                 else:
                     current[i] = item

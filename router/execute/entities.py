@@ -4,12 +4,10 @@ error paths stand for, and the fields each answered entity must have."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-import orjson
-
 from router.execute.data_tree import select_objects_with_paths
+from router.execute.projection import Projector, json_key
 from router.operation.ir import Field, InlineFragment
 from router.plan.nodes import Fetch
 from router.types import JSONObject, ResponsePath
@@ -19,16 +17,25 @@ class Representations:
     """The representations an entity fetch sends, de-duplicated: `places[i]` are the objects
     the answer to `items[i]` is merged into."""
 
-    def __init__(self, objects: list[JSONObject], project: Callable[[JSONObject], Any]) -> None:
+    def __init__(self, objects: list[JSONObject], projector: Projector) -> None:
         self.items: list[JSONObject] = []
         self.places: list[list[JSONObject]] = []
-        seen: dict[bytes, int] = {}
+        seen: dict[Any, int] = {}
+        project, flat = projector.project, projector.flat
         for obj in objects:
             representation = project(obj)
             if representation is None:
                 continue
-            key = orjson.dumps(representation, option=orjson.OPT_SORT_KEYS)
-            index = seen.get(key)
+            if flat:
+                key: Any = tuple(representation.values())
+                try:
+                    index = seen.get(key)
+                except TypeError:  # a JSON scalar with a list or an object in it
+                    key = json_key(representation)
+                    index = seen.get(key)
+            else:
+                key = json_key(representation)
+                index = seen.get(key)
             if index is None:
                 seen[key] = len(self.items)
                 self.items.append(representation)

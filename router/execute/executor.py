@@ -307,7 +307,13 @@ class _Run:
         try:
             fetches = tuple(fetch for fetch, _, _, _ in waiting)
             operation = self.executor.batched_operation(fetches) if len(waiting) > 1 else None
-            if operation is None:  # alone, or not combinable: each its own request, concurrently
+            if len(waiting) == 1:
+                fetch, variables, path, answer = waiting[0]
+                result = await self._send(fetch, variables, path)
+                if not answer.done():
+                    answer.set_result(result)
+                return
+            if operation is None:  # not combinable: each its own request, concurrently
 
                 async def alone(item: _Waiting) -> None:
                     fetch, variables, path, answer = item

@@ -6,6 +6,12 @@ executor's largest cost in bench/gateways.py's profile, so each `requires` is co
 into a Python function (straight-line code over the field names) and cached per plan node.
 
     project(obj) -> representation, or None when the object lacks a selected field
+    project.flat -> whether representations are told apart by the tuple of their values
+
+A representation of scalars only (`{__typename, id}`, the common case) can be told apart by the
+tuple of its values: the same `__typename` always takes the same fragment, so the same fields in
+the same order, and a field's values are of one GraphQL type. Any other is told apart by its JSON
+(json_key), as is a JSON scalar holding a list or an object, which no tuple key can hash.
 """
 
 from __future__ import annotations
@@ -13,12 +19,34 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+
 from router.codegen import FunctionSource
 from router.operation.ir import Field, InlineFragment, Selection
 from router.types import JSONObject
 
-Projector = Callable[[JSONObject], JSONObject | None]
 IsSubtype = Callable[[str, str], bool]
+
+
+class Projector:
+    """A compiled `requires`: `project(obj)` gives an object's representation (or None); `flat`
+    says whether every representation is scalars only."""
+
+    __slots__ = ("flat", "project")
+
+    def __init__(self, project: Callable[[JSONObject], JSONObject | None], flat: bool) -> None:
+        self.project = project
+        self.flat = flat
+        """Representations of scalars only: told apart by the tuple of their values."""
+
+    def __call__(self, obj: JSONObject) -> JSONObject | None:
+        """The representation of `obj`, or None."""
+        return self.project(obj)
+
+
+def json_key(representation: JSONObject) -> Any:
+    """Any representation: its JSON, keys sorted."""
+    return orjson.dumps(representation, option=orjson.OPT_SORT_KEYS)
 
 
 def compile_projector(
@@ -34,6 +62,21 @@ def compile_projector(
         )
         for fragment in requires
     ]
+    flat = all(_scalars_with_typename(fragment.selections) for fragment in requires)
+    if len(fragments) == 1 and fragments[0][0] is not None and fragments[0][0] not in rewrites:
+        only_condition, only = fragments[0]
+
+        def project_one(obj: JSONObject) -> JSONObject | None:
+            typename = obj.get("__typename")
+            if typename == only_condition or (
+                typename.__class__ is str and is_subtype(typename, only_condition)
+            ):
+                projected = only(obj)
+                if projected.__class__ is dict:
+                    return projected  # type: ignore[no-any-return]
+            return None
+
+        return Projector(project_one, flat)
 
     def project(obj: JSONObject) -> JSONObject | None:
         typename = obj.get("__typename")
@@ -43,10 +86,16 @@ def compile_projector(
                 if projected.__class__ is dict:
                     if condition in rewrites:
                         projected["__typename"] = condition
-                    return projected
+                    return projected  # type: ignore[no-any-return]
         return None
 
-    return project
+    return Projector(project, flat)
+
+
+def _scalars_with_typename(selections: tuple[Selection, ...]) -> bool:
+    """Whether a fragment selects `__typename` and otherwise only leaf fields, none twice."""
+    names = [s.name for s in selections if isinstance(s, Field) and not s.selections]
+    return len(names) == len(selections) and "__typename" in names and len(set(names)) == len(names)
 
 
 def _compile(
@@ -63,6 +112,19 @@ def _compile(
     emit("        return [_project(item) for item in value]")
     emit("    if value.__class__ is not dict:")
     emit("        return value")
+    if all(isinstance(s, Field) and not s.selections for s in selections):
+        # leaf fields only: one dict display, None when one is missing
+        pairs = ", ".join(
+            f"{source.name(s.name)}: value[{source.name(s.response_name)}]"
+            for s in selections
+            if isinstance(s, Field)
+        )
+        emit("    try:")
+        emit(f"        return {{{pairs}}}")
+        emit("    except KeyError:")
+        emit("        return None")
+        function: Callable[[Any], Any] = source.build("_project")
+        return function
     emit("    result = {}")
     if any(isinstance(s, InlineFragment) and s.type_condition for s in selections):
         emit("    typename = value.get('__typename')")
@@ -97,5 +159,5 @@ def _compile(
         emit(f"{indent}    return None")
         emit(f"{indent}result.update(inner)")
     emit("    return result")
-    function: Callable[[Any], Any] = source.build("_project")
-    return function
+    built: Callable[[Any], Any] = source.build("_project")
+    return built

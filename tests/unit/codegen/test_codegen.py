@@ -200,7 +200,7 @@ def test_plan_show_generated_prints_the_operations_code(tmp_path: Path) -> None:
     assert "# <fedrouter-shape:Query#" in generated
     assert "    v = get('order')\n" in generated
     assert "# <fedrouter-project:Customer#" in generated
-    assert "    if '__typename' not in value:\n" in generated
+    assert "        return {'__typename': value['__typename'], 'id': value['id']}\n" in generated
     as_json = subprocess.run(
         [*command, str(query), "--show-generated", "--json"],
         cwd=ROOT,

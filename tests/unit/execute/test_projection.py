@@ -82,3 +82,40 @@ def test_objects_are_selected_in_document_order_with_the_same_paths() -> None:
         {"x": 1},
         {"x": 2},
     ]
+
+
+def test_representations_are_told_apart_by_their_values_or_their_json() -> None:
+    from router.execute.entities import Representations
+
+    flat = compile_projector(
+        (InlineFragment("Book", (Field("__typename"), Field("isbn"))),), (), is_subtype
+    )
+    nested = compile_projector(
+        (InlineFragment("Book", (Field("__typename"), Field("o", selections=(Field("id"),)))),),
+        (),
+        is_subtype,
+    )
+    books = [
+        {"__typename": "Book", "isbn": "1", "title": "a"},
+        {"__typename": "Book", "isbn": "2"},
+        {"__typename": "Book", "isbn": "1", "title": "b"},
+        {"__typename": "Book", "isbn": ["json", "scalar"]},  # no tuple holds it: its JSON
+        {"__typename": "Book", "isbn": ["json", "scalar"]},
+        {"__typename": "Book", "isbn": ["json", "other"]},
+        {"__typename": "Film", "isbn": "1"},  # another type: no representation
+    ]
+    prepared = Representations(books, flat)
+    assert [r["isbn"] for r in prepared.items] == ["1", "2", ["json", "scalar"], ["json", "other"]]
+    assert [len(p) for p in prepared.places] == [2, 1, 2, 1]
+    assert prepared.places[0] == [books[0], books[2]]
+    objects = [
+        {"__typename": "Book", "o": {"id": 1, "x": 0}},
+        {"__typename": "Book", "o": {"id": 1}},
+        {"__typename": "Book", "o": {"id": 2}},
+    ]
+    prepared = Representations(objects, nested)
+    assert prepared.items == [
+        {"__typename": "Book", "o": {"id": 1}},
+        {"__typename": "Book", "o": {"id": 2}},
+    ]
+    assert [len(p) for p in prepared.places] == [2, 1]
