@@ -25,15 +25,11 @@ from router.authz import ANONYMOUS, AuthorizationSettings, Authorizer, Identity
 from router.authz.restrict import Removal, scrub
 from router.errors import RequestError, RequestErrors
 from router.execute.executor import ExecutionResult, Executor, SubgraphHeaders, forwarded_headers
-from router.execute.subscriptions import (
-    ACK_TIMEOUT,
-    UpstreamFailed,
-    UpstreamRefused,
-    UpstreamSubscription,
-)
+from router.execute.live import Subscribing
+from router.execute.subscriptions import ACK_TIMEOUT
 from router.execute.transport import Forwarded, HttpTransport, SubgraphTransport
 from router.plan.graph import GraphQueryPlanner
-from router.plan.nodes import Fetch, QueryPlan, Subscription
+from router.plan.nodes import QueryPlan, Subscription
 from router.prepare import Preparation, Prepared, coerce_variables, graphql_error
 from router.request.cost import DemandControl, DemandControlSettings
 from router.request.limits import Limits
@@ -78,6 +74,7 @@ class Router:
         authorization: AuthorizationSettings | None = None,
         subscription_urls: Mapping[str, str] | None = None,
         subscription_ack_timeout: float = ACK_TIMEOUT,
+        deduplicate_subscriptions: bool = True,
     ) -> None:
         self.tracing = tracing or Tracing.off()
         self.supergraph = supergraph
@@ -86,15 +83,6 @@ class Router:
         self.transport = transport or HttpTransport(
             {graph.name: graph.url for graph in supergraph.graphs.values()}
         )
-        self.subscription_urls = dict(
-            subscription_urls
-            or getattr(self.transport, "urls", None)
-            or {graph.name: graph.url for graph in supergraph.graphs.values()}
-        )
-        """Per subgraph, the URL subscriptions are sent to (over WebSocket: http → ws): the
-        HTTP transport's URLs, else the supergraph's routing URLs, unless given."""
-        self.subscription_ack_timeout = subscription_ack_timeout
-        """Seconds a subgraph has to acknowledge a subscription's connection_init."""
         self.limits = limits or Limits()
         self.planner = GraphQueryPlanner(supergraph, self.limits.max_planning_steps)
         self.executor = Executor(
@@ -106,6 +94,17 @@ class Router:
             tracing=self.tracing,
             batch_entities=batch_entities,
         )
+        self.subscribing = Subscribing(
+            self.executor,
+            subscription_urls
+            or getattr(self.transport, "urls", None)
+            or {graph.name: graph.url for graph in supergraph.graphs.values()},
+            ack_timeout=subscription_ack_timeout,
+            deduplicate=deduplicate_subscriptions,
+        )
+        """Subscriptions to subgraphs, each at the HTTP transport's URL of its subgraph (else
+        the supergraph's routing URL, unless given; over WebSocket: http → ws), shared between
+        identical client subscriptions unless `deduplicate_subscriptions` is off."""
         self.demand_control = DemandControl.for_supergraph(supergraph, demand_control)
         """Each operation's static cost estimate, checked before any fetch (request/cost.py)."""
         settings = authorization or AuthorizationSettings()
@@ -425,57 +424,20 @@ class Router:
                 status=200,
             )
         forwarded = self.forwarded(headers, identity)
-        claims = identity.claims if identity.authenticated else None
-        upstream = self._upstream(plan.primary, admitted.variables, forwarded)
-        try:
-            try:
-                await upstream.open()
-            except UpstreamFailed as exc:
-                error = exc.to_graphql()
-                raise RequestError(
-                    error["message"], exc.code, status=502, serviceName=exc.service
-                ) from None
-            first = True
-            try:
-                async for event in upstream:
-                    result = await self.executor.execute_event(
-                        plan, event, admitted.variables, headers, claims, forwarded
-                    )
-                    first = False
-                    yield self._respond(admitted, result)
-            except UpstreamRefused as exc:
-                errors = self.executor.subgraph_errors(plan.primary, exc.errors)
-                if first:
-                    raise RequestErrors(errors, status=200) from None
-                yield {"errors": errors}
-            except UpstreamFailed as exc:
-                yield {"errors": [exc.to_graphql()]}
-        finally:
-            await upstream.close()
-
-    def _upstream(
-        self,
-        primary: Fetch,
-        variables: Variables,
-        forwarded: Mapping[str, Forwarded],
-    ) -> UpstreamSubscription:
-        """The Primary's subscription to its subgraph, with the headers an HTTP fetch there
-        would carry (router.yaml's rules, claim headers included)."""
-        service = primary.service
-        url = self.subscription_urls.get(service)
-        if url is None:
-            raise RequestError(
-                f"subgraph {service!r} has no URL to subscribe at", "SUBSCRIPTION_UPSTREAM_FAILED"
-            )
-        body: JSONObject = {
-            "query": primary.operation,
-            "variables": {n: variables[n] for n in primary.variable_usages if n in variables},
-        }
-        if primary.operation_name:
-            body["operationName"] = primary.operation_name
-        return UpstreamSubscription(
-            service, url, body, forwarded.get(service), ack_timeout=self.subscription_ack_timeout
+        events = self.subscribing.events(
+            plan,
+            admitted.variables,
+            forwarded,
+            lambda result: self._respond(admitted, result),
+            requester=(query, operation_name, identity.fingerprint()),
+            headers=headers,
+            claims=identity.claims if identity.authenticated else None,
         )
+        try:
+            async for response in events:
+                yield response
+        finally:
+            await events.aclose()
 
     async def plan_for(
         self, query: str, operation_name: str | None = None, *, identity: Identity = ANONYMOUS

@@ -75,6 +75,7 @@ def resolve(model: RouterYaml, base: Path) -> Config:
         subscription_max_total=subscription.max_total,
         subscription_ping_interval=subscription.ping_interval_seconds,
         subscription_init_timeout=subscription.connection_init_timeout_seconds,
+        subscription_deduplication=subscription.enable_deduplication,
     )
 
 

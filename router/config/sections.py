@@ -325,3 +325,5 @@ class Subscription(Section):
     """Seconds between heartbeats (WebSocket ping, SSE comment, multipart `{}`); 0: none."""
     connection_init_timeout_seconds: Annotated[Duration, Field(gt=0)] = _D.subscription_init_timeout
     """A WebSocket client that has not sent `connection_init` by then is closed with 4408."""
+    enable_deduplication: Flag = _D.subscription_deduplication
+    """Identical subscriptions share one subscription to their subgraph (Apollo Router's)."""

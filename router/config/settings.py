@@ -118,6 +118,9 @@ class Config:
     subscription_ping_interval: float = 5.0
     """Seconds between heartbeats on an open subscription transport: a WebSocket `ping`, an SSE
     comment line, a multipart `{}` part (Apollo Router's 5 s); 0 sends none."""
+    subscription_deduplication: bool = True
+    """Identical subscriptions share one upstream subscription, and one requester's identical
+    ones each event's completion (Apollo Router's `subscription.enable_deduplication`)."""
     subscription_init_timeout: float = 10.0
     """Seconds a WebSocket client has to send `connection_init` before the router closes with
     4408. graphql-ws's default is 3 s; 10 leaves room for a client that fetches a token first

@@ -58,6 +58,7 @@ def build_router(
         batch_entities=config.batch_entity_fetches,
         demand_control=config.demand_control,
         authorization=config.authorization,
+        deduplicate_subscriptions=config.subscription_deduplication,
     )
 
 
