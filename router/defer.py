@@ -15,7 +15,7 @@ go in its first item's `errors`. The whole operation's plan is shown as Apollo's
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Iterator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Mapping
 from typing import Any, Protocol
 
 from graphql import GraphQLError, parse
@@ -41,18 +41,25 @@ SPLITS = 1024
 
 
 class Answering(Protocol):
-    """What the deferrer asks of the router: each part answered as a request of its own."""
+    """What the deferrer asks of the router (Router): each part answered as a request of its
+    own, prepared off the event loop first."""
 
-    async def answer(self, query: str, variables: Variables | None = None,
-                     operation_name: str | None = None, **options: Any) -> JSONObject:
-        """The part's GraphQL response (Router.answer)."""
-
-    def prepare(self, query: str, operation_name: str | None = None,
-                labels: frozenset[str] | None = None, *, count: bool = True) -> Any:
+    def prepare(
+        self,
+        query: str,
+        operation_name: str | None = None,
+        labels: frozenset[str] | None = None,
+        *,
+        count: bool = True,
+    ) -> Any:
         """The part's prepared operation (Router.prepare)."""
 
     async def warm(self, query: str, operation_name: str | None = None) -> None:
         """The part prepared off the event loop (Router.warm)."""
+
+    @property
+    def answer(self) -> Callable[..., Awaitable[JSONObject]]:
+        """The part's GraphQL response, refusals raised (Router.answer)."""
 
 
 class Deferrer:
@@ -102,7 +109,9 @@ class Deferrer:
             return None
         return defer_variables(document) if has_defer(document) else None
 
-    def plan(self, split: DeferSplit, operation_name: str | None, labels: frozenset[str]) -> QueryPlan:
+    def plan(
+        self, split: DeferSplit, operation_name: str | None, labels: frozenset[str]
+    ) -> QueryPlan:
         """Apollo's Defer node for the split operation: each part's own plan, nested as its
         fragments are."""
         primary = self.router.prepare(split.primary, operation_name, labels, count=False).plan
@@ -115,7 +124,7 @@ class Deferrer:
         def deferred(index: int) -> DeferredNode:
             part = split.parts[index]
             children = [i for i, p in enumerate(split.parts) if p.parent == index]
-            node: PlanNode | Defer | None = _node(nodes[index])
+            node = _node(nodes[index])
             if not children:
                 return DeferredNode(part.path, part.label, part.subselection, node)
             inner = Defer(part.subselection, node, tuple(deferred(i) for i in children))
@@ -130,11 +139,12 @@ class Deferrer:
         split: DeferSplit,
         variables: Variables | None,
         operation_name: str | None,
+        plan: JSONObject | None = None,
         **options: Any,
     ) -> AsyncGenerator[JSONObject, None]:
         """The incremental payloads of one request (`options` as Router.answer takes them):
         the Primary's, then one per deferred part delivered (several parts done at once go
-        in one payload)."""
+        in one payload). `plan`, when given, goes in the first's `extensions.apolloQueryPlan`."""
         for text in (split.primary, *(p.operation for p in split.parts)):
             await self.router.warm(text, operation_name)
         run = [asyncio.create_task(self._answer(split.primary, variables, operation_name, options))]
@@ -145,6 +155,11 @@ class Deferrer:
         try:
             first = await run[0]
             strip_placeholder(first.get("data"))
+            if plan is not None:
+                first = {
+                    **first,
+                    "extensions": {**first.get("extensions", {}), "apolloQueryPlan": plan},
+                }
             if first.get("data") is None:  # nothing for the deferred parts to complete
                 yield {**first, "hasNext": False}
                 return
@@ -177,7 +192,10 @@ class Deferrer:
                 yield payload
 
     async def _answer(
-        self, query: str, variables: Variables | None, operation_name: str | None,
+        self,
+        query: str,
+        variables: Variables | None,
+        operation_name: str | None,
         options: dict[str, Any],
     ) -> JSONObject:
         try:

@@ -25,7 +25,6 @@ from router.authz import ANONYMOUS, AuthorizationSettings, Authorizer, Identity
 from router.authz.restrict import Removal, scrub
 from router.defer import Deferrer
 from router.errors import RequestError, RequestErrors
-from router.operation.defer import DeferSplit
 from router.execute.executor import ExecutionResult, Executor, SubgraphHeaders, forwarded_headers
 from router.execute.subscriptions import (
     ACK_TIMEOUT,
@@ -34,6 +33,7 @@ from router.execute.subscriptions import (
     UpstreamSubscription,
 )
 from router.execute.transport import Forwarded, HttpTransport, SubgraphTransport
+from router.operation.defer import DeferSplit
 from router.plan.graph import GraphQueryPlanner
 from router.plan.nodes import Fetch, QueryPlan, Subscription
 from router.prepare import Preparation, Prepared, coerce_variables, graphql_error
@@ -416,9 +416,15 @@ class Router:
     ) -> AsyncGenerator[JSONObject, None]:
         """The incremental payloads of an operation with @defer (router/defer.py), `options`
         as `answer` takes them: the Primary's `{data, hasNext}`, then `{incremental, hasNext}`
-        as deferred parts complete. One set of override labels for all its parts."""
-        options.setdefault("labels", self.request_labels())
-        return self.deferrer.parts(split, variables, operation_name, **options)
+        as deferred parts complete. One set of override labels for all its parts; with
+        `expose_plan`, the Defer plan in the first payload's `extensions.apolloQueryPlan`."""
+        labels = options.setdefault("labels", self.request_labels())
+        plan = (
+            plan_extension(self.deferrer.plan(split, operation_name, labels))
+            if options.pop("expose_plan", False)
+            else None
+        )
+        return self.deferrer.parts(split, variables, operation_name, plan=plan, **options)
 
     # --- subscribing ------------------------------------------------------------------------
 

@@ -41,8 +41,8 @@ from router.operation.normalize import select_operation
 
 __all__ = [
     "PLACEHOLDER",
-    "DeferredPart",
     "DeferSplit",
+    "DeferredPart",
     "defer_variables",
     "has_defer",
     "split_defers",
@@ -228,7 +228,7 @@ class _Splitter:
             for argument in directive.arguments or ():
                 value = argument.value
                 if argument.name.value == "label" and hasattr(value, "value"):
-                    label = str(value.value)  # type: ignore[attr-defined]
+                    label = str(value.value)
                 elif argument.name.value == "if":
                     if isinstance(value, BooleanValueNode):
                         active = value.value
@@ -239,9 +239,7 @@ class _Splitter:
 
 
 def _path(ancestors: tuple[Ancestor, ...]) -> tuple[str, ...]:
-    return tuple(
-        (a.alias or a.name).value for a in ancestors if isinstance(a, FieldNode)
-    )
+    return tuple((a.alias or a.name).value for a in ancestors if isinstance(a, FieldNode))
 
 
 def _with(node: Ancestor, selection_set: SelectionSetNode) -> Ancestor:
@@ -275,11 +273,14 @@ def _operation(definition: OperationDefinitionNode, selection_set: SelectionSetN
             used.add(node.name.value)
 
     visit(selection_set, Used())
-    visit(OperationDefinitionNode(
-        operation=definition.operation,
-        directives=definition.directives,
-        selection_set=SelectionSetNode(selections=()),
-    ), Used())
+    visit(
+        OperationDefinitionNode(
+            operation=definition.operation,
+            directives=definition.directives,
+            selection_set=SelectionSetNode(selections=()),
+        ),
+        Used(),
+    )
     operation = OperationDefinitionNode(
         operation=definition.operation,
         name=definition.name,

@@ -1,7 +1,7 @@
 """Query plan nodes, in the field's vocabulary: QueryPlan, Fetch, Flatten, Sequence, Parallel,
 Condition, Subscription (a subscription's plan: its Primary fetch and the Rest run over each
-event) and Defer (an operation with @defer: its Primary part and its Deferred ones). Printed in the text format Apollo, Hive and Cosmo share, and serialised in Apollo's
-JSON shape."""
+event) and Defer (an operation with @defer: its Primary part and its Deferred ones). Printed
+in the text format Apollo, Hive and Cosmo share, and serialised in Apollo's JSON shape."""
 
 from __future__ import annotations
 
@@ -219,16 +219,16 @@ def _print_defer(node: Defer, pad: str) -> str:
     if node.primary is not None:
         text += deeper + _print_node(node.primary, deeper) + "\n"
     text += inner + "}, ["
-    text += "\n" + "".join(
-        deeper + _print_deferred(d, deeper) + ",\n" for d in node.deferred
-    )
+    text += "\n" + "".join(deeper + _print_deferred(d, deeper) + ",\n" for d in node.deferred)
     return text + inner + "]\n" + pad + "}"
 
 
 def _print_deferred(node: DeferredNode, pad: str) -> str:
     inner = pad + INDENT
     label = f', label: "{node.label}"' if node.label else ""
-    text = f'Deferred(depends: [{", ".join(node.depends)}], path: "{"/".join(node.path)}"{label}) {{'
+    text = (
+        f'Deferred(depends: [{", ".join(node.depends)}], path: "{"/".join(node.path)}"{label}) {{'
+    )
     if node.subselection:
         text += "\n" + _print_graphql(node.subselection, inner) + ":"
     if node.node is not None:
