@@ -132,11 +132,11 @@ def split_defers(
             path=found.path,
             label=found.label,
             parent=found.parent,
-            subselection=print_ast(found.selection_set),
+            subselection=_shown(found.selection_set),
         )
         for found in splitter.found
     )
-    return DeferSplit(_operation(definition, root), print_ast(root), parts)
+    return DeferSplit(_operation(definition, root), _shown(root), parts)
 
 
 def strip_placeholder(value: Any) -> Any:
@@ -236,6 +236,16 @@ class _Splitter:
                         active = self.values.get(value.name.value) is not False
             return directive, active, label
         return None, False, None
+
+
+def _shown(selection_set: SelectionSetNode) -> str:
+    """The selection set as GraphQL for the plan's text, without placeholders."""
+
+    class Drop(Visitor):
+        def enter_field(self, node: FieldNode, *_: Any) -> Any:
+            return self.REMOVE if node.alias and node.alias.value == PLACEHOLDER else None
+
+    return print_ast(visit(selection_set, Drop()))
 
 
 def _path(ancestors: tuple[Ancestor, ...]) -> tuple[str, ...]:
