@@ -19,15 +19,17 @@ from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from graphql import GraphQLSchema, execute
+from graphql import GraphQLSchema, experimental_execute_incrementally
 
 from router.authz import ANONYMOUS, AuthorizationSettings, Authorizer, Identity
 from router.authz.restrict import Removal, scrub
+from router.defer import Deferrer
 from router.errors import RequestError, RequestErrors
 from router.execute.executor import ExecutionResult, Executor, SubgraphHeaders, forwarded_headers
 from router.execute.live import Subscribing
 from router.execute.subscriptions import ACK_TIMEOUT
 from router.execute.transport import Forwarded, HttpTransport, SubgraphTransport
+from router.operation.defer import DeferSplit
 from router.plan.graph import GraphQueryPlanner
 from router.plan.nodes import QueryPlan, Subscription
 from router.prepare import Preparation, Prepared, coerce_variables, graphql_error
@@ -133,6 +135,8 @@ class Router:
             else None
         )
         """Plans of restricted operations (None without an authorizer)."""
+        self.deferrer = Deferrer(self)
+        """Operations with @defer split into their parts, for incremental delivery."""
 
     @classmethod
     def from_sdl(
@@ -382,6 +386,45 @@ class Router:
             response["extensions"] = extensions
         return response
 
+    # --- deferring ------------------------------------------------------------------------
+
+    def defer_split(
+        self, query: str, operation_name: str | None = None, variables: Variables | None = None
+    ) -> DeferSplit | None:
+        """The operation split at the fragments it defers for these variables (None when it
+        defers nothing): for a client that takes the answer incrementally."""
+        return self.deferrer.split(query, operation_name, variables)
+
+    def defer_plan(
+        self, query: str, operation_name: str | None = None, variables: Variables | None = None
+    ) -> QueryPlan:
+        """The plan incremental delivery runs: Apollo's Defer node over its parts' plans (the
+        operation's own plan when it defers nothing)."""
+        split = self.defer_split(query, operation_name, variables)
+        labels = self.request_labels()
+        if split is None:
+            return self.prepare(query, operation_name, labels).plan
+        return self.deferrer.plan(split, operation_name, labels)
+
+    def incremental(
+        self,
+        split: DeferSplit,
+        variables: Variables | None = None,
+        operation_name: str | None = None,
+        **options: Any,
+    ) -> AsyncGenerator[JSONObject, None]:
+        """The incremental payloads of an operation with @defer (router/defer.py), `options`
+        as `answer` takes them: the Primary's `{data, hasNext}`, then `{incremental, hasNext}`
+        as deferred parts complete. One set of override labels for all its parts; with
+        `expose_plan`, the Defer plan in the first payload's `extensions.apolloQueryPlan`."""
+        labels = options.setdefault("labels", self.request_labels())
+        plan = (
+            plan_extension(self.deferrer.plan(split, operation_name, labels))
+            if options.pop("expose_plan", False)
+            else None
+        )
+        return self.deferrer.parts(split, variables, operation_name, plan=plan, **options)
+
     # --- subscribing ------------------------------------------------------------------------
 
     async def subscribe(
@@ -453,12 +496,15 @@ class Router:
         return {"data": None, "extensions": {"apolloQueryPlan": plan_extension(prepared.plan)}}
 
     def _introspect(self, prepared: Prepared, variables: Variables) -> JSONObject:
-        result = execute(
+        # graphql-core's `execute` refuses a schema with @defer; this one runs it (its @defer,
+        # answered by the router, would be an initial result and the rest: taken whole)
+        result = experimental_execute_incrementally(
             self.api_schema,
             prepared.document,
             variable_values=variables,
             operation_name=prepared.operation.name,
         )
+        result = getattr(result, "initial_result", result)
         return dict(result.data or {})  # type: ignore[union-attr]
 
     async def close(self) -> None:

@@ -29,6 +29,7 @@ from router.operation.ir import Field
 from router.plan.aliasing import apply_rewrites
 from router.plan.nodes import (
     Condition,
+    Defer,
     Fetch,
     Flatten,
     Parallel,
@@ -118,6 +119,7 @@ class Executor:
         per request and subgraph (`forwarded`: those the caller has made already)."""
         node = plan.node
         assert not isinstance(node, Subscription), "a subscription's plan runs per event"
+        assert not isinstance(node, Defer), "a Defer plan runs as its parts (router/defer.py)"
         run = _Run(self, variables, headers, claims, forwarded)
         if node is not None:
             await run.node(node)

@@ -120,7 +120,8 @@ class _Normalizer:
             directives = tuple(
                 d
                 for d in node.directives or ()
-                if d.name.value not in ("skip", "include") or _is_variable_condition(d)
+                if (d.name.value not in ("skip", "include") or _is_variable_condition(d))
+                and d.name.value != "defer"  # answered by the router, never sent on
             )
             if isinstance(node, FieldNode):
                 result.append(

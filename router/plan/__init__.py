@@ -14,6 +14,8 @@ text.py      selections printed as graphql-js prints them (the text inside Fetch
 from router.plan.graph import GraphQueryPlanner
 from router.plan.nodes import (
     Condition,
+    Defer,
+    DeferredNode,
     Fetch,
     Flatten,
     Parallel,
@@ -27,6 +29,8 @@ from router.plan.nodes import (
 
 __all__ = [
     "Condition",
+    "Defer",
+    "DeferredNode",
     "Fetch",
     "Flatten",
     "GraphQueryPlanner",

@@ -1,7 +1,7 @@
 """Query plan nodes, in the field's vocabulary: QueryPlan, Fetch, Flatten, Sequence, Parallel,
-Condition, and Subscription (a subscription's plan: its Primary fetch and the Rest run over each
-event). Printed in the text format Apollo, Hive and Cosmo share, and serialised in Apollo's
-JSON shape."""
+Condition, Subscription (a subscription's plan: its Primary fetch and the Rest run over each
+event) and Defer (an operation with @defer: its Primary part and its Deferred ones). Printed
+in the text format Apollo, Hive and Cosmo share, and serialised in Apollo's JSON shape."""
 
 from __future__ import annotations
 
@@ -96,11 +96,36 @@ class Subscription:
 
 
 @dataclass(frozen=True, slots=True)
+class DeferredNode:
+    """One deferred fragment of a Defer node, as Apollo's `DeferredNode`: its fetches (`node`,
+    or a nested Defer when fragments are deferred inside it), what it selects at `path`."""
+
+    path: tuple[str, ...]
+    """Response keys from the root to the object the fragment's data merges into."""
+    label: str | None
+    subselection: str | None
+    """The fragment's selections as GraphQL (None when `node` is a nested Defer)."""
+    node: PlanNode | Defer | None
+    depends: tuple[str, ...] = ()
+    """The ids of the Primary's fetches it waits for (none: its plan fetches the path itself)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Defer:
+    """An operation with deferred fragments, as Apollo's `DeferNode`: the Primary (what is
+    answered first, `subselection` at the root) and the Deferred parts."""
+
+    subselection: str | None
+    primary: PlanNode | None
+    deferred: tuple[DeferredNode, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class QueryPlan:
     """One operation's plan: its root node (None when nothing is fetched, e.g. only `__typename` or
     introspection) and every fetch in it, in the order they were built."""
 
-    node: PlanNode | Subscription | None
+    node: PlanNode | Subscription | Defer | None
     fetches: tuple[Fetch, ...] = field(default=())
 
     def print(self) -> str:
@@ -131,18 +156,20 @@ def print_plan(plan: QueryPlan) -> str:
     return "QueryPlan {" + _print_children((plan.node,) if plan.node else (), "") + "}"
 
 
-def _print_children(nodes: tuple[PlanNode | Subscription, ...], pad: str) -> str:
+def _print_children(nodes: tuple[PlanNode | Subscription | Defer, ...], pad: str) -> str:
     if not nodes:
         return ""
     inner = pad + INDENT
     return "\n" + "\n".join(inner + _print_node(n, inner) + "," for n in nodes) + "\n" + pad
 
 
-def _print_node(node: PlanNode | Subscription, pad: str) -> str:
+def _print_node(node: PlanNode | Subscription | Defer, pad: str) -> str:
     """The node's text, its first line unindented (the caller is at `pad` already)."""
     inner = pad + INDENT
     if isinstance(node, Subscription):
         return _print_subscription(node, pad)
+    if isinstance(node, Defer):
+        return _print_defer(node, pad)
     if isinstance(node, Fetch):
         text = f'Fetch(service: "{node.service}") {{\n'
         if node.requires:
@@ -182,6 +209,33 @@ def _print_subscription(node: Subscription, pad: str) -> str:
     return text + f"\n{inner}}}\n{INDENT}}}"
 
 
+def _print_defer(node: Defer, pad: str) -> str:
+    """Apollo's `Defer { Primary { {…}: node }, [ Deferred(…) { {…}: node }, ] }`, to the
+    character (its queryPlanSerializer)."""
+    inner = pad + INDENT
+    deeper = inner + INDENT
+    text = f"Defer {{\n{inner}Primary {{\n"
+    text += (_print_graphql(node.subselection, deeper) if node.subselection else deeper) + ":\n"
+    if node.primary is not None:
+        text += deeper + _print_node(node.primary, deeper) + "\n"
+    text += inner + "}, ["
+    text += "\n" + "".join(deeper + _print_deferred(d, deeper) + ",\n" for d in node.deferred)
+    return text + inner + "]\n" + pad + "}"
+
+
+def _print_deferred(node: DeferredNode, pad: str) -> str:
+    inner = pad + INDENT
+    label = f', label: "{node.label}"' if node.label else ""
+    text = (
+        f'Deferred(depends: [{", ".join(node.depends)}], path: "{"/".join(node.path)}"{label}) {{'
+    )
+    if node.subselection:
+        text += "\n" + _print_graphql(node.subselection, inner) + ":"
+    if node.node is not None:
+        text += "\n" + inner + _print_node(node.node, inner)
+    return text + "\n" + pad + "}"
+
+
 def _print_graphql(operation: str, pad: str) -> str:
     """graphql-js's printing of a subgraph operation's selection set (of its `_entities` field's for
     an entity fetch), each line indented by `pad`, as Apollo prints fetches."""
@@ -214,9 +268,11 @@ def _print_graphql(operation: str, pad: str) -> str:
 # --- JSON (Apollo's shape) -------------------------------------------------------------------
 
 
-def node_json(node: PlanNode | Subscription) -> dict[str, Any]:
+def node_json(node: PlanNode | Subscription | Defer) -> dict[str, Any]:
     """One plan node and its children in Apollo's JSON shape (`kind`, `serviceName`, `nodes`,
-    `ifClause`, `primary`, `rest`, …); optional keys are left out when empty."""
+    `ifClause`, `primary`, `rest`, `deferred`, …); optional keys are left out when empty."""
+    if isinstance(node, Defer):
+        return _defer_json(node)
     if isinstance(node, Subscription):
         subscription: dict[str, Any] = {"kind": "Subscription", "primary": node_json(node.primary)}
         if node.rest is not None:
@@ -257,6 +313,26 @@ def node_json(node: PlanNode | Subscription) -> dict[str, Any]:
     if node.otherwise is not None:
         condition["elseClause"] = node_json(node.otherwise)
     return condition
+
+
+def _defer_json(node: Defer) -> dict[str, Any]:
+    primary: dict[str, Any] = {}
+    if node.subselection:
+        primary["subselection"] = node.subselection
+    if node.primary is not None:
+        primary["node"] = node_json(node.primary)
+    deferred = []
+    for part in node.deferred:
+        item: dict[str, Any] = {"depends": [{"id": d} for d in part.depends]}
+        if part.label:
+            item["label"] = part.label
+        item["queryPath"] = list(part.path)
+        if part.subselection:
+            item["subselection"] = part.subselection
+        if part.node is not None:
+            item["node"] = node_json(part.node)
+        deferred.append(item)
+    return {"kind": "Defer", "primary": primary, "deferred": deferred}
 
 
 def _selection_json(selection: Selection) -> dict[str, Any]:

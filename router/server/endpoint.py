@@ -21,6 +21,7 @@ from router.errors import RequestError
 from router.router import Prepared, Router
 from router.server.csrf import check_csrf
 from router.server.dedup import InFlight
+from router.server.deferred import Incremental, accepts_incremental, send_incremental
 from router.server.graphql_http import (
     from_query_string,
     may_mutate,
@@ -82,6 +83,11 @@ async def answer_graphql(
             # Apollo Router's traffic_shaping.router.timeout
             status, operation = 504, None
             body = error_body("Your request has been timed out", "GATEWAY_TIMEOUT")
+    if isinstance(body, Incremental):  # @defer, to a client that takes multipart
+        await send_incremental(send, body, extra)
+        summary = incremental_summary(body.sent)
+        _record(app.metrics, request_id, operation, status, summary, time.perf_counter() - started)
+        return
     if (
         isinstance(body, dict)
         and "data" not in body
@@ -102,6 +108,17 @@ async def answer_graphql(
         payload = orjson.dumps(body)
     await send_payload(send, status, payload, content_type, extra)
     _record(app.metrics, request_id, operation, status, body, time.perf_counter() - started)
+
+
+def incremental_summary(payloads: list[JSONObject]) -> JSONObject:
+    """An incremental answer as one response for its metrics: the Primary's data and every
+    part's errors."""
+    errors = [e for p in payloads for e in p.get("errors", [])]
+    errors += [e for p in payloads for i in p.get("incremental", []) for e in i.get("errors", [])]
+    summary: JSONObject = {"data": payloads[0].get("data")} if payloads else {}
+    if errors:
+        summary["errors"] = errors
+    return summary
 
 
 def _record(
@@ -162,7 +179,9 @@ async def _answer(
             status, body = 200, [answer for _, answer in answers]
             operation = "batch"
         else:
-            status, response = await _one(app, request, method, headers, identity)
+            status, response = await _one(
+                app, request, method, headers, identity, incremental=accepts_incremental(headers)
+            )
             body, operation = (
                 response,
                 request.get("operationName") if isinstance(request, dict) else None,
@@ -193,9 +212,13 @@ async def _one(
     method: str,
     headers: dict[str, str],
     identity: Identity = ANONYMOUS,
-) -> tuple[int, JSONObject]:
+    *,
+    incremental: bool = False,
+) -> tuple[int, Any]:
     """Answer one GraphQL request (of a batch, maybe): status and response body. A refused
-    request is answered with its error's status, whatever the method (router/errors.py)."""
+    request is answered with its error's status, whatever the method (router/errors.py). With
+    `incremental` (the client takes multipart), a query with active @defer is answered as an
+    `Incremental` (router/server/deferred.py)."""
     config = app.config
     try:
         query, variables, operation_name, extensions = request_parts(request)
@@ -229,6 +252,17 @@ async def _one(
             return 200, await router.plan_for(query, operation_name, identity=identity)
         if prepared is None:
             prepared, query = router.prepare_for(query, variables, operation_name, count=False)
+        split = router.defer_split(query, operation_name, variables) if incremental else None
+        if split is not None:
+            payloads = router.incremental(
+                split,
+                variables,
+                operation_name,
+                headers=headers,
+                identity=identity,
+                expose_plan=expose == "true",
+            )
+            return 200, Incremental(payloads, [])
         shared = config.deduplicate_requests and not expose and prepared.operation.kind == "query"
         # a shared request's forwarded headers are part of its key: made once, for the key and
         # the fetches; otherwise the executor makes them for the subgraphs the plan calls

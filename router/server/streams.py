@@ -40,12 +40,12 @@ from router.server.websocket import LiveApp
 if TYPE_CHECKING:
     from starlette.types import Receive, Scope, Send
 
-__all__ = ["EVENT_STREAM", "MULTIPART", "StreamApp", "answer_stream", "stream_kind"]
+__all__ = ["EVENT_STREAM", "MULTIPART", "PART", "StreamApp", "answer_stream", "stream_kind"]
 
 EVENT_STREAM = b"text/event-stream"
 MULTIPART = b'multipart/mixed;boundary="graphql";subscriptionSpec="1.0"'
 _DELIMITER = b"\r\n--graphql"
-_PART = b"\r\ncontent-type: application/json\r\n\r\n"
+PART = b"\r\ncontent-type: application/json\r\n\r\n"
 """Each part is written with the delimiter after it, so a client knows it whole on arrival
 (as Apollo Router writes them); the end is that delimiter's `--`."""
 _END = b"--\r\n"
@@ -144,17 +144,17 @@ class _Stream:
             return True
         if isinstance(response, dict) and "data" not in response:
             await self.write(
-                _PART + orjson.dumps({"payload": None, "errors": response.get("errors", [])})
+                PART + orjson.dumps({"payload": None, "errors": response.get("errors", [])})
             )
             return False
-        await self.write(_PART + orjson.dumps({"payload": response}))
+        await self.write(PART + orjson.dumps({"payload": response}))
         return True
 
     async def refused(self, exc: RequestError) -> None:
         if self.sse:
             await self.event(exc.response())
         else:
-            await self.write(_PART + orjson.dumps({"payload": exc.response()}))
+            await self.write(PART + orjson.dumps({"payload": exc.response()}))
 
     async def open(self) -> None:
         """The stream's first bytes: for multipart the first delimiter and a heartbeat."""
@@ -163,7 +163,7 @@ class _Stream:
             await self.heartbeat()
 
     async def heartbeat(self) -> None:
-        await self.write(b":\n\n" if self.sse else _PART + b"{}")
+        await self.write(b":\n\n" if self.sse else PART + b"{}")
 
     async def end(self) -> None:
         closing = b"event: complete\ndata:\n\n" if self.sse else _END

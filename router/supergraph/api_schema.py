@@ -16,10 +16,15 @@ from graphql import (
     TypeExtensionNode,
     build_ast_schema,
     get_named_type,
+    parse,
 )
 from graphql.language import NamedTypeNode
 
 KEPT_DIRECTIVES = {"deprecated", "specifiedBy", "oneOf"}
+DEFER = parse(
+    "directive @defer(label: String, if: Boolean! = true) on FRAGMENT_SPREAD | INLINE_FRAGMENT"
+).definitions[0]
+"""`@defer`, which the router serves itself (as Apollo Router adds it to its API schema)."""
 
 
 def build_api_schema(
@@ -28,7 +33,8 @@ def build_api_schema(
     """Strip `links` machinery (`join__*`, `link__*`, …), `@inaccessible` elements and every
     directive application but @deprecated/@specifiedBy/@oneOf, then build the schema. The
     supergraph's executable directives (composed from every subgraph) stay: clients may use
-    them, as in Apollo's API schema."""
+    them, as in Apollo's API schema. `@defer` is added (the router answers it, incrementally)
+    unless the supergraph defines a directive of that name."""
 
     def machinery(name: str) -> bool:
         return any(name == alias or name.startswith(f"{alias}__") for alias in links)
@@ -67,6 +73,10 @@ def build_api_schema(
         if getattr(definition, "name", None) and definition.name.value in removed_types:  # type: ignore[attr-defined]
             continue
         definitions.append(_strip(definition, hidden, keep_directives, visible_type))
+    if not any(
+        isinstance(d, DirectiveDefinitionNode) and d.name.value == "defer" for d in definitions
+    ):
+        definitions.append(DEFER)
     api = build_ast_schema(DocumentNode(definitions=tuple(definitions)), assume_valid_sdl=True)
     return _drop_empty_roots(api)
 

@@ -25,7 +25,10 @@ def http_url(ws_url: str) -> str:
 class Reader:
     """One streamed response read as it comes: SSE events or multipart parts."""
 
-    def __init__(self, response: httpx.Response) -> None:
+    def __init__(self, response: httpx.Response, delimiter: bytes = DELIMITER) -> None:
+        self.delimiter = delimiter
+        """The part delimiter (`\\r\\n--` and the boundary): `--graphql` for subscriptions,
+        `---` for @defer."""
         self.chunks = response.aiter_bytes()
         self.buffer = b""
         self.ended = False
@@ -52,14 +55,14 @@ class Reader:
         """The next parts as JSON, "END" for the final delimiter, up to `count`."""
         seen: list[Any] = []
         while count is None or len(seen) < count:
-            start = self.buffer.find(DELIMITER)
+            start = self.buffer.find(self.delimiter)
             if start != -1:
-                after = self.buffer[start + len(DELIMITER) :]
+                after = self.buffer[start + len(self.delimiter) :]
                 if after.startswith(b"--"):
                     seen.append("END")
                     self.buffer = b""
                     continue
-                end = after.find(DELIMITER)
+                end = after.find(self.delimiter)
                 if end != -1:  # a part is whole once the next delimiter is there
                     seen.append(json.loads(after[:end].split(b"\r\n\r\n", 1)[1]))
                     self.buffer = after[end:]

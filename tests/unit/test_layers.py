@@ -46,6 +46,7 @@ ALLOWED: dict[str, set[str]] = {
     # the core: one operation through its phases
     "router": {
         "authz",
+        "defer",
         "execute",
         "operation",
         "plan",
@@ -56,6 +57,8 @@ ALLOWED: dict[str, set[str]] = {
         "supergraph",
         "telemetry",
     },
+    # an operation with @defer split into parts, run and delivered incrementally
+    "defer": {"operation", "plan", "request"},
     # what the requester may run of a prepared operation, and its own plan
     "restricted": {"authz", "prepare", "request", "shape"},
     # each operation prepared once: request phase, plan, shaper, cached

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from graphql import GraphQLResolveInfo, execute, parse, validate
+from graphql import GraphQLResolveInfo, parse, validate
+from graphql import experimental_execute_incrementally as execute
 
 from router.types import JSONObject
 from tests.support.oracle.dataset import DataSet, Record, value_of
