@@ -63,8 +63,9 @@ def compile_projector(
         for fragment in requires
     ]
     flat = all(_scalars_with_typename(fragment.selections) for fragment in requires)
-    if len(fragments) == 1 and fragments[0][0] is not None and fragments[0][0] not in rewrites:
-        only_condition, only = fragments[0]
+    only_condition = fragments[0][0] if len(fragments) == 1 else None
+    if only_condition is not None and only_condition not in rewrites:
+        only = fragments[0][1]
 
         def project_one(obj: JSONObject) -> JSONObject | None:
             typename = obj.get("__typename")
@@ -73,7 +74,7 @@ def compile_projector(
             ):
                 projected = only(obj)
                 if projected.__class__ is dict:
-                    return projected  # type: ignore[no-any-return]
+                    return projected
             return None
 
         return Projector(project_one, flat)
@@ -86,7 +87,7 @@ def compile_projector(
                 if projected.__class__ is dict:
                     if condition in rewrites:
                         projected["__typename"] = condition
-                    return projected  # type: ignore[no-any-return]
+                    return projected
         return None
 
     return Projector(project, flat)
