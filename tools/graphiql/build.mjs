@@ -96,7 +96,17 @@ for (const name of readdirSync(out)) {
 }
 writeFileSync(join(out, "LICENSES.txt"), licenses(inputsOf(metafiles)));
 
-const BUNDLED = ["graphiql", "@graphiql/react", "monaco-editor", "monaco-graphql", "react", "react-dom", "graphql"];
+const BUNDLED = [
+  "graphiql",
+  "@graphiql/react",
+  "@graphiql/toolkit",
+  "graphql-ws",
+  "monaco-editor",
+  "monaco-graphql",
+  "react",
+  "react-dom",
+  "graphql",
+];
 const packages = BUNDLED.map((name) => `${name}@${version(name)}`);
 const chunks = readdirSync(out).filter((name) => /^graphiql-.*\.js$/.test(name));
 const origin = {

@@ -6,12 +6,17 @@ sources and hashes in `static/VERSIONS.txt`) and served by the router under `STA
 through `static_file()`. The page references no other origin, runs no inline script (its
 settings are a JSON data block), and its Content-Security-Policy forbids anything else.
 
+Queries and mutations go to the endpoint over HTTP POST, accepting Apollo's incremental
+delivery (`multipart/mixed;deferSpec=20220824`: deferred parts are shown as they arrive);
+subscriptions go over graphql-transport-ws to the same endpoint (`ws://` or `wss://`, as the
+page's scheme), the Headers pane's headers sent as `connection_init`'s `payload.headers`.
+
 The "Query plan" pane in GraphiQL's sidebar draws the plan of the last operation as a tree
 (Sequence, Parallel, Flatten, Fetch with its subgraph and operation, Condition), or shows
 Apollo's text. Only while it is open does the page send `Apollo-Expose-Query-Plan: true`, and
 it takes `extensions.apolloQueryPlan` out of the result before GraphiQL shows it; an operation
 run while it was closed is planned again with `Apollo-Expose-Query-Plan: dry-run` (not
-executed) when it opens.
+executed) when it opens. A subscription's plan always comes from such a dry run, over HTTP.
 """
 
 from __future__ import annotations
@@ -167,11 +172,14 @@ def _content_security_policy(endpoint: str) -> str:
 
     Inline styles stay allowed: Monaco and GraphiQL add <style> elements at run time, and the
     bundled fonts are `data:` URLs. Monaco's workers are scripts of the router's own origin.
+    `connect-src 'self'` covers the subscriptions' WebSocket to the page's own host too
+    (`ws:`/`wss:`, CSP Level 3); an absolute endpoint adds its origin and its WebSocket twin.
     """
     connect = "'self'"
     parts = urlsplit(endpoint)
     if parts.scheme in ("http", "https") and parts.netloc:
-        connect += f" {parts.scheme}://{parts.netloc}"
+        socket = "wss" if parts.scheme == "https" else "ws"
+        connect += f" {parts.scheme}://{parts.netloc} {socket}://{parts.netloc}"
     return "; ".join(
         [
             "default-src 'none'",

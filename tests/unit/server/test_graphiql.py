@@ -170,10 +170,11 @@ def test_page_escapes_what_it_embeds() -> None:
     assert "alert(1)</script>" not in page
     config = json.loads(page.split('id="graphiql-config">', 1)[1].split("</script>", 1)[0])
     assert config["endpoint"] == '/x"</script><script>alert(1)</script>'
-    # An absolute endpoint is the one other origin the page may talk to.
-    assert "connect-src 'self' https://api.example.com;" in graphiql_html(
+    # An absolute endpoint is the one other origin the page may talk to (and its WebSocket).
+    assert "connect-src 'self' https://api.example.com wss://api.example.com;" in graphiql_html(
         "https://api.example.com/graphql"
     )
+    assert "connect-src 'self' http://h:4000 ws://h:4000;" in graphiql_html("http://h:4000/gql")
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,14 @@
 // before GraphiQL shows it. An operation run while the pane was closed has its plan fetched
 // with `Apollo-Expose-Query-Plan: dry-run` (planned, not executed) when the pane opens.
 //
+// A subscription runs over the WebSocket as it is: its plan, while the pane is open, comes from
+// a dry run over HTTP beside it. A multipart (incremental) answer comes as arrays of parts; the
+// plan is taken out of whichever part carries it.
+//
 // States: empty (nothing run yet), running, plan, none (the router sent no plan), error,
 // off (the router does not expose plans).
+
+import { isSubscription } from "./fetcher.js";
 
 const REFUSED = "QUERY_PLAN_NOT_EXPOSED";
 
@@ -47,19 +53,23 @@ export function createPlanChannel({ fetcher, header, exposed }) {
     let first = true;
     let seen = false;
     for await (const payload of payloads) {
-      const refused = first && asked ? refusal(payload) : null;
+      const parts = Array.isArray(payload) ? payload : [payload];
+      const refused = first && asked ? refusal(parts[0]) : null;
       if (refused !== null) {
         refuse(refused);
         yield* run(params, options, false);
         return;
       }
       first = false;
-      const [shown, plan] = splitPlan(payload);
-      if (plan) {
-        seen = true;
-        set({ status: "plan", plan });
-      }
-      yield shown;
+      const shown = parts.map((part) => {
+        const [rest, plan] = splitPlan(part);
+        if (plan) {
+          seen = true;
+          set({ status: "plan", plan });
+        }
+        return rest;
+      });
+      yield Array.isArray(payload) ? shown : shown[0];
     }
     if (asked && !seen) set({ status: "none", message: "The router sent no plan for this operation." });
   }
@@ -67,9 +77,9 @@ export function createPlanChannel({ fetcher, header, exposed }) {
   async function dryRun(request) {
     set({ status: "running", message: "Planning…" });
     try {
-      const payload = await firstPayload(
-        await fetcher(request.params, withHeader(request.headers, "dry-run")),
-      );
+      // Without the parsed document, so a subscription's dry run goes over HTTP too.
+      const options = withHeader({ headers: request.headers?.headers }, "dry-run");
+      const payload = await firstPayload(await fetcher(request.params, options));
       const refused = refusal(payload);
       if (refused !== null) return refuse(refused);
       const [, plan] = splitPlan(payload);
@@ -99,10 +109,14 @@ export function createPlanChannel({ fetcher, header, exposed }) {
     fetcher(params, options) {
       if (params?.operationName === "IntrospectionQuery") return fetcher(params, options);
       last = { params, headers: options };
-      const asked = exposed && open;
+      const subscription = isSubscription(params, options);
+      const asked = exposed && open && !subscription;
       if (asked) {
         shownFor = last;
         set({ status: "running", message: "Running…" });
+      } else if (exposed && open) {
+        shownFor = last;
+        dryRun(last);
       }
       const payloads = run(params, options, asked);
       return (async function* () {
@@ -131,10 +145,11 @@ export function splitPlan(payload) {
   return [shown, valid ? apolloQueryPlan : null];
 }
 
-/** The first payload of a fetcher's answer (an incremental answer is an async iterable). */
+/** The first payload of a fetcher's answer (an incremental answer is an async iterable, of
+ * arrays of parts when it is multipart). */
 async function firstPayload(answer) {
   if (answer == null || typeof answer[Symbol.asyncIterator] !== "function") return answer;
-  for await (const payload of answer) return payload;
+  for await (const payload of answer) return Array.isArray(payload) ? payload[0] : payload;
   return null;
 }
 
