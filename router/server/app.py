@@ -47,6 +47,7 @@ from router.router import Router
 from router.server.build import build_router
 from router.server.cors import ALLOWED_METHODS, cors_headers
 from router.server.dedup import InFlight
+from router.server.drain import close_first_on_signal
 from router.server.endpoint import answer_graphql
 from router.server.graphql_http import scope_headers
 from router.server.health import answer_health, is_readiness
@@ -82,8 +83,12 @@ class RouterApp:
         config_file: Path | None = None,
         config_loader: Callable[[Path], Config] = load_config,
         identify: Identify | None = None,
+        close_first_on_signal: bool = False,
     ) -> None:
         self.identities = Identities(identify)
+        self.close_first_on_signal = close_first_on_signal
+        """Install drain.close_first_on_signal at startup: a `--workers N` worker's own hook
+        closing subscriptions before uvicorn's shutdown."""
         self.config_file = config_file
         """router.yaml, watched with the supergraph: a good new version applies at once."""
         self.config_loader = config_loader
@@ -198,6 +203,8 @@ class RouterApp:
                     return
                 if self.supergraph_file is not None:
                     self.reload.start(self.supergraph_file)
+                if self.close_first_on_signal:
+                    close_first_on_signal(self.close_subscriptions, self.config.shutdown_timeout)
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await self.close_subscriptions()

@@ -25,6 +25,10 @@ SIGTERM (or Ctrl-C), the server
 
 A second signal exits at once. A supervisor's grace period (Kubernetes'
 `terminationGracePeriodSeconds`) should exceed `delay + timeout`.
+
+Under `serve --workers N` each worker runs uvicorn's own server (its supervisor builds plain
+ones): there only `close_first_on_signal` runs before uvicorn's drain, so subscriptions still
+close with the router's codes.
 """
 
 from __future__ import annotations
@@ -32,8 +36,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import socket
 import sys
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -189,6 +195,60 @@ class DrainingServer(uvicorn.Server):
         return self.config.http_protocol_class(  # type: ignore[call-arg]
             config=self.config, server_state=self.server_state, app_state=self.lifespan.state
         )
+
+
+def close_first_on_signal(closing: Callable[[], Awaitable[None]], timeout: float) -> None:
+    """For a server whose signal handlers are not ours (each of uvicorn's worker processes under
+    `serve --workers N` runs a plain uvicorn server): the first SIGTERM or SIGINT runs `closing`
+    (for at most `timeout` seconds) before the handler installed before this one sees the signal,
+    so open WebSockets are closed with the router's codes (1001) rather than uvicorn's 1012. A
+    second signal goes to that handler at once. Called on the running event loop in the main
+    thread (the app's lifespan startup, once uvicorn has installed its handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    _CloseFirst(closing, timeout, asyncio.get_running_loop()).install()
+
+
+class _CloseFirst:
+    """The signal handlers of `close_first_on_signal`, sharing whether a signal came already."""
+
+    def __init__(
+        self,
+        closing: Callable[[], Awaitable[None]],
+        timeout: float,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        self.closing = closing
+        self.timeout = timeout
+        self.loop = loop
+        self.signalled = False
+        self.previous: dict[int, Callable[[int, Any], Any]] = {}
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    def install(self) -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous = signal.getsignal(sig)
+            if callable(previous):
+                self.previous[sig] = previous
+                signal.signal(sig, self.handle)
+
+    def handle(self, sig: int, frame: Any) -> None:
+        if self.signalled:
+            self.previous[sig](sig, frame)
+            return
+        self.signalled = True
+        # a signal handler runs between any two bytecodes: hand over to the loop
+        self.loop.call_soon_threadsafe(self._start, sig)
+
+    def _start(self, sig: int) -> None:
+        task = self.loop.create_task(self._close_then(sig))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _close_then(self, sig: int) -> None:
+        with contextlib.suppress(Exception):  # whatever happens, the signal is passed on
+            await asyncio.wait_for(self.closing(), self.timeout)
+        self.previous[sig](sig, None)
 
 
 def serve(

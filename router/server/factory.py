@@ -70,10 +70,14 @@ def read_config(path: Path | None, dev: bool) -> Config:
     return dev_mode(config) if dev else config
 
 
-def build_app(settings: ServeSettings, config: Config | None = None) -> RouterApp:
+def build_app(
+    settings: ServeSettings, config: Config | None = None, *, worker: bool = False
+) -> RouterApp:
     """The served app: its router built from the supergraph file and router.yaml (`config`, when
     the caller has read it already), watching both unless told not to, the process's garbage
-    collector tuned for serving, its log written to stderr at the settings' level."""
+    collector tuned for serving, its log written to stderr at the settings' level. A `worker`'s
+    app closes its subscriptions itself on the first SIGTERM (the serve command's own server
+    does it in one process)."""
     logging.basicConfig(level=settings.log_level.upper(), format="%(message)s")
     config = config or read_config(settings.config_file, settings.dev)
     try:
@@ -88,6 +92,7 @@ def build_app(settings: ServeSettings, config: Config | None = None) -> RouterAp
         metrics=metrics,
         config_file=settings.config_file if settings.reload else None,
         config_loader=lambda path: read_config(path, settings.dev),
+        close_first_on_signal=worker,
     )
     tune_gc()
     return app
@@ -95,7 +100,7 @@ def build_app(settings: ServeSettings, config: Config | None = None) -> RouterAp
 
 def create_app() -> RouterApp:
     """The factory uvicorn's worker processes import (`router.server.factory:create_app`)."""
-    return build_app(ServeSettings.from_environ(os.environ))
+    return build_app(ServeSettings.from_environ(os.environ), worker=True)
 
 
 def tune_gc() -> None:

@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, cast
 
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from router.router import Router
@@ -226,3 +228,43 @@ async def test_a_browser_upgrade_from_another_origin_is_refused_with_csrf_error(
         response = refused.value.response
         assert response.status_code == 403
         assert json.loads(response.body)["errors"][0]["extensions"]["code"] == "CSRF_ERROR"
+
+
+async def test_workers_close_open_connections_with_1001_on_sigterm(tmp_path: Path) -> None:
+    """`serve --workers 2`: uvicorn's worker servers would close WebSockets with 1012; each
+    worker's app closes its subscriptions first, with the same code as one process does."""
+    from tests.support.paths import REPO
+    from tests.support.services import ServiceProcess
+    from tests.support.ws_subgraph import Seen, acknowledged, subgraph
+
+    async def orders(ws: ServerConnection, seen: Seen) -> None:
+        subscribed = await acknowledged(ws, seen)
+        event = {"data": {"orderCreated": {"id": "9"}}}
+        await ws.send(json.dumps({"id": subscribed["id"], "type": "next", "payload": event}))
+
+    async with subgraph(orders) as (url, seen):
+        supergraph = tmp_path / "supergraph.graphql"
+        text = (REPO / "supergraph.graphql").read_text()
+        supergraph.write_text(text.replace("http://127.0.0.1:4002/graphql", url))
+        config = tmp_path / "router.yaml"
+        config.write_text(jwt_yaml())
+        arguments = ["--supergraph", str(supergraph), "--config", str(config), "--workers", "2"]
+        router = ServiceProcess("router", arguments, subcommand=["serve"])
+        await asyncio.to_thread(router.start)
+        try:
+            assert router.process is not None
+            ws_url = router.url.replace("http://", "ws://") + "/graphql"
+            staff = {"headers": {"Authorization": f"Bearer {token('staff-1', ('staff',))}"}}
+            async with opened(ws_url, init=staff) as ws:
+                await subscribe(ws, "1", "subscription { orderCreated { id } }")
+                assert await receive(ws) == {
+                    "id": "1",
+                    "type": "next",
+                    "payload": {"data": {"orderCreated": {"id": "9"}}},
+                }
+                router.process.send_signal(signal.SIGTERM)
+                assert await closed_with(ws) == (1001, "SUBSCRIPTION_SHUTDOWN")
+            await asyncio.wait_for(seen.closed.wait(), WAIT)  # the upstream is completed too
+            assert seen.messages[-1] == {"id": seen.messages[1]["id"], "type": "complete"}
+        finally:
+            await asyncio.to_thread(router.stop)
