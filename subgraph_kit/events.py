@@ -10,10 +10,14 @@ one topic, of one key or of all (`EventBus.subscribe`). Two buses, picked by the
   the transaction, which PostgreSQL delivers only if it commits, to every session that
   `LISTEN`s: one connection per process, so a subscriber of one replica sees writes made
   through another. The listener connection is probed every `KEEPALIVE` seconds and made again
-  when it is lost; what is committed while it is down is not delivered (NOTIFY keeps nothing).
+  when it is lost. What is committed while it is down is never delivered (NOTIFY keeps
+  nothing), so no subscription may go on as if it had missed nothing: when the connection is
+  lost, every open subscription ends with `EventsInterrupted` (SERVICE_UNAVAILABLE), and its
+  client subscribes again (and reads what it may have missed).
 
 A subscriber that falls `QUEUE_SIZE` events behind is dropped: its stream ends with
-`SubscriberTooSlow` rather than holding the events of every other subscriber.
+`SubscriberTooSlow` (SERVICE_UNAVAILABLE) rather than holding the events of every other
+subscriber.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ import orjson
 from sqlalchemy import Connection, func, select
 from sqlalchemy.engine import make_url
 
+from subgraph_kit.errors import ServiceUnavailable
+
 logger = logging.getLogger(__name__)
 
 QUEUE_SIZE = 1000
@@ -38,6 +44,10 @@ KEEPALIVE = 10.0
 """Seconds between the listener connection's probes (and the longest a probe may take)."""
 RECONNECT_DELAYS = (0.1, 0.5, 1.0, 2.0, 5.0)
 """Seconds to wait before each attempt to make the listener connection again (the last repeats)."""
+INTERRUPTED = (
+    "the events stopped reaching this service for a while (its database listener was lost), "
+    "so some may be missed: subscribe again"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +72,13 @@ Publish = Callable[[Event], None]
 """Stages an event in the transaction it is given to (`Database.publishing`)."""
 
 
-class SubscriberTooSlow(Exception):
+class SubscriberTooSlow(ServiceUnavailable):
     """A subscriber fell QUEUE_SIZE events behind and was dropped."""
+
+
+class EventsInterrupted(ServiceUnavailable):
+    """The events stopped reaching this process for a while (its PostgreSQL listener was lost):
+    the subscription ends, as some may be missed."""
 
 
 class Subscriber:
@@ -72,20 +87,27 @@ class Subscriber:
     def __init__(self, topic: str, key: str | None) -> None:
         self.topic = topic
         self.key = key
-        self._queue: asyncio.Queue[Event | None] = asyncio.Queue(QUEUE_SIZE + 1)
+        self._queue: asyncio.Queue[Event | ServiceUnavailable] = asyncio.Queue(QUEUE_SIZE + 1)
+        self._ended = False
 
     def offer(self, event: Event) -> bool:
         """Queue the event; False (and the stream ends) when the subscriber is too far behind."""
         if self._queue.qsize() >= QUEUE_SIZE:
-            self._queue.put_nowait(None)
+            self.end(SubscriberTooSlow(f"fell {QUEUE_SIZE} events behind and was dropped"))
             return False
         self._queue.put_nowait(event)
         return True
 
+    def end(self, error: ServiceUnavailable) -> None:
+        """End the stream, after the events queued, with `error`."""
+        if not self._ended:
+            self._ended = True
+            self._queue.put_nowait(error)  # the queue keeps one place for it
+
     async def __aiter__(self) -> AsyncIterator[Event]:
-        while (event := await self._queue.get()) is not None:
-            yield event
-        raise SubscriberTooSlow(f"fell {QUEUE_SIZE} events behind and was dropped")
+        while not isinstance(item := await self._queue.get(), ServiceUnavailable):
+            yield item
+        raise item
 
 
 class EventBus:
@@ -118,6 +140,13 @@ class EventBus:
             for subscriber in list(self._subscribers.get(route, ())):
                 if not subscriber.offer(event):
                     self._drop(subscriber)
+
+    def interrupt(self, error: ServiceUnavailable) -> None:
+        """End every open subscription with `error` (events may have been missed)."""
+        for group in list(self._subscribers.values()):
+            for subscriber in list(group):
+                subscriber.end(error)
+                self._drop(subscriber)
 
     def _drop(self, subscriber: Subscriber) -> None:
         route = (subscriber.topic, subscriber.key)
@@ -221,6 +250,8 @@ class PostgresBus(EventBus):
                 await asyncio.wait_for(self._connection.fetchval("SELECT 1"), KEEPALIVE)
             except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 await self._drop_connection()
+                if failures == 0:  # the subscriptions open now may miss events: end them
+                    self.interrupt(EventsInterrupted(INTERRUPTED))
                 delay = RECONNECT_DELAYS[min(failures, len(RECONNECT_DELAYS) - 1)]
                 failures += 1
                 logger.warning("lost the %s listener (%s); again in %gs", self.channel, exc, delay)

@@ -340,7 +340,16 @@ async def test_a_subscriber_of_one_replica_sees_writes_made_through_another(
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = ANY($1)",
                     list(before),
                 )
+            # what is committed until they are back is lost: a's subscriptions end, coded
+            ended = [await staff.receive() for _ in range(4)]
+            for id in ("created", "changed"):
+                of_id = [m for m in ended if m["id"] == id]
+                assert [m["type"] for m in of_id] == ["next", "complete"]
+                codes = [e["extensions"]["code"] for e in of_id[0]["payload"]["errors"]]
+                assert codes == ["SERVICE_UNAVAILABLE"]
             await _until(lambda: _new_listeners(orders_database, before))
+            await staff.subscribe("changed", CHANGED, {"o": "3"})
+            await open_subscriptions(a.url, 1)
             await _post(b, STAFF_HEADERS, ADVANCE, id="3", to="SHIPPED")
             assert (await staff.next_data("changed"))["orderStatusChanged"] == {
                 "id": "3",
