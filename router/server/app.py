@@ -102,7 +102,7 @@ class RouterApp:
         self.reload = HotReload(self)
         self.persisted = PersistedQueries(self.config)
         self.in_flight = InFlight()
-        self.subscriptions = Subscriptions()
+        self.subscriptions = Subscriptions(self.metrics)
         """Open subscriptions (WebSocket, SSE, multipart) and the transports holding them."""
         self.requests_in_flight = 0
         """GraphQL requests being answered now (traffic_shaping.router.concurrency_limit)."""

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from router.authz import ANONYMOUS, Identity
 from router.config import Config
 from router.errors import RequestError
+from router.server.metrics import Metrics
 from router.types import JSONObject
 
 __all__ = [
@@ -72,25 +73,33 @@ def closing_error(code: str) -> JSONObject:
 class Subscriptions:
     """The served app's open subscriptions (every transport) and the transports holding them."""
 
-    def __init__(self) -> None:
+    def __init__(self, metrics: Metrics | None = None) -> None:
+        self.metrics = metrics or Metrics()
+        """Counts them per transport (router_subscriptions_open, router_subscription_events)."""
         self.open = 0
         """Subscriptions open now, every transport counted (`subscription.max_total`)."""
         self.closing = False
         """The process is stopping: new transports are closed at once."""
         self._closers: set[Closer] = set()
 
-    def reserve(self, config: Config, held: int = 0) -> None:
-        """Count one more open subscription, held by a transport that holds `held` already;
-        RequestError SUBSCRIPTION_MAX_LIMIT when a limit is reached."""
+    def reserve(self, config: Config, transport: str, held: int = 0) -> None:
+        """Count one more open subscription over `transport`, held by a transport that holds
+        `held` already; RequestError SUBSCRIPTION_MAX_LIMIT when a limit is reached."""
         if self.open >= config.subscription_max_total or (
             held >= config.subscription_max_per_connection
         ):
             raise RequestError("can't open new subscription, limit reached", MAX_LIMIT, status=429)
         self.open += 1
+        self.metrics.subscribed(transport, 1)
 
-    def release(self) -> None:
-        """One subscription fewer is open."""
+    def release(self, transport: str) -> None:
+        """One subscription fewer is open over `transport`."""
         self.open -= 1
+        self.metrics.subscribed(transport, -1)
+
+    def delivered(self, transport: str) -> None:
+        """One event delivered over `transport`."""
+        self.metrics.delivered(transport)
 
     def add(self, closer: Closer) -> None:
         """An open transport, closed by `close_all`."""

@@ -1,5 +1,6 @@
 """Prometheus metrics for the router (text format on `/metrics`): requests, errors and latency
-per operation, latency and failures per subgraph, plan cache hits and misses.
+per operation, latency and failures per subgraph, plan cache hits and misses, subscriptions open
+and the events delivered to their clients, per transport (`websocket`, `sse`, `multipart`).
 
 With `serve --workers N` the workers share one port but not memory: the parent sets
 PROMETHEUS_MULTIPROC_DIR and each worker's values live in files there (prometheus_client's
@@ -18,7 +19,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
 MAX_OPERATIONS = 1000
@@ -64,8 +65,22 @@ class Metrics:
             ["result"],
             registry=self.registry,
         )
+        self.subscriptions_open = Gauge(
+            "router_subscriptions_open",
+            "Client subscriptions open now",
+            ["transport"],
+            multiprocess_mode="livesum",
+            registry=self.registry,
+        )
+        self.subscription_events = Counter(
+            "router_subscription_events",
+            "Subscription events delivered to clients",
+            ["transport"],
+            registry=self.registry,
+        )
         self._fetch_series: dict[tuple[str, bool], Any] = {}
         """Labelled children looked up once (`labels()` costs a lock and a tuple per call)."""
+        self._event_series: dict[str, Any] = {}
         self._operations = _Bounded(MAX_OPERATIONS, ("anonymous", "unknown", "batch"))
         self._codes = _Bounded(MAX_CODES, ("UNKNOWN",))
 
@@ -78,6 +93,17 @@ class Metrics:
                 service, "success" if ok else "failure"
             )
         series.observe(seconds)
+
+    def subscribed(self, transport: str, change: int) -> None:
+        """One subscription more (`change` 1) or fewer (-1) open over `transport`."""
+        self.subscriptions_open.labels(transport).inc(change)
+
+    def delivered(self, transport: str) -> None:
+        """One subscription event delivered over `transport`."""
+        series = self._event_series.get(transport)
+        if series is None:
+            series = self._event_series[transport] = self.subscription_events.labels(transport)
+        series.inc()
 
     def answered(
         self,

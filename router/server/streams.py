@@ -107,7 +107,7 @@ async def answer_stream(
     try:
         query, variables, operation_name, extensions = request_parts(request)
         query = app.persisted.resolve(app.router, config, query, extensions, operation_name)
-        app.subscriptions.reserve(config)
+        app.subscriptions.reserve(config, kind)
     except RequestError as exc:
         await stream.refused(exc)
         await stream.end()
@@ -120,7 +120,7 @@ async def answer_stream(
         )
         await stream.run(events, receive)
     finally:
-        app.subscriptions.release()
+        app.subscriptions.release(kind)
 
 
 class _Stream:
@@ -130,6 +130,7 @@ class _Stream:
         self.app = app
         self._send = send
         self.sse = kind == "sse"
+        self.kind = kind
         self.queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
 
     async def write(self, chunk: bytes) -> None:
@@ -205,7 +206,9 @@ class _Stream:
                     await self.heartbeat()
                     continue
                 if kind == "event":
-                    if not await self.event(value):
+                    more = await self.event(value)
+                    self.app.subscriptions.delivered(self.kind)
+                    if not more:
                         break
                 elif kind == "refused":
                     await self.refused(value)

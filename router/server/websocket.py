@@ -259,7 +259,7 @@ class _Connection:
         try:
             query, variables, operation_name, extensions = request_parts(payload)
             query = app.persisted.resolve(app.router, app.config, query, extensions, operation_name)
-            app.subscriptions.reserve(app.config, len(self.operations))
+            app.subscriptions.reserve(app.config, "websocket", len(self.operations))
         except RequestError as exc:
             await self.send({"id": id_, "type": "error", "payload": exc.graphql_errors()})
             return
@@ -283,6 +283,7 @@ class _Connection:
                 async for event in events:
                     started = True
                     await self.send({"id": id_, "type": "next", "payload": event})
+                    self.app.subscriptions.delivered("websocket")
             except RequestError as exc:
                 if not started:
                     await self.send({"id": id_, "type": "error", "payload": exc.graphql_errors()})
@@ -290,7 +291,7 @@ class _Connection:
                 await self.send({"id": id_, "type": "next", "payload": exc.response()})
             await self.send({"id": id_, "type": "complete"})
         finally:
-            self.app.subscriptions.release()
+            self.app.subscriptions.release("websocket")
             if self.operations.get(id_) is asyncio.current_task():
                 del self.operations[id_]
             aclose = getattr(events, "aclose", None)

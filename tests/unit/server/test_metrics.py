@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 
 import httpx
@@ -55,3 +57,53 @@ def test_distinct_operation_names_are_capped() -> None:
     assert 'router_http_requests_total{operation="other",status="200"}' in text
     codes = set(re.findall(r'^router_graphql_errors_total\{code="([^"]*)"', text, re.MULTILINE))
     assert "other" in codes and len(codes) <= 201
+
+
+def subscription_series(metrics: bytes) -> dict[str, float]:
+    """The subscription series of a /metrics text, by name and transport."""
+    found = re.findall(
+        r'^(router_subscription\w+)\{transport="(\w+)"\} (\S+)$', metrics.decode(), re.MULTILINE
+    )
+    return {
+        f"{name}/{transport}": float(value)
+        for name, transport, value in found
+        if not name.endswith("_created")
+    }
+
+
+async def test_subscriptions_open_and_their_events_are_counted_per_transport() -> None:
+    from websockets.asyncio.client import connect
+
+    from tests.support.streaming import SSE, WAIT, Reader, http_url
+    from tests.support.subscriber import FOREVER, TWO, served
+
+    async with served() as (url, _, app, _), httpx.AsyncClient(timeout=WAIT) as client:
+        async with client.stream(
+            "POST", http_url(url), json={"query": FOREVER}, headers=SSE
+        ) as forever:
+            await anext(forever.aiter_bytes())  # the first event: the subscription is open
+            open_now = subscription_series(app.metrics.render(0, 0))
+        async with client.stream("POST", http_url(url), json={"query": TWO}, headers=SSE) as two:
+            assert len(await Reader(two).sse()) == 3
+        async with connect(url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+            await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+            subscribe = {"id": "1", "type": "subscribe", "payload": {"query": TWO}}
+            await ws.send(json.dumps(subscribe))
+            kinds = [json.loads(await asyncio.wait_for(ws.recv(), WAIT))["type"] for _ in range(4)]
+            assert kinds == ["connection_ack", "next", "next", "complete"]
+        for _ in range(100):  # an end is seen by the app a moment after the client's
+            ended = subscription_series(app.metrics.render(0, 0))
+            if (
+                ended["router_subscriptions_open/sse"]
+                == ended.get("router_subscriptions_open/websocket")
+                == 0
+            ):
+                break
+            await asyncio.sleep(0.02)
+    assert open_now["router_subscriptions_open/sse"] == 1
+    assert ended == {
+        "router_subscriptions_open/sse": 0,
+        "router_subscription_events_total/sse": 3,  # FOREVER's one, TWO's two
+        "router_subscriptions_open/websocket": 0,
+        "router_subscription_events_total/websocket": 2,
+    }
