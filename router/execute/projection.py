@@ -39,10 +39,6 @@ class Projector:
         self.flat = flat
         """Representations of scalars only: told apart by the tuple of their values."""
 
-    def __call__(self, obj: JSONObject) -> JSONObject | None:
-        """The representation of `obj`, or None."""
-        return self.project(obj)
-
 
 def json_key(representation: JSONObject) -> Any:
     """Any representation: its JSON, keys sorted."""

@@ -104,7 +104,7 @@ def test_odd_but_valid_names_round_trip_through_the_generated_code() -> None:
             ),
         ),
     )
-    project = compile_projector(requires, ("def",), lambda typename, condition: True)
+    project = compile_projector(requires, ("def",), lambda typename, condition: True).project
     obj = {"__typename": "x", **{f"{n}1": n.upper() for n in ODD}, "self": {"v": 1}, "lambda": 2}
     representation = {n: n.upper() for n in ODD}
     # `__typename` set to the condition `def`, as for an @interfaceObject's representations
@@ -140,7 +140,7 @@ def test_a_traceback_inside_generated_code_shows_its_line() -> None:
 
     project = compile_projector(
         (InlineFragment("T", (InlineFragment("Book", (Field("isbn"),)),)),), (), is_subtype
-    )
+    ).project
     with pytest.raises(LookupError) as raised_there:
         project({"__typename": "T"})
     text = "".join(traceback.format_exception(raised_there.value))

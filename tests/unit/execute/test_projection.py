@@ -35,7 +35,7 @@ def test_projection_selects_keys_and_requirements_by_type() -> None:
             ),
         ),
     )
-    project = compile_projector(requires, ("Film",), is_subtype)
+    project = compile_projector(requires, ("Film",), is_subtype).project
     book = {
         "__typename": "Book",
         "isbn": "1",
