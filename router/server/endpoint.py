@@ -76,15 +76,18 @@ async def answer_graphql(
     with app.router.tracing.request(
         headers, **{"http.request.method": method, "url.path": scope["path"]}
     ):
+        deadline = asyncio.get_running_loop().time() + app.config.router_timeout
         try:
-            async with asyncio.timeout(app.config.router_timeout):
+            async with asyncio.timeout_at(deadline):
                 status, body, operation = await _answer(app, scope, receive, method, headers)
+                if isinstance(body, Incremental):
+                    await body.start()  # the Primary within the timeout too
         except TimeoutError:
             # Apollo Router's traffic_shaping.router.timeout
             status, operation = 504, None
             body = error_body("Your request has been timed out", "GATEWAY_TIMEOUT")
     if isinstance(body, Incremental):  # @defer, to a client that takes multipart
-        await send_incremental(send, body, extra)
+        await send_incremental(send, body, extra, deadline)
         summary = incremental_summary(body.sent)
         _record(app.metrics, request_id, operation, status, summary, time.perf_counter() - started)
         return
