@@ -3,7 +3,9 @@ seeded SQLite files), the router served as `python -m router serve` serves it (u
 drain and its closing hook, JWT authentication, claim headers), and real clients: `websockets`
 over graphql-transport-ws, httpx streaming for GraphQL over SSE and Apollo's multipart
 subscriptions. An order created through the router reaches each subscriber with its customer's
-name, which only the customers service knows; shutdown closes the WebSocket with 1001."""
+name, which only the customers service knows; each status change made through the router
+reaches its `orderStatusChanged` subscriber, and a refused move sends nothing; shutdown closes
+the WebSocket with 1001."""
 
 from __future__ import annotations
 
@@ -118,3 +120,44 @@ async def test_an_http_stream_subscriber_sees_the_order_and_its_customer(
         else:
             assert await reader.parts(1) == [{"payload": event}]
     await open_subscriptions(orders.url, 0)  # the client left: the upstream is closed
+
+
+CHANGED = (
+    "subscription($o: ID!) { orderStatusChanged(orderId: $o) { id status customer { name } } }"
+)
+ADVANCE = "mutation($id: ID!, $to: OrderStatus!) { advanceOrder(id: $id, to: $to) { status } }"
+
+
+async def test_status_changes_through_the_router_reach_the_subscriber_and_a_refused_one_sends_nothing(
+    services: tuple[ServiceProcess, ...],
+) -> None:
+    orders = services[1]
+    async with (
+        serving(services) as (url, _),
+        httpx.AsyncClient(timeout=WAIT, headers=staff_bearer()) as client,
+        connect(url, subprotocols=["graphql-transport-ws"]) as ws,  # type: ignore[list-item]
+    ):
+
+        async def advance(to: str) -> Any:
+            body = {"query": ADVANCE, "variables": {"id": order, "to": to}}
+            return (await client.post(http_url(url), json=body)).json()
+
+        order = await create(client, url, "2", "STATUS-FOR-BOB")
+        await ws.send(
+            json.dumps({"type": "connection_init", "payload": {"headers": staff_bearer()}})
+        )
+        assert json.loads(await asyncio.wait_for(ws.recv(), WAIT)) == {"type": "connection_ack"}
+        subscribe = {"query": CHANGED, "variables": {"o": order}}
+        await ws.send(json.dumps({"id": "s", "type": "subscribe", "payload": subscribe}))
+        await open_subscriptions(orders.url, 1)
+        refused = await advance("DELIVERED")  # PENDING cannot be delivered: nothing is written
+        assert refused["errors"][0]["extensions"]["code"] == "CONFLICT"
+        assert (await advance("PAID"))["data"] == {"advanceOrder": {"status": "PAID"}}
+        assert (await advance("SHIPPED"))["data"] == {"advanceOrder": {"status": "SHIPPED"}}
+        received = [json.loads(await asyncio.wait_for(ws.recv(), WAIT)) for _ in range(2)]
+    changed = [m["payload"]["data"]["orderStatusChanged"] for m in received]
+    # the first event is PAID's: the refused move sent none before it
+    assert changed == [
+        {"id": order, "status": status, "customer": {"name": "Bob"}}
+        for status in ("PAID", "SHIPPED")
+    ]
