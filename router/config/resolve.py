@@ -83,6 +83,7 @@ def _limits(limits: Limits) -> dict[str, Any]:
     return {
         "max_depth": limits.max_depth,
         "max_aliases": limits.max_aliases,
+        "max_deferred_fragments": limits.max_deferred_fragments,
         "max_root_fields": limits.max_root_fields,
         "parser_max_tokens": limits.parser_max_tokens,
         "parser_max_source_length": limits.parser_max_source_length,

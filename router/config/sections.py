@@ -102,6 +102,8 @@ class Limits(Section):
     max_depth: Int = _D.max_depth
     """Field levels, root fields included."""
     max_aliases: Int = _D.max_aliases
+    max_deferred_fragments: Int = _D.max_deferred_fragments
+    """Fragments with `@defer` (spreads expanded): each is a part planned and fetched apart."""
     max_root_fields: Int = _D.max_root_fields
     parser_max_tokens: Int = _D.parser_max_tokens
     parser_max_source_length: Int = _D.parser_max_source_length

@@ -43,6 +43,7 @@ class Config:
     """Field levels, root fields included: the services' Strawberry limit of 12 counts the
     levels below the root fields, so both refuse the same operations."""
     max_aliases: int = 30
+    max_deferred_fragments: int = 16
     max_root_fields: int = 100
     parser_max_tokens: int = 5_000
     """The services refuse documents over 5,000 tokens (subgraph_kit/schema.py), and what the

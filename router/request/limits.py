@@ -15,6 +15,9 @@ class Limits:
     """Field levels of the deepest path, through fragments (`{ a { b } }` is 2)."""
     max_aliases: int = 200
     """Aliased fields, counted as if every fragment spread were expanded."""
+    max_deferred_fragments: int = 16
+    """Fragments with `@defer`, counted as if every fragment spread were expanded: each is a
+    part of the answer, planned and fetched apart."""
     max_root_fields: int = 100
     """Fields at the operation's root, counted as if every fragment spread were expanded."""
     max_tokens: int = 15_000

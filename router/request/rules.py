@@ -40,6 +40,8 @@ class Counts:
     depth: int = 0
     aliases: int = 0
     selections: int = 0
+    defers: int = 0
+    """Fragments with `@defer` (each a part of the answer, planned and fetched apart)."""
 
 
 NOTHING = Counts()
@@ -61,7 +63,7 @@ def count_document(document: DocumentNode) -> dict[OperationDefinitionNode, Coun
 
 
 def _count(selection_set: SelectionSetNode, memo: dict[str, Counts]) -> Counts:
-    roots = depth = aliases = selections = 0
+    roots = depth = aliases = selections = defers = 0
     for node in selection_set.selections:
         if isinstance(node, FieldNode):
             sub = _count(node.selection_set, memo) if node.selection_set else NOTHING
@@ -69,6 +71,7 @@ def _count(selection_set: SelectionSetNode, memo: dict[str, Counts]) -> Counts:
             depth = max(depth, 1 + sub.depth)
             aliases += (node.alias is not None) + sub.aliases
             selections += 1 + sub.selections
+            defers += sub.defers
             continue
         if isinstance(node, InlineFragmentNode):
             sub = _count(node.selection_set, memo)
@@ -80,7 +83,8 @@ def _count(selection_set: SelectionSetNode, memo: dict[str, Counts]) -> Counts:
         depth = max(depth, sub.depth)
         aliases += sub.aliases
         selections += sub.selections
-    return Counts(roots, depth, aliases, selections)
+        defers += sub.defers + any(d.name.value == "defer" for d in node.directives or ())
+    return Counts(roots, depth, aliases, selections, defers)
 
 
 def _spreads(selection_set: SelectionSetNode) -> Iterator[str]:
@@ -140,7 +144,8 @@ def over_budget(
     counts: Counts, limits: Limits, operation: OperationDefinitionNode | None = None
 ) -> list[GraphQLError]:
     """One coded error per limit the counts are over: MAX_RECURSIVE_SELECTIONS_EXCEEDED,
-    MAX_ROOT_FIELDS_LIMIT, MAX_DEPTH_LIMIT, MAX_ALIASES_LIMIT (none when within `limits`)."""
+    MAX_ROOT_FIELDS_LIMIT, MAX_DEPTH_LIMIT, MAX_ALIASES_LIMIT, MAX_DEFERRED_FRAGMENTS_LIMIT
+    (none when within `limits`)."""
     errors = []
     if counts.selections > limits.max_recursive_selections:
         errors.append(
@@ -174,6 +179,15 @@ def over_budget(
                 f"the operation uses {_amount(counts.aliases)} aliases; "
                 f"the limit is {limits.max_aliases}",
                 "MAX_ALIASES_LIMIT",
+                operation,
+            )
+        )
+    if counts.defers > limits.max_deferred_fragments:
+        errors.append(
+            _error(
+                f"the operation defers {_amount(counts.defers)} fragments (@defer); "
+                f"the limit is {limits.max_deferred_fragments}",
+                "MAX_DEFERRED_FRAGMENTS_LIMIT",
                 operation,
             )
         )

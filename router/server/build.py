@@ -40,6 +40,7 @@ def build_router(
         limits=Limits(
             max_depth=config.max_depth,
             max_aliases=config.max_aliases,
+            max_deferred_fragments=config.max_deferred_fragments,
             max_root_fields=config.max_root_fields,
             max_tokens=config.parser_max_tokens,
             max_source_length=config.parser_max_source_length,

@@ -116,10 +116,27 @@ def test_fields_with_other_directives_stay_apart() -> None:
             "MAX_DEPTH_LIMIT",
         ),
         ("{ order(id: 1 { id } }", "GRAPHQL_PARSE_FAILED"),
+        (
+            "{ order(id: 1) { id " + " ".join("... @defer { status }" for _ in range(17)) + " } }",
+            "MAX_DEFERRED_FRAGMENTS_LIMIT",
+        ),
+        (  # counted with the spreads expanded: 2^5 deferred fragments in a short document
+            "{ order(id: 1) { ...F5 } }\n"
+            "fragment F0 on Order { ... @defer { status } }\n"
+            + "\n".join(
+                f"fragment F{i} on Order {{ ...F{i - 1} ...F{i - 1} }}" for i in range(1, 6)
+            ),
+            "MAX_DEFERRED_FRAGMENTS_LIMIT",
+        ),
     ],
 )
 def test_over_budget_documents_get_their_codes(router: Router, query: str, code: str) -> None:
     assert _code(router, query) == code
+
+
+def test_deferred_fragments_within_the_budget_are_planned(router: Router) -> None:
+    query = "{ order(id: 1) { id " + " ".join("... @defer { status }" for _ in range(16)) + " } }"
+    assert router.try_prepare(query)[1] == {}  # no error response
 
 
 def test_validation_errors_keep_their_locations(router: Router) -> None:
