@@ -103,6 +103,8 @@ class Preparation:
         )
         self._preparer = ThreadPoolExecutor(1, thread_name_prefix="router-prepare")
         self._preparing = 0
+        self._warming: dict[Key, asyncio.Future[None]] = {}
+        """New operations being prepared now, shared by the requests that send them."""
         self.cache_hits = 0
         self.cache_misses = 0
 
@@ -227,16 +229,29 @@ class Preparation:
         prepare it in the router's preparation thread, so that a long preparation shares the
         interpreter with the event loop (which takes it back every switch interval, 5 ms)
         instead of holding it. Refusals are remembered as usual; later lookups for this request
-        (`count=False`) are cache hits. At most MAX_PREPARING new operations wait for the
-        thread; beyond that a request is refused with 503 REQUEST_CONCURRENCY_LIMITED."""
+        (`count=False`) are cache hits. Requests that send the same new operation while it is
+        prepared wait for that one preparation (each counted as a hit). At most MAX_PREPARING
+        new operations wait for the thread; beyond that a request is refused with 503
+        REQUEST_CONCURRENCY_LIMITED."""
         labels = self.request_labels()
         key = (query, operation_name, labels)
         if self._cache.peek(key) is not None:
             self.cache_hits += 1
             return
+        pending = self._warming.get(key)
+        if pending is not None:  # being prepared for another request: wait for that
+            self.cache_hits += 1
+            await asyncio.shield(pending)
+            return
         self._admit()  # refused before it counts as a miss
         self.cache_misses += 1
-        await self._in_thread_admitted(self._prepare_quietly, query, operation_name, labels)
+        task = asyncio.ensure_future(
+            self._in_thread_admitted(self._prepare_quietly, query, operation_name, labels)
+        )
+        self._warming[key] = task
+        task.add_done_callback(lambda _: self._warming.pop(key, None))
+        # shielded: a request that goes away does not cancel the others' preparation
+        await asyncio.shield(task)
 
     def _admit(self) -> None:
         """Refuse (503 REQUEST_CONCURRENCY_LIMITED) when MAX_PREPARING already wait."""

@@ -236,6 +236,39 @@ async def test_new_operations_are_prepared_off_the_event_loop(
     assert router.cache_hits == 1
 
 
+async def test_requests_sending_one_new_operation_share_its_preparation(
+    router: Router, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More requests than MAX_PREPARING with the same new operation at once (a burst of one
+    new subscription): one preparation, none refused."""
+    import asyncio
+    import threading
+
+    from router.prepare import MAX_PREPARING
+
+    released = threading.Event()
+    prepared: list[str] = []
+    real = router.preparation._prepare
+
+    def waiting(*args: Any) -> Any:
+        prepared.append(args[0])
+        released.wait(timeout=30)
+        return real(*args)
+
+    monkeypatch.setattr(router.preparation, "_prepare", waiting)
+    query = '{ customer(id: "1") { name } }'
+    warming = [asyncio.ensure_future(router.warm(query)) for _ in range(MAX_PREPARING * 2)]
+    while not prepared:  # noqa: ASYNC110 (the preparation thread sets it)
+        await asyncio.sleep(0.01)
+    warming[0].cancel()  # one leaving does not end the others' wait
+    released.set()
+    results = await asyncio.gather(*warming, return_exceptions=True)
+    assert isinstance(results[0], asyncio.CancelledError)
+    assert results[1:] == [None] * (MAX_PREPARING * 2 - 1)
+    assert prepared == [query]
+    assert (router.cache_misses, router.cache_hits) == (1, MAX_PREPARING * 2 - 1)
+
+
 async def test_new_operations_waiting_for_preparation_are_bounded(router: Router) -> None:
     from router.prepare import MAX_PREPARING
 
