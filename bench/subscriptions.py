@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
+import os
 import random
 import sys
 import time
@@ -171,6 +172,8 @@ class Outcome:
     from_request: list[float] = field(default_factory=list)
     window: float = 0.0
     """Seconds from the first mutation sent to the last delivery."""
+    spread: list[float] = field(default_factory=list)
+    """Per event: seconds from its first subscriber's receipt to its last's."""
 
     @property
     def rate(self) -> float:
@@ -180,11 +183,15 @@ class Outcome:
 def outcome(
     subscriptions: list[Subscription], sent: list[Sent], deliveries: list[Delivery]
 ) -> Outcome:
-    """Match every delivery to the measured mutation whose event it carries."""
+    """Match every delivery to the measured mutation whose event it carries: each event counts
+    once per subscriber (a second copy is a duplicate); one that a subscriber of another key
+    got, or that came with errors or without its customer's name, is wrong."""
     by_event = {s.event: s for s in sent}
     counts = Counter((s.field, s.key) for s in subscriptions)
     result = Outcome()
     arrived: Counter[tuple[str, str, str]] = Counter()
+    reached: dict[tuple[str, str, str], tuple[float, float]] = {}
+    seen: set[tuple[tuple[str, str, str], int]] = set()
     last = 0.0
     for delivery in deliveries:
         event = event_of(delivery, subscriptions[delivery.subscriber])
@@ -194,23 +201,37 @@ def outcome(
         made = by_event.get(event)
         if made is None:
             continue  # a probe's event, or one before the measurement
+        if (event, delivery.subscriber) in seen:
+            result.unexpected += 1  # a second copy at the same subscriber
+            continue
+        seen.add((event, delivery.subscriber))
         arrived[event] += 1
         result.from_answer.append(delivery.at - made.answered)
         result.from_request.append(delivery.at - made.sent)
+        first, final = reached.get(event, (delivery.at, delivery.at))
+        reached[event] = (min(first, delivery.at), max(final, delivery.at))
         last = max(last, delivery.at)
     for made in sent:
         want = counts[(made.write.field, made.write.key)]
         got = arrived[made.event]
         result.expected += want
-        result.delivered += min(got, want)
-        result.lost += max(0, want - got)
-        result.unexpected += max(0, got - want)
+        result.delivered += got
+        result.lost += want - got
+    result.spread = [final - first for first, final in reached.values()]
     if sent:
         result.window = last - min(s.sent for s in sent) if last else 0.0
     return result
 
 
 # --- the subscribers ---------------------------------------------------------------------------
+
+
+def limited(message: dict[str, Any]) -> bool:
+    """An `error` message refusing a subscribe with REQUEST_CONCURRENCY_LIMITED."""
+    errors = message.get("payload") or []
+    return any(
+        (e.get("extensions") or {}).get("code") == "REQUEST_CONCURRENCY_LIMITED" for e in errors
+    )
 
 
 class Clients:
@@ -223,6 +244,9 @@ class Clients:
         self.per_connection = per_connection
         self.deliveries: list[Delivery] = []
         self.problems: list[str] = []
+        self.retried = 0
+        """Subscribes refused with REQUEST_CONCURRENCY_LIMITED (too many new operations being
+        prepared at once) and sent again."""
         self.tasks: list[asyncio.Task[None]] = []
 
     async def open(self) -> None:
@@ -255,10 +279,7 @@ class Clients:
                 if ack.get("type") != "connection_ack":
                     raise BenchError(f"no connection_ack: {ack}")
                 for i in indices:
-                    sub = self.subscriptions[i]
-                    payload = {"query": SUBSCRIBE[sub.field], "variables": {"key": sub.key}}
-                    message = {"id": str(i), "type": "subscribe", "payload": payload}
-                    await ws.send(orjson.dumps(message).decode())
+                    await ws.send(self.subscribe(i))
         except Exception as error:  # any failure to subscribe is reported, not raised
             self.problems.append(repr(error))
             return
@@ -266,6 +287,12 @@ class Clients:
             ready.set()
         async with ws:
             await self._read(ws)
+
+    def subscribe(self, i: int) -> str:
+        """The `subscribe` message of subscriber `i` (its id: `i`)."""
+        sub = self.subscriptions[i]
+        payload = {"query": SUBSCRIBE[sub.field], "variables": {"key": sub.key}}
+        return orjson.dumps({"id": str(i), "type": "subscribe", "payload": payload}).decode()
 
     async def _read(self, ws: ClientConnection) -> None:
         async for raw in ws:
@@ -276,6 +303,10 @@ class Clients:
                 self.deliveries.append(Delivery(at, int(message["id"]), message["payload"]))
             elif kind == "ping":
                 await ws.send('{"type":"pong"}')
+            elif kind == "error" and limited(message):
+                self.retried += 1  # the router's own advice: try again
+                await asyncio.sleep(0.05)
+                await ws.send(self.subscribe(int(message["id"])))
             elif kind != "pong":
                 self.problems.append(f"{kind}: {str(message)[:200]}")
 
@@ -412,15 +443,20 @@ class Run:
 
     subscriptions: list[Subscription]
     connections: int
+    retried: int
+    """Subscribes refused with REQUEST_CONCURRENCY_LIMITED and sent again."""
     upstream: tuple[int, int]
     """The orders service's open subscriptions once subscribed, and at the end."""
     rss: tuple[float, float, float, float]
     """Router RSS MB: before subscribing, subscribed, peak under load, at the end."""
-    cpu: float
-    """Router CPU seconds from the first mutation to the last delivery."""
+    cpu: tuple[float, float, float]
+    """CPU seconds from the first mutation to the last delivery: the router, the two services,
+    this client."""
     sent: list[Sent]
     deliveries: list[Delivery]
     placement: str
+    load: tuple[float, float]
+    """The machine's 1-minute load average before and after (others' processes count too)."""
 
 
 def config(args: argparse.Namespace) -> str:
@@ -432,6 +468,7 @@ def config(args: argparse.Namespace) -> str:
 
 
 async def measure(args: argparse.Namespace) -> Run:
+    load = os.getloadavg()[0]
     async with live_system("subscriptions", config(args)) as system:
         headers = {**AUTH, "content-type": "application/json"}
         connector = aiohttp.TCPConnector(limit=100)
@@ -452,11 +489,13 @@ async def measure(args: argparse.Namespace) -> Run:
             subscribed = rss_mb(pid)
             peak = PeakRss(pid)
             peak.start()
-            cpu = cpu_seconds(pid)
+            services = [p.process.pid for p in (system.customers, system.orders) if p.process]
+            cpu = (cpu_seconds(pid), sum(map(cpu_seconds, services)), time.process_time())
             plan = writes(int(args.rate * args.duration), args.customers, orders)
             sent = await drive(session, url, plan, args.rate)
             await drained(clients, sent)
-            cpu = cpu_seconds(pid) - cpu
+            now = (cpu_seconds(pid), sum(map(cpu_seconds, services)), time.process_time())
+            used = (now[0] - cpu[0], now[1] - cpu[1], now[2] - cpu[2])
             peak.stop()
             end, upstream_end = rss_mb(pid), await upstream_subscriptions(system)
             await clients.close()
@@ -465,13 +504,20 @@ async def measure(args: argparse.Namespace) -> Run:
             return Run(
                 subs,
                 len(clients.tasks),
+                clients.retried,
                 (upstream, upstream_end),
                 (before, subscribed, peak.peak_mb, end),
-                cpu,
+                used,
                 sent,
                 clients.deliveries,
                 system.placement,
+                (load, os.getloadavg()[0]),
             )
+
+
+def share(seconds: float, window: float) -> str:
+    """CPU seconds as a share of one core over `window` seconds."""
+    return f"{seconds:.2f} s ({seconds / window * 100 if window else 0:.0f}% of a core)"
 
 
 def report(args: argparse.Namespace, run: Run) -> Outcome:
@@ -487,17 +533,20 @@ def report(args: argparse.Namespace, run: Run) -> Outcome:
         f"deduplication {args.dedupe}",
         f"{len(run.sent)} mutations at {args.rate:g}/s for {args.duration:g} s "
         f"({made[CREATED]} createOrder, {made[CHANGED]} advanceOrder), {per_event:.1f} deliveries each on average",
-        f"{run.placement}; the client is one asyncio process",
+        f"{run.placement}; the client is one asyncio process; "
+        f"load average {run.load[0]:.1f} at the start, {run.load[1]:.1f} at the end",
         "",
         f"fan-out rate     {result.rate:,.0f} deliveries/s ({result.delivered} in {result.window:.2f} s)",
         f"latency, from the mutation's answer   {spread_ms(result.from_answer)}",
         f"latency, from the mutation's request  {spread_ms(result.from_request)}",
+        f"an event's first to last subscriber   {spread_ms(result.spread)}",
         f"router RSS       {before:.1f} MB before subscribing, {subscribed:.1f} MB subscribed "
         f"({(subscribed - before) * 1024 / max(1, len(run.subscriptions)):.1f} KB each), "
         f"{peak:.1f} MB peak under load, {end:.1f} MB at the end",
-        f"router CPU       {run.cpu:.2f} s over the {result.window:.2f} s "
-        f"({run.cpu / result.window * 100 if result.window else 0:.0f}% of a core), "
-        f"{run.cpu / max(1, result.delivered) * 1e6:.0f} µs per delivery",
+        f"CPU over the {result.window:.2f} s: router {share(run.cpu[0], result.window)} "
+        f"({run.cpu[0] / max(1, result.delivered) * 1e6:.0f} µs per delivery), "
+        f"services {share(run.cpu[1], result.window)}, this client {share(run.cpu[2], result.window)}",
+        f"subscribes refused REQUEST_CONCURRENCY_LIMITED while the operation was new, sent again: {run.retried}",
         f"upstream subscriptions open (orders service): {run.upstream[0]} once subscribed, {run.upstream[1]} at the end",
         f"deliveries expected {result.expected}, lost {result.lost}, duplicated {result.unexpected}, "
         f"wrong or incomplete {result.wrong}",
