@@ -9,6 +9,7 @@ from collections import Counter
 
 import pytest
 
+from bench.defer import QUERIES, merged, without_defer
 from bench.harness.stats import percentile, spread_ms
 from bench.subscriptions import (
     CHANGED,
@@ -107,3 +108,42 @@ def test_only_a_concurrency_refusal_is_retried() -> None:
     refusal = {"extensions": {"code": "REQUEST_CONCURRENCY_LIMITED"}, "message": "try again"}
     assert limited({"type": "error", "id": "1", "payload": [refusal]})
     assert not limited({"type": "error", "id": "1", "payload": [{"message": "no"}]})
+
+
+def test_a_deferred_answer_s_parts_merge_into_the_answer_without_defer() -> None:
+    query = QUERIES["page"]
+    assert "@defer" not in without_defer(query)
+    assert without_defer(query).endswith(
+        "node { id status total { amount currency } customer { name email } } } } }"
+    )
+    edges = [{"node": {"id": "1"}}, {"node": {"id": "2"}}]
+    parts = [
+        {"data": {"orders": {"edges": edges}}, "hasNext": True},
+        {
+            "incremental": [
+                {"data": {"customer": {"name": "A"}}, "path": ["orders", "edges", 1, "node"]}
+            ],
+            "hasNext": True,
+        },
+        {
+            "incremental": [
+                {"data": {"customer": {"name": "B"}}, "path": ["orders", "edges", 0, "node"]}
+            ],
+            "hasNext": False,
+        },
+    ]
+    assert merged(parts) == {
+        "data": {
+            "orders": {
+                "edges": [
+                    {"node": {"id": "1", "customer": {"name": "B"}}},
+                    {"node": {"id": "2", "customer": {"name": "A"}}},
+                ]
+            }
+        }
+    }
+    with pytest.raises(ValueError, match="more is coming"):
+        merged(parts[:2])
+    failed = {"incremental": [{"data": None, "path": ["orders"], "errors": [{"message": "x"}]}]}
+    with pytest.raises(ValueError, match="failed"):
+        merged([parts[0], failed])
