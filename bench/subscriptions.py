@@ -357,9 +357,9 @@ async def mutate(session: aiohttp.ClientSession, url: str, write: Write) -> Sent
 
 async def drive(
     session: aiohttp.ClientSession, url: str, plan: list[Write], rate: float
-) -> list[Sent]:
+) -> tuple[list[Sent], list[str]]:
     """The mutations of `plan` at `rate` per second, each sent on time (not after the last's
-    answer)."""
+    answer); those made, and why the others were refused."""
     start = time.perf_counter()
     tasks = []
     for i, write in enumerate(plan):
@@ -367,7 +367,13 @@ async def drive(
         if delay > 0:
             await asyncio.sleep(delay)
         tasks.append(asyncio.create_task(mutate(session, url, write)))
-    return list(await asyncio.gather(*tasks))
+    done = await asyncio.gather(*tasks, return_exceptions=True)
+    for item in done:
+        if isinstance(item, BaseException) and not isinstance(item, BenchError):
+            raise item
+    return [d for d in done if isinstance(d, Sent)], [
+        str(d) for d in done if isinstance(d, BenchError)
+    ]
 
 
 async def probe(
@@ -453,6 +459,8 @@ class Run:
     """CPU seconds from the first mutation to the last delivery: the router, the two services,
     this client."""
     sent: list[Sent]
+    refused: list[str]
+    """The mutations the router refused (an overloaded system's timeouts)."""
     deliveries: list[Delivery]
     placement: str
     load: tuple[float, float]
@@ -492,7 +500,7 @@ async def measure(args: argparse.Namespace) -> Run:
             services = [p.process.pid for p in (system.customers, system.orders) if p.process]
             cpu = (cpu_seconds(pid), sum(map(cpu_seconds, services)), time.process_time())
             plan = writes(int(args.rate * args.duration), args.customers, orders)
-            sent = await drive(session, url, plan, args.rate)
+            sent, refused = await drive(session, url, plan, args.rate)
             await drained(clients, sent)
             now = (cpu_seconds(pid), sum(map(cpu_seconds, services)), time.process_time())
             used = (now[0] - cpu[0], now[1] - cpu[1], now[2] - cpu[2])
@@ -509,6 +517,7 @@ async def measure(args: argparse.Namespace) -> Run:
                 (before, subscribed, peak.peak_mb, end),
                 used,
                 sent,
+                refused,
                 clients.deliveries,
                 system.placement,
                 (load, os.getloadavg()[0]),
@@ -531,7 +540,7 @@ def report(args: argparse.Namespace, run: Run) -> Outcome:
         f"(graphql-transport-ws): {kinds[CREATED]} orderCreated of {args.customers} customers, "
         f"{kinds[CHANGED]} orderStatusChanged of {len({s.key for s in run.subscriptions if s.field == CHANGED})} orders; "
         f"deduplication {args.dedupe}",
-        f"{len(run.sent)} mutations at {args.rate:g}/s for {args.duration:g} s "
+        f"{len(run.sent) + len(run.refused)} mutations at {args.rate:g}/s for {args.duration:g} s "
         f"({made[CREATED]} createOrder, {made[CHANGED]} advanceOrder), {per_event:.1f} deliveries each on average",
         f"{run.placement}; the client is one asyncio process; "
         f"load average {run.load[0]:.1f} at the start, {run.load[1]:.1f} at the end",
@@ -548,6 +557,7 @@ def report(args: argparse.Namespace, run: Run) -> Outcome:
         f"services {share(run.cpu[1], result.window)}, this client {share(run.cpu[2], result.window)}",
         f"subscribes refused REQUEST_CONCURRENCY_LIMITED while the operation was new, sent again: {run.retried}",
         f"upstream subscriptions open (orders service): {run.upstream[0]} once subscribed, {run.upstream[1]} at the end",
+        f"mutations refused {len(run.refused)}{': ' + run.refused[0][:200] if run.refused else ''}",
         f"deliveries expected {result.expected}, lost {result.lost}, duplicated {result.unexpected}, "
         f"wrong or incomplete {result.wrong}",
     ]
@@ -573,7 +583,8 @@ def main() -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     result = report(args, run)
-    return 0 if result.lost == result.unexpected == result.wrong == 0 else 1
+    clean = result.lost == result.unexpected == result.wrong == len(run.refused) == 0
+    return 0 if clean else 1
 
 
 if __name__ == "__main__":
