@@ -1,4 +1,4 @@
-"""The pure parts of the live-data benchmarks (bench/subscriptions.py, bench/defer.py,
+"""The pure parts of the live-data benchmarks (bench/subscribers.py, bench/defer.py,
 bench/harness/stats.py): percentiles, who subscribes to what, which writes are made, and how
 deliveries add up to lost, duplicated and wrong ones."""
 
@@ -11,7 +11,7 @@ import pytest
 
 from bench.defer import QUERIES, merged, without_defer
 from bench.harness.stats import percentile, spread_ms
-from bench.subscriptions import (
+from bench.subscribers import (
     CHANGED,
     CREATED,
     Delivery,
