@@ -123,7 +123,8 @@ class Config:
     ones each event's completion (Apollo Router's `subscription.enable_deduplication`)."""
     subscription_queue_capacity: int = 128
     """Unread events one subscriber may hold (Apollo Router's `subscription.queue_capacity`); one
-    that falls that far behind is dropped with SUBSCRIPTION_QUEUE_FULL, the others unaffected."""
+    that falls that far behind is dropped with SUBSCRIPTION_QUEUE_FULL, the others unaffected.
+    Never less than `subscription_max_events_per_batch`: a completed batch arrives at once."""
     subscription_max_events_per_batch: int = 32
     """Events of one upstream subscription queued together that are completed together: each
     entity fetch one subgraph request for all of them."""

@@ -91,6 +91,10 @@ class Fanout(Generic[T]):
         """How many sources are open (or opening) now."""
         return len(self._streams)
 
+    def listening(self) -> int:
+        """How many listeners the open sources have, together."""
+        return sum(len(stream.listeners) for stream in self._streams.values())
+
     def join(self, key: Hashable, make: Callable[[], Source[T]]) -> Listener[T]:
         """A listener to the stream under `key`: the open one, else one made by `make()` and
         started now."""

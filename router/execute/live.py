@@ -73,6 +73,7 @@ class Subscribing:
         """Identical subscriptions share (router.yaml's `subscription.enable_deduplication`)."""
         self.batch = batch
         """Events completed together at most (`subscription.max_events_per_batch`)."""
+        capacity = max(capacity, batch)  # a completed batch reaches each queue at once
         self.upstreams: Fanout[JSONObject] = Fanout(capacity)
         """The subscriptions open to subgraphs, by what they send where."""
         self.streams: Fanout[JSONObject] = Fanout(capacity)
