@@ -95,6 +95,12 @@ class Fanout(Generic[T]):
         """How many listeners the open sources have, together."""
         return sum(len(stream.listeners) for stream in self._streams.values())
 
+    def pending(self) -> int:
+        """How many items wait unread in the listeners' queues, together."""
+        return sum(
+            listener.pending for stream in self._streams.values() for listener in stream.listeners
+        )
+
     def join(self, key: Hashable, make: Callable[[], Source[T]]) -> Listener[T]:
         """A listener to the stream under `key`: the open one, else one made by `make()` and
         started now."""

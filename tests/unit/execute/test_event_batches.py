@@ -15,7 +15,7 @@ from websockets.asyncio.server import ServerConnection
 from router.execute.transport import SubgraphFetchError
 from tests.support.auth import STAFF_IDENTITY
 from tests.support.fake_subgraphs import FakeSubgraphs
-from tests.support.ws_subgraph import Seen, acknowledged, subgraph
+from tests.support.ws_subgraph import WAIT, Seen, acknowledged, subgraph, until
 from tests.unit.execute.test_router_subscribe import CREATED, ENTITIES, order, router_to, take
 
 
@@ -162,3 +162,50 @@ async def test_a_batch_answer_of_the_wrong_length_is_malformed_for_every_event()
         (error,) = event["errors"]
         assert error["extensions"]["code"] == "SUBREQUEST_MALFORMED_RESPONSE"
         assert error["path"] == ["orderCreated", "customer"]
+
+
+class Held(FakeSubgraphs):
+    """The fake customers subgraph, its first request held until `release` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.arrived = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def send(self, service: str, body: Any, headers: Any = None) -> Any:
+        if not self.arrived.is_set():
+            self.arrived.set()
+            await self.release.wait()
+        return await super().send(service, body, headers)
+
+
+async def test_events_arriving_while_a_batch_is_completed_make_the_next_batch() -> None:
+    more = asyncio.Event()
+
+    async def orders(ws: ServerConnection, seen: Seen) -> None:
+        subscribe = await acknowledged(ws, seen)
+        await ws.send(
+            json.dumps({"id": subscribe["id"], "type": "next", "payload": order("7", "2")})
+        )
+        await more.wait()
+        for event in (order("8", "1"), order("9", "3")):
+            await ws.send(json.dumps({"id": subscribe["id"], "type": "next", "payload": event}))
+
+    fake = Held()
+    fake.on("customers", ENTITIES, representations("2"), names("Bob"))
+    fake.on("customers", ENTITIES, representations("1", "3"), names("Alice", "Carol"))
+    async with subgraph(orders) as (url, _):
+        router = router_to(url, fake)
+        events = router.subscribe(CREATED, identity=STAFF_IDENTITY)
+        taken = asyncio.ensure_future(take(events, 3))
+        await asyncio.wait_for(fake.arrived.wait(), WAIT)  # the first event is being completed
+        more.set()
+        await until(lambda: router.subscribing.upstreams.pending() == 2)  # both queued meanwhile
+        fake.release.set()
+        got = await taken
+        await events.aclose()
+    assert customer_names(got) == [("7", "Bob"), ("8", "Alice"), ("9", "Carol")]
+    assert [call[1]["variables"] for call in fake.calls] == [
+        representations("2"),
+        representations("1", "3"),
+    ]

@@ -12,9 +12,8 @@ from websockets.asyncio.server import ServerConnection
 from subgraph_kit.caller import CUSTOMER_ID_HEADER
 from tests.support.auth import STAFF_IDENTITY, identity
 from tests.support.fake_subgraphs import FakeSubgraphs
-from tests.support.ws_subgraph import WAIT, Seen, acknowledged, subgraph
+from tests.support.ws_subgraph import WAIT, Seen, acknowledged, subgraph, until
 from tests.unit.execute.test_router_subscribe import CREATED, customers, order, router_to, take
-from tests.unit.execute.test_slow_subscribers import until
 
 
 async def test_two_identical_subscriptions_share_one_upstream_and_both_get_each_event() -> None:

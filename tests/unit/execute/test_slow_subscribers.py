@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection
@@ -15,15 +14,8 @@ from websockets.asyncio.server import ServerConnection
 from router.router import Router
 from tests.support.auth import STAFF_IDENTITY
 from tests.support.fake_subgraphs import FakeSubgraphs
-from tests.support.ws_subgraph import WAIT, Seen, acknowledged, subgraph
+from tests.support.ws_subgraph import WAIT, Seen, acknowledged, subgraph, until
 from tests.unit.execute.test_router_subscribe import CREATED, customers, order, router_to, take
-
-
-async def until(condition: Callable[[], bool]) -> None:
-    """Wait for `condition` to hold (checked every few milliseconds, at most WAIT seconds)."""
-    async with asyncio.timeout(WAIT):
-        while not condition():  # noqa: ASYNC110 (a count in the router, no event to await)
-            await asyncio.sleep(0.005)
 
 
 def paced(count: int, go: asyncio.Queue[None]) -> Any:
