@@ -489,6 +489,12 @@ class Router:
         finally:
             await events.aclose()
 
+    async def operation_kind(self, query: str, operation_name: str | None = None) -> str:
+        """ "query", "mutation" or "subscription": the operation `query` names, prepared (a
+        stream over GET refuses a mutation with it); RequestError when it cannot be."""
+        await self.warm(query, operation_name)
+        return self.prepare(query, operation_name, count=False).operation.kind
+
     async def plan_for(
         self, query: str, operation_name: str | None = None, *, identity: Identity = ANONYMOUS
     ) -> JSONObject:
