@@ -6,11 +6,14 @@ is a real graphql-transport-ws server in this process, sending one event at a ti
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
 
+from router.execute.subscriptions import UpstreamSubscription
 from router.router import Router
 from tests.support.auth import STAFF_IDENTITY
 from tests.support.fake_subgraphs import FakeSubgraphs
@@ -95,3 +98,31 @@ async def test_the_last_subscriber_dropped_closes_the_upstream() -> None:
         late = [e async for e in stalled]
         assert ids(late[:2]) == ["1", "2"]
         assert late[2]["errors"][0]["extensions"] == {"code": "SUBSCRIPTION_QUEUE_FULL"}
+
+
+async def test_an_upstream_closed_with_many_events_unread_closes_cleanly() -> None:
+    """More unread events than websockets queues pause its reading: the close still completes
+    its handshake (the subgraph's close frame read), not an abort after the close timeout."""
+    codes: list[int | None] = []
+
+    async def orders(ws: ServerConnection, seen: Seen) -> None:
+        subscribe = await acknowledged(ws, seen)
+        for n in range(100):
+            payload = order(str(n), "2")
+            await ws.send(json.dumps({"id": subscribe["id"], "type": "next", "payload": payload}))
+        with contextlib.suppress(ConnectionClosed):
+            while True:
+                await ws.recv()
+        codes.append(ws.close_code)
+
+    async with subgraph(orders) as (url, seen):
+        upstream = UpstreamSubscription("orders", url, {"query": "subscription { n }"})
+        await upstream.open()
+        await anext(upstream)
+        ws = upstream._ws
+        assert ws is not None
+        await until(lambda: ws.recv_messages.paused)  # its queue is full: reading paused
+        await upstream.close()
+        await asyncio.wait_for(seen.closed.wait(), WAIT)
+    assert codes == [1000]
+    assert ws.protocol.close_rcvd is not None  # the subgraph's close frame was read
