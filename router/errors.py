@@ -14,6 +14,8 @@
  ├── UpstreamFailed              a subgraph's subscription connection failed or was lost:
  │                               SUBSCRIPTION_UPSTREAM_FAILED (router/execute/subscriptions.py)
  ├── UpstreamRefused             a subgraph answered a subscription with an `error` message
+ ├── FellBehind                  a subscriber left its queue full: dropped with
+ │                               SUBSCRIPTION_QUEUE_FULL (router/execute/fanout.py)
      ├── HttpClientError             the subgraph client's connection failed
      │    └── ResponseTooLarge           (router/execute/http_client.py)
      ├── LifespanError               an in-process subgraph failed to start or stop

@@ -26,7 +26,8 @@ from router.authz.restrict import Removal, scrub
 from router.defer import Deferrer
 from router.errors import RequestError, RequestErrors
 from router.execute.executor import ExecutionResult, Executor, SubgraphHeaders, forwarded_headers
-from router.execute.live import Subscribing
+from router.execute.fanout import CAPACITY
+from router.execute.live import BATCH, Subscribing
 from router.execute.subscriptions import ACK_TIMEOUT
 from router.execute.transport import Forwarded, HttpTransport, SubgraphTransport
 from router.operation.defer import DeferSplit
@@ -77,6 +78,8 @@ class Router:
         subscription_urls: Mapping[str, str] | None = None,
         subscription_ack_timeout: float = ACK_TIMEOUT,
         deduplicate_subscriptions: bool = True,
+        subscription_queue_capacity: int = CAPACITY,
+        subscription_batch: int = BATCH,
     ) -> None:
         self.tracing = tracing or Tracing.off()
         self.supergraph = supergraph
@@ -103,10 +106,14 @@ class Router:
             or {graph.name: graph.url for graph in supergraph.graphs.values()},
             ack_timeout=subscription_ack_timeout,
             deduplicate=deduplicate_subscriptions,
+            batch=subscription_batch,
+            capacity=subscription_queue_capacity,
         )
         """Subscriptions to subgraphs, each at the HTTP transport's URL of its subgraph (else
         the supergraph's routing URL, unless given; over WebSocket: http → ws), shared between
-        identical client subscriptions unless `deduplicate_subscriptions` is off."""
+        identical client subscriptions unless `deduplicate_subscriptions` is off; events queued
+        together completed together, `subscription_batch` at most; a subscriber holding
+        `subscription_queue_capacity` unread events dropped."""
         self.demand_control = DemandControl.for_supergraph(supergraph, demand_control)
         """Each operation's static cost estimate, checked before any fetch (request/cost.py)."""
         settings = authorization or AuthorizationSettings()
@@ -481,6 +488,12 @@ class Router:
                 yield response
         finally:
             await events.aclose()
+
+    async def operation_kind(self, query: str, operation_name: str | None = None) -> str:
+        """ "query", "mutation" or "subscription": the operation `query` names, prepared (a
+        stream over GET refuses a mutation with it); RequestError when it cannot be."""
+        await self.warm(query, operation_name)
+        return self.prepare(query, operation_name, count=False).operation.kind
 
     async def plan_for(
         self, query: str, operation_name: str | None = None, *, identity: Identity = ANONYMOUS

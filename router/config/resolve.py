@@ -76,6 +76,8 @@ def resolve(model: RouterYaml, base: Path) -> Config:
         subscription_ping_interval=subscription.ping_interval_seconds,
         subscription_init_timeout=subscription.connection_init_timeout_seconds,
         subscription_deduplication=subscription.enable_deduplication,
+        subscription_queue_capacity=subscription.queue_capacity,
+        subscription_max_events_per_batch=subscription.max_events_per_batch,
     )
 
 

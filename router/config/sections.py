@@ -329,3 +329,7 @@ class Subscription(Section):
     """A WebSocket client that has not sent `connection_init` by then is closed with 4408."""
     enable_deduplication: Flag = _D.subscription_deduplication
     """Identical subscriptions share one subscription to their subgraph (Apollo Router's)."""
+    queue_capacity: Count = _D.subscription_queue_capacity
+    """Unread events one subscriber may hold; beyond, it is dropped: SUBSCRIPTION_QUEUE_FULL."""
+    max_events_per_batch: Count = _D.subscription_max_events_per_batch
+    """Events queued together completed together: one request per entity fetch for all."""

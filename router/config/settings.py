@@ -122,6 +122,13 @@ class Config:
     subscription_deduplication: bool = True
     """Identical subscriptions share one upstream subscription, and one requester's identical
     ones each event's completion (Apollo Router's `subscription.enable_deduplication`)."""
+    subscription_queue_capacity: int = 128
+    """Unread events one subscriber may hold (Apollo Router's `subscription.queue_capacity`); one
+    that falls that far behind is dropped with SUBSCRIPTION_QUEUE_FULL, the others unaffected.
+    Never less than `subscription_max_events_per_batch`: a completed batch arrives at once."""
+    subscription_max_events_per_batch: int = 32
+    """Events of one upstream subscription queued together that are completed together: each
+    entity fetch one subgraph request for all of them."""
     subscription_init_timeout: float = 10.0
     """Seconds a WebSocket client has to send `connection_init` before the router closes with
     4408. graphql-ws's default is 3 s; 10 leaves room for a client that fetches a token first

@@ -417,19 +417,46 @@ class _Run:
     # --- entity fetch: prepare, load, merge ------------------------------------------------
 
     async def entity_fetch(self, flatten: Flatten) -> None:
+        prepared = self.prepare_entities(flatten)
+        if prepared is None:
+            return
+        variables, places, rewrite = prepared
+        response = await self._send_entities(flatten.node, variables, rewrite.flat_path)
+        if response is not None:
+            self.entities_answer(flatten, variables["representations"], places, rewrite, response)
+
+    def prepare_entities(
+        self, flatten: Flatten
+    ) -> tuple[Variables, list[list[JSONObject]], EntityErrorPaths] | None:
+        """An entity fetch's variables (its `representations` de-duplicated), the objects each
+        representation came from and its error paths; None when there is nothing to fetch."""
         fetch = flatten.node
         prepared = Representations(
             select_objects(self.data, flatten.path), self.executor.projector(fetch)
         )
-        representations, places = prepared.items, prepared.places
-        if not representations:
-            return
-        variables = {**self._variables_for(fetch), "representations": representations}
-        rewrite = EntityErrorPaths(self.data, flatten.path, places)
+        if not prepared.items:
+            return None
+        variables = {**self._variables_for(fetch), "representations": prepared.items}
+        return (
+            variables,
+            prepared.places,
+            EntityErrorPaths(self.data, flatten.path, prepared.places),
+        )
+
+    def entities_answer(
+        self,
+        flatten: Flatten,
+        representations: list[JSONObject],
+        places: list[list[JSONObject]],
+        rewrite: EntityErrorPaths,
+        response: JSONObject,
+        *,
+        rewritten: bool = False,
+    ) -> None:
+        """An entity fetch's answer checked and merged (`rewritten`: its output rewrites
+        applied already)."""
+        fetch = flatten.node
         flat_path = rewrite.flat_path
-        response = await self._send_entities(fetch, variables, flat_path)
-        if response is None:
-            return
         entities = (
             (response.get("data") or {}).get("_entities")
             if isinstance(response.get("data"), dict)
@@ -449,7 +476,7 @@ class _Run:
             return
         if not errors:
             self._check_entities(fetch, entities, representations, rewrite)
-        if fetch.output_rewrites:
+        if fetch.output_rewrites and not rewritten:
             apply_rewrites(entities, fetch.output_rewrites, self.executor.is_subtype)
         self._merge_entities(flatten, entities, places)
 

@@ -9,8 +9,13 @@ between identical subscriptions (fanout.py).
 Clients whose subscriptions have the same upstream key share one upstream subscription: the
 subgraph sees the same request either way, so nothing one client may see reaches another.
 Those whose events keys are equal also share each event's completion (its entity fetches, made
-once) and its response. With de-duplication off, every key is unique: each subscription has its
-own upstream connection, as each client asked.
+once) and its response. Events that queue up while earlier ones are being completed (or arrive
+together) are completed together, up to `batch` at a time: each entity fetch of the Rest is one
+request for all of them (events.py), and each event is still its own response, in order. Every
+subscriber's queue holds at most `capacity` unread events: one that falls that far behind is
+dropped with SUBSCRIPTION_QUEUE_FULL, the others unaffected (fanout.py). With de-duplication
+off, every key is unique: each subscription has its own upstream connection, as each client
+asked.
 """
 
 from __future__ import annotations
@@ -21,8 +26,9 @@ from typing import Any
 import orjson
 
 from router.errors import RequestError, RequestErrors
+from router.execute.events import execute_events
 from router.execute.executor import ExecutionResult, Executor
-from router.execute.fanout import Fanout, Mapped
+from router.execute.fanout import CAPACITY, Fanout, FellBehind, Mapped
 from router.execute.subscriptions import (
     ACK_TIMEOUT,
     UPSTREAM_FAILED,
@@ -34,7 +40,12 @@ from router.execute.transport import Forwarded, headers_key
 from router.plan.nodes import Fetch, Subscription
 from router.types import JSONObject, Variables
 
-__all__ = ["Respond", "Subscribing"]
+__all__ = ["BATCH", "QUEUE_FULL", "Respond", "Subscribing"]
+
+BATCH = 32
+"""Events completed together at most, by default (`subscription.max_events_per_batch`)."""
+QUEUE_FULL = "SUBSCRIPTION_QUEUE_FULL"
+"""The code of the error a subscriber that fell `capacity` events behind is dropped with."""
 
 Respond = Callable[[ExecutionResult], JSONObject]
 """Makes an event's completed data the client's GraphQL response (the router's shaping)."""
@@ -50,6 +61,8 @@ class Subscribing:
         *,
         ack_timeout: float = ACK_TIMEOUT,
         deduplicate: bool = True,
+        batch: int = BATCH,
+        capacity: int = CAPACITY,
     ) -> None:
         self.executor = executor
         self.urls = dict(urls)
@@ -58,9 +71,12 @@ class Subscribing:
         """Seconds a subgraph has to acknowledge a subscription's connection_init."""
         self.deduplicate = deduplicate
         """Identical subscriptions share (router.yaml's `subscription.enable_deduplication`)."""
-        self.upstreams: Fanout[JSONObject] = Fanout()
+        self.batch = batch
+        """Events completed together at most (`subscription.max_events_per_batch`)."""
+        capacity = max(capacity, batch)  # a completed batch reaches each queue at once
+        self.upstreams: Fanout[JSONObject] = Fanout(capacity)
         """The subscriptions open to subgraphs, by what they send where."""
-        self.streams: Fanout[JSONObject] = Fanout()
+        self.streams: Fanout[JSONObject] = Fanout(capacity)
         """The completed event streams open, by upstream, operation and requester."""
 
     async def events(
@@ -79,11 +95,16 @@ class Subscribing:
         operation and identity); two equal ones share each response object, to be read only."""
         upstream_key, upstream = self._upstream(plan.primary, variables, forwarded)
 
-        async def complete(event: JSONObject) -> JSONObject:
-            result = await self.executor.execute_event(
-                plan, event, variables, headers, claims, forwarded
+        async def complete(batch: list[JSONObject]) -> list[JSONObject]:
+            if len(batch) == 1:
+                one = self.executor.execute_event(
+                    plan, batch[0], variables, headers, claims, forwarded
+                )
+                return [respond(await one)]
+            results = await execute_events(
+                self.executor, plan, batch, variables, headers, claims, forwarded
             )
-            return respond(result)
+            return [respond(result) for result in results]
 
         sent = tuple(each.key for each in forwarded.values())
         key: Hashable = (
@@ -92,7 +113,8 @@ class Subscribing:
             else object()
         )
         events = self.streams.join(
-            key, lambda: Mapped(self.upstreams, upstream_key, upstream, complete)
+            key,
+            lambda: Mapped(self.upstreams, upstream_key, upstream, complete, batch=self.batch),
         )
         try:
             try:
@@ -114,6 +136,8 @@ class Subscribing:
                 yield {"errors": errors}
             except UpstreamFailed as exc:
                 yield {"errors": [exc.to_graphql()]}
+            except FellBehind as exc:
+                yield {"errors": [{"message": str(exc), "extensions": {"code": QUEUE_FULL}}]}
         finally:
             await events.leave()
 

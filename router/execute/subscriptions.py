@@ -10,7 +10,8 @@ caller from either. Each `next` payload is one event; `complete` ends the stream
 answered with a `pong`. An `error` message is the subgraph refusing the subscription
 (`UpstreamRefused`, its GraphQL errors); a connection that cannot be opened or acknowledged,
 that closes before `complete` or that breaks the protocol is `UpstreamFailed`
-(SUBSCRIPTION_UPSTREAM_FAILED). Closing the subscription sends `complete` and closes the socket.
+(SUBSCRIPTION_UPSTREAM_FAILED). Closing the subscription sends `complete` and closes the socket
+(events left unread are read and dropped meanwhile, so the close handshake completes).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+from websockets.exceptions import ConcurrencyError, ConnectionClosed, InvalidHandshake, InvalidURI
 
 from router.errors import RouterError
 from router.types import JSONObject
@@ -188,8 +189,14 @@ class UpstreamSubscription:
             self._done = True
             with contextlib.suppress(ConnectionClosed, OSError):
                 await ws.send(json.dumps({"id": OPERATION_ID, "type": "complete"}))
-        with contextlib.suppress(ConnectionClosed, OSError):
-            await ws.close()
+        # events left unread past websockets' queue pause its reading, and the subgraph's close
+        # frame would wait behind them until close_timeout: they are read and dropped meanwhile
+        discard = asyncio.ensure_future(_discard(ws))
+        try:
+            with contextlib.suppress(ConnectionClosed, OSError):
+                await ws.close()
+        finally:
+            discard.cancel()
 
     async def aclose(self) -> None:
         """`close()`, as an async generator's `aclose` is called."""
@@ -229,6 +236,13 @@ class UpstreamSubscription:
 
     def _protocol(self, what: str) -> UpstreamFailed:
         return UpstreamFailed(self.service, f"graphql-transport-ws broken: {what}")
+
+
+async def _discard(ws: ClientConnection) -> None:
+    """Read and drop messages until the connection closes (or another reader has it)."""
+    with contextlib.suppress(ConnectionClosed, ConcurrencyError, OSError):
+        while True:
+            await ws.recv()
 
 
 def _errors(payload: Any) -> list[JSONObject]:

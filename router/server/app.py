@@ -8,7 +8,8 @@ Routes (the GraphQL path is `supergraph.path` in router.yaml, `/graphql` by defa
                      subscriptionSpec="1.0"` (Apollo's) streams events (streams.py)
     WebSocket path   graphql-transport-ws (websocket.py)
     GET  path        queries only (a mutation gets 405); a browser (Accept: text/html) gets GraphiQL
-                     when `sandbox.enabled` (off by default, on with --dev)
+                     when `sandbox.enabled` (off by default, on with --dev); `Accept:
+                     text/event-stream` streams a subscription over SSE (streams.py)
     GET  /graphiql/static/NAME   GraphiQL's bundled assets (no internet needed), with GraphiQL;
                      gzip-compressed when the browser accepts it
     GET  /health     {"status": "UP"}; `/health?ready` also asks every subgraph (503 if one is down;
@@ -168,10 +169,10 @@ class RouterApp:
                 return
             await answer_graphiql(send, self.config, cors)
             return
-        kind = stream_kind(headers) if method == "POST" else None
+        kind = stream_kind(headers, method)
         if kind is not None and self.config.subscription_enabled:
             # long-lived: not counted among the requests in flight, nor timed out
-            await answer_stream(self, scope, receive, send, headers, cors, kind)
+            await answer_stream(self, scope, receive, send, headers, cors, kind, method)
             return
         limit = self.config.concurrency_limit
         if limit is not None and self.requests_in_flight >= limit:

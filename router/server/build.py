@@ -60,6 +60,8 @@ def build_router(
         demand_control=config.demand_control,
         authorization=config.authorization,
         deduplicate_subscriptions=config.subscription_deduplication,
+        subscription_queue_capacity=config.subscription_queue_capacity,
+        subscription_batch=config.subscription_max_events_per_batch,
     )
 
 

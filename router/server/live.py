@@ -64,6 +64,11 @@ class Subscriber(Protocol):
         """The events of one operation, as GraphQL responses."""
         ...
 
+    async def operation_kind(self, query: str, operation_name: str | None = None) -> str:
+        """ "query", "mutation" or "subscription": the operation `query` names (a GET may not
+        carry a mutation); RequestError when it cannot be prepared."""
+        ...
+
 
 def closing_error(code: str) -> JSONObject:
     """The GraphQL error that tells a client why its subscription was closed."""

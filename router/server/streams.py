@@ -1,9 +1,13 @@
-"""Subscriptions over HTTP POST on the GraphQL path: GraphQL over SSE (the graphql-sse
-protocol's distinct connections mode) for `Accept: text/event-stream`, and Apollo's multipart
-HTTP subscriptions for `Accept: multipart/mixed;subscriptionSpec="1.0"`.
+"""Subscriptions over HTTP on the GraphQL path: GraphQL over SSE (the graphql-sse protocol's
+distinct connections mode) for `Accept: text/event-stream`, over POST or GET, and Apollo's
+multipart HTTP subscriptions for `Accept: multipart/mixed;subscriptionSpec="1.0"` over POST.
 
-The request is read and checked as any POST is (CSRF, identity, JSON content type and body,
-one request, no batch), and a refusal there is answered as JSON with its status. From then on
+A POST is read and checked as any POST is (CSRF, identity, JSON content type and body, one
+request, no batch), and a refusal there is answered as JSON with its status. A GET (graphql-sse
+allows one: `query`, `variables`, `operationName`, `extensions` in the query string) is checked
+as any GET is (CSRF: a browser's GET carries none of `csrf.required_headers`, identity), its
+persisted query resolved and its operation prepared first: a refusal there, and a mutation (405
+METHOD_NOT_ALLOWED: a GET must not change anything), is answered as JSON. From then on
 the answer is a stream of the operation's events through `Router.subscribe`, any operation
 (a query gives its one answer):
 
@@ -20,6 +24,9 @@ the answer is a stream of the operation's events through `Router.subscribe`, any
 
 Each stream counts against `subscription.max_total`. A shutdown or hot reload ends it with a
 coded error (live.py) in the protocol's form; a client that goes away closes the iterator.
+The next event is taken from the iterator only once the last one is written, so a client that
+stops reading leaves its events in the router's bounded queue (router/execute/fanout.py) and is
+dropped from there, rather than buffered here without bound.
 """
 
 from __future__ import annotations
@@ -32,10 +39,16 @@ import orjson
 
 from router.errors import RequestError
 from router.server.csrf import check_csrf
-from router.server.graphql_http import read_json, request_parts, require_json_content_type
+from router.server.graphql_http import (
+    from_query_string,
+    read_json,
+    request_parts,
+    require_json_content_type,
+)
 from router.server.live import Subscriber, closing_error
 from router.server.responses import JSON, RawHeaders, respond
 from router.server.websocket import LiveApp
+from router.types import JSONObject
 
 if TYPE_CHECKING:
     from starlette.types import Receive, Scope, Send
@@ -57,12 +70,13 @@ class StreamApp(LiveApp, Protocol):
     max_body: int
 
 
-def stream_kind(headers: dict[str, str]) -> str | None:
-    """ "sse" or "multipart" when the request's Accept asks for that stream, else None."""
+def stream_kind(headers: dict[str, str], method: str = "POST") -> str | None:
+    """ "sse" or "multipart" when the request's Accept asks for that stream over `method`
+    (a GET only for SSE), else None."""
     accept = headers.get("accept", "").lower()
-    if "multipart/mixed" in accept and "subscriptionspec" in accept:
+    if method == "POST" and "multipart/mixed" in accept and "subscriptionspec" in accept:
         return "multipart"
-    if "text/event-stream" in accept:
+    if method in ("POST", "GET") and "text/event-stream" in accept:
         return "sse"
     return None
 
@@ -75,14 +89,18 @@ async def answer_stream(
     headers: dict[str, str],
     cors: RawHeaders,
     kind: str,
+    method: str = "POST",
 ) -> None:
-    """Answer one POST as the `kind` stream the module docstring describes."""
+    """Answer one POST or GET as the `kind` stream the module docstring describes."""
     config = app.config
     try:
-        check_csrf(config, "POST", headers)
-        identity = await app.identities.of(config, "POST", scope["path"], headers)
-        require_json_content_type(headers)
-        request = await read_json(receive, headers, app.max_body)
+        check_csrf(config, method, headers)
+        identity = await app.identities.of(config, method, scope["path"], headers)
+        if method == "GET":
+            request = await _get_request(app, scope)
+        else:
+            require_json_content_type(headers)
+            request = await read_json(receive, headers, app.max_body)
         if isinstance(request, list):
             raise RequestError(
                 "a subscription stream carries one request, not a batch", "BAD_REQUEST"
@@ -121,6 +139,21 @@ async def answer_stream(
         await stream.run(events, receive)
     finally:
         app.subscriptions.release(kind)
+
+
+async def _get_request(app: StreamApp, scope: Scope) -> JSONObject:
+    """A GET's request from its query string, its persisted query resolved (the text put in
+    its place); RequestError when it cannot be prepared or is a mutation."""
+    request = from_query_string(scope.get("query_string", b""))
+    query, _, operation_name, extensions = request_parts(request)
+    query = app.persisted.resolve(app.router, app.config, query, extensions, operation_name)
+    subscriber = cast("Subscriber", app.router)
+    kind = await subscriber.operation_kind(query, operation_name)
+    if kind == "mutation":
+        raise RequestError(
+            "mutations cannot be sent with GET; use POST", "METHOD_NOT_ALLOWED", status=405
+        )
+    return {**request, "query": query}
 
 
 class _Stream:
@@ -181,6 +214,7 @@ class _Stream:
                 async for response in events:
                     started = True
                     await queue.put(("event", response))
+                    await queue.join()  # written: only then is the next one taken
                 await queue.put(("end", None))
             except RequestError as exc:
                 await queue.put(("event", exc.response()) if started else ("refused", exc))
@@ -206,9 +240,10 @@ class _Stream:
                     await self.heartbeat()
                     continue
                 if kind == "event":
-                    more = await self.event(value)
+                    written = await self.event(value)
+                    queue.task_done()  # `produce` may take the next event now
                     self.app.subscriptions.delivered(self.kind)
-                    if not more:
+                    if not written:
                         break
                 elif kind == "refused":
                     await self.refused(value)

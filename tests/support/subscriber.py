@@ -93,6 +93,11 @@ class FakeSubscriber:
         self.calls.append((query, variables, dict(headers or {}), identity))
         return Events(self, query)
 
+    async def operation_kind(self, query: str, operation_name: str | None = None) -> str:
+        """The operation's kind by its first word, as the scripted operations are written."""
+        first = query.split(maxsplit=1)[0]
+        return first if first in ("mutation", "subscription") else "query"
+
     async def close(self) -> None:
         pass
 

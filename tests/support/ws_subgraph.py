@@ -67,3 +67,10 @@ async def acknowledged(ws: ServerConnection, seen: Seen) -> dict[str, Any]:
     subscribe = await seen.receive(ws)
     assert subscribe["type"] == "subscribe"
     return subscribe
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Wait for `condition` to hold (checked every few milliseconds, at most WAIT seconds)."""
+    async with asyncio.timeout(WAIT):
+        while not condition():  # noqa: ASYNC110 (a count in the router, no event to await)
+            await asyncio.sleep(0.005)

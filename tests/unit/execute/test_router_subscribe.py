@@ -73,7 +73,8 @@ async def test_each_event_is_completed_by_the_rest_and_shaped_as_a_querys_answer
         },
     )
     async with subgraph(orders) as (url, seen):
-        router = router_to(url, fake)
+        router = router_to(url, fake, subscription_batch=1)  # each event alone (batches:
+        # tests/unit/execute/test_event_batches.py)
         events = [e async for e in router.subscribe(CREATED, {"c": None}, identity=STAFF_IDENTITY)]
     assert events[0] == {"data": {"orderCreated": {"id": "7", "customer": {"name": "Bob"}}}}
     # the customers fetch failed: its non-null fields null the event up to its root, with why
@@ -221,7 +222,7 @@ async def test_what_authorization_removes_is_null_in_every_event_with_its_error(
     customers(fake, {"2": {"data": {"_entities": [{"name": "Bob"}]}}})
     query = "subscription { orderCreated { id customer { name email } } }"
     async with subgraph(orders) as (url, _):
-        router = router_to(url, fake)
+        router = router_to(url, fake, subscription_batch=1)
         events = [e async for e in router.subscribe(query, identity=identity("2", ()))]
     assert [e["data"] for e in events] == [
         {"orderCreated": {"id": id, "customer": {"name": "Bob", "email": None}}}

@@ -170,3 +170,44 @@ async def test_multipart_an_upstream_lost_is_a_transport_error_and_the_last_part
         "END",
     ]
     assert fake.closed == [LOST]
+
+
+# --- GraphQL over SSE via GET (graphql-sse's distinct connections mode) ----------------------
+
+GET_SSE = {"accept": "text/event-stream", "apollo-require-preflight": "true"}
+"""A GET stream: no body, so no content type; a CSRF header, as any GET needs."""
+
+
+async def test_sse_over_get_streams_the_query_strings_operation() -> None:
+    async with served() as (url, fake, _, _), httpx.AsyncClient(timeout=WAIT) as client:
+        params = {"query": TWO, "variables": '{"v": 1}', "operationName": "Two"}
+        async with client.stream("GET", http_url(url), params=params, headers=GET_SSE) as response:
+            assert response.status_code == 200
+            assert response.headers["content-type"] == "text/event-stream"
+            events = await Reader(response).sse()
+    assert events == [
+        ("next", {"data": {"n": 1}}),
+        ("next", {"data": {"n": 2}}),
+        ("complete", None),
+    ]
+    assert fake.calls[0][:2] == (TWO, {"v": 1})
+
+
+async def test_sse_over_get_without_a_csrf_header_is_refused_as_json() -> None:
+    async with served() as (url, fake, _, _), httpx.AsyncClient(timeout=WAIT) as client:
+        response = await client.get(
+            http_url(url), params={"query": TWO}, headers={"accept": "text/event-stream"}
+        )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "CSRF_ERROR"
+    assert fake.calls == []
+
+
+async def test_a_mutation_over_get_is_refused_405_and_never_runs() -> None:
+    async with served() as (url, fake, _, _), httpx.AsyncClient(timeout=WAIT) as client:
+        response = await client.get(
+            http_url(url), params={"query": "mutation M { n }"}, headers=GET_SSE
+        )
+    assert response.status_code == 405
+    assert response.json()["errors"][0]["extensions"]["code"] == "METHOD_NOT_ALLOWED"
+    assert fake.calls == []  # never subscribed: nothing ran
