@@ -27,6 +27,7 @@ import pytest
 
 from tests.support.auth import bearer, jwt_yaml, staff_bearer
 from tests.support.graphiql import Visit, patient_expect
+from tests.support.held_subgraph import ORDER, ORDER_WHOLE, HeldSubgraph, served
 from tests.support.live import open_subscriptions
 from tests.support.paths import REPO
 from tests.support.services import ServiceProcess, start_services
@@ -161,3 +162,54 @@ def _result_text(visit: Visit) -> str:
 
 def _result_json(visit: Visit) -> Any:
     return json.loads(_result_text(visit))
+
+
+DEFERRED_LINES = [
+    "query Q {",
+    'order(id: "1") {',
+    "id",
+    "status",
+    '... @defer(label: "customer") {',
+    "customer {",
+    "name",
+]
+DEFERRED = (
+    'query Q { order(id: "1") { id status ... @defer(label: "customer") { customer { name } } } }'
+)
+
+
+def test_graphiql_shows_the_primary_part_before_the_deferred_part_arrives(browser: Any) -> None:
+    expect = patient_expect()
+    subgraph = HeldSubgraph()
+    visit = Visit(browser)
+    page = visit.page
+    try:
+        with served(subgraph, GRAPHIQL_ON) as url:
+            visit.open(url.removesuffix("/graphql"))
+            visit.set_headers({"Authorization": staff_bearer()["authorization"]})
+            visit.type_query(DEFERRED_LINES)
+            visit.wait_for_editor_words(DEFERRED)
+            subgraph.release.clear()  # the customer's name is held at the subgraph
+            result = visit.run_typed()
+            expect(result).to_contain_text('"PAID"', timeout=30_000)
+            assert _result_json(visit) == {"data": {"order": {"id": "1", "status": "PAID"}}}
+            assert not subgraph.release.is_set()  # shown while the deferred fetch is held
+            subgraph.release.set()
+            expect(result).to_contain_text('"Ada"', timeout=30_000)
+            assert _result_json(visit) == {
+                "data": {"order": {"id": "1", "status": "PAID", "customer": {"name": "Ada"}}}
+            }
+            # The answer ended (its last part said hasNext: false): ▶ runs again, not ■ stops.
+            expect(page.locator("button.graphiql-execute-button")).to_have_attribute(
+                "aria-label", re.compile("^Execute query")
+            )
+    finally:
+        page.close()
+    # The router deferred the customer: the primary fetch asked nothing of it.
+    assert ORDER in subgraph.queries and ORDER_WHOLE not in subgraph.queries
+    # meros (the toolkit's multipart reader) cancels the body once it has read the closing
+    # delimiter; when Chromium has not yet seen the body end, it calls that request aborted.
+    # Nothing else may go wrong.
+    aborted = f"failed: POST {url}: net::ERR_ABORTED"
+    assert [p for p in visit.problems if p != aborted] == []
+    assert visit.problems.count(aborted) <= 1
