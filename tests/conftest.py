@@ -1,11 +1,12 @@
-"""Shared fixtures: a database per test (SQLite file or a fresh PostgreSQL database), and the
-services running in process or as real processes."""
+"""Shared fixtures: a database per test (SQLite file or a fresh PostgreSQL database), the
+services running in process or as real processes, and a headless Chromium for GraphiQL."""
 
 from __future__ import annotations
 
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import asyncpg
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from customer_subgraph import Settings as CustomerSettings
 from customer_subgraph import create_app as create_customer_app
 from tests.support.auth import STAFF_HEADERS
+from tests.support.graphiql import headless_chromium
 from tests.support.orders import orders_service
 from tests.support.postgres import PostgresCluster, find_bindir
 from tests.support.services import GraphQLClient, ServiceProcess, free_port, in_process
@@ -91,3 +93,10 @@ async def orders_client(
     process."""
     async with orders_service(database_url, f"{customers_process.url}/graphql") as client:
         yield client
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """The system Chromium, headless, under Playwright's sync API (`headless_chromium`)."""
+    with headless_chromium() as launched:
+        yield launched

@@ -12,7 +12,8 @@ class Limits:
     `limits.*`)."""
 
     max_depth: int = 100
-    """Field levels of the deepest path, through fragments (`{ a { b } }` is 2)."""
+    """Field levels of the deepest path, through fragments (`{ a { b } }` is 2); an
+    introspection field (`__schema`, `__type`) is one level, whatever it selects."""
     max_aliases: int = 200
     """Aliased fields, counted as if every fragment spread were expanded."""
     max_deferred_fragments: int = 16

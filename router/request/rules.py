@@ -6,6 +6,12 @@ is computed once per fragment (a spread adds its fragment's memoised counts), so
 whose spreads double at each of 30 levels costs as much as it is long. Fragments are measured
 in dependency order without recursion; a spread that closes a cycle counts nothing here
 (`NoFragmentCyclesRule` reports it).
+
+The depth stops at an introspection field (`__schema`, `__type`): the router answers those
+itself, the services' depth limit (Strawberry's `QueryDepthLimiter`) does not count them
+either, and graphql-core's `MaxIntrospectionDepthRule` (among the specification's rules) bounds
+their nesting instead. GraphiQL's schema query is 15 levels deep (its `ofType` chain), over the
+router's default of 13.
 """
 
 from __future__ import annotations
@@ -68,7 +74,7 @@ def _count(selection_set: SelectionSetNode, memo: dict[str, Counts]) -> Counts:
         if isinstance(node, FieldNode):
             sub = _count(node.selection_set, memo) if node.selection_set else NOTHING
             roots += 1
-            depth = max(depth, 1 + sub.depth)
+            depth = max(depth, 1 if _is_introspection(node) else 1 + sub.depth)
             aliases += (node.alias is not None) + sub.aliases
             selections += 1 + sub.selections
             defers += sub.defers
@@ -85,6 +91,10 @@ def _count(selection_set: SelectionSetNode, memo: dict[str, Counts]) -> Counts:
         selections += sub.selections
         defers += sub.defers + any(d.name.value == "defer" for d in node.directives or ())
     return Counts(roots, depth, aliases, selections, defers)
+
+
+def _is_introspection(node: FieldNode) -> bool:
+    return node.name.value.startswith("__")
 
 
 def _spreads(selection_set: SelectionSetNode) -> Iterator[str]:

@@ -1,12 +1,18 @@
 """GraphiQL as the tests and bench/graphiql.py drive it: the page served beside a real
 `RouterApp` over canned subgraphs (`graphiql_site`), one browser page with every request and
-problem it reported (`Visit`), Chromium's launch arguments, and the bundle's VERSIONS.txt."""
+problem it reported (`Visit`), the system Chromium under Playwright (`headless_chromium`, the
+`browser` fixture of tests/conftest.py), and the bundle's VERSIONS.txt."""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import re
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from router.authz import Identity
@@ -40,6 +46,44 @@ LAUNCH_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+def _unavailable(reason: str) -> NoReturn:
+    import pytest
+
+    if os.environ.get("CI") or os.environ.get("REQUIRE_BROWSER"):
+        pytest.fail(f"{reason} (required because CI or REQUIRE_BROWSER is set)")
+    pytest.skip(reason)
+
+
+@contextlib.contextmanager
+def headless_chromium() -> Iterator[Any]:
+    """The system Chromium, headless, driven by Playwright (a `playwright.sync_api.Browser`).
+
+    Playwright or Chromium missing skips the test locally and fails it when CI or
+    REQUIRE_BROWSER is set."""
+    try:
+        from playwright.sync_api import Error as PlaywrightError
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("Playwright for Python is not installed (pip install playwright)")
+    executable = next(
+        (c for c in (shutil.which("chromium"), "/usr/bin/chromium") if c and os.access(c, os.X_OK)),
+        None,
+    )
+    if executable is None:
+        _unavailable("Chromium not found (Debian: apt-get install chromium)")
+    with sync_playwright() as playwright:
+        try:
+            launched = playwright.chromium.launch(
+                executable_path=executable, headless=True, args=LAUNCH_ARGS
+            )
+        except PlaywrightError as exc:
+            _unavailable(f"Chromium at {executable} did not start under Playwright: {exc}")
+        try:
+            yield launched
+        finally:
+            launched.close()
 
 
 class Versions:
@@ -135,8 +179,10 @@ class Visit:
         self.page.set_default_timeout(30_000)
         self.requested: list[str] = []
         self.problems: list[str] = []
+        self._sockets: list[Any] = []
         page = self.page
         page.on("request", lambda request: self.requested.append(request.url))
+        page.on("websocket", lambda socket: self._sockets.append(socket))
         page.on(
             "requestfailed",
             lambda r: self.problems.append(f"failed: {r.method} {r.url}: {r.failure}"),
@@ -148,6 +194,11 @@ class Visit:
             "**/*",
             lambda route: route.continue_() if is_local(route.request.url) else route.abort(),
         )
+
+    @property
+    def websockets(self) -> list[tuple[str, bool]]:
+        """Every WebSocket the page opened: its URL, and whether it is closed."""
+        return [(socket.url, socket.is_closed()) for socket in self._sockets]
 
     def _console(self, message: Any) -> None:
         if message.type in ("error", "warning"):
@@ -221,11 +272,25 @@ class Visit:
     def run_typed(self) -> Any:
         # GraphiQL reads the operation's name from the editor 100 ms after the last key; the tab
         # shows it when it has.
-        named = re.match(r"(?:query|mutation)\s+(\w+)", self.editor_text())
+        named = re.match(r"(?:query|mutation|subscription)\s+(\w+)", self.editor_text())
         title = named[1] if named else "<untitled>"
         patient_expect()(self.page.locator(".graphiql-tab-active")).to_have_text(title)
         self.page.locator("button.graphiql-execute-button").click()
         return self.page.locator(".graphiql-response .monaco-editor")
+
+    def set_headers(self, headers: dict[str, str]) -> None:
+        """Put `headers` in GraphiQL's Headers pane as JSON (pasted, as a person pastes a
+        token), and wait until the pane shows them."""
+        page = self.page
+        page.get_by_text("Headers", exact=True).click()
+        pane = page.locator(".graphiql-editor-tool .monaco-editor:visible")
+        pane.click()
+        page.keyboard.press("Control+A")
+        page.keyboard.press("Delete")
+        page.keyboard.insert_text(json.dumps(headers))
+        page.keyboard.press("Escape")
+        shown = pane.locator(".view-lines")
+        patient_expect()(shown).to_have_text(json.dumps(headers).replace(" ", "\u00a0"))
 
     def open_plan_pane(self) -> Any:
         self.page.get_by_label("Show Query plan").click()

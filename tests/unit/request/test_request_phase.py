@@ -139,6 +139,29 @@ def test_deferred_fragments_within_the_budget_are_planned(router: Router) -> Non
     assert router.try_prepare(query)[1] == {}  # no error response
 
 
+def test_graphiqls_schema_query_is_within_the_depth_the_services_allow() -> None:
+    """GraphiQL's introspection (graphql-js's, 15 levels deep through `ofType`) under the
+    default depth of 13: introspection fields count as one level, as Strawberry counts them,
+    while the same depth under an ordinary field is still refused."""
+    from graphql import get_introspection_query
+
+    router = Router.from_sdl(SUPERGRAPH, introspection=True, limits=Limits(max_depth=13))
+    schema_query = get_introspection_query(
+        descriptions=True, specified_by_url=True, input_value_deprecation=True
+    )
+    (counts,) = count_document(parse_document(schema_query, Limits())).values()
+    assert counts.depth == 1
+    router.prepare(schema_query)  # no RequestError
+    deep = "customer { orders { edges { node { " * 3 + "id" + " } } } }" * 3
+    assert _code(router, f'{{ __typename customer(id: "1") {{ {deep} }} }}') == "MAX_DEPTH_LIMIT"
+
+
+def test_introspection_lists_are_still_bounded_in_nesting(router: Router) -> None:
+    """What bounds an introspection instead: graphql-core's MaxIntrospectionDepthRule."""
+    nested = "{ __schema { types { fields { type { fields { type { fields { name } } } } } } } }"
+    assert _code(router, nested) == "GRAPHQL_VALIDATION_FAILED"
+
+
 def test_validation_errors_keep_their_locations(router: Router) -> None:
     response = router.try_prepare("{\n  order(id: 1) { nope }\n}")[1]
     (error,) = response["errors"]

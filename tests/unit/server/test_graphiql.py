@@ -21,10 +21,8 @@ import hashlib
 import json
 import os
 import re
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import pytest
 
@@ -40,7 +38,6 @@ from router.server.graphiql import (
 )
 from tests.support.fake_subgraphs import FakeSubgraphs
 from tests.support.graphiql import (
-    LAUNCH_ARGS,
     ORDER_LINES,
     ORDER_QUERY,
     SUPERGRAPH,
@@ -223,39 +220,6 @@ async def test_router_serves_the_assets_gzipped_when_accepted(
 
 
 # --- GraphiQL in a real browser ---------------------------------------------------------------
-
-
-def _unavailable(reason: str) -> NoReturn:
-    if os.environ.get("CI") or os.environ.get("REQUIRE_BROWSER"):
-        pytest.fail(f"{reason} (required because CI or REQUIRE_BROWSER is set)")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """The system Chromium, headless, driven by Playwright (a `playwright.sync_api.Browser`)."""
-    try:
-        from playwright.sync_api import Error as PlaywrightError
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("Playwright for Python is not installed (pip install playwright)")
-    executable = next(
-        (c for c in (shutil.which("chromium"), "/usr/bin/chromium") if c and os.access(c, os.X_OK)),
-        None,
-    )
-    if executable is None:
-        _unavailable("Chromium not found (Debian: apt-get install chromium)")
-    with sync_playwright() as playwright:
-        try:
-            launched = playwright.chromium.launch(
-                executable_path=executable, headless=True, args=LAUNCH_ARGS
-            )
-        except PlaywrightError as exc:
-            _unavailable(f"Chromium at {executable} did not start under Playwright: {exc}")
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def test_graphiql_draws_the_plan_of_an_order_with_its_customer(browser: Any) -> None:

@@ -45,33 +45,72 @@ export function createPlanChannel({ fetcher, header, exposed }) {
   }
 
   // Every payload goes to GraphiQL as it came, less the plan: one, or several (incremental).
-  async function* run(params, options, asked) {
-    let payloads = await fetcher(params, asked ? withHeader(options, "true") : options);
-    if (payloads == null || typeof payloads[Symbol.asyncIterator] !== "function") {
-      payloads = [payloads];
-    }
+  //
+  // An async iterator, not an async generator: GraphiQL's stop button calls return() while the
+  // iterator waits for the next payload, which a generator would act on only at its next yield
+  // (one more event later, shown after the stop), leaving the subscription open until then.
+  // This return() passes on to the fetcher's payloads at once: the WebSocket client sends
+  // `complete`, and the router ends the subscription.
+  function run(params, options, asked) {
+    let source = null; // the fetcher's payloads, once asked for
     let first = true;
     let seen = false;
-    for await (const payload of payloads) {
-      const parts = Array.isArray(payload) ? payload : [payload];
-      const refused = first && asked ? refusal(parts[0]) : null;
-      if (refused !== null) {
-        refuse(refused);
-        yield* run(params, options, false);
-        return;
-      }
-      first = false;
-      const shown = parts.map((part) => {
-        const [rest, plan] = splitPlan(part);
-        if (plan) {
-          seen = true;
-          set({ status: "plan", plan });
-        }
-        return rest;
-      });
-      yield Array.isArray(payload) ? shown : shown[0];
+    let stopped = false;
+
+    async function start(ask) {
+      source = iteratorOf(await fetcher(params, ask ? withHeader(options, "true") : options));
+      if (stopped) await source.return?.(); // stopped while the request was being made
     }
-    if (asked && !seen) set({ status: "none", message: "The router sent no plan for this operation." });
+
+    async function step() {
+      if (source === null) await start(asked);
+      while (!stopped) {
+        const { done, value: payload } = await source.next();
+        if (done) break;
+        const parts = Array.isArray(payload) ? payload : [payload];
+        const refused = first && asked ? refusal(parts[0]) : null;
+        first = false;
+        if (refused !== null) {
+          refuse(refused);
+          asked = false;
+          await source.return?.();
+          await start(false);
+          continue;
+        }
+        const shown = parts.map((part) => {
+          const [rest, plan] = splitPlan(part);
+          if (plan) {
+            seen = true;
+            set({ status: "plan", plan });
+          }
+          return rest;
+        });
+        return { done: false, value: Array.isArray(payload) ? shown : shown[0] };
+      }
+      if (asked && !seen && !stopped) {
+        set({ status: "none", message: "The router sent no plan for this operation." });
+      }
+      return { done: true, value: undefined };
+    }
+
+    return {
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+      async next() {
+        try {
+          return await step();
+        } catch (error) {
+          if (asked) set({ status: "error", message: `The request failed: ${error?.message ?? error}` });
+          throw error;
+        }
+      },
+      async return() {
+        stopped = true;
+        await source?.return?.();
+        return { done: true, value: undefined };
+      },
+    };
   }
 
   async function dryRun(request) {
@@ -118,15 +157,7 @@ export function createPlanChannel({ fetcher, header, exposed }) {
         shownFor = last;
         dryRun(last);
       }
-      const payloads = run(params, options, asked);
-      return (async function* () {
-        try {
-          yield* payloads;
-        } catch (error) {
-          if (asked) set({ status: "error", message: `The request failed: ${error?.message ?? error}` });
-          throw error;
-        }
-      })();
+      return run(params, options, asked);
     },
   };
 }
@@ -143,6 +174,14 @@ export function splitPlan(payload) {
   else delete shown.extensions;
   const valid = apolloQueryPlan && typeof apolloQueryPlan.text === "string";
   return [shown, valid ? apolloQueryPlan : null];
+}
+
+/** An iterator over a fetcher's answer: an incremental answer's payloads, or the one payload. */
+function iteratorOf(answer) {
+  if (answer != null && typeof answer[Symbol.asyncIterator] === "function") {
+    return answer[Symbol.asyncIterator]();
+  }
+  return [answer][Symbol.iterator]();
 }
 
 /** The first payload of a fetcher's answer (an incremental answer is an async iterable, of
