@@ -33,57 +33,41 @@ APOLLO_CLIENT = {
 }
 DEFER_DELIMITER = b"\r\n---"
 
-ORDER = 'query Q__orders__0 { order(id: "1") { id status } }'
-ORDER_ID = 'query Q__orders__0 { order(id: "1") { id } }'
+ORDER = 'query Q__orders__0 { order(id: "1") { __typename id status } }'
+ORDER_KEY = 'query Q__orders__0 { order(id: "1") { __typename id } }'
 ORDER_WHOLE = 'query Q__orders__0 { order(id: "1") { id status customer { __typename id } } }'
-ORDER_STATUS_CUSTOMER = 'query Q__orders__0 { order(id: "1") { status customer { id } } }'
-CUSTOMER_KEY = 'query Q__orders__0 { order(id: "1") { customer { __typename id } } }'
-NAME = (
+NAME_WHOLE = (
     "query Q__customers__1($representations: [_Any!]!) { _entities(representations:"
     " $representations) { ... on Customer { name } } }"
 )
-NAME_WHOLE = NAME
-ORDER_STATUS_CUSTOMER_ID = 'query Q__orders__0 { order(id: "1") { id status customer { id } } }'
 ORDER_ALL = 'query Q__orders__0 { order(id: "1") { id status customer { id __typename } } }'
-ORDERS = "query Q__orders__0 { orders(first: 2) { edges { node { id } } } }"
-ORDERS_CUSTOMERS = (
-    "query Q__orders__0 { orders(first: 2) { edges { node { customer { __typename id } } } } }"
-)
-EDGES = [{"node": {"id": "1"}}, {"node": {"id": "2"}}]
-CUSTOMER_EDGES = [
-    {"node": {"customer": {"__typename": "Customer", "id": "7"}}},
-    {"node": {"customer": {"__typename": "Customer", "id": "8"}}},
-]
+ORDERS = "query Q__orders__0 { orders(first: 2) { edges { node { __typename id } } } }"
+ORDER_ROWS: dict[str, dict[str, Any]] = {
+    "1": {"status": "PAID", "customer": {"__typename": "Customer", "id": "7"}},
+    "2": {"status": "NEW", "customer": {"__typename": "Customer", "id": "8"}},
+}
 ANSWERS: dict[str, Any] = {
-    ORDER: {"data": {"order": {"id": "1", "status": "PAID"}}},
-    ORDER_ID: {"data": {"order": {"id": "1"}}},
-    ORDER_WHOLE: {
-        "data": {
-            "order": {
-                "id": "1",
-                "status": "PAID",
-                "customer": {"__typename": "Customer", "id": "7"},
-            }
-        }
-    },
-    ORDER_STATUS_CUSTOMER: {"data": {"order": {"status": "PAID", "customer": {"id": "7"}}}},
-    ORDER_STATUS_CUSTOMER_ID: {
-        "data": {"order": {"id": "1", "status": "PAID", "customer": {"id": "7"}}}
-    },
-    ORDER_ALL: {
-        "data": {
-            "order": {
-                "id": "1",
-                "status": "PAID",
-                "customer": {"id": "7", "__typename": "Customer"},
-            }
-        }
-    },
-    CUSTOMER_KEY: {"data": {"order": {"customer": {"__typename": "Customer", "id": "7"}}}},
-    ORDERS: {"data": {"orders": {"edges": EDGES}}},
-    ORDERS_CUSTOMERS: {"data": {"orders": {"edges": CUSTOMER_EDGES}}},
+    ORDER: {"data": {"order": {"__typename": "Order", "id": "1", "status": "PAID"}}},
+    ORDER_KEY: {"data": {"order": {"__typename": "Order", "id": "1"}}},
+    ORDER_WHOLE: {"data": {"order": {"id": "1", **ORDER_ROWS["1"]}}},
+    ORDER_ALL: {"data": {"order": {"id": "1", **ORDER_ROWS["1"]}}},
 }
 NAMES = {"7": "Ada", "8": "Bo"}
+
+
+def edges(ids: list[str]) -> list[dict[str, Any]]:
+    """The orders list as the orders service answers it, in this order."""
+    return [{"node": {"__typename": "Order", "id": i}} for i in ids]
+
+
+def entity(query: str, representation: dict[str, Any]) -> dict[str, Any]:
+    """An `_entities` answer for one representation: a customer's name, or the order fields
+    the fetch selects (`status`, the customer's key)."""
+    if representation["__typename"] == "Customer":
+        return {"name": NAMES[representation["id"]]}
+    selected = query.split("... on Order", 1)[1]
+    row = ORDER_ROWS[representation["id"]]
+    return {name: value for name, value in row.items() if name in selected}
 
 
 class HeldSubgraph:
@@ -95,6 +79,14 @@ class HeldSubgraph:
         self.release.set()
         self.failing_names = failing_names
         self.queries: list[str] = []
+        self.bodies: list[dict[str, Any]] = []
+        self.lists = [["1", "2"], ["2", "1"]]
+        """The orders list each `orders` root fetch answers, in turn (the last one again):
+        the second sees the list changed, as live data can."""
+
+    def root_fetches(self) -> list[str]:
+        """The queries that asked a root field (not `_entities`)."""
+        return [q for q in self.queries if "_entities" not in q]
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -102,16 +94,18 @@ class HeldSubgraph:
         body = json.loads(await read_body(receive) or b"{}")
         query = body.get("query")
         self.queries.append(query)
+        self.bodies.append(body)
         if "_entities" in query:
             while not self.release.is_set():  # noqa: ASYNC110 (set from the test's thread)
                 await asyncio.sleep(0.005)
-            if self.failing_names:
+            representations = body["variables"]["representations"]
+            if self.failing_names and "Customer" in query:
                 answer: Any = {"data": None, "errors": [{"message": "customers are down"}]}
             else:
-                representations = body["variables"]["representations"]
-                answer = {
-                    "data": {"_entities": [{"name": NAMES[r["id"]]} for r in representations]}
-                }
+                answer = {"data": {"_entities": [entity(query, r) for r in representations]}}
+        elif query == ORDERS:
+            ids = self.lists.pop(0) if len(self.lists) > 1 else self.lists[0]
+            answer = {"data": {"orders": {"edges": edges(ids)}}}
         else:
             answer = ANSWERS.get(query, {"errors": [{"message": f"unexpected {query}"}]})
         payload = json.dumps(answer).encode()
@@ -174,8 +168,13 @@ async def test_the_primary_part_comes_first_while_the_deferred_fetch_is_held() -
         },
         "END",
     ]
-    assert ORDER in subgraph.queries  # the primary asked for nothing of the customer
-    assert ORDER_WHOLE not in subgraph.queries
+    # the primary asked for nothing of the customer, only the order's key besides its fields;
+    # the deferred part started from that key: the root field was asked once
+    assert subgraph.root_fetches() == [ORDER]
+    assert [q.split("{ ... on ")[1].split(" ")[0] for q in subgraph.queries[1:]] == [
+        "Order",
+        "Customer",
+    ]
 
 
 async def test_a_client_without_multipart_gets_the_answer_of_the_query_without_defer() -> None:
@@ -206,8 +205,14 @@ async def test_nested_defers_arrive_outer_first_and_if_false_is_no_defer() -> No
     with served(subgraph) as url:
         async with stream(url, {"query": NESTED, "variables": {"outer": True}}) as (_, reader):
             parts = await reader.parts()
+        # one root fetch (the primary's, with the order's key); the outer part from that key,
+        # with the customer's key; the inner part from the customer's key
+        assert subgraph.root_fetches() == [ORDER_KEY]
+        assert len(subgraph.queries) == 3
         async with stream(url, {"query": NESTED, "variables": {"outer": False}}) as (_, reader):
             not_outer = await reader.parts()
+        assert subgraph.root_fetches() == [ORDER_KEY, ORDER_WHOLE]
+        assert subgraph.queries[3:] == [ORDER_WHOLE, NAME_WHOLE.replace("__1(", "__0(")]
     assert parts[0] == {"data": {"order": {"id": "1"}}, "hasNext": True}
     outer = {
         "data": {"status": "PAID", "customer": {"id": "7"}},
@@ -236,6 +241,9 @@ async def test_nested_defers_arrive_outer_first_and_if_false_is_no_defer() -> No
 
 
 async def test_a_fragment_deferred_under_a_list_is_one_item_per_object() -> None:
+    """Each item of the list gets its own part, at its index; the list is fetched once, so a
+    list that changes (the fake answers a second `orders` fetch in another order) cannot
+    give an order another order's customer."""
     subgraph = HeldSubgraph()
     query = (
         "query Q { orders(first: 2) { edges { node { id ... @defer { customer { name } } } } } }"
@@ -244,7 +252,10 @@ async def test_a_fragment_deferred_under_a_list_is_one_item_per_object() -> None
         async with stream(url, {"query": query}) as (_, reader):
             parts = await reader.parts()
     assert parts == [
-        {"data": {"orders": {"edges": EDGES}}, "hasNext": True},
+        {
+            "data": {"orders": {"edges": [{"node": {"id": "1"}}, {"node": {"id": "2"}}]}},
+            "hasNext": True,
+        },
         {
             "incremental": [
                 {"data": {"customer": {"name": "Ada"}}, "path": ["orders", "edges", 0, "node"]},
@@ -253,6 +264,16 @@ async def test_a_fragment_deferred_under_a_list_is_one_item_per_object() -> None
             "hasNext": False,
         },
         "END",
+    ]
+    assert subgraph.root_fetches() == [ORDERS]
+    _, orders, names = subgraph.bodies
+    assert orders["variables"]["representations"] == [
+        {"__typename": "Order", "id": "1"},
+        {"__typename": "Order", "id": "2"},
+    ]
+    assert names["variables"]["representations"] == [
+        {"__typename": "Customer", "id": "7"},
+        {"__typename": "Customer", "id": "8"},
     ]
 
 
