@@ -208,7 +208,11 @@ class Deferrer:
             )
         ]
         for part, found in zip(split.parts, keyed.parts, strict=True):
-            after = run[0 if part.parent is None else part.parent + 1] if found else None
+            after = (
+                run[0 if part.parent is None else part.parent + 1]
+                if found is not None and found.from_key
+                else None
+            )
             prepared = found.prepared if found is not None else None
             run.append(
                 asyncio.create_task(

@@ -17,9 +17,11 @@ items are found where they always were.
 
 The other parts keep their operation from the root (router/operation/defer.py): a fragment at
 the root, one whose object is not an entity (or is of an abstract type without an object type
-condition), one no key reaches, and every part deferred inside such a part. So does, at run
-time, a part whose parent authorization restricted for the requester: a restricted plan is
-made from the operation again, without the keys (router/defer.py).
+condition), one no key reaches. Their plans also fetch the keys of the parts deferred inside
+them, which start from their data. So does, at run time, a part whose parent authorization
+restricted for the requester: a restricted plan is made from the operation again, without the
+keys (router/defer.py). A part that cannot be prepared (or given its parts' keys), and every
+part inside it, is answered as an operation of its own.
 """
 
 from __future__ import annotations
@@ -35,13 +37,14 @@ from graphql import (
     GraphQLObjectType,
     GraphQLSchema,
     GraphQLUnionType,
+    OperationDefinitionNode,
 )
 
 from router.errors import PlanningError, RequestError
 from router.operation.defer import DeferSplit
 from router.operation.ir import Field, InlineFragment, Selection
 from router.plan.graph import GraphQueryPlanner
-from router.plan.graph.from_key import FromKey, plan_from_key
+from router.plan.graph.from_key import plan_from_key
 from router.plan.graph.walk import PlanningBudgetExceeded
 from router.plan.nodes import (
     Condition,
@@ -85,8 +88,9 @@ class Keying(Protocol):
 class Site:
     """Where a deferred fragment sits, found in its part's operation."""
 
-    type_name: str
-    """The entity type its objects are planned as (their `__typename` must be it)."""
+    type_name: str | None
+    """The object type its objects are planned as from a key (their `__typename` must be
+    it); None for an abstract type without an object type condition."""
     flat_path: tuple[str, ...]
     """Response keys from the root to its objects, `@` for each list level (a Flatten path)."""
     selections: tuple[Selection, ...]
@@ -95,11 +99,23 @@ class Site:
 
 @dataclass(frozen=True, slots=True)
 class Keyed:
-    """A deferred part planned from its entity's key: its prepared operation with that plan."""
+    """A deferred part as it runs: its prepared operation, with the plan from its entity's key
+    (`site` set, `key` its key), with no plan of its own (`site` set, `inlined`: its parent
+    fetches its selections, as Apollo does for a fragment on an object that is not an
+    entity), or with its plan from the root (`site` None); its plan also fetches the keys of
+    the parts inside it that start from its data."""
 
     prepared: Prepared
-    site: Site
-    key: tuple[Selection, ...]
+    site: Site | None
+    addition: tuple[Selection, ...] = ()
+    """What its parent's plan also selects at its objects: `__typename` and the key, or
+    (inlined) its selections."""
+    inlined: bool = False
+
+    @property
+    def from_key(self) -> bool:
+        """Whether it starts from its parent's data (else it fetches from the root)."""
+        return self.site is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,8 +136,8 @@ def locate(
     schema: GraphQLSchema, selections: tuple[Selection, ...], path: tuple[str, ...]
 ) -> Site | None:
     """The site of the fragment that a part's operation (`selections`: the path from the root,
-    then the fragment) leads to; None when it is not keyed (at the root, an abstract object
-    without an object type condition, a path that is not one chain of fields)."""
+    then the fragment) leads to; None at the root, or for a path that is not one chain of
+    fields."""
     if not path:
         return None
     query = schema.query_type
@@ -149,8 +165,6 @@ def locate(
         if condition is not None and isinstance(schema.get_type(condition), GraphQLObjectType):
             entity = condition
         inner = inner[0].selections
-    if entity is None:
-        return None
     return Site(entity, tuple(flat), selections)
 
 
@@ -216,10 +230,10 @@ def augment(
 def key_defer(
     router: Keying, split: DeferSplit, operation_name: str | None, labels: frozenset[str]
 ) -> KeyedDefer:
-    """Which parts of `split` are planned from their entity's key, and the plans that then
-    run: the Primary's (fetching the keys too) and each keyed part's (from the key, fetching
-    its own keyed parts' keys too). Preparation errors leave a part to its operation from
-    the root, whose own answer then reports them."""
+    """How the parts of `split` run: the Primary's plan (also fetching the keys its keyed parts
+    start from) and each part's (from its entity's key, or from the root; also fetching its
+    own keyed parts' keys). A part that cannot be prepared so is None, and so is every part
+    inside it: each is then answered as an operation of its own, which reports the errors."""
     plain = KeyedDefer(None, (None,) * len(split.parts), {}, ((),) * len(split.parts))
     try:
         primary = router.prepare(split.primary, operation_name, labels, count=False)
@@ -229,21 +243,14 @@ def key_defer(
     keyed: list[Keyed | None] = [None] * count
     for index in reversed(range(count)):  # a part's own keyed parts first
         keyed[index] = _key_part(router, split, index, keyed, operation_name, labels)
-    for index, part in enumerate(split.parts):  # under a part fetched from the root: too
+    for index, part in enumerate(split.parts):  # inside a part that is None: None too
         if part.parent is not None and keyed[part.parent] is None:
             keyed[index] = None
-    tops = [i for i, p in enumerate(split.parts) if p.parent is None and keyed[i] is not None]
-    if not tops:
+    tops = [i for i, p in enumerate(split.parts) if p.parent is None]
+    found = _with_children(router, primary, split, tops, keyed, labels)
+    if found is None:
         return plain
-    operation = primary.operation
-    selections = _with_keys(operation.selections, split, tops, keyed, ())
-    if selections is None:
-        return plain
-    try:
-        plan = router.planner.plan(replace(operation, selections=selections), labels)
-    except (PlanningError, PlanningBudgetExceeded):
-        return plain
-    return _numbered(replace(primary, plan=plan), split, keyed)
+    return _numbered(found, split, keyed)
 
 
 def _key_part(
@@ -254,6 +261,8 @@ def _key_part(
     operation_name: str | None,
     labels: frozenset[str],
 ) -> Keyed | None:
+    """One part, its own parts decided already: from its entity's key when it can, else from
+    the root; None when it cannot be prepared or its parts' keys cannot be added."""
     part = split.parts[index]
     try:
         prepared = router.prepare(part.operation, operation_name, labels, count=False)
@@ -261,26 +270,90 @@ def _key_part(
         return None
     if prepared.operation.kind != "query":
         return None
+    children = [
+        i
+        for i, p in enumerate(split.parts)
+        if p.parent == index and (k := keyed[i]) is not None and k.from_key
+    ]
+    prepared = _declaring(prepared, [keyed[i] for i in children])
     site = locate(router.api_schema, prepared.operation.selections, part.path)
-    if site is None:
-        return None
-    children = [i for i, p in enumerate(split.parts) if p.parent == index and keyed[i]]
-    selections = _with_keys(site.selections, split, children, keyed, part.path)
+    if site is not None:
+        selections = _with_keys(site.selections, split, children, keyed, part.path)
+        if selections is not None and site.type_name is not None:
+            try:
+                found = plan_from_key(
+                    router.planner,
+                    prepared.operation,
+                    site.type_name,
+                    selections,
+                    site.flat_path,
+                    labels,
+                )
+            except (PlanningError, PlanningBudgetExceeded):
+                found = None
+            if found is not None:
+                key = (InlineFragment(site.type_name, (TYPENAME, *found.key)),)
+                return Keyed(replace(prepared, plan=found.plan), site, key)
+        if selections is not None:  # no key: its parent fetches it, it is only delivered later
+            nothing = QueryPlan(None, ())
+            return Keyed(replace(prepared, plan=nothing), site, selections, inlined=True)
+    rooted = _with_children(router, prepared, split, children, keyed, labels)
+    return None if rooted is None else Keyed(rooted, None)
+
+
+def _with_children(
+    router: Keying,
+    prepared: Prepared,
+    split: DeferSplit,
+    children: list[int],
+    keyed: list[Keyed | None],
+    labels: frozenset[str],
+) -> Prepared | None:
+    """`prepared` (an operation from the root) planned to also fetch the keys its keyed
+    `children` start from; None when they cannot be added or it cannot be planned so."""
+    children = [i for i in children if (k := keyed[i]) is not None and k.from_key]
+    if not children:
+        return prepared
+    prepared = _declaring(prepared, [keyed[i] for i in children])
+    operation = prepared.operation
+    selections = _with_keys(operation.selections, split, children, keyed, ())
     if selections is None:
         return None
     try:
-        found = plan_from_key(
-            router.planner, prepared.operation, site.type_name, selections, site.flat_path, labels
-        )
+        plan = router.planner.plan(replace(operation, selections=selections), labels)
     except (PlanningError, PlanningBudgetExceeded):
         return None
-    if found is None:
-        return None
-    return _keyed(prepared, site, found)
+    return replace(prepared, plan=plan)
 
 
-def _keyed(prepared: Prepared, site: Site, found: FromKey) -> Keyed:
-    return Keyed(replace(prepared, plan=found.plan), site, found.key)
+def _declaring(prepared: Prepared, children: list[Keyed | None]) -> Prepared:
+    """`prepared` also declaring the variables of its inlined `children` (their selections are
+    planned into its fetches, coerced with its variables): an operation of a split declares
+    only those it uses itself."""
+    operation = prepared.operation
+    known = dict(operation.variable_definitions)
+    nodes = list(operation.definition.variable_definitions or ())
+    for child in children:
+        if child is None or not child.inlined:
+            continue
+        theirs = child.prepared.operation
+        for node in theirs.definition.variable_definitions or ():
+            name = node.variable.name.value
+            if name not in known:
+                known[name] = theirs.variable_definitions[name]
+                nodes.append(node)
+    if len(nodes) == len(operation.definition.variable_definitions or ()):
+        return prepared
+    definition = operation.definition
+    definition = OperationDefinitionNode(
+        operation=definition.operation,
+        name=definition.name,
+        variable_definitions=tuple(nodes),
+        directives=definition.directives,
+        selection_set=definition.selection_set,
+    )
+    operation = replace(operation, variable_definitions=known, definition=definition)
+    return replace(prepared, operation=operation)
 
 
 def _with_keys(
@@ -294,12 +367,42 @@ def _with_keys(
     and key at its objects; None when one cannot be placed."""
     for child in children:
         found = keyed[child]
-        assert found is not None
-        addition = (InlineFragment(found.site.type_name, (TYPENAME, *found.key)),)
-        selections, added = augment(selections, split.parts[child].path[len(at) :], addition)
+        assert found is not None and found.site is not None
+        path = split.parts[child].path[len(at) :]
+        if not found.inlined and _taken(selections, path, _names(found.addition)):
+            return None
+        selections, added = augment(selections, path, found.addition)
         if not added:
             return None
     return selections
+
+
+def _names(addition: tuple[Selection, ...]) -> set[str]:
+    """The response names a key addition (`... on T { __typename key… }`) selects."""
+    names: set[str] = set()
+    for item in addition:
+        if isinstance(item, Field):
+            names.add(item.response_name)
+        else:
+            names |= _names(item.selections)
+    return names
+
+
+def _taken(selections: tuple[Selection, ...], path: tuple[str, ...], names: set[str]) -> bool:
+    """Whether some selection at the objects at `path` gives one of the key's response
+    `names` to another field (`id: sku`, `id(format: X)`): its value would stand in the data
+    where the representation's key is read."""
+    for item in selections:
+        if isinstance(item, InlineFragment):
+            if _taken(item.selections, path, names):
+                return True
+        elif path:
+            if item.response_name == path[0] and item.selections is not None:
+                if _taken(item.selections, path[1:], names):
+                    return True
+        elif item.response_name in names and (item.name != item.response_name or item.arguments):
+            return True
+    return False
 
 
 def _numbered(primary: Prepared, split: DeferSplit, keyed: list[Keyed | None]) -> KeyedDefer:
@@ -309,11 +412,11 @@ def _numbered(primary: Prepared, split: DeferSplit, keyed: list[Keyed | None]) -
     depends: list[tuple[str, ...]] = []
     for index, part in enumerate(split.parts):
         found = keyed[index]
-        if found is None:
+        parent = _fetching(primary, split, keyed, part.parent)
+        if found is None or found.site is None or found.inlined or parent is None:
             depends.append(())
             continue
-        parent = primary.plan if part.parent is None else keyed[part.parent]
-        plan = parent if isinstance(parent, QueryPlan) else parent.prepared.plan  # type: ignore[union-attr]
+        plan = parent.plan
         fetch = _provider(plan, found.site.flat_path)
         if fetch is None:
             depends.append(())
@@ -322,6 +425,21 @@ def _numbered(primary: Prepared, split: DeferSplit, keyed: list[Keyed | None]) -
             ids[id(fetch)] = str(next(counter))
         depends.append((ids[id(fetch)],))
     return KeyedDefer(primary, tuple(keyed), ids, tuple(depends))
+
+
+def _fetching(
+    primary: Prepared, split: DeferSplit, keyed: list[Keyed | None], index: int | None
+) -> Prepared | None:
+    """The nearest of part `index` and its parents (the Primary at last) that is not inlined:
+    the one whose plan fetches for it."""
+    while index is not None:
+        found = keyed[index]
+        if found is None:
+            return None
+        if not found.inlined:
+            return found.prepared
+        index = split.parts[index].parent
+    return primary
 
 
 def _provider(plan: QueryPlan, flat_path: tuple[str, ...]) -> Fetch | None:

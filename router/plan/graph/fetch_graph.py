@@ -84,7 +84,7 @@ class FetchGraph:
         self._entity_roots.add(id(target))
         self.roots.append(group)
         self.emit(group, target, type_name, solution, path)
-        if not target:
+        if not target.build():  # (fragments left empty are dropped: never `{ }`)
             target.add_field(TYPENAME)
         return group
 
