@@ -33,7 +33,7 @@ from router.operation.defer import (
     strip_placeholder,
 )
 from router.plan.graph import GraphQueryPlanner
-from router.plan.nodes import Defer, DeferredNode, PlanNode, QueryPlan, Subscription
+from router.plan.nodes import Defer, DeferredNode, Fetch, PlanNode, QueryPlan, Subscription
 from router.prepare import Prepared
 from router.request.cache import BoundedCache
 from router.types import JSONObject, Variables
@@ -165,7 +165,10 @@ class Deferrer:
             else self.router.prepare(p.operation, operation_name, labels, count=False).plan
             for p, found in zip(split.parts, keyed.parts, strict=True)
         ]
-        fetches = [*primary.fetches, *(f for n in nodes for f in n.fetches)]
+        fetches = [
+            with_ids(f, keyed.ids)
+            for f in (*primary.fetches, *(f for n in nodes for f in n.fetches))
+        ]
 
         def deferred(index: int) -> DeferredNode:
             part = split.parts[index]
@@ -183,7 +186,7 @@ class Deferrer:
             with_ids(_node(primary), keyed.ids),
             tuple(deferred(i) for i in top),
         )
-        return QueryPlan(root, tuple(fetches))
+        return QueryPlan(root, tuple(f for f in fetches if isinstance(f, Fetch)))
 
     async def parts(
         self,

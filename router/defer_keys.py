@@ -202,22 +202,25 @@ def _unwrap(output: object) -> tuple[object, int]:
 
 
 def augment(
-    selections: tuple[Selection, ...], path: tuple[str, ...], addition: tuple[Selection, ...]
+    selections: tuple[Selection, ...],
+    path: tuple[str, ...],
+    addition: tuple[Selection, ...],
+    first: bool = True,
 ) -> tuple[tuple[Selection, ...], int]:
     """`selections` with `addition` added at the end of `path` (response keys), at every
-    field on it (through inline fragments), first (where Apollo's planner puts the key);
-    also how many places it was added at."""
+    field on it (through inline fragments), first (where Apollo's planner puts a key) or
+    last; also how many places it was added at."""
     if not path:
-        return (*addition, *selections), 1
+        return ((*addition, *selections) if first else (*selections, *addition)), 1
     result: list[Selection] = []
     added = 0
     for item in selections:
         if isinstance(item, Field):
             if item.response_name == path[0] and item.selections is not None:
-                inner, count = augment(item.selections, path[1:], addition)
+                inner, count = augment(item.selections, path[1:], addition, first)
                 item, added = item.with_selections(inner), added + count
         else:
-            inner, count = augment(item.selections, path, addition)
+            inner, count = augment(item.selections, path, addition, first)
             if count:
                 item = InlineFragment(
                     item.type_condition, inner, item.directives, item.variables, item.conditions
@@ -294,11 +297,33 @@ def _key_part(
             if found is not None:
                 key = (InlineFragment(site.type_name, (TYPENAME, *found.key)),)
                 return Keyed(replace(prepared, plan=found.plan), site, key)
-        if selections is not None:  # no key: its parent fetches it, it is only delivered later
+        naming = (operation_name, labels)
+        if selections is not None and _needs_no_more(router, split, index, prepared, naming):
+            # no key: its parent fetches it, and it is only delivered later
             nothing = QueryPlan(None, ())
             return Keyed(replace(prepared, plan=nothing), site, selections, inlined=True)
     rooted = _with_children(router, prepared, split, children, keyed, labels)
     return None if rooted is None else Keyed(rooted, None)
+
+
+def _needs_no_more(
+    router: Keying,
+    split: DeferSplit,
+    index: int,
+    prepared: Prepared,
+    naming: tuple[str | None, frozenset[str]],
+) -> bool:
+    """Whether part `index` needs nothing of the requester that its parent does not (so its
+    parent may fetch its selections: a requester the parent's fetches are not restricted for
+    may see them; one they are restricted for has the part answered from the root)."""
+    if prepared.needs is None:
+        return True
+    parent = split.parts[index].parent
+    text = split.primary if parent is None else split.parts[parent].operation
+    try:
+        return router.prepare(text, *naming, count=False).needs == prepared.needs
+    except RequestError:
+        return False
 
 
 def _with_children(
@@ -371,7 +396,7 @@ def _with_keys(
         path = split.parts[child].path[len(at) :]
         if not found.inlined and _taken(selections, path, _names(found.addition)):
             return None
-        selections, added = augment(selections, path, found.addition)
+        selections, added = augment(selections, path, found.addition, not found.inlined)
         if not added:
             return None
     return selections
