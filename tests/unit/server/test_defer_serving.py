@@ -19,7 +19,7 @@ import httpx
 
 from router.server.app import RouterApp, build_router
 from router.server.metrics import Metrics
-from tests.support.auth import jwt_config, staff_bearer
+from tests.support.auth import bearer, jwt_config, staff_bearer
 from tests.support.faulty import serve_in_thread
 from tests.support.paths import REPO
 from tests.support.recording_subgraph import read_body
@@ -307,3 +307,36 @@ async def test_an_operation_without_active_defer_is_answered_as_json() -> None:
     assert response.json() == {
         "data": {"order": {"id": "1", "status": "PAID", "customer": {"id": "7", "name": "Ada"}}}
     }
+
+
+async def test_a_primary_that_authorization_restricts_leaves_its_parts_to_the_root() -> None:
+    """A requester without the scope for a field of the Primary gets the Primary's restricted
+    plan, which fetches no keys: the part deferred under it is then answered from the root
+    (its own operation), not from missing representations."""
+    subgraph = HeldSubgraph()
+    query = (
+        'query Q { order(id: "1") { id customer { email } ... @defer(label: "status")'
+        " { status } } }"
+    )
+    restricted = 'query Q__orders__0 { order(id: "1") { id customer { __typename } } }'
+    status = 'query Q__orders__0 { order(id: "1") { status } }'
+    ANSWERS[restricted] = {"data": {"order": {"id": "1", "customer": {"__typename": "Customer"}}}}
+    ANSWERS[status] = {"data": {"order": {"status": "PAID"}}}
+    headers = {**APOLLO_CLIENT, **bearer("1", scopes=())}
+    try:
+        with served(subgraph) as url:
+            async with stream(url, {"query": query}, headers) as (_, reader):
+                parts = await reader.parts()
+    finally:
+        del ANSWERS[restricted], ANSWERS[status]
+    first = parts[0]
+    assert first["data"] == {"order": {"id": "1", "customer": {"email": None}}}
+    assert [e["extensions"]["code"] for e in first["errors"]] == ["UNAUTHORIZED_FIELD_OR_TYPE"]
+    assert parts[1:] == [
+        {
+            "incremental": [{"data": {"status": "PAID"}, "path": ["order"], "label": "status"}],
+            "hasNext": False,
+        },
+        "END",
+    ]
+    assert subgraph.root_fetches() == [restricted, status]
