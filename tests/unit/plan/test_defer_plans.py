@@ -7,7 +7,6 @@ UPDATE_SNAPSHOTS=1 to write them, and review their diff before committing."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -17,9 +16,9 @@ from router.operation.defer import split_defers
 from router.plan.nodes import Condition, Defer, DeferredNode, Fetch, Flatten, Parallel, Sequence
 from router.router import Router
 from tests.support import paths
+from tests.support.snapshots import check_snapshot
 
 CASES = paths.CASES / "defer"
-UPDATE = os.environ.get("UPDATE_SNAPSHOTS") == "1"
 ROUTER = Router.from_sdl((paths.REPO / "supergraph.graphql").read_text())
 
 
@@ -36,13 +35,7 @@ def variables(case: Path) -> dict[str, object]:
 def test_defer_plan_snapshot(case: Path) -> None:
     operation = (case / "operation.graphql").read_text()
     plan = ROUTER.defer_plan(operation, None, variables(case)).print()
-    expected_file = case / "plan.txt"
-    if UPDATE:
-        expected_file.write_text(plan + "\n")
-    assert expected_file.exists(), (
-        f"{expected_file} is missing: write it with UPDATE_SNAPSHOTS=1, then review it"
-    )
-    assert plan + "\n" == expected_file.read_text()
+    check_snapshot(case / "plan.txt", plan)
 
 
 @pytest.mark.parametrize("case", case_dirs(), ids=lambda p: p.name)
