@@ -1,6 +1,8 @@
 """`@defer` answered incrementally: the operation split at its deferred fragments
-(router/operation/defer.py), every part prepared, planned and run as an operation of its own,
-all at once, and delivered as the parts of Apollo's incremental delivery (`deferSpec=20220824`):
+(router/operation/defer.py), every part prepared as an operation of its own and planned from
+its entity's key where it can be (router/defer_keys.py: it then starts once the part it is
+deferred inside has fetched its objects, from that data; the others start at once), and
+delivered as the parts of Apollo's incremental delivery (`deferSpec=20220824`):
 
     {"data": primary, "hasNext": true}
     {"incremental": [{"data": …, "path": [...], "label": "…"}], "hasNext": …}
