@@ -1,6 +1,8 @@
 """`@defer` answered incrementally: the operation split at its deferred fragments
-(router/operation/defer.py), every part prepared, planned and run as an operation of its own,
-all at once, and delivered as the parts of Apollo's incremental delivery (`deferSpec=20220824`):
+(router/operation/defer.py), every part prepared as an operation of its own and planned from
+its entity's key where it can be (router/defer_keys.py: it then starts once the part it is
+deferred inside has fetched its objects, from that data; the others start at once), and
+delivered as the parts of Apollo's incremental delivery (`deferSpec=20220824`):
 
     {"data": primary, "hasNext": true}
     {"incremental": [{"data": …, "path": [...], "label": "…"}], "hasNext": …}
@@ -18,8 +20,10 @@ import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Mapping
 from typing import Any, Protocol
 
-from graphql import GraphQLError, parse
+import orjson
+from graphql import GraphQLError, GraphQLSchema, parse
 
+from router.defer_keys import KeyedDefer, key_defer, with_ids
 from router.errors import RequestError
 from router.operation.defer import (
     PLACEHOLDER,
@@ -30,11 +34,16 @@ from router.operation.defer import (
     split_defers,
     strip_placeholder,
 )
-from router.plan.nodes import Defer, DeferredNode, PlanNode, QueryPlan, Subscription
+from router.plan.graph import GraphQueryPlanner
+from router.plan.nodes import Defer, DeferredNode, Fetch, PlanNode, QueryPlan, Subscription
+from router.prepare import Prepared
 from router.request.cache import BoundedCache
 from router.types import JSONObject, Variables
 
 __all__ = ["Answering", "Deferrer", "incremental_items"]
+
+Answered = tuple[JSONObject, JSONObject | None]
+"""A part's GraphQL response and the data its plan fetched (None: not kept)."""
 
 SPLITS = 1024
 """Split operations kept (per operation text, name and the values of its @defer variables)."""
@@ -61,6 +70,21 @@ class Answering(Protocol):
     def answer(self) -> Callable[..., Awaitable[JSONObject]]:
         """The part's GraphQL response, refusals raised (Router.answer)."""
 
+    @property
+    def answer_data(self) -> Callable[..., Awaitable[tuple[JSONObject, JSONObject | None]]]:
+        """A prepared part's response and the data it fetched (Router.answer_data)."""
+
+    def request_labels(self) -> frozenset[str]:
+        """The override labels of one request (Router.request_labels)."""
+
+    @property
+    def api_schema(self) -> GraphQLSchema:
+        """The API schema (Router.api_schema)."""
+
+    @property
+    def planner(self) -> GraphQueryPlanner:
+        """The planner (Router.planner)."""
+
 
 class Deferrer:
     """Splits operations with @defer (cached) and runs their parts."""
@@ -74,6 +98,9 @@ class Deferrer:
         self._splits: BoundedCache[
             tuple[str, str | None, tuple[Any, ...]], tuple[DeferSplit | None]
         ] = BoundedCache(SPLITS * 4096, SPLITS)
+        self._keyed: BoundedCache[
+            tuple[DeferSplit, str | None, frozenset[str]], tuple[KeyedDefer]
+        ] = BoundedCache(SPLITS * 16384, SPLITS)
 
     def split(
         self, query: str, operation_name: str | None, variables: Mapping[str, Any] | None
@@ -109,30 +136,59 @@ class Deferrer:
             return None
         return defer_variables(document) if has_defer(document) else None
 
+    def keyed(
+        self, split: DeferSplit, operation_name: str | None, labels: frozenset[str]
+    ) -> KeyedDefer:
+        """Which parts of the split are planned from their entity's key, and the plans that
+        run (router/defer_keys.py), cached per split and labels."""
+        key = (split, operation_name, labels)
+        found = self._keyed.get(key)
+        if found is None:
+            found = (key_defer(self.router, split, operation_name, labels),)
+            size = len(split.primary) + sum(len(p.operation) for p in split.parts)
+            self._keyed.put(key, found, 8 * size + 1024)
+        return found[0]
+
     def plan(
         self, split: DeferSplit, operation_name: str | None, labels: frozenset[str]
     ) -> QueryPlan:
         """Apollo's Defer node for the split operation: each part's own plan, nested as its
-        fragments are."""
-        primary = self.router.prepare(split.primary, operation_name, labels, count=False).plan
+        fragments are; a part planned from its entity's key depends on the fetch of its
+        parent that gives it its objects (that fetch's `id`)."""
+        keyed = self.keyed(split, operation_name, labels)
+        primary = (
+            keyed.primary.plan
+            if keyed.primary is not None
+            else self.router.prepare(split.primary, operation_name, labels, count=False).plan
+        )
         nodes = [
-            self.router.prepare(p.operation, operation_name, labels, count=False).plan
-            for p in split.parts
+            found.prepared.plan
+            if found is not None
+            else self.router.prepare(p.operation, operation_name, labels, count=False).plan
+            for p, found in zip(split.parts, keyed.parts, strict=True)
         ]
-        fetches = [*primary.fetches, *(f for n in nodes for f in n.fetches)]
+        fetches = [
+            with_ids(f, keyed.ids)
+            for f in (*primary.fetches, *(f for n in nodes for f in n.fetches))
+        ]
 
         def deferred(index: int) -> DeferredNode:
             part = split.parts[index]
+            depends = keyed.depends[index]
             children = [i for i, p in enumerate(split.parts) if p.parent == index]
-            node = _node(nodes[index])
+            node = with_ids(_node(nodes[index]), keyed.ids)
             if not children:
-                return DeferredNode(part.path, part.label, part.subselection, node)
+                return DeferredNode(part.path, part.label, part.subselection, node, depends)
             inner = Defer(part.subselection, node, tuple(deferred(i) for i in children))
-            return DeferredNode(part.path, part.label, None, inner)
+            return DeferredNode(part.path, part.label, None, inner, depends)
 
         top = [i for i, p in enumerate(split.parts) if p.parent is None]
-        root = Defer(split.primary_subselection, _node(primary), tuple(deferred(i) for i in top))
-        return QueryPlan(root, tuple(fetches))
+        root = Defer(
+            split.primary_subselection,
+            with_ids(_node(primary), keyed.ids),
+            tuple(deferred(i) for i in top),
+        )
+        return QueryPlan(root, tuple(f for f in fetches if isinstance(f, Fetch)))
 
     async def parts(
         self,
@@ -144,16 +200,32 @@ class Deferrer:
     ) -> AsyncGenerator[JSONObject, None]:
         """The incremental payloads of one request (`options` as Router.answer takes them):
         the Primary's, then one per deferred part delivered (several parts done at once go
-        in one payload). `plan`, when given, goes in the first's `extensions.apolloQueryPlan`."""
+        in one payload). `plan`, when given, goes in the first's `extensions.apolloQueryPlan`.
+        A part planned from its entity's key starts once its parent's data is fetched; the
+        others start at once."""
         for text in (split.primary, *(p.operation for p in split.parts)):
             await self.router.warm(text, operation_name)
-        run = [asyncio.create_task(self._answer(split.primary, variables, operation_name, options))]
-        run += [
-            asyncio.create_task(self._answer(p.operation, variables, operation_name, options))
-            for p in split.parts
+        labels = options.setdefault("labels", self.router.request_labels())
+        keyed = self.keyed(split, operation_name, labels)
+        run = [
+            asyncio.create_task(
+                self._run(split.primary, keyed.primary, None, variables, operation_name, options)
+            )
         ]
+        for part, found in zip(split.parts, keyed.parts, strict=True):
+            after = (
+                run[0 if part.parent is None else part.parent + 1]
+                if found is not None and found.from_key
+                else None
+            )
+            prepared = found.prepared if found is not None else None
+            run.append(
+                asyncio.create_task(
+                    self._run(part.operation, prepared, after, variables, operation_name, options)
+                )
+            )
         try:
-            first = await run[0]
+            first, _ = await run[0]
             strip_placeholder(first.get("data"))
             if plan is not None:
                 first = {
@@ -171,7 +243,7 @@ class Deferrer:
                 task.cancel()
 
     async def _deliver(
-        self, split: DeferSplit, tasks: list[asyncio.Task[JSONObject]]
+        self, split: DeferSplit, tasks: list[asyncio.Task[Answered]]
     ) -> AsyncGenerator[JSONObject, None]:
         """Each deferred part once it is done and its parent has been delivered."""
         ready = {i for i, p in enumerate(split.parts) if p.parent is None}
@@ -185,11 +257,38 @@ class Deferrer:
                 ready.discard(index)
                 left -= 1
                 ready |= {i for i, p in enumerate(split.parts) if p.parent == index}
-                items += incremental_items(split.parts[index], tasks[index].result())
+                items += incremental_items(split.parts[index], tasks[index].result()[0])
             if items or not left:
                 payload: JSONObject = {"incremental": items} if items else {}
                 payload["hasNext"] = bool(left)
                 yield payload
+
+    async def _run(
+        self,
+        query: str,
+        prepared: Prepared | None,
+        after: asyncio.Task[Answered] | None,
+        variables: Variables | None,
+        operation_name: str | None,
+        options: dict[str, Any],
+    ) -> Answered:
+        """One part's answer and the data it fetched: `prepared` (planned from the entity's
+        key, or a Primary fetching the keys) run over a copy of the data of the part `after`
+        it; without `prepared`, answered as an operation of its own (no data kept)."""
+        if prepared is None:
+            return await self._answer(query, variables, operation_name, options), None
+        start = None
+        if after is not None:
+            _, data = await after
+            if data is None:  # its parent was refused, or restricted (its keys not fetched)
+                return await self._answer(query, variables, operation_name, options), None
+            start = orjson.loads(orjson.dumps(data))  # siblings complete copies of their own
+        try:
+            return await self.router.answer_data(
+                query, variables, operation_name, prepared=prepared, start=start, **options
+            )
+        except RequestError as exc:
+            return exc.response(), None
 
     async def _answer(
         self,

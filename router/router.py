@@ -317,14 +317,46 @@ class Router:
             prepared, query = self.prepare_for(
                 query, variables, operation_name, labels, count=count
             )
+        response, _ = await self.answer_data(
+            query,
+            variables,
+            operation_name,
+            prepared=prepared,
+            headers=headers,
+            identity=identity,
+            forwarded=forwarded,
+            expose_plan=expose_plan,
+        )
+        return response
+
+    async def answer_data(
+        self,
+        query: str,
+        variables: Variables | None,
+        operation_name: str | None,
+        *,
+        prepared: Prepared,
+        headers: Mapping[str, str] | None = None,
+        identity: Identity = ANONYMOUS,
+        forwarded: Mapping[str, Forwarded] | None = None,
+        expose_plan: bool = False,
+        start: JSONObject | None = None,
+        **_: Any,
+    ) -> tuple[JSONObject, JSONObject | None]:
+        """`answer` for a prepared operation, and the data its plan fetched (before shaping:
+        what a deferred part planned from its entity's key starts from; None when
+        authorization restricted the operation, so another plan ran). `start`: data fetched
+        before, which its plan completes (Executor.execute). Other `answer` options (`labels`,
+        `count`) are the preparation's, done already."""
         if prepared.operation.kind == "subscription":
             raise RequestError(SUBSCRIPTION_ELSEWHERE, "OPERATION_NOT_SUPPORTED")
         admitted = await self._admit(query, variables, operation_name, prepared, identity)
         claims = identity.claims if identity.authenticated else None
         result = await self.executor.execute(
-            admitted.prepared.plan, admitted.variables, headers, claims, forwarded
+            admitted.prepared.plan, admitted.variables, headers, claims, forwarded, start
         )
-        return self._respond(admitted, result, expose_plan=expose_plan)
+        response = self._respond(admitted, result, expose_plan=expose_plan)
+        return response, (result.data if admitted.prepared is prepared else None)
 
     async def _admit(
         self,

@@ -113,14 +113,19 @@ class Executor:
         headers: Mapping[str, str] | None = None,
         claims: Mapping[str, Any] | None = None,
         forwarded: Mapping[str, Forwarded] | None = None,
+        start: JSONObject | None = None,
     ) -> ExecutionResult:
         """`headers` are the client request's, `claims` its verified token's (None:
         anonymous): router.yaml's header rules make each subgraph's headers from both, once
-        per request and subgraph (`forwarded`: those the caller has made already)."""
+        per request and subgraph (`forwarded`: those the caller has made already). `start`
+        is data fetched before that the plan's first fetches complete (a deferred part's,
+        planned from its entity's key), merged into in place."""
         node = plan.node
         assert not isinstance(node, Subscription), "a subscription's plan runs per event"
         assert not isinstance(node, Defer), "a Defer plan runs as its parts (router/defer.py)"
         run = _Run(self, variables, headers, claims, forwarded)
+        if start is not None:
+            run.data = start
         if node is not None:
             await run.node(node)
         return ExecutionResult(run.data, run.errors, run.null_entities)

@@ -5,7 +5,9 @@ plans and runs as any other.
 A deferred fragment's operation asks again for the fields on the way from the root to the
 fragment (their aliases, arguments and @skip/@include kept, the fragments around them with
 their type conditions) and, at the end of that path, the fragment's own selections: its data
-at the path is the deferred part's data. Fragments deferred inside it are left out of it and
+at the path is the deferred part's data. (Its plan starts from the entity's key where it can:
+router/defer_keys.py; the path from the root is then only shaped, not fetched again.)
+Fragments deferred inside it are left out of it and
 become parts of their own, delivered after it. `@defer(if: false)` (a literal, or a variable
 the request sets false) is no defer: the fragment stays where it is. Mutations and
 subscriptions are never split (a deferred part must not run a mutation again).

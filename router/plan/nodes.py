@@ -42,6 +42,8 @@ class Fetch:
     input_rewrites: tuple[str, ...] = ()
     """Type conditions whose representations are sent with `__typename` set to the condition:
     an @interfaceObject subgraph knows the interface, not the object's concrete type."""
+    id: str | None = None
+    """Its plan id, when a deferred part starts from its data (`Deferred(depends: [id])`)."""
 
     @property
     def is_entity_fetch(self) -> bool:
@@ -171,7 +173,8 @@ def _print_node(node: PlanNode | Subscription | Defer, pad: str) -> str:
     if isinstance(node, Defer):
         return _print_defer(node, pad)
     if isinstance(node, Fetch):
-        text = f'Fetch(service: "{node.service}") {{\n'
+        ident = f", id: {node.id}" if node.id is not None else ""
+        text = f'Fetch(service: "{node.service}"{ident}) {{\n'
         if node.requires:
             text += _print_graphql(print_selections(node.requires), inner) + " =>\n"
         return text + _print_graphql(node.operation, inner) + "\n" + pad + "}"
@@ -279,7 +282,10 @@ def node_json(node: PlanNode | Subscription | Defer) -> dict[str, Any]:
             subscription["rest"] = node_json(node.rest)
         return subscription
     if isinstance(node, Fetch):
-        result: dict[str, Any] = {"kind": "Fetch", "serviceName": node.service}
+        result: dict[str, Any] = {"kind": "Fetch"}
+        if node.id is not None:
+            result["id"] = node.id
+        result["serviceName"] = node.service
         if node.requires:
             result["requires"] = [_selection_json(s) for s in node.requires]
         result["variableUsages"] = list(node.variable_usages)

@@ -2,7 +2,8 @@
 a test lets them go, and the router served over HTTP in front of it (`served`): so a test can
 see what a client gets of a deferred query before its deferred part is ready, by the order
 things happen in, never by time. Its answers are canned per fetch the router's plans make
-for operations named `Q` (ANSWERS; entity names from NAMES)."""
+for operations named `Q` (ANSWERS; entities from ORDER_ROWS and NAMES; the orders list in
+the order `lists` gives, changed between two root fetches as live data can)."""
 
 from __future__ import annotations
 
@@ -20,57 +21,41 @@ from tests.support.faulty import serve_in_thread
 from tests.support.paths import REPO
 from tests.support.recording_subgraph import read_body
 
-ORDER = 'query Q__orders__0 { order(id: "1") { id status } }'
-ORDER_ID = 'query Q__orders__0 { order(id: "1") { id } }'
+ORDER = 'query Q__orders__0 { order(id: "1") { __typename id status } }'
+ORDER_KEY = 'query Q__orders__0 { order(id: "1") { __typename id } }'
 ORDER_WHOLE = 'query Q__orders__0 { order(id: "1") { id status customer { __typename id } } }'
-ORDER_STATUS_CUSTOMER = 'query Q__orders__0 { order(id: "1") { status customer { id } } }'
-CUSTOMER_KEY = 'query Q__orders__0 { order(id: "1") { customer { __typename id } } }'
-NAME = (
+NAME_WHOLE = (
     "query Q__customers__1($representations: [_Any!]!) { _entities(representations:"
     " $representations) { ... on Customer { name } } }"
 )
-NAME_WHOLE = NAME
-ORDER_STATUS_CUSTOMER_ID = 'query Q__orders__0 { order(id: "1") { id status customer { id } } }'
 ORDER_ALL = 'query Q__orders__0 { order(id: "1") { id status customer { id __typename } } }'
-ORDERS = "query Q__orders__0 { orders(first: 2) { edges { node { id } } } }"
-ORDERS_CUSTOMERS = (
-    "query Q__orders__0 { orders(first: 2) { edges { node { customer { __typename id } } } } }"
-)
-EDGES = [{"node": {"id": "1"}}, {"node": {"id": "2"}}]
-CUSTOMER_EDGES = [
-    {"node": {"customer": {"__typename": "Customer", "id": "7"}}},
-    {"node": {"customer": {"__typename": "Customer", "id": "8"}}},
-]
+ORDERS = "query Q__orders__0 { orders(first: 2) { edges { node { __typename id } } } }"
+ORDER_ROWS: dict[str, dict[str, Any]] = {
+    "1": {"status": "PAID", "customer": {"__typename": "Customer", "id": "7"}},
+    "2": {"status": "NEW", "customer": {"__typename": "Customer", "id": "8"}},
+}
 ANSWERS: dict[str, Any] = {
-    ORDER: {"data": {"order": {"id": "1", "status": "PAID"}}},
-    ORDER_ID: {"data": {"order": {"id": "1"}}},
-    ORDER_WHOLE: {
-        "data": {
-            "order": {
-                "id": "1",
-                "status": "PAID",
-                "customer": {"__typename": "Customer", "id": "7"},
-            }
-        }
-    },
-    ORDER_STATUS_CUSTOMER: {"data": {"order": {"status": "PAID", "customer": {"id": "7"}}}},
-    ORDER_STATUS_CUSTOMER_ID: {
-        "data": {"order": {"id": "1", "status": "PAID", "customer": {"id": "7"}}}
-    },
-    ORDER_ALL: {
-        "data": {
-            "order": {
-                "id": "1",
-                "status": "PAID",
-                "customer": {"id": "7", "__typename": "Customer"},
-            }
-        }
-    },
-    CUSTOMER_KEY: {"data": {"order": {"customer": {"__typename": "Customer", "id": "7"}}}},
-    ORDERS: {"data": {"orders": {"edges": EDGES}}},
-    ORDERS_CUSTOMERS: {"data": {"orders": {"edges": CUSTOMER_EDGES}}},
+    ORDER: {"data": {"order": {"__typename": "Order", "id": "1", "status": "PAID"}}},
+    ORDER_KEY: {"data": {"order": {"__typename": "Order", "id": "1"}}},
+    ORDER_WHOLE: {"data": {"order": {"id": "1", **ORDER_ROWS["1"]}}},
+    ORDER_ALL: {"data": {"order": {"id": "1", **ORDER_ROWS["1"]}}},
 }
 NAMES = {"7": "Ada", "8": "Bo"}
+
+
+def edges(ids: list[str]) -> list[dict[str, Any]]:
+    """The orders list as the orders service answers it, in this order."""
+    return [{"node": {"__typename": "Order", "id": i}} for i in ids]
+
+
+def entity(query: str, representation: dict[str, Any]) -> dict[str, Any]:
+    """An `_entities` answer for one representation: a customer's name, or the order fields
+    the fetch selects (`status`, the customer's key)."""
+    if representation["__typename"] == "Customer":
+        return {"name": NAMES[representation["id"]]}
+    selected = query.split("... on Order", 1)[1]
+    row = ORDER_ROWS[representation["id"]]
+    return {name: value for name, value in row.items() if name in selected}
 
 
 class HeldSubgraph:
@@ -82,6 +67,14 @@ class HeldSubgraph:
         self.release.set()
         self.failing_names = failing_names
         self.queries: list[str] = []
+        self.bodies: list[dict[str, Any]] = []
+        self.lists = [["1", "2"], ["2", "1"]]
+        """The orders list each `orders` root fetch answers, in turn (the last one again):
+        the second sees the list changed, as live data can."""
+
+    def root_fetches(self) -> list[str]:
+        """The queries that asked a root field (not `_entities`)."""
+        return [q for q in self.queries if "_entities" not in q]
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -89,16 +82,18 @@ class HeldSubgraph:
         body = json.loads(await read_body(receive) or b"{}")
         query = body.get("query")
         self.queries.append(query)
+        self.bodies.append(body)
         if "_entities" in query:
             while not self.release.is_set():  # noqa: ASYNC110 (set from the test's thread)
                 await asyncio.sleep(0.005)
-            if self.failing_names:
+            representations = body["variables"]["representations"]
+            if self.failing_names and "Customer" in query:
                 answer: Any = {"data": None, "errors": [{"message": "customers are down"}]}
             else:
-                representations = body["variables"]["representations"]
-                answer = {
-                    "data": {"_entities": [{"name": NAMES[r["id"]]} for r in representations]}
-                }
+                answer = {"data": {"_entities": [entity(query, r) for r in representations]}}
+        elif query == ORDERS:
+            ids = self.lists.pop(0) if len(self.lists) > 1 else self.lists[0]
+            answer = {"data": {"orders": {"edges": edges(ids)}}}
         else:
             answer = ANSWERS.get(query, {"errors": [{"message": f"unexpected {query}"}]})
         payload = json.dumps(answer).encode()

@@ -58,7 +58,9 @@ ALLOWED: dict[str, set[str]] = {
         "telemetry",
     },
     # an operation with @defer split into parts, run and delivered incrementally
-    "defer": {"operation", "plan", "request"},
+    "defer": {"defer_keys", "operation", "plan", "prepare", "request"},
+    # which deferred parts start from their entity's key, and the plans they then run
+    "defer_keys": {"operation", "plan", "prepare"},
     # what the requester may run of a prepared operation, and its own plan
     "restricted": {"authz", "prepare", "request", "shape"},
     # each operation prepared once: request phase, plan, shaper, cached

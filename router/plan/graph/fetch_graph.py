@@ -64,6 +64,30 @@ class FetchGraph:
         finally:
             del self._conditions[len(self._conditions) - len(pushed) :]
 
+    def add_entity_root(
+        self,
+        graph: str,
+        type_name: str,
+        key: tuple[Selection, ...],
+        solution: Solution,
+        path: tuple[str, ...],
+    ) -> FetchGroup:
+        """A root fetch that starts from representations rather than the root type: the
+        `type_name` objects at response `path` (`@` for each list item) in data fetched
+        before, sent to `graph` as `__typename` and `key`; `solution` is what it resolves
+        there (a deferred fragment's plan from its entity's key)."""
+        group = FetchGroup(graph=graph, path=path, parent=None, entity=True)
+        representation = group.representation(type_name)
+        representation.add_field(TYPENAME)
+        representation.add_all(key)
+        target = group.entity_selection(type_name)
+        self._entity_roots.add(id(target))
+        self.roots.append(group)
+        self.emit(group, target, type_name, solution, path)
+        if not target.build():  # (fragments left empty are dropped: never `{ }`)
+            target.add_field(TYPENAME)
+        return group
+
     def _root_group(self, graph: str) -> FetchGroup:
         if self.kind == "mutation":  # mutation fields run in order: only the last may grow
             if self.roots and self.roots[-1].graph == graph:

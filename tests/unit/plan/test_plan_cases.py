@@ -11,7 +11,6 @@ Each case is also planned with its subgraphs in every order: the plan must not c
 from __future__ import annotations
 
 import itertools
-import os
 from pathlib import Path
 
 import pytest
@@ -31,10 +30,10 @@ from router.compose import compose_subgraphs, read_subgraph
 from router.compose.config import load_config, read_sdl
 from router.router import Router
 from tests.support import paths
+from tests.support.snapshots import check_snapshot
 from tests.support.subgraph_schema import subgraph_schema
 
 CASES = paths.CASES / "plan"
-UPDATE = os.environ.get("UPDATE_SNAPSHOTS") == "1"
 
 
 def case_dirs() -> list[Path]:
@@ -69,13 +68,7 @@ def test_plan_snapshot(case: Path) -> None:
     plans = {Router.from_sdl(sdl).prepare(operation).plan.print() for sdl in supergraph_sdls(case)}
     assert len(plans) == 1, "the plan depends on the order of the subgraphs"
     (plan,) = plans
-    expected_file = case / "plan.txt"
-    if UPDATE:
-        expected_file.write_text(plan + "\n")
-    assert expected_file.exists(), (
-        f"{expected_file} is missing: write it with UPDATE_SNAPSHOTS=1, then review it"
-    )
-    assert plan + "\n" == expected_file.read_text()
+    check_snapshot(case / "plan.txt", plan)
 
 
 @pytest.mark.parametrize("case", case_dirs(), ids=lambda p: p.name)

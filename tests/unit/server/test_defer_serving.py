@@ -2,7 +2,7 @@
 uvicorn in front of a fake subgraph served by uvicorn too, read part by part with httpx
 streaming as Apollo Client asks (`multipart/mixed;deferSpec=20220824,application/json`).
 
-The fake subgraph (tests/support/held_subgraph.py) holds a fetch until the test lets it go, so "the Primary does not wait for
+The fake subgraph holds a fetch until the test lets it go, so "the Primary does not wait for
 what only the deferred part needs" is asserted by the order things happen in, never by time:
 the first part is read while the deferred fetch is still held."""
 
@@ -14,12 +14,14 @@ from typing import Any
 
 import httpx
 
-from tests.support.auth import staff_bearer
+from tests.support.auth import bearer, staff_bearer
 from tests.support.held_subgraph import (
-    EDGES,
+    ANSWERS,
     NAME_WHOLE,
     ORDER,
+    ORDER_KEY,
     ORDER_WHOLE,
+    ORDERS,
     HeldSubgraph,
     served,
 )
@@ -73,8 +75,13 @@ async def test_the_primary_part_comes_first_while_the_deferred_fetch_is_held() -
         },
         "END",
     ]
-    assert ORDER in subgraph.queries  # the primary asked for nothing of the customer
-    assert ORDER_WHOLE not in subgraph.queries
+    # the primary asked for nothing of the customer, only the order's key besides its fields;
+    # the deferred part started from that key: the root field was asked once
+    assert subgraph.root_fetches() == [ORDER]
+    assert [q.split("{ ... on ")[1].split(" ")[0] for q in subgraph.queries[1:]] == [
+        "Order",
+        "Customer",
+    ]
 
 
 async def test_a_client_without_multipart_gets_the_answer_of_the_query_without_defer() -> None:
@@ -105,8 +112,14 @@ async def test_nested_defers_arrive_outer_first_and_if_false_is_no_defer() -> No
     with served(subgraph) as url:
         async with stream(url, {"query": NESTED, "variables": {"outer": True}}) as (_, reader):
             parts = await reader.parts()
+        # one root fetch (the primary's, with the order's key); the outer part from that key,
+        # with the customer's key; the inner part from the customer's key
+        assert subgraph.root_fetches() == [ORDER_KEY]
+        assert len(subgraph.queries) == 3
         async with stream(url, {"query": NESTED, "variables": {"outer": False}}) as (_, reader):
             not_outer = await reader.parts()
+        assert subgraph.root_fetches() == [ORDER_KEY, ORDER_WHOLE]
+        assert subgraph.queries[3:] == [ORDER_WHOLE, NAME_WHOLE.replace("__1(", "__0(")]
     assert parts[0] == {"data": {"order": {"id": "1"}}, "hasNext": True}
     outer = {
         "data": {"status": "PAID", "customer": {"id": "7"}},
@@ -135,6 +148,9 @@ async def test_nested_defers_arrive_outer_first_and_if_false_is_no_defer() -> No
 
 
 async def test_a_fragment_deferred_under_a_list_is_one_item_per_object() -> None:
+    """Each item of the list gets its own part, at its index; the list is fetched once, so a
+    list that changes (the fake answers a second `orders` fetch in another order) cannot
+    give an order another order's customer."""
     subgraph = HeldSubgraph()
     query = (
         "query Q { orders(first: 2) { edges { node { id ... @defer { customer { name } } } } } }"
@@ -143,7 +159,10 @@ async def test_a_fragment_deferred_under_a_list_is_one_item_per_object() -> None
         async with stream(url, {"query": query}) as (_, reader):
             parts = await reader.parts()
     assert parts == [
-        {"data": {"orders": {"edges": EDGES}}, "hasNext": True},
+        {
+            "data": {"orders": {"edges": [{"node": {"id": "1"}}, {"node": {"id": "2"}}]}},
+            "hasNext": True,
+        },
         {
             "incremental": [
                 {"data": {"customer": {"name": "Ada"}}, "path": ["orders", "edges", 0, "node"]},
@@ -152,6 +171,16 @@ async def test_a_fragment_deferred_under_a_list_is_one_item_per_object() -> None
             "hasNext": False,
         },
         "END",
+    ]
+    assert subgraph.root_fetches() == [ORDERS]
+    _, orders, names = subgraph.bodies
+    assert orders["variables"]["representations"] == [
+        {"__typename": "Order", "id": "1"},
+        {"__typename": "Order", "id": "2"},
+    ]
+    assert names["variables"]["representations"] == [
+        {"__typename": "Customer", "id": "7"},
+        {"__typename": "Customer", "id": "8"},
     ]
 
 
@@ -185,3 +214,36 @@ async def test_an_operation_without_active_defer_is_answered_as_json() -> None:
     assert response.json() == {
         "data": {"order": {"id": "1", "status": "PAID", "customer": {"id": "7", "name": "Ada"}}}
     }
+
+
+async def test_a_primary_that_authorization_restricts_leaves_its_parts_to_the_root() -> None:
+    """A requester without the scope for a field of the Primary gets the Primary's restricted
+    plan, which fetches no keys: the part deferred under it is then answered from the root
+    (its own operation), not from missing representations."""
+    subgraph = HeldSubgraph()
+    query = (
+        'query Q { order(id: "1") { id customer { email } ... @defer(label: "status")'
+        " { status } } }"
+    )
+    restricted = 'query Q__orders__0 { order(id: "1") { id customer { __typename } } }'
+    status = 'query Q__orders__0 { order(id: "1") { status } }'
+    ANSWERS[restricted] = {"data": {"order": {"id": "1", "customer": {"__typename": "Customer"}}}}
+    ANSWERS[status] = {"data": {"order": {"status": "PAID"}}}
+    headers = {**APOLLO_CLIENT, **bearer("1", scopes=())}
+    try:
+        with served(subgraph) as url:
+            async with stream(url, {"query": query}, headers) as (_, reader):
+                parts = await reader.parts()
+    finally:
+        del ANSWERS[restricted], ANSWERS[status]
+    first = parts[0]
+    assert first["data"] == {"order": {"id": "1", "customer": {"email": None}}}
+    assert [e["extensions"]["code"] for e in first["errors"]] == ["UNAUTHORIZED_FIELD_OR_TYPE"]
+    assert parts[1:] == [
+        {
+            "incremental": [{"data": {"status": "PAID"}, "path": ["order"], "label": "status"}],
+            "hasNext": False,
+        },
+        "END",
+    ]
+    assert subgraph.root_fetches() == [restricted, status]
