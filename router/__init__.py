@@ -6,6 +6,9 @@ checks it):
     server/          HTTP: GraphQL over HTTP, persisted queries, CORS/CSRF, health, GraphiQL
     config/          router.yaml, read into each phase's settings (env.py: `${env.X}`)
     router.py        `Router`: one operation through the phases below
+    defer.py         @defer: the parts of an operation, run and delivered incrementally
+    defer_keys.py    which deferred parts start from their entity's key, and their plans
+    admission.py     what a requester may run of a prepared operation; its response
     restricted.py    what a requester may run of an operation (authz), and that plan
     prepare.py       each operation prepared once (request, plan, shape), cached
     authentication/  JWT from the request, verified against JWKS

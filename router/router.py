@@ -16,16 +16,15 @@ it sends is taken as that root fetch's answer, completed by the plan's Rest and 
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from graphql import GraphQLSchema, experimental_execute_incrementally
+from graphql import GraphQLSchema
 
+from router.admission import Admission, plan_extension
 from router.authz import ANONYMOUS, AuthorizationSettings, Authorizer, Identity
-from router.authz.restrict import Removal, scrub
 from router.defer import Deferrer
 from router.errors import RequestError, RequestErrors
-from router.execute.executor import ExecutionResult, Executor, SubgraphHeaders, forwarded_headers
+from router.execute.executor import Executor, SubgraphHeaders, forwarded_headers
 from router.execute.fanout import CAPACITY
 from router.execute.live import BATCH, Subscribing
 from router.execute.subscriptions import ACK_TIMEOUT
@@ -33,7 +32,7 @@ from router.execute.transport import Forwarded, HttpTransport, SubgraphTransport
 from router.operation.defer import DeferSplit
 from router.plan.graph import GraphQueryPlanner
 from router.plan.nodes import QueryPlan, Subscription
-from router.prepare import Preparation, Prepared, coerce_variables, graphql_error
+from router.prepare import Preparation, Prepared
 from router.request.cost import DemandControl, DemandControlSettings
 from router.request.limits import Limits
 from router.restricted import RestrictedPlans
@@ -85,9 +84,8 @@ class Router:
         self.supergraph = supergraph
         self.services = tuple(sorted(graph.name for graph in supergraph.graphs.values()))
         """The subgraphs' names, sorted (the order of a request's forwarded headers)."""
-        self.transport = transport or HttpTransport(
-            {graph.name: graph.url for graph in supergraph.graphs.values()}
-        )
+        routing = {graph.name: graph.url for graph in supergraph.graphs.values()}
+        self.transport = transport or HttpTransport(routing)
         self.limits = limits or Limits()
         self.planner = GraphQueryPlanner(supergraph, self.limits.max_planning_steps)
         self.executor = Executor(
@@ -101,25 +99,18 @@ class Router:
         )
         self.subscribing = Subscribing(
             self.executor,
-            subscription_urls
-            or getattr(self.transport, "urls", None)
-            or {graph.name: graph.url for graph in supergraph.graphs.values()},
+            subscription_urls or getattr(self.transport, "urls", None) or routing,
             ack_timeout=subscription_ack_timeout,
             deduplicate=deduplicate_subscriptions,
             batch=subscription_batch,
             capacity=subscription_queue_capacity,
         )
-        """Subscriptions to subgraphs, each at the HTTP transport's URL of its subgraph (else
-        the supergraph's routing URL, unless given; over WebSocket: http → ws), shared between
-        identical client subscriptions unless `deduplicate_subscriptions` is off; events queued
-        together completed together, `subscription_batch` at most; a subscriber holding
-        `subscription_queue_capacity` unread events dropped."""
+        """Subscriptions to subgraphs at the HTTP transport's URLs (else the routing URLs,
+        unless given; http → ws), shared unless `deduplicate_subscriptions` is off; events
+        batched (`subscription_batch`), subscribers bounded (`subscription_queue_capacity`)."""
         self.demand_control = DemandControl.for_supergraph(supergraph, demand_control)
         """Each operation's static cost estimate, checked before any fetch (request/cost.py)."""
-        settings = authorization or AuthorizationSettings()
-        self.authorizer = (
-            Authorizer(supergraph, settings) if supergraph.has_access and settings.enabled else None
-        )
+        self.authorizer = _authorizer(supergraph, authorization or AuthorizationSettings())
         """None when the supergraph has no authorization directives or they are disabled."""
         self.preparation = Preparation(
             supergraph,
@@ -134,14 +125,14 @@ class Router:
             cache_bytes=plan_cache_bytes,
         )
         """The operations prepared so far, and the thread new ones are prepared in."""
-        self.restricted = (
-            RestrictedPlans(
-                self.preparation, self.authorizer, plan_cache_bytes // 4, plan_cache_size
-            )
-            if self.authorizer is not None
-            else None
+        self.restricted = _restricted(
+            self.preparation, self.authorizer, plan_cache_bytes, plan_cache_size
         )
         """Plans of restricted operations (None without an authorizer)."""
+        self.admission = Admission(
+            supergraph.api_schema, self.demand_control, self.restricted, self.authorizer
+        )
+        """What each requester may run of an operation, and the response made of its run."""
         self.deferrer = Deferrer(self)
         """Operations with @defer split into their parts, for incremental delivery."""
 
@@ -350,80 +341,13 @@ class Router:
         `count`) are the preparation's, done already."""
         if prepared.operation.kind == "subscription":
             raise RequestError(SUBSCRIPTION_ELSEWHERE, "OPERATION_NOT_SUPPORTED")
-        admitted = await self._admit(query, variables, operation_name, prepared, identity)
+        admitted = await self.admission.admit(query, variables, operation_name, prepared, identity)
         claims = identity.claims if identity.authenticated else None
         result = await self.executor.execute(
             admitted.prepared.plan, admitted.variables, headers, claims, forwarded, start
         )
-        response = self._respond(admitted, result, expose_plan=expose_plan)
+        response = self.admission.respond(admitted, result, expose_plan=expose_plan)
         return response, (result.data if admitted.prepared is prepared else None)
-
-    async def _admit(
-        self,
-        query: str,
-        variables: Variables | None,
-        operation_name: str | None,
-        prepared: Prepared,
-        identity: Identity,
-    ) -> _Admitted:
-        """What this requester may run of the prepared operation (authorization), with its
-        variables coerced and its estimated cost within demand control's; else the
-        RequestError that refuses it."""
-        unauthorized: list[JSONObject] = []
-        removals: tuple[Removal, ...] = ()
-        if prepared.needs is not None and self.restricted is not None:
-            prepared, denied, removals = await self.restricted.authorize(
-                query, operation_name, prepared, identity
-            )
-            unauthorized = list(denied)
-        coerced = coerce_variables(self.api_schema, prepared.operation.definition, variables or {})
-        if isinstance(coerced, list):
-            # the variables' errors are a GraphQL result: 200 (400 without `data` over
-            # application/graphql-response+json)
-            raise RequestErrors([graphql_error(e, "BAD_USER_INPUT") for e in coerced], status=200)
-        # demand control: refuse an operation estimated too expensive before any fetch
-        self.demand_control.check(prepared.document, prepared.operation.definition, coerced)
-        return _Admitted(prepared, coerced, unauthorized, removals)
-
-    def _respond(
-        self, admitted: _Admitted, result: ExecutionResult, *, expose_plan: bool = False
-    ) -> JSONObject:
-        """The GraphQL response made of an execution's merged data (a query's, or a
-        subscription's event): authorization's removals scrubbed, shaped to exactly what was
-        asked, its errors and extensions."""
-        prepared, coerced, unauthorized = (
-            admitted.prepared,
-            admitted.variables,
-            admitted.unauthorized,
-        )
-        if admitted.removals:
-            scrub(result.data, admitted.removals)
-        extra = self._introspect(prepared, coerced) if prepared.introspection else None
-        failed = bool(result.errors)
-        completion: list[JSONObject] = []
-        # the unauthorized errors go first, and explain the nulls they cause to the shaper
-        errors = [*unauthorized, *result.errors] if unauthorized else result.errors
-        data = prepared.shaper.shape(
-            result.data, coerced, errors, extra, result.null_entities, completion
-        )
-        response: JSONObject = {"data": data}
-        extensions: JSONObject = {}
-        if unauthorized and self.authorizer is not None:
-            where = self.authorizer.settings.errors_in
-            if where != "errors":
-                del errors[: len(unauthorized)]
-            if where == "extensions":
-                extensions["authorizationErrors"] = unauthorized
-        if errors:
-            response["errors"] = errors
-        if completion and not failed:
-            # Nulls from entities answered null: not errors, but shown, as Apollo does.
-            extensions["valueCompletion"] = completion
-        if expose_plan:  # the plan that ran: the restricted one when authorization removed
-            extensions["apolloQueryPlan"] = plan_extension(prepared.plan)
-        if extensions:
-            response["extensions"] = extensions
-        return response
 
     # --- deferring ------------------------------------------------------------------------
 
@@ -497,7 +421,7 @@ class Router:
                 identity=identity,
             )
             return
-        admitted = await self._admit(query, variables, operation_name, prepared, identity)
+        admitted = await self.admission.admit(query, variables, operation_name, prepared, identity)
         plan = admitted.prepared.plan.node
         if not isinstance(plan, Subscription):  # authorization removed its root field
             raise RequestErrors(
@@ -510,7 +434,7 @@ class Router:
             plan,
             admitted.variables,
             forwarded,
-            lambda result: self._respond(admitted, result),
+            lambda result: self.admission.respond(admitted, result),
             requester=(query, operation_name, identity.fingerprint()),
             headers=headers,
             claims=identity.claims if identity.authenticated else None,
@@ -540,35 +464,22 @@ class Router:
             prepared = authorized.prepared
         return {"data": None, "extensions": {"apolloQueryPlan": plan_extension(prepared.plan)}}
 
-    def _introspect(self, prepared: Prepared, variables: Variables) -> JSONObject:
-        # graphql-core's `execute` refuses a schema with @defer; this one runs it (its @defer,
-        # answered by the router, would be an initial result and the rest: taken whole)
-        result = experimental_execute_incrementally(
-            self.api_schema,
-            prepared.document,
-            variable_values=variables,
-            operation_name=prepared.operation.name,
-        )
-        result = getattr(result, "initial_result", result)
-        return dict(result.data or {})  # type: ignore[union-attr]
-
     async def close(self) -> None:
         """Stop preparing and close the transport (its subgraph connections)."""
         self.preparation.close()
         await self.transport.close()
 
 
-@dataclass(frozen=True, slots=True)
-class _Admitted:
-    """An operation this requester may run: what of it authorization lets it run, its coerced
-    variables, the errors for what was removed and where the removals are to be scrubbed."""
-
-    prepared: Prepared
-    variables: Variables
-    unauthorized: list[JSONObject]
-    removals: tuple[Removal, ...]
+def _authorizer(supergraph: Supergraph, settings: AuthorizationSettings) -> Authorizer | None:
+    """The supergraph's authorizer: None without authorization directives or when disabled."""
+    return Authorizer(supergraph, settings) if supergraph.has_access and settings.enabled else None
 
 
-def plan_extension(plan: QueryPlan) -> JSONObject:
-    """`extensions.apolloQueryPlan`: the plan in Apollo's JSON shape and as text."""
-    return {"object": plan.to_json(), "text": plan.print()}
+def _restricted(
+    preparation: Preparation, authorizer: Authorizer | None, cache_bytes: int, cache_size: int
+) -> RestrictedPlans | None:
+    """Plans of restricted operations, a quarter of the plan cache's bytes (None without an
+    authorizer)."""
+    if authorizer is None:
+        return None
+    return RestrictedPlans(preparation, authorizer, cache_bytes // 4, cache_size)

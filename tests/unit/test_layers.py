@@ -45,6 +45,7 @@ ALLOWED: dict[str, set[str]] = {
     "config": {"authentication", "authz", "execute", "request"},
     # the core: one operation through its phases
     "router": {
+        "admission",
         "authz",
         "defer",
         "execute",
@@ -61,6 +62,8 @@ ALLOWED: dict[str, set[str]] = {
     "defer": {"defer_keys", "operation", "plan", "prepare", "request"},
     # which deferred parts start from their entity's key, and the plans they then run
     "defer_keys": {"operation", "plan", "prepare"},
+    # a requester's run of a prepared operation admitted, and its response made
+    "admission": {"authz", "execute", "plan", "prepare", "request", "restricted"},
     # what the requester may run of a prepared operation, and its own plan
     "restricted": {"authz", "prepare", "request", "shape"},
     # each operation prepared once: request phase, plan, shaper, cached
