@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from router.execute.data_tree import select_objects_with_paths
+from router.execute.data_tree import deep_merge, select_objects_with_paths
 from router.execute.projection import Projector, json_key
 from router.operation.ir import Field, InlineFragment
 from router.plan.nodes import Fetch
@@ -100,3 +100,44 @@ def entity_fields(fetch: Fetch) -> dict[str, tuple[str, ...]]:
 def unconditional(field: Field) -> bool:
     """Whether the subgraph must answer `field` (no @skip / @include may leave it out)."""
     return not field.conditions and not any(d in field.directives for d in ("@skip", "@include"))
+
+
+def merge_entities(
+    data: JSONObject, path: tuple[str, ...], entities: list[Any], places: list[list[JSONObject]]
+) -> list[ResponsePath]:
+    """Each answered entity merged into every object it came from (`places`, under `path` in
+    `data`); the response paths of those answered `null` (the subgraph has none: the nulls
+    they cause are silent)."""
+    nulls: set[int] = set()
+    for index, entity in enumerate(entities):
+        if isinstance(entity, dict):
+            for obj in places[index]:
+                deep_merge(obj, entity)
+        elif entity is None:
+            nulls.update(id(obj) for obj in places[index])
+    if not nulls:
+        return []
+    return [trail for obj, trail in select_objects_with_paths(data, path) if id(obj) in nulls]
+
+
+def missing_fields(
+    expected: dict[str, tuple[str, ...]], entities: list[Any], representations: list[JSONObject]
+) -> list[tuple[int, str]]:
+    """The first field each answered entity lacks of those it was asked for (`expected`, per
+    type: entity_fields), with the entity's index: such an entity is malformed, as a root field
+    answered without a field is."""
+    if not expected:
+        return []
+    only = next(iter(expected.values())) if len(expected) == 1 else None
+    missing = []
+    for index, entity in enumerate(entities):
+        if entity.__class__ is not dict:
+            continue
+        names = only
+        if names is None:
+            names = expected.get(str(representations[index].get("__typename")), ())
+        for name in names:
+            if name not in entity:
+                missing.append((index, name))
+                break
+    return missing

@@ -17,12 +17,20 @@ import asyncio
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from router.execute import batching
-from router.execute.data_tree import deep_merge, select_objects, select_objects_with_paths
-from router.execute.entities import EntityErrorPaths, Representations, entity_fields, unconditional
+from router.execute.data_tree import deep_merge, select_objects
+from router.execute.entities import (
+    EntityErrorPaths,
+    Representations,
+    entity_fields,
+    merge_entities,
+    missing_fields,
+    unconditional,
+)
 from router.execute.masking import ErrorInclusion, SubgraphErrors
+from router.execute.per_node import PerNodes
 from router.execute.projection import Projector, compile_projector
 from router.execute.transport import Forwarded, SubgraphFetchError, SubgraphTransport
 from router.operation.ir import Field
@@ -43,8 +51,6 @@ from router.types import JSONObject, ResponsePath, Variables
 
 SubgraphHeaders = Callable[[str, Mapping[str, str], Mapping[str, Any] | None], Mapping[str, str]]
 """(subgraph, the client's headers, its token's claims or None) → the headers sent to it."""
-
-V = TypeVar("V")
 
 
 @dataclass
@@ -86,11 +92,11 @@ class Executor:
         masking.py says); a SubgraphErrors (router.yaml) also says what redaction keeps."""
         self.batch_entities = batch_entities
         """Send entity fetches to one subgraph that are ready together as one request."""
-        self._projectors: _PerNodes[Projector] = _PerNodes(
+        self._projectors: PerNodes[Projector] = PerNodes(
             lambda nodes: compile_projector(nodes[0].requires, nodes[0].input_rewrites, is_subtype)
         )
-        self._batched: _PerNodes[str | None] = _PerNodes(batching.batched_operation)
-        self._answered: _PerNodes[dict[str, tuple[str, ...]]] = _PerNodes(
+        self._batched: PerNodes[str | None] = PerNodes(batching.batched_operation)
+        self._answered: PerNodes[dict[str, tuple[str, ...]]] = PerNodes(
             lambda nodes: entity_fields(nodes[0])
         )
 
@@ -156,25 +162,6 @@ class Executor:
         run = _Run(self, {}, None)
         run._keep_errors(fetch, errors)
         return run.errors
-
-
-class _PerNodes(Generic[V]):
-    """Values computed once per plan node, or per tuple of them. Keyed by the nodes' ids: an
-    entry holds its nodes, so their ids cannot be reused while it exists. Emptied when it
-    reaches 4,096 entries (the plan cache's churn)."""
-
-    def __init__(self, make: Callable[[tuple[Fetch, ...]], V]) -> None:
-        self._make = make
-        self._entries: dict[tuple[int, ...], tuple[tuple[Fetch, ...], V]] = {}
-
-    def get(self, nodes: tuple[Fetch, ...]) -> V:
-        key = tuple(map(id, nodes))
-        entry = self._entries.get(key)
-        if entry is None:
-            if len(self._entries) >= 4096:
-                self._entries.clear()
-            entry = self._entries[key] = (nodes, self._make(nodes))
-        return entry[1]
 
 
 class _Run:
@@ -480,54 +467,14 @@ class _Run:
             )
             return
         if not errors:
-            self._check_entities(fetch, entities, representations, rewrite)
+            for index, name in missing_fields(
+                self.executor.entity_fields(fetch), entities, representations
+            ):
+                where = rewrite(["_entities", index]) or []
+                self._malformed(fetch, f"no `{name}` field in entity {index}", where)
         if fetch.output_rewrites and not rewritten:
             apply_rewrites(entities, fetch.output_rewrites, self.executor.is_subtype)
-        self._merge_entities(flatten, entities, places)
-
-    def _merge_entities(
-        self, flatten: Flatten, entities: list[Any], places: list[list[JSONObject]]
-    ) -> None:
-        """Each answered entity merged into every object it came from; the paths of those
-        answered `null` recorded (the subgraph has none: the nulls they cause are silent)."""
-        nulls: set[int] = set()
-        for index, entity in enumerate(entities):
-            if isinstance(entity, dict):
-                for obj in places[index]:
-                    deep_merge(obj, entity)
-            elif entity is None:
-                nulls.update(id(obj) for obj in places[index])
-        if nulls:
-            self.null_entities.extend(
-                trail
-                for obj, trail in select_objects_with_paths(self.data, flatten.path)
-                if id(obj) in nulls
-            )
-
-    def _check_entities(
-        self,
-        fetch: Fetch,
-        entities: list[Any],
-        representations: list[JSONObject],
-        rewrite: Callable[[Any], ResponsePath | None],
-    ) -> None:
-        """An entity answered without a field it was asked for (and no error saying why) is
-        malformed, as a root field is."""
-        expected = self.executor.entity_fields(fetch)
-        if not expected:
-            return
-        only = next(iter(expected.values())) if len(expected) == 1 else None
-        for index, entity in enumerate(entities):
-            if entity.__class__ is not dict:
-                continue
-            names = only
-            if names is None:
-                names = expected.get(str(representations[index].get("__typename")), ())
-            for name in names:
-                if name not in entity:
-                    where = rewrite(["_entities", index]) or []
-                    self._malformed(fetch, f"no `{name}` field in entity {index}", where)
-                    break
+        self.null_entities.extend(merge_entities(self.data, flatten.path, entities, places))
 
 
 def forwarded_headers(
