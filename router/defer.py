@@ -23,7 +23,7 @@ from typing import Any, Protocol
 import orjson
 from graphql import GraphQLError, GraphQLSchema, parse
 
-from router.defer_keys import KeyedDefer, key_defer, with_ids
+from router.defer_keys import KeyedDefer, key_defer
 from router.errors import RequestError
 from router.operation.defer import (
     PLACEHOLDER,
@@ -36,6 +36,7 @@ from router.operation.defer import (
 )
 from router.plan.graph import GraphQueryPlanner
 from router.plan.nodes import Defer, DeferredNode, Fetch, PlanNode, QueryPlan, Subscription
+from router.plan.providers import with_ids
 from router.prepare import Prepared
 from router.request.cache import BoundedCache
 from router.types import JSONObject, Variables

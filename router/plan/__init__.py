@@ -9,6 +9,7 @@ build.py     fetch groups → Sequence / Parallel / Flatten / Condition / Fetch 
              subscription's plan split into its Primary fetch and Rest)
 nodes.py     the plan's nodes, printed in Apollo's text and serialised in Apollo's JSON
 text.py      selections printed as graphql-js prints them (the text inside Fetch nodes)
+providers.py which fetch of a plan reaches the data at a path; fetches given their ids
 """
 
 from router.plan.graph import GraphQueryPlanner

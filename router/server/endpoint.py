@@ -243,14 +243,7 @@ async def _one(
                     "METHOD_NOT_ALLOWED",
                     status=405,
                 )
-        expose = headers.get("apollo-expose-query-plan", "").lower()
-        if expose in ("true", "dry-run") and not config.expose_query_plan:
-            raise RequestError(
-                "query plans are not exposed by this router "
-                "(plugins.experimental.expose_query_plan)",
-                "QUERY_PLAN_NOT_EXPOSED",
-                status=403,
-            )
+        expose = _expose(headers, config)
         if expose == "dry-run":  # the plan this requester's request would run
             return 200, await router.plan_for(query, operation_name, identity=identity)
         if prepared is None:
@@ -290,3 +283,16 @@ async def _one(
     except RequestError as exc:
         return exc.status, exc.response()
     return 200, response
+
+
+def _expose(headers: dict[str, str], config: Config) -> str:
+    """The request's `Apollo-Expose-Query-Plan` (lower case: "true", "dry-run", else ignored);
+    403 QUERY_PLAN_NOT_EXPOSED when it asks for a plan this router does not expose."""
+    expose = headers.get("apollo-expose-query-plan", "").lower()
+    if expose in ("true", "dry-run") and not config.expose_query_plan:
+        raise RequestError(
+            "query plans are not exposed by this router (plugins.experimental.expose_query_plan)",
+            "QUERY_PLAN_NOT_EXPOSED",
+            status=403,
+        )
+    return expose
