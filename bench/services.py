@@ -48,6 +48,8 @@ from tests.support.services import ServiceProcess, free_port  # noqa: E402
 CUSTOMERS = 120
 ORDERS = 150
 ENTITY_IDS = range(1, 101)
+STAFF = {"x-customer-id": "1", "x-customer-scopes": "staff"}
+"""What the router forwards for a staff token: every field may be read (emails, orders)."""
 
 
 def entities(typename: str, selection: str) -> dict[str, Any]:
@@ -197,6 +199,7 @@ async def layers(customers_db: Path) -> list[tuple[str, float]]:
 
     from customer_subgraph.db import customers
     from customer_subgraph.repository import CustomerRecord
+    from subgraph_kit.caller import Caller
     from subgraph_kit.database import Database
     from subgraph_kit.db import create_engine
 
@@ -207,8 +210,9 @@ async def layers(customers_db: Path) -> list[tuple[str, float]]:
     sync_engine = create_sync_engine(f"sqlite:///{customers_db}")
     engine = create_engine(f"sqlite:///{customers_db}")
     database = Database(engine)
-    document = CUSTOMER_BY_ID["query"]
+    document = str(CUSTOMER_BY_ID["query"])
     variables = CUSTOMER_BY_ID["variables"]
+    staff = Caller.from_headers(STAFF)
     record = CustomerRecord(7, "Customer 7", "c7@example.com", datetime.now(UTC), datetime.now(UTC))
 
     async def sqlite3_module() -> object:
@@ -232,7 +236,7 @@ async def layers(customers_db: Path) -> list[tuple[str, float]]:
         async def load(ids: list[int]) -> list[Any]:
             return [customer_schema.Customer.from_record(record) for _ in ids]
 
-        return customer_schema.Context(database, DataLoader(load_fn=load))
+        return customer_schema.Context(database, DataLoader(load_fn=load), staff)
 
     async def strawberry_in_memory() -> object:
         result = await schema.execute(document, variables, context_value=in_memory_context())
@@ -240,7 +244,7 @@ async def layers(customers_db: Path) -> list[tuple[str, float]]:
         return result
 
     async def strawberry_with_database() -> object:
-        context = customer_schema.make_context(database)
+        context = customer_schema.make_context(database, staff)
         result = await schema.execute(document, variables, context_value=context)
         assert result.errors is None, result.errors
         return result
@@ -337,10 +341,12 @@ async def one_round(
     assert server.process is not None
     pid, url = server.process.pid, f"{server.url}/graphql"
     warmup, seconds = options["warmup"], options["seconds"]
-    await measure(name, url, body, check, concurrency=concurrency, seconds=0, warmup=warmup)
+    await measure(
+        name, url, body, check, concurrency=concurrency, seconds=0, warmup=warmup, headers=STAFF
+    )
     before = cpu_seconds(pid)
     measured = await measure(
-        name, url, body, check, concurrency=concurrency, seconds=seconds, warmup=0
+        name, url, body, check, concurrency=concurrency, seconds=seconds, warmup=0, headers=STAFF
     )
     return measured, (cpu_seconds(pid) - before) / (measured.requests + 1) * 1000
 
