@@ -12,7 +12,9 @@ schema keeps what it has checked once:
   document and its one operation's type, or that the text must take Strawberry's own path;
 - an operation whose text and variables cannot hold NUL (subgraph_kit.inputs) is then executed
   by graphql-core directly, with Strawberry's execution context class (so resolvers get the
-  same `Info`), and its errors get their codes as `ErrorCodes` gives them.
+  same `Info`), and its errors get their codes as `ErrorCodes` gives them;
+- in it, a plain leaf field (a scalar or enum Strawberry reads as an attribute) is completed
+  inline (`PlainLeavesExecution`): about a third less CPU for 100 entities of three fields.
 
 Anything else (a document that fails to parse or validate, several operations without a name,
 a subscription, an operation type the transport does not allow, possible NUL) takes
@@ -23,25 +25,36 @@ only the cost differs.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, ClassVar, cast
 
 from graphql import (
     ASTValidationRule,
     DocumentNode,
+    GraphQLEnumType,
     GraphQLError,
+    GraphQLLeafType,
+    GraphQLObjectType,
+    GraphQLScalarType,
     GraphQLSchema,
     OperationDefinitionNode,
+    Undefined,
+    get_nullable_type,
     parse,
     specified_rules,
     validate,
 )
+from graphql.pyutils import Path
 from strawberry.execution import optimized_is_awaitable
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
+from strawberry.types.field import StrawberryField
 from strawberry.types.graphql import OperationType
 
-__all__ = ["Prepared", "PreparedDocuments", "is_awaitable"]
+__all__ = ["PlainLeavesExecution", "Prepared", "PreparedDocuments", "is_awaitable", "plain_leaves"]
 
 is_awaitable = optimized_is_awaitable
 """What graphql-core is told is awaitable (Strawberry's faster test, as its own path uses)."""
@@ -117,3 +130,102 @@ def _the_operation(
         return operations[0] if len(operations) == 1 else None
     named = [o for o in operations if o.name is not None and o.name.value == operation_name]
     return named[0] if len(named) == 1 else None
+
+
+PlainLeaf = tuple[Callable[[Any, str], Any], str, GraphQLLeafType]
+"""How a plain leaf field is read: Strawberry's default resolver, the attribute, its type."""
+
+
+def plain_leaves(schema: GraphQLSchema) -> dict[tuple[str, str], PlainLeaf]:
+    """The fields Strawberry reads as plain attributes (its `_get_basic_result`: no resolver,
+    no extensions, no exception handlers) whose type is a scalar or an enum, by (type, field)."""
+    found: dict[tuple[str, str], PlainLeaf] = {}
+    for type_ in schema.type_map.values():
+        if not isinstance(type_, GraphQLObjectType) or type_.name.startswith("__"):
+            continue
+        for name, field in type_.fields.items():
+            definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+            leaf = get_nullable_type(field.type)
+            if (
+                isinstance(definition, StrawberryField)
+                and getattr(field.resolve, "__name__", None) == "_get_basic_result"
+                and definition.is_basic_field
+                and not field.args
+                and isinstance(leaf, GraphQLScalarType | GraphQLEnumType)
+            ):
+                found[type_.name, name] = (
+                    definition.default_resolver,
+                    definition.python_name,
+                    leaf,
+                )
+    return found
+
+
+class PlainLeavesExecution(StrawberryGraphQLCoreExecutionContext):
+    """Strawberry's execution context, completing a plain leaf field (`plain_leaves`) inline:
+    the attribute read and coerced, without the resolve info, the resolver wrappers and the
+    completion steps graphql-core spends on any field. A value that is null, does not coerce,
+    or whose read raises is left to graphql-core's own steps (which read it again: a plain
+    attribute), so errors and nulls are as before."""
+
+    plain: ClassVar[Mapping[tuple[str, str], PlainLeaf]] = {}
+
+    def execute_fields(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        grouped_field_set: Any,
+        position_context: Any,
+    ) -> Any:
+        plain = self.plain
+        if self.middleware_manager or not plain:
+            return super().execute_fields(
+                parent_type, source_value, path, grouped_field_set, position_context
+            )
+        results: dict[str, Any] = {}
+        others: dict[str, Any] = {}
+        type_name = parent_type.name
+        for response_name, field_details_list in grouped_field_set.items():
+            leaf = plain.get((type_name, field_details_list[0].node.name.value))
+            if leaf is not None:
+                value = _read(leaf, source_value)
+                if value is not None:
+                    results[response_name] = value
+                    continue
+            others[response_name] = field_details_list
+            results[response_name] = None  # keeps the selection's order
+        if not others:
+            return results
+        rest = super().execute_fields(parent_type, source_value, path, others, position_context)
+        if self.is_awaitable(rest):
+
+            async def merged() -> dict[str, Any]:
+                return _merge(results, others, await cast(Awaitable[dict[str, Any]], rest))
+
+            return merged()
+        return _merge(results, others, cast(dict[str, Any], rest))
+
+
+def _read(leaf: PlainLeaf, source: Any) -> Any:
+    """The coerced value of a plain leaf, or None where graphql-core must decide."""
+    resolve, name, type_ = leaf
+    try:
+        value = resolve(source, name)
+        coerced = None if value is None else type_.coerce_output_value(value)
+    except Exception:  # graphql-core reads it again and reports the error
+        return None
+    return None if coerced is Undefined else coerced
+
+
+def _merge(
+    results: dict[str, Any], others: Mapping[str, Any], rest: Mapping[str, Any]
+) -> dict[str, Any]:
+    """`results` (in the selection's order) with graphql-core's answers for `others`; a field
+    it left out (Undefined) is left out here too."""
+    for name in others:
+        if name in rest:
+            results[name] = rest[name]
+        else:
+            del results[name]
+    return results

@@ -29,7 +29,12 @@ from subgraph_kit.entities import BatchedEntities
 from subgraph_kit.errors import ErrorCodes, QuietSchema, give_code
 from subgraph_kit.inputs import EXACT_DECIMAL, RefuseNulCharacters, may_hold_nul
 from subgraph_kit.pagination import PageInfo
-from subgraph_kit.prepared import PreparedDocuments, is_awaitable
+from subgraph_kit.prepared import (
+    PlainLeavesExecution,
+    PreparedDocuments,
+    is_awaitable,
+    plain_leaves,
+)
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30
@@ -53,6 +58,13 @@ class ServiceSchema(QuietSchema, BatchedEntities):
         self.prepared = PreparedDocuments(
             self._schema, LIMIT_RULES, max_tokens=MAX_TOKENS, maxsize=CACHE_SIZE
         )
+        self.prepared_execution: type[PlainLeavesExecution] = type(
+            "PlainLeavesOfThisSchema",
+            (PlainLeavesExecution,),
+            {"plain": plain_leaves(self._schema)},
+        )
+        """What executes a prepared operation: Strawberry's execution context, with this
+        schema's plain leaf fields completed inline."""
 
     async def execute(
         self,
@@ -91,7 +103,7 @@ class ServiceSchema(QuietSchema, BatchedEntities):
                     operation_name=prepared.operation_name,
                     context_value=context_value,
                     is_awaitable=is_awaitable,
-                    **execution_context_class_kwargs(self.execution_context_class),
+                    **execution_context_class_kwargs(self.prepared_execution),
                     **self._get_custom_context_kwargs(operation_extensions),
                 )
             )

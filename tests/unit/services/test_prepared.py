@@ -5,6 +5,7 @@ document) is left to Strawberry's path."""
 
 from __future__ import annotations
 
+import enum
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -25,10 +26,19 @@ from tests.support.auth import STAFF_HEADERS
 from tests.support.faulty import serve_in_thread
 
 
+@strawberry.enum
+class Kind(enum.Enum):
+    BOOK = "book"
+    PEN = "pen"
+
+
 @strawberry.type
 class Item:
     id: strawberry.ID
     name: str
+    kind: Kind = Kind.BOOK
+    count: int = 1
+    note: str | None = None
 
     @strawberry.field
     def secret(self, info: Info) -> str | None:
@@ -50,7 +60,13 @@ class Query:
     @strawberry.field
     async def item(self, info: Info, id: strawberry.ID) -> Item | None:
         info.context.setdefault("resolved", []).append(id)
-        return None if id == "0" else Item(id=id, name=f"Item {id}")
+        return None if id == "0" else Item(id=id, name=f"Item {id}", note=f"note {id}")
+
+    @strawberry.field
+    def items(self) -> list[Item | None]:
+        odd = [Item(id=strawberry.ID("n"), name=None), Item(id=strawberry.ID("c"), name="c")]  # type: ignore[arg-type]
+        odd[1].count = "many"  # type: ignore[assignment]  # an int field that does not coerce
+        return [Item(id=strawberry.ID("1"), name="one", kind=Kind.PEN), None, *odd]
 
     @strawberry.field
     def echo(self, text: str) -> str:
@@ -103,6 +119,10 @@ CASES = [
     ("query($id: ID!) { item(id: $id) { id } }", {"id": 7.5}, {}),  # does not coerce
     ("query($id: ID!) { item(id: $id) { id } }", None, {}),  # missing variable
     ('mutation { rename(id: 1, name: "new") { id name } }', None, {}),
+    ("{ items { id name kind count note } }", None, {}),  # a null in a non-null, a bad int
+    ("{ items { __typename ... on Item { i: id k: kind } id } }", None, {}),
+    ("{ item(id: 4) { note kind child { id name note } name } }", None, {}),
+    ("query($s: Boolean!) { item(id: 4) { id name @skip(if: $s) } }", {"s": True}, {}),
 ]
 
 
@@ -117,6 +137,13 @@ async def test_a_prepared_operation_answers_as_strawberrys_path(
     assert first == expected
     assert second == expected
     assert all("code" in error["extensions"] for error in expected[1])
+
+
+def test_plain_leaves_are_the_attribute_fields_of_scalar_or_enum_type() -> None:
+    plain = schema.prepared_execution.plain
+    assert {"id", "name", "kind", "count", "note"} <= {f for t, f in plain if t == "Item"}
+    assert ("Item", "secret") not in plain and ("Item", "child") not in plain
+    assert ("Query", "echo") not in plain
 
 
 async def test_a_prepared_operation_skips_strawberrys_extensions() -> None:
