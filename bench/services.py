@@ -6,7 +6,9 @@
 1. In process, CPU microseconds per call: the SQL alone (the standard `sqlite3` module, SQLAlchemy
    Core sync, SQLAlchemy's asyncio engine on aiosqlite, subgraph_kit's Database), graphql-core's
    parse and validate of the document (what the caches save), and Strawberry executing
-   `customer(id)` with its data in memory and then with the database.
+   `customer(id)` with its data in memory (through Strawberry's own execute with its extension
+   hooks, then through the service schema's prepared path, subgraph_kit.prepared) and then with
+   the database.
 2. Over HTTP (uvicorn processes on CPU 0, the load generator on CPU 1): a bare Starlette handler
    running the same SQL with each driver (bench/minimal_service.py, the floor), then the real
    services, for `customer(id)`, `order(id)`, `_entities` × 100 distinct customers and orders,
@@ -192,6 +194,7 @@ async def per_call(fn: Callable[[], Awaitable[object]], seconds: float = 1.0) ->
 async def layers(customers_db: Path) -> list[tuple[str, float]]:
     import importlib
 
+    import strawberry
     from graphql import parse, validate
     from sqlalchemy import create_engine as create_sync_engine
     from sqlalchemy import select
@@ -243,6 +246,13 @@ async def layers(customers_db: Path) -> list[tuple[str, float]]:
         assert result.errors is None, result.errors
         return result
 
+    async def strawberrys_own_path() -> object:
+        result = await strawberry.federation.Schema.execute(
+            schema, document, variables, context_value=in_memory_context()
+        )
+        assert result.errors is None, result.errors
+        return result
+
     async def strawberry_with_database() -> object:
         context = customer_schema.make_context(database, staff)
         result = await schema.execute(document, variables, context_value=context)
@@ -255,6 +265,10 @@ async def layers(customers_db: Path) -> list[tuple[str, float]]:
         ("SQL: SQLAlchemy Core, asyncio engine (aiosqlite)", await per_call(core_asyncio)),
         ("SQL: subgraph_kit Database.rows", await per_call(subgraph_kit_database)),
         ("graphql-core parse + validate (uncached)", await per_call(parse_and_validate)),
+        (
+            "Strawberry's own path (extensions), data in memory",
+            await per_call(strawberrys_own_path),
+        ),
         ("Strawberry customer(id), data in memory", await per_call(strawberry_in_memory)),
         ("Strawberry customer(id), Database", await per_call(strawberry_with_database)),
     ]

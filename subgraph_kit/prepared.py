@@ -132,32 +132,35 @@ def _the_operation(
     return named[0] if len(named) == 1 else None
 
 
-PlainLeaf = tuple[Callable[[Any, str], Any], str, GraphQLLeafType]
-"""How a plain leaf field is read: Strawberry's default resolver, the attribute, its type."""
+PlainLeaf = tuple[Callable[[Any, str], Any], str, GraphQLLeafType | GraphQLObjectType]
+"""How a plain field is read: Strawberry's default resolver, the attribute, and its type: a
+scalar or enum, or an object type (without `is_type_of`) whose selected fields are themselves
+plain leaves, such as an order's `total { amount currency }`."""
 
 
 def plain_leaves(schema: GraphQLSchema) -> dict[tuple[str, str], PlainLeaf]:
     """The fields Strawberry reads as plain attributes (its `_get_basic_result`: no resolver,
-    no extensions, no exception handlers) whose type is a scalar or an enum, by (type, field)."""
+    no extensions, no exception handlers) whose type is a scalar, an enum or an object type
+    without `is_type_of`, by (type, field)."""
     found: dict[tuple[str, str], PlainLeaf] = {}
     for type_ in schema.type_map.values():
         if not isinstance(type_, GraphQLObjectType) or type_.name.startswith("__"):
             continue
         for name, field in type_.fields.items():
             definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
-            leaf = get_nullable_type(field.type)
+            kind = get_nullable_type(field.type)
             if (
                 isinstance(definition, StrawberryField)
                 and getattr(field.resolve, "__name__", None) == "_get_basic_result"
                 and definition.is_basic_field
                 and not field.args
-                and isinstance(leaf, GraphQLScalarType | GraphQLEnumType)
-            ):
-                found[type_.name, name] = (
-                    definition.default_resolver,
-                    definition.python_name,
-                    leaf,
+                and (
+                    isinstance(kind, GraphQLScalarType | GraphQLEnumType)
+                    or (isinstance(kind, GraphQLObjectType) and kind.is_type_of is None)
                 )
+            ):
+                read = definition.default_resolver
+                found[type_.name, name] = (read, definition.python_name, kind)
     return found
 
 
@@ -189,7 +192,7 @@ class PlainLeavesExecution(StrawberryGraphQLCoreExecutionContext):
         for response_name, field_details_list in grouped_field_set.items():
             leaf = plain.get((type_name, field_details_list[0].node.name.value))
             if leaf is not None:
-                value = _read(leaf, source_value)
+                value = self._complete_plain(leaf, source_value, field_details_list)
                 if value is not None:
                     results[response_name] = value
                     continue
@@ -206,13 +209,39 @@ class PlainLeavesExecution(StrawberryGraphQLCoreExecutionContext):
             return merged()
         return _merge(results, others, cast(dict[str, Any], rest))
 
+    def _complete_plain(self, leaf: PlainLeaf, source: Any, field_details_list: Any) -> Any:
+        """The completed value of a plain field, or None where graphql-core must decide: a
+        leaf's coerced value; an object's dict, when every field selected on it is a plain
+        leaf with a value (no defer, no `__typename`, nothing that can fail or nest)."""
+        resolve, name, type_ = leaf
+        if not isinstance(type_, GraphQLObjectType):
+            return _read(leaf, source)
+        try:
+            value = resolve(source, name)
+        except Exception:  # graphql-core reads it again and reports the error
+            return None
+        if value is None:
+            return None
+        grouped_field_set, defer_usages, _ = self.collect_subfields(type_, field_details_list)
+        if defer_usages:
+            return None
+        completed: dict[str, Any] = {}
+        for response_name, sub_fields in grouped_field_set.items():
+            sub = self.plain.get((type_.name, sub_fields[0].node.name.value))
+            if sub is None or isinstance(sub[2], GraphQLObjectType):
+                return None
+            completed[response_name] = _read(sub, value)
+            if completed[response_name] is None:
+                return None
+        return completed
+
 
 def _read(leaf: PlainLeaf, source: Any) -> Any:
     """The coerced value of a plain leaf, or None where graphql-core must decide."""
     resolve, name, type_ = leaf
     try:
         value = resolve(source, name)
-        coerced = None if value is None else type_.coerce_output_value(value)
+        coerced = None if value is None else type_.coerce_output_value(value)  # type: ignore[union-attr]
     except Exception:  # graphql-core reads it again and reports the error
         return None
     return None if coerced is Undefined else coerced

@@ -33,12 +33,19 @@ class Kind(enum.Enum):
 
 
 @strawberry.type
+class Size:
+    width: int
+    unit: str | None = None
+
+
+@strawberry.type
 class Item:
     id: strawberry.ID
     name: str
     kind: Kind = Kind.BOOK
     count: int = 1
     note: str | None = None
+    size: Size | None = None
 
     @strawberry.field
     def secret(self, info: Info) -> str | None:
@@ -60,12 +67,15 @@ class Query:
     @strawberry.field
     async def item(self, info: Info, id: strawberry.ID) -> Item | None:
         info.context.setdefault("resolved", []).append(id)
-        return None if id == "0" else Item(id=id, name=f"Item {id}", note=f"note {id}")
+        size = Size(width=int(id), unit="cm" if id != "5" else None)
+        return None if id == "0" else Item(id=id, name=f"Item {id}", note=f"note {id}", size=size)
 
     @strawberry.field
     def items(self) -> list[Item | None]:
         odd = [Item(id=strawberry.ID("n"), name=None), Item(id=strawberry.ID("c"), name="c")]  # type: ignore[arg-type]
         odd[1].count = "many"  # type: ignore[assignment]  # an int field that does not coerce
+        odd[0].size = Size(width=None)  # type: ignore[arg-type]  # a null in a non-null
+        odd[1].size = Size(width=3, unit="mm")
         return [Item(id=strawberry.ID("1"), name="one", kind=Kind.PEN), None, *odd]
 
     @strawberry.field
@@ -123,6 +133,10 @@ CASES = [
     ("{ items { __typename ... on Item { i: id k: kind } id } }", None, {}),
     ("{ item(id: 4) { note kind child { id name note } name } }", None, {}),
     ("query($s: Boolean!) { item(id: 4) { id name @skip(if: $s) } }", {"s": True}, {}),
+    ("{ item(id: 4) { size { width unit } } }", None, {}),
+    ("{ item(id: 5) { size { unit w: width } } }", None, {}),  # a null leaf: graphql-core's
+    ("{ items { size { width unit } } }", None, {}),
+    ("{ items { size { __typename width } } }", None, {}),
 ]
 
 
@@ -144,6 +158,7 @@ def test_plain_leaves_are_the_attribute_fields_of_scalar_or_enum_type() -> None:
     assert {"id", "name", "kind", "count", "note"} <= {f for t, f in plain if t == "Item"}
     assert ("Item", "secret") not in plain and ("Item", "child") not in plain
     assert ("Query", "echo") not in plain
+    assert {("Item", "size"), ("Size", "width"), ("Size", "unit")} <= set(plain)
 
 
 async def test_a_prepared_operation_skips_strawberrys_extensions() -> None:
