@@ -6,7 +6,9 @@
 1. In process, CPU microseconds per call: the SQL alone (the standard `sqlite3` module, SQLAlchemy
    Core sync, SQLAlchemy's asyncio engine on aiosqlite, subgraph_kit's Database), graphql-core's
    parse and validate of the document (what the caches save), and Strawberry executing
-   `customer(id)` with its data in memory and then with the database.
+   `customer(id)` with its data in memory (through Strawberry's own execute with its extension
+   hooks, then through the service schema's prepared path, subgraph_kit.prepared) and then with
+   the database.
 2. Over HTTP (uvicorn processes on CPU 0, the load generator on CPU 1): a bare Starlette handler
    running the same SQL with each driver (bench/minimal_service.py, the floor), then the real
    services, for `customer(id)`, `order(id)`, `_entities` × 100 distinct customers and orders,
@@ -48,6 +50,8 @@ from tests.support.services import ServiceProcess, free_port  # noqa: E402
 CUSTOMERS = 120
 ORDERS = 150
 ENTITY_IDS = range(1, 101)
+STAFF = {"x-customer-id": "1", "x-customer-scopes": "staff"}
+"""What the router forwards for a staff token: every field may be read (emails, orders)."""
 
 
 def entities(typename: str, selection: str) -> dict[str, Any]:
@@ -190,6 +194,7 @@ async def per_call(fn: Callable[[], Awaitable[object]], seconds: float = 1.0) ->
 async def layers(customers_db: Path) -> list[tuple[str, float]]:
     import importlib
 
+    import strawberry
     from graphql import parse, validate
     from sqlalchemy import create_engine as create_sync_engine
     from sqlalchemy import select
@@ -197,6 +202,7 @@ async def layers(customers_db: Path) -> list[tuple[str, float]]:
 
     from customer_subgraph.db import customers
     from customer_subgraph.repository import CustomerRecord
+    from subgraph_kit.caller import Caller
     from subgraph_kit.database import Database
     from subgraph_kit.db import create_engine
 
@@ -207,8 +213,9 @@ async def layers(customers_db: Path) -> list[tuple[str, float]]:
     sync_engine = create_sync_engine(f"sqlite:///{customers_db}")
     engine = create_engine(f"sqlite:///{customers_db}")
     database = Database(engine)
-    document = CUSTOMER_BY_ID["query"]
+    document = str(CUSTOMER_BY_ID["query"])
     variables = CUSTOMER_BY_ID["variables"]
+    staff = Caller.from_headers(STAFF)
     record = CustomerRecord(7, "Customer 7", "c7@example.com", datetime.now(UTC), datetime.now(UTC))
 
     async def sqlite3_module() -> object:
@@ -232,15 +239,22 @@ async def layers(customers_db: Path) -> list[tuple[str, float]]:
         async def load(ids: list[int]) -> list[Any]:
             return [customer_schema.Customer.from_record(record) for _ in ids]
 
-        return customer_schema.Context(database, DataLoader(load_fn=load))
+        return customer_schema.Context(database, DataLoader(load_fn=load), staff)
 
     async def strawberry_in_memory() -> object:
         result = await schema.execute(document, variables, context_value=in_memory_context())
         assert result.errors is None, result.errors
         return result
 
+    async def strawberrys_own_path() -> object:
+        result = await strawberry.federation.Schema.execute(
+            schema, document, variables, context_value=in_memory_context()
+        )
+        assert result.errors is None, result.errors
+        return result
+
     async def strawberry_with_database() -> object:
-        context = customer_schema.make_context(database)
+        context = customer_schema.make_context(database, staff)
         result = await schema.execute(document, variables, context_value=context)
         assert result.errors is None, result.errors
         return result
@@ -251,6 +265,10 @@ async def layers(customers_db: Path) -> list[tuple[str, float]]:
         ("SQL: SQLAlchemy Core, asyncio engine (aiosqlite)", await per_call(core_asyncio)),
         ("SQL: subgraph_kit Database.rows", await per_call(subgraph_kit_database)),
         ("graphql-core parse + validate (uncached)", await per_call(parse_and_validate)),
+        (
+            "Strawberry's own path (extensions), data in memory",
+            await per_call(strawberrys_own_path),
+        ),
         ("Strawberry customer(id), data in memory", await per_call(strawberry_in_memory)),
         ("Strawberry customer(id), Database", await per_call(strawberry_with_database)),
     ]
@@ -337,10 +355,12 @@ async def one_round(
     assert server.process is not None
     pid, url = server.process.pid, f"{server.url}/graphql"
     warmup, seconds = options["warmup"], options["seconds"]
-    await measure(name, url, body, check, concurrency=concurrency, seconds=0, warmup=warmup)
+    await measure(
+        name, url, body, check, concurrency=concurrency, seconds=0, warmup=warmup, headers=STAFF
+    )
     before = cpu_seconds(pid)
     measured = await measure(
-        name, url, body, check, concurrency=concurrency, seconds=seconds, warmup=0
+        name, url, body, check, concurrency=concurrency, seconds=seconds, warmup=0, headers=STAFF
     )
     return measured, (cpu_seconds(pid) - before) / (measured.requests + 1) * 1000
 

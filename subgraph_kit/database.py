@@ -6,10 +6,12 @@ SQLite takes about a millisecond: aiosqlite runs every DB-API call (cursor, exec
 close, the rollback on return to the pool) on its own thread, and each hop waits for the event
 loop. The same SELECT through the standard `sqlite3` module takes microseconds. So:
 
-- SQLite (a file): reads run on the event loop through a synchronous engine. In WAL mode a
-  reader never waits for a writer, and each SELECT outside a transaction sees the latest commit
-  (of this process or any other). Writes run in a worker thread, the whole transaction in one
-  hop, so a writer waiting for the file's lock (busy_timeout) never stalls the loop.
+- SQLite (a file): reads run on the event loop, a statement used again and again through the
+  `sqlite3` module directly (subgraph_kit.sqlite_reads), any other through a synchronous engine.
+  In WAL mode a reader never waits for a writer, and each SELECT outside a transaction sees the
+  latest commit (of this process or any other). Writes run in a worker thread, the whole
+  transaction in one hop, so a writer waiting for the file's lock (busy_timeout) never stalls
+  the loop.
 - PostgreSQL (asyncpg) and in-memory SQLite: the asyncio engine. Reads run in autocommit, so a
   read is one round trip, without BEGIN and ROLLBACK around it; a write is one transaction.
 
@@ -31,6 +33,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from subgraph_kit.events import Event, EventBus, LocalBus, Publish
+from subgraph_kit.sqlite_reads import SqliteReader
 
 T = TypeVar("T")
 AnyRow: TypeAlias = Row[*tuple[Any, ...]]
@@ -64,6 +67,11 @@ class Database:
         self.engine = engine
         self.events = events if events is not None else LocalBus()
         self._sync = _sqlite_file_engine(engine.url)
+        self._reader = (
+            None
+            if self._sync is None
+            else SqliteReader(str(engine.url.database), self._sync.dialect, SQLITE_PRAGMAS)
+        )
         self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @property
@@ -72,11 +80,37 @@ class Database:
         own = (self._sync,) if self._sync is not None else ()
         return (self.engine.sync_engine, *own)
 
+    def listen(self, listener: Callable[[str], None]) -> Callable[[], None]:
+        """Call `listener` with the SQL of every statement sent (as SQLAlchemy's
+        `before_cursor_execute` on each of `sync_engines`, and for the reads that bypass them);
+        returns what stops it."""
+
+        def hear(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            listener(statement)
+
+        for engine in self.sync_engines:
+            event.listen(engine, "before_cursor_execute", hear)
+        if self._reader is not None:
+            self._reader.listeners.append(listener)
+
+        def stop() -> None:
+            for engine in self.sync_engines:
+                event.remove(engine, "before_cursor_execute", hear)
+            if self._reader is not None:
+                self._reader.listeners.remove(listener)
+
+        return stop
+
     async def rows(
         self, statement: Executable, params: Mapping[str, Any] | None = None
     ) -> Sequence[AnyRow]:
-        """All rows of a read. A statement built once, with `bindparam`s that `params` fill,
-        costs a fraction of one built per call (the repositories' `_BY_IDS`)."""
+        """All rows of a read (each with the columns as attributes and by position). A
+        statement built once, with `bindparam`s that `params` fill, costs a fraction of one
+        built per call (the repositories' `_BY_IDS`), most of all on a SQLite file."""
+        if self._reader is not None:
+            found = self._reader.rows(statement, params)
+            if found is not None:
+                return found
         if self._sync is not None:
             with self._sync.connect() as conn:
                 return conn.execute(statement, params).all()
@@ -124,6 +158,8 @@ class Database:
             return work(conn)
 
     async def dispose(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
         if self._sync is not None:
             self._sync.dispose()
         await self.engine.dispose()

@@ -81,15 +81,17 @@ class ErrorCodes(SchemaExtension):
             yield
         except GraphQLError as escaped:
             # With ParserCache a syntax error escapes the parsing hook, and is answered as is.
-            _give_code(escaped)
+            give_code(escaped)
             raise
         context = self.execution_context
         errors = context.result.errors if context.result is not None else None
         for error in errors or context.pre_execution_errors or ():
-            _give_code(error)
+            give_code(error)
 
 
-def _give_code(error: GraphQLError) -> None:
+def give_code(error: GraphQLError) -> None:
+    """Give `error` its `extensions.code` (see `error_code`) unless it has one; an unexpected
+    error's message is hidden and its traceback logged."""
     if error.extensions and "code" in error.extensions:
         return
     code, message = error_code(error)

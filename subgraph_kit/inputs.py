@@ -46,7 +46,7 @@ class RefuseNulCharacters(SchemaExtension):
         variables = context.variables or {}
         # The document is walked only when NUL can be in it: a literal NUL is the escape
         # `\u0000` in the text (the lexer refuses a raw one), a variable's is in its value.
-        maybe = "\\u" in (context.query or "") or _may_hold_nul(variables)
+        maybe = "\\u" in (context.query or "") or may_hold_nul(variables)
         where = _nul_argument(document, variables) if maybe and document else None
         if where is not None:
             error = BadUserInput(
@@ -56,7 +56,7 @@ class RefuseNulCharacters(SchemaExtension):
         yield
 
 
-def _may_hold_nul(variables: Mapping[str, Any]) -> bool:
+def may_hold_nul(variables: Mapping[str, Any]) -> bool:
     """Whether a variable's value may hold NUL: JSON-encoded, NUL can only be the escape
     `\\u0000` (one C call, where walking 100 entity representations in Python is not)."""
     try:

@@ -1,12 +1,15 @@
 """The federation schema every service builds: Federation 2, caches on, request limits set,
-`_entities` resolved a type at a time."""
+`_entities` resolved a type at a time, and an operation seen before executed without
+Strawberry's per-request extension machinery (subgraph_kit.prepared)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 
-from graphql import ASTValidationRule
+from graphql import ASTValidationRule, GraphQLError
+from graphql import ExecutionResult as GraphQLExecutionResult
 from strawberry.extensions import (
     AddValidationRules,
     MaxTokensLimiter,
@@ -15,12 +18,23 @@ from strawberry.extensions import (
 )
 from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as max_depth_rule
+from strawberry.schema._graphql_core import execution_context_class_kwargs
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
+from strawberry.utils.await_maybe import await_maybe
 
 from subgraph_kit.entities import BatchedEntities
-from subgraph_kit.errors import ErrorCodes, QuietSchema
-from subgraph_kit.inputs import EXACT_DECIMAL, RefuseNulCharacters
+from subgraph_kit.errors import ErrorCodes, QuietSchema, give_code
+from subgraph_kit.inputs import EXACT_DECIMAL, RefuseNulCharacters, may_hold_nul
 from subgraph_kit.pagination import PageInfo
+from subgraph_kit.prepared import (
+    PlainLeavesExecution,
+    PreparedDocuments,
+    is_awaitable,
+    plain_leaves,
+)
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30
@@ -36,7 +50,73 @@ LIMIT_RULES: list[type[ASTValidationRule]] = [
 
 
 class ServiceSchema(QuietSchema, BatchedEntities):
-    """Errors logged only when unexpected (QuietSchema), entities batched (BatchedEntities)."""
+    """Errors logged only when unexpected (QuietSchema), entities batched (BatchedEntities),
+    and operations it has checked once executed directly (subgraph_kit.prepared)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.prepared = PreparedDocuments(
+            self._schema, LIMIT_RULES, max_tokens=MAX_TOKENS, maxsize=CACHE_SIZE
+        )
+        self.prepared_execution: type[PlainLeavesExecution] = type(
+            "PlainLeavesOfThisSchema",
+            (PlainLeavesExecution,),
+            {"plain": plain_leaves(self._schema)},
+        )
+        """What executes a prepared operation: Strawberry's execution context, with this
+        schema's plain leaf fields completed inline."""
+
+    async def execute(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        """As Strawberry's, by graphql-core directly when the operation is prepared."""
+        allowed = allowed_operation_types or DEFAULT_ALLOWED_OPERATION_TYPES
+        prepared = self.prepared.get(query, operation_name) if query else None
+        if (
+            prepared is None
+            or prepared.operation_type not in allowed
+            or (variable_values and may_hold_nul(variable_values))
+        ):
+            return await super().execute(
+                query,
+                variable_values,
+                context_value,
+                root_value,
+                operation_name,
+                allowed_operation_types,
+                operation_extensions,
+            )
+        try:
+            result: GraphQLExecutionResult = await await_maybe(
+                self._get_execute_function()(
+                    self._schema,
+                    prepared.document,
+                    root_value=root_value,
+                    variable_values=variable_values,
+                    operation_name=prepared.operation_name,
+                    context_value=context_value,
+                    is_awaitable=is_awaitable,
+                    **execution_context_class_kwargs(self.prepared_execution),
+                    **self._get_custom_context_kwargs(operation_extensions),
+                )
+            )
+        except Exception as exc:  # as Strawberry answers an exception out of execution
+            error = (
+                exc if isinstance(exc, GraphQLError) else GraphQLError(str(exc), original_error=exc)
+            )
+            result = GraphQLExecutionResult(data=None, errors=[error])
+        if result.errors:
+            self.process_errors(result.errors, None)
+            for error in result.errors:
+                give_code(error)
+        return ExecutionResult(data=result.data, errors=result.errors, extensions={})
 
 
 def federated_schema(

@@ -30,7 +30,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from strawberry.asgi import GraphQL
+from strawberry.http import process_result
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
 from router.server.drain import ShutdownSettings, serve
@@ -38,6 +40,7 @@ from subgraph_kit.caller import Caller
 from subgraph_kit.db import SchemaError, create_engine
 from subgraph_kit.live import ClosingHandler, LiveConnections, caller_from_init
 from subgraph_kit.migrations import Migrations, upgrade, upgrade_sql
+from subgraph_kit.schema import ServiceSchema
 
 
 @dataclass(frozen=True)
@@ -173,8 +176,13 @@ class ContextGraphQL(GraphQL[Any, None]):
         return self._context(Caller.from_headers(request.headers))
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
-        """Requests Strawberry refuses before GraphQL runs (a body that is not JSON, no query, a
-        mutation over GET) get a GraphQL error with a code, not a plain-text reason."""
+        """A plain POST of a prepared operation is answered directly (`_answer_post`); requests
+        Strawberry refuses before GraphQL runs (a body that is not JSON, no query, a mutation
+        over GET) get a GraphQL error with a code, not a plain-text reason."""
+        if context is UNSET and root_value is UNSET and isinstance(request, Request):
+            answered = await self._answer_post(request)
+            if answered is not None:
+                return answered
         try:
             return await super().run(request, context, root_value)
         except HTTPException as exc:
@@ -182,6 +190,52 @@ class ContextGraphQL(GraphQL[Any, None]):
                 {"errors": [{"message": exc.reason, "extensions": {"code": "BAD_REQUEST"}}]},
                 status_code=exc.status_code,
             )
+
+    async def _answer_post(self, request: Request) -> Response | None:
+        """The answer to a POST of one JSON operation the schema has prepared (what the router
+        sends), as Strawberry's view would give it but without its per-request steps; None
+        for anything else, which the view answers (its body, once read, stays readable)."""
+        headers = request.headers
+        if (
+            request.method != "POST"
+            or headers.get("content-type", "").partition(";")[0].strip().lower()
+            != "application/json"
+            or any(kind in headers.get("accept", "") for kind in STREAMED)
+            or not isinstance(self.schema, ServiceSchema)
+        ):
+            return None
+        try:
+            data = orjson.loads(await request.body())
+        except orjson.JSONDecodeError:
+            return None
+        if not isinstance(data, dict):
+            return None
+        query, variables = data.get("query"), data.get("variables")
+        name, extensions = data.get("operationName"), data.get("extensions")
+        if (
+            not isinstance(query, str)
+            or not isinstance(variables, dict | None)
+            or not isinstance(name, str | None)
+            or not isinstance(extensions, dict | None)
+            or self.schema.prepared.get(query, name) is None
+        ):
+            return None
+        result = await self.schema.execute(
+            query,
+            variables,
+            self._context(Caller.from_headers(headers)),
+            None,
+            name,
+            POST_OPERATIONS,
+            extensions,
+        )
+        return Response(orjson.dumps(process_result(result)), media_type="application/json")
+
+
+STREAMED = ("multipart/mixed", "text/event-stream")
+"""Accepted media types that ask Strawberry's view for a streamed answer."""
+POST_OPERATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
+"""What a plain POST may run (a subscription is streamed, by the view)."""
 
 
 def service_app(

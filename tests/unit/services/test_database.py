@@ -1,6 +1,7 @@
 """subgraph_kit's Database on SQLite and PostgreSQL: a read sees every commit made before it,
 through any connection; a write commits whole or not at all; on a SQLite file reads take the
-synchronous engine (no thread hop), elsewhere the asyncio one."""
+synchronous engine (no thread hop), and a statement read again the `sqlite3` module directly,
+with the same rows; elsewhere the asyncio engine."""
 
 from __future__ import annotations
 
@@ -74,3 +75,67 @@ async def test_reads_on_a_sqlite_file_do_not_use_the_asyncio_engine(
     await database.rows(BY_IDS, {"ids": [1]})
     expected = "sync" if database_url.startswith("sqlite") else "asyncio"
     assert used == [expected]
+
+
+FULL_BY_IDS = select(customers).where(customers.c.id.in_(bindparam("ids", expanding=True)))
+NAMED_AFTER = (
+    select(customers.c.id, customers.c.created_at)
+    .where(customers.c.name == bindparam("name"))
+    .where(customers.c.id.in_(bindparam("ids", expanding=True)))
+    .where(customers.c.id > bindparam("after"))
+    .order_by(customers.c.id.desc())
+    .limit(2)
+)
+COUNT = select(func.count()).select_from(customers)
+READS: list[tuple[Any, dict[str, Any] | None]] = [
+    (FULL_BY_IDS, {"ids": [3, 1, 99]}),
+    (NAMED_AFTER, {"name": "same", "ids": [1, 2, 3, 4], "after": 1}),
+    (COUNT, None),
+    (BY_IDS, {"ids": []}),
+]
+
+
+async def test_a_statement_read_again_skips_sqlalchemy_and_answers_the_same(
+    database: Database, database_url: str
+) -> None:
+    rows = [row(i, f"{i}@example.com") | {"name": "same" if i > 1 else "N1"} for i in (1, 2, 3, 4)]
+    await database.transaction(lambda conn: conn.execute(insert(customers), rows))
+    through_sqlalchemy: list[str] = []
+    sent: list[str] = []
+    for engine in database.sync_engines:
+        event.listen(engine, "before_cursor_execute", lambda *a: through_sqlalchemy.append(a[2]))
+    stop = database.listen(sent.append)
+    answers = [[await database.rows(s, p) for s, p in READS] for _ in range(3)]
+    stop()
+    first, *again = answers
+    for later in again:
+        for statement_rows, first_rows in zip(later, first, strict=True):
+            assert [tuple(r) for r in statement_rows] == [tuple(r) for r in first_rows]
+    full = first[0]
+    assert [r.id for r in full] == [1, 3]
+    assert again[-1][0][1].created_at == full[1].created_at  # typed: a datetime, not text
+    assert isinstance(again[-1][0][1].created_at, datetime)
+    assert again[-1][0][1].email == "3@example.com" and again[-1][0][1].idempotency_key is None
+    assert [tuple(r) for r in again[-1][1]] == [tuple(r) for r in first[1]]
+    assert [r.id for r in again[-1][1]] == [4, 3]
+    assert again[-1][2][0][0] == 4 and again[-1][3] == []
+    assert len(sent) == 3 * len(READS)  # every statement is heard, whichever way it went
+    if database_url.startswith("sqlite"):
+        # the first use of each through SQLAlchemy, later ones directly (an empty IN list
+        # is always SQLAlchemy's to spell)
+        assert len(through_sqlalchemy) == len(READS) + 2
+    else:
+        assert len(through_sqlalchemy) == 3 * len(READS)
+
+
+async def test_a_statement_built_per_call_stays_with_sqlalchemy(
+    database: Database, database_url: str
+) -> None:
+    await database.transaction(lambda conn: conn.execute(insert(customers), [row(1, "a@b.io")]))
+    through_sqlalchemy: list[str] = []
+    for engine in database.sync_engines:
+        event.listen(engine, "before_cursor_execute", lambda *a: through_sqlalchemy.append(a[2]))
+    for _ in range(3):
+        found = await database.rows(select(customers.c.email).where(customers.c.id == 1))
+        assert [r.email for r in found] == ["a@b.io"]
+    assert len(through_sqlalchemy) == 3
