@@ -198,7 +198,6 @@ async def layers(customers_db: Path) -> list[tuple[str, float]]:
     from graphql import parse, validate
     from sqlalchemy import create_engine as create_sync_engine
     from sqlalchemy import select
-    from strawberry.dataloader import DataLoader
 
     from customer_subgraph.db import customers
     from customer_subgraph.repository import CustomerRecord
@@ -236,10 +235,7 @@ async def layers(customers_db: Path) -> list[tuple[str, float]]:
         return validate(schema._schema, parse(document))
 
     def in_memory_context() -> Any:
-        async def load(ids: list[int]) -> list[Any]:
-            return [customer_schema.Customer.from_record(record) for _ in ids]
-
-        return customer_schema.Context(database, DataLoader(load_fn=load), staff)
+        return _in_memory_context(customer_schema, database, staff, record)
 
     async def strawberry_in_memory() -> object:
         result = await schema.execute(document, variables, context_value=in_memory_context())
@@ -259,23 +255,31 @@ async def layers(customers_db: Path) -> list[tuple[str, float]]:
         assert result.errors is None, result.errors
         return result
 
-    rows = [
-        ("SQL: sqlite3 module", await per_call(sqlite3_module)),
-        ("SQL: SQLAlchemy Core, sync engine", await per_call(core_sync)),
-        ("SQL: SQLAlchemy Core, asyncio engine (aiosqlite)", await per_call(core_asyncio)),
-        ("SQL: subgraph_kit Database.rows", await per_call(subgraph_kit_database)),
-        ("graphql-core parse + validate (uncached)", await per_call(parse_and_validate)),
-        (
-            "Strawberry's own path (extensions), data in memory",
-            await per_call(strawberrys_own_path),
-        ),
-        ("Strawberry customer(id), data in memory", await per_call(strawberry_in_memory)),
-        ("Strawberry customer(id), Database", await per_call(strawberry_with_database)),
+    measured = [
+        ("SQL: sqlite3 module", sqlite3_module),
+        ("SQL: SQLAlchemy Core, sync engine", core_sync),
+        ("SQL: SQLAlchemy Core, asyncio engine (aiosqlite)", core_asyncio),
+        ("SQL: subgraph_kit Database.rows", subgraph_kit_database),
+        ("graphql-core parse + validate (uncached)", parse_and_validate),
+        ("Strawberry's own path (extensions), data in memory", strawberrys_own_path),
+        ("Strawberry customer(id), data in memory", strawberry_in_memory),
+        ("Strawberry customer(id), Database", strawberry_with_database),
     ]
+    rows = [(label, await per_call(call)) for label, call in measured]
     await database.dispose()
     sync_engine.dispose()
     raw.close()
     return rows
+
+
+def _in_memory_context(customer_schema: Any, database: Any, caller: Any, record: Any) -> Any:
+    """A customers context whose loader answers `record` for every id (no database read)."""
+    from strawberry.dataloader import DataLoader
+
+    async def load(ids: list[int]) -> list[Any]:
+        return [customer_schema.Customer.from_record(record) for _ in ids]
+
+    return customer_schema.Context(database, DataLoader(load_fn=load), caller)
 
 
 # --- 2. over HTTP --------------------------------------------------------------------------------
