@@ -17,10 +17,10 @@ import contextvars
 import hashlib
 import random
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from graphql import DocumentNode, GraphQLError, GraphQLSchema, OperationDefinitionNode
 from graphql.execution.values import get_variable_values
@@ -103,8 +103,9 @@ class Preparation:
         )
         self._preparer = ThreadPoolExecutor(1, thread_name_prefix="router-prepare")
         self._preparing = 0
-        self._warming: dict[Key, asyncio.Future[None]] = {}
-        """New operations being prepared now, shared by the requests that send them."""
+        self._shared: dict[Hashable, asyncio.Future[Any]] = {}
+        """Work in the preparation thread now (a new operation's preparation, a restriction,
+        a restricted plan), shared by the requests that ask for it meanwhile."""
         self.cache_hits = 0
         self.cache_misses = 0
 
@@ -238,20 +239,12 @@ class Preparation:
         if self._cache.peek(key) is not None:
             self.cache_hits += 1
             return
-        pending = self._warming.get(key)
-        if pending is not None:  # being prepared for another request: wait for that
+        if key in self._shared:  # being prepared for another request: wait for that
             self.cache_hits += 1
-            await asyncio.shield(pending)
-            return
-        self._admit()  # refused before it counts as a miss
-        self.cache_misses += 1
-        task = asyncio.ensure_future(
-            self._in_thread_admitted(self._prepare_quietly, query, operation_name, labels)
-        )
-        self._warming[key] = task
-        task.add_done_callback(lambda _: self._warming.pop(key, None))
-        # shielded: a request that goes away does not cancel the others' preparation
-        await asyncio.shield(task)
+        else:
+            self._admit()  # refused before it counts as a miss
+            self.cache_misses += 1
+        await self.in_thread_shared(key, self._prepare_quietly, query, operation_name, labels)
 
     def _admit(self) -> None:
         """Refuse (503 REQUEST_CONCURRENCY_LIMITED) when MAX_PREPARING already wait."""
@@ -268,6 +261,23 @@ class Preparation:
         (router/restricted.py), so none holds the event loop however long it plans."""
         self._admit()
         return await self._in_thread_admitted(function, *args)
+
+    async def in_thread_shared(self, key: Hashable, function: Callable[..., T], *args: Any) -> T:
+        """`in_thread(function, *args)`, made once for all the requests that ask for `key`
+        while it runs: they wait for that one (counted once against MAX_PREPARING), and one
+        that goes away does not cancel it for the others."""
+        pending = self._shared.get(key)
+        if pending is None:
+            self._admit()
+            pending = asyncio.ensure_future(self._in_thread_admitted(function, *args))
+            self._shared[key] = pending
+            pending.add_done_callback(lambda done: self._settled(key, done))
+        return cast(T, await asyncio.shield(pending))
+
+    def _settled(self, key: Hashable, done: asyncio.Future[Any]) -> None:
+        self._shared.pop(key, None)
+        if not done.cancelled():
+            done.exception()  # retrieved, should every waiter have gone
 
     async def _in_thread_admitted(self, function: Callable[..., T], *args: Any) -> T:
         self._preparing += 1

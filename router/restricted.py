@@ -4,8 +4,9 @@ With authorization directives in the supergraph (router/authz/), each request's 
 checked before execution: an operation that needs nothing costs nothing more; otherwise the
 requester's `Grant` picks the operation's restriction (cached per operation and grant), whose
 own plan is cached under what it removed, so two requesters never share a wrongly filtered
-plan. Restrictions and their plans are made in the preparation thread (router/prepare.py), and
-a restriction that cannot be planned is remembered as a refused document is.
+plan. Restrictions and their plans are made in the preparation thread (router/prepare.py), once
+for all the requests that need the same one at the same time, and a restriction that cannot be
+planned is remembered as a refused document is.
 """
 
 from __future__ import annotations
@@ -61,8 +62,12 @@ class RestrictedPlans:
             grant = await authorizer.grant(identity, prepared.operation, prepared.needs)
         restriction = prepared.restrictions.get(grant)
         if restriction is None:
-            restriction = await self.preparation.in_thread(
-                authorizer.restriction, prepared.operation, grant, prepared.restrictions
+            restriction = await self.preparation.in_thread_shared(
+                ("restriction", id(prepared), grant),  # `prepared` lives while it is shared
+                authorizer.restriction,
+                prepared.operation,
+                grant,
+                prepared.restrictions,
             )
         if not restriction.removals:
             return Authorized(prepared)
@@ -86,7 +91,9 @@ class RestrictedPlans:
         found = self._plans.get(key)
         if found is not None:
             return found
-        return await self.preparation.in_thread(self._restrict, key, prepared, restriction)
+        return await self.preparation.in_thread_shared(
+            ("restricted", *key), self._restrict, key, prepared, restriction
+        )
 
     def _restrict(self, key: Key, prepared: Prepared, restriction: Restriction) -> Prepared:
         """Plan the restricted operation (its own plan, cached under the removals; the

@@ -211,3 +211,39 @@ async def test_the_exposed_plan_is_the_restricted_one_that_ran() -> None:
             assert body["data"] is None and dry_plan == plan and not server.received
             _, admin_dry_plan = await exposed(client, bearer("a1", ("admin",)), "dry-run")
             assert "email" in admin_dry_plan
+
+
+async def test_requesters_needing_one_restricted_plan_at_once_share_its_planning() -> None:
+    """More anonymous requesters than MAX_PREPARING at once, each needing the restriction of
+    an operation prepared already and its restricted plan (a burst of one subscription or
+    query): the restriction is held in the preparation thread until all have arrived; it and
+    the restricted plan are made once, and none is refused REQUEST_CONCURRENCY_LIMITED."""
+    # each request its own execution, as each subscription is (no inbound de-duplication)
+    unshared = "traffic_shaping: { router: { deduplicate_requests: false } }"
+    with fake_subgraphs() as (sdl, _server):
+        async with router_over(sdl, unshared) as (client, app):
+            assert (await ask(client, QUERY, ADMIN)).status_code == 200  # prepared, unrestricted
+            authorizer = app.router.authorizer
+            assert authorizer is not None
+            original = authorizer.restriction
+            release = threading.Event()
+            restrictions = 0
+
+            def restriction(*args: Any) -> Any:
+                nonlocal restrictions
+                restrictions += 1
+                release.wait(timeout=10)
+                return original(*args)
+
+            authorizer.restriction = restriction  # type: ignore[method-assign]
+            with planning_watched(app.router) as watched:
+                count = prepare_module.MAX_PREPARING * 2
+                asking = asyncio.gather(*(ask(client, QUERY) for _ in range(count)))
+                while not restrictions:  # noqa: ASYNC110 (the preparation thread counts)
+                    await asyncio.sleep(0.01)
+                await asyncio.sleep(0.2)  # the others arrive meanwhile (to wait, or be refused)
+                release.set()
+                answers = await asyncio.wait_for(asking, 60)
+    assert [a.status_code for a in answers] == [200] * count
+    assert restrictions == 1
+    assert [full for full, _thread in watched.calls] == [False]  # one restricted plan
