@@ -4,7 +4,7 @@ API schema and the same data) whose answer the router's must equal."""
 
 from tests.support.oracle.dataset import DataSet, Record, build_dataset, value_of
 from tests.support.oracle.fake import FakeSubgraph, OracleTransport
-from tests.support.oracle.harness import Harness
+from tests.support.oracle.harness import Harness, oracle_settings
 from tests.support.oracle.monolith import monolith_answer
 from tests.support.oracle.supergraphs import Case, oracle_cases
 
@@ -18,5 +18,6 @@ __all__ = [
     "build_dataset",
     "monolith_answer",
     "oracle_cases",
+    "oracle_settings",
     "value_of",
 ]

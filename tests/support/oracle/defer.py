@@ -125,10 +125,7 @@ def defer_mismatch(
         problems.append("a subgraph refused a request")
     if not problems:
         return None
-    calls = "\n".join(
-        f"  {service}: {json.dumps(body)}\n    -> {json.dumps(answer)}"
-        for service, body, answer in harness.transport.calls
-    )
+    calls = harness.calls_text()
     return (
         f"{', '.join(problems)} on {harness.case.name}\nquery: {deferred}\n"
         f"variables: {json.dumps(variables)}\nexpected: {json.dumps(expected)}\n"

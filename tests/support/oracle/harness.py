@@ -8,6 +8,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from hypothesis import HealthCheck, Phase, settings
+
 from router.execute.batching import requests
 from router.router import Router
 from router.supergraph.model import Supergraph
@@ -65,15 +67,20 @@ class Harness:
             problems.append("a subgraph refused a request")
         if not problems:
             return None
-        calls = "\n".join(
-            f"  {service}: {json.dumps(body)}\n    -> {json.dumps(answer)}"
-            for service, body, answer in self.transport.calls
-        )
+        calls = self.calls_text()
         return (
             f"{', '.join(problems)} on {self.case.name}\n"
             f"query: {query}\nvariables: {json.dumps(variables)}\n"
             f"expected: {json.dumps(expected)}\ngot:      {json.dumps(got)}\n"
             f"refusals: {refusals}\nsubgraph calls:\n{calls}"
+        )
+
+    def calls_text(self) -> str:
+        """The subgraph requests of the last run and their answers, one pair per call (for a
+        failure's message)."""
+        return "\n".join(
+            f"  {service}: {json.dumps(body)}\n    -> {json.dumps(answer)}"
+            for service, body, answer in self.transport.calls
         )
 
     def close(self) -> None:
@@ -88,3 +95,20 @@ def _ordered(value: Any) -> Any:
     if isinstance(value, list):
         return [_ordered(v) for v in value]
     return value
+
+
+def oracle_settings(max_examples: int) -> settings:
+    """Hypothesis settings of the oracles: `max_examples`, derandomised, no database, no
+    deadline, shrinking on, and no health check that a slow or filtered draw would fail."""
+    return settings(
+        max_examples=max_examples,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate, Phase.shrink],
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.filter_too_much,
+        ],
+    )

@@ -13,11 +13,11 @@ import math
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, assume, given, note, settings
+from hypothesis import assume, given, note
 from hypothesis import strategies as st
 
 from tests.support.operations import HypothesisChooser, random_operation
-from tests.support.oracle import Case, Harness, oracle_cases
+from tests.support.oracle import Case, Harness, oracle_cases, oracle_settings
 from tests.support.oracle.defer import defer_mismatch, with_defers
 
 CASES = oracle_cases()
@@ -26,26 +26,7 @@ EXAMPLES = math.ceil(TOTAL_BUDGET / len(CASES))
 PARTS = {"from the key": 0, "inlined": 0, "from the root": 0, "at the root": 0}
 """Deferred parts of the random run, by how they were planned."""
 
-ORACLE = settings(
-    max_examples=EXAMPLES,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    phases=[Phase.explicit, Phase.generate, Phase.shrink],
-    suppress_health_check=[
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-        HealthCheck.filter_too_much,
-    ],
-)
-
-
-@pytest.fixture(scope="module")
-def harnesses() -> Any:
-    started: dict[str, Harness] = {}
-    yield lambda case: started.setdefault(case.name, Harness.start(case))
-    for harness in started.values():
-        harness.close()
+ORACLE = oracle_settings(EXAMPLES)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)

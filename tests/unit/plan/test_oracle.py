@@ -30,7 +30,7 @@ from typing import Any
 
 import pytest
 from graphql import parse
-from hypothesis import HealthCheck, Phase, assume, given, note, settings
+from hypothesis import assume, given, note
 from hypothesis import strategies as st
 
 from router.supergraph.model import Supergraph
@@ -40,6 +40,7 @@ from tests.support.oracle import (
     Harness,
     features,
     oracle_cases,
+    oracle_settings,
 )
 from tests.support.oracle.features import Operation
 
@@ -50,18 +51,7 @@ MAX_SELECTIONS = 10
 """Operations stay small: they run faster (the budget is operations, not seconds) and a failure
 shrinks to something a person can read."""
 
-ORACLE = settings(
-    max_examples=EXAMPLES,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    phases=[Phase.explicit, Phase.generate, Phase.shrink],
-    suppress_health_check=[
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-        HealthCheck.filter_too_much,
-    ],
-)
+ORACLE = oracle_settings(EXAMPLES)
 
 Exclusion = Callable[[Supergraph, Operation], bool]
 
@@ -84,14 +74,6 @@ SENT: dict[str, int] = {}
 """Operations the random run sent, per supergraph (for the budget check at the end)."""
 LEFT_OUT: dict[str, int] = {}
 """Operations the random run drew and did not send, per reason."""
-
-
-@pytest.fixture(scope="module")
-def harnesses() -> Any:
-    started: dict[str, Harness] = {}
-    yield lambda case: started.setdefault(case.name, Harness.start(case))
-    for harness in started.values():
-        harness.close()
 
 
 # --- the property ------------------------------------------------------------------------------
