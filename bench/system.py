@@ -47,6 +47,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.harness.loadgen import HEADER, Measured  # noqa: E402
 from bench.services import Ports, cpu_seconds, seed_databases  # noqa: E402
+from tests.support.auth import STAFF_HEADERS, dev_keys, staff_bearer  # noqa: E402
 from tests.support.postgres import PostgresCluster, find_bindir  # noqa: E402
 from tests.support.services import ServiceProcess  # noqa: E402
 
@@ -93,9 +94,22 @@ ENTITIES_ORDERS_OF = (
 )
 
 
-async def graphql(session: aiohttp.ClientSession, url: str, query: str, **variables: Any) -> Any:
+ROUTER_AUTH = staff_bearer()
+"""Every request to the router signs in as staff (a development key's token; the committed
+router.yaml verifies it against that key's JWKS file)."""
+
+
+async def graphql(
+    session: aiohttp.ClientSession,
+    url: str,
+    query: str,
+    sign_in: dict[str, str] = STAFF_HEADERS,
+    **variables: Any,
+) -> Any:
+    """POST `query`; the answer, or None when it has errors. `sign_in`: the headers saying who
+    asks (to a service: what the router forwards for a staff token)."""
     body = orjson.dumps({"query": query, "variables": variables})
-    headers = {"content-type": "application/json"}
+    headers = {"content-type": "application/json", **sign_in}
     async with session.post(url, data=body, headers=headers) as response:
         answer = orjson.loads(await response.read())
         return answer if response.status == 200 and "errors" not in answer else None
@@ -103,32 +117,32 @@ async def graphql(session: aiohttp.ClientSession, url: str, query: str, **variab
 
 def through_router(router: str) -> dict[str, Step]:
     async def order(session: aiohttp.ClientSession) -> bool:
-        answer = await graphql(session, router, ORDER_WITH_CUSTOMER, id="7")
+        answer = await graphql(session, router, ORDER_WITH_CUSTOMER, id="7", sign_in=ROUTER_AUTH)
         return answer is not None and answer["data"]["order"]["customer"]["name"] == "Customer 8"
 
     async def page(session: aiohttp.ClientSession) -> bool:
-        answer = await graphql(session, router, ORDERS_PAGE)
+        answer = await graphql(session, router, ORDERS_PAGE, sign_in=ROUTER_AUTH)
         edges = answer["data"]["orders"]["edges"] if answer else []
         return len(edges) == 50 and all(e["node"]["customer"]["name"] for e in edges)
 
     async def customer(session: aiohttp.ClientSession) -> bool:
-        answer = await graphql(session, router, CUSTOMER_WITH_ORDERS, id="7")
+        answer = await graphql(session, router, CUSTOMER_WITH_ORDERS, id="7", sign_in=ROUTER_AUTH)
         return answer is not None and len(answer["data"]["customer"]["orders"]["edges"]) >= 1
 
     return {
         "order with its customer": order,
         "page of 50 orders": page,
         "customer with their orders": customer,
-        "createOrder": create_order(router),
+        "createOrder": create_order(router, ROUTER_AUTH),
     }
 
 
-def create_order(url: str) -> Step:
+def create_order(url: str, sign_in: dict[str, str] = STAFF_HEADERS) -> Step:
     """`createOrder` at `url` (the orders service asks the customers service itself, so going
     to the orders service directly is the whole plan: one fetch)."""
 
     async def create(session: aiohttp.ClientSession) -> bool:
-        answer = await graphql(session, url, CREATE_ORDER, input=NEW_ORDER)
+        answer = await graphql(session, url, CREATE_ORDER, sign_in, input=NEW_ORDER)
         return answer is not None and answer["data"]["createOrder"]["total"]["amount"] == "2.50"
 
     return create
@@ -264,6 +278,7 @@ def services_and_router(
                     *("--log-level", "warning"),
                 ],
                 subcommand=["serve"],
+                env={"ROUTER_JWKS_URL": dev_keys().jwks_file.resolve().as_uri()},
             ),
             ports,
         )
