@@ -2,7 +2,8 @@
 front, beside the seed's two Flask services (the REST system this platform replaces).
 
     .venv/bin/python bench/system.py [--seed ../shared/seeds] [--duration 5] [--warmup 1]
-        [--concurrency 1,10] [--ports 6650] [--router-workers 1] [--no-postgres]
+        [--concurrency 1,10] [--ports 6650] [--router-workers 1] [--service-workers 1]
+        [--no-postgres]
 
 For each store (SQLite; PostgreSQL too when its server binaries are installed: a private cluster
 is started as the tests do), the services are seeded with 120 customers and 150 orders and
@@ -13,6 +14,10 @@ asked, through `python -m router serve --config router.yaml` (the production con
 - the same answers fetched from the services directly, the plan's fetches one after another
   (what the router must at least wait for): the services' share of each millisecond, and the
   router's (the rest).
+
+`--router-workers N` serves the router with `serve --workers N`, `--service-workers N` each
+service with `--workers N` (the orders service keeps 1 on SQLite, where its subscriptions need
+one process).
 
 The seed (the first file under --seed holding `order_service.py` and `customer_service.py`,
 run from a temporary folder with Flask's own server, as its `app.run` does) is asked for an
@@ -25,34 +30,28 @@ import argparse
 import asyncio
 import contextlib
 import os
-import re
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import httpx
 import orjson
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.harness.loadgen import HEADER, Measured  # noqa: E402
+from bench.seed_system import Step, seed_rest, seed_services  # noqa: E402
 from bench.services import Ports, cpu_seconds, seed_databases  # noqa: E402
 from tests.support.auth import STAFF_HEADERS, dev_keys, staff_bearer  # noqa: E402
 from tests.support.postgres import PostgresCluster, find_bindir  # noqa: E402
 from tests.support.services import ServiceProcess  # noqa: E402
-
-Step = Callable[[aiohttp.ClientSession], Awaitable[bool]]
-"""One user request (one or more HTTP calls); True when every answer was right."""
 
 ORDER_WITH_CUSTOMER = (
     "query($id: ID!) { order(id: $id) { id status total { amount currency } "
@@ -184,19 +183,6 @@ def plan_fetches(customers: str, orders: str) -> dict[str, Step]:
     }
 
 
-def seed_rest(order_service: str, customer_service: str) -> Step:
-    """The seed's clients: GET the order, then GET its customer."""
-
-    async def order(session: aiohttp.ClientSession) -> bool:
-        async with session.get(f"{order_service}/orders/1") as response:
-            found = orjson.loads(await response.read())
-        async with session.get(f"{customer_service}/customers/{found['customer_id']}") as response:
-            customer = orjson.loads(await response.read())
-        return response.status == 200 and customer["name"] == "Alice"
-
-    return order
-
-
 # --- the load ----------------------------------------------------------------------------------
 
 
@@ -236,18 +222,40 @@ async def run_load(
 # --- the processes -----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Workers:
+    """Processes per part: `--router-workers`, and `--service-workers` for each service (the
+    orders service, having subscriptions, takes more than one on PostgreSQL only)."""
+
+    router: int
+    services: int
+
+    def orders(self, database_url: str) -> int:
+        return self.services if database_url.startswith("postgresql") else 1
+
+    def describe(self) -> str:
+        services = f"services with {self.services} worker(s)"
+        if self.services > 1:
+            services += " (the orders service with 1 on SQLite)"
+        return f"router with {self.router} worker(s), {services}"
+
+
 def started(process: ServiceProcess, ports: Ports) -> ServiceProcess:
     return ports.place(process).start()
 
 
 @contextlib.contextmanager
 def services_and_router(
-    customers_db: str, orders_db: str, ports: Ports, folder: Path, router_workers: int
+    customers_db: str, orders_db: str, ports: Ports, folder: Path, workers: Workers
 ) -> Iterator[tuple[str, str, str, dict[str, int]]]:
     """The two services and the router, started; their /graphql URLs and process ids."""
     quiet = ["--log-level", "warning", "--no-seed"]
     customers = started(
-        ServiceProcess("customer_subgraph", ["--database-url", customers_db, *quiet]), ports
+        ServiceProcess(
+            "customer_subgraph",
+            ["--database-url", customers_db, "--workers", str(workers.services), *quiet],
+        ),
+        ports,
     )
     processes = [customers]
     try:
@@ -257,6 +265,7 @@ def services_and_router(
                 [
                     *("--database-url", orders_db),
                     *("--customers-url", f"{customers.url}/graphql"),
+                    *("--workers", str(workers.orders(orders_db))),
                     *quiet,
                 ],
             ),
@@ -274,7 +283,7 @@ def services_and_router(
                 [
                     *("--config", str(folder / "router.yaml")),
                     *("--supergraph", str(folder / "supergraph.graphql")),
-                    *("--workers", str(router_workers)),
+                    *("--workers", str(workers.router)),
                     *("--log-level", "warning"),
                 ],
                 subcommand=["serve"],
@@ -288,61 +297,6 @@ def services_and_router(
     finally:
         for process in reversed(processes):
             process.stop()
-
-
-def seed_sources(seeds: Path) -> dict[str, str]:
-    """The seed's two services, `{"order_service": source, "customer_service": source}`, from
-    the first file under `seeds` whose code block holds both."""
-    for path in sorted(p for p in seeds.rglob("*") if p.is_file()):
-        text = path.read_text(errors="replace")
-        for block in re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL):
-            parts = re.split(r"^# (\w+)\.py\s*$", block, flags=re.MULTILINE)
-            sources = dict(zip(parts[1::2], parts[2::2], strict=True))
-            if {"order_service", "customer_service"} <= sources.keys():
-                return sources
-    raise SystemExit(f"no seed with order_service.py and customer_service.py under {seeds}")
-
-
-@contextlib.contextmanager
-def seed_services(seeds: Path, ports: Ports) -> Iterator[tuple[str, str]]:
-    """The seed's Flask services from a temporary folder (the seed itself is never changed),
-    each on its own port with Flask's server; one order created, as its clients would."""
-    folder = Path(tempfile.mkdtemp(prefix="bench-seed-"))
-    processes: list[subprocess.Popen[bytes]] = []
-    urls = []
-    try:
-        for module, source in seed_sources(seeds).items():
-            (folder / f"{module}.py").write_text(source)
-        for module in ("order_service", "customer_service"):
-            port = ports.take()
-            command = [sys.executable, "-m", "flask", "--app", module, "run"]
-            command += ["--port", str(port), "--no-reload", "--no-debugger"]
-            processes.append(
-                subprocess.Popen(
-                    command, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-                )
-            )
-            wait_for_port(port)
-            urls.append(f"http://127.0.0.1:{port}")
-        order = {"customer_id": 1, "items": [{"sku": "PEN", "quantity": 2}]}
-        created = httpx.post(f"{urls[0]}/orders", json=order)
-        assert created.status_code == 201, created.text
-        yield urls[0], urls[1]
-    finally:
-        for process in processes:
-            process.terminate()
-            process.wait(timeout=10)
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def wait_for_port(port: int, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on port {port}")
 
 
 @contextlib.asynccontextmanager
@@ -421,6 +375,7 @@ async def main() -> None:
     parser.add_argument("--concurrency", default="1,10", help="users in flight, e.g. 1,10")
     parser.add_argument("--ports", type=int, default=0, help="first port to listen on")
     parser.add_argument("--router-workers", type=int, default=1)
+    parser.add_argument("--service-workers", type=int, default=1, help="each service's --workers")
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
     args = parser.parse_args()
     concurrencies = [int(c) for c in args.concurrency.split(",")]
@@ -429,6 +384,7 @@ async def main() -> None:
     with contextlib.suppress(AttributeError, OSError):
         if len(os.sched_getaffinity(0)) > 1:
             os.sched_setaffinity(0, {1})
+    workers = Workers(args.router_workers, args.service_workers)
     results: list[Measured] = []
     shares: list[Share] = []
     folder = Path(tempfile.mkdtemp(prefix="bench-system-"))
@@ -440,9 +396,12 @@ async def main() -> None:
                 results.append(await run_load(name, step, concurrency=c, **timing))
         async with stores(not args.no_postgres, folder, ports) as found:
             for store, customers_db, orders_db in found:
-                with services_and_router(
-                    customers_db, orders_db, ports, folder, args.router_workers
-                ) as (customers, orders, router, pids):
+                with services_and_router(customers_db, orders_db, ports, folder, workers) as (
+                    customers,
+                    orders,
+                    router,
+                    pids,
+                ):
                     routed = through_router(router)
                     direct = plan_fetches(customers, orders)
                     for query, step in routed.items():
@@ -465,7 +424,7 @@ async def main() -> None:
         shutil.rmtree(folder, ignore_errors=True)
     print(
         f"\n{args.duration:g} s per scenario after {args.warmup:g} s warm-up; load generator on "
-        f"CPU 1; router with {args.router_workers} worker(s); every answer checked\n"
+        f"CPU 1; {workers.describe()}; every answer checked\n"
     )
     print(HEADER)
     for result in results:

@@ -9,7 +9,8 @@ lock (`migrations`), reads and writes at the least cost each store allows (`data
 (`inputs`), domain events published when their transaction commits (`events`), subscriptions
 over graphql-transport-ws, closed with a code on shutdown (`live`), the federation schema with
 its parser and validation caches and request limits (`schema`), and the service's ASGI app,
-settings, CLI and `migrate` command (`service`). The services import this package, never each
+settings, CLI and `migrate` command (`service`), served by one process or `--workers N`
+(`workers`). The services import this package, never each
 other.
 """
 

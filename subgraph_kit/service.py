@@ -36,6 +36,7 @@ from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
 from router.server.drain import ShutdownSettings, serve
+from subgraph_kit import workers
 from subgraph_kit.caller import Caller
 from subgraph_kit.db import SchemaError, create_engine
 from subgraph_kit.live import ClosingHandler, LiveConnections, caller_from_init
@@ -57,6 +58,8 @@ class ServiceSettings:
     """On SIGTERM, keep listening this long (`/health` 503) before closing (a preStop sleep)."""
     shutdown_timeout: float = 30.0
     """On SIGTERM, wait at most this long for the requests in flight to finish."""
+    workers: int = 1
+    """Processes serving the one port (uvicorn's worker supervisor) when more than 1."""
 
 
 S = TypeVar("S", bound=ServiceSettings)
@@ -128,6 +131,14 @@ def service_parser(
         f"{env_prefix}_MIGRATE=0)",
     )
     parser.add_argument(
+        "--workers",
+        type=int,
+        default=int(env("WORKERS", defaults.workers)),
+        help=f"worker processes on the one port ({env_prefix}_WORKERS; default: "
+        f"{defaults.workers}). A service with subscriptions needs PostgreSQL for more than 1: "
+        "its events reach the subscribers of every worker only through NOTIFY",
+    )
+    parser.add_argument(
         "--print-schema", action="store_true", help="print the subgraph SDL and exit"
     )
     return parser
@@ -143,6 +154,7 @@ def common_settings(args: argparse.Namespace) -> dict[str, Any]:
         "log_level",
         "shutdown_delay",
         "shutdown_timeout",
+        "workers",
     )
     return {name: getattr(args, name) for name in names}
 
@@ -306,7 +318,14 @@ def service_main(
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
                 raise SystemExit(128 + signal.SIGPIPE) from None
             return
+        refused = workers.refusal(settings, schema.subscription is not None)
+        if refused is not None:
+            sys.stderr.write(f"error: {refused}\n")
+            sys.exit(2)
         _log_to_stderr(settings.log_level)
+        if settings.workers > 1:
+            workers.serve_workers(parse_args, create_app, argv, settings)
+            return
         _serve(create_app(settings), settings)
 
     return main
