@@ -16,6 +16,8 @@ limits added (router.yaml):
     server.http.keep_alive_timeout       5s       an idle keep-alive connection is closed
 
 Refusals are JSON GraphQL errors with a code, like the app's, never uvicorn's plain text.
+A response's head and body go out in one write (`CoalescedWrites`): uvicorn writes the head at
+`http.response.start`, and on loopback each write is a packet delivered in its own syscall.
 These settings are read once at start-up (a hot-reloaded router.yaml does not change them).
 """
 
@@ -33,7 +35,13 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from router.config import Config
 
-__all__ = ["ConnectionLimits", "RouterHttpProtocol", "http_protocol", "uvicorn_options"]
+__all__ = [
+    "CoalescedWrites",
+    "ConnectionLimits",
+    "RouterHttpProtocol",
+    "http_protocol",
+    "uvicorn_options",
+]
 
 LINGER = 2.0
 """Seconds a refused connection still reads (and drops) what the client sends before closing."""
@@ -60,6 +68,50 @@ class ConnectionLimits:
         )
 
 
+class CoalescedWrites:
+    """The connection's transport as uvicorn's request cycles see it: a write is held until the
+    next one (then both go in one `writelines`) or the end of the event loop's turn, so a head
+    and the body sent right after it leave together, and a head whose body comes later (a
+    stream) still leaves at once. Closing sends what is held first."""
+
+    __slots__ = ("_flush_scheduled", "_held", "_loop", "transport")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self.transport = transport
+        self._loop = loop
+        self._held: bytes | None = None
+        self._flush_scheduled = False
+
+    def write(self, data: bytes) -> None:
+        held = self._held
+        if held is not None:
+            self._held = None
+            self.transport.writelines((held, data))
+            return
+        self._held = data
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        held, self._held = self._held, None
+        if held is not None and not self.transport.is_closing():
+            self.transport.write(held)
+
+    def close(self) -> None:
+        held, self._held = self._held, None
+        if held is not None and not self.transport.is_closing():
+            self.transport.write(held)
+        self.transport.close()
+
+    def is_closing(self) -> bool:
+        return self.transport.is_closing()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.transport, name)
+
+
 class _Refused(Exception):
     """Raised in a parser callback to stop parsing a refused request: httptools re-raises it
     as an HttpParserError, which uvicorn answers with `send_400_response`."""
@@ -80,6 +132,7 @@ class RouterHttpProtocol(HttpToolsProtocol):
         self._header_timer: asyncio.TimerHandle | None = None
         self._body_timer: asyncio.TimerHandle | None = None
         self._linger: asyncio.TimerHandle | None = None
+        self._writes: CoalescedWrites | None = None
 
     # --- connection ----------------------------------------------------------------------
 
@@ -87,6 +140,7 @@ class RouterHttpProtocol(HttpToolsProtocol):
         """uvicorn's, then the header deadline armed: a new connection has `header_read_timeout` to
         send its first request head."""
         super().connection_made(transport)
+        self._writes = CoalescedWrites(transport, self.loop)
         # A new connection gets header_read_timeout to send its first request head.
         self._arm_header_timer()
 
@@ -182,7 +236,10 @@ class RouterHttpProtocol(HttpToolsProtocol):
         self._cancel(self._header_timer)
         self._header_timer = None
         self._body_timer = self.loop.call_later(self.limits.body_read_timeout, self._body_timed_out)
+        before = self.cycle
         super().on_headers_complete()
+        if self.cycle is not before:  # a request to answer (not an upgrade): its writes held
+            self.cycle.transport = self._writes  # type: ignore[assignment]
 
     def on_message_complete(self) -> None:
         """The body is whole: its deadline cancelled and the head's counts reset for the next

@@ -25,6 +25,19 @@ class InFlight:
 
     def __init__(self) -> None:
         self.executing: dict[tuple[Any, ...], asyncio.Future[JSONObject]] = {}
+        self._last: tuple[object, bytes] | None = None
+
+    def serialize(self, body: object) -> bytes:
+        """`orjson.dumps(body)`, made once for the requests given this same shared response:
+        they complete one after the other, so the last body serialised (held until another
+        one is) is what each of them asks for. Only the very object matches, never an equal
+        one, and a shared response is never changed once made."""
+        last = self._last
+        if last is not None and last[0] is body:
+            return last[1]
+        payload = orjson.dumps(body)
+        self._last = (body, payload)
+        return payload
 
     async def execute(
         self,

@@ -98,7 +98,7 @@ async def answer_graphql(
         and status == 200
     ):
         status = 400
-    payload = orjson.dumps(body)
+    payload = app.in_flight.serialize(body)  # once for the requests sharing one execution
     if len(payload) > app.config.http_max_response_bytes:
         body = {
             "data": None,

@@ -417,3 +417,90 @@ def test_batch_items_run_concurrently_unless_one_is_a_mutation(second: str, peak
     assert "customer" in subgraph.arrivals[0] and (
         peak == 2 or "cancelOrder" in subgraph.arrivals[1]
     )
+
+
+# --- one write per response ------------------------------------------------------------------
+
+
+class _Counted(asyncio.Protocol):
+    """The protocol of the socket under test (it reads nothing: only the writes matter)."""
+
+
+async def _coalesced() -> tuple[Any, list[str], socket.socket]:
+    """CoalescedWrites over a real socket's transport whose write calls are recorded, and the
+    socket's other end."""
+    from router.server.connections import CoalescedWrites
+
+    ours, theirs = socket.socketpair()
+    loop = asyncio.get_running_loop()
+    transport, _ = await loop.connect_accepted_socket(_Counted, ours)
+    calls: list[str] = []
+    write, writelines = transport.write, transport.writelines
+    inside: list[bool] = []  # asyncio's own writelines calls write
+
+    def counted_write(data: bytes) -> None:
+        if not inside:
+            calls.append("write")
+        write(data)
+
+    def counted_writelines(data: Any) -> None:
+        calls.append("writelines")
+        inside.append(True)
+        try:
+            writelines(data)
+        finally:
+            inside.pop()
+
+    transport.write = counted_write  # type: ignore[method-assign]
+    transport.writelines = counted_writelines  # type: ignore[method-assign]
+    theirs.settimeout(SAFETY)
+    return CoalescedWrites(transport, loop), calls, theirs  # type: ignore[arg-type]
+
+
+def _received(sock: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(65536)
+        assert chunk, data
+        data += chunk
+    return data
+
+
+async def test_a_head_and_the_body_sent_right_after_it_leave_in_one_write() -> None:
+    writes, calls, theirs = await _coalesced()
+    writes.write(b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\n")
+    writes.write(b"body")
+    assert calls == ["writelines"]
+    await asyncio.sleep(0)
+    assert calls == ["writelines"]  # nothing was left over for the end of the turn
+    assert _received(theirs, 42).endswith(b"\r\n\r\nbody")
+    writes.close()
+    theirs.close()
+
+
+async def test_a_head_whose_body_comes_later_still_leaves_in_the_same_turn() -> None:
+    writes, calls, theirs = await _coalesced()
+    writes.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")  # a stream's head
+    assert calls == []
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert calls == ["write"]
+    assert _received(theirs, 47).startswith(b"HTTP/1.1 200 OK")
+    writes.write(b"5\r\nfirst\r\n")  # a later chunk: held again, then sent
+    await asyncio.sleep(0)
+    assert calls == ["write", "write"]
+    writes.close()
+    theirs.close()
+
+
+async def test_closing_sends_what_is_held_before_the_end_of_the_stream() -> None:
+    writes, calls, theirs = await _coalesced()
+    writes.write(b"last words")
+    writes.close()
+    await asyncio.sleep(0.05)
+    assert calls == ["write"]
+    received = b""
+    while chunk := theirs.recv(65536):
+        received += chunk
+    assert received == b"last words"  # and then EOF
+    theirs.close()

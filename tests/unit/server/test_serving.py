@@ -829,6 +829,49 @@ async def test_inbound_request_deduplication(setting: str, expected_calls: int) 
     ]
 
 
+@pytest.mark.parametrize(("setting", "serialised"), [("true", 1), ("false", 8)])
+async def test_requests_sharing_one_execution_serialise_its_answer_once(
+    setting: str, serialised: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import orjson
+
+    from router.server import dedup
+
+    answers: list[Any] = []
+
+    class Counting:
+        """orjson for router/server/dedup.py, counting what it serialises as answers."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(orjson, name)
+
+        def dumps(self, value: Any, *args: Any, **kwargs: Any) -> bytes:
+            if isinstance(value, dict) and "data" in value:
+                answers.append(value)
+            return orjson.dumps(value, *args, **kwargs)
+
+    monkeypatch.setattr(dedup, "orjson", Counting())
+    subgraph = RecordingSubgraph(ANSWERS, delay=0.2)
+    config_text = f"traffic_shaping: {{ router: {{ deduplicate_requests: {setting} }} }}\n"
+    with serve_in_thread(subgraph) as url:
+        sdl = SUPERGRAPH.replace("http://127.0.0.1:4001/graphql", f"{url}/customers")
+        config = parse_config(config_text)
+        app = RouterApp(build_router(sdl, config), config)
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://r"
+        ) as client:
+            same = await asyncio.gather(
+                *(client.post("/graphql", json={"query": NAME_QUERY}) for _ in range(8))
+            )
+            other = await client.post(
+                "/graphql", json={"query": 'query Q { customer(id: "2") { name } }'}
+            )
+        await app.router.close()
+    assert [r.json() for r in same] == [{"data": {"customer": {"name": "Alice"}}}] * 8
+    assert len(answers) == serialised + 1  # and the next answer is its own
+    assert other.json() != same[0].json()
+
+
 async def test_each_answer_logs_one_line_at_info_and_none_below(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
