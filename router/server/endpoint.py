@@ -9,8 +9,8 @@ import asyncio
 import functools
 import json
 import logging
+import os
 import time
-import uuid
 from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
@@ -67,7 +67,7 @@ async def answer_graphql(
     it) and record its metrics and log line; `cors` headers are added to the response. A response
     larger than `limits.http_max_response_bytes` becomes a RESPONSE_TOO_LARGE error."""
     started = time.perf_counter()
-    request_id = headers.get("x-request-id") or uuid.uuid4().hex
+    request_id = headers.get("x-request-id") or os.urandom(16).hex()  # 32 hex digits
     extra = [*cors, (b"x-request-id", request_id.encode())]
     content_type = (
         GRAPHQL_RESPONSE if GRAPHQL_RESPONSE.decode() in headers.get("accept", "") else JSON

@@ -81,6 +81,8 @@ class Metrics:
         self._fetch_series: dict[tuple[str, bool], Any] = {}
         """Labelled children looked up once (`labels()` costs a lock and a tuple per call)."""
         self._event_series: dict[str, Any] = {}
+        self._answer_series: dict[tuple[str, int], tuple[Any, Any]] = {}
+        """(requests, duration) children per bounded operation name and status."""
         self._operations = _Bounded(MAX_OPERATIONS, ("anonymous", "unknown", "batch"))
         self._codes = _Bounded(MAX_CODES, ("UNKNOWN",))
 
@@ -117,8 +119,12 @@ class Metrics:
         """Count one answer; `known` says whether the router ran the operation (so whether its
         name can be a label)."""
         name = self._operations.label((operation or "anonymous") if known else "unknown")
-        self.requests.labels(name, str(status)).inc()
-        self.duration.labels(name).observe(seconds)
+        series = self._answer_series.get((name, status))
+        if series is None:  # bounded: names by MAX_OPERATIONS, statuses by HTTP
+            series = (self.requests.labels(name, str(status)), self.duration.labels(name))
+            self._answer_series[(name, status)] = series
+        series[0].inc()
+        series[1].observe(seconds)
         for code in codes:
             self.errors.labels(
                 self._codes.label(code if isinstance(code, str) else "UNKNOWN")
