@@ -77,7 +77,7 @@ class CannedTransport:
 
 def workload1_answers() -> Callable[[str, bytes], bytes]:
     """bench/workload1's four subgraphs, answering in process."""
-    from bench.workload1.subgraphs import Subgraph, SUBGRAPHS
+    from bench.workload1.subgraphs import SUBGRAPHS, Subgraph
 
     subgraphs = {name: Subgraph(name) for name in SUBGRAPHS}
 
@@ -172,9 +172,17 @@ async def check(case: Case, orders: int) -> None:
         raise SystemExit(f"{case.name}: unexpected answer {str(answer)[:300]}")
 
 
+def write(path: str, text: str) -> Path:
+    """`text` written to `path`."""
+    Path(path).write_text(text)
+    return Path(path)
+
+
 async def run(args: argparse.Namespace) -> None:
     selected = [c.strip() for c in args.case.split(",") if c.strip()]
-    print("| case | answer KB | subgraph calls | CPU ms/request median | min | CPU ms/KB (median) |")
+    print(
+        "| case | answer KB | subgraph calls | CPU ms/request median | min | CPU ms/KB (median) |"
+    )
     print("|---|--:|--:|--:|--:|--:|")
     built = cases(selected, args.orders)
     tune_gc()  # as `router serve` does, once its router is built
@@ -188,9 +196,8 @@ async def run(args: argparse.Namespace) -> None:
 
             with Profiler(interval=0.0005) as profiler:
                 await case.round(args.requests)
-            path = Path(f"{args.profile}.{case.name.split()[0]}.txt")
-            path.write_text(profiler.output_text(color=False, unicode=True))
-            print(f"profile written to {path}")
+            written = write(f"{args.profile}.{case.name.split()[0]}.txt", profiler.output_text())
+            print(f"profile written to {written}")
         times = [await case.round(args.requests) / args.requests * 1000 for _ in range(args.rounds)]
         kb = len(case.last) / 1024
         median = statistics.median(times)
