@@ -43,7 +43,8 @@ _GIVE_UP = _GiveUp()
 
 
 class _FastGenerator(FunctionSource):
-    """Writes one fast function (see the module docstring)."""
+    """Writes one fast function (see the module docstring): sub-objects and lists are written
+    inline, down to MAX_NESTING blocks, then through the sub-object's own function."""
 
     def __init__(self, label: str) -> None:
         super().__init__("fast", label, GIVE_UP=_GIVE_UP)
@@ -55,40 +56,45 @@ class _FastGenerator(FunctionSource):
         return f"v{self._locals}"
 
     def object_function(self, plan: _ObjectPlan, runtime: Any) -> FastFunction:
+        self.emit("def _fast(value, run):")
+        self.emit(f"    return {self.inline_object(plan, runtime, 'value', '    ')}")
+        function: FastFunction = self.build("_fast")
+        return function
+
+    def inline_object(self, plan: _ObjectPlan, runtime: Any, source: str, indent: str) -> str:
+        """Lines reading the fields of the object in local `source`; the expression of its
+        shaped dict. Every field is read with `source[...]`: a missing one, or a `source` that
+        is not a dict, raises (the full path decides what that means)."""
         fields, order = plan.fields(runtime)
         emit = self.emit
-        emit("def _fast(value, run):")
-        emit("    get = value.get")
-        pairs = []
         conditional = any(entry.conditions for entry in fields)
+        result = self.local() if conditional else ""
         if conditional:
-            emit("    result = {}")
+            emit(f"{indent}{result} = {{}}")
+        pairs = []
         for entry in fields:
             name = self.name(entry.response_name)
-            indent = "    "
+            here = indent
             if entry.conditions:
-                test = self.bind(_condition(entry.conditions))
-                emit(f"    if {test}(run.variables):")
-                indent = "        "
+                emit(f"{indent}if {self.bind(_condition(entry.conditions))}(run.variables):")
+                here = indent + "    "
             if entry.type is None:  # __typename
                 expression = self.name(entry.parent)
             elif plan.root and entry.field_name in ("__schema", "__type"):
                 expression = f"run.extra.get({name})"
+            elif entry.type.kind == LEAF and not entry.type.non_null and not conditional:
+                expression = f"{source}[{name}]"
             else:
                 expression = self.local()
-                emit(f"{indent}{expression} = get({name})")
-                self.complete(entry.type, expression, indent, f"{self.label}.{entry.response_name}")
+                emit(f"{here}{expression} = {source}[{name}]")
+                label = f"{self.label}.{entry.response_name}"
+                self.complete(entry.type, expression, here, label)
             if conditional:
-                emit(f"{indent}result[{name}] = {expression}")
+                emit(f"{here}{result}[{name}] = {expression}")
             else:
                 pairs.append(f"{name}: {expression}")
-        result = "result" if conditional else "{" + ", ".join(pairs) + "}"
-        if order is None:
-            emit(f"    return {result}")
-        else:
-            emit(f"    return {self.bind(order)}({result}, run.variables)")
-        function: FastFunction = self.build("_fast")
-        return function
+        shaped = result or "{" + ", ".join(pairs) + "}"
+        return shaped if order is None else f"{self.bind(order)}({shaped}, run.variables)"
 
     def complete(self, type_: _Type, v: str, indent: str, label: str) -> None:
         """Lines turning the local `v` into its shaped value, raising where the full function
@@ -96,62 +102,53 @@ class _FastGenerator(FunctionSource):
         emit = self.emit
         kind = type_.kind
         if type_.non_null:
-            emit(f"{indent}if {v} is None:")
-            emit(f"{indent}    raise GIVE_UP")
-            inner = indent
+            if kind == LEAF:
+                emit(f"{indent}if {v} is None:")
+                emit(f"{indent}    raise GIVE_UP")
+                return
+            inner = indent  # None is not of the kind tested below: it raises there
         elif kind == LEAF:
             return
         else:
             emit(f"{indent}if {v} is not None:")
             inner = indent + "    "
-        if kind == LEAF:
-            return
         if kind == ENUM:
             values = self.bind(type_.enum_values)
             emit(f"{inner}if {v}.__class__ is not str or {v} not in {values}:")
             emit(f"{inner}    raise GIVE_UP")
-            return
-        if kind == -1:
-            item = type_.item
-            assert item is not None
+        elif kind == -1:
             emit(f"{inner}if {v}.__class__ is not list:")
             emit(f"{inner}    raise GIVE_UP")
-            if item.kind == LEAF and not item.non_null:
-                return  # a list of nullable scalars: kept as it is, as the full path does
-            if item.kind == LEAF:
-                emit(f"{inner}if None in {v}:")  # else kept as it is, as the full path does
-                emit(f"{inner}    raise GIVE_UP")
-                return
-            emit(f"{inner}{v} = {self.list_function(item, label)}({v}, run)")
-            return
-        plan = type_.plan
-        assert plan is not None
-        # a non-dict has no `.get`: the function raises on it, as the full path nulls it
-        if kind == OBJECT:
-            emit(f"{inner}{v} = {self.bind(plan.fast(plan.static))}({v}, run)")
-        else:
-            emit(f"{inner}{v} = {self.bind(plan)}.shape_abstract_fast({v}, run)")
-
-    def list_function(self, item: _Type, label: str) -> str:
-        """A function shaping a list of `item`s, bound into this function's globals."""
-        inner = _FastGenerator(f"{label}[]")
-        emit = inner.emit
-        emit("def _fast(value, run):")
-        plan = item.plan
-        if item.kind == OBJECT and plan is not None:
-            each = inner.bind(plan.fast(plan.static))
-            if item.non_null:  # a None item has no `.get`: the function raises on it
-                emit(f"    return [{each}(v, run) for v in value]")
+            self.complete_items(type_.item, v, inner, label)
+        elif kind == OBJECT:
+            emit(f"{inner}if {v}.__class__ is not dict:")
+            emit(f"{inner}    raise GIVE_UP")
+            plan = type_.plan
+            if len(inner) // 4 > MAX_NESTING:
+                emit(f"{inner}{v} = {self.bind(plan.fast(plan.static))}({v}, run)")
             else:
-                emit(f"    return [None if v is None else {each}(v, run) for v in value]")
+                emit(f"{inner}{v} = {self.inline_object(plan, plan.static, v, inner)}")
         else:
-            emit("    items = []")
-            emit("    append = items.append")
-            emit("    for v in value:")
-            inner.complete(item, "v", "        ", f"{label}[]")
-            emit("        append(v)")
-            emit("    return items")
-        return self.bind(inner.build("_fast"))
+            emit(f"{inner}{v} = {self.bind(type_.plan)}.shape_abstract_fast({v}, run)")
+
+    def complete_items(self, item: _Type, v: str, indent: str, label: str) -> None:
+        """Lines turning the list in local `v` into its shaped list."""
+        emit = self.emit
+        if item.kind == LEAF:
+            if item.non_null:  # else a list of nullable scalars is kept as it is, as the
+                emit(f"{indent}if None in {v}:")  # full path keeps it
+                emit(f"{indent}    raise GIVE_UP")
+            return
+        items, each = self.local(), self.local()
+        emit(f"{indent}{items} = []")
+        emit(f"{indent}for {each} in {v}:")
+        self.complete(item, each, indent + "    ", f"{label}[]")
+        emit(f"{indent}    {items}.append({each})")
+        emit(f"{indent}{v} = {items}")
+
+
+MAX_NESTING = 12
+"""Blocks one fast function nests at most (CPython refuses more than 20 nested loops)."""
 
 
 def fast_object_function(plan: _ObjectPlan, runtime: Any) -> FastFunction:
