@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     shaper = prepared.shaper
     expected = shaper.shape(data, {}, [])
     assert expected is not None and len(expected["orders"]["edges"]) == 100
-    project = router.executor.projector(entity_fetch(prepared.plan))
+    project = router.executor.projector(entity_fetch(prepared.plan)).project
     customers = [edge["node"]["customer"] for edge in data["orders"]["edges"]]
     assert project(customers[0]) == {"__typename": "Customer", "id": "2"}
 

@@ -18,8 +18,12 @@ class Representations:
     the answer to `items[i]` is merged into."""
 
     def __init__(self, objects: list[JSONObject], projector: Projector) -> None:
-        self.items: list[JSONObject] = []
-        self.places: list[list[JSONObject]] = []
+        self.items: list[JSONObject]
+        self.places: list[list[JSONObject]]
+        if projector.represent is not None:  # the loop below, generated (projection.py)
+            self.items, self.places = projector.represent(objects)
+            return
+        self.items, self.places = [], []
         seen: dict[Any, int] = {}
         project, flat = projector.project, projector.flat
         for obj in objects:
@@ -112,7 +116,10 @@ def merge_entities(
     for index, entity in enumerate(entities):
         if isinstance(entity, dict):
             for obj in places[index]:
-                deep_merge(obj, entity)
+                if obj.keys().isdisjoint(entity):  # nothing to merge into: deep_merge's result
+                    obj.update(entity)
+                else:
+                    deep_merge(obj, entity)
         elif entity is None:
             nulls.update(id(obj) for obj in places[index])
     if not nulls:

@@ -28,16 +28,28 @@ from router.types import JSONObject
 IsSubtype = Callable[[str, str], bool]
 
 
+Represent = Callable[[list[JSONObject]], tuple[list[JSONObject], list[list[JSONObject]]]]
+"""objects → (distinct representations, the objects each came from): Representations' loop."""
+
+
 class Projector:
     """A compiled `requires`: `project(obj)` gives an object's representation (or None); `flat`
-    says whether every representation is scalars only."""
+    says whether every representation is scalars only; `represent`, when not None, is the
+    whole loop over the objects generated as one function (one type, leaf fields only)."""
 
-    __slots__ = ("flat", "project")
+    __slots__ = ("flat", "project", "represent")
 
-    def __init__(self, project: Callable[[JSONObject], JSONObject | None], flat: bool) -> None:
+    def __init__(
+        self,
+        project: Callable[[JSONObject], JSONObject | None],
+        flat: bool,
+        represent: Represent | None = None,
+    ) -> None:
         self.project = project
         self.flat = flat
         """Representations of scalars only: told apart by the tuple of their values."""
+        self.represent = represent
+        """objects → (distinct representations, the objects each came from), or None."""
 
 
 def json_key(representation: JSONObject) -> Any:
@@ -73,7 +85,10 @@ def compile_projector(
                     return projected
             return None
 
-        return Projector(project_one, flat)
+        represent = None
+        if flat and fragments_are_leaves(requires):
+            represent = _compile_represent(requires[0], is_subtype)
+        return Projector(project_one, flat, represent)
 
     def project(obj: JSONObject) -> JSONObject | None:
         typename = obj.get("__typename")
@@ -87,6 +102,58 @@ def compile_projector(
         return None
 
     return Projector(project, flat)
+
+
+def fragments_are_leaves(requires: tuple[InlineFragment, ...]) -> bool:
+    """Whether `requires` is one fragment of leaf fields only (`{__typename, id}`)."""
+    return len(requires) == 1 and all(
+        isinstance(s, Field) and not s.selections for s in requires[0].selections
+    )
+
+
+def _compile_represent(fragment: InlineFragment, is_subtype: IsSubtype) -> Represent:
+    """Representations' loop for one fragment of leaf fields (`flat`), generated: the type
+    test, the fields read into locals, the tuple key, the dict of representations seen."""
+    source = FunctionSource(
+        "represent", fragment.type_condition or "_", is_subtype=is_subtype, json_key=json_key
+    )
+    emit = source.emit
+    condition = source.name(fragment.type_condition)
+    fields = [s for s in fragment.selections if isinstance(s, Field)]
+    names = [f"v{i}" for i in range(len(fields))]
+    emit("def _represent(objects):")
+    emit("    items = []")
+    emit("    places = []")
+    emit("    seen = {}")
+    emit("    for obj in objects:")
+    emit("        typename = obj.get('__typename')")
+    emit(f"        if typename != {condition} and not (")
+    emit(f"            typename.__class__ is str and is_subtype(typename, {condition})")
+    emit("        ):")
+    emit("            continue")
+    emit("        try:")
+    for name, field in zip(names, fields, strict=True):
+        emit(f"            {name} = obj[{source.name(field.response_name)}]")
+    emit("        except KeyError:")
+    emit("            continue")
+    emit(f"        key = ({', '.join(names)},)")
+    representation = ", ".join(
+        f"{source.name(field.name)}: {name}" for name, field in zip(names, fields, strict=True)
+    )
+    emit("        try:")
+    emit("            index = seen.get(key)")
+    emit("        except TypeError:  # a JSON scalar with a list or an object in it")
+    emit(f"            key = json_key({{{representation}}})")
+    emit("            index = seen.get(key)")
+    emit("        if index is None:")
+    emit("            seen[key] = len(items)")
+    emit(f"            items.append({{{representation}}})")
+    emit("            places.append([obj])")
+    emit("        else:")
+    emit("            places[index].append(obj)")
+    emit("    return items, places")
+    built: Represent = source.build("_represent")
+    return built
 
 
 def _scalars_with_typename(selections: tuple[Selection, ...]) -> bool:

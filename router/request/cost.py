@@ -278,6 +278,10 @@ def estimate(
 # --- the check -------------------------------------------------------------------------------
 
 
+KNOWN_ESTIMATES = 1024
+"""Operations without variables whose estimates DemandControl keeps (then it starts over)."""
+
+
 @dataclass(frozen=True, slots=True)
 class DemandControlSettings:
     """router.yaml's `demand_control` (Apollo's shape: enabled, mode, static_estimated)."""
@@ -297,6 +301,11 @@ class DemandControl:
     settings: DemandControlSettings = field(default_factory=DemandControlSettings)
     estimated: list[float] = field(default_factory=list)
     """The most recent estimates (at most 100), newest last: what measure mode measured."""
+    _known: dict[int, tuple[OperationDefinitionNode, float]] = field(
+        default_factory=dict, repr=False
+    )
+    """Estimates of operations without variables (the same for every request), by the id of
+    their (cached, so long-lived) node, kept with it so that a reused id is not mistaken."""
 
     @classmethod
     def for_supergraph(
@@ -323,12 +332,22 @@ class DemandControl:
         CostQueryParseFailure, both answered 400)."""
         if self.schema is None:
             return
-        try:
-            cost = estimate(self.schema, document, operation, variables, self.settings.list_size)
-        except CostQueryParseFailure:
-            if self.settings.mode == "measure":
-                return
-            raise
+        known = self._known.get(id(operation))
+        if known is not None and known[0] is operation:
+            cost = known[1]
+        else:
+            try:
+                cost = estimate(
+                    self.schema, document, operation, variables, self.settings.list_size
+                )
+            except CostQueryParseFailure:
+                if self.settings.mode == "measure":
+                    return
+                raise
+            if not operation.variable_definitions:
+                if len(self._known) >= KNOWN_ESTIMATES:
+                    self._known.clear()
+                self._known[id(operation)] = (operation, cost)
         self.estimated.append(cost)
         del self.estimated[:-100]
         if self.settings.mode == "enforce" and cost > self.settings.max:

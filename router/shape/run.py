@@ -8,6 +8,10 @@ from typing import Protocol
 
 from router.types import JSONObject, ResponsePath, Variables
 
+LEAF, ENUM, OBJECT, ABSTRACT = range(4)
+"""The kinds of a shaping plan's types (a list's is -1): a scalar, an enum, an object type, an
+interface or union."""
+
 NULL = object()
 """A non-null position got null: the parent becomes null too (already reported)."""
 

@@ -33,10 +33,9 @@ from graphql import (
 from router.codegen import FunctionSource
 from router.operation.ir import Condition, Field, InlineFragment, Selection
 from router.operation.normalize import Operation
-from router.shape.run import NULL, Run
+from router.shape.fast import FastFunction, fast_object_function
+from router.shape.run import ABSTRACT, ENUM, LEAF, NULL, OBJECT, Run
 from router.types import JSONObject, ResponsePath, Variables
-
-LEAF, ENUM, OBJECT, ABSTRACT = range(4)
 
 
 @dataclass(slots=True)
@@ -108,7 +107,16 @@ class _ObjectPlan:
     """The shaping plan of one selection set at one composite type: per runtime type, its field
     list and the Python function generated from it (see _Generator)."""
 
-    __slots__ = ("_by_runtime", "_functions", "_groups", "_shaper", "label", "root", "static")
+    __slots__ = (
+        "_by_runtime",
+        "_fast",
+        "_functions",
+        "_groups",
+        "_shaper",
+        "label",
+        "root",
+        "static",
+    )
 
     def __init__(
         self,
@@ -126,6 +134,7 @@ class _ObjectPlan:
         self.root = root
         self._by_runtime: dict[str, _Fields] = {}
         self._functions: dict[str, _ShapeFunction] = {}
+        self._fast: dict[str, FastFunction] = {}
 
     def fields(self, runtime: Any) -> _Fields:
         compiled = self._by_runtime.get(runtime.name)
@@ -140,6 +149,13 @@ class _ObjectPlan:
         if function is None:
             generator = _Generator(self.label_at(runtime))
             function = self._functions[runtime.name] = generator.object_function(self, runtime)
+        return function
+
+    def fast(self, runtime: Any) -> FastFunction:
+        """The fast function at `runtime` (fast.py): no path, no null reporting."""
+        function = self._fast.get(runtime.name)
+        if function is None:
+            function = self._fast[runtime.name] = fast_object_function(self, runtime)
         return function
 
     def label_at(self, runtime: Any) -> str:
@@ -167,6 +183,13 @@ class _ObjectPlan:
         possible type here (the caller reports it as a null)."""
         runtime = self._runtime(value, run.variables)
         return None if runtime is None else self.function(runtime)(value, run, path)
+
+    def shape_abstract_fast(self, value: JSONObject, run: Run) -> Any:
+        """shape_abstract on the fast path: raises where that returns None."""
+        runtime = self._runtime(value, run.variables)
+        if runtime is None:
+            raise LookupError("no runtime type: take the full path")
+        return self.fast(runtime)(value, run)
 
     def _runtime(self, value: JSONObject, variables: Variables) -> Any:
         typename = value.get("__typename")
@@ -316,7 +339,12 @@ class Shaper:
         propagates without an error: its error goes to `completion` instead (Apollo's
         `valueCompletion` extension)."""
         run = Run(variables, errors, extra_root_values or {}, silent, completion)
-        result = self.root.function(self.root_type)(data or {}, run, run.path)
+        full = self.root.function(self.root_type)  # made first, ready when the fast path gives up
+        try:  # the fast path: right whenever it returns (fast.py)
+            return self.root.fast(self.root_type)(data or {}, run)  # type: ignore[no-any-return]
+        except Exception:  # any failure means: shape it the full way
+            pass
+        result = full(data or {}, run, run.path)
         return None if result is NULL else result
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from router.execute.data_tree import select_objects, select_objects_with_paths
-from router.execute.projection import compile_projector
+from router.execute.entities import Representations
+from router.execute.projection import Projector, compile_projector
 from router.operation.ir import Field, InlineFragment
 
 SUBTYPES = {("Book", "Product"), ("Book", "Book"), ("Film", "Film"), ("Film", "Product")}
@@ -119,3 +120,36 @@ def test_representations_are_told_apart_by_their_values_or_their_json() -> None:
         {"__typename": "Book", "o": {"id": 2}},
     ]
     assert [len(p) for p in prepared.places] == [2, 1]
+
+
+def test_the_generated_representations_loop_is_the_general_one() -> None:
+    requires = (InlineFragment("Product", (Field("__typename"), Field("id", alias="id_1"))),)
+    compiled = compile_projector(requires, (), is_subtype)
+    assert compiled.represent is not None  # one type, leaf fields: the generated loop
+    general = Projector(compiled.project, compiled.flat)  # the same, through the loop
+    objects = [
+        {"__typename": "Book", "id_1": "1"},
+        {"__typename": "Film", "id_1": "1"},  # another type of the same key: its own entity
+        {"__typename": "Book", "id_1": "1", "x": 2},  # the first again
+        {"__typename": "Book"},  # no key: not sent
+        {"__typename": "Other", "id_1": "3"},  # not a Product
+        {"id_1": "4"},  # no type
+        {"__typename": "Book", "id_1": {"a": [1]}},  # a JSON key: told apart by its JSON
+        {"__typename": "Book", "id_1": {"a": [1]}},
+        {"__typename": "Book", "id_1": {"a": [2]}},
+    ]
+    fast, slow = Representations(objects, compiled), Representations(objects, general)
+    assert (
+        fast.items
+        == slow.items
+        == [
+            {"__typename": "Book", "id": "1"},
+            {"__typename": "Film", "id": "1"},
+            {"__typename": "Book", "id": {"a": [1]}},
+            {"__typename": "Book", "id": {"a": [2]}},
+        ]
+    )
+    assert [[id(o) for o in p] for p in fast.places] == [[id(o) for o in p] for p in slow.places]
+    assert [len(p) for p in fast.places] == [2, 1, 2, 1]
+    two = (InlineFragment("Book", (Field("isbn"),)), InlineFragment("Film", (Field("id"),)))
+    assert compile_projector(two, (), is_subtype).represent is None  # two types: the loop

@@ -15,7 +15,8 @@ from router.config import Config, ConfigError, parse_config
 from router.execute.http_client import Endpoint, ResponseTooLarge, post
 from router.execute.transport import HttpTransport, SubgraphFetchError
 from router.operation.normalize import select_operation
-from router.request.cost import estimate
+from router.request import cost as cost_module
+from router.request.cost import CostTooExpensive, DemandControl, DemandControlSettings, estimate
 from router.request.cost_schema import CostSchema
 from router.request.limits import Limits
 from router.request.rules import count_document, over_budget
@@ -372,3 +373,29 @@ async def test_a_client_response_over_the_cap_is_replaced_by_an_error() -> None:
     async with serving("limits: { http_max_response_bytes: 1kb }") as (client, _, _app):
         answer = await client.post("/graphql", json={"query": NAME_QUERY}, headers=JSON_POST)
         assert answer.json() == {"data": {"customer": {"name": "Alice"}}}
+
+
+def test_an_operation_without_variables_is_estimated_once_and_refused_every_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    estimates: list[str] = []
+    real = cost_module.estimate
+
+    def counted(*args: Any) -> float:
+        estimates.append(args[2].operation.value)
+        return real(*args)
+
+    monkeypatch.setattr(cost_module, "estimate", counted)
+    control = DemandControl(SCHEMA, DemandControlSettings(max=10.0))
+    cheap, dear = (
+        parse("{ book(id: 1) { title } }"),
+        parse("{ everything { " + BOOK_FIELDS + " } }"),
+    )
+    with_variables = parse("query ($n: Int!) { newestAdditions(limit: $n) { title } }")
+    for _ in range(3):
+        control.check(cheap, select_operation(cheap, None), {})
+        with pytest.raises(CostTooExpensive):
+            control.check(dear, select_operation(dear, None), {})
+        control.check(with_variables, select_operation(with_variables, None), {"n": 1})
+    assert len(estimates) == 2 + 3  # each without variables once, the other per request
+    assert len(control.estimated) == 9  # every check recorded, cached or not
