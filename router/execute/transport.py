@@ -184,16 +184,17 @@ class HttpTransport:
         url = self.urls.get(service)
         if url is None:
             raise SubgraphFetchError(f"no URL is known for subgraph {service!r}")
-        request_headers = {**JSON_HEADERS, **(headers or {})}
         data = orjson.dumps(body)
         query = body.get("query")
         safe = isinstance(query, str) and not query.lstrip().startswith("mutation")
         if not self.deduplicate or not safe:
+            request_headers = {**JSON_HEADERS, **(headers or {})}
             return decode_response(*await self._post(service, url, data, request_headers, safe))
-        key: _Key = (service, data, headers_key(headers))
+        key: _Key = (service, data, headers_key(headers))  # made once, for the lookup
         shared = self._in_flight.get(key)
-        if shared is None:
+        if shared is None:  # the first caller: the headers are built for the call it starts
             self._leaving[service] = self._leaving.get(service, 0) + 1
+            request_headers = {**JSON_HEADERS, **(headers or {})}
             call = asyncio.get_running_loop().create_task(
                 self._lead(key, service, url, data, request_headers)
             )
