@@ -128,6 +128,10 @@ class HttpTransport:
     the window grows with the load (Hive Gateway's, the time its loaded event loop takes to
     read an answer, does too). Alone, a request waits one turn. Every caller gets an answer
     sent after it asked.
+
+    The shared call runs in a task of its own, not in the first caller's: any caller may
+    leave (its client gone) without failing the others, and the call is stopped only once
+    every caller has left. A failed call is every caller's same coded error.
     """
 
     def __init__(
@@ -158,7 +162,7 @@ class HttpTransport:
         """HTTP requests actually sent (less than fetches when de-duplication shares some)."""
         self._limit = connections_per_subgraph
         self._endpoints: dict[str, Endpoint] = {}
-        self._in_flight: dict[_Key, asyncio.Future[tuple[int, bytes]]] = {}
+        self._in_flight: dict[_Key, _Shared] = {}
 
     def _endpoint(self, service: str, url: str) -> Endpoint:
         endpoint = self._endpoints.get(service)
@@ -180,36 +184,55 @@ class HttpTransport:
         url = self.urls.get(service)
         if url is None:
             raise SubgraphFetchError(f"no URL is known for subgraph {service!r}")
-        request_headers = {**JSON_HEADERS, **(headers or {})}
         data = orjson.dumps(body)
         query = body.get("query")
         safe = isinstance(query, str) and not query.lstrip().startswith("mutation")
         if not self.deduplicate or not safe:
+            request_headers = {**JSON_HEADERS, **(headers or {})}
             return decode_response(*await self._post(service, url, data, request_headers, safe))
-        key: _Key = (service, data, headers_key(headers))
+        key: _Key = (service, data, headers_key(headers))  # made once, for the lookup
         shared = self._in_flight.get(key)
-        if shared is not None:
-            return decode_response(*await asyncio.shield(shared))
-        shared = asyncio.get_running_loop().create_future()
-        self._in_flight[key] = shared
-        self._leaving[service] = self._leaving.get(service, 0) + 1
+        if shared is None:  # the first caller: the headers are built for the call it starts
+            self._leaving[service] = self._leaving.get(service, 0) + 1
+            request_headers = {**JSON_HEADERS, **(headers or {})}
+            call = asyncio.get_running_loop().create_task(
+                self._lead(key, service, url, data, request_headers)
+            )
+            shared = self._in_flight[key] = _Shared(call)
+        shared.waiters += 1
         try:
-            await self._gather(service)
-            result = await self._post(service, url, data, request_headers, True)
-        except BaseException as exc:
-            shared.set_exception(exc)
-            shared.exception()  # retrieved here: each waiter re-raises it itself
-            raise
+            result = await asyncio.shield(shared.call)
         finally:
-            self._in_flight.pop(key, None)
-            self._leaving[service] -= 1
-        shared.set_result(result)
+            shared.waiters -= 1
+            if not shared.waiters and not shared.call.done():  # every caller left: stop it
+                self._forget(key, shared)
+                shared.call.cancel()
         return decode_response(*result)
 
+    async def _lead(
+        self, key: _Key, service: str, url: str, data: bytes, headers: dict[str, str]
+    ) -> tuple[int, bytes]:
+        """The shared call itself, in a task of its own: a caller leaving (its client gone,
+        its request timed out) neither cancels it for the others nor hands them its
+        cancellation; it is stopped once no caller is left. Its answer or its error is every
+        caller's, the same."""
+        try:
+            await self._gather(service)
+            return await self._post(service, url, data, headers, True)
+        finally:
+            self._leaving[service] -= 1
+            shared = self._in_flight.get(key)
+            if shared is not None and shared.call is asyncio.current_task():
+                del self._in_flight[key]
+
+    def _forget(self, key: _Key, shared: _Shared) -> None:
+        if self._in_flight.get(key) is shared:
+            del self._in_flight[key]
+
     async def _gather(self, service: str) -> None:
-        """Let identical queries join: one turn, then more while other shared calls to
-        `service` are waiting or in flight, up to `join_turns`."""
-        await asyncio.sleep(0)  # the rest of this turn's identical queries join
+        """Let identical queries join: the turn the call's task starts in (the rest of the
+        turn it was asked in has run), then more while other shared calls to `service` are
+        waiting or in flight, up to `join_turns` in all."""
         for _ in range(self.join_turns - 1):
             if self._leaving[service] <= 1:
                 return
@@ -247,6 +270,16 @@ class HttpTransport:
 
 
 _Key = tuple[str, bytes, tuple[tuple[str, str], ...]]
+
+
+class _Shared:
+    """One shared subgraph call in flight: its task, and how many callers wait for it."""
+
+    __slots__ = ("call", "waiters")
+
+    def __init__(self, call: asyncio.Task[tuple[int, bytes]]) -> None:
+        self.call = call
+        self.waiters = 0
 
 
 class AsgiTransport:
