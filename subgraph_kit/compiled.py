@@ -273,7 +273,7 @@ class _Run:
         def complete(value: Any, path: Path | None, info: Any) -> Any:
             if isinstance(value, Exception):
                 raise Bail
-            name = members.get(value.__class__)
+            name: Any = members.get(value.__class__)
             if name is None or get_strawberry_type_cast(value) is not None:
                 name = resolve_type(value, info, type_)
                 if not isinstance(name, str):

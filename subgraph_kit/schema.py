@@ -101,7 +101,9 @@ class ServiceSchema(QuietSchema, BatchedEntities):
             )
         custom = self._get_custom_context_kwargs(operation_extensions)
         if self.compiled is not None and prepared.operation_type is OperationType.QUERY:
-            data = await self._compiled(prepared, variable_values, context_value, root_value, custom)
+            data = await self._compiled(
+                prepared, variable_values, context_value, root_value, custom
+            )
             if data is not None:
                 return ExecutionResult(data=data, errors=None, extensions={})
         try:
@@ -148,7 +150,7 @@ class ServiceSchema(QuietSchema, BatchedEntities):
             context_value=context_value,
             raw_variable_values=variable_values,
             operation_name=prepared.operation_name,
-            is_awaitable=is_awaitable,
+            is_awaitable=cast(Any, is_awaitable),
             **custom,
         )
         if isinstance(executor, list):
