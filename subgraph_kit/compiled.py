@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, cast
 
 from graphql import (
     GraphQLEnumType,
@@ -43,17 +44,20 @@ from graphql import (
     GraphQLUnionType,
     OperationType,
     Undefined,
+    get_named_type,
 )
 from graphql.execution.collect_fields import collect_fields
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path
 from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types import Info
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.cast import get_strawberry_type_cast
+from strawberry.types.field import StrawberryField
 
 from subgraph_kit.prepared import PlainLeaf, is_awaitable
 
-__all__ = ["Bail", "CompiledQueries"]
+__all__ = ["Bail", "CompiledQueries", "Direct", "direct_resolvers"]
 
 Complete = Callable[[Any, Path | None, Any], Any]
 """Completes a field's value: (value, its path, the field's resolve info or None) -> answer."""
@@ -65,13 +69,71 @@ class Bail(Exception):
     """The compiled path does not answer this operation; graphql-core does."""
 
 
+@dataclass(frozen=True, slots=True)
+class Direct:
+    """A Strawberry resolver without arguments, extensions or exception handlers, called as
+    Strawberry's wrapper calls it: the source as `self`, `root` or `parent`, and a Strawberry
+    `Info` (of the config's class) where it asks for one."""
+
+    resolver: Callable[..., Any]
+    self_parameter: bool
+    source_names: tuple[str, ...]
+    info_name: str | None
+    info_class: type[Info[Any, Any]]
+    field: StrawberryField
+
+
+def direct_resolvers(
+    schema: GraphQLSchema, info_class: type[Info[Any, Any]]
+) -> dict[tuple[str, str], Direct]:
+    """The fields whose resolver can be called directly (see Direct), by (type, field)."""
+    found: dict[tuple[str, str], Direct] = {}
+    for type_ in schema.type_map.values():
+        if not isinstance(type_, GraphQLObjectType) or type_.name.startswith("__"):
+            continue
+        for name, field in type_.fields.items():
+            definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+            resolver = getattr(definition, "base_resolver", None)
+            if (
+                not isinstance(definition, StrawberryField)
+                or resolver is None
+                or definition.extensions
+                or definition.arguments
+                or field.args
+                or getattr(field.resolve, "__name__", None) not in STRAWBERRY_WRAPPERS
+            ):
+                continue
+            sources = (resolver.parent_parameter, resolver.root_parameter)
+            info = resolver.info_parameter
+            found[type_.name, name] = Direct(
+                resolver,
+                resolver.self_parameter is not None,
+                tuple(p.name for p in sources if p is not None),
+                None if info is None else info.name,
+                info_class,
+                definition,
+            )
+    return found
+
+
+STRAWBERRY_WRAPPERS = ("_resolver", "_async_resolver")
+"""What Strawberry names the graphql-core resolver of a field with a resolver of its own."""
+
+
 class CompiledQueries:
     """Queries of one schema answered by closures (see the module); `hits` counts the answers
-    given, `bails` those handed back to graphql-core."""
+    given, `bails` those handed back to graphql-core. `direct` are the resolvers it calls
+    without Strawberry's wrapper (none: every resolver through it)."""
 
-    def __init__(self, schema: GraphQLSchema, plain: Mapping[tuple[str, str], PlainLeaf]) -> None:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        plain: Mapping[tuple[str, str], PlainLeaf],
+        direct: Mapping[tuple[str, str], Direct] | None = None,
+    ) -> None:
         self.schema = schema
         self.plain = plain
+        self.direct = direct or {}
         self.members = _union_members(schema)
         self.hits = 0
         self.bails = 0
@@ -177,6 +239,9 @@ class _Run:
         if leaf is not None and not isinstance(leaf[2], GraphQLObjectType):
             read, attribute = leaf[0], leaf[1]
             return lambda source, path: complete(read(source, attribute), None, None)
+        direct = self.kit.direct.get((parent.name, name))
+        if direct is not None:
+            return self._direct(direct, parent, fields, key, complete)
         executor = self.executor
         resolve = field.resolve or executor.field_resolver
         args = (
@@ -199,6 +264,37 @@ class _Run:
             return complete(result, here, info)
 
         return resolved
+
+    def _direct(
+        self, direct: Direct, parent: GraphQLObjectType, fields: Any, key: str, complete: Complete
+    ) -> Step:
+        """Calls a Direct resolver; the graphql-core info is built where the resolver or the
+        completion (an abstract type, `is_type_of`) may read it."""
+        field = parent.fields[fields[0].node.name.value]
+        named = get_named_type(field.type)
+        needs_info = direct.info_name is not None or not isinstance(
+            named, GraphQLScalarType | GraphQLEnumType | GraphQLObjectType
+        )
+        if isinstance(named, GraphQLObjectType) and named.is_type_of is not None:
+            needs_info = True
+        resolver, wants_self, sources = direct.resolver, direct.self_parameter, direct.source_names
+        info_name, info_class, definition = direct.info_name, direct.info_class, direct.field
+        nodes = [details.node for details in fields]
+        parent_name = parent.name
+        build_info = self.executor.build_resolve_info
+
+        def called(source: Any, path: Path | None) -> Any:
+            here = Path(path, key, parent_name)
+            info = build_info(field, nodes, parent, here) if needs_info else None
+            kwargs = dict.fromkeys(sources, source)
+            if info_name is not None:
+                kwargs[info_name] = info_class(_raw_info=cast(Any, info), _field=definition)
+            result = resolver(source, **kwargs) if wants_self else resolver(**kwargs)
+            if is_awaitable(result):
+                return _then(result, complete, here, info)
+            return complete(result, here, info)
+
+        return called
 
     def completer(self, type_: GraphQLOutputType, fields: Any) -> Complete:
         """How a value of `type_` is completed (see Complete); a null raises Bail where the

@@ -25,7 +25,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.utils.await_maybe import await_maybe
 
-from subgraph_kit.compiled import CompiledQueries
+from subgraph_kit.compiled import CompiledQueries, direct_resolvers
 from subgraph_kit.entities import BatchedEntities
 from subgraph_kit.errors import ErrorCodes, QuietSchema, give_code
 from subgraph_kit.inputs import EXACT_DECIMAL, RefuseNulCharacters, may_hold_nul
@@ -67,8 +67,11 @@ class ServiceSchema(QuietSchema, BatchedEntities):
         )
         """What executes a prepared operation: Strawberry's execution context, with this
         schema's plain leaf fields completed inline."""
+        handlers = getattr(self.schema_converter, "_exception_handler_specs", ())
         self.compiled: CompiledQueries | None = CompiledQueries(
-            self._schema, self.prepared_execution.plain
+            self._schema,
+            self.prepared_execution.plain,
+            None if handlers else direct_resolvers(self._schema, self.config.info_class),
         )
         """What answers a prepared query first (subgraph_kit.compiled); None: graphql-core."""
 
