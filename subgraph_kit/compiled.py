@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, cast
 
 from graphql import (
@@ -45,6 +46,7 @@ from graphql import (
     OperationType,
     Undefined,
     get_named_type,
+    get_nullable_type,
 )
 from graphql.execution.collect_fields import collect_fields
 from graphql.execution.values import get_argument_values
@@ -71,9 +73,11 @@ class Bail(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Direct:
-    """A Strawberry resolver without arguments, extensions or exception handlers, called as
-    Strawberry's wrapper calls it: the source as `self`, `root` or `parent`, and a Strawberry
-    `Info` (of the config's class) where it asks for one."""
+    """A Strawberry resolver without extensions or exception handlers, whose arguments (if
+    any) are of built-in scalar or enum types, called as Strawberry's wrapper calls it: the
+    arguments converted by Strawberry (once per selection: the same for every item), the
+    source as `self`, `root` or `parent`, and a Strawberry `Info` (of the config's class)
+    where it asks for one."""
 
     resolver: Callable[..., Any]
     self_parameter: bool
@@ -81,10 +85,14 @@ class Direct:
     info_name: str | None
     info_class: type[Info[Any, Any]]
     field: StrawberryField
+    convert: Callable[[dict[str, Any]], dict[str, Any]]
+    """Strawberry's conversion of graphql-core's argument values."""
 
 
 def direct_resolvers(
-    schema: GraphQLSchema, info_class: type[Info[Any, Any]]
+    schema: GraphQLSchema,
+    info_class: type[Info[Any, Any]],
+    convert: Callable[[dict[str, Any], StrawberryField], dict[str, Any]],
 ) -> dict[tuple[str, str], Direct]:
     """The fields whose resolver can be called directly (see Direct), by (type, field)."""
     found: dict[tuple[str, str], Direct] = {}
@@ -98,8 +106,7 @@ def direct_resolvers(
                 not isinstance(definition, StrawberryField)
                 or resolver is None
                 or definition.extensions
-                or definition.arguments
-                or field.args
+                or not all(_simple(argument.type) for argument in field.args.values())
                 or getattr(field.resolve, "__name__", None) not in STRAWBERRY_WRAPPERS
             ):
                 continue
@@ -112,8 +119,29 @@ def direct_resolvers(
                 None if info is None else info.name,
                 info_class,
                 definition,
+                partial(_convert_for, convert, definition),
             )
     return found
+
+
+def _convert_for(
+    convert: Callable[[dict[str, Any], StrawberryField], dict[str, Any]],
+    field: StrawberryField,
+    values: dict[str, Any],
+) -> dict[str, Any]:
+    return convert(values, field)
+
+
+def _simple(type_: Any) -> bool:
+    """Whether an argument's converted value is immutable and needs no `Info`: a built-in
+    scalar or an enum, not a list nor an input object."""
+    type_ = get_nullable_type(type_)
+    return isinstance(type_, GraphQLEnumType) or (
+        isinstance(type_, GraphQLScalarType) and type_.name in BUILT_IN_SCALARS
+    )
+
+
+BUILT_IN_SCALARS = frozenset({"Int", "Float", "String", "Boolean", "ID"})
 
 
 STRAWBERRY_WRAPPERS = ("_resolver", "_async_resolver")
@@ -281,12 +309,25 @@ class _Run:
         info_name, info_class, definition = direct.info_name, direct.info_class, direct.field
         nodes = [details.node for details in fields]
         parent_name = parent.name
-        build_info = self.executor.build_resolve_info
+        executor = self.executor
+        build_info = executor.build_resolve_info
+        node = fields[0].node
+        arguments = (
+            direct.convert(
+                get_argument_values(
+                    field, node, executor.variable_values, None, executor.hide_suggestions
+                )
+            )
+            if field.args or node.arguments
+            else {}
+        )
 
         def called(source: Any, path: Path | None) -> Any:
             here = Path(path, key, parent_name)
             info = build_info(field, nodes, parent, here) if needs_info else None
             kwargs = dict.fromkeys(sources, source)
+            if arguments:
+                kwargs.update(arguments)
             if info_name is not None:
                 kwargs[info_name] = info_class(_raw_info=cast(Any, info), _field=definition)
             result = resolver(source, **kwargs) if wants_self else resolver(**kwargs)
@@ -348,6 +389,7 @@ class _Run:
 
     def _object(self, type_: GraphQLObjectType, fields: Any) -> Complete:
         is_type_of = type_.is_type_of
+        steps: list[list[tuple[str, Step]]] = []  # made at the first value
 
         def complete(value: Any, path: Path | None, info: Any) -> Any:
             if isinstance(value, Exception):
@@ -356,7 +398,9 @@ class _Run:
                 known = is_type_of(value, info)
                 if known is not True:  # False, or an awaitable: graphql-core decides
                     raise Bail
-            return self.fields(self.subfields(type_, fields), value, path)
+            if not steps:
+                steps.append(self.subfields(type_, fields))
+            return self.fields(steps[0], value, path)
 
         return complete
 

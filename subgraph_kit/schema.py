@@ -22,6 +22,8 @@ from strawberry.schema._graphql_core import execution_context_class_kwargs
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 from strawberry.types import ExecutionResult
+from strawberry.types.arguments import convert_arguments
+from strawberry.types.field import StrawberryField
 from strawberry.types.graphql import OperationType
 from strawberry.utils.await_maybe import await_maybe
 
@@ -68,10 +70,16 @@ class ServiceSchema(QuietSchema, BatchedEntities):
         """What executes a prepared operation: Strawberry's execution context, with this
         schema's plain leaf fields completed inline."""
         handlers = getattr(self.schema_converter, "_exception_handler_specs", ())
+
+        def convert(values: dict[str, Any], field: StrawberryField) -> dict[str, Any]:
+            return convert_arguments(
+                values, field.arguments, self.schema_converter.scalar_registry, self.config
+            )
+
         self.compiled: CompiledQueries | None = CompiledQueries(
             self._schema,
             self.prepared_execution.plain,
-            None if handlers else direct_resolvers(self._schema, self.config.info_class),
+            None if handlers else direct_resolvers(self._schema, self.config.info_class, convert),
         )
         """What answers a prepared query first (subgraph_kit.compiled); None: graphql-core."""
 
