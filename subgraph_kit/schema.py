@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from graphql import ASTValidationRule, GraphQLError
 from graphql import ExecutionResult as GraphQLExecutionResult
@@ -22,15 +22,19 @@ from strawberry.schema._graphql_core import execution_context_class_kwargs
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 from strawberry.types import ExecutionResult
+from strawberry.types.arguments import convert_arguments
+from strawberry.types.field import StrawberryField
 from strawberry.types.graphql import OperationType
 from strawberry.utils.await_maybe import await_maybe
 
+from subgraph_kit.compiled import CompiledQueries, direct_resolvers
 from subgraph_kit.entities import BatchedEntities
 from subgraph_kit.errors import ErrorCodes, QuietSchema, give_code
 from subgraph_kit.inputs import EXACT_DECIMAL, RefuseNulCharacters, may_hold_nul
 from subgraph_kit.pagination import PageInfo
 from subgraph_kit.prepared import (
     PlainLeavesExecution,
+    Prepared,
     PreparedDocuments,
     is_awaitable,
     plain_leaves,
@@ -65,6 +69,19 @@ class ServiceSchema(QuietSchema, BatchedEntities):
         )
         """What executes a prepared operation: Strawberry's execution context, with this
         schema's plain leaf fields completed inline."""
+        handlers = getattr(self.schema_converter, "_exception_handler_specs", ())
+
+        def convert(values: dict[str, Any], field: StrawberryField) -> dict[str, Any]:
+            return convert_arguments(
+                values, field.arguments, self.schema_converter.scalar_registry, self.config
+            )
+
+        self.compiled: CompiledQueries | None = CompiledQueries(
+            self._schema,
+            self.prepared_execution.plain,
+            None if handlers else direct_resolvers(self._schema, self.config.info_class, convert),
+        )
+        """What answers a prepared query first (subgraph_kit.compiled); None: graphql-core."""
 
     async def execute(
         self,
@@ -93,6 +110,13 @@ class ServiceSchema(QuietSchema, BatchedEntities):
                 allowed_operation_types,
                 operation_extensions,
             )
+        custom = self._get_custom_context_kwargs(operation_extensions)
+        if self.compiled is not None and prepared.operation_type is OperationType.QUERY:
+            data = await self._compiled(
+                prepared, variable_values, context_value, root_value, custom
+            )
+            if data is not None:
+                return ExecutionResult(data=data, errors=None, extensions={})
         try:
             result: GraphQLExecutionResult = await await_maybe(
                 self._get_execute_function()(
@@ -104,7 +128,7 @@ class ServiceSchema(QuietSchema, BatchedEntities):
                     context_value=context_value,
                     is_awaitable=is_awaitable,
                     **execution_context_class_kwargs(self.prepared_execution),
-                    **self._get_custom_context_kwargs(operation_extensions),
+                    **custom,
                 )
             )
         except Exception as exc:  # as Strawberry answers an exception out of execution
@@ -117,6 +141,38 @@ class ServiceSchema(QuietSchema, BatchedEntities):
             for error in result.errors:
                 give_code(error)
         return ExecutionResult(data=result.data, errors=result.errors, extensions={})
+
+    async def _compiled(
+        self,
+        prepared: Prepared,
+        variable_values: dict[str, Any] | None,
+        context_value: Any,
+        root_value: Any,
+        custom: dict[str, Any],
+    ) -> dict[str, Any] | None:
+        """The query's data by the compiled path, or None where graphql-core must answer (the
+        variables do not coerce, or the path bails: subgraph_kit.compiled)."""
+        compiled = self.compiled
+        assert compiled is not None
+        executor = self.prepared_execution.build(
+            self._schema,
+            prepared.document,
+            root_value=root_value,
+            context_value=context_value,
+            raw_variable_values=variable_values,
+            operation_name=prepared.operation_name,
+            is_awaitable=cast(Any, is_awaitable),
+            **custom,
+        )
+        if isinstance(executor, list):
+            return None
+        try:
+            data = await await_maybe(compiled.run(executor))
+        except Exception:  # graphql-core answers it, errors and all
+            compiled.bails += 1
+            return None
+        compiled.hits += 1
+        return cast(dict[str, Any], data)
 
 
 def federated_schema(
