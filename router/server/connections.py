@@ -83,6 +83,7 @@ class CoalescedWrites:
         self._flush_scheduled = False
 
     def write(self, data: bytes) -> None:
+        """Send what is held together with `data`, or hold `data` until the turn ends."""
         held = self._held
         if held is not None:
             self._held = None
@@ -100,12 +101,14 @@ class CoalescedWrites:
             self.transport.write(held)
 
     def close(self) -> None:
+        """Send what is held, then close the connection."""
         held, self._held = self._held, None
         if held is not None and not self.transport.is_closing():
             self.transport.write(held)
         self.transport.close()
 
     def is_closing(self) -> bool:
+        """Whether the connection is closing (the transport's own answer)."""
         return self.transport.is_closing()
 
     def __getattr__(self, name: str) -> Any:
