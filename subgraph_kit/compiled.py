@@ -29,12 +29,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from functools import partial
 from typing import Any, cast
 
 from graphql import (
     GraphQLEnumType,
+    GraphQLID,
     GraphQLInterfaceType,
     GraphQLList,
     GraphQLNonNull,
@@ -42,24 +41,23 @@ from graphql import (
     GraphQLOutputType,
     GraphQLScalarType,
     GraphQLSchema,
+    GraphQLString,
     GraphQLUnionType,
     OperationType,
     Undefined,
     get_named_type,
-    get_nullable_type,
 )
 from graphql.execution.collect_fields import collect_fields
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path
 from strawberry.schema.schema_converter import GraphQLCoreConverter
-from strawberry.types import Info
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.cast import get_strawberry_type_cast
-from strawberry.types.field import StrawberryField
 
+from subgraph_kit.direct import Direct
 from subgraph_kit.prepared import PlainLeaf, is_awaitable
 
-__all__ = ["Bail", "CompiledQueries", "Direct", "direct_resolvers"]
+__all__ = ["Bail", "CompiledQueries"]
 
 Complete = Callable[[Any, Path | None, Any], Any]
 """Completes a field's value: (value, its path, the field's resolve info or None) -> answer."""
@@ -69,83 +67,6 @@ Step = Callable[[Any, Path | None], Any]
 
 class Bail(Exception):
     """The compiled path does not answer this operation; graphql-core does."""
-
-
-@dataclass(frozen=True, slots=True)
-class Direct:
-    """A Strawberry resolver without extensions or exception handlers, whose arguments (if
-    any) are of built-in scalar or enum types, called as Strawberry's wrapper calls it: the
-    arguments converted by Strawberry (once per selection: the same for every item), the
-    source as `self`, `root` or `parent`, and a Strawberry `Info` (of the config's class)
-    where it asks for one."""
-
-    resolver: Callable[..., Any]
-    self_parameter: bool
-    source_names: tuple[str, ...]
-    info_name: str | None
-    info_class: type[Info[Any, Any]]
-    field: StrawberryField
-    convert: Callable[[dict[str, Any]], dict[str, Any]]
-    """Strawberry's conversion of graphql-core's argument values."""
-
-
-def direct_resolvers(
-    schema: GraphQLSchema,
-    info_class: type[Info[Any, Any]],
-    convert: Callable[[dict[str, Any], StrawberryField], dict[str, Any]],
-) -> dict[tuple[str, str], Direct]:
-    """The fields whose resolver can be called directly (see Direct), by (type, field)."""
-    found: dict[tuple[str, str], Direct] = {}
-    for type_ in schema.type_map.values():
-        if not isinstance(type_, GraphQLObjectType) or type_.name.startswith("__"):
-            continue
-        for name, field in type_.fields.items():
-            definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
-            resolver = getattr(definition, "base_resolver", None)
-            if (
-                not isinstance(definition, StrawberryField)
-                or resolver is None
-                or definition.extensions
-                or not all(_simple(argument.type) for argument in field.args.values())
-                or getattr(field.resolve, "__name__", None) not in STRAWBERRY_WRAPPERS
-            ):
-                continue
-            sources = (resolver.parent_parameter, resolver.root_parameter)
-            info = resolver.info_parameter
-            found[type_.name, name] = Direct(
-                resolver,
-                resolver.self_parameter is not None,
-                tuple(p.name for p in sources if p is not None),
-                None if info is None else info.name,
-                info_class,
-                definition,
-                partial(_convert_for, convert, definition),
-            )
-    return found
-
-
-def _convert_for(
-    convert: Callable[[dict[str, Any], StrawberryField], dict[str, Any]],
-    field: StrawberryField,
-    values: dict[str, Any],
-) -> dict[str, Any]:
-    return convert(values, field)
-
-
-def _simple(type_: Any) -> bool:
-    """Whether an argument's converted value is immutable and needs no `Info`: a built-in
-    scalar or an enum, not a list nor an input object."""
-    type_ = get_nullable_type(type_)
-    return isinstance(type_, GraphQLEnumType) or (
-        isinstance(type_, GraphQLScalarType) and type_.name in BUILT_IN_SCALARS
-    )
-
-
-BUILT_IN_SCALARS = frozenset({"Int", "Float", "String", "Boolean", "ID"})
-
-
-STRAWBERRY_WRAPPERS = ("_resolver", "_async_resolver")
-"""What Strawberry names the graphql-core resolver of a field with a resolver of its own."""
 
 
 class CompiledQueries:
@@ -264,9 +185,15 @@ class _Run:
         complete = self.completer(field.type, fields)
         key = node.alias.value if node.alias else name
         leaf = self.kit.plain.get((parent.name, name))
-        if leaf is not None and not isinstance(leaf[2], GraphQLObjectType):
+        if leaf is not None:
             read, attribute = leaf[0], leaf[1]
-            return lambda source, path: complete(read(source, attribute), None, None)
+            if not isinstance(leaf[2], GraphQLObjectType):
+                return lambda source, path: complete(read(source, attribute), None, None)
+            parent_name = parent.name  # an object without is_type_of: no info to build
+
+            return lambda source, path: complete(
+                read(source, attribute), Path(path, key, parent_name), None
+            )
         direct = self.kit.direct.get((parent.name, name))
         if direct is not None:
             return self._direct(direct, parent, fields, key, complete)
@@ -342,6 +269,16 @@ class _Run:
         type is non-null and answers null elsewhere."""
         if isinstance(type_, GraphQLNonNull):
             inner = self._non_null(type_.of_type, fields)
+            if type_.of_type in STRINGS:
+
+                def non_null_string(value: Any, path: Path | None, info: Any) -> Any:
+                    if value.__class__ is str:  # graphql-core answers a str as it is
+                        return value
+                    if value is None:
+                        raise Bail
+                    return inner(value, path, info)
+
+                return non_null_string
 
             def non_null(value: Any, path: Path | None, info: Any) -> Any:
                 if value is None:
@@ -350,6 +287,14 @@ class _Run:
 
             return non_null
         inner = self._non_null(type_, fields)
+        if type_ in STRINGS:
+
+            def nullable_string(value: Any, path: Path | None, info: Any) -> Any:
+                if value.__class__ is str:
+                    return value
+                return None if value is None else inner(value, path, info)
+
+            return nullable_string
 
         def nullable(value: Any, path: Path | None, info: Any) -> Any:
             return None if value is None else inner(value, path, info)
@@ -429,6 +374,10 @@ class _Run:
             return runtime(value, path, info)
 
         return complete
+
+
+STRINGS = (GraphQLString, GraphQLID)
+"""The scalars whose output of a `str` is that `str` (graphql-core's own)."""
 
 
 def _leaf(type_: GraphQLScalarType | GraphQLEnumType) -> Complete:

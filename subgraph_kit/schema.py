@@ -27,7 +27,8 @@ from strawberry.types.field import StrawberryField
 from strawberry.types.graphql import OperationType
 from strawberry.utils.await_maybe import await_maybe
 
-from subgraph_kit.compiled import CompiledQueries, direct_resolvers
+from subgraph_kit.compiled import CompiledQueries
+from subgraph_kit.direct import direct_resolvers
 from subgraph_kit.entities import BatchedEntities
 from subgraph_kit.errors import ErrorCodes, QuietSchema, give_code
 from subgraph_kit.inputs import EXACT_DECIMAL, RefuseNulCharacters, may_hold_nul

@@ -27,6 +27,7 @@ import customer_subgraph
 import order_subgraph
 from subgraph_kit.compiled import CompiledQueries
 from subgraph_kit.schema import ServiceSchema
+from tests.support.sql import recorded_selects
 
 CUSTOMER_SCHEMA: ServiceSchema = importlib.import_module("customer_subgraph.schema").schema
 ORDER_SCHEMA: ServiceSchema = importlib.import_module("order_subgraph.schema").schema
@@ -98,8 +99,10 @@ class Served:
             customers_transport=httpx.ASGITransport(app=customers),
         )
         clients = []
+        self.apps = []
         for app in (customers, orders):
             manager = await self.stack.enter_async_context(LifespanManager(app))
+            self.apps.append(app)
             transport = httpx.ASGITransport(app=manager.app, raise_app_exceptions=True)
             clients.append(
                 await self.stack.enter_async_context(
@@ -221,3 +224,22 @@ def test_the_bench_operations_take_the_compiled_path(
     assert fast == reference
     assert "errors" not in fast[1], fast
     assert answered == 1
+
+
+def test_a_page_of_orders_per_entity_is_batched_on_the_compiled_path(served: Served) -> None:
+    """`Customer.orders` on 100 entities: one SELECT for the pages, one for the counts, not
+    one per customer, when the compiled path answers it."""
+    query = (
+        "{ _entities(representations: ["
+        + ", ".join(f'{{__typename: "Customer", id: "{1 + i % 4}"}}' for i in range(100))
+        + "]) { ... on Customer { id orders(first: 2) { totalCount edges { node { id } } } } } }"
+    )
+    compiled = ORDER_SCHEMA.compiled
+    assert compiled is not None
+    hits = compiled.hits
+    with recorded_selects(served.apps[1].state.database) as selects:
+        status, body = served.post(served.orders, query, CALLERS[-1])
+    assert status == 200 and "errors" not in body, body
+    assert compiled.hits == hits + 1
+    assert len(selects) == 2, selects
+    assert [e["orders"]["totalCount"] for e in body["data"]["_entities"][:4]] == [3, 2, 0, 0]
