@@ -58,13 +58,16 @@ def ensure_gateways(node: str) -> dict[str, str]:
 
 
 def router_command(config: Path, supergraph: Path, port: int, *extra: str) -> list[str]:
-    """`python -m router serve` with this router.yaml and supergraph on 127.0.0.1:`port`."""
+    """`python -m router serve` with this router.yaml and supergraph on 127.0.0.1:`port`, at
+    `--log-level warning`: its access line per request (written at info) has no counterpart in
+    the peers' default logging, which writes nothing per request."""
     return [
         str(VENV_PYTHON),
         *("-m", "router", "serve"),
         *("--config", str(config)),
         *("--supergraph", str(supergraph)),
         *("--port", str(port)),
+        *("--log-level", "warning"),
         *extra,
     ]
 
