@@ -38,10 +38,14 @@ JSON_POST = {"content-type": "application/json"}
 
 @contextlib.asynccontextmanager
 async def serving(
-    config_text: str = "", answers: dict[str, Any] | None = None, **kwargs: Any
+    config_text: str = "",
+    answers: dict[str, Any] | None = None,
+    delay: float = 0.0,
+    **kwargs: Any,
 ) -> AsyncIterator[tuple[httpx.AsyncClient, RecordingSubgraph, RouterApp]]:
-    """The router app (with its lifespan) in front of a real recording subgraph for both services."""
-    subgraph = RecordingSubgraph(answers if answers is not None else ANSWERS)
+    """The router app (with its lifespan) in front of a real recording subgraph for both
+    services, answering after `delay` seconds."""
+    subgraph = RecordingSubgraph(answers if answers is not None else ANSWERS, delay=delay)
     with serve_in_thread(subgraph) as url:
         sdl = SUPERGRAPH.replace("http://127.0.0.1:4001/graphql", f"{url}/customers").replace(
             "http://127.0.0.1:4002/graphql", f"{url}/orders"
@@ -851,22 +855,14 @@ async def test_requests_sharing_one_execution_serialise_its_answer_once(
             return orjson.dumps(value, *args, **kwargs)
 
     monkeypatch.setattr(dedup, "orjson", Counting())
-    subgraph = RecordingSubgraph(ANSWERS, delay=0.2)
     config_text = f"traffic_shaping: {{ router: {{ deduplicate_requests: {setting} }} }}\n"
-    with serve_in_thread(subgraph) as url:
-        sdl = SUPERGRAPH.replace("http://127.0.0.1:4001/graphql", f"{url}/customers")
-        config = parse_config(config_text)
-        app = RouterApp(build_router(sdl, config), config)
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://r"
-        ) as client:
-            same = await asyncio.gather(
-                *(client.post("/graphql", json={"query": NAME_QUERY}) for _ in range(8))
-            )
-            other = await client.post(
-                "/graphql", json={"query": 'query Q { customer(id: "2") { name } }'}
-            )
-        await app.router.close()
+    async with serving(config_text, delay=0.2) as (client, _, _):
+        same = await asyncio.gather(
+            *(client.post("/graphql", json={"query": NAME_QUERY}) for _ in range(8))
+        )
+        other = await client.post(
+            "/graphql", json={"query": 'query Q { customer(id: "2") { name } }'}
+        )
     assert [r.json() for r in same] == [{"data": {"customer": {"name": "Alice"}}}] * 8
     assert len(answers) == serialised + 1  # and the next answer is its own
     assert other.json() != same[0].json()
